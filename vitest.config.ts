@@ -1,7 +1,29 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// One vitest project per runtime: pure modules in Node, each worker in workerd with real local
-// bindings (see test/<worker>/vitest.config.ts), and end-to-end tests against `npm start`.
+// One vitest project per runtime: pure modules in Node; each worker in workerd with real local
+// D1, R2 and Queues from its own wrangler config; end-to-end tests in Node against `npm start`.
+const migrations = await readD1Migrations("migrations");
+
+function workerProject(name: string, configPath: string) {
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath },
+        miniflare: {
+          // Test-only bindings: the migrations to apply, and a known admin token.
+          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token" },
+        },
+      }),
+    ],
+    test: {
+      name,
+      include: [`test/${name}/**/*.test.ts`],
+      setupFiles: ["test/support/apply-migrations.ts"],
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -10,6 +32,19 @@ export default defineConfig({
           name: "unit",
           environment: "node",
           include: ["shared/**/*.test.ts", "test/unit/**/*.test.ts"],
+        },
+      },
+      workerProject("ingest", "workers/ingest/wrangler.toml"),
+      workerProject("dashboard", "wrangler.toml"),
+      {
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // The e2e suites share one local stack; run their files one after another.
+          fileParallelism: false,
         },
       },
     ],

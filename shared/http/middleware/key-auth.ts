@@ -1,0 +1,34 @@
+/**
+ * @module
+ * The API-key middleware: the single place a request gets its tenant. Handlers read
+ * `c.var.principal` and never look at headers themselves.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AnyD1Database } from "drizzle-orm/d1";
+import { createKeyAuthenticator, type Principal } from "../../auth/authenticate.ts";
+import { readKeyFromHeaders, type Scope } from "../../auth/keys.ts";
+import { principalLookup } from "../../auth/principal-lookup.ts";
+import { d1 } from "../../db/d1.ts";
+import { touchKey } from "../../db/queries/keys.ts";
+import { ApiError } from "../errors.ts";
+
+type KeyAuthEnv = { Bindings: { DB: AnyD1Database }; Variables: { principal: Principal } };
+
+export function keyAuth<E extends KeyAuthEnv>({ scope }: { scope: Scope }): MiddlewareHandler<E> {
+  // One cache per isolate and binding; created lazily because bindings arrive with the request.
+  let authenticate: ReturnType<typeof createKeyAuthenticator> | undefined;
+  return async function keyAuthMiddleware(c, next) {
+    const secret = readKeyFromHeaders(c.req.raw.headers);
+    if (!secret) throw new ApiError(401, "missing_key", "An API key is required: send it as `Authorization: Bearer <key>` or `x-api-key: <key>`");
+    const db = d1(c.env.DB);
+    authenticate ??= createKeyAuthenticator(principalLookup(db));
+    const result = await authenticate(secret);
+    if (!result) throw new ApiError(401, "invalid_key", "The API key is unknown or has been revoked");
+    const { principal, fresh } = result;
+    if (!principal.scopes.includes(scope)) throw new ApiError(403, "missing_scope", `This API key lacks the "${scope}" scope`);
+    // Recording last use once per cache refresh keeps it to one D1 write per key per 30 s.
+    if (fresh) c.executionCtx.waitUntil(touchKey(db, principal.tenantId, principal.keyId).catch(() => {}));
+    c.set("principal", principal);
+    await next();
+  };
+}

@@ -1,0 +1,63 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+
+const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) {
+  const res = await exports.default.fetch(`http://localhost${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
+
+describe("admin API", () => {
+  it("refuses requests without the admin token, or with a wrong one", async () => {
+    expect((await call("GET", "/admin/v1/tenants", undefined, {})).status).toBe(401);
+    const wrong = await call("GET", "/admin/v1/tenants", undefined, { authorization: "Bearer nope" });
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.error).toBe("invalid_token");
+  });
+
+  it("creates a tenant and a key whose secret is shown once and stored hashed", async () => {
+    const tenant = await call("POST", "/admin/v1/tenants", { name: "Acme" });
+    expect(tenant.status).toBe(201);
+    expect(tenant.json).toMatchObject({ name: "Acme", retentionDays: 14 });
+    expect(tenant.json.id).toMatch(/^tn_/);
+
+    const key = await call("POST", `/admin/v1/tenants/${tenant.json.id}/keys`, { name: "prod", scopes: ["ingest", "read"] });
+    expect(key.status).toBe(201);
+    expect(key.json.secret).toMatch(/^et_[A-Za-z0-9_-]{43}$/);
+    expect(key.json.scopes).toEqual(["ingest", "read"]);
+
+    const list = await call("GET", `/admin/v1/tenants/${tenant.json.id}/keys`);
+    expect(list.status).toBe(200);
+    expect(list.json.keys).toHaveLength(1);
+    expect(JSON.stringify(list.json)).not.toContain(key.json.secret);
+    expect(list.json.keys[0]).not.toHaveProperty("secretHash");
+    expect(list.json.keys[0]).not.toHaveProperty("secret");
+
+    const { env } = await import("cloudflare:workers");
+    const stored = await env.DB.prepare("SELECT secret_hash FROM api_keys WHERE id = ?").bind(key.json.id).first<{ secret_hash: string }>();
+    expect(stored?.secret_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(stored?.secret_hash).not.toContain(key.json.secret);
+  });
+
+  it("revokes a key, and only within its own tenant", async () => {
+    const a = (await call("POST", "/admin/v1/tenants", { name: "A" })).json;
+    const b = (await call("POST", "/admin/v1/tenants", { name: "B" })).json;
+    const key = (await call("POST", `/admin/v1/tenants/${a.id}/keys`, { name: "k", scopes: ["ingest"] })).json;
+    expect((await call("DELETE", `/admin/v1/tenants/${b.id}/keys/${key.id}`)).status).toBe(404);
+    expect((await call("DELETE", `/admin/v1/tenants/${a.id}/keys/${key.id}`)).status).toBe(204);
+    expect((await call("DELETE", `/admin/v1/tenants/${a.id}/keys/${key.id}`)).status).toBe(404);
+    const list = (await call("GET", `/admin/v1/tenants/${a.id}/keys`)).json;
+    expect(list.keys[0].revokedAt).not.toBeNull();
+  });
+
+  it("says which field is wrong", async () => {
+    const t = (await call("POST", "/admin/v1/tenants", { name: "C" })).json;
+    const bad = await call("POST", `/admin/v1/tenants/${t.id}/keys`, { name: "k", scopes: ["write"] });
+    expect(bad.status).toBe(400);
+    expect(bad.json.message).toMatch(/^scopes\.0: /);
+    expect((await call("POST", "/admin/v1/tenants", { name: "" })).json.message).toMatch(/^name: /);
+    expect((await call("POST", `/admin/v1/tenants/tn_missing/keys`, { name: "k", scopes: ["read"] })).status).toBe(404);
+  });
+});

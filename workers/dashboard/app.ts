@@ -1,0 +1,19 @@
+import { Hono } from "hono";
+import { ApiError, errorBody } from "../../shared/http/errors.ts";
+import type { DashboardApp } from "./env.ts";
+import { admin } from "./routes/admin.ts";
+
+export const app = new Hono<DashboardApp>();
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+app.route("/admin/v1", admin);
+
+app.notFound((c) => c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}` }, 404));
+
+app.onError((err, c) => {
+  const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
+  if (!(err instanceof ApiError)) console.error("dashboard: unexpected error", err);
+  const headers: Record<string, string> = {};
+  if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);
+  return c.json(errorBody(apiError), apiError.status, headers);
+});

@@ -1,0 +1,52 @@
+/**
+ * @module
+ * The operator's admin API (self-hosted bootstrap), guarded by ADMIN_TOKEN: tenants and their keys.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { SCOPES } from "../../../shared/auth/keys.ts";
+import { d1 } from "../../../shared/db/d1.ts";
+import { createKey, listKeys, revokeKey } from "../../../shared/db/queries/keys.ts";
+import { createTenant, getTenant, listTenants } from "../../../shared/db/queries/tenants.ts";
+import { ApiError } from "../../../shared/http/errors.ts";
+import { adminToken } from "../../../shared/http/middleware/admin-token.ts";
+import { jsonBody } from "../../../shared/http/validate.ts";
+import type { DashboardApp } from "../env.ts";
+
+const TenantInput = z.object({ name: z.string().trim().min(1).max(200) });
+const KeyInput = z.object({
+  name: z.string().trim().min(1).max(200),
+  scopes: z.array(z.enum(SCOPES)).min(1),
+});
+
+export const admin = new Hono<DashboardApp>()
+  .use("*", adminToken())
+  .get("/tenants", async (c) => c.json({ tenants: await listTenants(d1(c.env.DB)) }))
+  .post("/tenants", async (c) => {
+    const { name } = await jsonBody(c, TenantInput);
+    return c.json(await createTenant(d1(c.env.DB), name), 201);
+  })
+  .get("/tenants/:tenantId", async (c) => {
+    const tenant = await getTenant(d1(c.env.DB), c.req.param("tenantId"));
+    if (!tenant) throw new ApiError(404, "tenant_not_found", "No such tenant");
+    return c.json(tenant);
+  })
+  .post("/tenants/:tenantId/keys", async (c) => {
+    const db = d1(c.env.DB);
+    const tenantId = c.req.param("tenantId");
+    const input = await jsonBody(c, KeyInput);
+    if (!(await getTenant(db, tenantId))) throw new ApiError(404, "tenant_not_found", "No such tenant");
+    const { key, secret } = await createKey(db, tenantId, input);
+    return c.json({ ...key, secret }, 201);
+  })
+  .get("/tenants/:tenantId/keys", async (c) => {
+    const db = d1(c.env.DB);
+    const tenantId = c.req.param("tenantId");
+    if (!(await getTenant(db, tenantId))) throw new ApiError(404, "tenant_not_found", "No such tenant");
+    return c.json({ keys: await listKeys(db, tenantId) });
+  })
+  .delete("/tenants/:tenantId/keys/:keyId", async (c) => {
+    const revoked = await revokeKey(d1(c.env.DB), c.req.param("tenantId"), c.req.param("keyId"));
+    if (!revoked) throw new ApiError(404, "key_not_found", "No such live key for this tenant");
+    return c.body(null, 204);
+  });

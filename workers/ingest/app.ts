@@ -1,0 +1,97 @@
+/**
+ * @module
+ * The ingest worker's routes: OTLP/HTTP traces and Zipkin v2 spans. Each reads as
+ * authorise -> read body -> rate-limit -> prepare (pure) -> store -> answer.
+ */
+import { Hono, type Context } from "hono";
+import { cors } from "hono/cors";
+import { ApiError, errorBody, grpcCodeForHttpStatus } from "../../shared/http/errors.ts";
+import { keyAuth } from "../../shared/http/middleware/key-auth.ts";
+import { readBody } from "../../shared/ingest/read-body.ts";
+import { TokenBuckets } from "../../shared/ingest/rate-limit.ts";
+import { prepareBatch, type IngestSource } from "../../shared/ingest/prepare.ts";
+import { encodeStatusProto, encodeTraceResponseProto } from "../../shared/otlp/encode-response.ts";
+import type { IngestApp } from "./env.ts";
+import { storeBatch } from "./store-batch.ts";
+
+const buckets = new TokenBuckets();
+
+export const app = new Hono<IngestApp>();
+
+// Browser exporters (OTLP JS in a page) send preflights; keys travel in headers, not cookies.
+app.use(
+  "*",
+  cors({
+    origin: "*",
+    allowMethods: ["POST", "OPTIONS"],
+    allowHeaders: ["content-type", "content-encoding", "authorization", "x-api-key"],
+    maxAge: 86400,
+  }),
+);
+
+app.post("/v1/traces", keyAuth({ scope: "ingest" }), async (c) => {
+  const source = otlpSource(c.req.header("content-type"));
+  const { prepared, receivedAtMs, batchId, tenantId } = await readAndPrepare(c, source);
+  if (prepared.body !== undefined) await storeBatch(c.env, tenantId, batchId, receivedAtMs, { ...prepared, body: prepared.body });
+  if (prepared.acceptedSpans === 0 && prepared.rejectedSpans > 0) {
+    throw new ApiError(400, "invalid_spans", `All ${prepared.rejectedSpans} spans were rejected: ${prepared.errors.join("; ")}`);
+  }
+  const partial = prepared.rejectedSpans > 0 ? { rejectedSpans: prepared.rejectedSpans, errorMessage: prepared.errors.join("; ") } : undefined;
+  if (source === "otlp-proto") {
+    return c.body(encodeTraceResponseProto(partial), 200, { "content-type": "application/x-protobuf" });
+  }
+  return c.json(partial ? { partialSuccess: { rejectedSpans: String(partial.rejectedSpans), errorMessage: partial.errorMessage } } : {}, 200);
+});
+
+app.post("/api/v2/spans", keyAuth({ scope: "ingest" }), async (c) => {
+  const type = mediaType(c.req.header("content-type"));
+  if (type !== "application/json" && type !== "") {
+    throw new ApiError(415, "unsupported_media_type", `Content-Type "${type}" is not supported on the Zipkin endpoint; send Zipkin v2 JSON as application/json`);
+  }
+  const { prepared, receivedAtMs, batchId, tenantId } = await readAndPrepare(c, "zipkin-json");
+  if (prepared.acceptedSpans === 0 && prepared.rejectedSpans > 0) {
+    throw new ApiError(400, "invalid_spans", `All ${prepared.rejectedSpans} spans were rejected: ${prepared.errors.join("; ")}`);
+  }
+  if (prepared.body !== undefined) await storeBatch(c.env, tenantId, batchId, receivedAtMs, { ...prepared, body: prepared.body });
+  // Zipkin has no partial-success body; the count of dropped spans travels in a header.
+  return c.body(null, 202, prepared.rejectedSpans > 0 ? { "x-edgetrace-rejected-spans": String(prepared.rejectedSpans) } : {});
+});
+
+app.notFound((c) => c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}; OTLP is at POST /v1/traces, Zipkin at POST /api/v2/spans` }, 404));
+
+app.onError((err, c) => {
+  const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
+  if (!(err instanceof ApiError)) console.error("ingest: unexpected error", err);
+  const headers: Record<string, string> = {};
+  if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);
+  // OTLP says errors come back as google.rpc.Status in the request's encoding.
+  if (c.req.path === "/v1/traces" && mediaType(c.req.header("content-type")) === "application/x-protobuf") {
+    headers["content-type"] = "application/x-protobuf";
+    return c.body(encodeStatusProto(grpcCodeForHttpStatus(apiError.status), apiError.message), apiError.status, headers);
+  }
+  return c.json(errorBody(apiError), apiError.status, headers);
+});
+
+async function readAndPrepare(c: Context<IngestApp>, source: IngestSource) {
+  const { tenantId, limits } = c.var.principal;
+  const bytes = await readBody(c.req.raw, limits.maxRequestBytes);
+  const receivedAtMs = Date.now();
+  const limited = buckets.take(tenantId, bytes.byteLength, limits.ingestBytesPerSecond, limits.ingestBurstBytes, receivedAtMs);
+  if (!limited.ok) {
+    throw new ApiError(429, "rate_limited", `Ingest rate limit of ${limits.ingestBytesPerSecond} bytes/s exceeded for this tenant`, limited.retryAfterSeconds);
+  }
+  const batchId = crypto.randomUUID();
+  const prepared = prepareBatch(bytes, source, { tenantId, batchId, receivedAtMs, maxAttributeValueBytes: limits.maxAttributeValueBytes });
+  return { prepared, receivedAtMs, batchId, tenantId };
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+function otlpSource(header: string | undefined): IngestSource {
+  const type = mediaType(header);
+  if (type === "application/x-protobuf" || type === "application/protobuf") return "otlp-proto";
+  if (type === "application/json") return "otlp-json";
+  throw new ApiError(415, "unsupported_media_type", `Content-Type "${type}" is not supported; send OTLP as application/x-protobuf or application/json`);
+}

@@ -1,0 +1,52 @@
+/**
+ * @module
+ * The durability step: the R2 object first, then the queue message. A 2xx is only sent after
+ * both, and when the message cannot be sent the object is removed again, so a failed request
+ * leaves nothing half-written behind (the client retries the whole request on 503).
+ */
+import { ApiError } from "../../shared/http/errors.ts";
+import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import type { PreparedBatch } from "../../shared/ingest/prepare.ts";
+import { ingestBatchKey } from "../../shared/storage/keys.ts";
+import type { IngestEnv } from "./env.ts";
+
+const RETRY_AFTER_SECONDS = 5;
+
+export async function storeBatch(
+  env: Pick<IngestEnv, "SPANS" | "INGEST_QUEUE">,
+  tenantId: string,
+  batchId: string,
+  receivedAtMs: number,
+  prepared: PreparedBatch & { body: string },
+): Promise<string> {
+  const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
+  try {
+    await env.SPANS.put(key, prepared.body, {
+      httpMetadata: { contentType: "application/json" },
+      customMetadata: { spans: String(prepared.acceptedSpans), traces: String(prepared.traceCount) },
+    });
+  } catch (err) {
+    console.error("ingest: R2 put failed", key, err);
+    throw new ApiError(503, "storage_unavailable", "Span storage is unavailable; retry later", RETRY_AFTER_SECONDS);
+  }
+  const message: IngestBatchMessage = {
+    v: 1,
+    tenantId,
+    key,
+    batchId,
+    receivedAtMs,
+    spanCount: prepared.acceptedSpans,
+    traceCount: prepared.traceCount,
+    bytes: prepared.body.length,
+    minStartUnixNano: prepared.minStartUnixNano,
+    maxEndUnixNano: prepared.maxEndUnixNano,
+  };
+  try {
+    await env.INGEST_QUEUE.send(message, { contentType: "json" });
+  } catch (err) {
+    console.error("ingest: queue send failed", key, err);
+    await env.SPANS.delete(key).catch((e: unknown) => console.error("ingest: cleanup of", key, "failed", e));
+    throw new ApiError(503, "queue_unavailable", "The ingest queue is unavailable; retry later", RETRY_AFTER_SECONDS);
+  }
+  return key;
+}
