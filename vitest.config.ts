@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 // D1, R2 and Queues from its own wrangler config; end-to-end tests in Node against `npm start`.
 const migrations = await readD1Migrations("migrations");
 
-function workerProject(name: string, configPath: string) {
+function workerProject(name: string, configPath: string, globalSetup: string[] = []) {
   return {
     plugins: [
       cloudflareTest({
@@ -20,6 +20,7 @@ function workerProject(name: string, configPath: string) {
       name,
       include: [`test/${name}/**/*.test.ts`],
       setupFiles: ["test/support/apply-migrations.ts"],
+      globalSetup,
     },
   };
 }
@@ -34,13 +35,14 @@ export default defineConfig({
           include: ["shared/**/*.test.ts", "test/unit/**/*.test.ts"],
         },
       },
-      workerProject("ingest", "workers/ingest/wrangler.toml"),
+      workerProject("ingest", "workers/ingest/wrangler.toml", ["test/ingest/fixtures-setup.ts"]),
       workerProject("dashboard", "wrangler.toml"),
       {
         test: {
           name: "e2e",
           environment: "node",
           include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/e2e/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // The e2e suites share one local stack; run their files one after another.

@@ -1,0 +1,65 @@
+// `npm start`: the whole stack on workerd with persistent local D1, R2 and Queues.
+//   ingest    -> http://localhost:4318 (OTLP/HTTP default port; Zipkin at /api/v2/spans)
+//   dashboard -> http://localhost:8787 (admin API now, query API and UI later)
+// Both wrangler processes share one state directory, so they see the same D1 and R2.
+// Overrides for tests and parallel stacks: INGEST_PORT, DASHBOARD_PORT, EDGETRACE_STATE_DIR.
+import { spawn, spawnSync } from "node:child_process";
+import { resolveAdminToken } from "./dev-vars.mjs";
+
+const ingestPort = Number(process.env.INGEST_PORT ?? 4318);
+const dashboardPort = Number(process.env.DASHBOARD_PORT ?? 8787);
+const stateDir = process.env.EDGETRACE_STATE_DIR ?? ".wrangler/state";
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "1" };
+const wrangler = "wrangler";
+
+const { token, source } = resolveAdminToken();
+
+console.log(`edgetrace: applying D1 migrations to ${stateDir}`);
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "edgetrace", "--local", "--persist-to", stateDir, "-c", "wrangler.toml"], { stdio: "inherit", env });
+if (migrate.status !== 0) {
+  console.error("edgetrace: migrations failed");
+  process.exit(migrate.status ?? 1);
+}
+
+const common = ["--persist-to", stateDir, "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "warn"];
+const children = [
+  spawn(wrangler, ["dev", "-c", "workers/ingest/wrangler.toml", "--port", String(ingestPort), "--inspector-port", String(ingestPort + 10000), ...common], { stdio: "inherit", env }),
+  spawn(wrangler, ["dev", "-c", "wrangler.toml", "--port", String(dashboardPort), "--inspector-port", String(dashboardPort + 10000), "--var", `ADMIN_TOKEN:${token}`, ...common], { stdio: "inherit", env }),
+];
+
+let stopping = false;
+function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill("SIGTERM");
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
+for (const child of children) child.on("exit", (code) => { if (!stopping) { console.error(`edgetrace: a worker exited (${code}); stopping`); stop(code ?? 1); } });
+
+async function waitFor(url) {
+  for (let i = 0; i < 600; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+await Promise.all([waitFor(`http://127.0.0.1:${ingestPort}/`), waitFor(`http://127.0.0.1:${dashboardPort}/healthz`)]);
+console.log(`
+edgetrace is running (state in ${stateDir})
+  OTLP/HTTP traces   http://localhost:${ingestPort}/v1/traces   (protobuf or JSON)
+  Zipkin v2 spans    http://localhost:${ingestPort}/api/v2/spans
+  Dashboard & APIs   http://localhost:${dashboardPort}
+  Admin API          http://localhost:${dashboardPort}/admin/v1   (Authorization: Bearer <ADMIN_TOKEN>)
+
+ADMIN_TOKEN ${source === "generated" ? `generated and saved to .dev.vars: ${token}` : `taken from ${source}`}
+Get an API key:     npm run admin -- quickstart my-project
+Then export:        OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:${ingestPort} OTEL_EXPORTER_OTLP_HEADERS=x-api-key=<secret>
+READY
+`);

@@ -1,0 +1,68 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { inject } from "vitest";
+import type { Scope } from "../../shared/auth/keys.ts";
+import { d1 } from "../../shared/db/d1.ts";
+import { createKey } from "../../shared/db/queries/keys.ts";
+import { createTenant } from "../../shared/db/queries/tenants.ts";
+import { parseIngestBatch, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
+import { tenantPrefix } from "../../shared/storage/keys.ts";
+import { app } from "../../workers/ingest/app.ts";
+import type { IngestEnv } from "../../workers/ingest/env.ts";
+
+export async function tenantWithKey(scopes: Scope[] = ["ingest"]) {
+  const db = d1(env.DB);
+  const tenant = await createTenant(db, `tenant-${crypto.randomUUID()}`);
+  const { key, secret } = await createKey(db, tenant.id, { name: "test", scopes });
+  return { tenantId: tenant.id, keyId: key.id, secret };
+}
+
+/** The real worker app with the real local bindings, optionally with a binding swapped for a fault. */
+export async function post(path: string, body: BodyInit | null, headers: Record<string, string>, bindings: Partial<IngestEnv> = {}) {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(`http://ingest.local${path}`, { method: "POST", body, headers }), { ...(env as unknown as IngestEnv), ...bindings }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+export async function storedBatches(tenantId: string): Promise<IngestBatchObject[]> {
+  const listed = await env.SPANS.list({ prefix: tenantPrefix(tenantId) });
+  const out: IngestBatchObject[] = [];
+  for (const o of listed.objects) out.push(parseIngestBatch(await (await env.SPANS.get(o.key))!.text()));
+  return out;
+}
+
+export async function storedSpanIds(tenantId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const b of await storedBatches(tenantId)) for (const t of b.traces) for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) ids.push(s.spanId);
+  return ids.sort();
+}
+
+/** Records messages while passing them to the real local queue. */
+export function spyQueue() {
+  const sent: IngestBatchMessage[] = [];
+  const real = env.INGEST_QUEUE as unknown as Queue<IngestBatchMessage>;
+  const queue = {
+    send: async (m: IngestBatchMessage, o?: QueueSendOptions) => {
+      await real.send(m, o);
+      sent.push(m);
+    },
+    sendBatch: (ms: Iterable<MessageSendRequest<IngestBatchMessage>>, o?: QueueSendBatchOptions) => real.sendBatch(ms, o),
+    metrics: () => real.metrics(),
+  } as unknown as Queue<IngestBatchMessage>;
+  return { queue, sent };
+}
+
+export function fixture(name: string): Uint8Array {
+  const b64 = inject("otlpFixtures")[name];
+  if (!b64) throw new Error(`no fixture ${name}`);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+export async function compress(data: Uint8Array, format: "gzip" | "deflate"): Promise<Uint8Array> {
+  const stream = new Blob([data]).stream().pipeThrough(new CompressionStream(format));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+export const PROTO = "application/x-protobuf";
+export const JSON_TYPE = "application/json";
