@@ -1,0 +1,56 @@
+// `npm run bench`: runs every benchmark in bench/, each printing one JSON object of figures, and
+// writes them to bench/results.json (nested by the dotted keys) and BENCHMARKS.md with the machine,
+// the date and the command. Run one with `npm run bench -- decode`.
+import { spawnSync } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+
+const BENCHES = {
+  decode: { file: "bench/decode.ts", title: "OTLP protobuf decode (512 realistic spans per request)" },
+  ingest: { file: "bench/ingest.ts", title: "Ingest end to end through the local stack (wrangler dev)" },
+};
+
+const only = process.argv.slice(2);
+const results = existsSync("bench/results.json") ? JSON.parse(readFileSync("bench/results.json", "utf8")) : {};
+const runs = {};
+for (const [name, b] of Object.entries(BENCHES)) {
+  if (only.length && !only.includes(name)) continue;
+  console.error(`--- ${name}: node ${b.file}`);
+  const r = spawnSync("node", [b.file], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+  if (r.status !== 0) {
+    console.error(`${name} failed (${r.status})`);
+    process.exit(1);
+  }
+  const figures = JSON.parse(r.stdout.trim().split("\n").pop());
+  runs[name] = figures;
+  for (const [k, v] of Object.entries(figures)) {
+    const [group, ...rest] = k.split(".");
+    results[group] ??= {};
+    results[group][rest.join(".")] = v;
+  }
+}
+
+const machine = {
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores: cpus().length,
+  memory_gib: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  date: new Date().toISOString().slice(0, 10),
+  command: `npm run bench${only.length ? " -- " + only.join(" ") : ""}`,
+};
+results.machine = machine;
+writeFileSync("bench/results.json", JSON.stringify(results, null, 2) + "\n");
+
+// BENCHMARKS.md keeps a section per benchmark; a run replaces the sections it ran.
+const md = existsSync("BENCHMARKS.md") ? readFileSync("BENCHMARKS.md", "utf8") : "";
+const sections = new Map();
+for (const m of md.matchAll(/<!-- bench:(\w+) -->\n([\s\S]*?)<!-- \/bench:\1 -->/g)) sections.set(m[1], m[2]);
+for (const [name, figures] of Object.entries(runs)) {
+  const rows = Object.entries(figures).map(([k, v]) => `| \`${k}\` | ${typeof v === "object" ? JSON.stringify(v) : v} |`).join("\n");
+  sections.set(name, `## ${BENCHES[name].title}\n\nMeasured ${machine.date} on ${machine.cores} cores (${machine.cpu}), ${machine.memory_gib} GiB, Node ${machine.node}, with \`${machine.command}\`.\n\n| figure | value |\n|---|---|\n${rows}\n\n`);
+}
+const intro = md.split("<!-- bench:")[0].trim() || "# Benchmarks\n\nFigures written by `npm run bench` (also in `bench/results.json`). This machine is noisy: each\nbenchmark compares side by side in one run and quotes ratios.";
+let out = intro + "\n\n";
+for (const [name, body] of sections) out += `<!-- bench:${name} -->\n${body}<!-- /bench:${name} -->\n\n`;
+writeFileSync("BENCHMARKS.md", out.trimEnd() + "\n");
+console.error("wrote bench/results.json and BENCHMARKS.md");
