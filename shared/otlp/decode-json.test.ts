@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Span as OtelSpan, type SpanKind } from "@opentelemetry/api";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { JsonTraceSerializer, ProtobufTraceSerializer } from "otlp-proto-reference";
 import { describe, expect, it } from "vitest";
-import { DecodeError, emptyResource, emptyScope, type Span, type TraceBatch } from "../model/span.ts";
+import { referenceDecode, referenceEncode } from "../../test/support/otlp-reference.ts";
+import { realisticTraceBatch, randomTraceBatch, Rng } from "../../test/support/random-otlp.ts";
+import { countSpans, DecodeError, emptyResource, emptyScope, type AnyValue, type KeyValue, type Span, type TraceBatch } from "../model/span.ts";
 import { decodeTraceRequestJson, MAX_ANY_VALUE_DEPTH } from "./decode-json.ts";
 
 // The reference checkout sits beside the repository (see ../shared/reference/protocols.md).
@@ -330,3 +336,231 @@ describe("decodeTraceRequestJson: input it cannot read", () => {
     expect(err.where).toBe("resourceSpans[1].scopeSpans[1].spans[3].startTimeUnixNano");
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Differential: the same request as OTLP/JSON through us and as protobuf through the reference.
+
+describe("decodeTraceRequestJson agrees with the protobuf reference", () => {
+  it.each(Array.from({ length: 60 }, (_, i) => i + 1))("random batch, seed %i", (seed) => {
+    const batch = randomTraceBatch(seed);
+    const rng = new Rng(seed * 7919);
+    const json = JSON.parse(JSON.stringify(toOtlpJson(batch, rng))) as unknown;
+    expect(decodeTraceRequestJson(json)).toEqual(referenceDecode(referenceEncode(batch)));
+  });
+
+  it("a realistic 512-span SDK-like batch", () => {
+    const batch = realisticTraceBatch(512);
+    const json = JSON.parse(JSON.stringify(toOtlpJson(batch, new Rng(1)))) as unknown;
+    expect(decodeTraceRequestJson(json)).toEqual(referenceDecode(referenceEncode(batch)));
+  });
+
+  it("spans from the OpenTelemetry JS SDK, through its own JSON and protobuf serializers", async () => {
+    const spans = await recordSdkSpans(40);
+    // otlp-transformer 0.57 reads SDK 1.x span fields; sdk-trace-base 2.x renamed two of them.
+    const v1Spans = spans.map(toV1ReadableSpan) as Parameters<typeof JsonTraceSerializer.serializeRequest>[0];
+    const jsonBytes = JsonTraceSerializer.serializeRequest(v1Spans)!;
+    const protoBytes = ProtobufTraceSerializer.serializeRequest(v1Spans)!;
+    const decoded = decodeTraceRequestJson(JSON.parse(new TextDecoder().decode(jsonBytes)));
+    expect(decoded).toEqual(referenceDecode(protoBytes));
+    expect(countSpans(decoded)).toBe(40);
+  });
+});
+
+/**
+ * Writes a model batch as OTLP/JSON, choosing at random among the encodings a receiver must
+ * accept: camelCase or proto field names, upper- or lower-case hex, 64-bit ints as strings or
+ * numbers, enums as numbers or names, defaults written, omitted or null, padded or URL-safe
+ * base64, and unknown fields sprinkled in.
+ */
+function toOtlpJson(batch: TraceBatch, rng: Rng): unknown {
+  const name = (camel: string, snake: boolean) => (snake ? camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : camel);
+  // One object at a time: pick its naming style, and write or skip each default.
+  const obj = () => {
+    const snake = rng.chance(0.3);
+    const o: Record<string, unknown> = {};
+    const put = (camel: string, value: unknown, isDefault: boolean) => {
+      if (isDefault) {
+        const r = rng.int(3);
+        if (r === 0) return;
+        if (r === 1) {
+          o[name(camel, snake)] = null;
+          return;
+        }
+      }
+      o[name(camel, snake)] = value;
+    };
+    if (rng.chance(0.1)) o.someFutureField = { nested: [1, "two"] };
+    return { o, put };
+  };
+  const id = (h: string) => (rng.chance(0.3) ? h.toUpperCase() : h);
+  const u64 = (s: string) => (rng.chance(0.5) && Number.isSafeInteger(Number(s)) ? Number(s) : rng.chance(0.1) ? `00${s}` : s);
+  const u32 = (n: number) => (rng.chance(0.2) ? String(n) : n);
+  const double = (d: number): number | string => {
+    if (Number.isNaN(d)) return "NaN";
+    if (d === Infinity) return "Infinity";
+    if (d === -Infinity) return "-Infinity";
+    if (Object.is(d, -0)) return "-0"; // JSON.stringify(-0) would say 0
+    return rng.chance(0.2) ? String(d) : d;
+  };
+  const bytes = (b64: string) => (rng.chance(0.3) ? b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "") : b64);
+  const enumValue = (n: number, names: readonly string[]) => (names[n] !== undefined && rng.chance(0.3) ? names[n] : n);
+  const KINDS = ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"];
+  const CODES = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+
+  const anyValue = (v: AnyValue): unknown => {
+    const snake = rng.chance(0.3);
+    if ("stringValue" in v) return { [name("stringValue", snake)]: v.stringValue };
+    if ("boolValue" in v) return { [name("boolValue", snake)]: v.boolValue };
+    if ("intValue" in v) return { [name("intValue", snake)]: u64Signed(v.intValue) };
+    if ("doubleValue" in v) return { [name("doubleValue", snake)]: double(v.doubleValue) };
+    if ("bytesValue" in v) return { [name("bytesValue", snake)]: bytes(v.bytesValue) };
+    if ("arrayValue" in v) return { [name("arrayValue", snake)]: { values: v.arrayValue.values.map(anyValue) } };
+    if ("kvlistValue" in v) return { [name("kvlistValue", snake)]: { values: keyValues(v.kvlistValue.values) } };
+    return rng.chance(0.5) ? {} : { unknownMember: 1 };
+  };
+  const u64Signed = (s: string) => (rng.chance(0.5) && Number.isSafeInteger(Number(s)) ? Number(s) : s);
+  const keyValues = (list: KeyValue[]) =>
+    list.map((kv) => {
+      const out: Record<string, unknown> = { key: kv.key };
+      // An empty AnyValue may also be sent as no value at all.
+      if (Object.keys(kv.value).length > 0 || rng.chance(0.5)) out.value = anyValue(kv.value);
+      return out;
+    });
+  const attrs = (put: (k: string, v: unknown, d: boolean) => void, list: KeyValue[], dropped: number) => {
+    put("attributes", keyValues(list), list.length === 0);
+    put("droppedAttributesCount", u32(dropped), dropped === 0);
+  };
+
+  const span = (s: Span) => {
+    const { o, put } = obj();
+    put("traceId", id(s.traceId), s.traceId === "");
+    put("spanId", id(s.spanId), s.spanId === "");
+    put("traceState", s.traceState, s.traceState === "");
+    put("parentSpanId", id(s.parentSpanId), s.parentSpanId === "");
+    put("flags", u32(s.flags), s.flags === 0);
+    put("name", s.name, s.name === "");
+    put("kind", enumValue(s.kind, KINDS), s.kind === 0);
+    put("startTimeUnixNano", u64(s.startTimeUnixNano), s.startTimeUnixNano === "0");
+    put("endTimeUnixNano", u64(s.endTimeUnixNano), s.endTimeUnixNano === "0");
+    attrs(put, s.attributes, s.droppedAttributesCount);
+    const events = s.events.map((e) => {
+      const ev = obj();
+      ev.put("timeUnixNano", u64(e.timeUnixNano), e.timeUnixNano === "0");
+      ev.put("name", e.name, e.name === "");
+      attrs(ev.put, e.attributes, e.droppedAttributesCount);
+      return ev.o;
+    });
+    put("events", events, events.length === 0);
+    put("droppedEventsCount", u32(s.droppedEventsCount), s.droppedEventsCount === 0);
+    const links = s.links.map((l) => {
+      const lk = obj();
+      lk.put("traceId", id(l.traceId), l.traceId === "");
+      lk.put("spanId", id(l.spanId), l.spanId === "");
+      lk.put("traceState", l.traceState, l.traceState === "");
+      attrs(lk.put, l.attributes, l.droppedAttributesCount);
+      lk.put("flags", u32(l.flags), l.flags === 0);
+      return lk.o;
+    });
+    put("links", links, links.length === 0);
+    put("droppedLinksCount", u32(s.droppedLinksCount), s.droppedLinksCount === 0);
+    const st = obj();
+    st.put("code", enumValue(s.status.code, CODES), s.status.code === 0);
+    st.put("message", s.status.message, s.status.message === "");
+    put("status", st.o, s.status.code === 0 && s.status.message === "");
+    return o;
+  };
+
+  const req = obj();
+  req.put(
+    "resourceSpans",
+    batch.resourceSpans.map((rs) => {
+      const r = obj();
+      const res = obj();
+      attrs(res.put, rs.resource.attributes, rs.resource.droppedAttributesCount);
+      r.put("resource", res.o, rs.resource.attributes.length === 0 && rs.resource.droppedAttributesCount === 0);
+      r.put(
+        "scopeSpans",
+        rs.scopeSpans.map((ss) => {
+          const s = obj();
+          const sc = obj();
+          sc.put("name", ss.scope.name, ss.scope.name === "");
+          sc.put("version", ss.scope.version, ss.scope.version === "");
+          attrs(sc.put, ss.scope.attributes, ss.scope.droppedAttributesCount);
+          const scopeEmpty = ss.scope.name === "" && ss.scope.version === "" && ss.scope.attributes.length === 0 && ss.scope.droppedAttributesCount === 0;
+          s.put("scope", sc.o, scopeEmpty);
+          s.put("spans", ss.spans.map(span), ss.spans.length === 0);
+          s.put("schemaUrl", ss.schemaUrl, ss.schemaUrl === "");
+          return s.o;
+        }),
+        rs.scopeSpans.length === 0,
+      );
+      r.put("schemaUrl", rs.schemaUrl, rs.schemaUrl === "");
+      return r.o;
+    }),
+    batch.resourceSpans.length === 0,
+  );
+  return req.o;
+}
+
+/** Finished spans from a real SDK tracer: kinds, nested parents, events, links, statuses, arrays. */
+async function recordSdkSpans(n: number): Promise<ReadableSpan[]> {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ "service.name": "checkout", "service.version": "1.2.3", "process.pid": 4242 }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const rng = new Rng(99);
+  const tracers = [provider.getTracer("@opentelemetry/instrumentation-http", "0.57.2"), provider.getTracer("pg")];
+  let parent: OtelSpan | undefined;
+  let t = 1_780_000_000_000;
+  for (let i = 0; i < n; i++) {
+    const ctx = parent && rng.chance(0.7) ? trace.setSpan(context.active(), parent) : ROOT_CONTEXT;
+    const links = parent && rng.chance(0.2) ? [{ context: parent.spanContext(), attributes: { "link.reason": "retry", n: i } }] : [];
+    const span = rng.pick(tracers).startSpan(
+      `op ${i} ✓`,
+      {
+        kind: rng.int(5) as SpanKind,
+        startTime: t,
+        links,
+        attributes: {
+          "http.response.status_code": 200 + rng.int(300),
+          ratio: rng.next(),
+          ok: rng.chance(0.5),
+          path: `/api/ü/${i}`,
+          tags: ["a", "b", String(i)],
+          codes: [1, 2, 3],
+        },
+      },
+      ctx,
+    );
+    if (rng.chance(0.3)) span.addEvent("exception", { "exception.message": "boom", attempt: 2 }, t + 1.5);
+    if (rng.chance(0.3)) span.setStatus(rng.chance(0.5) ? { code: SpanStatusCode.ERROR, message: "failed ✗" } : { code: SpanStatusCode.OK });
+    span.end(t + 2 + rng.next());
+    t += 10;
+    if (rng.chance(0.5)) parent = span;
+  }
+  await provider.forceFlush();
+  return exporter.getFinishedSpans();
+}
+
+function toV1ReadableSpan(s: ReadableSpan): unknown {
+  return {
+    name: s.name,
+    kind: s.kind,
+    spanContext: () => s.spanContext(),
+    parentSpanId: s.parentSpanContext?.spanId,
+    startTime: s.startTime,
+    endTime: s.endTime,
+    status: s.status,
+    attributes: s.attributes,
+    links: s.links,
+    events: s.events,
+    duration: s.duration,
+    ended: s.ended,
+    resource: s.resource,
+    instrumentationLibrary: s.instrumentationScope,
+    droppedAttributesCount: s.droppedAttributesCount,
+    droppedEventsCount: s.droppedEventsCount,
+    droppedLinksCount: s.droppedLinksCount,
+  };
+}
