@@ -1,0 +1,183 @@
+/**
+ * @module
+ * RED metrics (rate, errors, duration) per service, operation (span name) and span kind per minute,
+ * as rows ready for D1.
+ *
+ * One row per (tenant, minute, service, operation, kind) that saw spans. D1 bills per row written,
+ * so spans are accumulated over as many spans as the caller has (a queue batch, or several) before
+ * rows come out, and only request-shaped kinds are counted by default: SERVER, CLIENT, PRODUCER and
+ * CONSUMER. INTERNAL spans are function-level, often with many names, and would multiply the rows;
+ * pass `kinds` to include them. Spans whose resource has no `service.name` are skipped.
+ *
+ * A span counts in the minute of its start time. An error is status code 2 (ERROR).
+ */
+import { SpanKind, StatusCode, type ResourceSpans, type Span } from "../model/span.ts";
+import { LatencyHistogram } from "./histogram.ts";
+import { bucketInWindow, mergeRowsByKey, roundMs, type TimeWindow } from "./rows.ts";
+import { bucketStart, durationMs, serviceName, unixSeconds } from "./span-fields.ts";
+
+export interface OperationRow {
+  tenant: string;
+  /** Start of the time bucket in unix seconds, a multiple of the step (60 unless configured). */
+  minute: number;
+  service: string;
+  /** The span name. */
+  operation: string;
+  /** OTLP span kind number. */
+  kind: number;
+  count: number;
+  errors: number;
+  /** Span durations in ms, an encoded LatencyHistogram (see histogram.ts). */
+  durations: Uint8Array;
+}
+
+export interface RedOptions {
+  /** Width of a row's time bucket in seconds. Default 60. */
+  stepSeconds?: number;
+  /** Span kinds that get rows. Default SERVER, CLIENT, PRODUCER, CONSUMER. */
+  kinds?: readonly number[];
+}
+
+export const DEFAULT_RED_KINDS: readonly number[] = [SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER];
+
+interface Cell {
+  minute: number;
+  service: string;
+  operation: string;
+  kind: number;
+  count: number;
+  errors: number;
+  durations: LatencyHistogram;
+}
+
+/** Collects spans into per-minute operation rows; histograms stay decoded until `rows()`. */
+export class RedAccumulator {
+  readonly tenant: string;
+  readonly #step: number;
+  readonly #kinds: ReadonlySet<number>;
+  readonly #cells = new Map<string, Cell>();
+
+  constructor(tenant: string, options: RedOptions = {}) {
+    this.tenant = tenant;
+    this.#step = options.stepSeconds ?? 60;
+    this.#kinds = new Set(options.kinds ?? DEFAULT_RED_KINDS);
+  }
+
+  /** Adds every span of a batch or trace group (anything with `resourceSpans`). */
+  addSpans(group: { resourceSpans: readonly ResourceSpans[] }): void {
+    for (const rs of group.resourceSpans) {
+      const service = serviceName(rs.resource);
+      if (service === undefined) continue;
+      for (const ss of rs.scopeSpans) for (const span of ss.spans) this.addSpan(span, service);
+    }
+  }
+
+  addSpan(span: Span, service: string): void {
+    if (!this.#kinds.has(span.kind)) return;
+    const minute = bucketStart(unixSeconds(span.startTimeUnixNano), this.#step);
+    const key = operationKey(minute, service, span.name, span.kind);
+    let cell = this.#cells.get(key);
+    if (cell === undefined) {
+      cell = { minute, service, operation: span.name, kind: span.kind, count: 0, errors: 0, durations: new LatencyHistogram() };
+      this.#cells.set(key, cell);
+    }
+    cell.count++;
+    if (span.status.code === StatusCode.ERROR) cell.errors++;
+    cell.durations.observe(durationMs(span.startTimeUnixNano, span.endTimeUnixNano));
+  }
+
+  /** Number of rows `rows()` would return. */
+  get size(): number {
+    return this.#cells.size;
+  }
+
+  rows(): OperationRow[] {
+    return [...this.#cells.values()].map((c) => ({
+      tenant: this.tenant,
+      minute: c.minute,
+      service: c.service,
+      operation: c.operation,
+      kind: c.kind,
+      count: c.count,
+      errors: c.errors,
+      durations: c.durations.encode(),
+    }));
+  }
+}
+
+function operationKey(minute: number, service: string, operation: string, kind: number): string {
+  return JSON.stringify([minute, service, operation, kind]);
+}
+
+/** The row's identity (tenant, minute, service, operation, kind) as one string. */
+export function operationRowKey(row: OperationRow): string {
+  return JSON.stringify([row.tenant, row.minute, row.service, row.operation, row.kind]);
+}
+
+/** Combines two rows of the same key (the upsert when a minute's row already exists). */
+export function mergeOperationRows(a: OperationRow, b: OperationRow): OperationRow {
+  if (operationRowKey(a) !== operationRowKey(b)) throw new Error("mergeOperationRows: rows of different keys");
+  return {
+    ...a,
+    count: a.count + b.count,
+    errors: a.errors + b.errors,
+    durations: LatencyHistogram.decode(a.durations).merge(LatencyHistogram.decode(b.durations)).encode(),
+  };
+}
+
+/** Stored rows first, then new ones: one row per key, ready to write back. */
+export function upsertOperationRows(existing: Iterable<OperationRow>, incoming: Iterable<OperationRow>): OperationRow[] {
+  return mergeRowsByKey([...existing, ...incoming], operationRowKey, mergeOperationRows);
+}
+
+/** RED of one operation over a window, for `/api/services/{service}/operations/metrics`. */
+export interface OperationMetrics {
+  service: string;
+  operation: string;
+  kind: number;
+  requests: number;
+  errors: number;
+  /** requests per second over the window. */
+  rate: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Folds rows into one entry per (service, operation, kind) for the window (epoch seconds; a row
+ * counts when its bucket overlaps the window). Sorted by service, operation, kind.
+ */
+export function summarizeOperations(rows: Iterable<OperationRow>, window: TimeWindow, stepSeconds = 60): OperationMetrics[] {
+  const byOp = new Map<string, { service: string; operation: string; kind: number; requests: number; errors: number; h: LatencyHistogram }>();
+  for (const row of rows) {
+    if (!bucketInWindow(row.minute, stepSeconds, window)) continue;
+    const key = JSON.stringify([row.service, row.operation, row.kind]);
+    let op = byOp.get(key);
+    if (op === undefined) {
+      op = { service: row.service, operation: row.operation, kind: row.kind, requests: 0, errors: 0, h: new LatencyHistogram() };
+      byOp.set(key, op);
+    }
+    op.requests += row.count;
+    op.errors += row.errors;
+    op.h.merge(LatencyHistogram.decode(row.durations));
+  }
+  const seconds = Math.max(1, window.end - window.start);
+  return [...byOp.values()]
+    .sort((a, b) => compare(a.service, b.service) || compare(a.operation, b.operation) || a.kind - b.kind)
+    .map((op) => ({
+      service: op.service,
+      operation: op.operation,
+      kind: op.kind,
+      requests: op.requests,
+      errors: op.errors,
+      rate: op.requests / seconds,
+      p50Ms: roundMs(op.h.quantile(0.5)),
+      p90Ms: roundMs(op.h.quantile(0.9)),
+      p99Ms: roundMs(op.h.quantile(0.99)),
+    }));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
