@@ -1,0 +1,170 @@
+import { describe, expect, it } from "vitest";
+import { SpanKind } from "../model/span.ts";
+import { at, batchOf, makeSpan, resourceSpans, type SpanSpec } from "../metrics/spans.test-helpers.ts";
+import { EdgeStore, type EdgeStoreState } from "./edges.ts";
+
+const T0 = 1_764_090_000;
+const NOW = 1_764_090_000_000; // arrival clock, ms
+
+const client = (spanId: string, extra: Partial<SpanSpec> = {}) =>
+  makeSpan({ spanId, parentSpanId: "1111111111111111", kind: SpanKind.CLIENT, start: at(T0, 0), end: at(T0, 30), ...extra });
+const server = (spanId: string, parentSpanId: string, extra: Partial<SpanSpec> = {}) =>
+  makeSpan({ spanId, parentSpanId, kind: SpanKind.SERVER, start: at(T0, 5), end: at(T0, 25), ...extra });
+
+/** Saves and restores the store the way the assembler will, through JSON text. */
+function roundTrip(store: EdgeStore): EdgeStore {
+  return EdgeStore.fromJSON(JSON.parse(JSON.stringify(store.toJSON())) as EdgeStoreState);
+}
+
+describe("EdgeStore", () => {
+  it("pairs a client span with its server child in one batch, in either order", () => {
+    for (const order of ["client first", "server first"]) {
+      const store = new EdgeStore("tn_a");
+      const c = resourceSpans("frontend", [client("aaaaaaaaaaaaaaaa")]);
+      const s = resourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa", { error: true })]);
+      const edges = store.addBatch(order === "client first" ? batchOf(c, s) : batchOf(s, c), NOW);
+      expect(edges, order).toEqual([
+        { source: "frontend", target: "cart", connectionType: "", failed: true, clientMs: 30, serverMs: 20, startSec: T0, traceId: c.scopeSpans[0]!.spans[0]!.traceId },
+      ]);
+      expect(store.pendingCount).toBe(0);
+      expect(store.stats.paired).toBe(1);
+    }
+  });
+
+  it("pairs halves that arrive in different batches, through the JSON state", () => {
+    let store = new EdgeStore("tn_a");
+    expect(store.addBatch(batchOf(resourceSpans("frontend", [client("aaaaaaaaaaaaaaaa", { error: true })])), NOW)).toEqual([]);
+    store = roundTrip(store);
+    expect(store.pendingCount).toBe(1);
+    expect(store.expire(NOW + 59_999)).toEqual([]);
+    store = roundTrip(store);
+    const edges = store.addBatch(batchOf(resourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW + 59_999);
+    expect(edges).toMatchObject([{ source: "frontend", target: "cart", connectionType: "", failed: true }]);
+    expect(store.toJSON().pending).toEqual([]);
+  });
+
+  it("makes producer -> consumer edges of type messaging_system", () => {
+    const store = new EdgeStore("tn_a");
+    const edges = store.addBatch(
+      batchOf(
+        resourceSpans("checkout", [client("aaaaaaaaaaaaaaaa", { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "kafka" } })]),
+        resourceSpans("shipping", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa", { kind: SpanKind.CONSUMER })]),
+      ),
+      NOW,
+    );
+    expect(edges).toMatchObject([{ source: "checkout", target: "shipping", connectionType: "messaging_system" }]);
+  });
+
+  it("makes database edges at once, named as Tempo names them", () => {
+    const store = new EdgeStore("tn_a");
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ "db.system": "redis" }, "redis"],
+      [{ "db.system": "postgresql", "db.name": "orders" }, "orders"],
+      [{ "db.system.name": "postgresql", "db.namespace": "orders" }, "orders"],
+      [{ "db.system": "postgresql", "db.name": "orders", "server.address": "pg-main" }, "pg-main"],
+      [{ "db.system": "postgresql", "server.address": "pg-main", "peer.service": "orders-db" }, "orders-db"],
+    ];
+    cases.forEach(([attributes, target], i) => {
+      const edges = store.addSpan(client(`c${i}`.padEnd(16, "0"), { attributes, error: i === 0 }), "cart", NOW);
+      expect(edges, JSON.stringify(attributes)).toMatchObject([
+        { source: "cart", target, connectionType: "database", failed: i === 0, clientMs: 30, serverMs: undefined },
+      ]);
+    });
+    expect(store.pendingCount).toBe(0);
+    expect(store.stats.database).toBe(cases.length);
+  });
+
+  it("makes user edges at once for server and consumer spans without a parent", () => {
+    const store = new EdgeStore("tn_a");
+    const edges = store.addBatch(
+      batchOf(
+        resourceSpans("frontend", [server("aaaaaaaaaaaaaaaa", "", { error: true }), server("bbbbbbbbbbbbbbbb", "0000000000000000")]),
+        resourceSpans("worker", [server("cccccccccccccccc", "", { kind: SpanKind.CONSUMER })]),
+      ),
+      NOW,
+    );
+    expect(edges).toMatchObject([
+      { source: "user", target: "frontend", connectionType: "virtual_node", failed: true, clientMs: undefined, serverMs: 20, startSec: T0 },
+      { source: "user", target: "frontend", failed: false },
+      { source: "user", target: "worker", connectionType: "virtual_node" },
+    ]);
+    expect(store.pendingCount).toBe(0);
+  });
+
+  it("expires an unpaired client to a virtual node named by its peer attribute, after the wait", () => {
+    const peers: Array<[Record<string, string>, string | undefined]> = [
+      [{ "peer.service": "stripe", "server.address": "api.stripe.com" }, "stripe"],
+      [{ "service.peer.name": "stripe" }, "stripe"],
+      [{ "messaging.system": "kafka", "server.address": "broker-1" }, "kafka"],
+      [{ "server.address": "api.geo.example" }, "api.geo.example"],
+      [{ "net.peer.name": "legacy-host" }, "legacy-host"],
+      [{ "http.method": "GET" }, undefined],
+    ];
+    const store = new EdgeStore("tn_a", { waitMs: 10_000 });
+    peers.forEach(([attributes], i) => store.addSpan(client(`c${i}`.padEnd(16, "0"), { attributes, error: i === 0 }), "payment", NOW));
+    expect(store.expire(NOW + 9_999)).toEqual([]);
+    const edges = store.expire(NOW + 10_000);
+    expect(edges.map((e) => e.target)).toEqual(peers.flatMap(([, t]) => (t === undefined ? [] : [t])));
+    expect(edges[0]).toMatchObject({ source: "payment", connectionType: "virtual_node", failed: true, clientMs: 30, serverMs: undefined, startSec: T0 });
+    expect(store.stats).toMatchObject({ expiredToVirtual: 5, expiredDropped: 1 });
+    expect(store.pendingCount).toBe(0);
+  });
+
+  it("drops server halves whose client never comes, and late halves after the wait", () => {
+    const store = new EdgeStore("tn_a", { waitMs: 10_000 });
+    store.addSpan(server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa"), "cart", NOW);
+    store.addSpan(client("cccccccccccccccc", { attributes: { "peer.service": "cart" } }), "frontend", NOW);
+    expect(store.expire(NOW + 10_000)).toMatchObject([{ source: "frontend", target: "cart", connectionType: "virtual_node" }]);
+    // The server half of that client arrives too late: it waits alone and is dropped.
+    expect(store.addSpan(server("dddddddddddddddd", "cccccccccccccccc"), "cart", NOW + 11_000)).toEqual([]);
+    expect(store.expire(NOW + 21_000)).toEqual([]);
+    expect(store.stats).toMatchObject({ paired: 0, expiredToVirtual: 1, expiredDropped: 2 });
+  });
+
+  it("keeps its clock from running backwards", () => {
+    const store = new EdgeStore("tn_a", { waitMs: 10_000 });
+    store.addSpan(client("aaaaaaaaaaaaaaaa", { attributes: { "peer.service": "x" } }), "a", NOW + 50_000);
+    // An older batch processed late: its halves wait from the store's clock, not from their own time.
+    store.addSpan(client("bbbbbbbbbbbbbbbb", { attributes: { "peer.service": "y" } }), "a", NOW);
+    expect(store.toJSON().pending.map((h) => h.expiresAtMs)).toEqual([NOW + 60_000, NOW + 60_000]);
+    expect(store.expire(NOW + 1)).toEqual([]); // an older clock changes nothing
+    expect(store.expire(NOW + 60_000)).toHaveLength(2);
+  });
+
+  it("keeps the first expiry when the same half comes again", () => {
+    const store = new EdgeStore("tn_a", { waitMs: 10_000 });
+    store.addSpan(server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa"), "shipping", NOW);
+    store.addSpan(server("cccccccccccccccc", "aaaaaaaaaaaaaaaa"), "email", NOW + 5_000);
+    expect(store.toJSON().pending).toMatchObject([{ service: "email", expiresAtMs: NOW + 10_000 }]);
+  });
+
+  it("expires the oldest half early when full", () => {
+    const store = new EdgeStore("tn_a", { maxPending: 2 });
+    store.addSpan(client("aaaaaaaaaaaaaaaa", { attributes: { "peer.service": "x" } }), "a", NOW);
+    store.addSpan(client("bbbbbbbbbbbbbbbb"), "a", NOW);
+    const edges = store.addSpan(client("cccccccccccccccc"), "a", NOW);
+    expect(edges).toMatchObject([{ source: "a", target: "x", connectionType: "virtual_node" }]);
+    expect(store.pendingCount).toBe(2);
+    expect(store.stats.evicted).toBe(1);
+    // Pairing still frees room without evicting.
+    expect(store.addSpan(server("dddddddddddddddd", "bbbbbbbbbbbbbbbb"), "b", NOW)).toHaveLength(1);
+    expect(store.stats.evicted).toBe(1);
+  });
+
+  it("ignores internal spans and resources without service.name", () => {
+    const store = new EdgeStore("tn_a");
+    const edges = store.addBatch(
+      batchOf(
+        resourceSpans("a", [makeSpan({ spanId: "aaaaaaaaaaaaaaaa", kind: SpanKind.INTERNAL, start: at(T0), end: at(T0, 1) })]),
+        resourceSpans(undefined, [server("bbbbbbbbbbbbbbbb", "")]),
+      ),
+      NOW,
+    );
+    expect(edges).toEqual([]);
+    expect(store.pendingCount).toBe(0);
+  });
+
+  it("refuses a state of another format", () => {
+    expect(() => EdgeStore.fromJSON({ format: "x", tenant: "t", clockMs: 0, pending: [] } as unknown as EdgeStoreState)).toThrow(/unknown format/);
+  });
+});
