@@ -7,7 +7,9 @@
  * so spans are accumulated over as many spans as the caller has (a queue batch, or several) before
  * rows come out, and only request-shaped kinds are counted by default: SERVER, CLIENT, PRODUCER and
  * CONSUMER. INTERNAL spans are function-level, often with many names, and would multiply the rows;
- * pass `kinds` to include them. Spans whose resource has no `service.name` are skipped.
+ * pass `kinds` to include them. Spans whose resource has no `service.name` are skipped. As with
+ * edge rows, write a minute's rows once it is over rather than after every batch (see
+ * servicegraph/aggregate.ts for the figures).
  *
  * A span counts in the minute of its start time. An error is status code 2 (ERROR).
  */
