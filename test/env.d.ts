@@ -10,5 +10,9 @@ declare global {
       ADMIN_TOKEN: string;
       TEST_MIGRATIONS: D1Migration[];
     }
+    // Types `exports.default` from "cloudflare:workers" in the dashboard tests (its main module).
+    interface GlobalProps {
+      mainModule: typeof import("../workers/dashboard/index.ts");
+    }
   }
 }

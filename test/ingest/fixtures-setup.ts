@@ -6,14 +6,8 @@
 import type { TestProject } from "vitest/node";
 import { referenceEncode, referenceDecode } from "../support/otlp-reference.ts";
 import { realisticTraceBatch } from "../support/random-otlp.ts";
-import type { TraceBatch } from "../../shared/model/span.ts";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    otlpFixtures: Record<string, string>;
-    otlpFixtureBatches: Record<string, TraceBatch>;
-  }
-}
+import "./provided-context.ts";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 

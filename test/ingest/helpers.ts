@@ -9,6 +9,7 @@ import { parseIngestBatch, type IngestBatchMessage, type IngestBatchObject } fro
 import { tenantPrefix } from "../../shared/storage/keys.ts";
 import { app } from "../../workers/ingest/app.ts";
 import type { IngestEnv } from "../../workers/ingest/env.ts";
+import "./provided-context.ts";
 
 export async function tenantWithKey(scopes: Scope[] = ["ingest"]) {
   const db = d1(env.DB);

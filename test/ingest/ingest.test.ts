@@ -4,6 +4,7 @@ import { inject } from "vitest";
 import { d1 } from "../../shared/db/d1.ts";
 import { revokeKey } from "../../shared/db/queries/keys.ts";
 import { countSpans } from "../../shared/model/span.ts";
+import "./provided-context.ts";
 import { compress, fixture, JSON_TYPE, post, PROTO, spyQueue, storedBatches, storedSpanIds, tenantWithKey } from "./helpers.ts";
 
 const validBatch = () => inject("otlpFixtureBatches").valid!;
@@ -134,7 +135,7 @@ describe("ingest bad-input suite: each gets its 4xx and stores nothing", () => {
 
 describe("ingest auth", () => {
   it("401 without a key and with an unknown key, as JSON", async () => {
-    for (const headers of [{}, { "x-api-key": "et_unknown" }, { authorization: "Bearer et_unknown2" }]) {
+    for (const headers of [{}, { "x-api-key": "et_unknown" }, { authorization: "Bearer et_unknown2" }] as Record<string, string>[]) {
       const res = await post("/v1/traces", fixture("valid"), { "content-type": JSON_TYPE, ...headers });
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ code: 16 });

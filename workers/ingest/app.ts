@@ -38,7 +38,7 @@ app.post("/v1/traces", keyAuth({ scope: "ingest" }), async (c) => {
   }
   const partial = prepared.rejectedSpans > 0 ? { rejectedSpans: prepared.rejectedSpans, errorMessage: prepared.errors.join("; ") } : undefined;
   if (source === "otlp-proto") {
-    return c.body(encodeTraceResponseProto(partial), 200, { "content-type": "application/x-protobuf" });
+    return c.body(encodeTraceResponseProto(partial) as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/x-protobuf" });
   }
   return c.json(partial ? { partialSuccess: { rejectedSpans: String(partial.rejectedSpans), errorMessage: partial.errorMessage } } : {}, 200);
 });
@@ -67,7 +67,7 @@ app.onError((err, c) => {
   // OTLP says errors come back as google.rpc.Status in the request's encoding.
   if (c.req.path === "/v1/traces" && mediaType(c.req.header("content-type")) === "application/x-protobuf") {
     headers["content-type"] = "application/x-protobuf";
-    return c.body(encodeStatusProto(grpcCodeForHttpStatus(apiError.status), apiError.message), apiError.status, headers);
+    return c.body(encodeStatusProto(grpcCodeForHttpStatus(apiError.status), apiError.message) as Uint8Array<ArrayBuffer>, apiError.status, headers);
   }
   return c.json(errorBody(apiError), apiError.status, headers);
 });
