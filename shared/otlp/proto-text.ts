@@ -4,11 +4,11 @@
  * bytes as base64 and 64-bit integers as decimal.
  *
  * Why not just TextDecoder: each call costs ~100 ns of fixed overhead, and an OTLP batch is
- * mostly short strings that repeat (attribute keys, span names, "GET", "postgresql"). Short ASCII
- * strings are therefore looked up in a small intern cache keyed by their bytes and built in JS on
- * a miss; everything else goes to TextDecoder. Invalid UTF-8 is replaced with U+FFFD (the WHATWG
- * decoder, which is also what protobufjs gives in Node, where it reads strings with Buffer), and a
- * leading BOM is kept, as protobufjs keeps it.
+ * mostly short strings that repeat (attribute keys, span names, "GET", "postgresql"). Strings of 4
+ * to 64 bytes are therefore looked up in a small intern cache keyed by their bytes; on a miss ASCII
+ * is built in JS and the rest goes to TextDecoder, as do longer strings. Invalid UTF-8 is replaced
+ * with U+FFFD (the WHATWG decoder, which is also what protobufjs gives in Node, where it reads
+ * strings with Buffer), and a leading BOM is kept, as protobufjs keeps it.
  */
 
 import { copyBytes, hashWindows, sameBytes } from "./proto-bytes.ts";
@@ -27,7 +27,7 @@ const arenaView = new DataView(arena.buffer);
 // Reused argument list for String.fromCharCode.apply when building a short ASCII string.
 const codes: number[] = [];
 
-/** Decodes the UTF-8 bytes [start, end) of the cursor's body to a string. */
+/** Decodes the UTF-8 bytes b[start, end) to a string; `v` is a DataView over the same bytes as `b`. */
 export function decodeText(b: Uint8Array, v: DataView, start: number, end: number): string {
   const n = end - start;
   if (n < 4) {
@@ -44,13 +44,17 @@ export function decodeText(b: Uint8Array, v: DataView, start: number, end: numbe
   const slot = hashWindows(v, start, n) & (CACHE_SIZE - 1);
   if (cacheLen[slot] === n && sameBytes(v, start, arenaView, slot * MAX_INTERNED, n)) return cacheStr[slot]!;
   codes.length = n;
+  let ascii = true;
   for (let i = 0; i < n; i++) {
     const byte = b[start + i]!;
-    // Only ASCII is built here (and cached); anything else is the WHATWG decoder's job.
-    if (byte >= 0x80) return utf8.decode(b.subarray(start, end));
+    if (byte >= 0x80) {
+      ascii = false;
+      break;
+    }
     codes[i] = byte;
   }
-  const s = fromCharCode.apply(null, codes);
+  // ASCII is built here; anything else is the WHATWG decoder's job. Both are cached by their bytes.
+  const s = ascii ? fromCharCode.apply(null, codes) : utf8.decode(b.subarray(start, end));
   cacheStr[slot] = s;
   cacheLen[slot] = n;
   copyBytes(b, start, arena, slot * MAX_INTERNED, n);
@@ -79,11 +83,26 @@ function hex8(b: Uint8Array, p: number): string {
   );
 }
 
+/** 16 bytes (a trace id) as 32 lowercase hex digits, in one allocation. */
+function hex16(b: Uint8Array, p: number): string {
+  const b0 = b[p]!, b1 = b[p + 1]!, b2 = b[p + 2]!, b3 = b[p + 3]!;
+  const b4 = b[p + 4]!, b5 = b[p + 5]!, b6 = b[p + 6]!, b7 = b[p + 7]!;
+  const b8 = b[p + 8]!, b9 = b[p + 9]!, b10 = b[p + 10]!, b11 = b[p + 11]!;
+  const b12 = b[p + 12]!, b13 = b[p + 13]!, b14 = b[p + 14]!, b15 = b[p + 15]!;
+  const H = HEX_HI, L = HEX_LO;
+  return fromCharCode(
+    H[b0]!, L[b0]!, H[b1]!, L[b1]!, H[b2]!, L[b2]!, H[b3]!, L[b3]!,
+    H[b4]!, L[b4]!, H[b5]!, L[b5]!, H[b6]!, L[b6]!, H[b7]!, L[b7]!,
+    H[b8]!, L[b8]!, H[b9]!, L[b9]!, H[b10]!, L[b10]!, H[b11]!, L[b11]!,
+    H[b12]!, L[b12]!, H[b13]!, L[b13]!, H[b14]!, L[b14]!, H[b15]!, L[b15]!,
+  );
+}
+
 /** Bytes b[start, end) as lowercase hex: ids keep whatever length arrived. */
 export function hexOf(b: Uint8Array, start: number, end: number): string {
   const n = end - start;
   if (n === 8) return hex8(b, start);
-  if (n === 16) return hex8(b, start) + hex8(b, start + 8);
+  if (n === 16) return hex16(b, start);
   let s = "";
   for (let i = start; i < end; i++) s += HEX_PAIR[b[i]!]!;
   return s;
@@ -120,13 +139,18 @@ export function base64Of(b: Uint8Array, start: number, end: number): string {
 let lastHi = -1;
 let lastQ = 0;
 let lastR = 0;
-// The decimal text of the first 10 nanosecond digits' worth (q * 10 + the 100 ms digit) of the
-// last time converted: consecutive spans mostly share it.
-let lastPrefix = -1;
-let lastPrefixText = "";
-// "0000" .. "9999": the last eight digits come from two look-ups instead of a number formatting.
-const DIGITS4: string[] = [];
-for (let i = 0; i < 10000; i++) DIGITS4.push(String(i).padStart(4, "0"));
+// The seconds (q) of the last time converted, as text and as char codes: consecutive spans mostly
+// share them.
+let lastSeconds = -1;
+let lastSecondsText = "";
+const secondsCodes = new Uint8Array(10);
+// Char codes of the tens and ones digit of 0..99.
+const TENS = new Uint8Array(100);
+const ONES = new Uint8Array(100);
+for (let i = 0; i < 100; i++) {
+  TENS[i] = 48 + Math.floor(i / 10);
+  ONES[i] = 48 + (i % 10);
+}
 
 /** The unsigned 64-bit integer hi * 2^32 + lo in decimal. */
 export function uint64Decimal(lo: number, hi: number): string {
@@ -146,17 +170,30 @@ export function uint64Decimal(lo: number, hi: number): string {
     q += carry;
     r -= carry * 1e9;
   }
-  // r < 1e9 is a small integer: split it as tenth * 1e8 + hi4 * 1e4 + lo4.
-  const ri = r | 0;
-  const tenth = (ri / 100000000) | 0;
-  const rest = ri - tenth * 100000000;
-  const hi4 = (rest / 10000) | 0;
-  const prefix = q * 10 + tenth;
-  if (prefix !== lastPrefix) {
-    lastPrefix = prefix;
-    lastPrefixText = String(q) + tenth;
+  if (q !== lastSeconds) {
+    lastSeconds = q;
+    lastSecondsText = String(q);
+    for (let i = 0; i < 10 && i < lastSecondsText.length; i++) secondsCodes[i] = lastSecondsText.charCodeAt(i);
   }
-  return lastPrefixText + DIGITS4[hi4]! + DIGITS4[rest - hi4 * 10000]!;
+  // Times between 2001 and 2286 have ten digits of seconds: all 19 digits in one allocation.
+  if (lastSecondsText.length !== 10) {
+    const nanos = String(r | 0);
+    return lastSecondsText + "000000000".slice(nanos.length) + nanos;
+  }
+  const ri = r | 0;
+  const d0 = (ri / 100000000) | 0;
+  const r8 = ri - d0 * 100000000;
+  const p1 = (r8 / 1000000) | 0;
+  const r6 = r8 - p1 * 1000000;
+  const p2 = (r6 / 10000) | 0;
+  const r4 = r6 - p2 * 10000;
+  const p3 = (r4 / 100) | 0;
+  const p4 = r4 - p3 * 100;
+  const S = secondsCodes;
+  return fromCharCode(
+    S[0]!, S[1]!, S[2]!, S[3]!, S[4]!, S[5]!, S[6]!, S[7]!, S[8]!, S[9]!,
+    48 + d0, TENS[p1]!, ONES[p1]!, TENS[p2]!, ONES[p2]!, TENS[p3]!, ONES[p3]!, TENS[p4]!, ONES[p4]!,
+  );
 }
 
 /** The two's-complement signed 64-bit integer hi:lo in decimal. */
