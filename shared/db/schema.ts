@@ -7,7 +7,7 @@
  * small and hot (tenants, keys, later the block catalog and per-minute aggregates); span data
  * lives in R2.
  */
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -48,3 +48,68 @@ export const apiKeys = sqliteTable(
 export type Tenant = typeof tenants.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 
+
+/**
+ * The block catalog: one row per immutable block object in R2. Trace-by-id walks a tenant's rows
+ * newest first and tests each block's trace-id filter before reading R2, so the filter lives here.
+ */
+export const blocks = sqliteTable(
+  "blocks",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** 0 = written by the assembler from ingest objects; n+1 = compacted from level n. */
+    level: integer("level").notNull(),
+    formatVersion: integer("format_version").notNull(),
+    /** Earliest span start and latest span end in the block, unix milliseconds. */
+    startMs: integer("start_ms").notNull(),
+    endMs: integer("end_ms").notNull(),
+    traceCount: integer("trace_count").notNull(),
+    spanCount: integer("span_count").notNull(),
+    bytes: integer("bytes").notNull(),
+    /** JSON array of the service names in the block, for search pruning. */
+    services: text("services", { mode: "json" }).$type<string[]>().notNull(),
+    /** The block's trace-id filter (see shared/block/trace-filter.ts). */
+    traceFilter: blob("trace_filter", { mode: "buffer" }).notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("blocks_tenant_end").on(t.tenantId, t.endMs)],
+);
+
+/** Service-graph edges per minute (shared/servicegraph/aggregate.ts EdgeRow). */
+export const edgeMinutes = sqliteTable(
+  "edge_minutes",
+  {
+    tenantId: text("tenant_id").notNull(),
+    minute: integer("minute").notNull(),
+    source: text("source").notNull(),
+    target: text("target").notNull(),
+    connectionType: text("connection_type").notNull(),
+    requests: integer("requests").notNull(),
+    failed: integer("failed").notNull(),
+    clientDurations: blob("client_durations", { mode: "buffer" }).notNull(),
+    serverDurations: blob("server_durations", { mode: "buffer" }).notNull(),
+  },
+  // The primary key doubles as the only index: one written row per upsert, not two.
+  (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.source, t.target, t.connectionType] })],
+);
+
+/** RED metrics per service, operation and kind per minute (shared/metrics/red.ts OperationRow). */
+export const operationMinutes = sqliteTable(
+  "operation_minutes",
+  {
+    tenantId: text("tenant_id").notNull(),
+    minute: integer("minute").notNull(),
+    service: text("service").notNull(),
+    operation: text("operation").notNull(),
+    kind: integer("kind").notNull(),
+    count: integer("count").notNull(),
+    errors: integer("errors").notNull(),
+    durations: blob("durations", { mode: "buffer" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.service, t.operation, t.kind] })],
+);
+
+export type Block = typeof blocks.$inferSelect;
