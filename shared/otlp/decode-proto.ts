@@ -15,9 +15,12 @@
  * protobufjs does); within AnyValue's oneof the last member wins; uint32 fields take the low 32
  * bits of the varint, enums are int32, bools are "any bit set".
  *
- * Why it is fast: no per-field closures or reader objects, ids go bytes -> hex in one
- * String.fromCharCode call, short ASCII strings come from an intern cache (see proto-text.ts), and
- * 64-bit times become decimal through doubles, with BigInt only when the high word changes.
+ * Why it is fast (figures in bench/decode.ts): one monomorphic cursor and no closures; whole
+ * KeyValues with a scalar value, and strings of 4-64 bytes, come from intern caches keyed by their
+ * bytes (most of a batch repeats); ids become hex and times decimal in one String.fromCharCode each,
+ * with BigInt only when a time's high word changes. The result is built eagerly, as plain objects:
+ * lazy attributes (own accessors, memoised) measured slower even for decoding alone, since V8 needs
+ * a defineProperty per object, and ingest reads every attribute anyway (validation, storage).
  */
 import type {
   AnyValue,
