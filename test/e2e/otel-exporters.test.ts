@@ -1,0 +1,503 @@
+/**
+ * The real OpenTelemetry JS SDK and its three HTTP exporters (OTLP protobuf, OTLP JSON, Zipkin)
+ * against the running stack, checked all the way into R2: every span the SDK exported is stored
+ * under its tenant's prefix with the fields it was sent with, and under no other tenant's.
+ * Keys that may not write (revoked, unknown, read-only) make the SDK's export fail with 401/403
+ * and leave nothing behind.
+ */
+import { diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span as ApiSpan, type Tracer } from "@opentelemetry/api";
+import { ExportResultCode } from "@opentelemetry/core";
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { ZipkinExporter } from "@opentelemetry/exporter-zipkin";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { INGEST_BATCH_FORMAT } from "../../shared/ingest/batch-object.ts";
+import type { KeyValue, Span as StoredModelSpan } from "../../shared/model/span.ts";
+import {
+  adminClient,
+  attrRecord,
+  flattenStored,
+  hrTimeToNanos,
+  openSpanStore,
+  RecordingExporter,
+  stringAttr,
+  toKeyValues,
+  type CreatedKey,
+  type StoredObject,
+  type StoredSpan,
+} from "./support.ts";
+
+const ingestUrl = inject("ingestUrl");
+const dashboardUrl = inject("dashboardUrl");
+const adminToken = inject("adminToken");
+const stateDir = inject("stateDir");
+
+const otlpUrl = `${ingestUrl}/v1/traces`;
+const zipkinUrl = `${ingestUrl}/api/v2/spans`;
+
+// Warnings the SDK logs through `diag`: a partial-success answer or an undecodable response body
+// would only show up here, since the export itself still reports SUCCESS.
+const diagMessages: string[] = [];
+diag.setLogger(
+  {
+    error: (...args: unknown[]) => diagMessages.push(`error ${args.map(String).join(" ")}`),
+    warn: (...args: unknown[]) => diagMessages.push(`warn ${args.map(String).join(" ")}`),
+    info: () => {},
+    debug: () => {},
+    verbose: () => {},
+  },
+  { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+);
+
+// ---------------------------------------------------------------------------------------------
+// What each exporter sends: three traces over two services, one of them crossing services, with
+// every attribute type, events, a link to another trace, an error and kinds of every sort.
+
+const SPANS_PER_SCENARIO = 28;
+
+function emitScenario(label: string, front: Tracer, back: Tracer, t0: number): void {
+  const ctx = (span: ApiSpan) => trace.setSpan(ROOT_CONTEXT, span);
+
+  // Trace 2 first, so trace 1 can link to it: a queue consumer in the back service.
+  const job = back.startSpan(`${label} background-job`, { kind: SpanKind.CONSUMER, startTime: t0 - 500, attributes: { "messaging.system": "cloudflare-queues", "messaging.batch.message_count": 3 } });
+  const step = back.startSpan(`${label} job.step`, { startTime: t0 - 480 }, ctx(job));
+  step.addEvent("step.started", { "step.index": 1 }, t0 - 479);
+  step.addEvent("step.finished", {}, t0 - 420);
+  step.end(t0 - 410);
+  job.end(t0 - 400);
+
+  // Trace 1: front -> back across services, ending in an error.
+  const root = front.startSpan(`${label} GET /checkout`, {
+    kind: SpanKind.SERVER,
+    startTime: t0,
+    attributes: {
+      "http.request.method": "GET",
+      "url.path": "/checkout",
+      "http.response.status_code": 500,
+      "app.retry": true,
+      "app.ratio": 0.25,
+      "app.tags": ["alpha", "beta"],
+      "app.label": label,
+    },
+  });
+  const call = front.startSpan(`${label} POST /charge`, { kind: SpanKind.CLIENT, startTime: t0 + 10, attributes: { "http.request.method": "POST", "server.address": "payments.internal" } }, ctx(root));
+  const charge = back.startSpan(`${label} charge`, { kind: SpanKind.SERVER, startTime: t0 + 15, attributes: { "payment.amount_cents": 1999 } }, ctx(call));
+  const query = back.startSpan(
+    `${label} db.query`,
+    {
+      kind: SpanKind.INTERNAL,
+      startTime: t0 + 20,
+      attributes: { "db.system.name": "sqlite", "db.query.text": "SELECT balance FROM accounts WHERE id = ?" },
+      links: [{ context: job.spanContext(), attributes: { "link.reason": "follows-from" } }],
+    },
+    ctx(charge),
+  );
+  query.addEvent("cache.miss", undefined, t0 + 30);
+  query.end(t0 + 60);
+  charge.addEvent("exception", { "exception.type": "CardDeclined", "exception.message": "card declined" }, t0 + 50);
+  charge.setStatus({ code: SpanStatusCode.ERROR, message: "card declined" });
+  charge.end(t0 + 95);
+  call.setStatus({ code: SpanStatusCode.ERROR });
+  call.end(t0 + 100);
+  const render = front.startSpan(`${label} render`, { startTime: t0 + 100 }, ctx(root));
+  render.setStatus({ code: SpanStatusCode.OK });
+  render.end(t0 + 118);
+  root.end(t0 + 120);
+
+  // Trace 3: a fan-out of 20 producer spans.
+  const batch = front.startSpan(`${label} batch`, { kind: SpanKind.SERVER, startTime: t0 + 200 });
+  for (let i = 0; i < 20; i++) {
+    front.startSpan(`${label} item ${i}`, { kind: SpanKind.PRODUCER, startTime: t0 + 201 + i, attributes: { "item.index": i } }, ctx(batch)).end(t0 + 202 + i);
+  }
+  batch.end(t0 + 230);
+}
+
+interface Run {
+  recorder: RecordingExporter;
+  /** What forceFlush threw, if it did (the processors reject it when an export failed). */
+  flushError?: unknown;
+  /** What the SDK logged through `diag` while this run exported. */
+  diag: string[];
+}
+
+/**
+ * Two services (two providers with their own resource) behind one exporter and one batch
+ * processor, so a single request carries two resources, as from a gateway collector.
+ */
+async function exportWithBatchProcessor(exporter: SpanExporter, label: string, t0: number): Promise<Run> {
+  const recorder = new RecordingExporter(exporter);
+  const processor = new BatchSpanProcessor(recorder, { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 60_000 });
+  const resource = (service: string) => resourceFromAttributes({ "service.name": service, "service.version": "1.4.2", "deployment.environment.name": "e2e" });
+  const providers = [`${label}-frontend`, `${label}-payments`].map((service) => new BasicTracerProvider({ resource: resource(service), spanProcessors: [processor] }));
+  emitScenario(label, providers[0]!.getTracer("edgetrace-e2e/frontend", "0.1.0"), providers[1]!.getTracer("edgetrace-e2e/payments", "0.2.0"), t0);
+  const run: Run = { recorder, diag: [] };
+  const diagBefore = diagMessages.length;
+  try {
+    await processor.forceFlush();
+  } catch (err) {
+    run.flushError = err;
+  }
+  await Promise.all(providers.map((p) => p.shutdown()));
+  run.diag = diagMessages.slice(diagBefore);
+  return run;
+}
+
+const ZERO_TRACE_ID = "0".repeat(32);
+
+/**
+ * One request with a span ingest must reject (an all-zero trace id, which the SDK does not check
+ * when its IdGenerator hands one out) between two good ones: the answer is a partial success.
+ */
+async function exportPartlyInvalid(exporter: SpanExporter, label: string, t0: number): Promise<Run> {
+  const recorder = new RecordingExporter(exporter);
+  const processor = new BatchSpanProcessor(recorder, { scheduledDelayMillis: 60_000 });
+  const random = new RandomIdGenerator();
+  let traces = 0;
+  const idGenerator = { generateTraceId: () => (traces++ === 1 ? ZERO_TRACE_ID : random.generateTraceId()), generateSpanId: () => random.generateSpanId() };
+  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": `${label}-partial` }), idGenerator, spanProcessors: [processor] });
+  const tracer = provider.getTracer("edgetrace-e2e/partial");
+  const good = tracer.startSpan(`${label} good`, { startTime: t0 });
+  tracer.startSpan(`${label} bad`, { startTime: t0 + 1 }).end(t0 + 2);
+  tracer.startSpan(`${label} good child`, { startTime: t0 + 3 }, trace.setSpan(ROOT_CONTEXT, good)).end(t0 + 4);
+  good.end(t0 + 5);
+  const run: Run = { recorder, diag: [] };
+  const diagBefore = diagMessages.length;
+  try {
+    await processor.forceFlush();
+  } catch (err) {
+    run.flushError = err;
+  }
+  await provider.shutdown();
+  run.diag = diagMessages.slice(diagBefore);
+  return run;
+}
+
+/** One span through a SimpleSpanProcessor (one request), for the keys that must be refused. */
+async function exportOneSpan(exporter: SpanExporter, name: string): Promise<Run> {
+  const recorder = new RecordingExporter(exporter);
+  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "refused" }), spanProcessors: [new SimpleSpanProcessor(recorder)] });
+  provider.getTracer("edgetrace-e2e/refused").startSpan(name, { attributes: { "should.not": "be stored" } }).end();
+  const run: Run = { recorder, diag: [] };
+  try {
+    await provider.forceFlush();
+  } catch (err) {
+    run.flushError = err; // processors rethrow a failed export from forceFlush
+  }
+  await provider.shutdown();
+  return run;
+}
+
+function spanKey(traceId: string, spanId: string): string {
+  return `${traceId}/${spanId}`;
+}
+
+/** The spans a run exported that ingest should have accepted (all but the all-zero trace ids). */
+function exportedKeys(runs: Run[]): string[] {
+  return runs.flatMap((r) => r.recorder.spans.filter((s) => s.spanContext().traceId !== ZERO_TRACE_ID).map((s) => spanKey(s.spanContext().traceId, s.spanContext().spanId)));
+}
+
+function storedKeys(spans: StoredSpan[]): string[] {
+  return spans.map((s) => spanKey(s.span.traceId, s.span.spanId));
+}
+
+function sortedAttrs(kvs: KeyValue[]): KeyValue[] {
+  return [...kvs].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** The stored span the OTLP exporters should have produced from an SDK span. */
+function expectedOtlpSpan(s: ReadableSpan) {
+  return {
+    traceId: s.spanContext().traceId,
+    spanId: s.spanContext().spanId,
+    parentSpanId: s.parentSpanContext?.spanId ?? "",
+    name: s.name,
+    kind: s.kind + 1, // api SpanKind is OTLP's minus one (no UNSPECIFIED)
+    startTimeUnixNano: hrTimeToNanos(s.startTime),
+    endTimeUnixNano: hrTimeToNanos(s.endTime),
+    attributes: sortedAttrs(toKeyValues(s.attributes)),
+    events: s.events.map((e) => ({ name: e.name, timeUnixNano: hrTimeToNanos(e.time), attributes: sortedAttrs(toKeyValues(e.attributes ?? {})) })),
+    links: s.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, attributes: sortedAttrs(toKeyValues(l.attributes ?? {})) })),
+    status: { code: s.status.code, message: s.status.message ?? "" },
+  };
+}
+
+function comparableStoredSpan(s: StoredModelSpan) {
+  return {
+    traceId: s.traceId,
+    spanId: s.spanId,
+    parentSpanId: s.parentSpanId,
+    name: s.name,
+    kind: s.kind,
+    startTimeUnixNano: s.startTimeUnixNano,
+    endTimeUnixNano: s.endTimeUnixNano,
+    attributes: sortedAttrs(s.attributes),
+    events: s.events.map((e) => ({ name: e.name, timeUnixNano: e.timeUnixNano, attributes: sortedAttrs(e.attributes) })),
+    links: s.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: sortedAttrs(l.attributes) })),
+    status: { code: s.status.code, message: s.status.message },
+  };
+}
+
+/** Microseconds as the Zipkin exporter computes them (core's hrTimeToMicroseconds). */
+function hrTimeToMicros(t: [number, number]): bigint {
+  return BigInt(t[0]) * 1_000_000n + BigInt(Math.round(t[1] / 1000));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("OpenTelemetry JS SDK exporters -> ingest -> R2", () => {
+  const admin = adminClient(dashboardUrl, adminToken);
+  let tenantA: string;
+  let tenantB: string;
+  const runs = {} as Record<"proto" | "json" | "zipkin" | "tenantB" | "partialProto" | "partialJson" | "revokedProto" | "revokedZipkin" | "unknownJson" | "readOnlyJson" | "readOnlyZipkin", Run>;
+  let objectsA: StoredObject[];
+  let objectsB: StoredObject[];
+  let storedA: StoredSpan[];
+  let storedB: StoredSpan[];
+  /** Every object in the bucket (other e2e files share the stack) with its raw text. */
+  let everyObject: { key: string; text: string }[];
+
+  beforeAll(async () => {
+    const suffix = Math.random().toString(36).slice(2, 8);
+    tenantA = (await admin.createTenant(`e2e otel A ${suffix}`)).id;
+    tenantB = (await admin.createTenant(`e2e otel B ${suffix}`)).id;
+    const keyA: CreatedKey = await admin.createKey(tenantA, "collector", ["ingest"]);
+    const keyB: CreatedKey = await admin.createKey(tenantB, "collector", ["ingest"]);
+    const readOnlyA: CreatedKey = await admin.createKey(tenantA, "grafana", ["read"]);
+    // Revoked before its first use: the ingest worker caches a *found* key for 30 s, per key, so
+    // a key that was never looked up is refused at once.
+    const revokedA: CreatedKey = await admin.createKey(tenantA, "leaked", ["ingest", "read"]);
+    expect(await admin.revokeKey(tenantA, revokedA.id)).toBe(204);
+
+    const t0 = Date.now() - 60_000;
+    runs.proto = await exportWithBatchProcessor(new OTLPProtoTraceExporter({ url: otlpUrl, headers: { "x-api-key": keyA.secret } }), "proto", t0);
+    runs.json = await exportWithBatchProcessor(
+      new OTLPJsonTraceExporter({ url: otlpUrl, headers: { "x-api-key": keyA.secret }, compression: "gzip" as NonNullable<ConstructorParameters<typeof OTLPJsonTraceExporter>[0]>["compression"] }),
+      "json",
+      t0 + 1000,
+    );
+    runs.zipkin = await exportWithBatchProcessor(new ZipkinExporter({ url: zipkinUrl, headers: { "x-api-key": keyA.secret } }), "zipkin", t0 + 2000);
+    // Tenant B's key in the other header form.
+    runs.tenantB = await exportWithBatchProcessor(new OTLPProtoTraceExporter({ url: otlpUrl, headers: { authorization: `Bearer ${keyB.secret}` } }), "tenantb", t0 + 3000);
+
+    runs.partialProto = await exportPartlyInvalid(new OTLPProtoTraceExporter({ url: otlpUrl, headers: { "x-api-key": keyA.secret } }), "partial-proto", t0 + 4000);
+    runs.partialJson = await exportPartlyInvalid(new OTLPJsonTraceExporter({ url: otlpUrl, headers: { "x-api-key": keyA.secret } }), "partial-json", t0 + 5000);
+
+    runs.revokedProto = await exportOneSpan(new OTLPProtoTraceExporter({ url: otlpUrl, headers: { "x-api-key": revokedA.secret } }), "revoked proto");
+    runs.revokedZipkin = await exportOneSpan(new ZipkinExporter({ url: zipkinUrl, headers: { "x-api-key": revokedA.secret } }), "revoked zipkin");
+    runs.unknownJson = await exportOneSpan(new OTLPJsonTraceExporter({ url: otlpUrl, headers: { "x-api-key": `et_${"A".repeat(43)}` } }), "unknown json");
+    runs.readOnlyJson = await exportOneSpan(new OTLPJsonTraceExporter({ url: otlpUrl, headers: { "x-api-key": readOnlyA.secret } }), "read-only json");
+    runs.readOnlyZipkin = await exportOneSpan(new ZipkinExporter({ url: zipkinUrl, headers: { "x-api-key": readOnlyA.secret } }), "read-only zipkin");
+
+    // Every export callback has fired by now, and ingest answers 2xx only after its R2 put
+    // resolved, so all accepted objects are in the bucket.
+    const store = await openSpanStore(stateDir);
+    try {
+      objectsA = await store.readBatches(`t/${tenantA}/`);
+      objectsB = await store.readBatches(`t/${tenantB}/`);
+      everyObject = [];
+      for (const key of await store.listKeys()) everyObject.push({ key, text: (await store.readText(key)).text });
+    } finally {
+      await store.dispose();
+    }
+    storedA = flattenStored(objectsA);
+    storedB = flattenStored(objectsB);
+  });
+
+  afterAll(() => {
+    diag.disable();
+  });
+
+  it("the SDK reports every export with a valid key as SUCCESS, without partial-success warnings", () => {
+    for (const name of ["proto", "json", "zipkin", "tenantB"] as const) {
+      const { recorder, flushError } = runs[name];
+      expect(flushError, `${name}: forceFlush`).toBeUndefined();
+      expect(recorder.exports.length, `${name}: export calls`).toBeGreaterThanOrEqual(1);
+      for (const e of recorder.exports) expect(e.result, `${name}: export result`).toEqual({ code: ExportResultCode.SUCCESS });
+      expect(recorder.spans, `${name}: exported spans`).toHaveLength(SPANS_PER_SCENARIO);
+      // A partial success or an undecodable answer would only show here.
+      expect(runs[name].diag, `${name}: SDK diagnostics`).toEqual([]);
+    }
+  });
+
+  it("answers a request with one invalid span as a partial success the SDK decodes, and stores the rest", () => {
+    for (const name of ["partialProto", "partialJson"] as const) {
+      const { recorder, flushError, diag: logged } = runs[name];
+      expect(flushError, `${name}: forceFlush`).toBeUndefined();
+      expect(recorder.exports, `${name}: one request`).toHaveLength(1);
+      expect(recorder.exports[0]!.result).toEqual({ code: ExportResultCode.SUCCESS });
+      expect(recorder.spans).toHaveLength(3);
+      // The SDK logs the decoded partial_success: rejected_spans 1 and the validator's reason.
+      expect(logged, `${name}: SDK diagnostics`).toHaveLength(1);
+      expect(logged[0]).toMatch(/Received Partial Success response/);
+      expect(logged[0]).toMatch(/"rejectedSpans":"?1"?/);
+      expect(logged[0]).toMatch(/traceId must not be all zeros/);
+      const label = name === "partialProto" ? "partial-proto" : "partial-json";
+      expect(storedA.filter((s) => s.span.name.startsWith(`${label} `)).map((s) => s.span.name).sort()).toEqual([`${label} good`, `${label} good child`]);
+    }
+  });
+
+  it("stores exactly tenant A's exported spans under its prefix, one object per accepted request", () => {
+    const exported = exportedKeys([runs.proto, runs.json, runs.zipkin, runs.partialProto, runs.partialJson]);
+    expect(new Set(exported).size).toBe(3 * SPANS_PER_SCENARIO + 2 * 2);
+    expect(storedA).toHaveLength(exported.length);
+    expect(new Set(storedKeys(storedA))).toEqual(new Set(exported));
+
+    const bySource = { "otlp-proto": [runs.proto, runs.partialProto], "otlp-json": [runs.json, runs.partialJson], "zipkin-json": [runs.zipkin] };
+    for (const [source, sourceRuns] of Object.entries(bySource)) {
+      const requests = sourceRuns.reduce((n, r) => n + r.recorder.exports.length, 0);
+      expect(objectsA.filter((o) => o.batch.source === source), `${source} objects`).toHaveLength(requests);
+    }
+    for (const { key, batch, customMetadata } of objectsA) {
+      expect(key.startsWith(`t/${tenantA}/ingest/`)).toBe(true);
+      expect(batch.format).toBe(INGEST_BATCH_FORMAT);
+      expect(batch.tenantId).toBe(tenantA);
+      const inObject = flattenStored([{ key, batch, customMetadata }]).length;
+      expect(batch.spanCount).toBe(inObject);
+      expect(customMetadata.spans).toBe(String(inObject));
+      expect(customMetadata.traces).toBe(String(batch.traces.length));
+      for (const t of batch.traces) {
+        expect(t.spanCount).toBe(t.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)).length);
+        for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) expect(s.traceId).toBe(t.traceId);
+      }
+    }
+  });
+
+  it("keeps OTLP spans (protobuf and JSON) field for field: ids, parents, kinds, times, attributes, events, links, status, resource, scope", () => {
+    for (const name of ["proto", "json"] as const) {
+      const stored = new Map(storedA.filter((s) => s.batch.source === (name === "proto" ? "otlp-proto" : "otlp-json")).map((s) => [s.span.spanId, s]));
+      for (const sdkSpan of runs[name].recorder.spans) {
+        const got = stored.get(sdkSpan.spanContext().spanId);
+        expect(got, `${name}: ${sdkSpan.name} is stored`).toBeDefined();
+        expect(comparableStoredSpan(got!.span), `${name}: ${sdkSpan.name}`).toEqual(expectedOtlpSpan(sdkSpan));
+        expect(sortedAttrs(got!.resource.attributes)).toEqual(sortedAttrs(toKeyValues(sdkSpan.resource.attributes)));
+        expect(got!.scope).toMatchObject({ name: sdkSpan.instrumentationScope.name, version: sdkSpan.instrumentationScope.version });
+      }
+    }
+  });
+
+  it("keeps the details of a few OTLP spans (spot checks independent of the SDK's own objects)", () => {
+    for (const label of ["proto", "json"]) {
+      const byName = (n: string) => {
+        const hits = storedA.filter((s) => s.span.name === `${label} ${n}`);
+        expect(hits, `${label} ${n}`).toHaveLength(1);
+        return hits[0]!;
+      };
+      const root = byName("GET /checkout");
+      const call = byName("POST /charge");
+      const charge = byName("charge");
+      const query = byName("db.query");
+      const job = byName("background-job");
+
+      expect(stringAttr(root.resource.attributes, "service.name")).toBe(`${label}-frontend`);
+      expect(stringAttr(charge.resource.attributes, "service.name")).toBe(`${label}-payments`);
+      expect(root.span.parentSpanId).toBe("");
+      expect(root.span.kind).toBe(2); // SERVER
+      expect(root.span.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(root.span.spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(attrRecord(root.span.attributes)).toMatchObject({
+        "http.response.status_code": { intValue: "500" },
+        "app.retry": { boolValue: true },
+        "app.ratio": { doubleValue: 0.25 },
+        "app.tags": { arrayValue: { values: [{ stringValue: "alpha" }, { stringValue: "beta" }] } },
+        "url.path": { stringValue: "/checkout" },
+      });
+      expect(BigInt(root.span.endTimeUnixNano) - BigInt(root.span.startTimeUnixNano)).toBe(120_000_000n);
+
+      // The cross-service chain stays one trace with the right parents.
+      expect(call.span.parentSpanId).toBe(root.span.spanId);
+      expect(charge.span.parentSpanId).toBe(call.span.spanId);
+      expect(charge.span.traceId).toBe(root.span.traceId);
+      expect(charge.span.status).toEqual({ code: 2, message: "card declined" });
+      expect(charge.span.events).toHaveLength(1);
+      expect(charge.span.events[0]).toMatchObject({ name: "exception", timeUnixNano: String(BigInt(root.span.startTimeUnixNano) + 50_000_000n) });
+      expect(attrRecord(charge.span.events[0]!.attributes)).toEqual({ "exception.type": { stringValue: "CardDeclined" }, "exception.message": { stringValue: "card declined" } });
+
+      expect(query.span.links).toHaveLength(1);
+      expect(query.span.links[0]).toMatchObject({ traceId: job.span.traceId, spanId: job.span.spanId });
+      expect(attrRecord(query.span.links[0]!.attributes)).toEqual({ "link.reason": { stringValue: "follows-from" } });
+      expect(job.span.traceId).not.toBe(root.span.traceId);
+      expect(job.span.kind).toBe(5); // CONSUMER
+
+      // Spans are grouped by trace in the object: the 20-way fan-out is one group of 21.
+      const fan = storedA.filter((s) => s.span.name.startsWith(`${label} item `));
+      expect(fan).toHaveLength(20);
+      const group = fan[0]!.batch.traces.find((t) => t.traceId === fan[0]!.span.traceId)!;
+      expect(group.spanCount).toBe(21);
+    }
+  });
+
+  it("maps Zipkin spans: ids, parents, names, microsecond times, tags, annotations, error, and service.name from localEndpoint", () => {
+    const stored = new Map(storedA.filter((s) => s.batch.source === "zipkin-json").map((s) => [s.span.spanId, s]));
+    const otlpKind: Record<number, number[]> = { [SpanKind.SERVER]: [2], [SpanKind.CLIENT]: [3], [SpanKind.PRODUCER]: [4], [SpanKind.CONSUMER]: [5], [SpanKind.INTERNAL]: [0, 1] };
+    for (const sdkSpan of runs.zipkin.recorder.spans) {
+      const got = stored.get(sdkSpan.spanContext().spanId);
+      expect(got, `${sdkSpan.name} is stored`).toBeDefined();
+      const { span, resource } = got!;
+      expect(span.traceId).toBe(sdkSpan.spanContext().traceId);
+      expect(span.parentSpanId).toBe(sdkSpan.parentSpanContext?.spanId ?? "");
+      expect(span.name).toBe(sdkSpan.name);
+      expect(otlpKind[sdkSpan.kind], `${sdkSpan.name} kind ${span.kind}`).toContain(span.kind);
+      // localEndpoint.serviceName is the span's resource service.name in the Zipkin exporter.
+      expect(stringAttr(resource.attributes, "service.name")).toBe(sdkSpan.resource.attributes["service.name"]);
+      const startMicros = hrTimeToMicros(sdkSpan.startTime);
+      const durationMicros = hrTimeToMicros(sdkSpan.duration);
+      expect(span.startTimeUnixNano).toBe(String(startMicros * 1000n));
+      expect(span.endTimeUnixNano).toBe(String((startMicros + durationMicros) * 1000n));
+      // Zipkin tags are strings: the span's attributes come back as exactly its tags, and the
+      // resource attributes the exporter flattened into tags go back to the resource.
+      expect(sortedAttrs(span.attributes), `${sdkSpan.name} tags`).toEqual(sortedAttrs(Object.entries(sdkSpan.attributes).map(([key, v]) => ({ key, value: { stringValue: String(v) } }))));
+      expect(sortedAttrs(resource.attributes), `${sdkSpan.name} resource`).toEqual(sortedAttrs(toKeyValues(sdkSpan.resource.attributes)));
+      // Annotations carry only the event name.
+      expect(span.events.map((e) => [e.name, e.timeUnixNano])).toEqual(sdkSpan.events.map((e) => [e.name, String(hrTimeToMicros(e.time) * 1000n)]));
+      // otel.status_code plus the `error` tag (the status message) make the status again.
+      expect(span.status, `${sdkSpan.name} status`).toEqual({ code: sdkSpan.status.code, message: sdkSpan.status.message ?? "" });
+    }
+    const charge = [...stored.values()].find((s) => s.span.name === "zipkin charge")!;
+    expect(charge.span.status).toEqual({ code: 2, message: "card declined" });
+    expect(stringAttr(charge.resource.attributes, "service.name")).toBe("zipkin-payments");
+    expect(attrRecord(charge.span.attributes)["payment.amount_cents"]).toEqual({ stringValue: "1999" });
+    expect(charge.span.events.map((e) => e.name)).toEqual(["exception"]);
+  });
+
+  it("keeps tenant B's spans under B only, and neither tenant's spans under the other", () => {
+    const exportedB = exportedKeys([runs.tenantB]);
+    expect(storedB).toHaveLength(exportedB.length);
+    expect(new Set(storedKeys(storedB))).toEqual(new Set(exportedB));
+    for (const o of objectsB) {
+      expect(o.key.startsWith(`t/${tenantB}/ingest/`)).toBe(true);
+      expect(o.batch.tenantId).toBe(tenantB);
+    }
+    const aKeys = new Set(storedKeys(storedA));
+    for (const k of storedKeys(storedB)) expect(aKeys.has(k)).toBe(false);
+
+    // Nowhere in the bucket, whoever wrote the rest of it, is a span id outside its tenant.
+    const idsA = [runs.proto, runs.json, runs.zipkin, runs.partialProto, runs.partialJson].flatMap((r) => r.recorder.spans.map((s) => s.spanContext().spanId));
+    const idsB = runs.tenantB.recorder.spans.map((s) => s.spanContext().spanId);
+    for (const { key, text } of everyObject) {
+      if (!key.startsWith(`t/${tenantA}/`)) for (const id of idsA) expect(text.includes(id), `A's span ${id} in ${key}`).toBe(false);
+      if (!key.startsWith(`t/${tenantB}/`)) for (const id of idsB) expect(text.includes(id), `B's span ${id} in ${key}`).toBe(false);
+    }
+  });
+
+  it("refuses revoked and unknown keys with 401 and a read-only key with 403, and stores nothing for them", () => {
+    const expectRefused = (run: Run) => {
+      expect(run.recorder.exports).toHaveLength(1);
+      const { result } = run.recorder.exports[0]!;
+      expect(result.code).toBe(ExportResultCode.FAILED);
+      expect(run.flushError).toBeDefined();
+      return result.error as (Error & { code?: number }) | undefined;
+    };
+    // The OTLP exporters carry the HTTP status on their error; the Zipkin one only in the message.
+    expect(expectRefused(runs.revokedProto)?.code).toBe(401);
+    expect(expectRefused(runs.unknownJson)?.code).toBe(401);
+    expect(expectRefused(runs.readOnlyJson)?.code).toBe(403);
+    expect(expectRefused(runs.revokedZipkin)?.message).toMatch(/\b401\b/);
+    expect(expectRefused(runs.readOnlyZipkin)?.message).toMatch(/\b403\b/);
+
+    const refusedIds = [runs.revokedProto, runs.revokedZipkin, runs.unknownJson, runs.readOnlyJson, runs.readOnlyZipkin].flatMap((r) => r.recorder.spans.map((s) => s.spanContext().spanId));
+    expect(refusedIds).toHaveLength(5);
+    for (const { key, text } of everyObject) for (const id of refusedIds) expect(text.includes(id), `refused span ${id} in ${key}`).toBe(false);
+  });
+});
