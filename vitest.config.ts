@@ -37,6 +37,7 @@ export default defineConfig({
       },
       workerProject("ingest", "workers/ingest/wrangler.toml", ["test/ingest/fixtures-setup.ts"]),
       workerProject("dashboard", "wrangler.toml"),
+      workerProject("assembler", "workers/assembler/wrangler.toml", ["test/assembler/fixtures-setup.ts"]),
       {
         test: {
           name: "e2e",

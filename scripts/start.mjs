@@ -1,5 +1,6 @@
 // `npm start`: the whole stack on workerd with persistent local D1, R2 and Queues.
-//   ingest    -> http://localhost:4318 (OTLP/HTTP default port; Zipkin at /api/v2/spans)
+//   ingest    -> http://localhost:4318 (OTLP/HTTP default port; Zipkin at /api/v2/spans),
+//                with the assembler consuming the ingest queue in the same process
 //   dashboard -> http://localhost:8787 (admin API now, query API and UI later)
 // Both wrangler processes share one state directory, so they see the same D1 and R2.
 // Overrides for tests and parallel stacks: INGEST_PORT, DASHBOARD_PORT, EDGETRACE_STATE_DIR.
@@ -22,11 +23,12 @@ if (migrate.status !== 0) {
 }
 
 const common = ["--persist-to", stateDir, "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_LOG ?? "warn"];
-const children = [
-  spawn(wrangler, ["dev", "-c", "workers/ingest/wrangler.toml", "--port", String(ingestPort), "--inspector-port", String(ingestPort + 10000), ...common], { stdio: "inherit", env }),
-  spawn(wrangler, ["dev", "-c", "wrangler.toml", "--port", String(dashboardPort), "--inspector-port", String(dashboardPort + 10000), "--var", `ADMIN_TOKEN:${token}`, ...common], { stdio: "inherit", env }),
-];
+const children = [];
 
+// Ingest and the assembler share one process: that is how the local queue between them works.
+children.push(
+  spawn(wrangler, ["dev", "-c", "workers/ingest/wrangler.toml", "-c", "workers/assembler/wrangler.toml", "--port", String(ingestPort), "--inspector-port", String(ingestPort + 10000), ...common], { stdio: "inherit", env }),
+);
 let stopping = false;
 function stop(code) {
   if (stopping) return;
@@ -36,7 +38,15 @@ function stop(code) {
 }
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
-for (const child of children) child.on("exit", (code) => { if (!stopping) { console.error(`edgetrace: a worker exited (${code}); stopping`); stop(code ?? 1); } });
+function watch(child) {
+  child.on("exit", (code) => {
+    if (!stopping) {
+      console.error(`edgetrace: a worker exited (${code}); stopping`);
+      stop(code ?? 1);
+    }
+  });
+}
+watch(children[0]);
 
 async function waitFor(url) {
   for (let i = 0; i < 600; i++) {
@@ -50,7 +60,14 @@ async function waitFor(url) {
   throw new Error(`${url} did not come up`);
 }
 
-await Promise.all([waitFor(`http://127.0.0.1:${ingestPort}/`), waitFor(`http://127.0.0.1:${dashboardPort}/healthz`)]);
+await waitFor(`http://127.0.0.1:${ingestPort}/`);
+// Started only once ingest is up: two workerd processes creating their local state files in the
+// same directory at the same moment can collide (SQLITE_BUSY).
+children.push(
+  spawn(wrangler, ["dev", "-c", "wrangler.toml", "--port", String(dashboardPort), "--inspector-port", String(dashboardPort + 10000), "--var", `ADMIN_TOKEN:${token}`, ...common], { stdio: "inherit", env }),
+);
+watch(children[1]);
+await waitFor(`http://127.0.0.1:${dashboardPort}/healthz`);
 console.log(`
 edgetrace is running (state in ${stateDir})
   OTLP/HTTP traces   http://localhost:${ingestPort}/v1/traces   (protobuf or JSON)

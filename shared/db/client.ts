@@ -8,3 +8,9 @@ import type * as schema from "./schema.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the run result differs per driver
 export type Db = BaseSQLiteDatabase<"async", any, typeof schema>;
+
+/** A Db that can run several statements as one atomic batch (D1 and libSQL both can; not transactions on D1). */
+export type BatchingDb = Db & {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- drizzle's batch item types are driver-internal
+  batch(queries: readonly [any, ...any[]]): Promise<unknown[]>;
+};

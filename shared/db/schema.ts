@@ -7,7 +7,17 @@
  * small and hot (tenants, keys, later the block catalog and per-minute aggregates); span data
  * lives in R2.
  */
-import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { customType, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * Binary columns as Uint8Array on every driver: D1 hands blobs back as arrays of numbers or
+ * ArrayBuffers depending on the runtime, libSQL as ArrayBuffers, and Workers have no Buffer.
+ */
+const bytes = customType<{ data: Uint8Array; driverData: ArrayBuffer | Uint8Array | number[] }>({
+  dataType: () => "blob",
+  toDriver: (value) => value,
+  fromDriver: (value) => (value instanceof Uint8Array ? value : Array.isArray(value) ? Uint8Array.from(value) : new Uint8Array(value)),
+});
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -72,7 +82,7 @@ export const blocks = sqliteTable(
     /** JSON array of the service names in the block, for search pruning. */
     services: text("services", { mode: "json" }).$type<string[]>().notNull(),
     /** The block's trace-id filter (see shared/block/trace-filter.ts). */
-    traceFilter: blob("trace_filter", { mode: "buffer" }).notNull(),
+    traceFilter: bytes("trace_filter").notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   },
   (t) => [index("blocks_tenant_end").on(t.tenantId, t.endMs)],
@@ -89,8 +99,8 @@ export const edgeMinutes = sqliteTable(
     connectionType: text("connection_type").notNull(),
     requests: integer("requests").notNull(),
     failed: integer("failed").notNull(),
-    clientDurations: blob("client_durations", { mode: "buffer" }).notNull(),
-    serverDurations: blob("server_durations", { mode: "buffer" }).notNull(),
+    clientDurations: bytes("client_durations").notNull(),
+    serverDurations: bytes("server_durations").notNull(),
   },
   // The primary key doubles as the only index: one written row per upsert, not two.
   (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.source, t.target, t.connectionType] })],
@@ -107,7 +117,7 @@ export const operationMinutes = sqliteTable(
     kind: integer("kind").notNull(),
     count: integer("count").notNull(),
     errors: integer("errors").notNull(),
-    durations: blob("durations", { mode: "buffer" }).notNull(),
+    durations: bytes("durations").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.service, t.operation, t.kind] })],
 );

@@ -13,7 +13,7 @@
 
 import { copyBytes, hashWindows, sameBytes } from "./proto-bytes.ts";
 
-const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const fromCharCode = String.fromCharCode;
 
 /** Strings of 4 to this many bytes may be interned. */

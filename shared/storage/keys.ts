@@ -26,3 +26,20 @@ export function tenantOfKey(key: string): string | undefined {
   const m = /^t\/([A-Za-z0-9_-]{1,64})\//.exec(key);
   return m?.[1];
 }
+
+/** An immutable block of assembled traces: `t/<tenant>/blocks/<blockId>`. */
+export function blockKey(tenantId: string, blockId: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(blockId)) throw new Error("invalid block id");
+  return `${tenantPrefix(tenantId)}blocks/${blockId}`;
+}
+
+/** The assembler's pending service-graph halves for a tenant, carried between queue batches. */
+export function serviceGraphStateKey(tenantId: string): string {
+  return `${tenantPrefix(tenantId)}state/servicegraph.json`;
+}
+
+/** The prefix under which ingest objects of one UTC day live, for retention. */
+export function ingestDayPrefix(tenantId: string, day: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error("invalid day");
+  return `${tenantPrefix(tenantId)}ingest/${day}/`;
+}

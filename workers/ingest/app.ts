@@ -65,7 +65,7 @@ app.onError((err, c) => {
   const headers: Record<string, string> = {};
   if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);
   // OTLP says errors come back as google.rpc.Status in the request's encoding.
-  if (c.req.path === "/v1/traces" && mediaType(c.req.header("content-type")) === "application/x-protobuf") {
+  if (c.req.path === "/v1/traces" && PROTOBUF_TYPES.has(mediaType(c.req.header("content-type")))) {
     headers["content-type"] = "application/x-protobuf";
     return c.body(encodeStatusProto(grpcCodeForHttpStatus(apiError.status), apiError.message) as Uint8Array<ArrayBuffer>, apiError.status, headers);
   }
@@ -89,9 +89,11 @@ function mediaType(header: string | undefined): string {
   return (header ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
+const PROTOBUF_TYPES = new Set(["application/x-protobuf", "application/protobuf"]);
+
 function otlpSource(header: string | undefined): IngestSource {
   const type = mediaType(header);
-  if (type === "application/x-protobuf" || type === "application/protobuf") return "otlp-proto";
+  if (PROTOBUF_TYPES.has(type)) return "otlp-proto";
   if (type === "application/json") return "otlp-json";
   throw new ApiError(415, "unsupported_media_type", `Content-Type "${type}" is not supported; send OTLP as application/x-protobuf or application/json`);
 }

@@ -1,0 +1,87 @@
+/**
+ * @module
+ * The block catalog. Every function takes `tenantId` first and filters by it.
+ */
+import { and, asc, desc, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
+import type { BatchingDb, Db } from "../client.ts";
+import { blocks, edgeMinutes, operationMinutes, type Block } from "../schema.ts";
+import type { EdgeRow } from "../../servicegraph/aggregate.ts";
+import type { OperationRow } from "../../metrics/red.ts";
+
+export type NewBlock = Omit<Block, "tenantId">;
+
+export async function blockExists(db: Db, tenantId: string, blockId: string): Promise<boolean> {
+  const row = await db.select({ id: blocks.id }).from(blocks).where(and(eq(blocks.tenantId, tenantId), eq(blocks.id, blockId))).get();
+  return row !== undefined;
+}
+
+/** Blocks that may hold spans in [startMs, endMs], newest first. */
+export async function listBlocks(db: Db, tenantId: string, range: { startMs?: number; endMs?: number; level?: number; limit?: number } = {}): Promise<Block[]> {
+  const conds = [eq(blocks.tenantId, tenantId)];
+  if (range.startMs !== undefined) conds.push(gte(blocks.endMs, range.startMs));
+  if (range.endMs !== undefined) conds.push(lte(blocks.startMs, range.endMs));
+  if (range.level !== undefined) conds.push(eq(blocks.level, range.level));
+  const q = db.select().from(blocks).where(and(...conds)).orderBy(desc(blocks.endMs));
+  return range.limit ? q.limit(range.limit).all() : q.all();
+}
+
+/** Oldest-first blocks of a level created before a time: compaction's input. */
+export async function compactionCandidates(db: Db, tenantId: string, level: number, createdBeforeMs: number, limit: number): Promise<Block[]> {
+  return db
+    .select()
+    .from(blocks)
+    .where(and(eq(blocks.tenantId, tenantId), eq(blocks.level, level), lt(blocks.createdAt, new Date(createdBeforeMs))))
+    .orderBy(asc(blocks.startMs))
+    .limit(limit)
+    .all();
+}
+
+export async function tenantsWithBlocks(db: Db): Promise<string[]> {
+  const rows = await db.selectDistinct({ tenantId: blocks.tenantId }).from(blocks).all();
+  return rows.map((r) => r.tenantId);
+}
+
+/**
+ * One atomic D1 batch: the new block's catalog row and the merged metric rows. Either the block
+ * and its metrics are both recorded or neither is, so a retried batch cannot count twice.
+ */
+export async function recordBlock(db: BatchingDb, tenantId: string, block: NewBlock, edgeRows: EdgeRow[], operationRows: OperationRow[]): Promise<void> {
+  const statements = [
+    db.insert(blocks).values({ ...block, tenantId }).onConflictDoNothing(),
+    ...edgeRows.map((r) =>
+      db
+        .insert(edgeMinutes)
+        .values({ tenantId, minute: r.minute, source: r.source, target: r.target, connectionType: r.connectionType, requests: r.requests, failed: r.failed, clientDurations: r.clientDurations, serverDurations: r.serverDurations })
+        .onConflictDoUpdate({
+          target: [edgeMinutes.tenantId, edgeMinutes.minute, edgeMinutes.source, edgeMinutes.target, edgeMinutes.connectionType],
+          set: { requests: sql`excluded.requests`, failed: sql`excluded.failed`, clientDurations: sql`excluded.client_durations`, serverDurations: sql`excluded.server_durations` },
+        }),
+    ),
+    ...operationRows.map((r) =>
+      db
+        .insert(operationMinutes)
+        .values({ tenantId, minute: r.minute, service: r.service, operation: r.operation, kind: r.kind, count: r.count, errors: r.errors, durations: r.durations })
+        .onConflictDoUpdate({
+          target: [operationMinutes.tenantId, operationMinutes.minute, operationMinutes.service, operationMinutes.operation, operationMinutes.kind],
+          set: { count: sql`excluded.count`, errors: sql`excluded.errors`, durations: sql`excluded.durations` },
+        }),
+    ),
+  ] as const;
+  await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);
+}
+
+/** Compaction's catalog swap, atomic: the merged block in, its inputs out. */
+export async function replaceBlocks(db: BatchingDb, tenantId: string, merged: NewBlock, inputIds: string[]): Promise<void> {
+  await db.batch([
+    db.insert(blocks).values({ ...merged, tenantId }).onConflictDoNothing(),
+    db.delete(blocks).where(and(eq(blocks.tenantId, tenantId), inArray(blocks.id, inputIds))),
+  ]);
+}
+
+export async function expiredBlocks(db: Db, tenantId: string, cutoffMs: number): Promise<Block[]> {
+  return db.select().from(blocks).where(and(eq(blocks.tenantId, tenantId), lt(blocks.endMs, cutoffMs))).all();
+}
+
+export async function deleteBlocks(db: Db, tenantId: string, ids: string[]): Promise<void> {
+  if (ids.length) await db.delete(blocks).where(and(eq(blocks.tenantId, tenantId), inArray(blocks.id, ids)));
+}

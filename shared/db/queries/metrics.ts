@@ -1,0 +1,58 @@
+/**
+ * @module
+ * Per-minute service-graph and RED rows. Every function takes `tenantId` first and filters by it.
+ */
+import { and, eq, gte, inArray, lt, lte } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { edgeMinutes, operationMinutes } from "../schema.ts";
+import type { EdgeRow } from "../../servicegraph/aggregate.ts";
+import type { ConnectionType } from "../../servicegraph/edges.ts";
+import type { OperationRow } from "../../metrics/red.ts";
+
+export async function readEdgeRows(db: Db, tenantId: string, minutes: { in?: number[]; from?: number; to?: number }): Promise<EdgeRow[]> {
+  const conds = [eq(edgeMinutes.tenantId, tenantId)];
+  if (minutes.in) {
+    if (!minutes.in.length) return [];
+    conds.push(inArray(edgeMinutes.minute, minutes.in));
+  }
+  if (minutes.from !== undefined) conds.push(gte(edgeMinutes.minute, minutes.from));
+  if (minutes.to !== undefined) conds.push(lte(edgeMinutes.minute, minutes.to));
+  const rows = await db.select().from(edgeMinutes).where(and(...conds)).all();
+  return rows.map((r) => ({
+    tenant: r.tenantId,
+    minute: r.minute,
+    source: r.source,
+    target: r.target,
+    connectionType: r.connectionType as ConnectionType,
+    requests: r.requests,
+    failed: r.failed,
+    clientDurations: r.clientDurations,
+    serverDurations: r.serverDurations,
+  }));
+}
+
+export async function readOperationRows(db: Db, tenantId: string, minutes: { in?: number[]; from?: number; to?: number }): Promise<OperationRow[]> {
+  const conds = [eq(operationMinutes.tenantId, tenantId)];
+  if (minutes.in) {
+    if (!minutes.in.length) return [];
+    conds.push(inArray(operationMinutes.minute, minutes.in));
+  }
+  if (minutes.from !== undefined) conds.push(gte(operationMinutes.minute, minutes.from));
+  if (minutes.to !== undefined) conds.push(lte(operationMinutes.minute, minutes.to));
+  const rows = await db.select().from(operationMinutes).where(and(...conds)).all();
+  return rows.map((r) => ({
+    tenant: r.tenantId,
+    minute: r.minute,
+    service: r.service,
+    operation: r.operation,
+    kind: r.kind,
+    count: r.count,
+    errors: r.errors,
+    durations: r.durations,
+  }));
+}
+
+export async function deleteMetricsBefore(db: Db, tenantId: string, minute: number): Promise<void> {
+  await db.delete(edgeMinutes).where(and(eq(edgeMinutes.tenantId, tenantId), lt(edgeMinutes.minute, minute)));
+  await db.delete(operationMinutes).where(and(eq(operationMinutes.tenantId, tenantId), lt(operationMinutes.minute, minute)));
+}

@@ -1,0 +1,51 @@
+/**
+ * @module
+ * The raw object interface the storage code is written against, and its R2 implementation (the
+ * only place that touches an R2 binding's API). Keys always come from keys.ts.
+ */
+export interface ObjectStore {
+  put(key: string, body: Uint8Array | string): Promise<void>;
+  get(key: string): Promise<Uint8Array | undefined>;
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
+  delete(keys: string | string[]): Promise<void>;
+  list(prefix: string): Promise<{ key: string; size: number; uploadedMs: number }[]>;
+}
+
+/** The subset of R2Bucket used here, so this module needs no Workers types. */
+interface R2Like {
+  put(key: string, body: Uint8Array | string): Promise<unknown>;
+  get(key: string, options?: { range?: { offset: number; length: number } }): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
+  delete(keys: string | string[]): Promise<void>;
+  list(options: { prefix: string; cursor?: string }): Promise<{ objects: { key: string; size: number; uploaded: Date }[]; truncated: boolean; cursor?: string }>;
+}
+
+export function r2Store(bucket: R2Like): ObjectStore {
+  return {
+    async put(key, body) {
+      await bucket.put(key, body);
+    },
+    async get(key) {
+      const o = await bucket.get(key);
+      return o ? new Uint8Array(await o.arrayBuffer()) : undefined;
+    },
+    async getRange(key, offset, length) {
+      const o = await bucket.get(key, { range: { offset, length } });
+      return o ? new Uint8Array(await o.arrayBuffer()) : undefined;
+    },
+    async delete(keys) {
+      // R2 deletes up to 1000 keys per call.
+      const all = Array.isArray(keys) ? keys : [keys];
+      for (let i = 0; i < all.length; i += 1000) await bucket.delete(all.slice(i, i + 1000));
+    },
+    async list(prefix) {
+      const out: { key: string; size: number; uploadedMs: number }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bucket.list({ prefix, cursor });
+        for (const o of page.objects) out.push({ key: o.key, size: o.size, uploadedMs: o.uploaded.getTime() });
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return out;
+    },
+  };
+}

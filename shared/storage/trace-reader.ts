@@ -1,0 +1,61 @@
+/**
+ * @module
+ * Trace by id over the block catalog: the tenant's blocks newest first, narrowed by a time range
+ * when one is given, each block's trace-id filter tested in memory before any R2 read, and the
+ * fragments found in several blocks (late spans, not yet compacted) combined into one trace.
+ */
+import type { Db } from "../db/client.ts";
+import { listBlocks } from "../db/queries/blocks.ts";
+import type { ResourceSpans } from "../model/span.ts";
+import { combineTraces } from "../block/combine.ts";
+import { filterMayContain, readTrace } from "../block/read-block.ts";
+import { blockKey } from "./keys.ts";
+import type { ObjectStore } from "./object-store.ts";
+
+export interface TraceLookupStats {
+  blocksInRange: number;
+  blocksRead: number;
+}
+
+export async function findTrace(
+  db: Db,
+  store: ObjectStore,
+  tenantId: string,
+  traceId: string,
+  range: { startMs?: number; endMs?: number } = {},
+): Promise<{ resourceSpans: ResourceSpans[]; stats: TraceLookupStats } | undefined> {
+  try {
+    return await findTraceOnce(db, store, tenantId, traceId, range);
+  } catch (err) {
+    // Compaction may have swapped blocks between our catalog read and the R2 reads: look again.
+    if (err instanceof BlockGone) return findTraceOnce(db, store, tenantId, traceId, range);
+    throw err;
+  }
+}
+
+class BlockGone extends Error {}
+
+async function findTraceOnce(
+  db: Db,
+  store: ObjectStore,
+  tenantId: string,
+  traceId: string,
+  range: { startMs?: number; endMs?: number } = {},
+): Promise<{ resourceSpans: ResourceSpans[]; stats: TraceLookupStats } | undefined> {
+  const candidates = await listBlocks(db, tenantId, range);
+  const hits = candidates.filter((b) => filterMayContain(b.traceFilter, traceId));
+  const parts = await Promise.all(
+    hits.map(async (b) => {
+      const key = blockKey(tenantId, b.id);
+      const found = await readTrace(async (offset, length) => {
+        const bytes = await store.getRange(key, offset, length);
+        if (!bytes) throw new BlockGone(`block ${key} is in the catalog but not in storage`);
+        return bytes;
+      }, b.bytes, traceId);
+      return found?.resourceSpans;
+    }),
+  );
+  const found = parts.filter((p): p is ResourceSpans[] => p !== undefined);
+  if (!found.length) return undefined;
+  return { resourceSpans: found.length === 1 ? found[0]! : combineTraces(found), stats: { blocksInRange: candidates.length, blocksRead: hits.length } };
+}

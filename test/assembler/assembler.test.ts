@@ -1,0 +1,154 @@
+import { createMessageBatch, getQueueResult, createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import type { BatchingDb } from "../../shared/db/client.ts";
+import { d1 } from "../../shared/db/d1.ts";
+import { listBlocks } from "../../shared/db/queries/blocks.ts";
+import { readEdgeRows, readOperationRows } from "../../shared/db/queries/metrics.ts";
+import { createTenant } from "../../shared/db/queries/tenants.ts";
+import { batchTimeRange, buildIngestBatch, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
+import type { ResourceSpans, TraceBatch } from "../../shared/model/span.ts";
+import { foldServiceGraph } from "../../shared/servicegraph/aggregate.ts";
+import { ingestBatchKey } from "../../shared/storage/keys.ts";
+import { r2Store } from "../../shared/storage/object-store.ts";
+import { findTrace } from "../../shared/storage/trace-reader.ts";
+import worker from "../../workers/assembler/index.ts";
+import { compactTenant } from "../../workers/assembler/compact.ts";
+import { applyRetention } from "../../workers/assembler/retention.ts";
+import type { AssemblerEnv } from "../../workers/assembler/env.ts";
+import "./provided-context.ts";
+
+const db = () => d1(env.DB) as BatchingDb;
+const store = () => r2Store(env.SPANS);
+const aenv = env as unknown as AssemblerEnv;
+
+/** Writes requests to R2 exactly as ingest does and returns the queue messages announcing them. */
+async function ingest(tenantId: string, requests: TraceBatch[], receivedAtMs = Date.now()): Promise<IngestBatchMessage[]> {
+  const messages: IngestBatchMessage[] = [];
+  for (const [i, req] of requests.entries()) {
+    const traces = groupByTrace(req);
+    const batchId = crypto.randomUUID();
+    const at = receivedAtMs + i;
+    const { body, spanCount } = buildIngestBatch({ tenantId, batchId, receivedAtMs: at, source: "otlp-proto", traces });
+    const key = ingestBatchKey(tenantId, at, batchId);
+    await env.SPANS.put(key, body);
+    messages.push({ v: 1, tenantId, key, batchId, receivedAtMs: at, spanCount, traceCount: traces.length, bytes: body.length, ...batchTimeRange(traces) });
+  }
+  return messages;
+}
+
+async function deliver(messages: IngestBatchMessage[]) {
+  const batch = createMessageBatch<IngestBatchMessage>("edgetrace-ingest", messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })));
+  const ctx = createExecutionContext();
+  await worker.queue(batch, aenv, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+const spanIds = (rs: ResourceSpans[]) => rs.flatMap((r) => r.scopeSpans.flatMap((ss) => ss.spans.map((s) => `${s.spanId}/${s.kind}`))).sort();
+
+async function expectAllTracesWhole(tenantId: string) {
+  for (const t of inject("workloadTraces")) {
+    const found = await findTrace(db(), store(), tenantId, t.traceId);
+    expect(found, `trace ${t.traceId}`).toBeDefined();
+    expect(spanIds(found!.resourceSpans)).toEqual(t.spans);
+  }
+}
+
+describe("assembler", () => {
+  it("turns traces split over many requests and queue batches into whole traces", async () => {
+    const tenant = await createTenant(db(), "split");
+    const requests = inject("workloadRequests");
+    expect(requests.length).toBeGreaterThan(6);
+    const messages = await ingest(tenant.id, requests);
+    const third = Math.ceil(messages.length / 3);
+    for (let i = 0; i < messages.length; i += third) {
+      const result = await deliver(messages.slice(i, i + third));
+      expect(result.explicitAcks.length).toBe(Math.min(third, messages.length - i));
+      expect(result.retryMessages).toEqual([]);
+    }
+    expect((await listBlocks(db(), tenant.id)).length).toBe(3);
+    // The ingest objects are gone once assembled.
+    expect((await env.SPANS.list({ prefix: `t/${tenant.id}/ingest/` })).objects).toEqual([]);
+    await expectAllTracesWhole(tenant.id);
+    const total = inject("workloadTraces").reduce((n, t) => n + t.spans.length, 0);
+    expect((await listBlocks(db(), tenant.id)).reduce((n, b) => n + b.spanCount, 0)).toBe(total);
+  });
+
+  it("changes nothing when messages are redelivered", async () => {
+    const tenant = await createTenant(db(), "redelivery");
+    const messages = await ingest(tenant.id, inject("workloadRequests"));
+    await deliver(messages);
+    const blocks = await listBlocks(db(), tenant.id);
+    const ops = await readOperationRows(db(), tenant.id, {});
+    const result = await deliver(messages);
+    expect(result.explicitAcks.length).toBe(messages.length);
+    expect(await listBlocks(db(), tenant.id)).toEqual(blocks);
+    expect(await readOperationRows(db(), tenant.id, {})).toEqual(ops);
+    await expectAllTracesWhole(tenant.id);
+  });
+
+  it("merges late spans of a trace, at read time and by compaction, keeping every span once", async () => {
+    const tenant = await createTenant(db(), "late");
+    const requests = inject("workloadRequests");
+    // Every request in its own queue batch, some twice (a duplicate export): many small blocks.
+    for (const r of [...requests, requests[0]!, requests[1]!]) await deliver(await ingest(tenant.id, [r]));
+    const before = await listBlocks(db(), tenant.id);
+    expect(before.length).toBe(requests.length + 2);
+    await expectAllTracesWhole(tenant.id);
+
+    const later = Date.now() + 10 * 60_000;
+    let rounds = 0;
+    while ((await compactTenant(db(), store(), tenant.id, later)).merged > 0) rounds++;
+    expect(rounds).toBeGreaterThan(0);
+    const after = await listBlocks(db(), tenant.id);
+    expect(after.length).toBeLessThan(before.length);
+    await expectAllTracesWhole(tenant.id);
+    const total = inject("workloadTraces").reduce((n, t) => n + t.spans.length, 0);
+    expect(after.reduce((n, b) => n + b.spanCount, 0)).toBe(total);
+    // Compacted-away block objects are deleted.
+    const objects = (await env.SPANS.list({ prefix: `t/${tenant.id}/blocks/` })).objects.map((o) => o.key.split("/").pop()).sort();
+    expect(objects).toEqual(after.map((b) => b.id).sort());
+  });
+
+  it("retention removes only what expired, and only the tenant's own", async () => {
+    const old = await createTenant(db(), "retention");
+    const other = await createTenant(db(), "neighbour");
+    const requests = inject("workloadRequests");
+    await deliver(await ingest(old.id, requests.slice(0, 2)));
+    await deliver(await ingest(old.id, requests.slice(2)));
+    await deliver(await ingest(other.id, requests));
+    const blocks = (await listBlocks(db(), old.id)).sort((a, b) => a.endMs - b.endMs);
+    expect(blocks.length).toBe(2);
+    // Pick a "now" that makes only blocks ending before the newer block's start expire.
+    const cut = blocks[0]!.endMs + 1;
+    const expiredIds = blocks.filter((b) => b.endMs < cut).map((b) => b.id);
+    const keptIds = blocks.filter((b) => b.endMs >= cut).map((b) => b.id);
+    expect(expiredIds.length).toBeGreaterThan(0);
+    const result = await applyRetention(db(), store(), old.id, 1, cut + 86_400_000);
+    expect(result.blocks).toBe(expiredIds.length);
+    expect((await listBlocks(db(), old.id)).map((b) => b.id).sort()).toEqual(keptIds.sort());
+    for (const id of expiredIds) expect(await env.SPANS.head(`t/${old.id}/blocks/${id}`)).toBeNull();
+    for (const id of keptIds) expect(await env.SPANS.head(`t/${old.id}/blocks/${id}`)).not.toBeNull();
+    expect((await listBlocks(db(), other.id)).length).toBe(1);
+  });
+
+  it("computes the service graph of a workload with known edges, across batches", async () => {
+    const tenant = await createTenant(db(), "graph");
+    const batches = inject("graphBatches");
+    const t0 = Date.now();
+    for (const [i, b] of batches.entries()) await deliver(await ingest(tenant.id, [b], t0 + i * 1000));
+    // Halves that never pair are settled when their wait ends: deliver an empty-handed later batch.
+    const flush = await ingest(tenant.id, [{ resourceSpans: [] }], t0 + 10 * 60_000);
+    await deliver(flush);
+    const w = inject("graphWindow");
+    const graph = foldServiceGraph(await readEdgeRows(db(), tenant.id, {}), w);
+    const truth = inject("graphTruth");
+    expect(graph.edges.length).toBe(truth.length);
+    for (const t of truth) {
+      const e = graph.edges.find((x) => x.source === t.source && x.target === t.target);
+      expect(e, `${t.source} -> ${t.target}`).toBeDefined();
+      expect({ requests: e!.requests, failed: e!.failed }).toEqual({ requests: t.requests, failed: t.failed });
+    }
+  });
+});

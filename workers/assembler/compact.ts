@@ -1,0 +1,71 @@
+/**
+ * @module
+ * Scheduled compaction: small level-n blocks of a tenant are merged into one level-n+1 block, with
+ * the fragments of each trace combined and duplicate spans dropped. The catalog swap is one D1
+ * batch; input objects are deleted after it (a reader caught in between retries, see
+ * trace-reader.ts). The output id is a hash of the input ids, so a rerun after a crash rewrites
+ * the same block.
+ */
+import { deterministicBlockId } from "../../shared/assembly/assemble-batch.ts";
+import { combineTraces } from "../../shared/block/combine.ts";
+import { encodeBlock, type TraceInput } from "../../shared/block/encode-block.ts";
+import { decodeBlock } from "../../shared/block/read-block.ts";
+import type { BatchingDb } from "../../shared/db/client.ts";
+import { compactionCandidates, replaceBlocks } from "../../shared/db/queries/blocks.ts";
+import type { ResourceSpans } from "../../shared/model/span.ts";
+import { blockKey } from "../../shared/storage/keys.ts";
+import type { ObjectStore } from "../../shared/storage/object-store.ts";
+import { nanosToMs } from "./consume.ts";
+
+/** Per level: how many blocks wait before a merge, and at most how many one merge takes. */
+export const COMPACTION_LEVELS = [
+  { level: 0, minInputs: 4, maxInputs: 32 },
+  { level: 1, minInputs: 8, maxInputs: 16 },
+] as const;
+/** Blocks younger than this are left alone: late spans for them may still be arriving. */
+export const COMPACTION_MIN_AGE_MS = 2 * 60_000;
+
+export async function compactTenant(db: BatchingDb, store: ObjectStore, tenantId: string, nowMs = Date.now()): Promise<{ merged: number; into: string[] }> {
+  let merged = 0;
+  const into: string[] = [];
+  for (const { level, minInputs, maxInputs } of COMPACTION_LEVELS) {
+    const inputs = await compactionCandidates(db, tenantId, level, nowMs - COMPACTION_MIN_AGE_MS, maxInputs);
+    if (inputs.length < minInputs) continue;
+    const parts = new Map<string, ResourceSpans[][]>();
+    for (const b of inputs) {
+      const bytes = await store.get(blockKey(tenantId, b.id));
+      if (!bytes) throw new Error(`compaction: block ${b.id} is catalogued but missing`);
+      for (const t of (await decodeBlock(bytes)).traces) {
+        let list = parts.get(t.summary.traceId);
+        if (!list) parts.set(t.summary.traceId, (list = []));
+        list.push(t.resourceSpans);
+      }
+    }
+    const traces: TraceInput[] = [...parts].map(([traceId, list]) => ({ traceId, resourceSpans: list.length === 1 ? list[0]! : combineTraces(list) }));
+    const blockId = await deterministicBlockId(level + 1, inputs.map((b) => b.id));
+    const encoded = await encodeBlock(traces, { tenantId, blockId, createdAtMs: nowMs });
+    await store.put(blockKey(tenantId, blockId), encoded.bytes);
+    await replaceBlocks(
+      db,
+      tenantId,
+      {
+        id: blockId,
+        level: level + 1,
+        formatVersion: encoded.meta.formatVersion,
+        startMs: nanosToMs(encoded.meta.minStartUnixNano),
+        endMs: nanosToMs(encoded.meta.maxEndUnixNano, true),
+        traceCount: encoded.meta.traceCount,
+        spanCount: encoded.meta.spanCount,
+        bytes: encoded.bytes.byteLength,
+        services: encoded.meta.services,
+        traceFilter: encoded.filter,
+        createdAt: new Date(nowMs),
+      },
+      inputs.map((b) => b.id),
+    );
+    await store.delete(inputs.map((b) => blockKey(tenantId, b.id)));
+    merged += inputs.length;
+    into.push(blockId);
+  }
+  return { merged, into };
+}

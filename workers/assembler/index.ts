@@ -1,0 +1,28 @@
+/** Entry of the assembler worker: the ingest queue's consumer, and compaction + retention on a cron. */
+import type { BatchingDb } from "../../shared/db/client.ts";
+import { d1 } from "../../shared/db/d1.ts";
+import { listTenants } from "../../shared/db/queries/tenants.ts";
+import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import { r2Store } from "../../shared/storage/object-store.ts";
+import { compactTenant } from "./compact.ts";
+import { consumeBatch } from "./consume.ts";
+import type { AssemblerEnv } from "./env.ts";
+import { applyRetention } from "./retention.ts";
+
+export default {
+  async queue(batch, env, _ctx) {
+    await consumeBatch(batch, env);
+  },
+  async scheduled(_controller, env) {
+    const db = d1(env.DB) as BatchingDb;
+    const store = r2Store(env.SPANS);
+    for (const tenant of await listTenants(db)) {
+      try {
+        await applyRetention(db, store, tenant.id, tenant.retentionDays);
+        await compactTenant(db, store, tenant.id);
+      } catch (err) {
+        console.error("assembler: maintenance failed for tenant", tenant.id, err);
+      }
+    }
+  },
+} satisfies ExportedHandler<AssemblerEnv, IngestBatchMessage>;
