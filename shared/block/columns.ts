@@ -17,7 +17,7 @@ import { ByteReader, ByteWriter } from "./bytes.ts";
 
 /** Column ids shared by the dictionary, the segments and the summary table. */
 export const Col = {
-  /** Structure: table sizes, per-trace layout, scope/resource scalars. */
+  /** Structure: table sizes, per-trace layout, resource/scope/shape scalars. */
   HEAD: 0,
   /** The section's own string table. */
   STRINGS: 1,
@@ -25,29 +25,31 @@ export const Col = {
   CONTAINER: 2,
   ID_LEN: 3,
   PARENT: 4,
+  /** Link trace states. */
   TRACE_STATE: 5,
-  /** Span and event names. */
+  /** Event names. */
   NAME: 6,
-  KIND: 7,
-  FLAGS: 8,
+  /** Per span: reference to its shape (span-shape.ts). */
+  SHAPE: 7,
   /** Byte-planed. */
-  START: 9,
+  START: 8,
   /** Byte-planed. */
-  DURATION: 10,
+  DURATION: 9,
   /** Attribute, event and link counts, dropped counts, nested value lengths. */
-  COUNTS: 11,
-  STATUS: 12,
-  ATTR_KEY: 13,
-  VAL_TAG: 14,
-  VAL_STR: 15,
-  VAL_NUM: 16,
-  VAL_BYTES: 17,
-  EVENT_TIME: 18,
-  LINK: 19,
+  COUNTS: 10,
+  /** Status messages. */
+  STATUS: 11,
+  ATTR_KEY: 12,
+  VAL_TAG: 13,
+  VAL_STR: 14,
+  VAL_NUM: 15,
+  VAL_BYTES: 16,
+  EVENT_TIME: 17,
+  LINK: 18,
   /** Raw id bytes; last, so it can be stored uncompressed. */
-  ID: 20,
+  ID: 19,
 } as const;
-const COLUMN_COUNT = 21;
+const COLUMN_COUNT = 20;
 const PLANED: readonly number[] = [Col.START, Col.DURATION];
 
 /** Unsigned values written as byte planes (see the module comment). */

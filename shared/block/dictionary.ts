@@ -1,7 +1,7 @@
 /**
  * @module
- * The block dictionary: strings, resources and scopes used by two or more segments of a block,
- * stored once. Without it every segment would repeat its services' resources (20-odd attributes of
+ * The block dictionary: strings, resources, scopes and span shapes used by two or more segments
+ * of a block, stored once. Without it every segment would repeat its services' resources (20-odd attributes of
  * service, host, k8s and SDK facts, ~1 KB) and every attribute key and route name, which per-segment
  * deflate cannot share across segments. Strings are ordered by number of uses, so the most common
  * get one-byte references. A trace read fetches the dictionary together with the summary table
@@ -9,6 +9,7 @@
  */
 import { Col, ColumnsReader, ColumnsWriter } from "./columns.ts";
 import { packSection, unpackSection, type CodecName } from "./compress.ts";
+import { readShapeEntry, writeShapeEntry, type ShapeEntry } from "./span-shape.ts";
 import type { DictionaryEntries } from "./trace-segment.ts";
 import {
   readResourceEntry,
@@ -25,6 +26,7 @@ export interface BlockDictionary extends DictionaryEntries {
   strings: string[];
   resources: ResourceEntry[];
   scopes: ScopeEntry[];
+  shapes: ShapeEntry[];
 }
 
 export function encodeDictionaryRaw(d: BlockDictionary): { bytes: Uint8Array; tailLength: number } {
@@ -35,8 +37,10 @@ export function encodeDictionaryRaw(d: BlockDictionary): { bytes: Uint8Array; ta
   const head = c.cols[Col.HEAD]!;
   head.uvarint(d.resources.length);
   head.uvarint(d.scopes.length);
+  head.uvarint(d.shapes.length);
   for (const r of d.resources) writeResourceEntry(c, refs, r);
   for (const s of d.scopes) writeScopeEntry(c, refs, s);
+  for (const s of d.shapes) writeShapeEntry(c, refs, s);
   // The shared table, then any string an entry used that is not in it (normally none).
   const strings = c.cols[Col.STRINGS]!;
   strings.uvarint(d.strings.length);
@@ -61,11 +65,14 @@ export async function decodeDictionary(section: Uint8Array): Promise<BlockDictio
   const head = c.cols[Col.HEAD]!;
   const nr = head.uvarint();
   const ns = head.uvarint();
+  const nShapes = head.uvarint();
   const resources: ResourceEntry[] = [];
   const scopes: ScopeEntry[] = [];
+  const shapes: ShapeEntry[] = [];
   for (let i = 0; i < nr; i++) resources.push(readResourceEntry(c, strings));
   for (let i = 0; i < ns; i++) scopes.push(readScopeEntry(c, strings));
+  for (let i = 0; i < nShapes; i++) shapes.push(readShapeEntry(c, strings));
   c.assertConsumed();
   strings.assertConsumed();
-  return { strings: shared, resources, scopes };
+  return { strings: shared, resources, scopes, shapes };
 }

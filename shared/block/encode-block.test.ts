@@ -101,6 +101,22 @@ describe("encodeBlock / decode: lossless", () => {
     await roundTrip(traces, { segmentSpans: 4 });
   });
 
+  it("round-trips random spans forced into a few traces, with parents inside the trace", async () => {
+    for (let seed = 300; seed < 340; seed++) {
+      const spans = randomTraceBatch(seed, { maxSpans: 8 }).resourceSpans;
+      const all = spans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
+      // Two traces; parents point at earlier or later spans of the same trace, or nowhere; some
+      // span ids repeat (Zipkin shared spans), some spans repeat a shape with different values.
+      all.forEach((span, i) => {
+        span.traceId = i % 2 === 0 ? "aa".repeat(16) : "bb".repeat(16);
+        const other = all[(i * 7 + seed) % all.length]!;
+        if (i % 3 === 0) span.parentSpanId = other.spanId;
+        if (i % 5 === 4) span.spanId = all[i - 1]!.spanId;
+      });
+      await roundTrip(groupByTrace({ resourceSpans: spans }), { segmentSpans: 3 });
+    }
+  });
+
   it("round-trips realistic and multi-service traces", async () => {
     await roundTrip(groupByTrace(realisticTraceBatch(512, 3)));
     const w = multiServiceWorkload({ traces: 60, seed: 3 });
@@ -191,6 +207,15 @@ describe("encodeBlock / decode: lossless", () => {
     const byId = new Map(decoded.traces.map((t) => [t.summary.traceId, t.resourceSpans]));
     expect(byId.get("T-1")).toEqual(traces[0]!.resourceSpans);
     expect(byId.get("aa")).toEqual(normalise(traces[1]!.resourceSpans));
+  });
+
+  it("stores values shared by every span of a shape once, whatever their kind", async () => {
+    const values: AnyValue[] = [{ doubleValue: -0 }, { doubleValue: NaN }, { intValue: "007" }, { intValue: "-9223372036854775808" }, { bytesValue: "AAEC/w==" }, { boolValue: false }, {}, { stringValue: "" }, { arrayValue: { values: [{ stringValue: "x" }] } }];
+    const traces = groupByTrace(realisticTraceBatch(64, 5)).map((g) => {
+      for (const rs of g.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) span.attributes = [...span.attributes, ...values.map((value, i) => ({ key: `fixed.${i}`, value }))];
+      return g;
+    });
+    for (const segmentSpans of [1, 64]) await roundTrip(traces, { segmentSpans });
   });
 
   it("merges identical resources and scopes of one trace and sorts spans by start", async () => {

@@ -4,11 +4,11 @@
  *
  * Per trace: its (resource, scope) containers, identical ones merged, in order of first
  * appearance; then its spans sorted by start time (stable), each naming its container by index.
- * Per span: id as raw bytes; parent as a back-reference to a span of the same trace (an index
- * delta, usually 1-2 bytes) or, when the parent is not in the trace, its id; start as the delta from
- * the previous span's start (the first from the trace start in the summary); end as the duration;
- * names, keys, string values, trace states and status messages as string references; event times
- * relative to their span's start. Trace id and trace start are not repeated here: the reader
+ * Per span: a reference to its shape (name, kind, flags, attribute keys...: span-shape.ts); id as
+ * raw bytes; parent as a back-reference to a span of the same trace (an index delta, usually 1-2
+ * bytes) or, when the parent is not in the trace, its id; start as the delta from the previous
+ * span's start (the first from the trace start in the summary); end as the duration; attribute
+ * values coded per key (value-codec.ts); event times relative to their span's start. Trace id and trace start are not repeated here: the reader
  * always has the trace's summary row, which holds them.
  *
  * Exactness fallbacks, decided per trace: if any id is not lowercase even-length hex, every id of
@@ -18,8 +18,13 @@
 import type { ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink } from "../model/span.ts";
 import { Col, ColumnsReader, ColumnsWriter } from "./columns.ts";
 import { bytesToHex, hexToBytesOrUndefined } from "./hex-base64.ts";
+import { Has, readShapeEntry, shapeKey, shapeOf, writeShapeEntry, type ShapeEntry } from "./span-shape.ts";
 import { parseU64 } from "./summarize.ts";
 import {
+  cloneKeyValues,
+  cloneValue,
+  collectKeyValueStrings,
+  readAttributeValue,
   readKeyValues,
   readResourceEntry,
   readScopeEntry,
@@ -27,6 +32,7 @@ import {
   scopeEntryKey,
   StringRefs,
   StringTable,
+  writeAttributeValue,
   writeKeyValues,
   writeResourceEntry,
   writeScopeEntry,
@@ -47,9 +53,11 @@ export interface PreparedContainer {
 export interface PreparedTrace {
   traceId: string;
   resources: PreparedContainer[];
-  /** Spans in storage order, with the flat index of their container. */
+  /** Spans in storage order, with the flat index of their container and their shape. */
   spans: Span[];
   containerOf: number[];
+  shapeKeys: string[];
+  shapes: Map<string, ShapeEntry>;
   /** Parsed starts in storage order, when times are canonical. */
   starts: bigint[] | undefined;
   textIds: boolean;
@@ -116,7 +124,16 @@ export function prepareTrace(traceId: string, resourceSpans: ResourceSpans[]): P
     flat += r.scopes.length;
   }
   const containerOfInput = spans.map((_, i) => firstContainer[pairs[2 * i]!]! + pairs[2 * i + 1]!);
-  if (textTimes) return { traceId, resources, spans, containerOf: containerOfInput, starts: undefined, textIds, textTimes };
+  const shapes = new Map<string, ShapeEntry>();
+  const shapeKeysInput = spans.map((span) => {
+    const shape = shapeOf(span);
+    const key = shapeKey(shape);
+    if (!shapes.has(key)) shapes.set(key, shape);
+    return key;
+  });
+  if (textTimes) {
+    return { traceId, resources, spans, containerOf: containerOfInput, shapeKeys: shapeKeysInput, shapes, starts: undefined, textIds, textTimes };
+  }
   const startsInput = spans.map((s) => BigInt(s.startTimeUnixNano));
   const order = spans.map((_, i) => i);
   // Array.prototype.sort is stable: equal starts keep their input order.
@@ -126,42 +143,85 @@ export function prepareTrace(traceId: string, resourceSpans: ResourceSpans[]): P
     resources,
     spans: order.map((i) => spans[i]!),
     containerOf: order.map((i) => containerOfInput[i]!),
+    shapeKeys: order.map((i) => shapeKeysInput[i]!),
+    shapes,
     starts: order.map((i) => startsInput[i]!),
     textIds,
     textTimes,
   };
 }
 
-/** What a segment's references to resources and scopes resolve against. */
+/** What a segment's references to the block dictionary resolve against. */
 export interface SharedEntries {
   strings: ReadonlyMap<string, number> | undefined;
   resources: ReadonlyMap<string, number>;
   scopes: ReadonlyMap<string, number>;
+  shapes: ReadonlyMap<string, number>;
 }
 
 export interface EncodedSegment {
   raw: Uint8Array;
   /** Bytes at the end of `raw` (the id column) that are not worth compressing. */
   tailLength: number;
-  refs: StringRefs;
 }
 
 /**
- * Encodes consecutive traces into one segment (uncompressed). Resources and scopes found in
- * `shared` are referenced, the others written into the segment. With `record`, string uses are
- * counted on the returned refs (the dictionary is built from a recording pass).
+ * Calls `add` for every string the traces' segment would reference, once per use: what the block
+ * dictionary is chosen from. (Text forms of odd numbers, ids and times are left out: they are rare,
+ * and a string missed here is simply stored in the segment.)
  */
-export function encodeSegment(traces: PreparedTrace[], shared: SharedEntries, record = false): EncodedSegment {
+export function collectStrings(traces: PreparedTrace[], add: (s: string) => void): void {
+  for (const t of traces) {
+    for (const r of t.resources) {
+      add(r.resource.schemaUrl);
+      collectKeyValueStrings(r.resource.resource.attributes, add);
+      for (const { entry } of r.scopes) {
+        add(entry.scope.name);
+        add(entry.scope.version);
+        add(entry.schemaUrl);
+        collectKeyValueStrings(entry.scope.attributes, add);
+      }
+    }
+    for (const s of t.spans) {
+      add(s.traceState);
+      add(s.name);
+      collectKeyValueStrings(s.attributes, add);
+      add(s.status.message);
+      for (const e of s.events) {
+        add(e.name);
+        collectKeyValueStrings(e.attributes, add);
+      }
+      for (const l of s.links) {
+        add(l.traceState);
+        collectKeyValueStrings(l.attributes, add);
+      }
+    }
+  }
+}
+
+/**
+ * Encodes consecutive traces into one segment (uncompressed). Strings, resources and scopes found
+ * in `shared` are referenced, the others written into the segment.
+ */
+export function encodeSegment(traces: PreparedTrace[], shared: SharedEntries): EncodedSegment {
   const c = new ColumnsWriter();
-  const refs = new StringRefs(shared.strings, record);
+  const refs = new StringRefs(shared.strings);
   const head = c.cols[Col.HEAD]!;
 
   // Local resources and scopes first: the reader needs them before the traces that use them.
   const localResources = new Map<string, number>();
   const localScopes = new Map<string, number>();
+  const localShapes = new Map<string, number>();
   const resourceEntries: ResourceEntry[] = [];
   const scopeEntries: ScopeEntry[] = [];
+  const shapeEntries: ShapeEntry[] = [];
   for (const t of traces) {
+    for (const [key, shape] of t.shapes) {
+      if (!shared.shapes.has(key) && !localShapes.has(key)) {
+        localShapes.set(key, shapeEntries.length);
+        shapeEntries.push(shape);
+      }
+    }
     for (const r of t.resources) {
       if (!shared.resources.has(r.resourceKey) && !localResources.has(r.resourceKey)) {
         localResources.set(r.resourceKey, resourceEntries.length);
@@ -177,9 +237,15 @@ export function encodeSegment(traces: PreparedTrace[], shared: SharedEntries, re
   }
   head.uvarint(resourceEntries.length);
   head.uvarint(scopeEntries.length);
+  head.uvarint(shapeEntries.length);
   head.uvarint(traces.length);
   for (const e of resourceEntries) writeResourceEntry(c, refs, e);
   for (const e of scopeEntries) writeScopeEntry(c, refs, e);
+  for (const e of shapeEntries) writeShapeEntry(c, refs, e);
+  const shapeRef = (key: string) => {
+    const si = shared.shapes.get(key);
+    return si !== undefined ? si * 2 : localShapes.get(key)! * 2 + 1;
+  };
 
   for (const t of traces) {
     head.uvarint((t.textIds ? TEXT_IDS : 0) | (t.textTimes ? TEXT_TIMES : 0));
@@ -194,24 +260,23 @@ export function encodeSegment(traces: PreparedTrace[], shared: SharedEntries, re
       }
     }
     head.uvarint(t.spans.length);
-    encodeSpans(c, refs, t);
+    encodeSpans(c, refs, t, shapeRef);
   }
 
   refs.writeTable(c.cols[Col.STRINGS]!);
   const { bytes, tailLength } = c.finish();
-  return { raw: bytes, tailLength, refs };
+  return { raw: bytes, tailLength };
 }
 
-function encodeSpans(c: ColumnsWriter, refs: StringRefs, t: PreparedTrace): void {
+function encodeSpans(c: ColumnsWriter, refs: StringRefs, t: PreparedTrace, shapeRef: (key: string) => number): void {
   const col = c.cols;
+  const shape = col[Col.SHAPE]!;
   const container = col[Col.CONTAINER]!;
   const idLen = col[Col.ID_LEN]!;
   const id = col[Col.ID]!;
   const parent = col[Col.PARENT]!;
   const traceState = col[Col.TRACE_STATE]!;
   const name = col[Col.NAME]!;
-  const kind = col[Col.KIND]!;
-  const flags = col[Col.FLAGS]!;
   const start = c.planed(Col.START);
   const duration = c.planed(Col.DURATION);
   const counts = col[Col.COUNTS]!;
@@ -235,6 +300,9 @@ function encodeSpans(c: ColumnsWriter, refs: StringRefs, t: PreparedTrace): void
   let prevStart = t.starts?.[0] ?? 0n;
   for (let i = 0; i < t.spans.length; i++) {
     const s = t.spans[i]!;
+    const key = t.shapeKeys[i]!;
+    const { has, fixed } = t.shapes.get(key)!;
+    shape.uvarint(shapeRef(key));
     container.uvarint(t.containerOf[i]!);
     writeId(s.spanId);
     if (s.parentSpanId === "") {
@@ -249,10 +317,6 @@ function encodeSpans(c: ColumnsWriter, refs: StringRefs, t: PreparedTrace): void
         parent.uvarint(2 + (d >= 0 ? 2 * d : -2 * d - 1));
       }
     }
-    traceState.uvarint(refs.ref(s.traceState));
-    name.uvarint(refs.ref(s.name));
-    kind.svarint(s.kind);
-    flags.uvarint(s.flags);
     let spanStart = 0n;
     if (t.starts) {
       spanStart = t.starts[i]!;
@@ -263,31 +327,35 @@ function encodeSpans(c: ColumnsWriter, refs: StringRefs, t: PreparedTrace): void
       start.add(BigInt(refs.ref(s.startTimeUnixNano)));
       duration.add(BigInt(refs.ref(s.endTimeUnixNano)));
     }
-    writeKeyValues(c, refs, s.attributes);
-    counts.uvarint(s.droppedAttributesCount);
-    status.svarint(s.status.code);
-    status.uvarint(refs.ref(s.status.message));
-
-    counts.uvarint(s.events.length);
-    for (const e of s.events) {
-      if (t.starts) eventTime.sbig(BigInt(e.timeUnixNano) - spanStart);
-      else eventTime.uvarint(refs.ref(e.timeUnixNano));
-      name.uvarint(refs.ref(e.name));
-      writeKeyValues(c, refs, e.attributes);
-      counts.uvarint(e.droppedAttributesCount);
+    // The keys are in the shape; only the values it does not fix are written.
+    s.attributes.forEach((kv, j) => {
+      if (fixed[j] === undefined) writeAttributeValue(c, refs, kv.key, kv.value);
+    });
+    if (has & Has.STATUS_MESSAGE) status.uvarint(refs.ref(s.status.message));
+    if (has & Has.DROPPED_ATTRIBUTES) counts.uvarint(s.droppedAttributesCount);
+    if (has & Has.EVENTS) {
+      counts.uvarint(s.events.length);
+      for (const e of s.events) {
+        if (t.starts) eventTime.sbig(BigInt(e.timeUnixNano) - spanStart);
+        else eventTime.uvarint(refs.ref(e.timeUnixNano));
+        name.uvarint(refs.ref(e.name));
+        writeKeyValues(c, refs, e.attributes);
+        counts.uvarint(e.droppedAttributesCount);
+      }
     }
-    counts.uvarint(s.droppedEventsCount);
-
-    counts.uvarint(s.links.length);
-    for (const l of s.links) {
-      writeId(l.traceId);
-      writeId(l.spanId);
-      traceState.uvarint(refs.ref(l.traceState));
-      link.uvarint(l.flags);
-      writeKeyValues(c, refs, l.attributes);
-      counts.uvarint(l.droppedAttributesCount);
+    if (has & Has.DROPPED_EVENTS) counts.uvarint(s.droppedEventsCount);
+    if (has & Has.LINKS) {
+      counts.uvarint(s.links.length);
+      for (const l of s.links) {
+        writeId(l.traceId);
+        writeId(l.spanId);
+        traceState.uvarint(refs.ref(l.traceState));
+        link.uvarint(l.flags);
+        writeKeyValues(c, refs, l.attributes);
+        counts.uvarint(l.droppedAttributesCount);
+      }
     }
-    counts.uvarint(s.droppedLinksCount);
+    if (has & Has.DROPPED_LINKS) counts.uvarint(s.droppedLinksCount);
   }
 }
 
@@ -296,6 +364,7 @@ export interface DictionaryEntries {
   strings: readonly string[];
   resources: readonly ResourceEntry[];
   scopes: readonly ScopeEntry[];
+  shapes: readonly ShapeEntry[];
 }
 
 /** What the reader knows of each trace from its summary row. */
@@ -314,11 +383,14 @@ export function decodeSegment(raw: Uint8Array, dict: DictionaryEntries, keyOf: (
   const head = c.cols[Col.HEAD]!;
   const nResources = head.uvarint();
   const nScopes = head.uvarint();
+  const nShapes = head.uvarint();
   const nTraces = head.uvarint();
   const localResources: ResourceEntry[] = [];
   const localScopes: ScopeEntry[] = [];
+  const localShapes: ShapeEntry[] = [];
   for (let i = 0; i < nResources; i++) localResources.push(readResourceEntry(c, strings));
   for (let i = 0; i < nScopes; i++) localScopes.push(readScopeEntry(c, strings));
+  for (let i = 0; i < nShapes; i++) localShapes.push(readShapeEntry(c, strings));
   const pick = <T>(ref: number, shared: readonly T[], local: T[], what: string): T => {
     const e = ref % 2 === 0 ? shared[ref / 2] : local[(ref - 1) / 2];
     if (e === undefined) throw new RangeError(`${what} reference ${ref} out of range`);
@@ -334,18 +406,23 @@ export function decodeSegment(raw: Uint8Array, dict: DictionaryEntries, keyOf: (
     const nr = head.uvarint();
     for (let r = 0; r < nr; r++) {
       const re = pick(head.uvarint(), dict.resources, localResources, "resource");
-      const rs: ResourceSpans = { resource: structuredClone(re.resource), scopeSpans: [], schemaUrl: re.schemaUrl };
+      const rs: ResourceSpans = {
+        resource: { attributes: cloneKeyValues(re.resource.attributes), droppedAttributesCount: re.resource.droppedAttributesCount },
+        scopeSpans: [],
+        schemaUrl: re.schemaUrl,
+      };
       const ns = head.uvarint();
       for (let s = 0; s < ns; s++) {
         const se = pick(head.uvarint(), dict.scopes, localScopes, "scope");
-        const ss: ScopeSpans = { scope: structuredClone(se.scope), spans: [], schemaUrl: se.schemaUrl };
+        const ss: ScopeSpans = { scope: { ...se.scope, attributes: cloneKeyValues(se.scope.attributes) }, spans: [], schemaUrl: se.schemaUrl };
         rs.scopeSpans.push(ss);
         containers.push(ss);
       }
       resourceSpans.push(rs);
     }
     const nSpans = head.uvarint();
-    decodeSpans(c, strings, mode, key ?? { traceId: "", startTimeUnixNano: "0" }, nSpans, containers);
+    const shapeOfRef = (ref: number) => pick(ref, dict.shapes, localShapes, "shape");
+    decodeSpans(c, strings, mode, key ?? { traceId: "", startTimeUnixNano: "0" }, nSpans, containers, shapeOfRef);
     out.push(key ? resourceSpans : undefined);
   }
   c.assertConsumed();
@@ -353,16 +430,23 @@ export function decodeSegment(raw: Uint8Array, dict: DictionaryEntries, keyOf: (
   return out;
 }
 
-function decodeSpans(c: ColumnsReader, strings: StringTable, mode: number, key: SegmentTraceKey, n: number, containers: ScopeSpans[]): void {
+function decodeSpans(
+  c: ColumnsReader,
+  strings: StringTable,
+  mode: number,
+  key: SegmentTraceKey,
+  n: number,
+  containers: ScopeSpans[],
+  shapeOfRef: (ref: number) => ShapeEntry,
+): void {
   const col = c.cols;
+  const shapeCol = col[Col.SHAPE]!;
   const container = col[Col.CONTAINER]!;
   const idLen = col[Col.ID_LEN]!;
   const id = col[Col.ID]!;
   const parent = col[Col.PARENT]!;
   const traceState = col[Col.TRACE_STATE]!;
   const name = col[Col.NAME]!;
-  const kind = col[Col.KIND]!;
-  const flags = col[Col.FLAGS]!;
   const start = c.planed(Col.START);
   const duration = c.planed(Col.DURATION);
   const counts = col[Col.COUNTS]!;
@@ -378,6 +462,8 @@ function decodeSpans(c: ColumnsReader, strings: StringTable, mode: number, key: 
   const forward: [child: number, parent: number][] = [];
   let prevStart = textTimes ? 0n : BigInt(key.startTimeUnixNano);
   for (let i = 0; i < n; i++) {
+    const shape = shapeOfRef(shapeCol.uvarint());
+    const has = shape.has;
     const into = containers[container.uvarint()];
     if (!into) throw new RangeError("span container reference out of range");
     const spanId = readId();
@@ -393,10 +479,6 @@ function decodeSpans(c: ColumnsReader, strings: StringTable, mode: number, key: 
       if (target < i) parentSpanId = spanIds[target]!;
       else forward.push([i, target]);
     }
-    const spanTraceState = strings.read(traceState);
-    const spanName = strings.read(name);
-    const spanKind = kind.svarint();
-    const spanFlags = flags.uvarint();
     let startTime: string;
     let endTime: string;
     let spanStart = 0n;
@@ -409,23 +491,25 @@ function decodeSpans(c: ColumnsReader, strings: StringTable, mode: number, key: 
       startTime = spanStart.toString();
       endTime = (spanStart + duration.nextSigned()).toString();
     }
-    const attributes = readKeyValues(c, strings);
-    const droppedAttributesCount = counts.uvarint();
-    const code = status.svarint();
-    const message = strings.read(status);
+    const attributes = shape.keys.map((k, j) => {
+      const f = shape.fixed[j];
+      return { key: k, value: f === undefined ? readAttributeValue(c, strings, k) : cloneValue(f) };
+    });
+    const message = has & Has.STATUS_MESSAGE ? strings.read(status) : "";
+    const droppedAttributesCount = has & Has.DROPPED_ATTRIBUTES ? counts.uvarint() : 0;
 
     const events: SpanEvent[] = [];
-    const nEvents = counts.uvarint();
+    const nEvents = has & Has.EVENTS ? counts.uvarint() : 0;
     for (let e = 0; e < nEvents; e++) {
       const timeUnixNano = textTimes ? strings.read(eventTime) : (spanStart + eventTime.sbig()).toString();
       const eventName = strings.read(name);
       const eventAttributes = readKeyValues(c, strings);
       events.push({ timeUnixNano, name: eventName, attributes: eventAttributes, droppedAttributesCount: counts.uvarint() });
     }
-    const droppedEventsCount = counts.uvarint();
+    const droppedEventsCount = has & Has.DROPPED_EVENTS ? counts.uvarint() : 0;
 
     const links: SpanLink[] = [];
-    const nLinks = counts.uvarint();
+    const nLinks = has & Has.LINKS ? counts.uvarint() : 0;
     for (let l = 0; l < nLinks; l++) {
       const linkTraceId = readId();
       const linkSpanId = readId();
@@ -441,16 +525,16 @@ function decodeSpans(c: ColumnsReader, strings: StringTable, mode: number, key: 
         flags: linkFlags,
       });
     }
-    const droppedLinksCount = counts.uvarint();
+    const droppedLinksCount = has & Has.DROPPED_LINKS ? counts.uvarint() : 0;
 
     const span: Span = {
       traceId: key.traceId,
       spanId,
-      traceState: spanTraceState,
+      traceState: shape.traceState,
       parentSpanId,
-      flags: spanFlags,
-      name: spanName,
-      kind: spanKind,
+      flags: shape.flags,
+      name: shape.name,
+      kind: shape.kind,
       startTimeUnixNano: startTime,
       endTimeUnixNano: endTime,
       attributes,
@@ -459,7 +543,7 @@ function decodeSpans(c: ColumnsReader, strings: StringTable, mode: number, key: 
       droppedEventsCount,
       links,
       droppedLinksCount,
-      status: { code, message },
+      status: { code: shape.statusCode, message },
     };
     spans.push(span);
     into.spans.push(span);

@@ -40,16 +40,14 @@ export class StringRefs {
   readonly #shared: ReadonlyMap<string, number> | undefined;
   readonly #local = new Map<string, number>();
   readonly local: string[] = [];
-  /** Uses per string, when recording (the dictionary is ordered by them). */
-  readonly uses: Map<string, number> | undefined;
+  /** Per attribute key, its recent values (see writeKeyValues). */
+  readonly recent = new Map<string, string[]>();
 
-  constructor(shared?: ReadonlyMap<string, number>, record = false) {
+  constructor(shared?: ReadonlyMap<string, number>) {
     this.#shared = shared;
-    this.uses = record ? new Map() : undefined;
   }
 
   ref(s: string): number {
-    if (this.uses) this.uses.set(s, (this.uses.get(s) ?? 0) + 1);
     const i = this.#shared?.get(s);
     if (i !== undefined) return i * 2 + 1;
     const l = this.#local.get(s);
@@ -73,6 +71,8 @@ export class StringTable {
   readonly #shared: readonly string[];
   readonly #local: string[];
   #next = 0;
+  /** Per attribute key, its recent values (see writeKeyValues). */
+  readonly recent = new Map<string, AnyValue[]>();
 
   constructor(shared: readonly string[], local: string[]) {
     this.#shared = shared;
@@ -161,7 +161,10 @@ export function writeValue(c: ColumnsWriter, refs: StringRefs, v: AnyValue): voi
 }
 
 export function readValue(c: ColumnsReader, strings: StringTable): AnyValue {
-  const tag = c.cols[Col.VAL_TAG]!.byte();
+  return readTaggedValue(c, strings, c.cols[Col.VAL_TAG]!.byte());
+}
+
+function readTaggedValue(c: ColumnsReader, strings: StringTable, tag: number): AnyValue {
   switch (tag) {
     case Tag.EMPTY:
       return {};
@@ -194,12 +197,64 @@ export function readValue(c: ColumnsReader, strings: StringTable): AnyValue {
   }
 }
 
+/**
+ * Attribute values are coded per key, move-to-front: a scalar value among the key's 16 most recent
+ * ones in this section is the tag byte RECENT + its position. Most keys take a handful of values
+ * (method, route, table, port, status code), which then cost one predictable byte.
+ */
+const RECENT = 32;
+const RECENT_MAX = 16;
+
+/** An identity for scalar values (undefined for arrays and kvlists, which are not cached). */
+export function scalarKey(v: AnyValue): string | undefined {
+  if ("stringValue" in v) return "s" + v.stringValue;
+  if ("intValue" in v) return "i" + v.intValue;
+  if ("boolValue" in v) return v.boolValue ? "T" : "F";
+  if ("doubleValue" in v) return Object.is(v.doubleValue, -0) ? "d-0" : "d" + String(v.doubleValue);
+  if ("bytesValue" in v) return "b" + v.bytesValue;
+  if ("arrayValue" in v || "kvlistValue" in v) return undefined;
+  return "e";
+}
+
+/** The value a scalarKey stands for. */
+export function valueOfScalarKey(k: string): AnyValue {
+  const rest = k.slice(1);
+  switch (k[0]) {
+    case "s":
+      return { stringValue: rest };
+    case "i":
+      return { intValue: rest };
+    case "T":
+      return { boolValue: true };
+    case "F":
+      return { boolValue: false };
+    case "d":
+      return { doubleValue: rest === "-0" ? -0 : Number(rest) };
+    case "b":
+      return { bytesValue: rest };
+    default:
+      return {};
+  }
+}
+
+function toFront<T>(list: T[], p: number): T {
+  const x = list[p]!;
+  list.copyWithin(1, 0, p);
+  list[0] = x;
+  return x;
+}
+
+function pushFront<T>(list: T[], x: T): void {
+  list.unshift(x);
+  if (list.length > RECENT_MAX) list.pop();
+}
+
 export function writeKeyValues(c: ColumnsWriter, refs: StringRefs, kvs: KeyValue[]): void {
   c.cols[Col.COUNTS]!.uvarint(kvs.length);
   const keys = c.cols[Col.ATTR_KEY]!;
   for (const kv of kvs) {
     keys.uvarint(refs.ref(kv.key));
-    writeValue(c, refs, kv.value);
+    writeAttributeValue(c, refs, kv.key, kv.value);
   }
 }
 
@@ -209,9 +264,43 @@ export function readKeyValues(c: ColumnsReader, strings: StringTable): KeyValue[
   const keys = c.cols[Col.ATTR_KEY]!;
   for (let i = 0; i < n; i++) {
     const key = strings.read(keys);
-    out.push({ key, value: readValue(c, strings) });
+    out.push({ key, value: readAttributeValue(c, strings, key) });
   }
   return out;
+}
+
+/** The value of attribute `key`, coded against the key's recent values (see RECENT). */
+export function writeAttributeValue(c: ColumnsWriter, refs: StringRefs, key: string, value: AnyValue): void {
+  const sk = scalarKey(value);
+  if (sk === undefined) {
+    writeValue(c, refs, value);
+    return;
+  }
+  let recent = refs.recent.get(key);
+  if (!recent) refs.recent.set(key, (recent = []));
+  const p = recent.indexOf(sk);
+  if (p >= 0) {
+    c.cols[Col.VAL_TAG]!.byte(RECENT + p);
+    toFront(recent, p);
+  } else {
+    writeValue(c, refs, value);
+    pushFront(recent, sk);
+  }
+}
+
+export function readAttributeValue(c: ColumnsReader, strings: StringTable, key: string): AnyValue {
+  const tag = c.cols[Col.VAL_TAG]!.byte();
+  let recent = strings.recent.get(key);
+  if (!recent) strings.recent.set(key, (recent = []));
+  if (tag >= RECENT && tag < RECENT + RECENT_MAX) {
+    const cached = recent[tag - RECENT];
+    if (cached === undefined) throw new RangeError(`recent-value reference ${tag - RECENT} out of range`);
+    toFront(recent, tag - RECENT);
+    return { ...cached } as AnyValue;
+  }
+  const value = readTaggedValue(c, strings, tag);
+  if (scalarKey(value) !== undefined) pushFront(recent, value);
+  return value;
 }
 
 // ---- resource and scope entries -----------------------------------------------------------------
@@ -258,6 +347,30 @@ export function readScopeEntry(c: ColumnsReader, strings: StringTable): ScopeEnt
   const droppedAttributesCount = c.cols[Col.COUNTS]!.uvarint();
   const attributes = readKeyValues(c, strings);
   return { scope: { name, version, attributes, droppedAttributesCount }, schemaUrl };
+}
+
+/** Every string a list of attributes would reference (text forms of odd numbers excepted). */
+export function collectKeyValueStrings(kvs: KeyValue[], add: (s: string) => void): void {
+  for (const kv of kvs) {
+    add(kv.key);
+    const v = kv.value;
+    if ("stringValue" in v) add(v.stringValue);
+    else if ("kvlistValue" in v) collectKeyValueStrings(v.kvlistValue.values, add);
+    else if ("arrayValue" in v) for (const x of v.arrayValue.values) collectKeyValueStrings([{ key: "", value: x }], add);
+  }
+}
+
+// ---- copies ------------------------------------------------------------------------------------
+
+/** A deep copy (decoded dictionary entries are shared by many traces; callers get their own). */
+export function cloneValue(v: AnyValue): AnyValue {
+  if ("arrayValue" in v) return { arrayValue: { values: v.arrayValue.values.map(cloneValue) } };
+  if ("kvlistValue" in v) return { kvlistValue: { values: cloneKeyValues(v.kvlistValue.values) } };
+  return { ...v } as AnyValue;
+}
+
+export function cloneKeyValues(kvs: KeyValue[]): KeyValue[] {
+  return kvs.map((kv) => ({ key: kv.key, value: cloneValue(kv.value) }));
 }
 
 // ---- identity -----------------------------------------------------------------------------------
