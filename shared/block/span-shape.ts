@@ -56,12 +56,12 @@ export function shapeOf(span: Span): ShapeEntry {
 
 /**
  * Finds, per shape, the attribute values that are the same on all its spans (two or more of them),
- * and records them in the shape's `fixed`. `spansByShape` yields every span with its shape key.
+ * and records them in the shape's `fixed`. `spans` yields every span of the block with its shape key.
  */
 export function findFixedValues(shapes: Map<string, ShapeEntry>, spans: Iterable<[key: string, span: Span]>): void {
   const seen = new Map<string, { count: number; values: (string | undefined)[] }>();
   for (const [key, span] of spans) {
-    let s = seen.get(key);
+    const s = seen.get(key);
     if (!s) {
       seen.set(key, { count: 1, values: span.attributes.map((a) => scalarKey(a.value)) });
       continue;
