@@ -239,6 +239,9 @@ describe("encodeBlock / decode: lossless", () => {
     expect(decoded.traces).toEqual([]);
     expect(block.meta).toMatchObject({ traceCount: 0, spanCount: 0, services: [], formatVersion: BLOCK_FORMAT_VERSION });
     expect(filterMayContain(block.filter, "00".repeat(16))).toBe(false);
+    // A trace with no spans left (all dropped upstream) still has a row.
+    const hollow = await decodeBlock((await encodeBlock([{ traceId: "ab".repeat(16), resourceSpans: [] }], META)).bytes);
+    expect(hollow.traces).toMatchObject([{ resourceSpans: [], summary: { traceId: "ab".repeat(16), spanCount: 0, startTimeUnixNano: "0" } }]);
   });
 
   it("refuses a trace given twice and spans of another trace", async () => {

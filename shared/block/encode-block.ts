@@ -124,43 +124,49 @@ function groupSegments(items: Item[], target: number): Item[][] {
   return groups;
 }
 
-function byUsesDesc<K>(uses: Map<K, { segments: number; total: number }>): K[] {
+interface Uses {
+  segments: number;
+  total: number;
+  /** The last segment counted, so each segment counts once. */
+  last: number;
+}
+
+function byUsesDesc<K>(uses: Map<K, Uses>): K[] {
   return [...uses].filter(([, u]) => u.segments >= 2).sort((a, b) => b[1].total - a[1].total).map(([k]) => k);
 }
 
 /** Decides what the dictionary holds: whatever two or more segments use. */
-function buildDictionary(groups: Item[][]): { dict: BlockDictionary; shared: SharedEntries } {
-  const stringUses = new Map<string, { segments: number; total: number }>();
-  const resourceUses = new Map<string, { segments: number; total: number }>();
-  const scopeUses = new Map<string, { segments: number; total: number }>();
-  const shapeUses = new Map<string, { segments: number; total: number }>();
+function buildDictionary(groups: Item[][], shapeEntries: ReadonlyMap<string, ShapeEntry>): { dict: BlockDictionary; shared: SharedEntries } {
+  const stringUses = new Map<string, Uses>();
+  const resourceUses = new Map<string, Uses>();
+  const scopeUses = new Map<string, Uses>();
+  const shapeUses = new Map<string, Uses>();
   const resourceEntries = new Map<string, ResourceEntry>();
   const scopeEntries = new Map<string, ScopeEntry>();
-  const shapeEntries = new Map<string, ShapeEntry>();
-  const bump = <K>(m: Map<K, { segments: number; total: number }>, k: K, n: number, seen: Set<K>) => {
-    let u = m.get(k);
-    if (!u) m.set(k, (u = { segments: 0, total: 0 }));
-    u.total += n;
-    if (!seen.has(k)) {
-      seen.add(k);
-      u.segments++;
+  let segment = 0;
+  const bump = <K>(m: Map<K, Uses>, k: K) => {
+    const u = m.get(k);
+    if (!u) m.set(k, { segments: 1, total: 1, last: segment });
+    else {
+      u.total++;
+      if (u.last !== segment) {
+        u.last = segment;
+        u.segments++;
+      }
     }
   };
+  const bumpString = (s: string) => bump(stringUses, s);
   for (const g of groups) {
+    segment++;
     const traces = g.map((it) => it.prepared);
-    const seenS = new Set<string>();
-    collectStrings(traces, (s) => bump(stringUses, s, 1, seenS));
-    const seenR = new Set<string>();
-    const seenC = new Set<string>();
-    const seenShape = new Set<string>();
+    collectStrings(traces, bumpString);
     for (const t of traces) {
-      for (const k of t.shapeKeys) bump(shapeUses, k, 1, seenShape);
-      for (const [k, shape] of t.shapes) if (!shapeEntries.has(k)) shapeEntries.set(k, shape);
+      for (const k of t.shapeKeys) bump(shapeUses, k);
       for (const r of t.resources) {
-        bump(resourceUses, r.resourceKey, 1, seenR);
+        bump(resourceUses, r.resourceKey);
         resourceEntries.set(r.resourceKey, r.resource);
         for (const s of r.scopes) {
-          bump(scopeUses, s.key, 1, seenC);
+          bump(scopeUses, s.key);
           scopeEntries.set(s.key, s.entry);
         }
       }
@@ -230,7 +236,7 @@ export async function encodeBlock(traces: TraceInput[], meta: BlockMetaInput, op
   const { dict, shared } =
     options.sharedDictionary === false || groups.length < 2
       ? { dict: { strings: [], resources: [], scopes: [], shapes: [] }, shared: { strings: undefined, resources: new Map(), scopes: new Map(), shapes: new Map() } }
-      : buildDictionary(groups);
+      : buildDictionary(groups, shapes);
 
   let rawSegments = 0;
   const segments = await mapLimited(groups, 16, (g) => {
