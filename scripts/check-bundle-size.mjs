@@ -1,6 +1,6 @@
 // Fails when a worker bundle from `npm run deploy:dry-run` exceeds the Workers size limit
 // (3 MiB gzipped on the Free plan; 10 MiB on paid plans). Prints each bundle's size.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
@@ -16,6 +16,11 @@ for (const worker of readdirSync("dist")) {
     const buf = readFileSync(p);
     raw += buf.length;
     gz += gzipSync(buf).length;
+  }
+  if (!existsSync(join(dir, "index.js"))) {
+    console.error(`${worker}: no index.js in ${dir}; did the dry-run write elsewhere?`);
+    failed = true;
+    continue;
   }
   console.log(`${worker}: ${(raw / 1024).toFixed(1)} KiB, ${(gz / 1024).toFixed(1)} KiB gzipped`);
   if (gz > LIMIT) {
