@@ -100,6 +100,9 @@ export class PlanedReader {
     const n = r.uvarint();
     const width = r.byte();
     if (width > 9) throw new RangeError(`planed column width ${width}`);
+    // A count with no bytes behind it (width 0) is bounded too, so a damaged section cannot ask for
+    // a huge array.
+    if (width === 0 && n > 1 << 24) throw new RangeError(`planed column of ${n} zero values`);
     const planes = r.bytes(n * width);
     if (width <= 6) {
       const nums = new Array<number>(n).fill(0);
