@@ -36,6 +36,7 @@ describe("byte writer and reader", () => {
     expect(() => w.uvarint(-1)).toThrow();
     expect(() => w.uvarint(0.5)).toThrow();
     expect(() => w.ubig(2n ** 70n)).toThrow();
+    expect(() => w.u32(2 ** 32)).toThrow();
   });
 });
 

@@ -85,6 +85,8 @@ export class ByteWriter {
   }
 
   u32(n: number): void {
+    // DataView would wrap silently.
+    if (!(Number.isInteger(n) && n >= 0 && n <= 0xffffffff)) throw new RangeError(`u32 out of range: ${n}`);
     this.#ensure(4);
     this.#view.setUint32(this.length, n, true);
     this.length += 4;
@@ -241,4 +243,21 @@ export class ByteReader {
 
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
+}
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (IEEE, as in gzip and zip). */
+export function crc32(data: Uint8Array, crc = 0): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = ~crc;
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
 }

@@ -5,7 +5,7 @@
  * that inflates past what it claims (corruption, or a hostile object) and a section that does not
  * shrink is stored as is.
  */
-import { ByteReader, ByteWriter } from "./bytes.ts";
+import { ByteReader, ByteWriter, crc32 } from "./bytes.ts";
 
 export const Codec = { NONE: 0, DEFLATE_RAW: 1, GZIP: 2 } as const;
 export type CodecId = (typeof Codec)[keyof typeof Codec];
@@ -63,9 +63,11 @@ export async function decompress(data: Uint8Array, codec: CodecId, inflatedLengt
 }
 
 /**
- * Packs a section as `[codec u8][inflated length][stored tail length][payload][tail]`: the first
- * `raw.length - storedTail` bytes compressed with `codec` (or stored as they are when that does not
- * make them smaller), the last `storedTail` bytes (random ids) stored as they are.
+ * Packs a section as `[codec u8][inflated length][stored tail length][CRC-32 u32][payload][tail]`:
+ * the first `raw.length - storedTail` bytes compressed with `codec` (or stored as they are when
+ * that does not make them smaller), the last `storedTail` bytes (random ids) stored as they are.
+ * The CRC is of `raw`, so damage anywhere (or a codec bug) fails the read instead of decoding into
+ * wrong ids or times; deflate-raw has no check of its own.
  */
 export async function packSection(raw: Uint8Array, codec: CodecName, storedTail = 0): Promise<Uint8Array> {
   const head = raw.subarray(0, raw.length - storedTail);
@@ -83,6 +85,7 @@ export async function packSection(raw: Uint8Array, codec: CodecName, storedTail 
   w.byte(id);
   w.uvarint(head.length);
   w.uvarint(tail.length);
+  w.u32(crc32(raw));
   w.bytes(payload);
   w.bytes(tail);
   return w.finish();
@@ -96,13 +99,17 @@ export async function unpackSection(packed: Uint8Array): Promise<Uint8Array> {
   const codec = r.byte();
   const length = r.uvarint();
   const tailLength = r.uvarint();
+  const crc = r.u32();
   if (length > MAX_SECTION_BYTES || tailLength > r.remaining) throw new RangeError(`section claims ${length} + ${tailLength} bytes`);
   const payload = r.bytes(r.remaining - tailLength);
   const tail = r.bytes(tailLength);
   const head = await decompress(payload, codec as CodecId, length);
-  if (tailLength === 0) return head;
-  const out = new Uint8Array(length + tailLength);
-  out.set(head, 0);
-  out.set(tail, length);
+  let out = head;
+  if (tailLength > 0) {
+    out = new Uint8Array(length + tailLength);
+    out.set(head, 0);
+    out.set(tail, length);
+  }
+  if (crc32(out) !== crc) throw new Error("block section checksum mismatch");
   return out;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { randomTraceBatch, realisticTraceBatch } from "../../test/support/random-otlp.ts";
+import { randomTraceBatch, realisticTraceBatch, Rng } from "../../test/support/random-otlp.ts";
 import { groupByTrace } from "../ingest/group-by-trace.ts";
 import type { AnyValue, KeyValue, ResourceSpans, ScopeSpans, Span } from "../model/span.ts";
-import { ByteReader } from "./bytes.ts";
+import { ByteReader, crc32 } from "./bytes.ts";
 import { encodeBlock, type EncodeOptions, type TraceInput } from "./encode-block.ts";
 import { BLOCK_FORMAT_VERSION, FOOTER_SIZE, readFooter } from "./footer.ts";
 import { decodeBlock, decodeDictionary, decodeSummaries, decodeTraceSegment, readTrace } from "./read-block.ts";
@@ -316,20 +316,42 @@ describe("reading a block by range", () => {
     await expect(decodeTraceSegment(segment.subarray(0, segment.length - 5), dictionary, s)).rejects.toThrow();
   });
 
+  it("fails loudly on damage anywhere in the object", async () => {
+    const traces = groupByTrace(realisticTraceBatch(64, 8));
+    for (const codec of ["none", "deflate-raw"] as const) {
+      const { bytes } = await encodeBlock(traces, META, { codec, segmentSpans: 16 });
+      const rng = new Rng(5);
+      for (let i = 0; i < 200; i++) {
+        const damaged = bytes.slice();
+        const at = rng.int(bytes.length);
+        damaged[at] = (damaged[at]! + 1 + rng.int(255)) % 256;
+        const outcome = await decodeBlock(damaged).then(
+          () => "decoded",
+          (e: unknown) => (e instanceof Error ? "error" : "other"),
+        );
+        expect(outcome, `byte ${at} of ${bytes.length}`).toBe("error");
+      }
+    }
+  });
+
   it("rejects a summary table of an unknown version", async () => {
     const { bytes } = await encodeBlock(groupByTrace(realisticTraceBatch(8, 2)), META, { codec: "none" });
     const footer = readFooter(bytes);
     const section = bytes.slice(footer.summaries.offset, footer.summaries.offset + footer.summaries.length);
-    // [codec][inflated length][tail length] then columns: [count][lengths...][HEAD: version, ...]
+    // [codec][inflated length][tail length][crc] then columns: [count][lengths...][HEAD: version, ...]
     const r = new ByteReader(section);
     expect(r.byte()).toBe(0);
     r.uvarint();
     r.uvarint();
+    const crcAt = r.pos;
+    r.u32();
     const columns = r.uvarint();
     for (let i = 0; i < columns; i++) r.uvarint();
     const headStart = r.pos;
     expect(section[headStart]).toBe(BLOCK_FORMAT_VERSION);
     section[headStart] = 99;
+    // With the checksum a writer of that version would have written (codec none: raw = the rest).
+    new DataView(section.buffer).setUint32(crcAt, crc32(section.subarray(crcAt + 4)), true);
     await expect(decodeSummaries(section)).rejects.toThrow(/unknown block format version 99/);
   });
 });

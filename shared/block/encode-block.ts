@@ -31,6 +31,7 @@ import type { ResourceSpans, Span } from "../model/span.ts";
 import type { CodecName } from "./compress.ts";
 import { packSection } from "./compress.ts";
 import { encodeDictionaryRaw, type BlockDictionary } from "./dictionary.ts";
+import { crc32 } from "./bytes.ts";
 import { BLOCK_FORMAT_VERSION, encodeFooter, FOOTER_SIZE } from "./footer.ts";
 import { summarizeTrace, type TraceFacts } from "./summarize.ts";
 import { encodeSummariesRaw, type TraceSummary } from "./summary-table.ts";
@@ -293,6 +294,7 @@ export async function encodeBlock(traces: TraceInput[], meta: BlockMetaInput, op
     filter: { offset: filterOffset, length: filter.length },
     traceCount: summaries.length,
     spanCount,
+    filterCrc: crc32(filter),
   });
   const total = filterOffset + filter.length + FOOTER_SIZE;
   const bytes = new Uint8Array(total);

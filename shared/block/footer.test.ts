@@ -6,7 +6,8 @@ const sections = {
   summaries: { offset: 5_000_000_100, length: 2000 },
   filter: { offset: 5_000_002_100, length: 1252 },
   traceCount: 1000,
-  spanCount: 2 ** 40,
+  spanCount: 2 ** 32 - 1,
+  filterCrc: 0xdeadbeef,
 };
 
 describe("block footer", () => {

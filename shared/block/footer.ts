@@ -8,11 +8,14 @@
  *   0  magic "ETBK"        4  version u16        6  footer size u16 (64)
  *   8  dictionary offset u64   16 summaries offset u64   24 filter offset u64
  *   32 dictionary length u32   36 summaries length u32   40 filter length u32
- *   44 trace count u32         48 span count u64
+ *   44 trace count u32         48 span count u32         52 CRC-32 of the filter
  *   56 CRC-32 of bytes 0..55   60 magic "ETBK"
+ * (The other sections carry their own CRC; the filter is raw bits, so its CRC lives here.)
  * Segments occupy [0, dictionary offset); the sections follow in that order, then the footer.
  */
-import { ByteReader, ByteWriter } from "./bytes.ts";
+import { ByteReader, ByteWriter, crc32 } from "./bytes.ts";
+
+export { crc32 } from "./bytes.ts";
 
 /** Bumped on any change a reader of the previous version would misread. */
 export const BLOCK_FORMAT_VERSION = 1;
@@ -32,24 +35,10 @@ export interface BlockFooter {
   filter: Range;
   traceCount: number;
   spanCount: number;
+  /** CRC-32 of the filter section (checkFilter). */
+  filterCrc: number;
   /** Size of the whole block object. */
   objectSize: number;
-}
-
-let crcTable: Uint32Array | undefined;
-
-export function crc32(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 export function encodeFooter(f: Omit<BlockFooter, "version" | "segments" | "objectSize">): Uint8Array {
@@ -66,7 +55,8 @@ export function encodeFooter(f: Omit<BlockFooter, "version" | "segments" | "obje
   w.u32(f.summaries.length);
   w.u32(f.filter.length);
   w.u32(f.traceCount);
-  w.u64(f.spanCount);
+  w.u32(f.spanCount);
+  w.u32(f.filterCrc);
   w.u32(crc32(w.view()));
   w.u32(MAGIC);
   return w.finish();
@@ -94,7 +84,8 @@ export function readFooter(tail: Uint8Array): BlockFooter {
   const summaries = { offset: summariesOffset, length: r.u32() };
   const filter = { offset: filterOffset, length: r.u32() };
   const traceCount = r.u32();
-  const spanCount = r.u64();
+  const spanCount = r.u32();
+  const filterCrc = r.u32();
   if (dictionary.offset + dictionary.length !== summaries.offset || summaries.offset + summaries.length !== filter.offset) {
     throw new Error("block footer sections are not contiguous");
   }
@@ -106,6 +97,13 @@ export function readFooter(tail: Uint8Array): BlockFooter {
     filter,
     traceCount,
     spanCount,
+    filterCrc,
     objectSize: filter.offset + filter.length + FOOTER_SIZE,
   };
+}
+
+/** The filter bytes read at `footer.filter`, checked against the footer's CRC. */
+export function checkFilter(footer: BlockFooter, filter: Uint8Array): Uint8Array {
+  if (filter.length !== footer.filter.length || crc32(filter) !== footer.filterCrc) throw new Error("block filter checksum mismatch");
+  return filter;
 }

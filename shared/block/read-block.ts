@@ -8,12 +8,12 @@
 import type { ResourceSpans } from "../model/span.ts";
 import { unpackSection } from "./compress.ts";
 import { decodeDictionary, type BlockDictionary } from "./dictionary.ts";
-import { FOOTER_SIZE, readFooter, type BlockFooter } from "./footer.ts";
+import { checkFilter, FOOTER_SIZE, readFooter, type BlockFooter } from "./footer.ts";
 import { decodeSummaries, type SummaryTable, type TraceSummary } from "./summary-table.ts";
 import { filterMayContain } from "./trace-filter.ts";
 import { decodeSegment } from "./trace-segment.ts";
 
-export { readFooter, FOOTER_SIZE, type BlockFooter } from "./footer.ts";
+export { checkFilter, readFooter, FOOTER_SIZE, type BlockFooter } from "./footer.ts";
 export { decodeDictionary, type BlockDictionary } from "./dictionary.ts";
 export { decodeSummaries, type SummaryTable, type TraceSummary } from "./summary-table.ts";
 export { filterMayContain } from "./trace-filter.ts";
@@ -42,6 +42,8 @@ export async function decodeBlock(bytes: Uint8Array): Promise<{ footer: BlockFoo
   if (footer.objectSize !== bytes.length) throw new Error(`block is ${bytes.length} bytes, its footer says ${footer.objectSize}`);
   const slice = (r: { offset: number; length: number }) => bytes.subarray(r.offset, r.offset + r.length);
   const [dictionary, table] = await Promise.all([decodeDictionary(slice(footer.dictionary)), decodeSummaries(slice(footer.summaries))]);
+  checkFilter(footer, slice(footer.filter));
+  if (table.traces.length !== footer.traceCount) throw new Error(`summary table has ${table.traces.length} rows, the footer says ${footer.traceCount}`);
   const traces: DecodedTrace[] = [];
   let i = 0;
   while (i < table.traces.length) {

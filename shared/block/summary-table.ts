@@ -44,6 +44,9 @@ export function encodeSummariesRaw(block: BlockIdentity, rows: TraceSummary[]): 
   head.string(block.blockId);
   head.uvarint(block.createdAtMs);
   head.uvarint(rows.length);
+  // Starts are deltas from the previous row; the first from this base, so the column stays narrow.
+  const base = rows.length ? BigInt(rows[0]!.startTimeUnixNano) : 0n;
+  head.ubig(base);
   const idLen = c.cols[Col.ID_LEN]!;
   const id = c.cols[Col.ID]!;
   const start = c.planed(Col.START);
@@ -52,7 +55,7 @@ export function encodeSummariesRaw(block: BlockIdentity, rows: TraceSummary[]): 
   const counts = c.cols[Col.COUNTS]!;
   const services = c.cols[Col.ATTR_KEY]!;
   const segment = c.cols[Col.CONTAINER]!;
-  let prevStart = 0n;
+  let prevStart = base;
   let nextOffset = 0;
   for (const row of rows) {
     const b = hexToBytesOrUndefined(row.traceId);
@@ -100,6 +103,7 @@ export async function decodeSummaries(section: Uint8Array): Promise<SummaryTable
   if (formatVersion !== BLOCK_FORMAT_VERSION) throw new Error(`unknown block format version ${formatVersion} (this reader knows ${BLOCK_FORMAT_VERSION})`);
   const block: BlockIdentity = { formatVersion, tenantId: head.string(), blockId: head.string(), createdAtMs: head.uvarint() };
   const n = head.uvarint();
+  const base = head.ubig();
   const strings = StringTable.readLocal(c.cols[Col.STRINGS]!, []);
   const idLen = c.cols[Col.ID_LEN]!;
   const id = c.cols[Col.ID]!;
@@ -110,7 +114,7 @@ export async function decodeSummaries(section: Uint8Array): Promise<SummaryTable
   const servicesCol = c.cols[Col.ATTR_KEY]!;
   const segment = c.cols[Col.CONTAINER]!;
   const traces: TraceSummary[] = [];
-  let prevStart = 0n;
+  let prevStart = base;
   let offset = 0;
   let length = 0;
   for (let i = 0; i < n; i++) {
