@@ -455,10 +455,19 @@ function decodeKeyValue(c: Cursor, end: number, depth: number): KeyValue {
     // Same bytes always decode to the same KeyValue, so any scalar result may be cached.
     let kind = 0;
     let v: string | number | boolean = "";
-    if ("stringValue" in value) (kind = KIND_STRING), (v = value.stringValue);
-    else if ("intValue" in value) (kind = KIND_INT), (v = value.intValue);
-    else if ("boolValue" in value) (kind = KIND_BOOL), (v = value.boolValue);
-    else if ("doubleValue" in value) (kind = KIND_DOUBLE), (v = value.doubleValue);
+    if ("stringValue" in value) {
+      kind = KIND_STRING;
+      v = value.stringValue;
+    } else if ("intValue" in value) {
+      kind = KIND_INT;
+      v = value.intValue;
+    } else if ("boolValue" in value) {
+      kind = KIND_BOOL;
+      v = value.boolValue;
+    } else if ("doubleValue" in value) {
+      kind = KIND_DOUBLE;
+      v = value.doubleValue;
+    }
     if (kind !== 0) {
       copyBytes(c.buf, start, kvBytes, slot * KV_MAX_BYTES, n);
       kvLen[slot] = n;

@@ -24,7 +24,7 @@ const cacheStr: string[] = new Array<string>(CACHE_SIZE).fill("");
 const cacheLen = new Int32Array(CACHE_SIZE).fill(-1);
 const arena = new Uint8Array(CACHE_SIZE * MAX_INTERNED);
 const arenaView = new DataView(arena.buffer);
-// Reused argument list for String.fromCharCode.apply when building a short ASCII string.
+// Reused argument list for String.fromCharCode when building a short ASCII string.
 const codes: number[] = [];
 
 /** Decodes the UTF-8 bytes b[start, end) to a string; `v` is a DataView over the same bytes as `b`. */
@@ -54,7 +54,7 @@ export function decodeText(b: Uint8Array, v: DataView, start: number, end: numbe
     codes[i] = byte;
   }
   // ASCII is built here; anything else is the WHATWG decoder's job. Both are cached by their bytes.
-  const s = ascii ? fromCharCode.apply(null, codes) : utf8.decode(b.subarray(start, end));
+  const s = ascii ? fromCharCode(...codes) : utf8.decode(b.subarray(start, end));
   cacheStr[slot] = s;
   cacheLen[slot] = n;
   copyBytes(b, start, arena, slot * MAX_INTERNED, n);
@@ -128,9 +128,9 @@ export function base64Of(b: Uint8Array, start: number, end: number): string {
     const v = (b[i]! << 16) | (b[i + 1]! << 8);
     out.push(B64_CODES[v >>> 18]!, B64_CODES[(v >>> 12) & 63]!, B64_CODES[(v >>> 6) & 63]!, 61);
   }
-  // Chunked: apply() has an argument count limit.
+  // Chunked: a call takes a limited number of arguments.
   let s = "";
-  for (let k = 0; k < out.length; k += 8192) s += fromCharCode.apply(null, out.slice(k, k + 8192));
+  for (let k = 0; k < out.length; k += 8192) s += fromCharCode(...out.slice(k, k + 8192));
   return s;
 }
 

@@ -50,7 +50,7 @@ export function readVarint64(c: Cursor, end: number): void {
   const start = c.pos;
   let p = start;
   let lo = 0;
-  let hi = 0;
+  let hi: number;
   let byte: number;
   for (let shift = 0; shift < 28; shift += 7) {
     if (p >= end) truncated(p);
@@ -198,8 +198,8 @@ export function skipField(c: Cursor, tag: number, end: number, tagStart: number,
       }
     }
     case WIRE_END_GROUP:
-      failAt(tagStart, `end-group tag (field ${tag >>> 3}) without a matching start-group`);
+      return failAt(tagStart, `end-group tag (field ${tag >>> 3}) without a matching start-group`);
     default:
-      failAt(tagStart, `invalid wire type ${tag & 7} (field ${tag >>> 3})`);
+      return failAt(tagStart, `invalid wire type ${tag & 7} (field ${tag >>> 3})`);
   }
 }
