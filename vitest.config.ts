@@ -21,6 +21,8 @@ function workerProject(name: string, configPath: string, globalSetup: string[] =
       include: [`test/${name}/**/*.test.ts`],
       setupFiles: ["test/support/apply-migrations.ts"],
       globalSetup,
+      // CI machines are small and shared; these tests do real storage work, not timing.
+      testTimeout: 60_000,
     },
   };
 }
