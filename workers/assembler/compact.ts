@@ -15,7 +15,7 @@ import { compactionCandidates, replaceBlocks } from "../../shared/db/queries/blo
 import type { ResourceSpans } from "../../shared/model/span.ts";
 import { blockKey } from "../../shared/storage/keys.ts";
 import type { ObjectStore } from "../../shared/storage/object-store.ts";
-import { nanosToMs } from "./consume.ts";
+import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 
 /** Per level: how many blocks wait before a merge, and at most how many one merge takes. */
 export const COMPACTION_LEVELS = [
@@ -48,19 +48,7 @@ export async function compactTenant(db: BatchingDb, store: ObjectStore, tenantId
     await replaceBlocks(
       db,
       tenantId,
-      {
-        id: blockId,
-        level: level + 1,
-        formatVersion: encoded.meta.formatVersion,
-        startMs: nanosToMs(encoded.meta.minStartUnixNano),
-        endMs: nanosToMs(encoded.meta.maxEndUnixNano, true),
-        traceCount: encoded.meta.traceCount,
-        spanCount: encoded.meta.spanCount,
-        bytes: encoded.bytes.byteLength,
-        services: encoded.meta.services,
-        traceFilter: encoded.filter,
-        createdAt: new Date(nowMs),
-      },
+      catalogRow(encoded, level + 1, nowMs),
       inputs.map((b) => b.id),
     );
     await store.delete(inputs.map((b) => blockKey(tenantId, b.id)));

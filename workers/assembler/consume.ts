@@ -11,6 +11,7 @@
  * reads and compaction combine traces and drop duplicate spans.
  */
 import { assembleTenantBatch, deterministicBlockId } from "../../shared/assembly/assemble-batch.ts";
+import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { encodeBlock } from "../../shared/block/encode-block.ts";
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
@@ -76,19 +77,7 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
     await recordBlock(
       db,
       tenantId,
-      {
-        id: blockId,
-        level: 0,
-        formatVersion: encoded.meta.formatVersion,
-        startMs: nanosToMs(encoded.meta.minStartUnixNano),
-        endMs: nanosToMs(encoded.meta.maxEndUnixNano, true),
-        traceCount: encoded.meta.traceCount,
-        spanCount: encoded.meta.spanCount,
-        bytes: encoded.bytes.byteLength,
-        services: encoded.meta.services,
-        traceFilter: encoded.filter,
-        createdAt: new Date(nowMs),
-      },
+      catalogRow(encoded, 0, nowMs),
       onlyChanged(upsertEdgeRows(storedEdges, assembled.edgeRows), assembled.edgeRows, (r) => `${r.minute}|${r.source}|${r.target}|${r.connectionType}`),
       onlyChanged(upsertOperationRows(storedOps, assembled.operationRows), assembled.operationRows, (r) => `${r.minute}|${r.service}|${r.operation}|${r.kind}`),
     );
@@ -104,6 +93,3 @@ function onlyChanged<T>(merged: T[], incoming: T[], key: (r: T) => string): T[] 
   return merged.filter((r) => touched.has(key(r)));
 }
 
-export function nanosToMs(nanos: string, roundUp = false): number {
-  return Number((BigInt(nanos) + (roundUp ? 999_999n : 0n)) / 1_000_000n);
-}
