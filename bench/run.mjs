@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 const BENCHES = {
   decode: { file: "bench/decode.ts", title: "OTLP protobuf decode (512 realistic spans per request)" },
   ingest: { file: "bench/ingest.ts", title: "Ingest end to end through the local stack (wrangler dev)" },
+  "block-size": { file: "bench/block-size.ts", title: "Block format: bytes in R2 per span against the OTLP protobuf that came in" },
 };
 
 const only = process.argv.slice(2);
@@ -44,7 +45,7 @@ writeFileSync("bench/results.json", JSON.stringify(results, null, 2) + "\n");
 // BENCHMARKS.md keeps a section per benchmark; a run replaces the sections it ran.
 const md = existsSync("BENCHMARKS.md") ? readFileSync("BENCHMARKS.md", "utf8") : "";
 const sections = new Map();
-for (const m of md.matchAll(/<!-- bench:(\w+) -->\n([\s\S]*?)<!-- \/bench:\1 -->/g)) sections.set(m[1], m[2]);
+for (const m of md.matchAll(/<!-- bench:([\w-]+) -->\n([\s\S]*?)<!-- \/bench:\1 -->/g)) sections.set(m[1], m[2]);
 for (const [name, figures] of Object.entries(runs)) {
   const rows = Object.entries(figures).map(([k, v]) => `| \`${k}\` | ${typeof v === "object" ? JSON.stringify(v) : v} |`).join("\n");
   sections.set(name, `## ${BENCHES[name].title}\n\nMeasured ${machine.date} on ${machine.cores} cores (${machine.cpu}), ${machine.memory_gib} GiB, Node ${machine.node}, with \`${machine.command}\`.\n\n| figure | value |\n|---|---|\n${rows}\n\n`);
