@@ -1,0 +1,560 @@
+/**
+ * @module
+ * The index-store suite: every exported query function, run unchanged on each driver (the pattern
+ * of drizzle's `sqlite-common.ts` and Hono's router `*.case.test`). A driver's test file builds a
+ * migrated database and calls `runIndexStoreSuite`:
+ * - `shared/db/queries/libsql.test.ts`: libSQL (`:memory:`) in Node, the unit project;
+ * - `test/dashboard/queries-d1.test.ts`: D1 in workerd, the dashboard project.
+ *
+ * The database may be shared with other tests (D1 in a worker project), so every test makes its
+ * own tenants and blocks with fresh ids and only asserts about those.
+ */
+import { describe, expect, it } from "vitest";
+import type { BatchingDb } from "../client.ts";
+import type { Block } from "../schema.ts";
+import type { EdgeRow } from "../../servicegraph/aggregate.ts";
+import type { OperationRow } from "../../metrics/red.ts";
+import { hashSecret } from "../../auth/keys.ts";
+import { createTenant, getTenant, listTenants } from "./tenants.ts";
+import { createKey, findKeyByHash, listKeys, revokeKey, touchKey } from "./keys.ts";
+import {
+  blockExists,
+  compactionCandidates,
+  deleteBlocks,
+  expiredBlocks,
+  listBlocks,
+  recordBlock,
+  replaceBlocks,
+  tenantsWithBlocks,
+  type NewBlock,
+} from "./blocks.ts";
+import { deleteMetricsBefore, readEdgeRows, readOperationRows } from "./metrics.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+/** Deterministic pseudo-random bytes (xorshift), so a failure shows the same bytes every run. */
+function bytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed | 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Every byte value, in order: catches a driver that maps bytes through text or signed numbers. */
+const ALL_BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);
+
+let seq = 0;
+function uid(prefix: string): string {
+  return `${prefix}_${crypto.randomUUID()}_${++seq}`;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function newBlock(over: Partial<NewBlock> = {}): NewBlock {
+  const n = ++seq;
+  return {
+    id: uid("blk"),
+    level: 0,
+    formatVersion: 1,
+    startMs: T0,
+    endMs: T0 + 1000,
+    traceCount: 10 + n,
+    spanCount: 100 + n,
+    bytes: 4096 + n,
+    services: ["api", "db"],
+    traceFilter: bytes(128, n),
+    createdAt: new Date(T0 + 60_000),
+    ...over,
+  };
+}
+
+function edgeRow(tenant: string, over: Partial<EdgeRow> = {}): EdgeRow {
+  const n = ++seq;
+  return {
+    tenant,
+    minute: 1_767_225_600,
+    source: "api",
+    target: "db",
+    connectionType: "database",
+    requests: 5,
+    failed: 1,
+    clientDurations: bytes(40, n),
+    serverDurations: bytes(24, n + 1000),
+    ...over,
+  };
+}
+
+function operationRow(tenant: string, over: Partial<OperationRow> = {}): OperationRow {
+  const n = ++seq;
+  return {
+    tenant,
+    minute: 1_767_225_600,
+    service: "api",
+    operation: "GET /users",
+    kind: 2,
+    count: 7,
+    errors: 2,
+    durations: bytes(32, n),
+    ...over,
+  };
+}
+
+const byKey = <T extends { minute: number }>(key: (r: T) => string) => (a: T, b: T) => a.minute - b.minute || key(a).localeCompare(key(b));
+const sortEdges = (rows: EdgeRow[]) => [...rows].sort(byKey<EdgeRow>((r) => `${r.source}|${r.target}|${r.connectionType}`));
+const sortOps = (rows: OperationRow[]) => [...rows].sort(byKey<OperationRow>((r) => `${r.service}|${r.operation}|${r.kind}`));
+
+/** Byte-exact, and a plain Uint8Array (not an ArrayBuffer, a number[], a string or a Node Buffer). */
+function expectBytes(actual: unknown, expected: Uint8Array): void {
+  expect(actual).toBeInstanceOf(Uint8Array);
+  expect(Object.getPrototypeOf(actual)).toBe(Uint8Array.prototype);
+  const a = actual as Uint8Array;
+  expect(a.byteLength).toBe(expected.byteLength);
+  expect(Array.from(a)).toEqual(Array.from(expected));
+}
+
+const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Known driver-specific failures of the query functions (not of the tests). A driver's test file
+ * lists the ones that apply to it; their tests then run as `it.fails`, so the run stays green while
+ * the bug is open and turns red, asking for the entry to be removed, once it is fixed.
+ *
+ * - `d1-bound-parameter-limit`: D1 allows at most 100 bound parameters per statement (libSQL
+ *   32766). `deleteBlocks` binds one per id and `readEdgeRows` / `readOperationRows` one per
+ *   minute in `in`, so past 99 values they fail on D1 with "too many SQL variables".
+ */
+export type KnownIssue = "d1-bound-parameter-limit";
+
+export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, options: { knownIssues?: readonly KnownIssue[] } = {}): void {
+  const itUnless = (issue: KnownIssue) => (options.knownIssues?.includes(issue) ? it.fails : it);
+
+  describe(`index store on ${name}`, () => {
+    const tenant = async (label = "t") => (await createTenant(getDb(), `${label}-${uid("n")}`)).id;
+    /** Records blocks (without metric rows) for a tenant and returns them with the tenant id. */
+    const seedBlocks = async (tenantId: string, blocks: NewBlock[]) => {
+      for (const b of blocks) await recordBlock(getDb(), tenantId, b, [], []);
+      return blocks.map((b): Block => ({ ...b, tenantId }));
+    };
+
+    describe("tenants", () => {
+      it("createTenant stores the name, the given time and the default limits", async () => {
+        const now = new Date(T0 + 123);
+        const t = await createTenant(getDb(), "Acme", now);
+        expect(t.id).toMatch(/^tn_/);
+        expect(t).toEqual({
+          id: t.id,
+          name: "Acme",
+          createdAt: now,
+          retentionDays: 14,
+          maxRequestBytes: 16 * 1024 * 1024,
+          ingestBytesPerSecond: 15_000_000,
+          ingestBurstBytes: 20_000_000,
+          maxAttributeValueBytes: 64 * 1024,
+        });
+      });
+
+      it("getTenant returns the stored row, and undefined for an unknown id", async () => {
+        const t = await createTenant(getDb(), "Globex", new Date(T0 + 7));
+        expect(await getTenant(getDb(), t.id)).toEqual(t);
+        expect(await getTenant(getDb(), "tn_nope")).toBeUndefined();
+      });
+
+      it("listTenants returns every tenant, oldest first", async () => {
+        const late = await createTenant(getDb(), "late", new Date(T0 - 1_000));
+        const early = await createTenant(getDb(), "early", new Date(T0 - 2_000));
+        const all = await listTenants(getDb());
+        const mine = all.filter((t) => t.id === late.id || t.id === early.id);
+        expect(mine).toEqual([early, late]);
+        for (let i = 1; i < all.length; i++) expect(all[i]!.createdAt.getTime()).toBeGreaterThanOrEqual(all[i - 1]!.createdAt.getTime());
+      });
+    });
+
+    describe("keys", () => {
+      it("createKey returns the secret once and a public key without its hash; scopes are deduplicated", async () => {
+        const tenantId = await tenant();
+        const now = new Date(T0 + 5);
+        const { key, secret } = await createKey(getDb(), tenantId, { name: "prod", scopes: ["ingest", "read", "ingest"] }, now);
+        expect(secret).toMatch(/^et_/);
+        expect(key).not.toHaveProperty("secretHash");
+        expect(key).toEqual({ id: key.id, tenantId, name: "prod", scopes: ["ingest", "read"], prefix: secret.slice(0, 9), createdAt: now, lastUsedAt: null, revokedAt: null });
+      });
+
+      it("listKeys returns the tenant's keys newest first, without hashes", async () => {
+        const tenantId = await tenant();
+        const a = await createKey(getDb(), tenantId, { name: "a", scopes: ["ingest"] }, new Date(T0 + 1));
+        const b = await createKey(getDb(), tenantId, { name: "b", scopes: ["read"] }, new Date(T0 + 2));
+        const keys = await listKeys(getDb(), tenantId);
+        expect(keys).toEqual([b.key, a.key]);
+        for (const k of keys) expect(k).not.toHaveProperty("secretHash");
+        expect(await listKeys(getDb(), await tenant())).toEqual([]);
+      });
+
+      it("findKeyByHash finds a live key with its tenant, by the SHA-256 of the secret only", async () => {
+        const tenantId = await tenant();
+        const { key, secret } = await createKey(getDb(), tenantId, { name: "k", scopes: ["ingest"] });
+        const hash = await hashSecret(secret);
+        const found = await findKeyByHash(getDb(), hash);
+        expect(found?.key).toEqual({ ...key, secretHash: hash });
+        expect(found?.tenant).toEqual(await getTenant(getDb(), tenantId));
+        expect(await findKeyByHash(getDb(), secret)).toBeUndefined();
+        expect(await findKeyByHash(getDb(), "0".repeat(64))).toBeUndefined();
+      });
+
+      it("touchKey sets last_used_at", async () => {
+        const tenantId = await tenant();
+        const { key } = await createKey(getDb(), tenantId, { name: "k", scopes: ["ingest"] });
+        const when = new Date(T0 + 86_400_000);
+        await touchKey(getDb(), tenantId, key.id, when);
+        expect((await listKeys(getDb(), tenantId))[0]?.lastUsedAt).toEqual(when);
+      });
+
+      it("revokeKey revokes once; a revoked key is listed with revokedAt and no longer found by hash", async () => {
+        const tenantId = await tenant();
+        const { key, secret } = await createKey(getDb(), tenantId, { name: "k", scopes: ["ingest"] });
+        const when = new Date(T0 + 3_600_000);
+        expect(await revokeKey(getDb(), tenantId, key.id, when)).toBe(true);
+        expect(await revokeKey(getDb(), tenantId, key.id)).toBe(false);
+        expect(await revokeKey(getDb(), tenantId, "key_nope")).toBe(false);
+        expect((await listKeys(getDb(), tenantId))[0]?.revokedAt).toEqual(when);
+        expect(await findKeyByHash(getDb(), await hashSecret(secret))).toBeUndefined();
+      });
+    });
+
+    describe("blocks", () => {
+      it("recordBlock writes the catalog row and its edge and operation rows", async () => {
+        const tenantId = await tenant();
+        const block = newBlock({ services: ["api", "db", "cache"] });
+        const edges = [edgeRow(tenantId), edgeRow(tenantId, { source: "user", target: "api", connectionType: "", clientDurations: new Uint8Array(0) })];
+        const ops = [operationRow(tenantId), operationRow(tenantId, { operation: "SELECT", kind: 3 })];
+        expect(await blockExists(getDb(), tenantId, block.id)).toBe(false);
+        await recordBlock(getDb(), tenantId, block, edges, ops);
+        expect(await blockExists(getDb(), tenantId, block.id)).toBe(true);
+        expect(await listBlocks(getDb(), tenantId)).toEqual([{ ...block, tenantId }]);
+        expect(sortEdges(await readEdgeRows(getDb(), tenantId, {}))).toEqual(sortEdges(edges));
+        expect(sortOps(await readOperationRows(getDb(), tenantId, {}))).toEqual(sortOps(ops));
+      });
+
+      it("recordBlock again (a redelivered batch) keeps one catalog row and one row per metric key", async () => {
+        const tenantId = await tenant();
+        const block = newBlock();
+        const edges = [edgeRow(tenantId)];
+        const ops = [operationRow(tenantId)];
+        await recordBlock(getDb(), tenantId, block, edges, ops);
+        await recordBlock(getDb(), tenantId, block, edges, ops);
+        expect(await listBlocks(getDb(), tenantId)).toEqual([{ ...block, tenantId }]);
+        expect(await readEdgeRows(getDb(), tenantId, {})).toEqual(edges);
+        expect(await readOperationRows(getDb(), tenantId, {})).toEqual(ops);
+      });
+
+      it("recordBlock keeps the first catalog row for an id and upserts metric rows to the new (merged) values", async () => {
+        const tenantId = await tenant();
+        const block = newBlock();
+        const edge = edgeRow(tenantId);
+        const op = operationRow(tenantId);
+        await recordBlock(getDb(), tenantId, block, [edge], [op]);
+        const merged = { ...edge, requests: 12, failed: 3, clientDurations: bytes(50, 77), serverDurations: bytes(60, 78) };
+        const mergedOp = { ...op, count: 20, errors: 4, durations: bytes(33, 79) };
+        const otherMinute = edgeRow(tenantId, { minute: edge.minute + 60 });
+        await recordBlock(getDb(), tenantId, { ...block, traceCount: 999, services: ["changed"] }, [merged, otherMinute], [mergedOp]);
+        expect(await listBlocks(getDb(), tenantId)).toEqual([{ ...block, tenantId }]);
+        expect(sortEdges(await readEdgeRows(getDb(), tenantId, {}))).toEqual(sortEdges([merged, otherMinute]));
+        expect(await readOperationRows(getDb(), tenantId, {})).toEqual([mergedOp]);
+      });
+
+      it("recordBlock is atomic: when one statement fails, neither the block nor any metric row is written", async () => {
+        const tenantId = await tenant();
+        const block = newBlock();
+        const bad = operationRow(tenantId, { durations: null as unknown as Uint8Array }); // NOT NULL violation, last in the batch
+        await expect(recordBlock(getDb(), tenantId, block, [edgeRow(tenantId)], [operationRow(tenantId, { operation: "ok" }), bad])).rejects.toThrow();
+        expect(await blockExists(getDb(), tenantId, block.id)).toBe(false);
+        expect(await readEdgeRows(getDb(), tenantId, {})).toEqual([]);
+        expect(await readOperationRows(getDb(), tenantId, {})).toEqual([]);
+      });
+
+      it("recordBlock refuses a tenant that does not exist (foreign keys are on), and writes no metric rows for it", async () => {
+        const ghost = `tn_ghost_${uid("g")}`;
+        await expect(recordBlock(getDb(), ghost, newBlock(), [edgeRow(ghost)], [operationRow(ghost)])).rejects.toThrow();
+        expect(await listBlocks(getDb(), ghost)).toEqual([]);
+        expect(await readEdgeRows(getDb(), ghost, {})).toEqual([]);
+        expect(await readOperationRows(getDb(), ghost, {})).toEqual([]);
+      });
+
+      it("listBlocks returns the blocks that overlap a range, newest end first, by level and up to a limit", async () => {
+        const tenantId = await tenant();
+        const [b1, b2, b3] = await seedBlocks(tenantId, [
+          newBlock({ startMs: 1_000, endMs: 2_000 }),
+          newBlock({ startMs: 3_000, endMs: 4_000 }),
+          newBlock({ startMs: 5_000, endMs: 6_000, level: 1 }),
+        ]);
+        const list = (range?: Parameters<typeof listBlocks>[2]) => listBlocks(getDb(), tenantId, range).then(ids);
+        expect(await listBlocks(getDb(), tenantId)).toEqual([b3, b2, b1]);
+        expect(await list({ startMs: 3_500 })).toEqual(ids([b3!, b2!]));
+        expect(await list({ startMs: 4_000 })).toEqual(ids([b3!, b2!])); // the range's ends are inclusive
+        expect(await list({ startMs: 4_001 })).toEqual(ids([b3!]));
+        expect(await list({ endMs: 3_500 })).toEqual(ids([b2!, b1!]));
+        expect(await list({ endMs: 3_000 })).toEqual(ids([b2!, b1!]));
+        expect(await list({ endMs: 2_999 })).toEqual(ids([b1!]));
+        expect(await list({ startMs: 2_500, endMs: 3_500 })).toEqual(ids([b2!]));
+        expect(await list({ startMs: 2_100, endMs: 2_900 })).toEqual([]);
+        expect(await list({ level: 1 })).toEqual(ids([b3!]));
+        expect(await list({ level: 0, startMs: 0 })).toEqual(ids([b2!, b1!]));
+        expect(await list({ limit: 2 })).toEqual(ids([b3!, b2!]));
+        expect(await list({ limit: 1, level: 0 })).toEqual(ids([b2!]));
+      });
+
+      it("compactionCandidates returns blocks of one level created before a time, oldest start first, up to a limit", async () => {
+        const tenantId = await tenant();
+        const created = (ms: number) => new Date(T0 + ms);
+        const [late, early, mid] = await seedBlocks(tenantId, [
+          newBlock({ startMs: 3_000, endMs: 3_500, createdAt: created(10) }),
+          newBlock({ startMs: 1_000, endMs: 1_500, createdAt: created(20) }),
+          newBlock({ startMs: 2_000, endMs: 2_500, createdAt: created(30) }),
+        ]);
+        await seedBlocks(tenantId, [newBlock({ startMs: 0, endMs: 10, createdAt: created(0) })]); // level 0, created first
+        const [levelOne] = await seedBlocks(tenantId, [newBlock({ level: 1, startMs: 0, endMs: 10, createdAt: created(0) })]);
+        const fresh = await seedBlocks(tenantId, [newBlock({ startMs: 500, endMs: 600, createdAt: created(1_000) })]);
+
+        const c = await compactionCandidates(getDb(), tenantId, 0, T0 + 100, 10);
+        expect(c.map((b) => b.startMs)).toEqual([0, 1_000, 2_000, 3_000]);
+        expect(ids(c).slice(1)).toEqual(ids([early!, mid!, late!]));
+        expect(ids(c)).not.toContain(fresh[0]!.id); // created after the cutoff
+        expect(await compactionCandidates(getDb(), tenantId, 0, T0 + 30, 10).then(ids)).not.toContain(mid!.id); // the cutoff is exclusive
+        expect(await compactionCandidates(getDb(), tenantId, 0, T0 + 100, 2).then((r) => r.map((b) => b.startMs))).toEqual([0, 1_000]);
+        expect(await compactionCandidates(getDb(), tenantId, 1, T0 + 100, 10)).toEqual([levelOne]);
+        expect(await compactionCandidates(getDb(), tenantId, 2, T0 + 100, 10)).toEqual([]);
+      });
+
+      it("replaceBlocks swaps the inputs for the merged block", async () => {
+        const tenantId = await tenant();
+        const [a, b, keep] = await seedBlocks(tenantId, [newBlock({ startMs: 1_000, endMs: 2_000 }), newBlock({ startMs: 1_500, endMs: 3_000 }), newBlock({ startMs: 9_000, endMs: 9_500 })]);
+        const merged = newBlock({ level: 1, startMs: 1_000, endMs: 3_000, traceFilter: bytes(512, 4242) });
+        await replaceBlocks(getDb(), tenantId, merged, [a!.id, b!.id]);
+        expect(await listBlocks(getDb(), tenantId)).toEqual([keep, { ...merged, tenantId }]);
+        // Run again (a retried compaction): nothing changes.
+        await replaceBlocks(getDb(), tenantId, merged, [a!.id, b!.id]);
+        expect(await listBlocks(getDb(), tenantId)).toEqual([keep, { ...merged, tenantId }]);
+      });
+
+      it("replaceBlocks is atomic: when the merged row cannot be written, the inputs stay", async () => {
+        const tenantId = await tenant();
+        const inputs = await seedBlocks(tenantId, [newBlock({ startMs: 1_000, endMs: 2_000 }), newBlock({ startMs: 2_000, endMs: 3_000 })]);
+        const broken = newBlock({ level: 1, services: null as unknown as string[] }); // NOT NULL violation
+        await expect(replaceBlocks(getDb(), tenantId, broken, ids(inputs))).rejects.toThrow();
+        expect(await listBlocks(getDb(), tenantId)).toEqual([...inputs].reverse());
+      });
+
+      it("expiredBlocks returns blocks that ended before the cutoff; deleteBlocks removes exactly the given ids", async () => {
+        const tenantId = await tenant();
+        const [old1, old2, edge, fresh] = await seedBlocks(tenantId, [
+          newBlock({ startMs: 100, endMs: 200 }),
+          newBlock({ startMs: 300, endMs: 400 }),
+          newBlock({ startMs: 400, endMs: 1_000 }),
+          newBlock({ startMs: 900, endMs: 5_000 }),
+        ]);
+        const expired = await expiredBlocks(getDb(), tenantId, 1_000);
+        expect(ids(expired).sort()).toEqual(ids([old1!, old2!]).sort()); // end == cutoff is not expired
+        expect(expired.find((b) => b.id === old1!.id)).toEqual(old1);
+        await deleteBlocks(getDb(), tenantId, []);
+        expect(await listBlocks(getDb(), tenantId)).toHaveLength(4);
+        await deleteBlocks(getDb(), tenantId, ids(expired));
+        expect(await listBlocks(getDb(), tenantId)).toEqual([fresh, edge]);
+        expect(await expiredBlocks(getDb(), tenantId, 1_000)).toEqual([]);
+        expect(await blockExists(getDb(), tenantId, old1!.id)).toBe(false);
+      });
+
+      itUnless("d1-bound-parameter-limit")("deleteBlocks takes many ids at once (a retention run after a long pause)", async () => {
+        const tenantId = await tenant();
+        const many = await seedBlocks(tenantId, Array.from({ length: 150 }, (_, i) => newBlock({ startMs: i, endMs: i + 1 })));
+        const expired = await expiredBlocks(getDb(), tenantId, 1_000);
+        expect(expired).toHaveLength(150);
+        await deleteBlocks(getDb(), tenantId, ids(expired));
+        expect(await listBlocks(getDb(), tenantId)).toEqual([]);
+        expect(many).toHaveLength(150);
+      });
+
+      it("tenantsWithBlocks lists each tenant that has blocks once, and no tenant without", async () => {
+        const [a, b, none] = [await tenant("a"), await tenant("b"), await tenant("none")];
+        await seedBlocks(a, [newBlock(), newBlock()]);
+        await seedBlocks(b, [newBlock()]);
+        const all = await tenantsWithBlocks(getDb());
+        expect(all.filter((t) => t === a)).toHaveLength(1);
+        expect(all.filter((t) => t === b)).toHaveLength(1);
+        expect(all).not.toContain(none);
+        expect(new Set(all).size).toBe(all.length);
+      });
+    });
+
+    describe("metrics", () => {
+      const M = 1_767_225_600;
+      async function seedMetrics(tenantId: string) {
+        const edges = [0, 1, 2, 3].map((i) => edgeRow(tenantId, { minute: M + 60 * i, source: `s${i}` }));
+        const ops = [0, 1, 2, 3].map((i) => operationRow(tenantId, { minute: M + 60 * i, operation: `op${i}` }));
+        await recordBlock(getDb(), tenantId, newBlock(), edges, ops);
+        return { edges, ops };
+      }
+
+      it("readEdgeRows and readOperationRows select minutes by `in`, `from` and `to` (inclusive)", async () => {
+        const tenantId = await tenant();
+        const { edges, ops } = await seedMetrics(tenantId);
+        const e = (q: Parameters<typeof readEdgeRows>[2]) => readEdgeRows(getDb(), tenantId, q).then(sortEdges);
+        const o = (q: Parameters<typeof readOperationRows>[2]) => readOperationRows(getDb(), tenantId, q).then(sortOps);
+        expect(await e({})).toEqual(edges);
+        expect(await o({})).toEqual(ops);
+        expect(await e({ in: [M + 60, M + 180, M + 999] })).toEqual([edges[1], edges[3]]);
+        expect(await o({ in: [M] })).toEqual([ops[0]]);
+        expect(await e({ in: [] })).toEqual([]);
+        expect(await o({ in: [] })).toEqual([]);
+        expect(await e({ from: M + 60 })).toEqual(edges.slice(1));
+        expect(await o({ to: M + 60 })).toEqual(ops.slice(0, 2));
+        expect(await e({ from: M + 60, to: M + 120 })).toEqual(edges.slice(1, 3));
+        expect(await o({ from: M + 60, to: M + 120 })).toEqual(ops.slice(1, 3));
+        expect(await e({ in: [M, M + 60, M + 120], from: M + 60 })).toEqual(edges.slice(1, 3));
+        expect(await o({ from: M + 1_000 })).toEqual([]);
+      });
+
+      itUnless("d1-bound-parameter-limit")("readEdgeRows and readOperationRows take many minutes in `in` (a batch with late spans)", async () => {
+        const tenantId = await tenant();
+        const minutes = Array.from({ length: 150 }, (_, i) => M + 60 * i);
+        await recordBlock(getDb(), tenantId, newBlock(), [edgeRow(tenantId, { minute: M })], [operationRow(tenantId, { minute: M + 60 * 149 })]);
+        expect(await readEdgeRows(getDb(), tenantId, { in: minutes })).toHaveLength(1);
+        expect(await readOperationRows(getDb(), tenantId, { in: minutes })).toHaveLength(1);
+      });
+
+      it("deleteMetricsBefore removes both tables' rows before the minute and keeps the rest", async () => {
+        const tenantId = await tenant();
+        const { edges, ops } = await seedMetrics(tenantId);
+        await deleteMetricsBefore(getDb(), tenantId, M + 120);
+        expect(await readEdgeRows(getDb(), tenantId, {}).then(sortEdges)).toEqual(edges.slice(2));
+        expect(await readOperationRows(getDb(), tenantId, {}).then(sortOps)).toEqual(ops.slice(2));
+        await deleteMetricsBefore(getDb(), tenantId, M + 100_000);
+        expect(await readEdgeRows(getDb(), tenantId, {})).toEqual([]);
+        expect(await readOperationRows(getDb(), tenantId, {})).toEqual([]);
+      });
+    });
+
+    describe("binary columns", () => {
+      const cases: [string, () => Uint8Array][] = [
+        ["every byte value", () => ALL_BYTES],
+        ["empty", () => new Uint8Array(0)],
+        ["a view at an offset into a larger buffer", () => new Uint8Array(bytes(300, 9).buffer, 17, 200)],
+        ["64 KiB", () => bytes(65_536, 31)],
+      ];
+
+      for (const [label, make] of cases) {
+        it(`round-trip as Uint8Array, byte-exact: ${label}`, async () => {
+          const tenantId = await tenant();
+          const value = make();
+          const expected = value.slice(); // a copy, in case a driver touched the input
+          const block = newBlock({ traceFilter: value });
+          const edge = edgeRow(tenantId, { clientDurations: value, serverDurations: ALL_BYTES });
+          const op = operationRow(tenantId, { durations: value });
+          await recordBlock(getDb(), tenantId, block, [edge], [op]);
+
+          const [listed] = await listBlocks(getDb(), tenantId);
+          expectBytes(listed?.traceFilter, expected);
+          const [candidate] = await compactionCandidates(getDb(), tenantId, 0, Date.now() + 1e12, 1);
+          expectBytes(candidate?.traceFilter, expected);
+          const [expired] = await expiredBlocks(getDb(), tenantId, Number.MAX_SAFE_INTEGER);
+          expectBytes(expired?.traceFilter, expected);
+          const [e] = await readEdgeRows(getDb(), tenantId, {});
+          expectBytes(e?.clientDurations, expected);
+          expectBytes(e?.serverDurations, ALL_BYTES);
+          const [o] = await readOperationRows(getDb(), tenantId, {});
+          expectBytes(o?.durations, expected);
+          expect(Array.from(value)).toEqual(Array.from(expected));
+        });
+      }
+
+      it("upserted histograms replace the old bytes entirely (a shorter value leaves no tail)", async () => {
+        const tenantId = await tenant();
+        const edge = edgeRow(tenantId, { clientDurations: bytes(100, 1), serverDurations: bytes(100, 2) });
+        const op = operationRow(tenantId, { durations: bytes(100, 3) });
+        await recordBlock(getDb(), tenantId, newBlock(), [edge], [op]);
+        await recordBlock(getDb(), tenantId, newBlock(), [{ ...edge, clientDurations: bytes(3, 4), serverDurations: new Uint8Array(0) }], [{ ...op, durations: bytes(5, 5) }]);
+        const [e] = await readEdgeRows(getDb(), tenantId, {});
+        expectBytes(e?.clientDurations, bytes(3, 4));
+        expectBytes(e?.serverDurations, new Uint8Array(0));
+        const [o] = await readOperationRows(getDb(), tenantId, {});
+        expectBytes(o?.durations, bytes(5, 5));
+      });
+    });
+
+    describe("tenant isolation: tenant A's rows through tenant B's id", () => {
+      async function seedA() {
+        const a = await tenant("A");
+        const b = await tenant("B");
+        const { key, secret } = await createKey(getDb(), a, { name: "a-key", scopes: ["ingest"] });
+        const blocks = await seedBlocks(a, [newBlock({ startMs: 1_000, endMs: 2_000 }), newBlock({ startMs: 2_000, endMs: 3_000 })]);
+        const edges = [edgeRow(a)];
+        const ops = [operationRow(a)];
+        await recordBlock(getDb(), a, newBlock({ startMs: 500, endMs: 600 }), edges, ops);
+        const snapshot = async () => ({
+          tenant: await getTenant(getDb(), a),
+          keys: await listKeys(getDb(), a),
+          found: await findKeyByHash(getDb(), await hashSecret(secret)),
+          blocks: await listBlocks(getDb(), a),
+          edges: await readEdgeRows(getDb(), a, {}),
+          ops: await readOperationRows(getDb(), a, {}),
+        });
+        return { a, b, key, secret, blocks, edges, ops, before: await snapshot(), snapshot };
+      }
+
+      it("reads: B sees none of A's keys, blocks or metric rows", async () => {
+        const { a, b, key, secret, blocks } = await seedA();
+        expect((await getTenant(getDb(), b))?.id).toBe(b);
+        expect(await listKeys(getDb(), b)).toEqual([]);
+        for (const blk of blocks) expect(await blockExists(getDb(), b, blk.id)).toBe(false);
+        expect(await listBlocks(getDb(), b)).toEqual([]);
+        expect(await listBlocks(getDb(), b, { startMs: 0, endMs: Number.MAX_SAFE_INTEGER })).toEqual([]);
+        expect(await compactionCandidates(getDb(), b, 0, Date.UTC(9999, 0, 1), 100)).toEqual([]);
+        expect(await expiredBlocks(getDb(), b, Number.MAX_SAFE_INTEGER)).toEqual([]);
+        expect(await readEdgeRows(getDb(), b, {})).toEqual([]);
+        expect(await readEdgeRows(getDb(), b, { from: 0, to: Number.MAX_SAFE_INTEGER })).toEqual([]);
+        expect(await readOperationRows(getDb(), b, {})).toEqual([]);
+        expect(await readOperationRows(getDb(), b, { in: [1_767_225_600] })).toEqual([]);
+        const tw = await tenantsWithBlocks(getDb());
+        expect(tw).toContain(a);
+        expect(tw).not.toContain(b);
+        // The one lookup without a tenant id names the key's own tenant.
+        const found = await findKeyByHash(getDb(), await hashSecret(secret));
+        expect(found?.key.id).toBe(key.id);
+        expect(found?.tenant.id).toBe(a);
+      });
+
+      it("writes: nothing B does changes A's keys, blocks or metric rows", async () => {
+        const { a, b, key, blocks, edges, ops, before, snapshot } = await seedA();
+        const blockIds = ids(blocks);
+
+        expect(await revokeKey(getDb(), b, key.id)).toBe(false);
+        await touchKey(getDb(), b, key.id, new Date(T0 + 999_999));
+        await deleteBlocks(getDb(), b, blockIds);
+        const merged = newBlock({ level: 1 });
+        await replaceBlocks(getDb(), b, merged, blockIds);
+        await deleteMetricsBefore(getDb(), b, Number.MAX_SAFE_INTEGER);
+        // B records a block under one of A's block ids, and metric rows with A's minute and names.
+        await recordBlock(getDb(), b, { ...blocks[0]!, traceCount: 1, traceFilter: bytes(8, 1) }, [{ ...edges[0]!, tenant: b, requests: 1 }], [{ ...ops[0]!, tenant: b, count: 1 }]);
+        const { key: bKey } = await createKey(getDb(), b, { name: "b-key", scopes: ["read"] });
+
+        expect(await snapshot()).toEqual(before);
+        expect(ids(await listKeys(getDb(), a))).not.toContain(bKey.id);
+        expect(await blockExists(getDb(), a, merged.id)).toBe(false);
+        expect(await listBlocks(getDb(), b).then(ids)).toEqual([merged.id]); // B's merged row is B's own
+        expect(await blockExists(getDb(), b, blocks[0]!.id)).toBe(false); // block ids are global: A's id stays A's
+        expect((await readEdgeRows(getDb(), b, {}))[0]?.requests).toBe(1);
+        expect((await readOperationRows(getDb(), b, {}))[0]?.count).toBe(1);
+        // And A's rows are still A's to change.
+        expect(await revokeKey(getDb(), a, key.id)).toBe(true);
+        await deleteMetricsBefore(getDb(), a, Number.MAX_SAFE_INTEGER);
+        expect(await readEdgeRows(getDb(), b, {})).toHaveLength(1);
+      });
+    });
+  });
+}
