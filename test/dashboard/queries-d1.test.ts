@@ -5,8 +5,4 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import { runIndexStoreSuite } from "../../shared/db/queries/queries.case.ts";
 
-runIndexStoreSuite("D1 (workerd)", () => d1(env.DB) as BatchingDb, {
-  // Open: deleteBlocks and readEdgeRows/readOperationRows `in` bind one parameter per value, and
-  // D1 refuses statements with more than 100 (see KnownIssue in queries.case.ts).
-  knownIssues: ["d1-bound-parameter-limit"],
-});
+runIndexStoreSuite("D1 (workerd)", () => d1(env.DB) as BatchingDb);

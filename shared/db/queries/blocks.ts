@@ -2,7 +2,8 @@
  * @module
  * The block catalog. Every function takes `tenantId` first and filters by it.
  */
-import { and, asc, desc, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
+import { inList } from "./in-list.ts";
 import type { BatchingDb, Db } from "../client.ts";
 import { blocks, edgeMinutes, operationMinutes, type Block } from "../schema.ts";
 import type { EdgeRow } from "../../servicegraph/aggregate.ts";
@@ -74,7 +75,7 @@ export async function recordBlock(db: BatchingDb, tenantId: string, block: NewBl
 export async function replaceBlocks(db: BatchingDb, tenantId: string, merged: NewBlock, inputIds: string[]): Promise<void> {
   await db.batch([
     db.insert(blocks).values({ ...merged, tenantId }).onConflictDoNothing(),
-    db.delete(blocks).where(and(eq(blocks.tenantId, tenantId), inArray(blocks.id, inputIds))),
+    db.delete(blocks).where(and(eq(blocks.tenantId, tenantId), inList(blocks.id, inputIds))),
   ]);
 }
 
@@ -83,5 +84,5 @@ export async function expiredBlocks(db: Db, tenantId: string, cutoffMs: number):
 }
 
 export async function deleteBlocks(db: Db, tenantId: string, ids: string[]): Promise<void> {
-  if (ids.length) await db.delete(blocks).where(and(eq(blocks.tenantId, tenantId), inArray(blocks.id, ids)));
+  if (ids.length) await db.delete(blocks).where(and(eq(blocks.tenantId, tenantId), inList(blocks.id, ids)));
 }

@@ -2,7 +2,8 @@
  * @module
  * Per-minute service-graph and RED rows. Every function takes `tenantId` first and filters by it.
  */
-import { and, eq, gte, inArray, lt, lte } from "drizzle-orm";
+import { and, eq, gte, lt, lte } from "drizzle-orm";
+import { inList } from "./in-list.ts";
 import type { Db } from "../client.ts";
 import { edgeMinutes, operationMinutes } from "../schema.ts";
 import type { EdgeRow } from "../../servicegraph/aggregate.ts";
@@ -13,7 +14,7 @@ export async function readEdgeRows(db: Db, tenantId: string, minutes: { in?: num
   const conds = [eq(edgeMinutes.tenantId, tenantId)];
   if (minutes.in) {
     if (!minutes.in.length) return [];
-    conds.push(inArray(edgeMinutes.minute, minutes.in));
+    conds.push(inList(edgeMinutes.minute, minutes.in));
   }
   if (minutes.from !== undefined) conds.push(gte(edgeMinutes.minute, minutes.from));
   if (minutes.to !== undefined) conds.push(lte(edgeMinutes.minute, minutes.to));
@@ -35,7 +36,7 @@ export async function readOperationRows(db: Db, tenantId: string, minutes: { in?
   const conds = [eq(operationMinutes.tenantId, tenantId)];
   if (minutes.in) {
     if (!minutes.in.length) return [];
-    conds.push(inArray(operationMinutes.minute, minutes.in));
+    conds.push(inList(operationMinutes.minute, minutes.in));
   }
   if (minutes.from !== undefined) conds.push(gte(operationMinutes.minute, minutes.from));
   if (minutes.to !== undefined) conds.push(lte(operationMinutes.minute, minutes.to));
