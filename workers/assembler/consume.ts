@@ -14,7 +14,7 @@ import { assembleTenantBatch, deterministicBlockId } from "../../shared/assembly
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { encodeBlock } from "../../shared/block/encode-block.ts";
 import type { BatchingDb } from "../../shared/db/client.ts";
-import { d1 } from "../../shared/db/d1.ts";
+import { indexStore } from "../../shared/db/select-index-store.ts";
 import { blockExists, recordBlock } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows, readOperationRows } from "../../shared/db/queries/metrics.ts";
 import { parseIngestBatch, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
@@ -40,7 +40,7 @@ export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env:
     list.push(m);
   }
   const store = r2Store(env.SPANS);
-  const db = d1(env.DB) as BatchingDb;
+  const db = await indexStore(env);
   for (const [tenantId, messages] of byTenant) {
     try {
       await assembleForTenant(db, store, tenantId, messages.map((m) => m.body));

@@ -1,6 +1,5 @@
 /** Entry of the assembler worker: the ingest queue's consumer, and compaction + retention on a cron. */
-import type { BatchingDb } from "../../shared/db/client.ts";
-import { d1 } from "../../shared/db/d1.ts";
+import { indexStore } from "../../shared/db/select-index-store.ts";
 import { listTenants } from "../../shared/db/queries/tenants.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
@@ -14,7 +13,7 @@ export default {
     await consumeBatch(batch, env);
   },
   async scheduled(_controller, env) {
-    const db = d1(env.DB) as BatchingDb;
+    const db = await indexStore(env);
     const store = r2Store(env.SPANS);
     for (const tenant of await listTenants(db)) {
       try {

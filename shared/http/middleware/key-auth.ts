@@ -4,15 +4,14 @@
  * `c.var.principal` and never look at headers themselves.
  */
 import type { MiddlewareHandler } from "hono";
-import type { AnyD1Database } from "drizzle-orm/d1";
 import { createKeyAuthenticator, type Principal } from "../../auth/authenticate.ts";
 import { readKeyFromHeaders, type Scope } from "../../auth/keys.ts";
 import { principalLookup } from "../../auth/principal-lookup.ts";
-import { d1 } from "../../db/d1.ts";
+import { indexStore, type IndexStoreEnv } from "../../db/select-index-store.ts";
 import { touchKey } from "../../db/queries/keys.ts";
 import { ApiError } from "../errors.ts";
 
-type KeyAuthEnv = { Bindings: { DB: AnyD1Database }; Variables: { principal: Principal } };
+type KeyAuthEnv = { Bindings: IndexStoreEnv; Variables: { principal: Principal } };
 
 export function keyAuth<E extends KeyAuthEnv>({ scope }: { scope: Scope }): MiddlewareHandler<E> {
   // One cache per isolate and binding; created lazily because bindings arrive with the request.
@@ -20,7 +19,7 @@ export function keyAuth<E extends KeyAuthEnv>({ scope }: { scope: Scope }): Midd
   return async function keyAuthMiddleware(c, next) {
     const secret = readKeyFromHeaders(c.req.raw.headers);
     if (!secret) throw new ApiError(401, "missing_key", "An API key is required: send it as `Authorization: Bearer <key>` or `x-api-key: <key>`");
-    const db = d1(c.env.DB);
+    const db = await indexStore(c.env);
     authenticate ??= createKeyAuthenticator(principalLookup(db));
     const result = await authenticate(secret);
     if (!result) throw new ApiError(401, "invalid_key", "The API key is unknown or has been revoked");

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { SCOPES } from "../../../shared/auth/keys.ts";
-import { d1 } from "../../../shared/db/d1.ts";
+import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { createKey, listKeys, revokeKey } from "../../../shared/db/queries/keys.ts";
 import { createTenant, getTenant, listTenants } from "../../../shared/db/queries/tenants.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
@@ -21,18 +21,18 @@ const KeyInput = z.object({
 
 export const admin = new Hono<DashboardApp>()
   .use("*", adminToken())
-  .get("/tenants", async (c) => c.json({ tenants: await listTenants(d1(c.env.DB)) }))
+  .get("/tenants", async (c) => c.json({ tenants: await listTenants(await indexStore(c.env)) }))
   .post("/tenants", async (c) => {
     const { name } = await jsonBody(c, TenantInput);
-    return c.json(await createTenant(d1(c.env.DB), name), 201);
+    return c.json(await createTenant(await indexStore(c.env), name), 201);
   })
   .get("/tenants/:tenantId", async (c) => {
-    const tenant = await getTenant(d1(c.env.DB), c.req.param("tenantId"));
+    const tenant = await getTenant(await indexStore(c.env), c.req.param("tenantId"));
     if (!tenant) throw new ApiError(404, "tenant_not_found", "No such tenant");
     return c.json(tenant);
   })
   .post("/tenants/:tenantId/keys", async (c) => {
-    const db = d1(c.env.DB);
+    const db = await indexStore(c.env);
     const tenantId = c.req.param("tenantId");
     const input = await jsonBody(c, KeyInput);
     if (!(await getTenant(db, tenantId))) throw new ApiError(404, "tenant_not_found", "No such tenant");
@@ -40,13 +40,13 @@ export const admin = new Hono<DashboardApp>()
     return c.json({ ...key, secret }, 201);
   })
   .get("/tenants/:tenantId/keys", async (c) => {
-    const db = d1(c.env.DB);
+    const db = await indexStore(c.env);
     const tenantId = c.req.param("tenantId");
     if (!(await getTenant(db, tenantId))) throw new ApiError(404, "tenant_not_found", "No such tenant");
     return c.json({ keys: await listKeys(db, tenantId) });
   })
   .delete("/tenants/:tenantId/keys/:keyId", async (c) => {
-    const revoked = await revokeKey(d1(c.env.DB), c.req.param("tenantId"), c.req.param("keyId"));
+    const revoked = await revokeKey(await indexStore(c.env), c.req.param("tenantId"), c.req.param("keyId"));
     if (!revoked) throw new ApiError(404, "key_not_found", "No such live key for this tenant");
     return c.body(null, 204);
   });

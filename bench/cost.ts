@@ -1,0 +1,345 @@
+/**
+ * Cost model: what a million spans cost on Cloudflare at list prices, counted, not estimated.
+ *
+ * A realistic workload (shared/block/test-workload.ts: 12 services, traces of 10-200 spans,
+ * semantic-convention attributes; exported per service instance as an OpenTelemetry SDK does, 512
+ * spans or 5 s per request) is posted as OTLP protobuf to the real ingest worker code running in
+ * workerd (Miniflare) with local D1 and R2. Its queue messages are delivered to the real assembler
+ * entry in batches formed as the queue forms them (100 messages or 5 s, one batch at a time); then
+ * the assembler's cron work (retention + compaction) runs once 10 minutes later, once at 15 days
+ * (retention removes everything: its deletes are part of a span's cost), and once more with
+ * nothing to do (the fixed cost of a cron run). See bench/cost/worker.mts.
+ *
+ * Counters, all at the binding boundary:
+ * - R2: every binding call classified as R2 bills it (shared/storage/counting-store.ts).
+ * - D1: `meta.rows_read` / `meta.rows_written` of every query and batch (bench/cost/counting-d1.ts).
+ * - Queues: one operation per 64 KB of each message written, read and deleted (bench/cost/protocol.ts).
+ * - Worker requests: ingest requests, queue consumer invocations, cron invocations.
+ * - CPU: user+system time of the workerd process during each phase, from /proc. That process also
+ *   runs the local R2 and D1 simulators (SQLite, file I/O) and the counting wrappers; the pure
+ *   compute (prepare; parse + assemble + encode, without compaction) timed in Node on the same data
+ *   is printed next to it. Cost uses the larger of the two.
+ *
+ * Storage: R2 bytes per span after compaction (what is kept for the retention period: blocks, plus
+ * the tenant's service-graph state object) against the OTLP protobuf bytes of the same spans; D1
+ * bytes per span from D1's `meta.size_after`.
+ *
+ * Prints one JSON object to stdout; notes go to stderr.
+ * Run: npx node bench/cost.ts   (BENCH_COST_TRACES=1600 sets the workload size)
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { assembleTenantBatch } from "../shared/assembly/assemble-batch.ts";
+import { encodeBlock } from "../shared/block/encode-block.ts";
+import { multiServiceWorkload } from "../shared/block/test-workload.ts";
+import { parseIngestBatch, type IngestBatchMessage } from "../shared/ingest/batch-object.ts";
+import { prepareBatch } from "../shared/ingest/prepare.ts";
+import type { EdgeStoreState } from "../shared/servicegraph/edges.ts";
+import { referenceEncode } from "../test/support/otlp-reference.ts";
+import type { CronRequest, DeliverResult, Phase, PhaseCounts } from "./cost/protocol.ts";
+import { queueBatches, sdkExports } from "./cost/workload.ts";
+
+const log = (...a: unknown[]) => console.error("[cost]", ...a);
+// ~30 traces a second (the workload's rate): 5000 traces are about three minutes of traffic, so the
+// per-minute metric rows are rewritten as often as in steady state, not only at a minute's edge.
+const TRACES = Number(process.env.BENCH_COST_TRACES ?? 5000);
+const CONCURRENCY = 8;
+const RETENTION_DAYS = 14;
+const CRON_RUNS_PER_DAY = 288; // workers/assembler/wrangler.toml: */5 * * * *
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const sig = (x: number, digits = 3) => (x === 0 ? 0 : Number(x.toPrecision(digits)));
+
+/**
+ * List prices (USD), as the stored copies of these pages state them on 2026-11-25:
+ * - Workers Standard: https://developers.cloudflare.com/workers/platform/pricing/
+ * - R2 Standard storage: https://developers.cloudflare.com/r2/pricing/ (delete is free; ListObjects
+ *   is Class A, HeadObject/GetObject Class B)
+ * - D1: https://developers.cloudflare.com/d1/platform/pricing/
+ * - Queues: https://developers.cloudflare.com/queues/platform/pricing/
+ * Marginal prices only: the Workers Paid plan's $5/month and its included usage are left out.
+ */
+const PRICES = {
+  as_of: "2026-11-25",
+  workers_per_million_requests: 0.3,
+  workers_per_million_cpu_ms: 0.02,
+  r2_class_a_per_million: 4.5,
+  r2_class_b_per_million: 0.36,
+  r2_per_gb_month: 0.015,
+  d1_per_million_rows_read: 0.001,
+  d1_per_million_rows_written: 1.0,
+  d1_per_gb_month: 0.75,
+  queues_per_million_ops: 0.4,
+  /**
+   * Grafana Cloud Traces, Pro: $0.50 per GB ingested, 30 days retention included (grafana.com/pricing
+   * as transcribed 2026-05-25 in api-evangelist/grafana-com plans/grafana-com-plans-pricing.yml).
+   * Grafana's own invoice page (grafana.com/docs/grafana-cloud/cost-management-and-billing/
+   * understand-your-invoice/logs-invoice/) now bills $0.05 per GB processed + $0.40 per GB written,
+   * i.e. $0.45 per GB when nothing is dropped; both are printed.
+   */
+  grafana_traces_per_gb: 0.5,
+  grafana_traces_per_gb_processed_plus_written: 0.45,
+} as const;
+
+// ---- workload ---------------------------------------------------------------------------------
+
+const t0 = performance.now();
+// Starts on a minute boundary, so that which minutes the spans fall in (and so the metric rows) is
+// the same in every run.
+const startMs = Math.floor((Date.now() - TRACES * 34 - 120_000) / 60_000) * 60_000;
+const workload = multiServiceWorkload({ traces: TRACES, seed: 7, startMs });
+const requests = sdkExports(workload.requests).map((r, seq) => ({ ...r, seq, body: referenceEncode(r.batch) }));
+const spans = workload.spanCount;
+const otlpBytes = requests.reduce((n, r) => n + r.body.byteLength, 0);
+const simulatedSeconds = (requests.at(-1)!.atMs - requests[0]!.atMs) / 1000;
+log(`${spans} spans in ${workload.traces.length} traces, ${requests.length} export requests over ${round(simulatedSeconds, 1)} s simulated; OTLP ${round(otlpBytes / spans)} B/span (${round((performance.now() - t0) / 1000, 1)} s to generate)`);
+
+// ---- the worker -------------------------------------------------------------------------------
+
+const stateDir = mkdtempSync(join(tmpdir(), "edgetrace-cost-"));
+const outDir = join(stateDir, "dist");
+const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir, "-c", "bench/cost/wrangler.toml"], {
+  encoding: "utf8",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+});
+if (build.status !== 0) {
+  console.error(build.stdout, build.stderr);
+  throw new Error("wrangler could not bundle bench/cost/worker.mts");
+}
+/** Miniflare's log on stderr (stdout carries only the figures): warnings and errors, e.g. a worker exception. */
+class StderrLog extends Log {
+  protected override log(message: string) {
+    console.error(message);
+  }
+}
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    modules: true,
+    scriptPath: join(outDir, "worker.js"),
+    modulesRoot: outDir,
+    compatibilityDate: "2026-11-01",
+    compatibilityFlags: ["d1_binding_jsrpc"],
+    d1Databases: { DB: "edgetrace" },
+    r2Buckets: { SPANS: "edgetrace-spans" },
+    resourcePersistencePath: join(stateDir, "state"),
+    log: new StderrLog(LogLevel.WARN),
+    cf: false, // no fetch of the Request.cf object from the network
+  }),
+);
+
+/** user+system ms of the workerd processes this process started (Miniflare's runtime). */
+function workerdCpuMs(): number {
+  const tick = 100; // USER_HZ
+  const procs = new Map<number, { ppid: number; cmd: string; cpu: number }>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      procs.set(Number(d), { ppid: Number(rest[1]), cmd: readFileSync(`/proc/${d}/cmdline`, "utf8"), cpu: ((Number(rest[11]) + Number(rest[12])) * 1000) / tick });
+    } catch {
+      /* gone */
+    }
+  }
+  let total = 0;
+  for (const [pid, p] of procs) {
+    if (!p.cmd.includes("workerd")) continue;
+    for (let up = procs.get(pid)?.ppid; up; up = procs.get(up)?.ppid) {
+      if (up === process.pid) {
+        total += p.cpu;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+const call = async <T>(path: string, body?: unknown): Promise<T> => {
+  const res = await mf.dispatchFetch(`http://bench${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+};
+
+try {
+  await mf.ready;
+  const db = await mf.getD1Database("DB");
+  for (const file of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
+    for (const stmt of readFileSync(join("migrations", file), "utf8").split("--> statement-breakpoint")) if (stmt.trim()) await db.prepare(stmt).run();
+  }
+  const tenant = await call<{ tenantId: string; secret: string }>("/setup", {});
+
+  // ---- ingest: every export request, in export order, CONCURRENCY at a time -------------------
+  const cpu: Partial<Record<Phase, number>> = {};
+  let cpuStart = workerdCpuMs();
+  const phaseDone = (p: Phase) => {
+    const now = workerdCpuMs();
+    cpu[p] = now - cpuStart;
+    cpuStart = now;
+  };
+  let wall = performance.now();
+  let next = 0;
+  const statuses = new Map<number, number>();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < requests.length) {
+        const r = requests[next++]!;
+        const res = await mf.dispatchFetch("http://bench/v1/traces", {
+          method: "POST",
+          body: r.body,
+          headers: { "content-type": "application/x-protobuf", "x-api-key": tenant.secret, "x-bench-seq": String(r.seq) },
+        });
+        await res.arrayBuffer();
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }
+    }),
+  );
+  phaseDone("ingest");
+  if (statuses.get(200) !== requests.length) throw new Error(`ingest answered ${JSON.stringify(Object.fromEntries(statuses))}`);
+  log(`ingest: ${requests.length} requests in ${round((performance.now() - wall) / 1000, 1)} s`);
+
+  // ---- assembly: messages in queue batches by export time, one batch at a time ----------------
+  const sent = await call<Record<string, IngestBatchMessage[]>>("/messages");
+  const timed = requests.flatMap((r) => (sent[r.seq] ?? []).map((m) => ({ atMs: r.atMs, message: m, body: r.body })));
+  const batches = queueBatches(timed);
+  wall = performance.now();
+  let retried = 0;
+  for (const b of batches) retried += (await call<DeliverResult>("/deliver", { messages: b.map((x) => x.message) })).retried;
+  phaseDone("assemble");
+  if (retried) throw new Error(`${retried} messages were retried`);
+  log(`assembly: ${timed.length} messages in ${batches.length} queue batches (${round(timed.length / batches.length, 1)} per batch) in ${round((performance.now() - wall) / 1000, 1)} s`);
+
+  const r2 = await mf.getR2Bucket("SPANS");
+  const r2Bytes = async () => {
+    const by: Record<string, number> = {};
+    let cursor: string | undefined;
+    do {
+      const page = await r2.list({ prefix: "t/", cursor });
+      for (const o of page.objects) {
+        const kind = o.key.split("/")[2]!;
+        by[kind] = (by[kind] ?? 0) + o.size;
+      }
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return by;
+  };
+  const afterAssembly = await r2Bytes();
+  // Sanity: every span is in a catalogued block and no ingest object is left behind.
+  const catalogued = await db.prepare("SELECT sum(span_count) AS n FROM blocks").first<{ n: number }>();
+  if (catalogued?.n !== spans || afterAssembly.ingest) throw new Error(`blocks hold ${catalogued?.n} of ${spans} spans; ingest objects left: ${afterAssembly.ingest ?? 0} bytes`);
+
+  // ---- cron: compaction 10 minutes later, retention past 14 days, and an idle run ----------------
+  const now = Date.now();
+  const cron = (phase: Phase, nowMs: number) => call<unknown[]>("/cron", { phase, nowMs } satisfies CronRequest);
+  log("cron at +10 min", JSON.stringify(await cron("cron_compact", now + 10 * 60_000)));
+  phaseDone("cron_compact");
+  const afterCompaction = await r2Bytes();
+  const counters0 = await call<Record<Phase, PhaseCounts>>("/counters");
+  log("cron at +15 days", JSON.stringify(await cron("cron_retention", now + (RETENTION_DAYS + 1) * 86_400_000)));
+  phaseDone("cron_retention");
+  await cron("cron_idle", now + (RETENTION_DAYS + 1) * 86_400_000 + 5 * 60_000);
+  phaseDone("cron_idle");
+  const afterRetention = await r2Bytes();
+  const counters = await call<Record<Phase, PhaseCounts>>("/counters");
+  log("R2 bytes after assembly", afterAssembly, "after compaction", afterCompaction, "after retention", afterRetention);
+
+  // ---- pure compute in Node on the same data (lower bound of worker CPU) ------------------------
+  const opts = { tenantId: tenant.tenantId, batchId: "b", receivedAtMs: now, maxAttributeValueBytes: 65536 };
+  let tc = performance.now();
+  const prepared = new Map<Uint8Array, string>();
+  for (const r of requests) prepared.set(r.body, prepareBatch(r.body, "otlp-proto", opts).body!);
+  const nodePrepareMs = performance.now() - tc;
+  tc = performance.now();
+  let state: EdgeStoreState | undefined;
+  for (const b of batches) {
+    const objects = b.map((x) => parseIngestBatch(prepared.get(x.body)!));
+    const assembled = assembleTenantBatch(tenant.tenantId, objects, state);
+    await encodeBlock(assembled.traces, { tenantId: tenant.tenantId, blockId: "b", createdAtMs: now });
+    state = JSON.parse(JSON.stringify(assembled.edgeState)) as EdgeStoreState;
+  }
+  const nodeAssembleMs = performance.now() - tc;
+
+  // ---- figures ----------------------------------------------------------------------------------
+  const phases: Phase[] = ["ingest", "assemble", "cron_compact", "cron_retention"];
+  const sum = (f: (c: PhaseCounts) => number, ps: Phase[] = phases) => ps.reduce((n, p) => n + (counters[p] ? f(counters[p]) : 0), 0);
+  const spansPerDay = (spans / simulatedSeconds) * 86_400;
+  /** Idle cron runs per million spans at this tenant's rate: a fixed cost spread over its spans. */
+  const idleRunsPerMillion = (CRON_RUNS_PER_DAY / spansPerDay) * 1e6;
+  const perMillion = (f: (c: PhaseCounts) => number) => (sum(f) / spans) * 1e6 + (counters.cron_idle ? f(counters.cron_idle) : 0) * idleRunsPerMillion;
+
+  const requestsPerM = perMillion((c) => c.invocations);
+  const workerdCpuMsPerM = (phases.reduce((n, p) => n + (cpu[p] ?? 0), 0) / spans) * 1e6 + (cpu.cron_idle ?? 0) * idleRunsPerMillion;
+  const nodeCpuMsPerM = ((nodePrepareMs + nodeAssembleMs) / spans) * 1e6;
+  const cpuMsPerM = Math.max(workerdCpuMsPerM, nodeCpuMsPerM);
+  const classAPerM = perMillion((c) => c.r2.classA);
+  const classBPerM = perMillion((c) => c.r2.classB);
+  const rowsReadPerM = perMillion((c) => c.d1.rowsRead);
+  const rowsWrittenPerM = perMillion((c) => c.d1.rowsWritten);
+  const queueOpsPerM = perMillion((c) => c.queue.writeOps + c.queue.readOps + c.queue.deleteOps);
+  const r2BytesPerSpan = Object.values(afterCompaction).reduce((a, b) => a + b, 0) / spans;
+  const l0BytesPerSpan = (afterAssembly.blocks ?? 0) / spans;
+  const d1BytesPerSpan = Math.max(0, counters0.cron_compact.d1.sizeAfter - counters.ingest.d1.sizeAfter) / spans;
+  const monthsKept = RETENTION_DAYS / 30; // R2 and D1 bill GB-month over a 30-day period
+  const usd = {
+    workers_requests: (requestsPerM / 1e6) * PRICES.workers_per_million_requests,
+    workers_cpu: (cpuMsPerM / 1e6) * PRICES.workers_per_million_cpu_ms,
+    r2_class_a: (classAPerM / 1e6) * PRICES.r2_class_a_per_million,
+    r2_class_b: (classBPerM / 1e6) * PRICES.r2_class_b_per_million,
+    r2_storage_14d: ((r2BytesPerSpan * 1e6) / 1e9) * PRICES.r2_per_gb_month * monthsKept,
+    d1_rows_read: (rowsReadPerM / 1e6) * PRICES.d1_per_million_rows_read,
+    d1_rows_written: (rowsWrittenPerM / 1e6) * PRICES.d1_per_million_rows_written,
+    d1_storage_14d: ((d1BytesPerSpan * 1e6) / 1e9) * PRICES.d1_per_gb_month * monthsKept,
+    queues: (queueOpsPerM / 1e6) * PRICES.queues_per_million_ops,
+  };
+  const total = Object.values(usd).reduce((a, b) => a + b, 0);
+  const otlpPerSpan = otlpBytes / spans;
+  const grafana = ((otlpPerSpan * 1e6) / 1e9) * PRICES.grafana_traces_per_gb;
+  const driver = Object.entries(usd).sort((a, b) => b[1] - a[1])[0]!;
+  log(`biggest cost: ${driver[0]} ($${sig(driver[1])} of $${sig(total)} per million spans)`);
+  log("counters", JSON.stringify(counters));
+
+  const breakdown = Object.fromEntries(Object.entries(usd).map(([k, v]) => [`cost.usd_per_million_spans.${k}`, sig(v)]));
+  console.log(
+    JSON.stringify({
+      "cost.usd_per_million_spans": sig(total),
+      ...breakdown,
+      "cost.biggest_driver": driver[0],
+      "cost.d1_rows_written_per_span": sig(rowsWrittenPerM / 1e6),
+      "cost.d1_rows_read_per_span": sig(rowsReadPerM / 1e6),
+      "cost.r2_class_a_per_million_spans": round(classAPerM, 1),
+      "cost.r2_class_b_per_million_spans": round(classBPerM, 1),
+      "cost.queue_ops_per_million_spans": round(queueOpsPerM, 1),
+      "cost.worker_requests_per_million_spans": round(requestsPerM, 1),
+      "cost.worker_cpu_ms_per_million_spans": Math.round(workerdCpuMsPerM),
+      "cost.node_cpu_ms_per_million_spans": Math.round(nodeCpuMsPerM),
+      "cost.cpu_ms_per_phase": Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.round(v)])),
+      "cost.grafana_usd_per_million_spans": sig(grafana),
+      "cost.grafana_usd_per_million_spans_processed_plus_written": sig(((otlpPerSpan * 1e6) / 1e9) * PRICES.grafana_traces_per_gb_processed_plus_written),
+      "cost.vs_grafana": sig(grafana / total),
+      "cost.prices": PRICES,
+      "cost.workload": {
+        spans,
+        traces: workload.traces.length,
+        requests: requests.length,
+        queue_batches: batches.length,
+        messages_per_batch: round(timed.length / batches.length, 1),
+        simulated_seconds: round(simulatedSeconds, 1),
+        spans_per_second: Math.round(spans / simulatedSeconds),
+        retention_days: RETENTION_DAYS,
+      },
+      "storage.r2_bytes_per_span": round(r2BytesPerSpan),
+      "storage.r2_level0_bytes_per_span": round(l0BytesPerSpan),
+      "storage.r2_state_bytes": afterCompaction.state ?? 0,
+      "storage.otlp_bytes_per_span": round(otlpPerSpan),
+      "storage.otlp_to_r2_ratio": round(otlpPerSpan / r2BytesPerSpan, 1),
+      "storage.d1_bytes_per_span": round(d1BytesPerSpan, 3),
+    }),
+  );
+} finally {
+  try {
+    await mf.dispose();
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}

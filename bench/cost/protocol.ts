@@ -1,0 +1,47 @@
+/** What bench/cost/worker.mts (in workerd) and bench/cost.ts (in Node) exchange as JSON. */
+import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import type { R2OpCounts } from "../../shared/storage/counting-store.ts";
+import type { D1Counts } from "./counting-d1.ts";
+
+export interface QueueCounts {
+  /** Messages sent, delivered, and acknowledged (deleted). */
+  sent: number;
+  delivered: number;
+  acked: number;
+  retried: number;
+  /** Billed operations: one per 64 KB (1 KB = 1000 bytes, ~100 bytes metadata each) written, read or deleted. */
+  writeOps: number;
+  readOps: number;
+  deleteOps: number;
+  bytes: number;
+}
+
+export interface PhaseCounts {
+  r2: R2OpCounts;
+  d1: D1Counts;
+  queue: QueueCounts;
+  /** Worker invocations: fetch requests, queue consumer batches, cron runs. */
+  invocations: number;
+}
+
+export type Phase = "setup" | "ingest" | "assemble" | "cron_compact" | "cron_retention" | "cron_idle";
+
+export interface DeliverRequest {
+  messages: IngestBatchMessage[];
+}
+export interface DeliverResult {
+  acked: number;
+  retried: number;
+}
+
+export interface CronRequest {
+  phase: Phase;
+  nowMs: number;
+}
+
+export const QUEUE_MESSAGE_OVERHEAD_BYTES = 100;
+export const QUEUE_OP_BYTES = 64_000;
+
+export function queueOps(bytes: number): number {
+  return Math.max(1, Math.ceil((bytes + QUEUE_MESSAGE_OVERHEAD_BYTES) / QUEUE_OP_BYTES));
+}

@@ -1,0 +1,100 @@
+/**
+ * @module
+ * Counts R2 operations the way R2 bills them, at the binding: wrap `env.SPANS` once and every
+ * caller (the ingest store step, `r2Store`, trace reads) is counted, including each page of a
+ * paginated list and each call of a batched delete.
+ *
+ * Classes per https://developers.cloudflare.com/r2/pricing/ : Class A is ListObjects, PutObject,
+ * CopyObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload (and bucket-level
+ * configuration calls, which a binding cannot make); Class B is HeadObject and GetObject (a range
+ * read is one GetObject); DeleteObject and AbortMultipartUpload are free.
+ *
+ * Used by bench/cost.ts; a worker can use it for per-tenant usage accounting.
+ */
+
+export type R2OpClass = "A" | "B" | "free";
+
+/** Binding method -> billing class. Methods not listed here are passed through uncounted. */
+export const R2_OP_CLASS: Readonly<Record<string, R2OpClass>> = {
+  put: "A",
+  list: "A",
+  createMultipartUpload: "A",
+  uploadPart: "A",
+  complete: "A",
+  get: "B",
+  head: "B",
+  delete: "free",
+  abort: "free",
+};
+
+export interface R2OpCounts {
+  classA: number;
+  classB: number;
+  /** Calls that cost nothing (deletes, aborted uploads). */
+  free: number;
+  /** Per binding method, e.g. `{ put: 12, get: 40 }`. */
+  byMethod: Record<string, number>;
+  /** Bytes handed to put/uploadPart when their size is known (strings are counted as UTF-8). */
+  bytesPut: number;
+}
+
+export function newR2OpCounts(): R2OpCounts {
+  return { classA: 0, classB: 0, free: 0, byMethod: {}, bytesPut: 0 };
+}
+
+export function recordR2Op(counts: R2OpCounts, method: string, n = 1): void {
+  const cls = R2_OP_CLASS[method];
+  if (!cls) return;
+  if (cls === "A") counts.classA += n;
+  else if (cls === "B") counts.classB += n;
+  else counts.free += n;
+  counts.byMethod[method] = (counts.byMethod[method] ?? 0) + n;
+}
+
+const encoder = new TextEncoder();
+
+function knownSize(body: unknown): number {
+  if (typeof body === "string") return encoder.encode(body).byteLength;
+  if (body instanceof ArrayBuffer) return body.byteLength;
+  if (ArrayBuffer.isView(body)) return body.byteLength;
+  return 0; // streams and blobs: size unknown here
+}
+
+/**
+ * A bucket that counts every billable call into `counts` and otherwise behaves as `bucket`.
+ * Methods are called on the real binding (not on the proxy), so native bindings keep working.
+ * Multipart uploads returned by createMultipartUpload/resumeMultipartUpload are counted too.
+ */
+export function countingR2Bucket<B extends object>(bucket: B, counts: R2OpCounts): B {
+  return new Proxy(bucket, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== "function" || typeof prop !== "string") return value;
+      const fn = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        recordR2Op(counts, prop);
+        if (prop === "put") counts.bytesPut += knownSize(args[1]);
+        const result = fn.apply(target, args);
+        if (prop === "createMultipartUpload" || prop === "resumeMultipartUpload") {
+          return Promise.resolve(result).then((upload) => countingUpload(upload as object, counts));
+        }
+        return result;
+      };
+    },
+  });
+}
+
+function countingUpload<U extends object>(upload: U, counts: R2OpCounts): U {
+  return new Proxy(upload, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== "function" || typeof prop !== "string") return value;
+      const fn = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        recordR2Op(counts, prop);
+        if (prop === "uploadPart") counts.bytesPut += knownSize(args[1]);
+        return fn.apply(target, args);
+      };
+    },
+  });
+}
