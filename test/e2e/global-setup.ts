@@ -1,13 +1,24 @@
 /**
- * Starts the local stack exactly as `npm start` does, on its own ports and in a fresh state
- * directory, and gives the tests its URLs, admin token and state directory (tests that check
- * what was stored open the local R2 in it read-only, see test/e2e/support.ts).
+ * Starts the local stack exactly as `npm start` does (ingest with the assembler consuming its
+ * queue, and the dashboard), on its own ports and in a fresh state directory, and gives the tests
+ * its URLs, admin token and state directory (tests that check what was stored open the local R2
+ * and D1 in it read-only, see test/e2e/support.ts).
+ *
+ * The stack runs from a private copy of the checkout's sources (node_modules linked, not copied):
+ * `wrangler dev` rebuilds and restarts a worker whenever a file it bundles changes, and a restart
+ * drops the local queue's undelivered messages (local queues live in workerd's memory), so an
+ * edit anywhere under shared/ or workers/ while the test runs would leave ingest objects that
+ * the assembler never hears of. The copy is taken once, at start, from the working tree as it is.
+ *
+ * The workers' logs after start-up are dropped; EDGETRACE_E2E_STACK_LOG=1 passes them through to
+ * this process's stderr (the assembler's errors show there).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
@@ -15,13 +26,19 @@ declare module "vitest" {
     ingestUrl: string;
     dashboardUrl: string;
     adminToken: string;
-    /** The `--persist-to` directory both wrangler processes share (local D1, R2 under `v3/`). */
+    /** The `--persist-to` directory both wrangler processes share (local D1 and R2 under `v3/`). */
     stateDir: string;
+    /** The copy of the checkout the stack runs from (its wrangler configs are the ones in use). */
+    stackDir: string;
   }
 }
 
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** Not copied: dependencies (linked instead), git, build and wrangler output, local secrets. */
+const NOT_COPIED = new Set(["node_modules", ".git", ".wrangler", "dist", "coverage", ".dev.vars", join("test", "artifacts")]);
+
 let stack: ChildProcess | undefined;
-let stateDir: string | undefined;
+let workDir: string | undefined;
 
 export async function setup(project: TestProject) {
   // Both workers' workerd processes start at once on one state directory and can race creating
@@ -35,6 +52,7 @@ export async function setup(project: TestProject) {
       project.provide("dashboardUrl", `http://127.0.0.1:${started.dashboardPort}`);
       project.provide("adminToken", started.adminToken);
       project.provide("stateDir", started.stateDir);
+      project.provide("stackDir", started.stackDir);
       return;
     } catch (err) {
       // vitest does not call teardown when setup throws: stop what was started here.
@@ -48,26 +66,50 @@ export async function setup(project: TestProject) {
 
 class StackExited extends Error {}
 
+/** Copies the checkout's sources to `<workDir>/src` and links its node_modules there. */
+function copySources(dir: string): string {
+  const stackDir = join(dir, "src");
+  mkdirSync(stackDir);
+  cpSync(REPO_ROOT, stackDir, {
+    recursive: true,
+    filter: (from) => {
+      const rel = relative(REPO_ROOT, from);
+      return !NOT_COPIED.has(rel) && !rel.split(sep).includes("node_modules");
+    },
+  });
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(stackDir, "node_modules"), "dir");
+  return stackDir;
+}
+
 async function startStack() {
-  stateDir = mkdtempSync(join(tmpdir(), "edgetrace-e2e-"));
+  workDir = mkdtempSync(join(tmpdir(), "edgetrace-e2e-"));
+  const stackDir = copySources(workDir);
+  const stateDir = join(workDir, "state");
   // start.mjs also takes port + 10000 for each worker's inspector. All four must be free: on a
   // busy port wrangler would fail, and start.mjs's readiness probe would find whatever else
   // answers there (another developer's or helper's stack) and report READY.
   const [ingestPort, dashboardPort] = await freePortPair();
   const adminToken = `e2e-${Math.random().toString(36).slice(2)}`;
+  // start.mjs runs `wrangler` from PATH, as under `npm start`.
+  const path = [join(REPO_ROOT, "node_modules", ".bin"), process.env.PATH].filter(Boolean).join(delimiter);
   const child = spawn("node", ["scripts/start.mjs"], {
-    env: { ...process.env, INGEST_PORT: String(ingestPort), DASHBOARD_PORT: String(dashboardPort), EDGETRACE_STATE_DIR: stateDir, ADMIN_TOKEN: adminToken, WRANGLER_SEND_METRICS: "false" },
+    cwd: stackDir,
+    env: { ...process.env, PATH: path, INGEST_PORT: String(ingestPort), DASHBOARD_PORT: String(dashboardPort), EDGETRACE_STATE_DIR: stateDir, ADMIN_TOKEN: adminToken, WRANGLER_SEND_METRICS: "false" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
   stack = child;
   let output = "";
   let ready = false;
+  const passLogs = /^(1|true)$/i.test(process.env.EDGETRACE_E2E_STACK_LOG ?? "");
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`stack did not start in 150 s:\n${output}`)), 150_000);
     const onData = (d: Buffer) => {
       // Keep only the start-up log; after READY the workers' logs are drained, not kept.
-      if (ready) return;
+      if (ready) {
+        if (passLogs) process.stderr.write(d);
+        return;
+      }
       output += d.toString();
       if (/^READY$/m.test(output)) {
         ready = true;
@@ -86,7 +128,7 @@ async function startStack() {
       reject(new StackExited(`stack exited with ${code}:\n${output}`));
     });
   });
-  return { ingestPort, dashboardPort, adminToken, stateDir };
+  return { ingestPort, dashboardPort, adminToken, stateDir, stackDir };
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -119,6 +161,6 @@ export async function teardown() {
     await new Promise((r) => setTimeout(r, 1500));
   }
   stack = undefined;
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-  stateDir = undefined;
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  workDir = undefined;
 }

@@ -1,9 +1,11 @@
 /**
  * The real OpenTelemetry JS SDK and its three HTTP exporters (OTLP protobuf, OTLP JSON, Zipkin)
- * against the running stack, checked all the way into R2: every span the SDK exported is stored
- * under its tenant's prefix with the fields it was sent with, and under no other tenant's.
- * Keys that may not write (revoked, unknown, read-only) make the SDK's export fail with 401/403
- * and leave nothing behind.
+ * against the running stack, checked along the whole data path: ingest writes an object per
+ * request and queues it, the assembler turns the objects into compressed blocks in R2 with a
+ * catalog row in D1 and deletes them, and every trace the SDK exported is then found by id through
+ * the catalog (`findTrace`, as the query side reads) with every span and the fields it was sent
+ * with, under its tenant only. Keys that may not write (revoked, unknown, read-only) make the SDK's
+ * export fail with 401/403 and leave nothing behind.
  */
 import { diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span as ApiSpan, type Tracer } from "@opentelemetry/api";
 import { ExportResultCode } from "@opentelemetry/core";
@@ -13,26 +15,32 @@ import { ZipkinExporter } from "@opentelemetry/exporter-zipkin";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { INGEST_BATCH_FORMAT } from "../../shared/ingest/batch-object.ts";
-import type { KeyValue, Span as StoredModelSpan } from "../../shared/model/span.ts";
+import { decodeBlock } from "../../shared/block/read-block.ts";
+import type { Db } from "../../shared/db/client.ts";
+import { blocks as blockCatalog, type Block } from "../../shared/db/schema.ts";
+import type { KeyValue, ResourceSpans, Span as StoredModelSpan } from "../../shared/model/span.ts";
+import { blockKey } from "../../shared/storage/keys.ts";
+import { findTrace } from "../../shared/storage/trace-reader.ts";
 import {
   adminClient,
   attrRecord,
-  flattenStored,
+  flattenResourceSpans,
   hrTimeToNanos,
-  openSpanStore,
+  openStackStorage,
   RecordingExporter,
+  retryTransient,
   stringAttr,
   toKeyValues,
   type CreatedKey,
-  type StoredObject,
-  type StoredSpan,
+  type FoundSpan,
+  type StackStorage,
 } from "./support.ts";
 
 const ingestUrl = inject("ingestUrl");
 const dashboardUrl = inject("dashboardUrl");
 const adminToken = inject("adminToken");
 const stateDir = inject("stateDir");
+const stackDir = inject("stackDir");
 
 const otlpUrl = `${ingestUrl}/v1/traces`;
 const zipkinUrl = `${ingestUrl}/api/v2/spans`;
@@ -193,12 +201,26 @@ function spanKey(traceId: string, spanId: string): string {
   return `${traceId}/${spanId}`;
 }
 
-/** The spans a run exported that ingest should have accepted (all but the all-zero trace ids). */
-function exportedKeys(runs: Run[]): string[] {
-  return runs.flatMap((r) => r.recorder.spans.filter((s) => s.spanContext().traceId !== ZERO_TRACE_ID).map((s) => spanKey(s.spanContext().traceId, s.spanContext().spanId)));
+/** The spans a run exported that ingest should have accepted (all but the all-zero trace ids), by trace id. */
+function exportedTraces(runs: Run[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const r of runs) {
+    for (const s of r.recorder.spans) {
+      const { traceId, spanId } = s.spanContext();
+      if (traceId === ZERO_TRACE_ID) continue;
+      let set = out.get(traceId);
+      if (!set) out.set(traceId, (set = new Set()));
+      set.add(spanKey(traceId, spanId));
+    }
+  }
+  return out;
 }
 
-function storedKeys(spans: StoredSpan[]): string[] {
+function allKeys(traces: Map<string, Set<string>>): string[] {
+  return [...traces.values()].flatMap((set) => [...set]);
+}
+
+function foundKeys(spans: FoundSpan[]): string[] {
   return spans.map((s) => spanKey(s.span.traceId, s.span.spanId));
 }
 
@@ -245,18 +267,152 @@ function hrTimeToMicros(t: [number, number]): bigint {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Waiting for the assembler, and a snapshot of what the stack stored once it is done
 
-describe("OpenTelemetry JS SDK exporters -> ingest -> R2", () => {
+/** How long the assembler may take to turn every accepted request into catalogued blocks. */
+const ASSEMBLY_DEADLINE_MS = 60_000;
+
+interface ExpectedTenant {
+  tenantId: string;
+  /** Trace id -> the span keys ingest accepted for it. */
+  traces: Map<string, Set<string>>;
+}
+
+const ingestPrefix = (tenantId: string) => `t/${tenantId}/ingest/`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits, up to the deadline, until the assembler consumed every accepted request and every
+ * expected trace is found whole through the block catalog; fails saying what is still missing.
+ *
+ * In two steps, because a D1 query from this process while the assembler records a block makes the
+ * assembler's query fail (see openStackStorage): first R2 only, until the tenants' ingest objects
+ * are gone (the assembler deletes an object only after its block and catalog row are recorded, and
+ * all of them were written before the exports returned), then `findTrace` until every trace is
+ * there, which by then it should be at the first look.
+ */
+async function waitForAssembly(storage: StackStorage, tenants: ExpectedTenant[], startedAt: number): Promise<{ ingestGoneMs: number; tracesFoundMs: number; catalog: Db }> {
+  const deadline = startedAt + ASSEMBLY_DEADLINE_MS;
+  for (;;) {
+    const left: string[] = [];
+    for (const { tenantId } of tenants) left.push(...(await storage.listKeys(ingestPrefix(tenantId))));
+    if (!left.length) break;
+    if (Date.now() > deadline) {
+      const blocks = (await storage.listKeys("t/")).filter((k) => k.includes("/blocks/"));
+      throw new Error(`after ${ASSEMBLY_DEADLINE_MS / 1000} s, ${left.length} ingest object(s) were not consumed by the assembler (${left.join(", ")}); block objects so far: ${blocks.join(", ") || "none"}`);
+    }
+    await sleep(1000);
+  }
+  const ingestGoneMs = Date.now() - startedAt;
+
+  const catalog = await storage.openCatalog();
+  const pending = new Map(tenants.map((t) => [t.tenantId, new Map(t.traces)]));
+  for (;;) {
+    for (const [tenantId, traces] of pending) {
+      for (const [traceId, expected] of traces) {
+        const found = await retryTransient(() => findTrace(catalog, storage.store, tenantId, traceId));
+        const got = new Set(found ? foundKeys(flattenResourceSpans(found.resourceSpans)) : []);
+        if ([...expected].every((k) => got.has(k))) traces.delete(traceId);
+      }
+    }
+    if ([...pending.values()].every((t) => t.size === 0)) return { ingestGoneMs, tracesFoundMs: Date.now() - startedAt, catalog };
+    if (Date.now() > deadline) {
+      const missing = [...pending].flatMap(([tenantId, traces]) => [...traces.keys()].map((id) => `${tenantId}/${id}`));
+      throw new Error(`after ${ASSEMBLY_DEADLINE_MS / 1000} s, with every ingest object consumed, ${missing.length} trace(s) are not found whole through the block catalog: ${missing.join(", ")}`);
+    }
+    await sleep(1000);
+  }
+}
+
+interface StoredBlock {
+  key: string;
+  /** The tenant and block id the object key names. */
+  keyTenant: string;
+  keyBlockId: string;
+  bytes: number;
+  /** What the block says about itself (its summary table's identity). */
+  tenantId: string;
+  blockId: string;
+  traceCount: number;
+  spanCount: number;
+  /** traceId/spanId of every span in the block. */
+  spanKeys: Set<string>;
+  spanIds: Set<string>;
+}
+
+interface StackSnapshot {
+  /** Each tenant's exported traces as findTrace answers for that tenant. */
+  traces: Map<string, Map<string, ResourceSpans[] | undefined>>;
+  /** findTrace answers that must be empty: `<tenant>/<trace id>` -> what was found. */
+  mustBeAbsent: Map<string, ResourceSpans[] | undefined>;
+  /** Every block object in the bucket, decoded. */
+  blocks: StoredBlock[];
+  /** Every catalog row (all tenants). */
+  catalog: Block[];
+  /** Every other object in the bucket (ingest objects left over, assembler state) with its text. */
+  otherObjects: { key: string; text: string }[];
+  /** Ingest objects under each tenant's prefix. */
+  ingestKeys: Map<string, string[]>;
+}
+
+const BLOCK_KEY = /^t\/([A-Za-z0-9_-]{1,64})\/blocks\/([A-Za-z0-9_-]{1,64})$/;
+
+async function snapshotStack(storage: StackStorage, db: Db, tenants: ExpectedTenant[], absent: { tenantId: string; traceId: string }[]): Promise<StackSnapshot> {
+  const traces = new Map<string, Map<string, ResourceSpans[] | undefined>>();
+  for (const { tenantId, traces: expected } of tenants) {
+    const found = new Map<string, ResourceSpans[] | undefined>();
+    for (const traceId of expected.keys()) found.set(traceId, (await retryTransient(() => findTrace(db, storage.store, tenantId, traceId)))?.resourceSpans);
+    traces.set(tenantId, found);
+  }
+  const mustBeAbsent = new Map<string, ResourceSpans[] | undefined>();
+  for (const { tenantId, traceId } of absent) {
+    mustBeAbsent.set(`${tenantId}/${traceId}`, (await retryTransient(() => findTrace(db, storage.store, tenantId, traceId)))?.resourceSpans);
+  }
+  const catalog = await retryTransient(() => db.select().from(blockCatalog).all());
+  const blocks: StoredBlock[] = [];
+  const otherObjects: { key: string; text: string }[] = [];
+  for (const key of await storage.listKeys("t/")) {
+    const bytes = await storage.readBytes(key);
+    if (!bytes) continue; // removed since it was listed
+    const m = BLOCK_KEY.exec(key);
+    if (!m) {
+      otherObjects.push({ key, text: new TextDecoder().decode(bytes) });
+      continue;
+    }
+    const decoded = await decodeBlock(bytes);
+    const spans = decoded.traces.flatMap((t) => flattenResourceSpans(t.resourceSpans));
+    blocks.push({
+      key,
+      keyTenant: m[1]!,
+      keyBlockId: m[2]!,
+      bytes: bytes.length,
+      tenantId: decoded.table.block.tenantId,
+      blockId: decoded.table.block.blockId,
+      traceCount: decoded.traces.length,
+      spanCount: spans.length,
+      spanKeys: new Set(foundKeys(spans)),
+      spanIds: new Set(spans.map((s) => s.span.spanId)),
+    });
+  }
+  const ingestKeys = new Map<string, string[]>();
+  for (const { tenantId } of tenants) ingestKeys.set(tenantId, await storage.listKeys(ingestPrefix(tenantId)));
+  return { traces, mustBeAbsent, blocks, catalog, otherObjects, ingestKeys };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("OpenTelemetry JS SDK exporters -> ingest -> assembler -> blocks in R2 + D1 catalog", () => {
   const admin = adminClient(dashboardUrl, adminToken);
   let tenantA: string;
   let tenantB: string;
   const runs = {} as Record<"proto" | "json" | "zipkin" | "tenantB" | "partialProto" | "partialJson" | "revokedProto" | "revokedZipkin" | "unknownJson" | "readOnlyJson" | "readOnlyZipkin", Run>;
-  let objectsA: StoredObject[];
-  let objectsB: StoredObject[];
-  let storedA: StoredSpan[];
-  let storedB: StoredSpan[];
-  /** Every object in the bucket (other e2e files share the stack) with its raw text. */
-  let everyObject: { key: string; text: string }[];
+  let expectedA: Map<string, Set<string>>;
+  let expectedB: Map<string, Set<string>>;
+  let snapshot: StackSnapshot;
+  /** Every span of tenant A's (B's) exported traces, as findTrace under A (B) answered. */
+  let storedA: FoundSpan[];
+  let storedB: FoundSpan[];
+  let refusedRuns: Run[];
 
   beforeAll(async () => {
     const suffix = Math.random().toString(36).slice(2, 8);
@@ -289,25 +445,45 @@ describe("OpenTelemetry JS SDK exporters -> ingest -> R2", () => {
     runs.unknownJson = await exportOneSpan(new OTLPJsonTraceExporter({ url: otlpUrl, headers: { "x-api-key": `et_${"A".repeat(43)}` } }), "unknown json");
     runs.readOnlyJson = await exportOneSpan(new OTLPJsonTraceExporter({ url: otlpUrl, headers: { "x-api-key": readOnlyA.secret } }), "read-only json");
     runs.readOnlyZipkin = await exportOneSpan(new ZipkinExporter({ url: zipkinUrl, headers: { "x-api-key": readOnlyA.secret } }), "read-only zipkin");
+    const exportsDone = Date.now();
 
-    // Every export callback has fired by now, and ingest answers 2xx only after its R2 put
-    // resolved, so all accepted objects are in the bucket.
-    const store = await openSpanStore(stateDir);
+    expectedA = exportedTraces([runs.proto, runs.json, runs.zipkin, runs.partialProto, runs.partialJson]);
+    expectedB = exportedTraces([runs.tenantB]);
+    refusedRuns = [runs.revokedProto, runs.revokedZipkin, runs.unknownJson, runs.readOnlyJson, runs.readOnlyZipkin];
+    const refusedTraceIds = [...new Set(refusedRuns.flatMap((r) => r.recorder.spans.map((s) => s.spanContext().traceId)))];
+    // Looked up under the other tenant (isolation), and under both for what must not be anywhere.
+    const absent = [
+      ...[...expectedA.keys()].map((traceId) => ({ tenantId: tenantB, traceId })),
+      ...[...expectedB.keys()].map((traceId) => ({ tenantId: tenantA, traceId })),
+      ...[tenantA, tenantB].flatMap((tenantId) => [ZERO_TRACE_ID, ...refusedTraceIds].map((traceId) => ({ tenantId, traceId }))),
+    ];
+    const tenants = [
+      { tenantId: tenantA, traces: expectedA },
+      { tenantId: tenantB, traces: expectedB },
+    ];
+
+    const storage = await openStackStorage(stateDir, stackDir);
     try {
-      objectsA = await store.readBatches(`t/${tenantA}/`);
-      objectsB = await store.readBatches(`t/${tenantB}/`);
-      everyObject = [];
-      for (const key of await store.listKeys()) everyObject.push({ key, text: (await store.readText(key)).text });
+      const { ingestGoneMs, tracesFoundMs, catalog } = await waitForAssembly(storage, tenants, exportsDone);
+      console.info(`e2e: after the last export, the ingest objects were consumed in ${ingestGoneMs} ms and every trace was found through the block catalog in ${tracesFoundMs} ms`);
+      snapshot = await snapshotStack(storage, catalog, tenants, absent);
     } finally {
-      await store.dispose();
+      await storage.dispose();
     }
-    storedA = flattenStored(objectsA);
-    storedB = flattenStored(objectsB);
+    const flattenTenant = (tenantId: string) => [...snapshot.traces.get(tenantId)!.values()].flatMap((rs) => (rs ? flattenResourceSpans(rs) : []));
+    storedA = flattenTenant(tenantA);
+    storedB = flattenTenant(tenantB);
   });
 
   afterAll(() => {
     diag.disable();
   });
+
+  /** A's stored spans of one exporter run, by span id. */
+  function storedOf(run: Run, stored = storedA): Map<string, FoundSpan> {
+    const ids = new Set(run.recorder.spans.map((s) => s.spanContext().spanId));
+    return new Map(stored.filter((s) => ids.has(s.span.spanId)).map((s) => [s.span.spanId, s]));
+  }
 
   it("the SDK reports every export with a valid key as SUCCESS, without partial-success warnings", () => {
     for (const name of ["proto", "json", "zipkin", "tenantB"] as const) {
@@ -335,38 +511,32 @@ describe("OpenTelemetry JS SDK exporters -> ingest -> R2", () => {
       expect(logged[0]).toMatch(/traceId must not be all zeros/);
       const label = name === "partialProto" ? "partial-proto" : "partial-json";
       expect(storedA.filter((s) => s.span.name.startsWith(`${label} `)).map((s) => s.span.name).sort()).toEqual([`${label} good`, `${label} good child`]);
+      // The rejected span is nowhere: no trace under the all-zero id, in no block.
+      const bad = recorder.spans.find((s) => s.name === `${label} bad`)!;
+      expect(bad.spanContext().traceId).toBe(ZERO_TRACE_ID);
+      for (const b of snapshot.blocks) expect(b.spanIds.has(bad.spanContext().spanId), `${label} bad in ${b.key}`).toBe(false);
     }
+    for (const tenantId of [tenantA, tenantB]) expect(snapshot.mustBeAbsent.get(`${tenantId}/${ZERO_TRACE_ID}`), `all-zero trace under ${tenantId}`).toBeUndefined();
   });
 
-  it("stores exactly tenant A's exported spans under its prefix, one object per accepted request", () => {
-    const exported = exportedKeys([runs.proto, runs.json, runs.zipkin, runs.partialProto, runs.partialJson]);
+  it("finds every trace tenant A exported through the block catalog, each whole and with no span twice", () => {
+    const exported = allKeys(expectedA);
     expect(new Set(exported).size).toBe(3 * SPANS_PER_SCENARIO + 2 * 2);
+    // Per scenario: the job trace, the checkout trace and the fan-out; per partial run: one trace.
+    expect(expectedA.size).toBe(3 * 3 + 2);
+    for (const [traceId, expected] of expectedA) {
+      const found = snapshot.traces.get(tenantA)!.get(traceId);
+      expect(found, `trace ${traceId}`).toBeDefined();
+      const keys = foundKeys(flattenResourceSpans(found!));
+      expect(keys, `trace ${traceId}: spans`).toHaveLength(expected.size);
+      expect(new Set(keys), `trace ${traceId}: spans`).toEqual(expected);
+    }
     expect(storedA).toHaveLength(exported.length);
-    expect(new Set(storedKeys(storedA))).toEqual(new Set(exported));
-
-    const bySource = { "otlp-proto": [runs.proto, runs.partialProto], "otlp-json": [runs.json, runs.partialJson], "zipkin-json": [runs.zipkin] };
-    for (const [source, sourceRuns] of Object.entries(bySource)) {
-      const requests = sourceRuns.reduce((n, r) => n + r.recorder.exports.length, 0);
-      expect(objectsA.filter((o) => o.batch.source === source), `${source} objects`).toHaveLength(requests);
-    }
-    for (const { key, batch, customMetadata } of objectsA) {
-      expect(key.startsWith(`t/${tenantA}/ingest/`)).toBe(true);
-      expect(batch.format).toBe(INGEST_BATCH_FORMAT);
-      expect(batch.tenantId).toBe(tenantA);
-      const inObject = flattenStored([{ key, batch, customMetadata }]).length;
-      expect(batch.spanCount).toBe(inObject);
-      expect(customMetadata.spans).toBe(String(inObject));
-      expect(customMetadata.traces).toBe(String(batch.traces.length));
-      for (const t of batch.traces) {
-        expect(t.spanCount).toBe(t.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)).length);
-        for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) expect(s.traceId).toBe(t.traceId);
-      }
-    }
   });
 
   it("keeps OTLP spans (protobuf and JSON) field for field: ids, parents, kinds, times, attributes, events, links, status, resource, scope", () => {
     for (const name of ["proto", "json"] as const) {
-      const stored = new Map(storedA.filter((s) => s.batch.source === (name === "proto" ? "otlp-proto" : "otlp-json")).map((s) => [s.span.spanId, s]));
+      const stored = storedOf(runs[name]);
       for (const sdkSpan of runs[name].recorder.spans) {
         const got = stored.get(sdkSpan.spanContext().spanId);
         expect(got, `${name}: ${sdkSpan.name} is stored`).toBeDefined();
@@ -413,6 +583,10 @@ describe("OpenTelemetry JS SDK exporters -> ingest -> R2", () => {
       expect(charge.span.events).toHaveLength(1);
       expect(charge.span.events[0]).toMatchObject({ name: "exception", timeUnixNano: String(BigInt(root.span.startTimeUnixNano) + 50_000_000n) });
       expect(attrRecord(charge.span.events[0]!.attributes)).toEqual({ "exception.type": { stringValue: "CardDeclined" }, "exception.message": { stringValue: "card declined" } });
+      // The checkout trace, as found by id, holds both services' spans: 5 of them.
+      const checkout = flattenResourceSpans(snapshot.traces.get(tenantA)!.get(root.span.traceId)!);
+      expect(checkout.map((s) => s.span.name).sort()).toEqual([`${label} GET /checkout`, `${label} POST /charge`, `${label} charge`, `${label} db.query`, `${label} render`].sort());
+      expect(new Set(checkout.map((s) => stringAttr(s.resource.attributes, "service.name")))).toEqual(new Set([`${label}-frontend`, `${label}-payments`]));
 
       expect(query.span.links).toHaveLength(1);
       expect(query.span.links[0]).toMatchObject({ traceId: job.span.traceId, spanId: job.span.spanId });
@@ -420,16 +594,16 @@ describe("OpenTelemetry JS SDK exporters -> ingest -> R2", () => {
       expect(job.span.traceId).not.toBe(root.span.traceId);
       expect(job.span.kind).toBe(5); // CONSUMER
 
-      // Spans are grouped by trace in the object: the 20-way fan-out is one group of 21.
+      // The 20-way fan-out is one trace of 21 spans.
       const fan = storedA.filter((s) => s.span.name.startsWith(`${label} item `));
       expect(fan).toHaveLength(20);
-      const group = fan[0]!.batch.traces.find((t) => t.traceId === fan[0]!.span.traceId)!;
-      expect(group.spanCount).toBe(21);
+      expect(new Set(fan.map((s) => s.span.traceId)).size).toBe(1);
+      expect(flattenResourceSpans(snapshot.traces.get(tenantA)!.get(fan[0]!.span.traceId)!)).toHaveLength(21);
     }
   });
 
   it("maps Zipkin spans: ids, parents, names, microsecond times, tags, annotations, error, and service.name from localEndpoint", () => {
-    const stored = new Map(storedA.filter((s) => s.batch.source === "zipkin-json").map((s) => [s.span.spanId, s]));
+    const stored = storedOf(runs.zipkin);
     const otlpKind: Record<number, number[]> = { [SpanKind.SERVER]: [2], [SpanKind.CLIENT]: [3], [SpanKind.PRODUCER]: [4], [SpanKind.CONSUMER]: [5], [SpanKind.INTERNAL]: [0, 1] };
     for (const sdkSpan of runs.zipkin.recorder.spans) {
       const got = stored.get(sdkSpan.spanContext().spanId);
@@ -461,24 +635,66 @@ describe("OpenTelemetry JS SDK exporters -> ingest -> R2", () => {
     expect(charge.span.events.map((e) => e.name)).toEqual(["exception"]);
   });
 
-  it("keeps tenant B's spans under B only, and neither tenant's spans under the other", () => {
-    const exportedB = exportedKeys([runs.tenantB]);
-    expect(storedB).toHaveLength(exportedB.length);
-    expect(new Set(storedKeys(storedB))).toEqual(new Set(exportedB));
-    for (const o of objectsB) {
-      expect(o.key.startsWith(`t/${tenantB}/ingest/`)).toBe(true);
-      expect(o.batch.tenantId).toBe(tenantB);
+  it("finds tenant B's traces under B only, and neither tenant's traces or spans under the other", () => {
+    for (const [traceId, expected] of expectedB) {
+      const found = snapshot.traces.get(tenantB)!.get(traceId);
+      expect(found, `B's trace ${traceId}`).toBeDefined();
+      const keys = foundKeys(flattenResourceSpans(found!));
+      expect(keys).toHaveLength(expected.size);
+      expect(new Set(keys)).toEqual(expected);
     }
-    const aKeys = new Set(storedKeys(storedA));
-    for (const k of storedKeys(storedB)) expect(aKeys.has(k)).toBe(false);
+    expect(storedB).toHaveLength(allKeys(expectedB).length);
+    expect(storedB.map((s) => s.span.name)).toContain("tenantb charge");
+    const stored = storedOf(runs.tenantB, storedB);
+    for (const sdkSpan of runs.tenantB.recorder.spans) expect(comparableStoredSpan(stored.get(sdkSpan.spanContext().spanId)!.span), `B: ${sdkSpan.name}`).toEqual(expectedOtlpSpan(sdkSpan));
 
-    // Nowhere in the bucket, whoever wrote the rest of it, is a span id outside its tenant.
+    // By id, through the other tenant's catalog: nothing.
+    for (const traceId of expectedA.keys()) expect(snapshot.mustBeAbsent.get(`${tenantB}/${traceId}`), `A's trace ${traceId} under B`).toBeUndefined();
+    for (const traceId of expectedB.keys()) expect(snapshot.mustBeAbsent.get(`${tenantA}/${traceId}`), `B's trace ${traceId} under A`).toBeUndefined();
+
+    // Nowhere in the bucket, whoever wrote the rest of it, is a span id outside its tenant: not in
+    // another prefix's blocks (decoded), nor in any other object (ingest leftovers, assembler state).
     const idsA = [runs.proto, runs.json, runs.zipkin, runs.partialProto, runs.partialJson].flatMap((r) => r.recorder.spans.map((s) => s.spanContext().spanId));
     const idsB = runs.tenantB.recorder.spans.map((s) => s.spanContext().spanId);
-    for (const { key, text } of everyObject) {
+    for (const b of snapshot.blocks) {
+      if (b.keyTenant !== tenantA) for (const id of idsA) expect(b.spanIds.has(id), `A's span ${id} in ${b.key}`).toBe(false);
+      if (b.keyTenant !== tenantB) for (const id of idsB) expect(b.spanIds.has(id), `B's span ${id} in ${b.key}`).toBe(false);
+    }
+    for (const { key, text } of snapshot.otherObjects) {
       if (!key.startsWith(`t/${tenantA}/`)) for (const id of idsA) expect(text.includes(id), `A's span ${id} in ${key}`).toBe(false);
       if (!key.startsWith(`t/${tenantB}/`)) for (const id of idsB) expect(text.includes(id), `B's span ${id} in ${key}`).toBe(false);
     }
+  });
+
+  it("catalogues every block object under its own tenant: objects and catalog rows match one for one", () => {
+    const rowOf = new Map(snapshot.catalog.map((r) => [`${r.tenantId}/${r.id}`, r]));
+    for (const b of snapshot.blocks) {
+      const row = rowOf.get(`${b.keyTenant}/${b.keyBlockId}`);
+      expect(row, `catalog row of ${b.key}`).toBeDefined();
+      // The block says it is that tenant's, and the row describes this object.
+      expect({ tenantId: b.tenantId, blockId: b.blockId }, b.key).toEqual({ tenantId: b.keyTenant, blockId: b.keyBlockId });
+      expect({ bytes: row!.bytes, traceCount: row!.traceCount, spanCount: row!.spanCount }, `${b.key} row`).toEqual({ bytes: b.bytes, traceCount: b.traceCount, spanCount: b.spanCount });
+    }
+    // And every row has its object (none points at a missing or another tenant's key).
+    const keys = new Set(snapshot.blocks.map((b) => b.key));
+    for (const r of snapshot.catalog) expect(keys.has(blockKey(r.tenantId, r.id)), `object of catalog row ${r.tenantId}/${r.id}`).toBe(true);
+
+    // Each tenant's blocks hold exactly the spans it exported (a span may repeat across blocks
+    // after a regrouped redelivery; findTrace drops the repeats, checked above).
+    for (const [tenantId, expected] of [
+      [tenantA, expectedA],
+      [tenantB, expectedB],
+    ] as const) {
+      const own = snapshot.blocks.filter((b) => b.keyTenant === tenantId);
+      expect(own.length, `${tenantId}: blocks`).toBeGreaterThanOrEqual(1);
+      expect(new Set(own.flatMap((b) => [...b.spanKeys])), `${tenantId}: spans in its blocks`).toEqual(new Set(allKeys(expected)));
+    }
+  });
+
+  it("the assembler consumed every ingest object: none is left under either tenant", () => {
+    expect(snapshot.ingestKeys.get(tenantA)).toEqual([]);
+    expect(snapshot.ingestKeys.get(tenantB)).toEqual([]);
+    expect(snapshot.otherObjects.filter((o) => o.key.includes("/ingest/")).map((o) => o.key)).toEqual([]);
   });
 
   it("refuses revoked and unknown keys with 401 and a read-only key with 403, and stores nothing for them", () => {
@@ -496,8 +712,14 @@ describe("OpenTelemetry JS SDK exporters -> ingest -> R2", () => {
     expect(expectRefused(runs.revokedZipkin)?.message).toMatch(/\b401\b/);
     expect(expectRefused(runs.readOnlyZipkin)?.message).toMatch(/\b403\b/);
 
-    const refusedIds = [runs.revokedProto, runs.revokedZipkin, runs.unknownJson, runs.readOnlyJson, runs.readOnlyZipkin].flatMap((r) => r.recorder.spans.map((s) => s.spanContext().spanId));
-    expect(refusedIds).toHaveLength(5);
-    for (const { key, text } of everyObject) for (const id of refusedIds) expect(text.includes(id), `refused span ${id} in ${key}`).toBe(false);
+    const refused = refusedRuns.flatMap((r) => r.recorder.spans.map((s) => s.spanContext()));
+    expect(refused).toHaveLength(5);
+    for (const { traceId, spanId } of refused) {
+      // No trace by id under either tenant, the span in no block, and no object (an ingest object
+      // would still be there, or its spans would be in a block) mentions it.
+      for (const tenantId of [tenantA, tenantB]) expect(snapshot.mustBeAbsent.get(`${tenantId}/${traceId}`), `refused trace ${traceId} under ${tenantId}`).toBeUndefined();
+      for (const b of snapshot.blocks) expect(b.spanIds.has(spanId), `refused span ${spanId} in ${b.key}`).toBe(false);
+      for (const { key, text } of snapshot.otherObjects) expect(text.includes(spanId), `refused span ${spanId} in ${key}`).toBe(false);
+    }
   });
 });
