@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 const BENCHES = {
   decode: { file: "bench/decode.ts", title: "OTLP protobuf decode (512 realistic spans per request)" },
   ingest: { file: "bench/ingest.ts", title: "Ingest end to end through the local stack (wrangler dev)" },
+  cost: { file: "bench/cost.ts", title: "Cost per million spans at Cloudflare list prices (real workers in Miniflare, counted at the bindings)" },
   "block-size": { file: "bench/block-size.ts", title: "Block format: bytes in R2 per span against the OTLP protobuf that came in" },
 };
 
