@@ -15,6 +15,7 @@ import { r2Store } from "../../shared/storage/object-store.ts";
 import { findTrace } from "../../shared/storage/trace-reader.ts";
 import worker from "../../workers/assembler/index.ts";
 import { compactTenant } from "../../workers/assembler/compact.ts";
+import { assembleForTenant, sweepIngest, SWEEP_AFTER_MS } from "../../workers/assembler/consume.ts";
 import { applyRetention } from "../../workers/assembler/retention.ts";
 import type { AssemblerEnv } from "../../workers/assembler/env.ts";
 import "./provided-context.ts";
@@ -150,5 +151,27 @@ describe("assembler", () => {
       expect(e, `${t.source} -> ${t.target}`).toBeDefined();
       expect({ requests: e!.requests, failed: e!.failed }).toEqual({ requests: t.requests, failed: t.failed });
     }
+  });
+
+  it("sweeps ingest objects whose queue message was lost", async () => {
+    const tenant = await createTenant(db(), "sweep");
+    await ingest(tenant.id, inject("workloadRequests")); // written, never delivered
+    expect(await sweepIngest(db(), store(), tenant.id, Date.now())).toBe(0); // too young to be lost
+    expect(await sweepIngest(db(), store(), tenant.id, Date.now() + SWEEP_AFTER_MS + 60_000)).toBe(inject("workloadRequests").length);
+    expect((await env.SPANS.list({ prefix: `t/${tenant.id}/ingest/` })).objects).toEqual([]);
+    await expectAllTracesWhole(tenant.id);
+  });
+
+  it("leaves no uncatalogued block behind when recording it fails", async () => {
+    const tenant = await createTenant(db(), "orphan");
+    const messages = await ingest(tenant.id, inject("workloadRequests").slice(0, 2));
+    // A fault that cannot be produced for real in workerd: D1 refusing the batch.
+    const failing = Object.assign(Object.create(db()), { batch: async () => { throw new Error("D1 unavailable"); } }) as BatchingDb;
+    await expect(assembleForTenant(failing, store(), tenant.id, messages.map((m) => m.key))).rejects.toThrow(/D1 unavailable/);
+    expect((await env.SPANS.list({ prefix: `t/${tenant.id}/blocks/` })).objects).toEqual([]);
+    // The ingest objects are still there for the retry, which succeeds.
+    expect((await env.SPANS.list({ prefix: `t/${tenant.id}/ingest/` })).objects.length).toBe(2);
+    await assembleForTenant(db(), store(), tenant.id, messages.map((m) => m.key));
+    expect((await listBlocks(db(), tenant.id)).length).toBe(1);
   });
 });

@@ -21,7 +21,7 @@ import { parseIngestBatch, type IngestBatchMessage, type IngestBatchObject } fro
 import { upsertEdgeRows } from "../../shared/servicegraph/aggregate.ts";
 import { upsertOperationRows } from "../../shared/metrics/red.ts";
 import type { EdgeStoreState } from "../../shared/servicegraph/edges.ts";
-import { blockKey, serviceGraphStateKey, tenantOfKey } from "../../shared/storage/keys.ts";
+import { blockKey, serviceGraphStateKey, tenantOfKey, tenantPrefix } from "../../shared/storage/keys.ts";
 import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
 import type { AssemblerEnv } from "./env.ts";
 
@@ -43,7 +43,7 @@ export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env:
   const db = await indexStore(env);
   for (const [tenantId, messages] of byTenant) {
     try {
-      await assembleForTenant(db, store, tenantId, messages.map((m) => m.body));
+      await assembleForTenant(db, store, tenantId, messages.map((m) => m.body.key));
       for (const m of messages) m.ack();
     } catch (err) {
       console.error("assembler: tenant batch failed, will retry", tenantId, err);
@@ -52,8 +52,8 @@ export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env:
   }
 }
 
-export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tenantId: string, messages: IngestBatchMessage[], nowMs = Date.now()): Promise<{ blockId?: string; spans: number }> {
-  const keys = [...new Set(messages.map((m) => m.key))];
+export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tenantId: string, ingestKeys: string[], nowMs = Date.now()): Promise<{ blockId?: string; spans: number }> {
+  const keys = [...new Set(ingestKeys)];
   const objects: IngestBatchObject[] = [];
   const present: string[] = [];
   for (const [i, bytes] of (await Promise.all(keys.map((k) => store.get(k)))).entries()) {
@@ -69,20 +69,32 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
 
   const blockId = await deterministicBlockId(0, present);
   const encoded = await encodeBlock(assembled.traces, { tenantId, blockId, createdAtMs: nowMs });
-  await store.put(blockKey(tenantId, blockId), encoded.bytes);
+  const key = blockKey(tenantId, blockId);
+  await store.put(key, encoded.bytes);
 
-  if (!(await blockExists(db, tenantId, blockId))) {
-    const minutes = { in: [...new Set([...assembled.edgeRows.map((r) => r.minute), ...assembled.operationRows.map((r) => r.minute)])] };
-    const [storedEdges, storedOps] = await Promise.all([readEdgeRows(db, tenantId, minutes), readOperationRows(db, tenantId, minutes)]);
-    await recordBlock(
-      db,
-      tenantId,
-      catalogRow(encoded, 0, nowMs),
-      onlyChanged(upsertEdgeRows(storedEdges, assembled.edgeRows), assembled.edgeRows, (r) => `${r.minute}|${r.source}|${r.target}|${r.connectionType}`),
-      onlyChanged(upsertOperationRows(storedOps, assembled.operationRows), assembled.operationRows, (r) => `${r.minute}|${r.service}|${r.operation}|${r.kind}`),
-    );
-    await store.put(serviceGraphStateKey(tenantId), JSON.stringify(assembled.edgeState));
+  let recorded: boolean;
+  try {
+    recorded = await blockExists(db, tenantId, blockId);
+    if (!recorded) {
+      const minutes = { in: [...new Set([...assembled.edgeRows.map((r) => r.minute), ...assembled.operationRows.map((r) => r.minute)])] };
+      const [storedEdges, storedOps] = await Promise.all([readEdgeRows(db, tenantId, minutes), readOperationRows(db, tenantId, minutes)]);
+      await recordBlock(
+        db,
+        tenantId,
+        catalogRow(encoded, 0, nowMs),
+        onlyChanged(upsertEdgeRows(storedEdges, assembled.edgeRows), assembled.edgeRows, (r) => `${r.minute}|${r.source}|${r.target}|${r.connectionType}`),
+        onlyChanged(upsertOperationRows(storedOps, assembled.operationRows), assembled.operationRows, (r) => `${r.minute}|${r.service}|${r.operation}|${r.kind}`),
+      );
+    }
+  } catch (err) {
+    // If it is not catalogued, remove the object: a retry grouped differently (another block id)
+    // would leave it where no read, compaction or retention finds it. Only when the catalog says
+    // so for certain: a write that failed after committing must not lose its block.
+    const catalogued = await blockExists(db, tenantId, blockId).catch(() => true);
+    if (!catalogued) await store.delete(key).catch(() => {});
+    throw err;
   }
+  if (!recorded) await store.put(serviceGraphStateKey(tenantId), JSON.stringify(assembled.edgeState));
   await store.delete(present);
   return { blockId, spans: assembled.spanCount };
 }
@@ -93,3 +105,17 @@ function onlyChanged<T>(merged: T[], incoming: T[], key: (r: T) => string): T[] 
   return merged.filter((r) => touched.has(key(r)));
 }
 
+
+/** Ingest objects older than this, still present, lost their queue message (see sweepIngest). */
+export const SWEEP_AFTER_MS = 10 * 60_000;
+
+/**
+ * Assembles ingest objects whose message never completed: a message that ran out of retries, or
+ * a local queue lost with a restarted `wrangler dev`. The object is the unit of work, so this is
+ * the same step the queue would have run. Runs on the cron, in groups of up to 100 objects.
+ */
+export async function sweepIngest(db: BatchingDb, store: ObjectStore, tenantId: string, nowMs = Date.now()): Promise<number> {
+  const stale = (await store.list(`${tenantPrefix(tenantId)}ingest/`)).filter((o) => o.uploadedMs < nowMs - SWEEP_AFTER_MS).map((o) => o.key);
+  for (let i = 0; i < stale.length; i += 100) await assembleForTenant(db, store, tenantId, stale.slice(i, i + 100), nowMs);
+  return stale.length;
+}

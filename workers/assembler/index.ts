@@ -4,9 +4,11 @@ import { listTenants } from "../../shared/db/queries/tenants.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import { compactTenant } from "./compact.ts";
-import { consumeBatch } from "./consume.ts";
+import { consumeBatch, sweepIngest } from "./consume.ts";
 import type { AssemblerEnv } from "./env.ts";
 import { applyRetention } from "./retention.ts";
+
+const MAX_COMPACTION_ROUNDS = 8;
 
 export default {
   async queue(batch, env, _ctx) {
@@ -17,8 +19,10 @@ export default {
     const store = r2Store(env.SPANS);
     for (const tenant of await listTenants(db)) {
       try {
+        await sweepIngest(db, store, tenant.id);
         await applyRetention(db, store, tenant.id, tenant.retentionDays);
-        await compactTenant(db, store, tenant.id);
+        // A busy tenant makes more small blocks per cron period than one merge takes.
+        for (let round = 0; round < MAX_COMPACTION_ROUNDS; round++) if ((await compactTenant(db, store, tenant.id)).merged === 0) break;
       } catch (err) {
         console.error("assembler: maintenance failed for tenant", tenant.id, err);
       }

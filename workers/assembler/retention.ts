@@ -1,8 +1,9 @@
 /**
  * @module
  * Scheduled retention: for each tenant, blocks whose newest span is older than the tenant's
- * retention, their catalog rows, metric rows of those minutes, and stray ingest objects of that
- * age (left when a request failed half-way and its cleanup failed too). Nothing newer is touched.
+ * retention, their catalog rows, metric rows of those minutes, and ingest objects of that age
+ * (left when a request failed half-way and its cleanup failed too, or that the sweep could not
+ * assemble). Nothing newer is touched.
  */
 import type { Db } from "../../shared/db/client.ts";
 import { deleteBlocks, expiredBlocks } from "../../shared/db/queries/blocks.ts";
