@@ -131,7 +131,9 @@ const ingestPort = 24318;
 const dashboardPort = 24787;
 const nullPort = 24999;
 const adminToken = "bench-admin-token";
-const env = { ...process.env, INGEST_PORT: String(ingestPort), DASHBOARD_PORT: String(dashboardPort), EDGETRACE_STATE_DIR: stateDir, ADMIN_TOKEN: adminToken, WRANGLER_SEND_METRICS: "false" };
+// The assembler is left out: on this 2-core machine it would compete with ingest for the same
+// cores, while on Cloudflare they run in separate isolates. Its cost is measured by bench/cost.ts.
+const env = { ...process.env, EDGETRACE_ASSEMBLER: "0", INGEST_PORT: String(ingestPort), DASHBOARD_PORT: String(dashboardPort), EDGETRACE_STATE_DIR: stateDir, ADMIN_TOKEN: adminToken, WRANGLER_SEND_METRICS: "false" };
 const stack = spawn("node", ["scripts/start.mjs"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
 const nullWorker = spawn("wrangler", ["dev", "-c", "bench/null-worker/wrangler.toml", "--port", String(nullPort), "--inspector-port", String(nullPort + 1), "--ip", "127.0.0.1", "--persist-to", stateDir, "--show-interactive-dev-session=false", "--log-level", "warn"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
 try {

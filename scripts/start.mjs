@@ -3,7 +3,8 @@
 //                with the assembler consuming the ingest queue in the same process
 //   dashboard -> http://localhost:8787 (admin API now, query API and UI later)
 // Both wrangler processes share one state directory, so they see the same D1 and R2.
-// Overrides for tests and parallel stacks: INGEST_PORT, DASHBOARD_PORT, EDGETRACE_STATE_DIR.
+// Overrides for tests and parallel stacks: INGEST_PORT, DASHBOARD_PORT, EDGETRACE_STATE_DIR, and
+// EDGETRACE_ASSEMBLER=0 to leave the assembler out (the ingest benchmark measures ingest alone).
 import { spawn, spawnSync } from "node:child_process";
 import { resolveAdminToken } from "./dev-vars.mjs";
 
@@ -27,7 +28,7 @@ const children = [];
 
 // Ingest and the assembler share one process: that is how the local queue between them works.
 children.push(
-  spawn(wrangler, ["dev", "-c", "workers/ingest/wrangler.toml", "-c", "workers/assembler/wrangler.toml", "--port", String(ingestPort), "--inspector-port", String(ingestPort + 10000), ...common], { stdio: "inherit", env }),
+  spawn(wrangler, ["dev", "-c", "workers/ingest/wrangler.toml", ...(process.env.EDGETRACE_ASSEMBLER === "0" ? [] : ["-c", "workers/assembler/wrangler.toml"]), "--port", String(ingestPort), "--inspector-port", String(ingestPort + 10000), ...common], { stdio: "inherit", env }),
 );
 let stopping = false;
 function stop(code) {

@@ -39,6 +39,21 @@ export function buildIngestBatch(input: Omit<IngestBatchObject, "format" | "span
   return { body: JSON.stringify(object), spanCount };
 }
 
+/**
+ * The stored form: gzip of the JSON. The JSON repeats each resource per trace and runs about five
+ * times the OTLP protobuf it came from; gzip brings it to a quarter of the protobuf for ~4 ms per
+ * 512 spans (native zlib), which is far cheaper than moving the bytes.
+ */
+export async function encodeIngestBatch(body: string): Promise<Uint8Array> {
+  const stream = new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+export async function decodeIngestBatch(bytes: Uint8Array): Promise<IngestBatchObject> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return parseIngestBatch(await new Response(stream).text());
+}
+
 export function parseIngestBatch(text: string): IngestBatchObject {
   const obj = JSON.parse(text) as IngestBatchObject;
   if (obj.format !== INGEST_BATCH_FORMAT) throw new Error(`unknown ingest batch format ${String(obj.format)}`);

@@ -5,7 +5,7 @@ import type { Scope } from "../../shared/auth/keys.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import { createKey } from "../../shared/db/queries/keys.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
-import { parseIngestBatch, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
+import { decodeIngestBatch, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
 import { tenantPrefix } from "../../shared/storage/keys.ts";
 import { app } from "../../workers/ingest/app.ts";
 import type { IngestEnv } from "../../workers/ingest/env.ts";
@@ -29,7 +29,7 @@ export async function post(path: string, body: BodyInit | null, headers: Record<
 export async function storedBatches(tenantId: string): Promise<IngestBatchObject[]> {
   const listed = await env.SPANS.list({ prefix: tenantPrefix(tenantId) });
   const out: IngestBatchObject[] = [];
-  for (const o of listed.objects) out.push(parseIngestBatch(await (await env.SPANS.get(o.key))!.text()));
+  for (const o of listed.objects) out.push(await decodeIngestBatch(new Uint8Array(await (await env.SPANS.get(o.key))!.arrayBuffer())));
   return out;
 }
 

@@ -17,7 +17,7 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { indexStore } from "../../shared/db/select-index-store.ts";
 import { blockExists, recordBlock } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows, readOperationRows } from "../../shared/db/queries/metrics.ts";
-import { parseIngestBatch, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
+import { decodeIngestBatch, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
 import { upsertEdgeRows } from "../../shared/servicegraph/aggregate.ts";
 import { upsertOperationRows } from "../../shared/metrics/red.ts";
 import type { EdgeStoreState } from "../../shared/servicegraph/edges.ts";
@@ -58,7 +58,7 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
   const present: string[] = [];
   for (const [i, bytes] of (await Promise.all(keys.map((k) => store.get(k)))).entries()) {
     if (!bytes) continue; // already assembled: a redelivery
-    objects.push(parseIngestBatch(new TextDecoder().decode(bytes)));
+    objects.push(await decodeIngestBatch(bytes));
     present.push(keys[i]!);
   }
   if (!objects.length) return { spans: 0 };

@@ -5,7 +5,7 @@
  * leaves nothing half-written behind (the client retries the whole request on 503).
  */
 import { ApiError } from "../../shared/http/errors.ts";
-import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import { encodeIngestBatch, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import type { PreparedBatch } from "../../shared/ingest/prepare.ts";
 import { ingestBatchKey } from "../../shared/storage/keys.ts";
 import type { IngestEnv } from "./env.ts";
@@ -20,9 +20,10 @@ export async function storeBatch(
   prepared: PreparedBatch & { body: string },
 ): Promise<string> {
   const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
+  const stored = await encodeIngestBatch(prepared.body);
   try {
-    await env.SPANS.put(key, prepared.body, {
-      httpMetadata: { contentType: "application/json" },
+    await env.SPANS.put(key, stored, {
+      httpMetadata: { contentType: "application/json", contentEncoding: "gzip" },
       customMetadata: { spans: String(prepared.acceptedSpans), traces: String(prepared.traceCount) },
     });
   } catch (err) {
@@ -37,7 +38,7 @@ export async function storeBatch(
     receivedAtMs,
     spanCount: prepared.acceptedSpans,
     traceCount: prepared.traceCount,
-    bytes: prepared.body.length,
+    bytes: stored.byteLength,
     minStartUnixNano: prepared.minStartUnixNano,
     maxEndUnixNano: prepared.maxEndUnixNano,
   };
