@@ -20,6 +20,7 @@ import { countingR2Bucket, newR2OpCounts } from "../../shared/storage/counting-s
 import { r2Store } from "../../shared/storage/object-store.ts";
 import assembler from "../../workers/assembler/index.ts";
 import { compactTenant } from "../../workers/assembler/compact.ts";
+import { flushClosedMinutes } from "../../workers/assembler/consume.ts";
 import { applyRetention } from "../../workers/assembler/retention.ts";
 import type { AssemblerEnv } from "../../workers/assembler/env.ts";
 import { app as ingestApp } from "../../workers/ingest/app.ts";
@@ -135,9 +136,10 @@ async function cron(req: CronRequest, env: Env) {
   const store = r2Store(e.SPANS);
   const out = [];
   for (const tenant of await listTenants(db)) {
+    const metricRowsFlushed = await flushClosedMinutes(db, store, tenant.id, req.nowMs);
     const retention = await applyRetention(db, store, tenant.id, tenant.retentionDays, req.nowMs);
     const compaction = await compactTenant(db, store, tenant.id, req.nowMs);
-    out.push({ tenantId: tenant.id, retention, compaction });
+    out.push({ tenantId: tenant.id, metricRowsFlushed, retention, compaction });
   }
   return out;
 }

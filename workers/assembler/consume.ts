@@ -1,14 +1,24 @@
 /**
  * @module
  * One queue batch: per tenant, read the announced ingest objects, merge them into one block,
- * record the block and its metric rows in one D1 batch, then delete the ingest objects and ack.
+ * record the block in D1, then delete the ingest objects and ack.
+ *
+ * Metric rows: the batch's per-minute edge and operation rows are merged into the open rows of the
+ * tenant's state object (shared/assembly/assembler-state.ts); rows of minutes closed at the
+ * batch's watermark (its newest ingest receive time) leave the state and go to D1 in the same
+ * batch as the catalog row, merged with any stored row of the minute. The state is written first,
+ * conditionally on the version read, then the D1 batch; a failed D1 batch puts the old state back.
  *
  * Idempotency (delivery is at least once): the ingest object is the unit of work. It is deleted
  * only after its spans are in a catalogued block, so a redelivered message whose object is gone is
  * acked without work; the block id is a hash of its input keys, so a batch redelivered whole
- * rewrites the same block and its catalog insert is ignored (metrics are skipped when the block is
- * already recorded). If a redelivery regroups messages differently, a span can land in two blocks;
- * reads and compaction combine traces and drop duplicate spans.
+ * rewrites the same block and its catalog insert is ignored. A catalogued block's metrics are in
+ * the state or D1 already (the state was saved first), so they are skipped. A run that saved the
+ * state and stopped before the D1 batch left `flushing` in the state: the retry writes that
+ * instead of counting again. Only if that retry is grouped differently (another block id) and the
+ * rollback also failed are the batch's open rows counted twice. If a redelivery regroups messages
+ * differently, a span can land in two blocks; reads and compaction combine traces and drop
+ * duplicate spans.
  */
 import { assembleTenantBatch, deterministicBlockId } from "../../shared/assembly/assemble-batch.ts";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
@@ -16,11 +26,11 @@ import { encodeBlock } from "../../shared/block/encode-block.ts";
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { indexStore } from "../../shared/db/select-index-store.ts";
 import { blockExists, recordBlock } from "../../shared/db/queries/blocks.ts";
-import { readEdgeRows, readOperationRows } from "../../shared/db/queries/metrics.ts";
+import { readEdgeRows, readOperationRows, writeMetricRows } from "../../shared/db/queries/metrics.ts";
 import { decodeIngestBatch, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
-import { upsertEdgeRows } from "../../shared/servicegraph/aggregate.ts";
-import { upsertOperationRows } from "../../shared/metrics/red.ts";
-import type { EdgeStoreState } from "../../shared/servicegraph/edges.ts";
+import { decodeState, emptyState, encodeState, mergeAndSplit, type FlushRecord } from "../../shared/assembly/assembler-state.ts";
+import { upsertEdgeRows, type EdgeRow } from "../../shared/servicegraph/aggregate.ts";
+import { upsertOperationRows, type OperationRow } from "../../shared/metrics/red.ts";
 import { blockKey, serviceGraphStateKey, tenantOfKey, tenantPrefix } from "../../shared/storage/keys.ts";
 import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
 import type { AssemblerEnv } from "./env.ts";
@@ -63,28 +73,46 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
   }
   if (!objects.length) return { spans: 0 };
 
-  const stateBytes = await store.get(serviceGraphStateKey(tenantId));
-  const edgeState = stateBytes ? (JSON.parse(new TextDecoder().decode(stateBytes)) as EdgeStoreState) : undefined;
-  const assembled = assembleTenantBatch(tenantId, objects, edgeState);
+  const stateKey = serviceGraphStateKey(tenantId);
+  const loaded = await store.getVersioned(stateKey);
+  const state = decodeState(loaded?.bytes);
+  const assembled = assembleTenantBatch(tenantId, objects, state.edges);
+  // The batch's own clock, so that a redelivery closes the same minutes as the first run.
+  const watermarkMs = Math.max(...objects.map((o) => o.receivedAtMs));
 
   const blockId = await deterministicBlockId(0, present);
   const encoded = await encodeBlock(assembled.traces, { tenantId, blockId, createdAtMs: nowMs });
   const key = blockKey(tenantId, blockId);
   await store.put(key, encoded.bytes);
 
-  let recorded: boolean;
   try {
-    recorded = await blockExists(db, tenantId, blockId);
-    if (!recorded) {
-      const minutes = { in: [...new Set([...assembled.edgeRows.map((r) => r.minute), ...assembled.operationRows.map((r) => r.minute)])] };
-      const [storedEdges, storedOps] = await Promise.all([readEdgeRows(db, tenantId, minutes), readOperationRows(db, tenantId, minutes)]);
-      await recordBlock(
-        db,
-        tenantId,
-        catalogRow(encoded, 0, nowMs),
-        onlyChanged(upsertEdgeRows(storedEdges, assembled.edgeRows), assembled.edgeRows, (r) => `${r.minute}|${r.source}|${r.target}|${r.connectionType}`),
-        onlyChanged(upsertOperationRows(storedOps, assembled.operationRows), assembled.operationRows, (r) => `${r.minute}|${r.service}|${r.operation}|${r.kind}`),
-      );
+    // Catalogued: the state was saved before the catalog row (below), so this batch's metrics are
+    // in the state or in D1 already.
+    if (!(await blockExists(db, tenantId, blockId))) {
+      let flush: FlushRecord;
+      let saved: string | undefined;
+      if (state.lastBlockId === blockId && state.flushing?.blockId === blockId) {
+        // A run of this same batch saved the state and stopped before its D1 batch: the state
+        // has its rows; write what that run took out of it.
+        flush = state.flushing;
+      } else {
+        const split = mergeAndSplit(state, assembled.edgeRows, assembled.operationRows, watermarkMs);
+        flush = { blockId, edgeRows: split.closedEdgeRows, operationRows: split.closedOperationRows };
+        const next = { edges: assembled.edgeState, openEdgeRows: split.openEdgeRows, openOperationRows: split.openOperationRows, lastBlockId: blockId, flushing: flush };
+        // State first, conditionally: a concurrent writer (the cron's flush) makes this throw
+        // before anything reaches D1, and the messages are retried.
+        saved = await store.putIfMatch(stateKey, encodeState(next), loaded?.etag ?? null);
+        if (saved === undefined) throw new Error("assembler state changed during the batch");
+      }
+      try {
+        const rows = await mergeWithStored(db, tenantId, flush.edgeRows, flush.operationRows);
+        await recordBlock(db, tenantId, catalogRow(encoded, 0, nowMs), rows.edgeRows, rows.operationRows);
+      } catch (err) {
+        // Put the state back so that the retry counts this batch once. If that fails too, the
+        // retry finds `flushing` (same block id) or counts the batch's open rows twice (regrouped).
+        if (saved !== undefined) await store.putIfMatch(stateKey, loaded ? loaded.bytes : encodeState(emptyState()), saved).catch(() => undefined);
+        throw err;
+      }
     }
   } catch (err) {
     // If it is not catalogued, remove the object: a retry grouped differently (another block id)
@@ -94,9 +122,46 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
     if (!catalogued) await store.delete(key).catch(() => {});
     throw err;
   }
-  if (!recorded) await store.put(serviceGraphStateKey(tenantId), JSON.stringify(assembled.edgeState));
   await store.delete(present);
   return { blockId, spans: assembled.spanCount };
+}
+
+/** Closed rows merged with what D1 holds for their minutes (late spans reach written minutes). */
+async function mergeWithStored(db: BatchingDb, tenantId: string, edgeRows: EdgeRow[], operationRows: OperationRow[]): Promise<{ edgeRows: EdgeRow[]; operationRows: OperationRow[] }> {
+  if (!edgeRows.length && !operationRows.length) return { edgeRows, operationRows };
+  const minutes = { in: [...new Set([...edgeRows.map((r) => r.minute), ...operationRows.map((r) => r.minute)])] };
+  const [storedEdges, storedOps] = await Promise.all([readEdgeRows(db, tenantId, minutes), readOperationRows(db, tenantId, minutes)]);
+  return {
+    edgeRows: onlyChanged(upsertEdgeRows(storedEdges, edgeRows), edgeRows, (r) => `${r.minute}|${r.source}|${r.target}|${r.connectionType}`),
+    operationRows: onlyChanged(upsertOperationRows(storedOps, operationRows), operationRows, (r) => `${r.minute}|${r.service}|${r.operation}|${r.kind}`),
+  };
+}
+
+/**
+ * The cron's flush: writes the rows of minutes closed at `nowMs` that a tenant's state still holds
+ * because no batch came since (an idle tenant). The state is written first, only if no batch wrote
+ * it since it was read; on a lost race nothing is written and the next batch flushes. Returns the
+ * number of rows written.
+ */
+export async function flushClosedMinutes(db: BatchingDb, store: ObjectStore, tenantId: string, nowMs = Date.now()): Promise<number> {
+  const stateKey = serviceGraphStateKey(tenantId);
+  const loaded = await store.getVersioned(stateKey);
+  if (!loaded) return 0;
+  const state = decodeState(loaded.bytes);
+  const split = mergeAndSplit(state, [], [], nowMs);
+  if (!split.closedEdgeRows.length && !split.closedOperationRows.length) return 0;
+  // lastBlockId and flushing stay: they describe the last batch, which a retry may still need.
+  const next = { ...state, openEdgeRows: split.openEdgeRows, openOperationRows: split.openOperationRows };
+  const saved = await store.putIfMatch(stateKey, encodeState(next), loaded.etag);
+  if (saved === undefined) return 0;
+  try {
+    const rows = await mergeWithStored(db, tenantId, split.closedEdgeRows, split.closedOperationRows);
+    await writeMetricRows(db, tenantId, rows.edgeRows, rows.operationRows);
+    return rows.edgeRows.length + rows.operationRows.length;
+  } catch (err) {
+    await store.putIfMatch(stateKey, loaded.bytes, saved).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Only the merged rows whose key this batch touched: untouched stored rows need no rewrite. */

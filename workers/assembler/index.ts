@@ -1,10 +1,10 @@
-/** Entry of the assembler worker: the ingest queue's consumer, and compaction + retention on a cron. */
+/** Entry of the assembler worker: the ingest queue's consumer, and on a cron the flush of closed metric minutes, compaction and retention. */
 import { indexStore } from "../../shared/db/select-index-store.ts";
 import { listTenants } from "../../shared/db/queries/tenants.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import { compactTenant } from "./compact.ts";
-import { consumeBatch, sweepIngest } from "./consume.ts";
+import { consumeBatch, flushClosedMinutes, sweepIngest } from "./consume.ts";
 import type { AssemblerEnv } from "./env.ts";
 import { applyRetention } from "./retention.ts";
 
@@ -20,6 +20,8 @@ export default {
     for (const tenant of await listTenants(db)) {
       try {
         await sweepIngest(db, store, tenant.id);
+        // Minutes closed since the tenant's last batch (an idle tenant's last minutes).
+        await flushClosedMinutes(db, store, tenant.id);
         await applyRetention(db, store, tenant.id, tenant.retentionDays);
         // A busy tenant makes more small blocks per cron period than one merge takes.
         for (let round = 0; round < MAX_COMPACTION_ROUNDS; round++) if ((await compactTenant(db, store, tenant.id)).merged === 0) break;

@@ -2,10 +2,11 @@
  * @module
  * The block catalog. Every function takes `tenantId` first and filters by it.
  */
-import { and, asc, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, lte } from "drizzle-orm";
 import { inList } from "./in-list.ts";
 import type { BatchingDb, Db } from "../client.ts";
-import { blocks, edgeMinutes, operationMinutes, type Block } from "../schema.ts";
+import { blocks, type Block } from "../schema.ts";
+import { metricRowStatements } from "./metrics.ts";
 import type { EdgeRow } from "../../servicegraph/aggregate.ts";
 import type { OperationRow } from "../../metrics/red.ts";
 
@@ -49,24 +50,7 @@ export async function tenantsWithBlocks(db: Db): Promise<string[]> {
 export async function recordBlock(db: BatchingDb, tenantId: string, block: NewBlock, edgeRows: EdgeRow[], operationRows: OperationRow[]): Promise<void> {
   const statements = [
     db.insert(blocks).values({ ...block, tenantId }).onConflictDoNothing(),
-    ...edgeRows.map((r) =>
-      db
-        .insert(edgeMinutes)
-        .values({ tenantId, minute: r.minute, source: r.source, target: r.target, connectionType: r.connectionType, requests: r.requests, failed: r.failed, clientDurations: r.clientDurations, serverDurations: r.serverDurations })
-        .onConflictDoUpdate({
-          target: [edgeMinutes.tenantId, edgeMinutes.minute, edgeMinutes.source, edgeMinutes.target, edgeMinutes.connectionType],
-          set: { requests: sql`excluded.requests`, failed: sql`excluded.failed`, clientDurations: sql`excluded.client_durations`, serverDurations: sql`excluded.server_durations` },
-        }),
-    ),
-    ...operationRows.map((r) =>
-      db
-        .insert(operationMinutes)
-        .values({ tenantId, minute: r.minute, service: r.service, operation: r.operation, kind: r.kind, count: r.count, errors: r.errors, durations: r.durations })
-        .onConflictDoUpdate({
-          target: [operationMinutes.tenantId, operationMinutes.minute, operationMinutes.service, operationMinutes.operation, operationMinutes.kind],
-          set: { count: sql`excluded.count`, errors: sql`excluded.errors`, durations: sql`excluded.durations` },
-        }),
-    ),
+    ...metricRowStatements(db, tenantId, edgeRows, operationRows),
   ] as const;
   await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);
 }
