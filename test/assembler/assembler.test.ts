@@ -11,11 +11,15 @@ import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
 import type { ResourceSpans, TraceBatch } from "../../shared/model/span.ts";
 import { foldServiceGraph } from "../../shared/servicegraph/aggregate.ts";
 import { ingestBatchKey } from "../../shared/storage/keys.ts";
-import { r2Store } from "../../shared/storage/object-store.ts";
+import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
+import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../shared/storage/metrics-reader.ts";
+import { decodeState } from "../../shared/assembly/assembler-state.ts";
+import type { OperationRow } from "../../shared/metrics/red.ts";
+import { LatencyHistogram } from "../../shared/metrics/histogram.ts";
 import { findTrace } from "../../shared/storage/trace-reader.ts";
 import worker from "../../workers/assembler/index.ts";
 import { compactTenant } from "../../workers/assembler/compact.ts";
-import { assembleForTenant, sweepIngest, SWEEP_AFTER_MS } from "../../workers/assembler/consume.ts";
+import { assembleForTenant, flushClosedMinutes, sweepIngest, SWEEP_AFTER_MS } from "../../workers/assembler/consume.ts";
 import { applyRetention } from "../../workers/assembler/retention.ts";
 import type { AssemblerEnv } from "../../workers/assembler/env.ts";
 import "./provided-context.ts";
@@ -55,6 +59,22 @@ async function expectAllTracesWhole(tenantId: string) {
     expect(found, `trace ${t.traceId}`).toBeDefined();
     expect(spanIds(found!.resourceSpans)).toEqual(t.spans);
   }
+}
+
+function firstSpanMs(requests: TraceBatch[]): number {
+  let min = Infinity;
+  for (const r of requests) for (const rs of r.resourceSpans) for (const ss of rs.scopeSpans) for (const sp of ss.spans) min = Math.min(min, Number(BigInt(sp.startTimeUnixNano) / 1_000_000n));
+  return min;
+}
+
+const sortOps = (rows: OperationRow[]) => [...rows].sort((a, b) => JSON.stringify([a.minute, a.service, a.operation, a.kind]).localeCompare(JSON.stringify([b.minute, b.service, b.operation, b.kind])));
+/** Rows without the tenant, comparable across tenants (histograms by count: merge order changes their bytes). */
+const sameOps = (rows: OperationRow[]) => sortOps(rows).map(({ tenant: _tenant, durations, ...r }) => ({ ...r, observed: LatencyHistogram.decode(durations).count }));
+
+/** A store whose conditional write fails after its first success: the state rollback is lost. */
+function failingRollback(inner: ObjectStore): ObjectStore {
+  let writes = 0;
+  return { ...inner, putIfMatch: async (key, body, etag) => (writes++ === 0 ? inner.putIfMatch(key, body, etag) : undefined) };
 }
 
 describe("assembler", () => {
@@ -138,20 +158,112 @@ describe("assembler", () => {
   it("computes the service graph of a workload with known edges, across batches", async () => {
     const tenant = await createTenant(db(), "graph");
     const batches = inject("graphBatches");
-    const t0 = Date.now();
-    for (const [i, b] of batches.entries()) await deliver(await ingest(tenant.id, [b], t0 + i * 1000));
-    // Halves that never pair are settled when their wait ends: deliver an empty-handed later batch.
-    const flush = await ingest(tenant.id, [{ resourceSpans: [] }], t0 + 10 * 60_000);
-    await deliver(flush);
     const w = inject("graphWindow");
-    const graph = foldServiceGraph(await readEdgeRows(db(), tenant.id, {}), w);
+    // Received as the spans happen, so their minutes are still open after the last batch.
+    const t0 = (w.start + 120) * 1000;
+    for (const [i, b] of batches.entries()) await deliver(await ingest(tenant.id, [b], t0 + i * 1000));
+    // Halves that never pair are settled when their wait (60 s) ends: deliver a later batch.
+    await deliver(await ingest(tenant.id, [{ resourceSpans: [] }], t0 + 90_000));
     const truth = inject("graphTruth");
-    expect(graph.edges.length).toBe(truth.length);
-    for (const t of truth) {
-      const e = graph.edges.find((x) => x.source === t.source && x.target === t.target);
-      expect(e, `${t.source} -> ${t.target}`).toBeDefined();
-      expect({ requests: e!.requests, failed: e!.failed }).toEqual({ requests: t.requests, failed: t.failed });
+    const expectTruth = (graph: ReturnType<typeof foldServiceGraph>) => {
+      expect(graph.edges.length).toBe(truth.length);
+      for (const t of truth) {
+        const e = graph.edges.find((x) => x.source === t.source && x.target === t.target);
+        expect(e, `${t.source} -> ${t.target}`).toBeDefined();
+        expect({ requests: e!.requests, failed: e!.failed }).toEqual({ requests: t.requests, failed: t.failed });
+      }
+    };
+    // No minute has closed yet: nothing in D1, everything in the state object, seen by the reader.
+    expect(await readEdgeRows(db(), tenant.id, {})).toEqual([]);
+    expectTruth(foldServiceGraph(await readEdgeRowsWithOpen(db(), store(), tenant.id, w), w));
+    // The cron's flush, once every minute has closed, writes them.
+    expect(await flushClosedMinutes(db(), store(), tenant.id, t0 + 20 * 60_000)).toBeGreaterThan(0);
+    expectTruth(foldServiceGraph(await readEdgeRows(db(), tenant.id, {}), w));
+    expectTruth(foldServiceGraph(await readEdgeRowsWithOpen(db(), store(), tenant.id, w), w));
+    expect(await flushClosedMinutes(db(), store(), tenant.id, t0 + 30 * 60_000)).toBe(0);
+  });
+
+  it("writes each minute's metric rows to D1 once, after the minute closes", async () => {
+    const requests = inject("workloadRequests");
+    const r0 = firstSpanMs(requests);
+    // Control: everything received an hour later, one batch, every minute closed at once.
+    const control = await createTenant(db(), "rows-control");
+    await assembleForTenant(db(), store(), control.id, (await ingest(control.id, requests, r0 + 3_600_000)).map((m) => m.key));
+    const expected = sortOps(await readOperationRows(db(), control.id, {}));
+    expect(expected.length).toBeGreaterThan(0);
+
+    const tenant = await createTenant(db(), "rows-once");
+    let written = 0;
+    const counting = Object.assign(Object.create(db()), {
+      batch: (statements: readonly [unknown, ...unknown[]]) => {
+        written += statements.length;
+        return db().batch(statements);
+      },
+    }) as BatchingDb;
+    // One queue batch every 2 s as the spans arrive.
+    for (const [i, r] of requests.entries()) {
+      await assembleForTenant(counting, store(), tenant.id, (await ingest(tenant.id, [r], r0 + i * 2000)).map((m) => m.key));
     }
+    const catalogRows = requests.length;
+    expect(written).toBe(catalogRows); // no metric row yet
+    expect(await readOperationRows(db(), tenant.id, {})).toEqual([]);
+    expect(await readEdgeRows(db(), tenant.id, {})).toEqual([]);
+    const window = { start: Math.floor(r0 / 1000) - 3600, end: Math.floor(r0 / 1000) + 3600 };
+    expect(sameOps(await readOperationRowsWithOpen(db(), store(), tenant.id, window))).toEqual(sameOps(expected));
+
+    // A batch whose watermark closes the minutes flushes them, merged with the open rows.
+    const late = await ingest(tenant.id, [{ resourceSpans: [] }], r0 + 10 * 60_000);
+    await assembleForTenant(counting, store(), tenant.id, late.map((m) => m.key));
+    const ops = await readOperationRows(db(), tenant.id, {});
+    const edges = await readEdgeRows(db(), tenant.id, {});
+    expect(sameOps(ops)).toEqual(sameOps(expected));
+    expect(edges.length).toBeGreaterThan(0);
+    // Every row written exactly once.
+    expect(written).toBe(catalogRows + 1 + ops.length + edges.length);
+    const state = decodeState((await store().get(`t/${tenant.id}/state/servicegraph.json`))!);
+    expect([state.openEdgeRows.length, state.openOperationRows.length]).toEqual([0, 0]);
+  });
+
+  it("counts a batch once when its D1 batch fails after the state was saved", async () => {
+    const requests = inject("workloadRequests").slice(0, 3);
+    const r0 = firstSpanMs(requests);
+    const control = await createTenant(db(), "fail-control");
+    await assembleForTenant(db(), store(), control.id, (await ingest(control.id, requests, r0 + 3_600_000)).map((m) => m.key));
+    const expected = sameOps(await readOperationRows(db(), control.id, {}));
+    const failing = Object.assign(Object.create(db()), { batch: async () => { throw new Error("D1 unavailable"); } }) as BatchingDb;
+
+    for (const [name, rollbackFails] of [["fail-rollback", false], ["fail-crash", true]] as const) {
+      const tenant = await createTenant(db(), name);
+      const keys = (await ingest(tenant.id, requests, r0 + 3_600_000)).map((m) => m.key);
+      // rollbackFails: as if the worker died between the state write and the D1 batch.
+      const s = rollbackFails ? failingRollback(store()) : store();
+      await expect(assembleForTenant(failing, s, tenant.id, keys)).rejects.toThrow(/D1 unavailable/);
+      await assembleForTenant(db(), store(), tenant.id, keys);
+      expect(sameOps(await readOperationRows(db(), tenant.id, {})), name).toEqual(expected);
+    }
+  });
+
+  it("does not count twice when a catalogued batch is redelivered after its state was lost", async () => {
+    const tenant = await createTenant(db(), "lost-state");
+    const requests = inject("workloadRequests").slice(0, 3);
+    const r0 = firstSpanMs(requests);
+    const messages = await ingest(tenant.id, requests, r0 + 3_600_000);
+    const objects = await Promise.all(messages.map(async (m) => [m.key, new Uint8Array(await (await env.SPANS.get(m.key))!.arrayBuffer())] as const));
+    const stateKey = `t/${tenant.id}/state/servicegraph.json`;
+    const before = await env.SPANS.get(stateKey);
+    expect(before).toBeNull();
+    await deliver(messages);
+    const ops = sameOps(await readOperationRows(db(), tenant.id, {}));
+    const edges = (await readEdgeRows(db(), tenant.id, {})).length;
+    expect(ops.length).toBeGreaterThan(0);
+    // The state as before the batch, and the ingest objects back (their delete "failed").
+    await env.SPANS.delete(stateKey);
+    for (const [key, bytes] of objects) await env.SPANS.put(key, bytes);
+    const result = await deliver(messages);
+    expect(result.explicitAcks.length).toBe(messages.length);
+    expect(sameOps(await readOperationRows(db(), tenant.id, {}))).toEqual(ops);
+    expect((await readEdgeRows(db(), tenant.id, {})).length).toBe(edges);
+    expect((await listBlocks(db(), tenant.id)).length).toBe(1);
   });
 
   it("sweeps ingest objects whose queue message was lost", async () => {
