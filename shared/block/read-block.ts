@@ -84,12 +84,11 @@ export async function readTrace(read: RangeReader, objectSize: number, traceId: 
   const indexOffset = footer.dictionary.offset;
   const indexLength = footer.dictionary.length + footer.summaries.length;
   const index = indexOffset >= tailOffset ? tail.subarray(indexOffset - tailOffset, indexOffset - tailOffset + indexLength) : await read(indexOffset, indexLength);
-  const [dictionary, table] = await Promise.all([
-    decodeDictionary(index.subarray(0, footer.dictionary.length)),
-    decodeSummaries(index.subarray(footer.dictionary.length)),
-  ]);
+  // The dictionary is decoded only once the summary table says the trace is here: a filter false
+  // positive then costs the summary decode alone.
+  const table = await decodeSummaries(index.subarray(footer.dictionary.length));
   const summary = table.traces.find((t) => t.traceId === traceId);
   if (!summary) return undefined;
-  const segment = await read(summary.segmentOffset, summary.segmentLength);
+  const [dictionary, segment] = await Promise.all([decodeDictionary(index.subarray(0, footer.dictionary.length)), read(summary.segmentOffset, summary.segmentLength)]);
   return { summary, resourceSpans: await decodeTraceSegment(segment, dictionary, summary) };
 }
