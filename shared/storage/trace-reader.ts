@@ -5,7 +5,7 @@
  * fragments found in several blocks (late spans, not yet compacted) combined into one trace.
  */
 import type { Db } from "../db/client.ts";
-import { listBlocks } from "../db/queries/blocks.ts";
+import { listBlockFilters } from "../db/queries/blocks.ts";
 import type { ResourceSpans } from "../model/span.ts";
 import { combineTraces } from "../block/combine.ts";
 import { filterMayContain, readTrace } from "../block/read-block.ts";
@@ -42,7 +42,7 @@ async function findTraceOnce(
   traceId: string,
   range: { startMs?: number; endMs?: number } = {},
 ): Promise<{ resourceSpans: ResourceSpans[]; stats: TraceLookupStats } | undefined> {
-  const candidates = await listBlocks(db, tenantId, range);
+  const candidates = await listBlockFilters(db, tenantId, range);
   const hits = candidates.filter((b) => filterMayContain(b.traceFilter, traceId));
   const parts = await Promise.all(
     hits.map(async (b) => {

@@ -27,6 +27,17 @@ export async function listBlocks(db: Db, tenantId: string, range: { startMs?: nu
   return range.limit ? q.limit(range.limit).all() : q.all();
 }
 
+/**
+ * What trace by id needs of each candidate block, newest first: no services list or counts, so
+ * a week of catalog rows comes back with less to transfer and parse.
+ */
+export async function listBlockFilters(db: Db, tenantId: string, range: { startMs?: number; endMs?: number } = {}): Promise<Pick<Block, "id" | "bytes" | "traceFilter">[]> {
+  const conds = [eq(blocks.tenantId, tenantId)];
+  if (range.startMs !== undefined) conds.push(gte(blocks.endMs, range.startMs));
+  if (range.endMs !== undefined) conds.push(lte(blocks.startMs, range.endMs));
+  return db.select({ id: blocks.id, bytes: blocks.bytes, traceFilter: blocks.traceFilter }).from(blocks).where(and(...conds)).orderBy(desc(blocks.endMs)).all();
+}
+
 /** Oldest-first blocks of a level created before a time: compaction's input. */
 export async function compactionCandidates(db: Db, tenantId: string, level: number, createdBeforeMs: number, limit: number): Promise<Block[]> {
   return db
