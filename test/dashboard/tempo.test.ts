@@ -1,0 +1,97 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Scope } from "../../shared/auth/keys.ts";
+import type { BatchingDb } from "../../shared/db/client.ts";
+import { d1 } from "../../shared/db/d1.ts";
+import { createKey } from "../../shared/db/queries/keys.ts";
+import { createTenant } from "../../shared/db/queries/tenants.ts";
+import { buildIngestBatch, encodeIngestBatch } from "../../shared/ingest/batch-object.ts";
+import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
+import type { Span, TraceBatch } from "../../shared/model/span.ts";
+import { ingestBatchKey } from "../../shared/storage/keys.ts";
+import { r2Store } from "../../shared/storage/object-store.ts";
+import { assembleForTenant } from "../../workers/assembler/consume.ts";
+
+const db = () => d1(env.DB) as BatchingDb;
+
+function span(traceId: string, spanId: string, parentSpanId: string, name: string, startMs: number): Span {
+  return {
+    traceId, spanId, parentSpanId, name, traceState: "", flags: 1, kind: 2,
+    startTimeUnixNano: `${startMs}000000`, endTimeUnixNano: `${startMs + 25}000000`,
+    attributes: [{ key: "http.route", value: { stringValue: "/cart" } }], droppedAttributesCount: 0,
+    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: 0, message: "" },
+  };
+}
+
+/** Stores a trace as ingest and the assembler would, for one tenant. */
+async function storeTrace(tenantId: string, spans: Span[]) {
+  const batch: TraceBatch = {
+    resourceSpans: [{ resource: { attributes: [{ key: "service.name", value: { stringValue: "cart" } }], droppedAttributesCount: 0 }, schemaUrl: "", scopeSpans: [{ scope: { name: "test", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }] }],
+  };
+  const at = Date.now();
+  const batchId = crypto.randomUUID();
+  const { body } = buildIngestBatch({ tenantId, batchId, receivedAtMs: at, source: "otlp-json", traces: groupByTrace(batch) });
+  const key = ingestBatchKey(tenantId, at, batchId);
+  await env.SPANS.put(key, await encodeIngestBatch(body));
+  await assembleForTenant(db(), r2Store(env.SPANS), tenantId, [key], at);
+}
+
+async function tenantWithKey(scopes: Scope[]) {
+  const tenant = await createTenant(db(), `t-${crypto.randomUUID()}`);
+  const { secret } = await createKey(db(), tenant.id, { name: "k", scopes });
+  return { tenantId: tenant.id, secret };
+}
+
+async function get(path: string, headers: Record<string, string> = {}) {
+  const res = await exports.default.fetch(`http://localhost${path}`, { headers });
+  const text = await res.text();
+  return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : text };
+}
+
+describe("Tempo API: trace by id", () => {
+  it("returns the tenant's trace in Tempo's shapes, and 404 for any other tenant", async () => {
+    const a = await tenantWithKey(["read"]);
+    const b = await tenantWithKey(["read"]);
+    const traceId = "0000000000000000" + "4bf92f3577b34da6";
+    const t0 = Date.now() - 60_000;
+    await storeTrace(a.tenantId, [span(traceId, "00f067aa0ba902b7", "", "GET /cart", t0), span(traceId, "00f067aa0ba902b8", "00f067aa0ba902b7", "SELECT cart", t0 + 5)]);
+
+    const v1 = await get(`/api/traces/${traceId}`, { authorization: `Bearer ${a.secret}` });
+    expect(v1.status).toBe(200);
+    const spans = v1.body.batches.flatMap((rs: { scopeSpans: { spans: Span[] }[] }) => rs.scopeSpans.flatMap((ss) => ss.spans));
+    expect(spans.map((s: Span) => s.name).sort()).toEqual(["GET /cart", "SELECT cart"]);
+    expect(v1.body.batches[0].resource.attributes).toContainEqual({ key: "service.name", value: { stringValue: "cart" } });
+
+    // Basic auth with the key as password, as Grafana datasources send it; a 64-bit id is padded.
+    const v2 = await get(`/api/v2/traces/4BF92F3577B34DA6`, { authorization: `Basic ${btoa(`tenant:${a.secret}`)}` });
+    expect(v2.status).toBe(200);
+    expect(v2.body.trace.resourceSpans).toEqual(v1.body.batches);
+
+    const other = await get(`/api/traces/${traceId}`, { "x-api-key": b.secret });
+    expect(other.status).toBe(404);
+    const missing = await get(`/api/traces/${"1".repeat(32)}`, { "x-api-key": a.secret });
+    expect(other.body).toEqual({ ...missing.body, message: missing.body.message.replace("1".repeat(32), traceId) });
+  });
+
+  it("narrows by start/end (epoch seconds)", async () => {
+    const a = await tenantWithKey(["read"]);
+    const traceId = "5b8efff798038103d269b633813fc60c";
+    const t0 = Date.now() - 3_600_000;
+    await storeTrace(a.tenantId, [span(traceId, "eee19b7ec3c1b174", "", "root", t0)]);
+    const s = Math.floor(t0 / 1000);
+    expect((await get(`/api/traces/${traceId}?start=${s - 60}&end=${s + 60}`, { "x-api-key": a.secret })).status).toBe(200);
+    expect((await get(`/api/traces/${traceId}?start=${s + 600}&end=${s + 1200}`, { "x-api-key": a.secret })).status).toBe(404);
+    expect((await get(`/api/traces/${traceId}?start=abc`, { "x-api-key": a.secret })).status).toBe(400);
+  });
+
+  it("needs a key with the read scope, and a proper id", async () => {
+    const ingestOnly = await tenantWithKey(["ingest"]);
+    const reader = await tenantWithKey(["read"]);
+    expect((await get(`/api/traces/${"a".repeat(32)}`)).status).toBe(401);
+    expect((await get(`/api/traces/${"a".repeat(32)}`, { "x-api-key": "et_nope" })).status).toBe(401);
+    expect((await get(`/api/traces/${"a".repeat(32)}`, { "x-api-key": ingestOnly.secret })).status).toBe(403);
+    expect((await get(`/api/traces/not-hex`, { "x-api-key": reader.secret })).status).toBe(400);
+    expect((await get(`/api/traces/${"0".repeat(32)}`, { "x-api-key": reader.secret })).status).toBe(400);
+    expect((await get(`/api/echo`, { "x-api-key": reader.secret })).body).toBe("echo");
+  });
+});
