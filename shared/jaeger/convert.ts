@@ -1,0 +1,218 @@
+/**
+ * @module
+ * The span model (OTLP) as the JSON trace of Jaeger's HTTP query API, what Jaeger UI and Grafana's
+ * Jaeger datasource read from `/api/traces/{id}`. Pure, no I/O.
+ *
+ * Follows Jaeger's own OTLP translator (opentelemetry-collector-contrib pkg/translator/jaeger) and
+ * its UI JSON model (model/json):
+ * - a span's parent is its first reference (CHILD_OF); links follow as FOLLOWS_FROM references;
+ * - span kind → tag `span.kind` (client, server, producer, consumer, internal; none when unset);
+ * - status → `otel.status_code` (OK/ERROR) and `otel.status_description`, and an ERROR status adds
+ *   the bool tag `error: true`; trace state → `w3c.tracestate`;
+ * - scope → `otel.scope.name` / `otel.scope.version` (when non-empty);
+ * - events → logs at the event time, with the name as an `event` field unless the event's
+ *   attributes already have one;
+ * - attributes typed string, bool, int64, float64 or binary (base64, as Go marshals []byte);
+ *   arrays and kvlists as JSON strings of their plain values, an empty value as "";
+ * - one process per distinct resource (p1, p2, ... in order of appearance), `service.name` as
+ *   serviceName (Jaeger's `OTLPResourceNoServiceName` when missing), the other attributes as tags.
+ * Times are microseconds (numbers), trace ids 32 hex digits, span ids 16.
+ *
+ * Two departures where JSON cannot carry what Go writes: an int64 beyond 2^53 becomes a `string`
+ * tag with its exact decimal digits, and a non-finite double a `string` tag ("NaN", "Infinity").
+ */
+import type { AnyValue, KeyValue, ResourceSpans, Span } from "../model/span.ts";
+
+export type JaegerTagType = "string" | "bool" | "int64" | "float64" | "binary";
+
+export interface JaegerKeyValue {
+  key: string;
+  type: JaegerTagType;
+  value: string | number | boolean;
+}
+
+export interface JaegerReference {
+  refType: "CHILD_OF" | "FOLLOWS_FROM";
+  traceID: string;
+  spanID: string;
+}
+
+export interface JaegerLog {
+  /** Microseconds since the epoch. */
+  timestamp: number;
+  fields: JaegerKeyValue[];
+}
+
+export interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: JaegerReference[];
+  flags: number;
+  /** Microseconds since the epoch. */
+  startTime: number;
+  /** Microseconds. */
+  duration: number;
+  tags: JaegerKeyValue[];
+  logs: JaegerLog[];
+  processID: string;
+  warnings: string[] | null;
+}
+
+export interface JaegerProcess {
+  serviceName: string;
+  tags: JaegerKeyValue[];
+}
+
+export interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, JaegerProcess>;
+  warnings: string[] | null;
+}
+
+/** What Jaeger's translator names a process whose resource has no `service.name`. */
+export const NO_SERVICE_NAME = "OTLPResourceNoServiceName";
+
+const KIND_NAMES: Record<number, string> = { 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer" };
+
+/** The Jaeger name of an OTLP span kind number ("" for unspecified or unknown). */
+export function spanKindName(kind: number): string {
+  return KIND_NAMES[kind] ?? "";
+}
+
+/** The OTLP span kind number of a Jaeger span kind name, or undefined for an unknown name. */
+export function spanKindNumber(name: string): number | undefined {
+  if (name === "" || name === "unspecified") return 0;
+  const hit = Object.entries(KIND_NAMES).find(([, n]) => n === name);
+  return hit ? Number(hit[0]) : undefined;
+}
+
+/** An OTLP nanosecond decimal string as whole microseconds. */
+function nanosToMicros(nanos: string): number {
+  if (!/^\d+$/.test(nanos)) return 0;
+  return Number(BigInt(nanos) / 1000n);
+}
+
+/** end - start in whole microseconds, 0 when the end is before the start. */
+function durationMicros(startNanos: string, endNanos: string): number {
+  if (!/^\d+$/.test(startNanos) || !/^\d+$/.test(endNanos)) return 0;
+  const d = BigInt(endNanos) - BigInt(startNanos);
+  return d > 0n ? Number(d / 1000n) : 0;
+}
+
+/** The plain JSON value of an AnyValue (pdata's AsRaw), for arrays and kvlists. */
+function rawValue(v: AnyValue): unknown {
+  if ("stringValue" in v) return v.stringValue;
+  if ("boolValue" in v) return v.boolValue;
+  if ("intValue" in v) {
+    const n = Number(v.intValue);
+    return Number.isSafeInteger(n) ? n : v.intValue;
+  }
+  if ("doubleValue" in v) return Number.isFinite(v.doubleValue) ? v.doubleValue : String(v.doubleValue);
+  if ("bytesValue" in v) return v.bytesValue;
+  if ("arrayValue" in v) return v.arrayValue.values.map(rawValue);
+  if ("kvlistValue" in v) return Object.fromEntries(v.kvlistValue.values.map((kv) => [kv.key, rawValue(kv.value)]));
+  return null;
+}
+
+export function toJaegerKeyValue(kv: KeyValue): JaegerKeyValue {
+  const { key, value: v } = kv;
+  if ("stringValue" in v) return { key, type: "string", value: v.stringValue };
+  if ("boolValue" in v) return { key, type: "bool", value: v.boolValue };
+  if ("intValue" in v) {
+    const n = Number(v.intValue);
+    return Number.isSafeInteger(n) ? { key, type: "int64", value: n } : { key, type: "string", value: v.intValue };
+  }
+  if ("doubleValue" in v) {
+    return Number.isFinite(v.doubleValue) ? { key, type: "float64", value: v.doubleValue } : { key, type: "string", value: String(v.doubleValue) };
+  }
+  if ("bytesValue" in v) return { key, type: "binary", value: v.bytesValue };
+  if ("arrayValue" in v || "kvlistValue" in v) return { key, type: "string", value: JSON.stringify(rawValue(v)) };
+  return { key, type: "string", value: "" };
+}
+
+function str(key: string, value: string): JaegerKeyValue {
+  return { key, type: "string", value };
+}
+
+function spanTags(span: Span, scope: { name: string; version: string }): JaegerKeyValue[] {
+  const tags = span.attributes.map(toJaegerKeyValue);
+  if (scope.name) tags.push(str("otel.scope.name", scope.name));
+  if (scope.version) tags.push(str("otel.scope.version", scope.version));
+  const kind = spanKindName(span.kind);
+  if (kind) tags.push(str("span.kind", kind));
+  if (span.status.code === 1) tags.push(str("otel.status_code", "OK"));
+  if (span.status.code === 2) {
+    tags.push({ key: "error", type: "bool", value: true });
+    tags.push(str("otel.status_code", "ERROR"));
+  }
+  if (span.status.message) tags.push(str("otel.status_description", span.status.message));
+  if (span.traceState) tags.push(str("w3c.tracestate", span.traceState));
+  return tags;
+}
+
+function references(span: Span): JaegerReference[] {
+  const refs: JaegerReference[] = [];
+  if (span.parentSpanId) refs.push({ refType: "CHILD_OF", traceID: span.traceId, spanID: span.parentSpanId });
+  for (const link of span.links) refs.push({ refType: "FOLLOWS_FROM", traceID: link.traceId, spanID: link.spanId });
+  return refs;
+}
+
+function logs(span: Span): JaegerLog[] {
+  return span.events.map((e) => {
+    const fields = e.attributes.map(toJaegerKeyValue);
+    if (e.name && !e.attributes.some((a) => a.key === "event")) fields.unshift(str("event", e.name));
+    return { timestamp: nanosToMicros(e.timeUnixNano), fields };
+  });
+}
+
+function processOf(rs: ResourceSpans): JaegerProcess {
+  let serviceName = NO_SERVICE_NAME;
+  const tags: JaegerKeyValue[] = [];
+  for (const kv of rs.resource.attributes) {
+    if (kv.key === "service.name" && "stringValue" in kv.value) serviceName = kv.value.stringValue;
+    else tags.push(toJaegerKeyValue(kv));
+  }
+  return { serviceName, tags };
+}
+
+/**
+ * One trace's resource spans as a Jaeger JSON trace. `traceId` names the trace (the spans carry it
+ * too); spans keep the order they have in the resource spans.
+ */
+export function toJaegerTrace(traceId: string, resourceSpans: ResourceSpans[]): JaegerTrace {
+  const processes: Record<string, JaegerProcess> = {};
+  const processIds = new Map<string, string>();
+  const spans: JaegerSpan[] = [];
+  for (const rs of resourceSpans) {
+    const process = processOf(rs);
+    const dedupeKey = JSON.stringify(process);
+    let processID = processIds.get(dedupeKey);
+    if (!processID) {
+      processID = `p${processIds.size + 1}`;
+      processIds.set(dedupeKey, processID);
+      processes[processID] = process;
+    }
+    for (const ss of rs.scopeSpans) {
+      for (const span of ss.spans) {
+        const start = nanosToMicros(span.startTimeUnixNano);
+        const duration = durationMicros(span.startTimeUnixNano, span.endTimeUnixNano);
+        spans.push({
+          traceID: span.traceId,
+          spanID: span.spanId,
+          operationName: span.name,
+          references: references(span),
+          flags: span.flags & 0xff,
+          startTime: start,
+          duration,
+          tags: spanTags(span, ss.scope),
+          logs: logs(span),
+          processID,
+          warnings: null,
+        });
+      }
+    }
+  }
+  return { traceID: traceId, spans, processes, warnings: null };
+}
