@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { ApiError, errorBody } from "../../shared/http/errors.ts";
 import type { DashboardApp } from "./env.ts";
 import { admin } from "./routes/admin.ts";
+import { jaeger } from "./routes/jaeger.ts";
 import { tempo } from "./routes/tempo.ts";
 
 export const app = new Hono<DashboardApp>();
@@ -9,6 +10,7 @@ export const app = new Hono<DashboardApp>();
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/admin/v1", admin);
 app.route("/api", tempo);
+app.route("/jaeger", jaeger);
 
 app.notFound((c) => c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}` }, 404));
 

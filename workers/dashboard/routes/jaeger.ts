@@ -1,0 +1,101 @@
+/**
+ * @module
+ * Jaeger's HTTP JSON query API (what Jaeger UI and Grafana's Jaeger datasource call), mounted at
+ * /jaeger so the datasource's base URL is `<host>/jaeger`. Every route needs a key with the `read`
+ * scope and sees only that key's tenant. Built so far: trace by id, services, and operations.
+ *
+ * Answers use Jaeger's envelope `{data, total, limit, offset, errors}`, errors included
+ * (`{data: null, errors: [{code, msg}]}` with the HTTP status), which the Jaeger UI shows as is.
+ *
+ * Services and operations come from the per-minute RED rows of the last 7 days (D1 plus the open
+ * minutes in the tenant's state object), so they list what was seen with a request-shaped span kind
+ * (server, client, producer, consumer): internal spans get no RED rows.
+ */
+import { Hono } from "hono";
+import type { Principal } from "../../../shared/auth/authenticate.ts";
+import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
+import { indexStore } from "../../../shared/db/select-index-store.ts";
+import { ApiError } from "../../../shared/http/errors.ts";
+import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
+import { spanKindName, spanKindNumber, toJaegerTrace } from "../../../shared/jaeger/convert.ts";
+import type { OperationRow } from "../../../shared/metrics/red.ts";
+import { readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
+import { r2Store } from "../../../shared/storage/object-store.ts";
+import { findTrace } from "../../../shared/storage/trace-reader.ts";
+import type { DashboardEnv } from "../env.ts";
+
+type JaegerApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
+
+/** How far back services and operations look. */
+const LOOKBACK_SECONDS = 7 * 24 * 3600;
+
+function envelope<T>(data: T, total = 0) {
+  return { data, total, limit: 0, offset: 0, errors: null };
+}
+
+function errorEnvelope(status: number, msg: string) {
+  return { data: null, total: 0, limit: 0, offset: 0, errors: [{ code: status, msg }] };
+}
+
+/** Optional `start`/`end` in epoch microseconds (Jaeger's convention), as a range in ms. */
+function parseMicrosRange(start: string | undefined, end: string | undefined): { startMs?: number; endMs?: number } {
+  const parse = (name: string, v: string | undefined, round: (n: number) => number) => {
+    if (v === undefined || v === "") return undefined;
+    if (!/^\d{1,17}$/.test(v)) throw new ApiError(400, "invalid_range", `${name} must be epoch microseconds, got "${v}"`);
+    return round(Number(v) / 1000);
+  };
+  const range = { startMs: parse("start", start, Math.floor), endMs: parse("end", end, Math.ceil) };
+  if (range.startMs !== undefined && range.endMs !== undefined && range.startMs > range.endMs) throw new ApiError(400, "invalid_range", "start is after end");
+  return range;
+}
+
+async function recentOperationRows(env: DashboardEnv, tenantId: string): Promise<OperationRow[]> {
+  const now = Math.floor(Date.now() / 1000);
+  return readOperationRowsWithOpen(await indexStore(env), r2Store(env.SPANS), tenantId, { start: now - LOOKBACK_SECONDS, end: now + 60 });
+}
+
+const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
+
+export const jaeger = new Hono<JaegerApp>()
+  .use("*", keyAuth({ scope: "read" }))
+  .get("/api/traces/:traceId", async (c) => {
+    const traceId = parseTraceIdParam(c.req.param("traceId"));
+    const range = parseMicrosRange(c.req.query("start"), c.req.query("end"));
+    const found = await findTrace(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, traceId, range);
+    // Another tenant's trace answers exactly like a missing one.
+    if (!found) return c.json(errorEnvelope(404, "trace not found"), 404);
+    return c.json(envelope([toJaegerTrace(traceId, found.resourceSpans)]));
+  })
+  .get("/api/services", async (c) => {
+    const services = sorted((await recentOperationRows(c.env, c.var.principal.tenantId)).map((r) => r.service));
+    return c.json(envelope(services, services.length));
+  })
+  .get("/api/services/:service/operations", async (c) => {
+    const service = c.req.param("service");
+    const rows = await recentOperationRows(c.env, c.var.principal.tenantId);
+    const names = sorted(rows.filter((r) => r.service === service).map((r) => r.operation));
+    return c.json(envelope(names, names.length));
+  })
+  .get("/api/operations", async (c) => {
+    const service = c.req.query("service");
+    if (!service) throw new ApiError(400, "missing_service", "parameter 'service' is required");
+    const kindParam = c.req.query("spanKind") ?? "";
+    const kind = kindParam === "" ? undefined : spanKindNumber(kindParam.toLowerCase());
+    if (kindParam !== "" && kind === undefined) throw new ApiError(400, "invalid_span_kind", `unsupported span kind "${kindParam}"`);
+    const rows = await recentOperationRows(c.env, c.var.principal.tenantId);
+    const seen = new Map<string, { name: string; spanKind: string }>();
+    for (const r of rows) {
+      if (r.service !== service || (kind !== undefined && r.kind !== kind)) continue;
+      const op = { name: r.operation, spanKind: spanKindName(r.kind) };
+      seen.set(`${op.name}\n${op.spanKind}`, op);
+    }
+    const ops = [...seen.values()].sort((a, b) => (a.name === b.name ? a.spanKind.localeCompare(b.spanKind) : a.name < b.name ? -1 : 1));
+    return c.json(envelope(ops, ops.length));
+  })
+  .onError((err, c) => {
+    const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
+    if (!(err instanceof ApiError)) console.error("dashboard jaeger: unexpected error", err);
+    const headers: Record<string, string> = {};
+    if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);
+    return c.json(errorEnvelope(apiError.status, apiError.message), apiError.status, headers);
+  });
