@@ -27,7 +27,7 @@ let pos = 0;
 const utf8 = new TextEncoder();
 
 /** The resource spans as protobuf (ExportTraceServiceRequest / tempopb.Trace). */
-export function encodeTraceProto(resourceSpans: ResourceSpans[]): Uint8Array {
+export function encodeTraceProto(resourceSpans: ResourceSpans[]): Uint8Array<ArrayBuffer> {
   sizes = [];
   let total = 0;
   for (let i = 0; i < resourceSpans.length; i++) total += msgField(sizeResourceSpans(resourceSpans[i]!));
