@@ -3,12 +3,14 @@ import { ApiError, errorBody } from "../../shared/http/errors.ts";
 import type { DashboardApp } from "./env.ts";
 import { admin } from "./routes/admin.ts";
 import { jaeger } from "./routes/jaeger.ts";
+import { serviceGraph } from "./routes/service-graph.ts";
 import { tempo } from "./routes/tempo.ts";
 
 export const app = new Hono<DashboardApp>();
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/admin/v1", admin);
+app.route("/api", serviceGraph);
 app.route("/api", tempo);
 app.route("/jaeger", jaeger);
 

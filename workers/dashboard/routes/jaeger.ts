@@ -23,6 +23,7 @@ import { readOperationRowsWithOpen } from "../../../shared/storage/metrics-reade
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import type { DashboardEnv } from "../env.ts";
+import { jaegerDependencies, parseDependenciesWindow } from "./service-graph.ts";
 
 type JaegerApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
@@ -91,6 +92,10 @@ export const jaeger = new Hono<JaegerApp>()
     }
     const ops = [...seen.values()].sort((a, b) => (a.name === b.name ? a.spanKind.localeCompare(b.spanKind) : a.name < b.name ? -1 : 1));
     return c.json(envelope(ops, ops.length));
+  })
+  .get("/api/dependencies", async (c) => {
+    const links = await jaegerDependencies(c.env, c.var.principal.tenantId, parseDependenciesWindow(c.req.query()));
+    return c.json(envelope(links, links.length));
   })
   .onError((err, c) => {
     const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
