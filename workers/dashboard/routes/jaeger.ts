@@ -2,7 +2,8 @@
  * @module
  * Jaeger's HTTP JSON query API (what Jaeger UI and Grafana's Jaeger datasource call), mounted at
  * /jaeger so the datasource's base URL is `<host>/jaeger`. Every route needs a key with the `read`
- * scope and sees only that key's tenant. Built so far: trace by id, services, and operations.
+ * scope and sees only that key's tenant. Built so far: trace by id, services, operations and
+ * dependencies (from the service-graph rows).
  *
  * Answers use Jaeger's envelope `{data, total, limit, offset, errors}`, errors included
  * (`{data: null, errors: [{code, msg}]}` with the HTTP status), which the Jaeger UI shows as is.
