@@ -1,0 +1,206 @@
+import { describe, expect, it } from "vitest";
+import type { KeyValue, ResourceSpans, Span, TraceBatch } from "../model/span.ts";
+import { decodeZipkinSpans } from "./decode.ts";
+import { encodeZipkinSpans, zipkinTraceId } from "./encode.ts";
+
+const TRACE = "5982fe77008310cc80f1da5e10147517";
+
+// Zipkin-shaped input: a Brave-style call (shared server half), an internal span, a producer with
+// a host-name server, annotations with and without attributes, a link, a 64-bit trace.
+const ZIPKIN = [
+  {
+    traceId: TRACE,
+    id: "bd7a977555f6b982",
+    name: "get /",
+    kind: "SERVER",
+    timestamp: 1502787600000000,
+    duration: 150000,
+    localEndpoint: { serviceName: "frontend", ipv4: "172.17.0.13", port: 8080 },
+    remoteEndpoint: { ipv6: "::1", port: 63720 },
+    tags: { "http.method": "GET", "http.path": "/", "host.name": "web-1", "otel.scope.name": "brave", "otel.scope.version": "5.0" },
+    annotations: [{ timestamp: 1502787600000100, value: "wr" }],
+  },
+  {
+    traceId: TRACE,
+    parentId: "bd7a977555f6b982",
+    id: "be2d01e33cc78d97",
+    name: "get /api",
+    kind: "CLIENT",
+    timestamp: 1502787600010000,
+    duration: 100000,
+    localEndpoint: { serviceName: "frontend", ipv4: "172.17.0.13" },
+    remoteEndpoint: { serviceName: "backend", ipv4: "172.17.0.9", port: 9000 },
+    tags: { "http.path": "/api", error: "connection reset", "host.name": "web-1", "otel.scope.name": "brave", "otel.scope.version": "5.0" },
+  },
+  {
+    traceId: TRACE,
+    parentId: "bd7a977555f6b982",
+    id: "be2d01e33cc78d97",
+    name: "get /api",
+    kind: "SERVER",
+    shared: true,
+    timestamp: 1502787600011000,
+    duration: 90000,
+    localEndpoint: { serviceName: "backend", ipv4: "172.17.0.9", port: 9000 },
+    remoteEndpoint: { ipv4: "172.17.0.13" },
+    tags: { "http.path": "/api", "otel.status_code": "OK" },
+    annotations: [{ timestamp: 1502787600012000, value: 'cache.miss|{"key":"a|b","n":3}|1' }],
+  },
+  {
+    traceId: TRACE,
+    parentId: "be2d01e33cc78d97",
+    id: "0000000000000abc",
+    name: "render",
+    timestamp: 1502787600013000,
+    duration: 1,
+    localEndpoint: { serviceName: "backend" },
+    tags: { "span.kind": "internal", "w3c.tracestate": "k=v", [`otlp.link.0`]: `${TRACE}|00000000000000aa|x=y|{"why":"retry"}|0` },
+  },
+  {
+    traceId: "463ac35c9f6413ad",
+    id: "463ac35c9f6413ad",
+    name: "send",
+    kind: "PRODUCER",
+    timestamp: 1502787600020000,
+    duration: 500,
+    debug: true,
+    localEndpoint: { serviceName: "backend" },
+    remoteEndpoint: { serviceName: "kafka", port: 9092 },
+    tags: { "server.address": "broker.internal", "messaging.system": "kafka" },
+  },
+];
+
+function spans(batch: TraceBatch): Span[] {
+  return batch.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
+}
+
+const byKey = (a: KeyValue, b: KeyValue) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** Attribute order is not part of the contract. */
+function normalized(rs: ResourceSpans[]): ResourceSpans[] {
+  return rs.map((r) => ({
+    ...r,
+    resource: { ...r.resource, attributes: [...r.resource.attributes].sort(byKey) },
+    scopeSpans: r.scopeSpans.map((ss) => ({ ...ss, spans: ss.spans.map((s) => ({ ...s, attributes: [...s.attributes].sort(byKey) })) })),
+  }));
+}
+
+function span(over: Partial<Span>): Span {
+  return {
+    traceId: TRACE, spanId: "bd7a977555f6b982", parentSpanId: "", traceState: "", flags: 1, name: "op", kind: 0,
+    startTimeUnixNano: "1502787600000000000", endTimeUnixNano: "1502787600001500999",
+    attributes: [], droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
+    status: { code: 0, message: "" }, ...over,
+  };
+}
+
+function rs(service: string | undefined, s: Span[], resourceAttrs: KeyValue[] = []): ResourceSpans {
+  const attrs = service === undefined ? resourceAttrs : [{ key: "service.name", value: { stringValue: service } }, ...resourceAttrs];
+  return { resource: { attributes: attrs, droppedAttributesCount: 0 }, schemaUrl: "", scopeSpans: [{ scope: { name: "", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans: s }] };
+}
+
+describe("encodeZipkinSpans", () => {
+  it("round-trips Zipkin-shaped input through decodeZipkinSpans", () => {
+    const model = decodeZipkinSpans(structuredClone(ZIPKIN));
+    const encoded = encodeZipkinSpans(model.resourceSpans);
+    expect(encoded).toHaveLength(ZIPKIN.length);
+    const again = decodeZipkinSpans(JSON.parse(JSON.stringify(encoded)));
+    expect(normalized(again.resourceSpans)).toEqual(normalized(model.resourceSpans));
+  });
+
+  it("gives back the Zipkin fields of the input", () => {
+    const encoded = encodeZipkinSpans(decodeZipkinSpans(structuredClone(ZIPKIN)).resourceSpans);
+    const byId = (id: string, kind?: string) => encoded.find((s) => s.id === id && s.kind === kind)!;
+    expect(byId("bd7a977555f6b982", "SERVER")).toEqual({
+      traceId: TRACE,
+      id: "bd7a977555f6b982",
+      name: "get /",
+      kind: "SERVER",
+      timestamp: 1502787600000000,
+      duration: 150000,
+      localEndpoint: { serviceName: "frontend", ipv4: "172.17.0.13", port: 8080 },
+      remoteEndpoint: { ipv6: "::1", port: 63720 },
+      tags: { "http.method": "GET", "http.path": "/", "host.name": "web-1", "otel.scope.name": "brave", "otel.scope.version": "5.0" },
+      annotations: [{ timestamp: 1502787600000100, value: "wr" }],
+    });
+    expect(byId("be2d01e33cc78d97", "CLIENT")).toEqual({
+      ...ZIPKIN[1],
+      tags: { ...ZIPKIN[1]!.tags, "otel.status_code": "ERROR", error: "connection reset" },
+    });
+    const server = byId("be2d01e33cc78d97", "SERVER");
+    expect(server.shared).toBe(true);
+    expect(server.parentId).toBe("bd7a977555f6b982");
+    expect(server.tags).toEqual({ "http.path": "/api", "otel.status_code": "OK" });
+    expect(server.annotations).toEqual([{ timestamp: 1502787600012000, value: 'cache.miss|{"key":"a|b","n":3}|1' }]);
+    const internal = byId("0000000000000abc");
+    expect(internal?.kind).toBeUndefined();
+    expect(internal.duration).toBe(1);
+    expect(internal.remoteEndpoint).toBeUndefined();
+    expect(internal.tags).toEqual(ZIPKIN[3]!.tags);
+    // A 64-bit trace id comes back as 16 digits; a host name stays a tag.
+    const producer = byId("463ac35c9f6413ad", "PRODUCER");
+    expect(producer).toMatchObject({ traceId: "463ac35c9f6413ad", debug: true, remoteEndpoint: { serviceName: "kafka", port: 9092 } });
+    expect(producer.tags).toEqual({ "server.address": "broker.internal", "messaging.system": "kafka" });
+    expect(producer.parentId).toBeUndefined();
+  });
+
+  it("maps OTel-native spans: kinds, times, endpoints, status, typed tags", () => {
+    const [client, internal, bare] = encodeZipkinSpans([
+      rs("cart", [
+        span({
+          kind: 3,
+          parentSpanId: "00f067aa0ba902b7",
+          status: { code: 2, message: "" },
+          attributes: [
+            { key: "server.address", value: { stringValue: "10.0.0.5" } },
+            { key: "server.port", value: { intValue: "443" } },
+            { key: "network.local.address", value: { stringValue: "2001:db8::1" } },
+            { key: "retries", value: { intValue: "2" } },
+            { key: "ratio", value: { doubleValue: 0.5 } },
+            { key: "cached", value: { boolValue: false } },
+            { key: "ids", value: { arrayValue: { values: [{ stringValue: "a" }, { intValue: "1" }] } } },
+            { key: "map", value: { kvlistValue: { values: [{ key: "k", value: { boolValue: true } }] } } },
+            { key: "empty", value: {} },
+          ],
+          events: [{ timeUnixNano: "1502787600000999999", name: "exception", attributes: [{ key: "exception.type", value: { stringValue: "Timeout" } }], droppedAttributesCount: 0 }],
+          droppedAttributesCount: 3,
+        }),
+        span({ kind: 1, spanId: "00000000000000aa", status: { code: 2, message: "boom" }, endTimeUnixNano: "1502787600000000400" }),
+      ], [{ key: "deployment.environment", value: { stringValue: "prod" } }]),
+      rs(undefined, [span({ traceId: "0000000000000000463ac35c9f6413ad", startTimeUnixNano: "0", endTimeUnixNano: "0" })]),
+    ]);
+    expect(client).toEqual({
+      traceId: TRACE,
+      id: "bd7a977555f6b982",
+      parentId: "00f067aa0ba902b7",
+      name: "op",
+      kind: "CLIENT",
+      timestamp: 1502787600000000,
+      duration: 1500,
+      localEndpoint: { serviceName: "cart", ipv6: "2001:db8::1" },
+      remoteEndpoint: { ipv4: "10.0.0.5", port: 443 },
+      annotations: [{ timestamp: 1502787600000999, value: 'exception|{"exception.type":"Timeout"}|0' }],
+      tags: {
+        "deployment.environment": "prod",
+        retries: "2",
+        ratio: "0.5",
+        cached: "false",
+        ids: '["a",1]',
+        map: '{"k":true}',
+        empty: "",
+        "otel.status_code": "ERROR",
+        error: "true",
+        "otel.dropped_attributes_count": "3",
+      },
+    });
+    expect(internal?.kind).toBeUndefined();
+    expect(internal).toMatchObject({ duration: 1, tags: { "span.kind": "internal", "otel.status_code": "ERROR", error: "boom" } });
+    expect(bare).toEqual({ traceId: "463ac35c9f6413ad", id: "bd7a977555f6b982", name: "op" });
+  });
+
+  it("prints 16-digit trace ids only for a zero high half", () => {
+    expect(zipkinTraceId("0000000000000000463ac35c9f6413ad")).toBe("463ac35c9f6413ad");
+    expect(zipkinTraceId(TRACE)).toBe(TRACE);
+    expect(spans(decodeZipkinSpans(encodeZipkinSpans([rs("a", [span({ traceId: "0000000000000000463ac35c9f6413ad" })])])))[0]!.traceId).toBe("0000000000000000463ac35c9f6413ad");
+  });
+});
