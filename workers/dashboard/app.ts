@@ -5,6 +5,7 @@ import { admin } from "./routes/admin.ts";
 import { jaeger } from "./routes/jaeger.ts";
 import { serviceGraph } from "./routes/service-graph.ts";
 import { tempo } from "./routes/tempo.ts";
+import { zipkin } from "./routes/zipkin.ts";
 
 export const app = new Hono<DashboardApp>();
 
@@ -13,6 +14,7 @@ app.route("/admin/v1", admin);
 app.route("/api", serviceGraph);
 app.route("/api", tempo);
 app.route("/jaeger", jaeger);
+app.route("/zipkin", zipkin);
 
 app.notFound((c) => c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}` }, 404));
 
