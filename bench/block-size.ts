@@ -122,10 +122,10 @@ for (const w of workloads()) {
 }
 console.log(
   JSON.stringify({
-    "storage.r2_bytes_per_span": headline!.bytes_per_span,
-    "storage.otlp_bytes_per_span": headline!.otlp_proto_bytes_per_span,
-    "storage.ratio_vs_otlp": headline!.ratio_vs_otlp,
-    "storage.ratio_vs_gzip_json": headline!.ratio_vs_gzip_json_per_request,
+    "block.r2_bytes_per_span": headline!.bytes_per_span,
+    "block.otlp_bytes_per_span": headline!.otlp_proto_bytes_per_span,
+    "block.ratio_vs_otlp": headline!.ratio_vs_otlp,
+    "block.ratio_vs_gzip_json": headline!.ratio_vs_gzip_json_per_request,
     ...results,
   }),
 );
