@@ -1,0 +1,223 @@
+/**
+ * @module
+ * Search over the block catalog with any `TraceMatcher` (TraceQL or Tempo's legacy tags).
+ *
+ * 1. The tenant's catalog rows in the time range, newest first (by end); when the matcher names
+ *    services a trace must have (`requiredServices`), blocks whose services list lacks one are
+ *    skipped without a read.
+ * 2. Per block, range reads only: the tail (footer, and the dictionary and summary table when they
+ *    fit in it), else the summary table. Rows outside the time range or failing `mayMatch` stop
+ *    there; `summaryOnly` matchers never decode spans.
+ * 3. The remaining rows are decoded per segment (each segment read and inflated once, the
+ *    dictionary read only then) and passed to `match`.
+ * 4. Blocks are read until `limit` matches are found and no unread block can hold a newer trace
+ *    (a block's end bounds its traces' starts), so the answer is the `limit` newest matching
+ *    traces by start, newest first, ties by trace id: the same query gives the same answer.
+ *
+ * A trace whose spans are in several blocks (late spans, not yet compacted) is reported once: the
+ * first matching fragment found, the one in the newest block. Each fragment is matched alone, so
+ * a condition spread over fragments (one tag in each) is not seen.
+ */
+import { unpackSection } from "../block/compress.ts";
+import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
+import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
+import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
+import { decodeSegment } from "../block/trace-segment.ts";
+import type { Db } from "../db/client.ts";
+import { listBlocks } from "../db/queries/blocks.ts";
+import type { Block } from "../db/schema.ts";
+import { blockKey } from "../storage/keys.ts";
+import type { ObjectStore } from "../storage/object-store.ts";
+import type { SpansetMatch, TraceMatcher } from "./matcher.ts";
+
+export interface SearchOptions {
+  startMs: number;
+  endMs: number;
+  limit: number;
+  /** Spans per spanset (the matcher applies it; kept here for callers that build one). */
+  spss?: number;
+  /** Bytes of a block's tail fetched by its first read. Default 64 KiB. */
+  tailBytes?: number;
+}
+
+export interface SearchTrace {
+  traceID: string;
+  rootServiceName: string;
+  rootTraceName: string;
+  startTimeUnixNano: string;
+  durationMs: number;
+  spanSets: SpansetMatch[];
+  /** The first spanset, as Tempo still sends it for older clients. */
+  spanSet?: SpansetMatch;
+}
+
+export interface SearchMetrics {
+  /** Summary rows in the time range of the blocks read. */
+  inspectedTraces: number;
+  /** Bytes of all range reads. */
+  inspectedBytes: number;
+  /** Blocks whose summary table was read. */
+  inspectedBlocks: number;
+  /** Blocks read, of the blocks in range after pruning (Tempo's jobs). */
+  completedJobs: number;
+  totalJobs: number;
+}
+
+export interface SearchResult {
+  traces: SearchTrace[];
+  metrics: SearchMetrics;
+}
+
+/** A matcher may name services every match has (legacy `service.name=`, TraceQL `resource.service.name = "x"`). */
+type PruningMatcher = TraceMatcher & { readonly requiredServices?: readonly string[] };
+
+class BlockGone extends Error {}
+
+interface Found {
+  summary: TraceSummary;
+  spanSets: SpansetMatch[];
+}
+
+const NANOS_PER_MS = 1_000_000n;
+
+export async function searchTraces(db: Db, store: ObjectStore, tenantId: string, matcher: TraceMatcher, options: SearchOptions): Promise<SearchResult> {
+  try {
+    return await searchOnce(db, store, tenantId, matcher, options);
+  } catch (err) {
+    // Compaction may have swapped blocks between the catalog read and the R2 reads: look again.
+    if (err instanceof BlockGone) return searchOnce(db, store, tenantId, matcher, options);
+    throw err;
+  }
+}
+
+async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher: TraceMatcher, options: SearchOptions): Promise<SearchResult> {
+  const { startMs, endMs, limit } = options;
+  const startNs = BigInt(startMs) * NANOS_PER_MS;
+  const endNs = BigInt(endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
+  const required = (matcher as PruningMatcher).requiredServices ?? [];
+  const all = await listBlocks(db, tenantId, { startMs, endMs });
+  // Same end: a fixed order by id, so that ties do not depend on the database's mood.
+  all.sort((a, b) => b.endMs - a.endMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const blocks = all.filter((b) => required.every((s) => b.services.includes(s)));
+  const metrics: SearchMetrics = { inspectedTraces: 0, inspectedBytes: 0, inspectedBlocks: 0, completedJobs: 0, totalJobs: blocks.length };
+  const found = new Map<string, Found>();
+
+  const reader = (b: Block) => {
+    const key = blockKey(tenantId, b.id);
+    return async (offset: number, length: number) => {
+      const bytes = await store.getRange(key, offset, length);
+      if (!bytes) throw new BlockGone(`block ${key} is in the catalog but not in storage`);
+      metrics.inspectedBytes += bytes.length;
+      return bytes;
+    };
+  };
+
+  // The start of the limit-th newest match so far: nothing older can enter the answer.
+  const cutoff = (): bigint | undefined => (found.size >= limit ? BigInt(newest(found)[limit - 1]!.summary.startTimeUnixNano) : undefined);
+  const scan: BlockScan = {
+    matcher,
+    startNs,
+    endNs,
+    metrics,
+    tailBytes: options.tailBytes,
+    seen: (id) => found.has(id),
+    add: (m) => {
+      if (!found.has(m.summary.traceId)) found.set(m.summary.traceId, m);
+    },
+    cutoff,
+  };
+  for (const block of blocks) {
+    // Every trace of this and older blocks starts at or before the block's end.
+    const c = cutoff();
+    if (c !== undefined && BigInt(block.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n) < c) break;
+    await searchBlock(reader(block), block.bytes, scan);
+    metrics.completedJobs++;
+  }
+
+  const traces = newest(found)
+    .slice(0, limit)
+    .map(({ summary, spanSets }): SearchTrace => ({
+      traceID: summary.traceId,
+      rootServiceName: summary.rootServiceName || "<root span not yet received>",
+      rootTraceName: summary.rootSpanName,
+      startTimeUnixNano: summary.startTimeUnixNano,
+      durationMs: Number(BigInt(summary.durationNanos) / NANOS_PER_MS),
+      spanSets,
+      ...(spanSets[0] ? { spanSet: spanSets[0] } : {}),
+    }));
+  return { traces, metrics };
+}
+
+function newest(found: Map<string, Found>): Found[] {
+  return [...found.values()].sort((a, b) => {
+    const sa = BigInt(a.summary.startTimeUnixNano);
+    const sb = BigInt(b.summary.startTimeUnixNano);
+    if (sa !== sb) return sa > sb ? -1 : 1;
+    return a.summary.traceId < b.summary.traceId ? -1 : a.summary.traceId > b.summary.traceId ? 1 : 0;
+  });
+}
+
+type Read = (offset: number, length: number) => Promise<Uint8Array>;
+
+interface BlockScan {
+  matcher: TraceMatcher;
+  startNs: bigint;
+  endNs: bigint;
+  metrics: SearchMetrics;
+  tailBytes?: number;
+  /** Already found in a newer block. */
+  seen(traceId: string): boolean;
+  add(found: Found): void;
+  cutoff(): bigint | undefined;
+}
+
+async function searchBlock(read: Read, objectSize: number, scan: BlockScan): Promise<void> {
+  const { matcher, startNs, endNs, metrics } = scan;
+  const tailLength = Math.min(objectSize, Math.max(FOOTER_SIZE, scan.tailBytes ?? 64 * 1024));
+  const tailOffset = objectSize - tailLength;
+  const tail = await read(tailOffset, tailLength);
+  const footer = readFooter(tail);
+  if (footer.objectSize !== objectSize) throw new Error(`block is ${objectSize} bytes, its footer says ${footer.objectSize}`);
+  const fromTail = (r: { offset: number; length: number }) => (r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : undefined);
+  const table = await decodeSummaries(fromTail(footer.summaries) ?? (await read(footer.summaries.offset, footer.summaries.length)));
+  metrics.inspectedBlocks++;
+
+  const toDecode: TraceSummary[] = [];
+  for (const row of table.traces) {
+    const s = BigInt(row.startTimeUnixNano);
+    const e = BigInt(row.endTimeUnixNano);
+    if (s > endNs || e < startNs) continue;
+    metrics.inspectedTraces++;
+    if (scan.seen(row.traceId) || !matcher.mayMatch(row)) continue;
+    if (matcher.summaryOnly) scan.add({ summary: row, spanSets: [] });
+    else toDecode.push(row);
+  }
+  if (!toDecode.length) return;
+
+  // Rows sharing a segment: one read and one inflate per segment; segments with the newest
+  // traces first, so that once `limit` newer matches are known the rest is not read.
+  const bySegment = new Map<number, TraceSummary[]>();
+  for (const row of toDecode) {
+    const rows = bySegment.get(row.segmentOffset);
+    if (rows) rows.push(row);
+    else bySegment.set(row.segmentOffset, [row]);
+  }
+  const latest = (rows: TraceSummary[]) => rows.reduce((m, r) => (BigInt(r.startTimeUnixNano) > m ? BigInt(r.startTimeUnixNano) : m), 0n);
+  const segments = [...bySegment].map(([offset, rows]) => ({ offset, rows, latest: latest(rows) })).sort((a, b) => (a.latest !== b.latest ? (a.latest > b.latest ? -1 : 1) : a.offset - b.offset));
+
+  let dictionary: BlockDictionary | undefined;
+  for (const { offset, rows, latest: segLatest } of segments) {
+    const c = scan.cutoff();
+    if (c !== undefined && segLatest < c) break;
+    dictionary ??= await decodeDictionary(fromTail(footer.dictionary) ?? (await read(footer.dictionary.offset, footer.dictionary.length)));
+    const raw = await unpackSection(await read(offset, rows[0]!.segmentLength));
+    const wanted = new Map(rows.map((r) => [r.segmentIndex, r]));
+    const decoded = decodeSegment(raw, dictionary, (i) => wanted.get(i));
+    for (const row of rows) {
+      const trace = decoded[row.segmentIndex];
+      if (!trace) throw new Error(`segment at ${offset} has no trace at index ${row.segmentIndex}`);
+      const spanSets = matcher.match(trace, row);
+      if (spanSets) scan.add({ summary: row, spanSets });
+    }
+  }
+}
