@@ -4,14 +4,10 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import { createKey } from "../../shared/db/queries/keys.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
-import { buildIngestBatch, encodeIngestBatch } from "../../shared/ingest/batch-object.ts";
-import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
 import type { Span, TraceBatch } from "../../shared/model/span.ts";
 import { decodeTraceRequest } from "../../shared/otlp/decode-proto.ts";
-import { ingestBatchKey } from "../../shared/storage/keys.ts";
-import { r2Store } from "../../shared/storage/object-store.ts";
-import { assembleForTenant } from "../../workers/assembler/consume.ts";
 import { prefersProtobuf } from "../../workers/dashboard/routes/tempo.ts";
+import { storeAssembled } from "../support/store-assembled.ts";
 
 const db = () => d1(env.DB) as BatchingDb;
 
@@ -47,12 +43,7 @@ async function storeTrace(tenantId: string, spans: Span[]) {
       scopeSpans: [{ scope: { name: "test", version: "1.0.0", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }],
     }],
   };
-  const at = Date.now();
-  const batchId = crypto.randomUUID();
-  const { body } = buildIngestBatch({ tenantId, batchId, receivedAtMs: at, source: "otlp-proto", traces: groupByTrace(batch) });
-  const key = ingestBatchKey(tenantId, at, batchId);
-  await env.SPANS.put(key, await encodeIngestBatch(body));
-  await assembleForTenant(db(), r2Store(env.SPANS), tenantId, [key], at);
+  await storeAssembled(tenantId, batch.resourceSpans);
 }
 
 function fetchTrace(path: string, headers: Record<string, string>) {

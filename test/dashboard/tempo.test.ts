@@ -5,12 +5,8 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import { createKey } from "../../shared/db/queries/keys.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
-import { buildIngestBatch, encodeIngestBatch } from "../../shared/ingest/batch-object.ts";
-import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
 import type { Span, TraceBatch } from "../../shared/model/span.ts";
-import { ingestBatchKey } from "../../shared/storage/keys.ts";
-import { r2Store } from "../../shared/storage/object-store.ts";
-import { assembleForTenant } from "../../workers/assembler/consume.ts";
+import { storeAssembled } from "../support/store-assembled.ts";
 
 const db = () => d1(env.DB) as BatchingDb;
 
@@ -28,12 +24,7 @@ async function storeTrace(tenantId: string, spans: Span[]) {
   const batch: TraceBatch = {
     resourceSpans: [{ resource: { attributes: [{ key: "service.name", value: { stringValue: "cart" } }], droppedAttributesCount: 0 }, schemaUrl: "", scopeSpans: [{ scope: { name: "test", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }] }],
   };
-  const at = Date.now();
-  const batchId = crypto.randomUUID();
-  const { body } = buildIngestBatch({ tenantId, batchId, receivedAtMs: at, source: "otlp-json", traces: groupByTrace(batch) });
-  const key = ingestBatchKey(tenantId, at, batchId);
-  await env.SPANS.put(key, await encodeIngestBatch(body));
-  await assembleForTenant(db(), r2Store(env.SPANS), tenantId, [key], at);
+  await storeAssembled(tenantId, batch.resourceSpans);
 }
 
 async function tenantWithKey(scopes: Scope[]) {

@@ -5,13 +5,9 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import { createKey } from "../../shared/db/queries/keys.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
-import { buildIngestBatch, encodeIngestBatch } from "../../shared/ingest/batch-object.ts";
-import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
 import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
-import { ingestBatchKey } from "../../shared/storage/keys.ts";
-import { r2Store } from "../../shared/storage/object-store.ts";
 import type { ZipkinSpan } from "../../shared/zipkin/encode.ts";
-import { assembleForTenant } from "../../workers/assembler/consume.ts";
+import { storeAssembled } from "../support/store-assembled.ts";
 
 const db = () => d1(env.DB) as BatchingDb;
 
@@ -34,12 +30,7 @@ function resource(service: string, spans: Span[]): ResourceSpans {
 
 /** Stores a trace as ingest and the assembler would, for one tenant (RED and edge rows included). */
 async function storeTrace(tenantId: string, resourceSpans: ResourceSpans[]) {
-  const at = Date.now();
-  const batchId = crypto.randomUUID();
-  const { body } = buildIngestBatch({ tenantId, batchId, receivedAtMs: at, source: "otlp-json", traces: groupByTrace({ resourceSpans }) });
-  const key = ingestBatchKey(tenantId, at, batchId);
-  await env.SPANS.put(key, await encodeIngestBatch(body));
-  await assembleForTenant(db(), r2Store(env.SPANS), tenantId, [key], at);
+  await storeAssembled(tenantId, resourceSpans);
 }
 
 async function tenantWithKey(scopes: Scope[]) {

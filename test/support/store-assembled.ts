@@ -1,0 +1,22 @@
+/**
+ * Stores spans for a tenant exactly as ingest and the assembler would (ingest object in R2, then
+ * one assembly step with its block, catalog row and metric rows), for workerd tests of the read
+ * paths. Runs inside workerd with the test's real local bindings.
+ */
+import { env } from "cloudflare:workers";
+import type { BatchingDb } from "../../shared/db/client.ts";
+import { d1 } from "../../shared/db/d1.ts";
+import { buildIngestBatch, encodeIngestBatch } from "../../shared/ingest/batch-object.ts";
+import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
+import type { ResourceSpans } from "../../shared/model/span.ts";
+import { ingestBatchKey } from "../../shared/storage/keys.ts";
+import { r2Store } from "../../shared/storage/object-store.ts";
+import { assembleForTenant } from "../../workers/assembler/consume.ts";
+
+export async function storeAssembled(tenantId: string, resourceSpans: ResourceSpans[], receivedAtMs = Date.now()): Promise<void> {
+  const batchId = crypto.randomUUID();
+  const { body } = buildIngestBatch({ tenantId, batchId, receivedAtMs, source: "otlp-json", traces: groupByTrace({ resourceSpans }) });
+  const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
+  await env.SPANS.put(key, await encodeIngestBatch(body));
+  await assembleForTenant(d1(env.DB) as BatchingDb, r2Store(env.SPANS), tenantId, [key], receivedAtMs);
+}
