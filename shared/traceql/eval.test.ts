@@ -1,0 +1,281 @@
+import { describe, expect, it } from "vitest";
+import { summarizeTrace } from "../block/summarize.ts";
+import type { TraceFacts } from "../block/summarize.ts";
+import type { AnyValue, KeyValue, ResourceSpans, Span } from "../model/span.ts";
+import { compileTraceQL } from "./index.ts";
+
+interface S {
+  id: string;
+  parent?: string;
+  service: string;
+  name: string;
+  kind: number;
+  status?: number;
+  message?: string;
+  startMs: number;
+  durMs: number;
+  attrs?: Record<string, string | number | boolean>;
+}
+
+const BASE = 1_700_000_000_000n * 1_000_000n;
+
+function anyValue(v: string | number | boolean): AnyValue {
+  if (typeof v === "string") return { stringValue: v };
+  if (typeof v === "boolean") return { boolValue: v };
+  return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
+}
+const kvs = (o: Record<string, string | number | boolean> = {}): KeyValue[] => Object.entries(o).map(([key, v]) => ({ key, value: anyValue(v) }));
+
+const RESOURCE_EXTRA: Record<string, Record<string, string | number | boolean>> = {
+  worker: { "deployment.environment": "prod", region: "eu" },
+  api: { region: "eu" },
+};
+
+function trace(traceId: string, spans: S[]): { id: string; rs: ResourceSpans[]; summary: TraceFacts } {
+  const byService = new Map<string, Span[]>();
+  for (const s of spans) {
+    const start = BASE + BigInt(s.startMs) * 1_000_000n;
+    const span: Span = {
+      traceId, spanId: s.id, traceState: "", parentSpanId: s.parent ?? "", flags: 0, name: s.name, kind: s.kind,
+      startTimeUnixNano: start.toString(), endTimeUnixNano: (start + BigInt(s.durMs) * 1_000_000n).toString(),
+      attributes: kvs(s.attrs), droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
+      status: { code: s.status ?? 0, message: s.message ?? "" },
+    };
+    const list = byService.get(s.service) ?? [];
+    list.push(span);
+    byService.set(s.service, list);
+  }
+  const rs: ResourceSpans[] = [...byService].map(([service, list]) => ({
+    resource: { attributes: kvs({ "service.name": service, ...RESOURCE_EXTRA[service] }), droppedAttributesCount: 0 },
+    scopeSpans: [{ scope: { name: "t", version: "", attributes: [], droppedAttributesCount: 0 }, spans: list, schemaUrl: "" }],
+    schemaUrl: "",
+  }));
+  return { id: traceId, rs, summary: summarizeTrace(traceId, rs) };
+}
+
+const T = "0000000000000000000000000000000";
+const DATA = [
+  // a1: cart page, healthy, with a postgres call.
+  trace(`${T}1`, [
+    { id: "1100000000000001", service: "frontend", name: "GET /cart", kind: 2, startMs: 0, durMs: 1200, attrs: { "http.method": "GET", "http.status_code": 200, "http.url": "/cart" } },
+    { id: "1100000000000002", parent: "1100000000000001", service: "frontend", name: "HTTP GET", kind: 3, startMs: 10, durMs: 1100, attrs: { "http.method": "GET" } },
+    { id: "1100000000000003", parent: "1100000000000002", service: "cart", name: "GET /cart", kind: 2, startMs: 20, durMs: 1000, attrs: { "http.method": "GET" } },
+    { id: "1100000000000004", parent: "1100000000000003", service: "cart", name: "SELECT cart", kind: 3, startMs: 30, durMs: 700, attrs: { "db.system": "postgresql", "db.rows": 3 } },
+  ]),
+  // a2: checkout with a failed payment and a mysql call.
+  trace(`${T}2`, [
+    { id: "2200000000000001", service: "frontend", name: "GET /checkout", kind: 2, startMs: 0, durMs: 3000, attrs: { "http.method": "GET", "http.status_code": 500 } },
+    { id: "2200000000000002", parent: "2200000000000001", service: "checkout", name: "POST /checkout", kind: 2, status: 2, message: "payment failed", startMs: 100, durMs: 2800, attrs: { "http.method": "POST", "http.status_code": 500 } },
+    { id: "2200000000000003", parent: "2200000000000002", service: "checkout", name: "charge", kind: 3, status: 2, startMs: 200, durMs: 2000 },
+    { id: "2200000000000004", parent: "2200000000000003", service: "payment", name: "charge", kind: 2, status: 2, message: "card declined", startMs: 210, durMs: 1900, attrs: { amount: 12.5 } },
+    { id: "2200000000000005", parent: "2200000000000002", service: "checkout", name: "SELECT orders", kind: 3, startMs: 2300, durMs: 300, attrs: { "db.system": "mysql", "db.rows": 10 } },
+  ]),
+  // a3: a consumer in a worker, resource attributes.
+  trace(`${T}3`, [
+    { id: "3300000000000001", service: "worker", name: "consume orders", kind: 5, startMs: 0, durMs: 50, attrs: { "messaging.system": "kafka", retry: false } },
+    { id: "3300000000000002", parent: "3300000000000001", service: "worker", name: "process", kind: 1, status: 1, startMs: 5, durMs: 40, attrs: { region: "us" } },
+  ]),
+  // a4: a tiny 404.
+  trace(`${T}4`, [
+    { id: "4400000000000001", service: "frontend", name: "GET", kind: 2, status: 1, startMs: 0, durMs: 20, attrs: { "http.status_code": 404, "foo bar": "baz", "http.method": "GET" } },
+  ]),
+  // a5: a producer with three internal siblings, one failing.
+  trace(`${T}5`, [
+    { id: "5500000000000001", service: "api", name: "publish", kind: 4, startMs: 0, durMs: 500 },
+    { id: "5500000000000002", parent: "5500000000000001", service: "api", name: "validate", kind: 1, startMs: 10, durMs: 5 },
+    { id: "5500000000000003", parent: "5500000000000001", service: "api", name: "enqueue", kind: 1, startMs: 20, durMs: 100, attrs: { "queue.depth": 7 } },
+    { id: "5500000000000004", parent: "5500000000000001", service: "api", name: "audit", kind: 1, status: 2, message: "audit log full", startMs: 130, durMs: 60 },
+    { id: "5500000000000005", parent: "5500000000000003", service: "api", name: "write", kind: 0, startMs: 25, durMs: 50 },
+  ]),
+];
+
+/** Runs a query over the dataset; returns the short ids (last digit) of matching traces, checking that pruning is sound. */
+function run(q: string, spss?: number) {
+  const m = compileTraceQL(q, spss === undefined ? {} : { spss });
+  const hits: { trace: string; sets: NonNullable<ReturnType<typeof m.match>> }[] = [];
+  for (const t of DATA) {
+    const may = m.mayMatch(t.summary);
+    const sets = m.match(t.rs, t.summary);
+    if (sets) expect(may, `mayMatch pruned a matching trace for ${q}`).toBe(true);
+    if (m.summaryOnly) expect(!!sets).toBe(may);
+    if (sets) hits.push({ trace: t.id.slice(-1), sets });
+  }
+  return hits;
+}
+const traces = (q: string) => run(q).map((h) => h.trace).join("");
+const spanIds = (q: string) => run(q, 100).flatMap((h) => h.sets.flatMap((s) => s.spans.map((x) => x.spanID.slice(0, 2) + x.spanID.slice(-1))));
+
+// [query, matching traces (last digit of the trace id)]
+const TABLE: [string, string][] = [
+  ["{}", "12345"],
+  ["{ }", "12345"],
+  ["{ true }", "12345"],
+  ["{ false }", ""],
+  ['{ resource.service.name = "cart" }', "1"],
+  ['{ .service.name = "payment" }', "2"],
+  ['{ span.service.name = "payment" }', ""],
+  ['{ resource.service.name != "frontend" }', "1235"],
+  ['{ name = "GET /cart" }', "1"],
+  ['{ name =~ "GET" }', "4"],
+  ['{ name =~ "GET.*" }', "124"],
+  ['{ name =~ "(?i)get /CART" }', "1"],
+  ['{ name !~ "GET.*" }', "1235"],
+  ['{ name =~ "SELECT" }', ""],
+  ["{ status = error }", "25"],
+  ["{ status = ok }", "34"],
+  ["{ status != unset }", "2345"],
+  ["{ status = unset && name = \"write\" }", "5"],
+  ['{ statusMessage = "card declined" }', "2"],
+  ['{ statusMessage =~ ".*full" }', "5"],
+  ["{ kind = server }", "124"],
+  ["{ kind = client }", "12"],
+  ["{ kind = consumer }", "3"],
+  ["{ kind = producer }", "5"],
+  ["{ kind = internal }", "35"],
+  ["{ kind = unspecified }", "5"],
+  ["{ duration > 1s }", "12"],
+  ["{ duration >= 2s }", "2"],
+  ["{ duration < 10ms }", "5"],
+  ["{ duration > 1.5s && duration < 2500ms }", "2"],
+  ["{ duration = 60ms }", "5"],
+  ["{ duration > 100us && duration < 0.01s }", "5"],
+  ["{ duration < 1m }", "12345"],
+  ["{ duration > 1h }", ""],
+  ['{ trace:rootService = "frontend" }', "124"],
+  ['{ rootServiceName = "worker" }', "3"],
+  ['{ trace:rootName = "publish" }', "5"],
+  ['{ rootName =~ "GET /.*" }', "12"],
+  ["{ trace:duration > 1s }", "12"],
+  ["{ traceDuration < 100ms }", "34"],
+  ['{ trace:id = "00000000000000000000000000000003" }', "3"],
+  ['{ trace:id = "4" }', "4"],
+  ['{ span:id = "5500000000000004" }', "5"],
+  ['{ span:parentID = "5500000000000001" }', "5"],
+  ["{ span.http.status_code = 500 }", "2"],
+  ["{ span.http.status_code >= 400 }", "24"],
+  ["{ .http.status_code = 500.0 }", "2"],
+  ['{ span.http.status_code = "500" }', ""],
+  ["{ span.amount > 12 }", "2"],
+  ["{ span.amount = 12.5 }", "2"],
+  ["{ span.retry = false }", "3"],
+  ["{ span.retry }", ""],
+  ['{ span."foo bar" = "baz" }', "4"],
+  ['{ resource.deployment.environment = "prod" }', "3"],
+  // Unscoped: span attribute first, then resource.
+  ['{ .region = "us" }', "3"],
+  ['{ .region = "eu" }', "35"],
+  ['{ resource.region = "eu" && span.region = "us" }', "3"],
+  // nil and missing attributes.
+  ["{ span.db.system = nil && kind = client }", "12"],
+  ['{ span.db.system = nil && kind = client && resource.service.name = "checkout" }', "2"],
+  ["{ span.db.system != nil }", "12"],
+  ['{ span.db.system != "mysql" }', "1"],
+  ['{ !(span.db.system = "mysql") && kind = client }', "12"],
+  // Precedence: && binds tighter than ||.
+  ['{ name = "publish" || name = "GET" && status = error }', "5"],
+  ['{ (name = "publish" || name = "GET") && status = ok }', "4"],
+  ['{ name = "GET" && status = ok || name = "process" }', "34"],
+  ["{ !status = error && kind = internal }", "35"],
+  // Spanset operators.
+  ['{ resource.service.name = "cart" } && { kind = server }', "1"],
+  ['{ resource.service.name = "cart" } || { resource.service.name = "worker" }', "13"],
+  ['{ kind = server } && { span.db.system = "mysql" } || { kind = consumer }', "23"],
+  ['{ kind = server } && ({ span.db.system = "mysql" } || { kind = consumer })', "2"],
+  // Structural.
+  ['{ resource.service.name = "frontend" } > { resource.service.name = "cart" }', "1"],
+  ['{ resource.service.name = "frontend" } >> { span.db.system != nil }', "12"],
+  ['{ resource.service.name = "frontend" } > { span.db.system != nil }', ""],
+  ['{ span.db.system != nil } < { kind = server }', "12"],
+  ['{ span.db.system = "postgresql" } < { kind = server }', "1"],
+  ['{ span.db.system != nil } << { name = "GET /checkout" }', "2"],
+  ['{ status = error } ~ { name = "validate" }', "5"],
+  ['{ name = "validate" } ~ { name = "validate" }', ""],
+  ["{ kind = server } > { kind = client } > { kind = server }", "12"],
+  ["{ kind = server } > { kind = client } > { kind = server } > { kind = client }", "1"],
+  ['{ kind = producer } > { } > { name = "write" }', "5"],
+  ['({ kind = server } > { kind = client }) && { span.db.system = "mysql" }', "2"],
+  ['{ span.db.system = "mysql" } || { kind = consumer } > { kind = internal }', "23"],
+  // Pipelines.
+  ["{ } | count() > 4", "25"],
+  ["{ } | count() = 2", "3"],
+  ["{ kind = internal } | count() >= 3", "5"],
+  ["{ } | avg(duration) > 1s", "2"],
+  ["{ } | avg(duration) >= 1s", "12"],
+  ["{ } | max(duration) < 100ms", "34"],
+  ["{ } | min(duration) <= 5ms", "5"],
+  ["{ } | sum(duration) > 7s", "2"],
+  ["{ span.db.rows != nil } | sum(span.db.rows) > 5", "2"],
+  ["{ } | by(resource.service.name) | count() > 2", "25"],
+  ["{ } | by(resource.service.name) | count() = 2", "13"],
+  ["{ status = error } | by(resource.service.name) | count() > 1", "2"],
+  ['{ } | { kind = client }', "12"],
+  ['{ } | select(span.http.url) | count() > 3', "125"],
+  ['({ kind = server } | count() > 1) && { kind = client }', "12"],
+];
+
+describe("TraceQL conformance", () => {
+  it.each(TABLE)("%s", (q, expected) => {
+    expect(traces(q)).toBe(expected);
+  });
+
+  it("returns the matching span ids", () => {
+    expect(spanIds('{ resource.service.name = "frontend" } >> { span.db.system != nil }')).toEqual(["114", "225"]);
+    expect(spanIds("{ status = error } ~ { kind = internal }")).toEqual(["552", "553"]);
+    expect(spanIds('{ name = "write" } << { }')).toEqual(["551", "553"]);
+    expect(spanIds("{ kind = client } < { }")).toEqual(["111", "113", "222"]);
+  });
+
+  it("limits spans per spanset and reports matched", () => {
+    const [hit] = run("{ trace:rootName = \"publish\" }", 2);
+    expect(hit?.sets[0]?.matched).toBe(5);
+    expect(hit?.sets[0]?.spans).toHaveLength(2);
+    expect(run("{ }").find((h) => h.trace === "5")?.sets[0]?.spans).toHaveLength(3);
+  });
+
+  it("returns the referenced and selected attributes", () => {
+    const [hit] = run('{ span.http.status_code = 404 } | select(span."foo bar", resource.service.name, span.missing)');
+    const span = hit?.sets[0]?.spans[0];
+    expect(span).toMatchObject({ spanID: "4400000000000001", name: "GET", durationNanos: "20000000" });
+    expect(span?.attributes).toEqual([
+      { key: "http.status_code", value: { intValue: "404" } },
+      { key: "foo bar", value: { stringValue: "baz" } },
+      { key: "service.name", value: { stringValue: "frontend" } },
+    ]);
+    const [err] = run('{ status = error && name = "audit" }');
+    expect(err?.sets[0]?.spans[0]?.attributes).toEqual([{ key: "status", value: { stringValue: "error" } }]);
+  });
+
+  it("labels by() groups and aggregates", () => {
+    const sets = run("{ status = error } | by(resource.service.name)").flatMap((h) => h.sets);
+    expect(sets.map((s) => [s.attributes, s.matched])).toEqual([
+      [[{ key: "by(resource.service.name)", value: { stringValue: "checkout" } }], 2],
+      [[{ key: "by(resource.service.name)", value: { stringValue: "payment" } }], 1],
+      [[{ key: "by(resource.service.name)", value: { stringValue: "api" } }], 1],
+    ]);
+    const [c] = run("{ kind = internal } | count() > 2");
+    expect(c?.sets[0]?.attributes).toEqual([{ key: "count()", value: { intValue: "3" } }]);
+  });
+
+  it("prunes on the summary row", () => {
+    const s = (i: number) => DATA[i]?.summary as TraceFacts;
+    const m = compileTraceQL('{ resource.service.name = "cart" && duration > 500ms }');
+    expect(m.summaryOnly).toBe(false);
+    expect([0, 1, 2, 3, 4].map((i) => m.mayMatch(s(i)))).toEqual([true, false, false, false, false]);
+    const e = compileTraceQL('{ resource.service.name = "frontend" && status = error }');
+    expect([0, 1, 2, 3, 4].map((i) => e.mayMatch(s(i)))).toEqual([false, false, false, false, false]);
+    expect(compileTraceQL("{ trace:duration > 1s }").mayMatch(s(2))).toBe(false);
+    expect(compileTraceQL("{ duration > 2s }").mayMatch(s(0))).toBe(false);
+    expect(compileTraceQL('{ .service.name = "x" }').mayMatch(s(0))).toBe(true);
+    expect(compileTraceQL('{ resource.service.name = "x" } || { }').mayMatch(s(0))).toBe(true);
+    expect(compileTraceQL('{ resource.service.name = "x" } > { }').mayMatch(s(0))).toBe(false);
+  });
+
+  it("is summary-only exactly when the summary decides", () => {
+    expect(compileTraceQL("{}").summaryOnly).toBe(true);
+    expect(compileTraceQL('{ trace:rootService = "x" }').summaryOnly).toBe(true);
+    expect(compileTraceQL('{ trace:rootService = "x" && trace:duration > 1s }').summaryOnly).toBe(true);
+    expect(compileTraceQL('{ trace:rootService = "x" && name = "y" }').summaryOnly).toBe(false);
+    expect(compileTraceQL("{} | count() > 1").summaryOnly).toBe(false);
+    expect(compileTraceQL("{} && {}").summaryOnly).toBe(false);
+  });
+});

@@ -1,0 +1,624 @@
+/**
+ * @module
+ * Evaluates a parsed TraceQL query as a `TraceMatcher`: a sound prune on the trace's summary row,
+ * then the full evaluation over the decoded trace (span index → selectors → spanset and
+ * structural operators → pipeline stages).
+ *
+ * Comparison semantics follow Tempo: a missing attribute makes every comparison false except
+ * `= nil` (so `!=` against a missing attribute is false too); values of different types never
+ * compare equal (false, not an error); ints, floats and durations compare as numbers; regexes are
+ * fully anchored.
+ */
+import type { TraceFacts } from "../block/summarize.ts";
+import { parseU64 } from "../block/summarize.ts";
+import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
+import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts";
+import type { ComparisonOp, Condition, Field, Query, SpansetExpr, Stage, Static } from "./ast.ts";
+import { compileRegex, parseTraceQL } from "./parser.ts";
+import { formatField, formatStatic } from "./stringify.ts";
+
+/** A value at evaluation time. Numbers cover OTLP ints and doubles; durations are nanoseconds. */
+type Value =
+  | { type: "string"; value: string }
+  | { type: "number"; value: number }
+  | { type: "duration"; value: number }
+  | { type: "bool"; value: boolean }
+  | { type: "status"; value: number }
+  | { type: "kind"; value: number }
+  /** Arrays, kvlists, bytes: present (not nil) but comparable to nothing. */
+  | { type: "other" };
+
+/** One span of the decoded trace, with its links in the tree. */
+interface SpanNode {
+  index: number;
+  span: Span;
+  resource: Resource;
+  parent: SpanNode | undefined;
+  children: SpanNode[];
+  durationNanos: bigint;
+}
+
+interface Ctx {
+  summary: TraceFacts;
+}
+
+/** A set of spans (in trace order) plus the by()/aggregate values that label it. */
+interface Spanset {
+  spans: SpanNode[];
+  attributes: KeyValue[];
+}
+
+function fromAnyValue(v: AnyValue): Value {
+  if ("stringValue" in v) return { type: "string", value: v.stringValue };
+  if ("intValue" in v) return { type: "number", value: Number(v.intValue) };
+  if ("doubleValue" in v) return { type: "number", value: v.doubleValue };
+  if ("boolValue" in v) return { type: "bool", value: v.boolValue };
+  return { type: "other" };
+}
+
+function toAnyValue(v: Value): AnyValue {
+  switch (v.type) {
+    case "string":
+      return { stringValue: v.value };
+    case "number":
+      return Number.isInteger(v.value) ? { intValue: String(v.value) } : { doubleValue: v.value };
+    case "duration":
+      return { intValue: String(v.value) };
+    case "bool":
+      return { boolValue: v.value };
+    case "status":
+    case "kind":
+      return { stringValue: formatStatic(v) };
+    case "other":
+      return {};
+  }
+}
+
+function fromStatic(s: Static): Value | undefined {
+  switch (s.type) {
+    case "int":
+    case "float":
+      return { type: "number", value: s.value };
+    case "nil":
+      return undefined;
+    default:
+      return s;
+  }
+}
+
+function findAttr(attrs: KeyValue[], name: string): AnyValue | undefined {
+  for (const kv of attrs) if (kv.key === name) return kv.value;
+  return undefined;
+}
+
+function hexKey(id: string): string {
+  return id.toLowerCase().replace(/^0+/, "");
+}
+
+/** Reads a field of a span; undefined is nil. `node` is undefined when only the summary is known. */
+function readField(f: Field, node: SpanNode | undefined, ctx: Ctx): Value | undefined {
+  if (f.kind === "attribute") {
+    if (!node) return undefined;
+    let v: AnyValue | undefined;
+    if (f.scope !== "resource") v = findAttr(node.span.attributes, f.name);
+    if (v === undefined && f.scope !== "span") v = findAttr(node.resource.attributes, f.name);
+    return v === undefined ? undefined : fromAnyValue(v);
+  }
+  switch (f.name) {
+    case "trace:rootService":
+      return { type: "string", value: ctx.summary.rootServiceName };
+    case "trace:rootName":
+      return { type: "string", value: ctx.summary.rootSpanName };
+    case "trace:duration":
+      return { type: "duration", value: Number(ctx.summary.durationNanos) };
+    case "trace:id":
+      return { type: "string", value: hexKey(ctx.summary.traceId) };
+    default:
+      break;
+  }
+  if (!node) return undefined;
+  const s = node.span;
+  switch (f.name) {
+    case "name":
+      return { type: "string", value: s.name };
+    case "status":
+      return { type: "status", value: s.status.code };
+    case "statusMessage":
+      return { type: "string", value: s.status.message };
+    case "duration":
+      return { type: "duration", value: Number(node.durationNanos) };
+    case "kind":
+      return { type: "kind", value: s.kind };
+    case "span:id":
+      return { type: "string", value: hexKey(s.spanId) };
+    case "span:parentID":
+      return s.parentSpanId === "" ? undefined : { type: "string", value: hexKey(s.parentSpanId) };
+  }
+}
+
+const isNumeric = (v: Value): v is { type: "number" | "duration"; value: number } => v.type === "number" || v.type === "duration";
+
+function ordered(op: ComparisonOp, a: number | string, b: number | string): boolean {
+  switch (op) {
+    case "=":
+      return a === b;
+    case "!=":
+      return a !== b;
+    case ">":
+      return a > b;
+    case ">=":
+      return a >= b;
+    case "<":
+      return a < b;
+    case "<=":
+      return a <= b;
+    default:
+      return false;
+  }
+}
+
+function compareValues(op: ComparisonOp, a: Value, b: Value): boolean {
+  if (isNumeric(a) && isNumeric(b)) return ordered(op, a.value, b.value);
+  if (a.type !== b.type || a.type === "other") return false;
+  if (a.type === "string") return ordered(op, a.value, (b as { value: string }).value);
+  // bool, status, kind: equality only.
+  const eq = a.value === (b as { value: unknown }).value;
+  return op === "=" ? eq : op === "!=" ? !eq : false;
+}
+
+type ValueFn = (node: SpanNode | undefined, ctx: Ctx) => Value | undefined;
+type CondFn = (node: SpanNode | undefined, ctx: Ctx) => boolean;
+
+const ID_INTRINSICS = new Set(["trace:id", "span:id", "span:parentID"]);
+const isId = (c: Condition): boolean => c.kind === "intrinsic" && ID_INTRINSICS.has(c.name);
+
+/** `idContext`: the literal is compared with an id, which compare as hex without leading zeros. */
+function compileValue(c: Condition, idContext = false): ValueFn {
+  switch (c.kind) {
+    case "literal": {
+      const v = idContext && c.value.type === "string" ? { type: "string" as const, value: hexKey(c.value.value) } : fromStatic(c.value);
+      return () => v;
+    }
+    case "attribute":
+    case "intrinsic":
+      return (node, ctx) => readField(c, node, ctx);
+    default: {
+      const f = compileCondition(c);
+      return (node, ctx) => ({ type: "bool", value: f(node, ctx) });
+    }
+  }
+}
+
+function compileCondition(c: Condition): CondFn {
+  switch (c.kind) {
+    case "not": {
+      const f = compileCondition(c.operand);
+      return (n, ctx) => !f(n, ctx);
+    }
+    case "logical": {
+      const l = compileCondition(c.left);
+      const r = compileCondition(c.right);
+      return c.op === "&&" ? (n, ctx) => l(n, ctx) && r(n, ctx) : (n, ctx) => l(n, ctx) || r(n, ctx);
+    }
+    case "comparison": {
+      const op = c.op;
+      const left = compileValue(c.left);
+      if (op === "=~" || op === "!~") {
+        const re = compileRegex((c.right as { value: { value: string } }).value.value);
+        return (n, ctx) => {
+          const v = left(n, ctx);
+          return v !== undefined && v.type === "string" && re.test(v.value) === (op === "=~");
+        };
+      }
+      const leftNil = c.left.kind === "literal" && c.left.value.type === "nil";
+      const rightNil = c.right.kind === "literal" && c.right.value.type === "nil";
+      if (leftNil || rightNil) {
+        const other = compileValue(leftNil ? c.right : c.left);
+        if (op === "=") return (n, ctx) => other(n, ctx) === undefined;
+        if (op === "!=") return (n, ctx) => other(n, ctx) !== undefined;
+        return () => false;
+      }
+      const right = compileValue(c.right, isId(c.left));
+      const left2 = isId(c.right) ? compileValue(c.left, true) : left;
+      return (n, ctx) => {
+        const a = left2(n, ctx);
+        const b = right(n, ctx);
+        return a !== undefined && b !== undefined && compareValues(op, a, b);
+      };
+    }
+    default: {
+      const v = compileValue(c);
+      return (n, ctx) => {
+        const x = v(n, ctx);
+        return x !== undefined && x.type === "bool" && x.value;
+      };
+    }
+  }
+}
+
+function buildIndex(trace: ResourceSpans[]): SpanNode[] {
+  const nodes: SpanNode[] = [];
+  for (const rs of trace) {
+    for (const ss of rs.scopeSpans) {
+      for (const span of ss.spans) {
+        const start = parseU64(span.startTimeUnixNano) ?? 0n;
+        const end = parseU64(span.endTimeUnixNano) ?? 0n;
+        nodes.push({ index: nodes.length, span, resource: rs.resource, parent: undefined, children: [], durationNanos: end > start ? end - start : 0n });
+      }
+    }
+  }
+  const byId = new Map<string, SpanNode>();
+  for (const n of nodes) if (!byId.has(n.span.spanId)) byId.set(n.span.spanId, n);
+  for (const n of nodes) {
+    if (n.span.parentSpanId === "") continue;
+    const p = byId.get(n.span.parentSpanId);
+    if (p && p !== n) {
+      n.parent = p;
+      p.children.push(n);
+    }
+  }
+  return nodes;
+}
+
+function union(sets: Spanset[]): Spanset[] {
+  const nonEmpty = sets.filter((s) => s.spans.length > 0);
+  if (nonEmpty.length <= 1) return nonEmpty;
+  const seen = new Set<SpanNode>();
+  const spans: SpanNode[] = [];
+  for (const s of nonEmpty) {
+    for (const n of s.spans) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      spans.push(n);
+    }
+  }
+  spans.sort((a, b) => a.index - b.index);
+  return [{ spans, attributes: nonEmpty[0]?.attributes ?? [] }];
+}
+
+function hasAncestorIn(n: SpanNode, set: Set<SpanNode>): boolean {
+  const seen = new Set<SpanNode>();
+  for (let p = n.parent; p && !seen.has(p); p = p.parent) {
+    if (set.has(p)) return true;
+    seen.add(p);
+  }
+  return false;
+}
+
+function hasDescendantIn(n: SpanNode, set: Set<SpanNode>): boolean {
+  const stack = [...n.children];
+  const seen = new Set<SpanNode>();
+  while (stack.length) {
+    const c = stack.pop() as SpanNode;
+    if (seen.has(c)) continue;
+    seen.add(c);
+    if (set.has(c)) return true;
+    stack.push(...c.children);
+  }
+  return false;
+}
+
+type SpansetFn = (input: Spanset, ctx: Ctx) => Spanset[];
+
+function compileSpanset(e: SpansetExpr): SpansetFn {
+  switch (e.kind) {
+    case "selector": {
+      if (!e.cond) return (input) => (input.spans.length ? [input] : []);
+      const cond = compileCondition(e.cond);
+      return (input, ctx) => {
+        const spans = input.spans.filter((n) => cond(n, ctx));
+        return spans.length ? [{ spans, attributes: input.attributes }] : [];
+      };
+    }
+    case "spansetOp": {
+      const l = compileSpanset(e.left);
+      const r = compileSpanset(e.right);
+      const op = e.op;
+      if (op === "&&") {
+        return (input, ctx) => {
+          const a = l(input, ctx);
+          if (!a.length) return [];
+          const b = r(input, ctx);
+          return b.length ? union([...a, ...b]) : [];
+        };
+      }
+      if (op === "||") return (input, ctx) => union([...l(input, ctx), ...r(input, ctx)]);
+      // Structural: the spans of the right side that stand in the relation to a span of the left side.
+      const related: (n: SpanNode, left: Set<SpanNode>) => boolean =
+        op === ">" ? (n, L) => n.parent !== undefined && L.has(n.parent)
+        : op === ">>" ? (n, L) => hasAncestorIn(n, L)
+        : op === "<" ? (n, L) => n.children.some((c) => L.has(c))
+        : op === "<<" ? (n, L) => hasDescendantIn(n, L)
+        : (n, L) => n.parent !== undefined && n.parent.children.some((c) => c !== n && L.has(c));
+      return (input, ctx) => {
+        const left = new Set<SpanNode>();
+        for (const s of l(input, ctx)) for (const n of s.spans) left.add(n);
+        if (!left.size) return [];
+        const out: Spanset[] = [];
+        for (const s of r(input, ctx)) {
+          const spans = s.spans.filter((n) => related(n, left));
+          if (spans.length) out.push({ spans, attributes: s.attributes });
+        }
+        return out;
+      };
+    }
+    case "pipeline": {
+      const source = compileSpanset(e.source);
+      const stages = e.stages.map(compileStage);
+      return (input, ctx) => {
+        let sets = source(input, ctx);
+        for (const st of stages) {
+          if (!sets.length) break;
+          sets = st(sets, ctx);
+        }
+        return sets;
+      };
+    }
+  }
+}
+
+type StageFn = (sets: Spanset[], ctx: Ctx) => Spanset[];
+
+function compileStage(s: Stage): StageFn {
+  switch (s.kind) {
+    case "filter": {
+      const f = compileSpanset(s.expr);
+      return (sets, ctx) => sets.flatMap((set) => f(set, ctx));
+    }
+    case "select":
+      // select() only chooses which attributes are returned; that is collected at compile time.
+      return (sets) => sets;
+    case "by": {
+      const key = `by(${s.fields.map(formatField).join(", ")})`;
+      return (sets, ctx) => {
+        const out: Spanset[] = [];
+        for (const set of sets) {
+          const groups = new Map<string, Spanset>();
+          for (const n of set.spans) {
+            const values = s.fields.map((f) => readField(f, n, ctx));
+            const k = JSON.stringify(values);
+            let g = groups.get(k);
+            if (!g) {
+              const attrs = [...set.attributes];
+              // Tempo labels a group by its value; with several fields, by the first non-nil one.
+              const v = values.find((x) => x !== undefined);
+              if (v !== undefined) attrs.push({ key, value: toAnyValue(v) });
+              groups.set(k, (g = { spans: [], attributes: attrs }));
+            }
+            g.spans.push(n);
+          }
+          out.push(...groups.values());
+        }
+        return out;
+      };
+    }
+    case "aggregate": {
+      const key = `${s.fn}(${s.field ? formatField(s.field) : ""})`;
+      const target = fromStatic(s.value.value);
+      const field = s.field;
+      const op = s.op;
+      return (sets, ctx) =>
+        sets.flatMap((set) => {
+          let result: Value | undefined;
+          if (s.fn === "count") result = { type: "number", value: set.spans.length };
+          else {
+            const nums: number[] = [];
+            let duration = false;
+            for (const n of set.spans) {
+              const v = readField(field as Field, n, ctx);
+              if (v !== undefined && isNumeric(v)) {
+                nums.push(v.value);
+                duration ||= v.type === "duration";
+              }
+            }
+            if (nums.length) {
+              const sum = nums.reduce((a, b) => a + b, 0);
+              const x = s.fn === "sum" ? sum : s.fn === "avg" ? sum / nums.length : s.fn === "min" ? Math.min(...nums) : Math.max(...nums);
+              result = { type: duration ? "duration" : "number", value: x };
+            }
+          }
+          if (result === undefined || target === undefined || !compareValues(op, result, target)) return [];
+          return [{ spans: set.spans, attributes: [...set.attributes, { key, value: toAnyValue(result) }] }];
+        });
+    }
+  }
+}
+
+/** Attribute fields the query names (conditions, by, aggregates, select), to be returned with each span. */
+function referencedFields(q: Query): Field[] {
+  const out: Field[] = [];
+  const cond = (c: Condition): void => {
+    switch (c.kind) {
+      case "attribute":
+      case "intrinsic":
+        out.push(c);
+        return;
+      case "literal":
+        return;
+      case "not":
+        return cond(c.operand);
+      default:
+        cond(c.left);
+        cond(c.right);
+    }
+  };
+  const spanset = (e: SpansetExpr): void => {
+    if (e.kind === "selector") {
+      if (e.cond) cond(e.cond);
+    } else if (e.kind === "spansetOp") {
+      spanset(e.left);
+      spanset(e.right);
+    } else {
+      spanset(e.source);
+      for (const st of e.stages) {
+        if (st.kind === "filter") spanset(st.expr);
+        else if (st.kind === "aggregate") {
+          if (st.field) out.push(st.field);
+        } else out.push(...st.fields);
+      }
+    }
+  };
+  spanset(q);
+  return out;
+}
+
+/** Intrinsics returned as span attributes (name and duration already have their own fields). */
+const RETURNED_INTRINSICS = new Set(["status", "statusMessage", "kind"]);
+
+function spanAttributes(fields: Field[], n: SpanNode, ctx: Ctx): KeyValue[] {
+  const out: KeyValue[] = [];
+  const seen = new Set<string>();
+  for (const f of fields) {
+    if (f.kind === "intrinsic" && !RETURNED_INTRINSICS.has(f.name)) continue;
+    const key = f.name;
+    if (seen.has(key)) continue;
+    const v = readField(f, n, ctx);
+    if (v === undefined) continue;
+    seen.add(key);
+    out.push({ key, value: toAnyValue(v) });
+  }
+  return out;
+}
+
+// ---- Summary pruning ----------------------------------------------------------------------
+
+type SummaryPred = (s: TraceFacts) => boolean;
+
+const TRACE_INTRINSICS = new Set(["trace:rootService", "trace:rootName", "trace:duration", "trace:id"]);
+
+/** True when a condition reads nothing but trace-level intrinsics and literals. */
+function traceLevelOnly(c: Condition): boolean {
+  switch (c.kind) {
+    case "attribute":
+      return false;
+    case "intrinsic":
+      return TRACE_INTRINSICS.has(c.name);
+    case "literal":
+      return true;
+    case "not":
+      return traceLevelOnly(c.operand);
+    default:
+      return traceLevelOnly(c.left) && traceLevelOnly(c.right);
+  }
+}
+
+const summaryCtx = (summary: TraceFacts): Ctx => ({ summary });
+
+/**
+ * A necessary condition, on the summary, for some span to satisfy `c`; undefined when none is
+ * known. Sound: it never rejects a trace that has a matching span.
+ */
+function conditionPrune(c: Condition): SummaryPred | undefined {
+  if (traceLevelOnly(c)) {
+    const f = compileCondition(c);
+    return (s) => f(undefined, summaryCtx(s));
+  }
+  if (c.kind === "logical") {
+    const l = conditionPrune(c.left);
+    const r = conditionPrune(c.right);
+    if (c.op === "||") return l && r ? (s) => l(s) || r(s) : undefined;
+    // Both halves hold on one span: `resource.service.name = "x" && status = error` needs an error in x.
+    const svc = serviceTest(c.left) ?? serviceTest(c.right);
+    const err = hasErrorTest(c.left) || hasErrorTest(c.right);
+    const both: SummaryPred | undefined = svc && err ? (s) => s.services.some((x) => x.errorCount > 0 && svc(x.serviceName)) : undefined;
+    const preds = [l, r, both].filter((p): p is SummaryPred => p !== undefined);
+    return preds.length ? (s) => preds.every((p) => p(s)) : undefined;
+  }
+  const svc = serviceTest(c);
+  if (svc) return (s) => s.services.some((x) => x.spanCount > 0 && svc(x.serviceName));
+  if (hasErrorTest(c)) return (s) => s.errorCount > 0;
+  // A span lasts no longer than its trace: `duration > d` needs `trace duration > d`.
+  if (c.kind === "comparison" && (c.op === ">" || c.op === ">=") && c.left.kind === "intrinsic" && c.left.name === "duration" && c.right.kind === "literal") {
+    const d = fromStatic(c.right.value);
+    if (d && isNumeric(d)) {
+      const op = c.op;
+      return (s) => compareValues(op, { type: "duration", value: Number(s.durationNanos) }, d);
+    }
+  }
+  return undefined;
+}
+
+/** `resource.service.name = "x"` / `=~ "re"` as a test on a service name. */
+function serviceTest(c: Condition): ((name: string) => boolean) | undefined {
+  if (c.kind !== "comparison" || c.left.kind !== "attribute" || c.left.scope !== "resource" || c.left.name !== "service.name") return undefined;
+  if (c.right.kind !== "literal" || c.right.value.type !== "string") return undefined;
+  const v = c.right.value.value;
+  if (c.op === "=") return (name) => name === v;
+  if (c.op === "=~") {
+    const re = compileRegex(v);
+    return (name) => re.test(name);
+  }
+  return undefined;
+}
+
+function hasErrorTest(c: Condition): boolean {
+  return (
+    c.kind === "comparison" && c.op === "=" && c.left.kind === "intrinsic" && c.left.name === "status" &&
+    c.right.kind === "literal" && c.right.value.type === "status" && c.right.value.value === 2
+  );
+}
+
+/** A necessary condition on the summary for the expression to yield a spanset. */
+function spansetPrune(e: SpansetExpr): SummaryPred {
+  switch (e.kind) {
+    case "selector": {
+      const p = e.cond ? conditionPrune(e.cond) : undefined;
+      return p ? (s) => s.spanCount > 0 && p(s) : (s) => s.spanCount > 0;
+    }
+    case "spansetOp": {
+      const l = spansetPrune(e.left);
+      const r = spansetPrune(e.right);
+      // Every operator but `||` needs both sides non-empty.
+      return e.op === "||" ? (s) => l(s) || r(s) : (s) => l(s) && r(s);
+    }
+    case "pipeline":
+      // Stages only filter, split or label the spansets of the source.
+      return spansetPrune(e.source);
+  }
+}
+
+/** A query decided by the summary alone: one selector on trace-level intrinsics. */
+function isSummaryOnly(q: Query): boolean {
+  return q.kind === "selector" && (q.cond === undefined || traceLevelOnly(q.cond));
+}
+
+export interface CompileOptions {
+  /** Spans returned per spanset (Tempo's `spss`); default 3. */
+  spss?: number;
+}
+
+/** Parses and compiles a query; throws TraceQLError (with position) when it cannot. */
+export function compileTraceQL(query: string, options: CompileOptions = {}): TraceMatcher {
+  const ast = parseTraceQL(query);
+  return compileQuery(ast, options);
+}
+
+export function compileQuery(ast: Query, options: CompileOptions = {}): TraceMatcher {
+  const spss = options.spss ?? 3;
+  const run = compileSpanset(ast);
+  const prune = spansetPrune(ast);
+  const fields = referencedFields(ast);
+  const summaryOnly = isSummaryOnly(ast);
+  return {
+    summaryOnly,
+    mayMatch: prune,
+    match(trace: ResourceSpans[], summary: TraceFacts): SpansetMatch[] | undefined {
+      const ctx: Ctx = { summary };
+      const nodes = buildIndex(trace);
+      const sets = run({ spans: nodes, attributes: [] }, ctx).filter((s) => s.spans.length > 0);
+      if (!sets.length) return undefined;
+      return sets.map((set) => {
+        const spans: SpanMatch[] = set.spans.slice(0, Math.max(0, spss)).map((n) => ({
+          spanID: n.span.spanId,
+          name: n.span.name,
+          startTimeUnixNano: n.span.startTimeUnixNano,
+          durationNanos: n.durationNanos.toString(),
+          attributes: spanAttributes(fields, n, ctx),
+        }));
+        const m: SpansetMatch = { spans, matched: set.spans.length };
+        if (set.attributes.length) m.attributes = set.attributes;
+        return m;
+      });
+    },
+  };
+}

@@ -1,0 +1,11 @@
+/**
+ * @module
+ * TraceQL: lexer → parser → AST → evaluator. `compileTraceQL` is the entry point for search.
+ */
+export type * from "./ast.ts";
+export { TraceQLError, tokenize } from "./lexer.ts";
+export type { Position, Token } from "./lexer.ts";
+export { parseTraceQL } from "./parser.ts";
+export { stringify } from "./stringify.ts";
+export { compileTraceQL, compileQuery } from "./eval.ts";
+export type { CompileOptions } from "./eval.ts";

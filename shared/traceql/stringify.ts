@@ -1,0 +1,96 @@
+/**
+ * @module
+ * Prints a syntax tree back as TraceQL. Nested binary nodes are parenthesized, so that
+ * `parseTraceQL(stringify(q))` gives back `q` (positions aside) whatever the precedence.
+ */
+import type { Condition, Field, Query, SpansetExpr, Stage, Static } from "./ast.ts";
+
+const STATUS_NAMES = ["unset", "ok", "error"];
+const KIND_NAMES = ["unspecified", "internal", "server", "client", "producer", "consumer"];
+const UNITS: [string, number][] = [["h", 3600e9], ["m", 60e9], ["s", 1e9], ["ms", 1e6], ["us", 1e3]];
+
+export function formatDuration(nanos: number): string {
+  const sign = nanos < 0 ? "-" : "";
+  const abs = Math.abs(nanos);
+  for (const [unit, size] of UNITS) if (abs !== 0 && abs % size === 0) return `${sign}${abs / size}${unit}`;
+  return `${sign}${abs}ns`;
+}
+
+function quoteString(s: string): string {
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\t/g, "\\t").replace(/\r/g, "\\r")}"`;
+}
+
+export function formatStatic(v: Static): string {
+  switch (v.type) {
+    case "string":
+      return quoteString(v.value);
+    case "int":
+      return String(v.value);
+    case "float":
+      return Number.isInteger(v.value) ? v.value.toFixed(1) : String(v.value);
+    case "duration":
+      return formatDuration(v.value);
+    case "bool":
+      return String(v.value);
+    case "nil":
+      return "nil";
+    case "status":
+      return STATUS_NAMES[v.value] ?? String(v.value);
+    case "kind":
+      return KIND_NAMES[v.value] ?? String(v.value);
+  }
+}
+
+export function formatField(f: Field): string {
+  if (f.kind === "intrinsic") return f.name;
+  const name = /^[^\s{}()=!<>&|~,"`+*/%^]+$/.test(f.name) ? f.name : quoteString(f.name);
+  return f.scope === "" ? `.${name}` : `${f.scope}.${name}`;
+}
+
+function formatCondition(c: Condition, nested = false): string {
+  switch (c.kind) {
+    case "attribute":
+    case "intrinsic":
+      return formatField(c);
+    case "literal":
+      return formatStatic(c.value);
+    case "not":
+      return `!(${formatCondition(c.operand)})`;
+    case "logical":
+    case "comparison": {
+      const s = `${formatCondition(c.left, true)} ${c.op} ${formatCondition(c.right, true)}`;
+      return nested ? `(${s})` : s;
+    }
+  }
+}
+
+function formatStage(s: Stage): string {
+  switch (s.kind) {
+    case "filter":
+      return formatSpanset(s.expr);
+    case "aggregate":
+      return `${s.fn}(${s.field ? formatField(s.field) : ""}) ${s.op} ${formatStatic(s.value.value)}`;
+    case "by":
+    case "select":
+      return `${s.kind}(${s.fields.map(formatField).join(", ")})`;
+  }
+}
+
+function formatSpanset(e: SpansetExpr, nested = false): string {
+  switch (e.kind) {
+    case "selector":
+      return e.cond ? `{ ${formatCondition(e.cond)} }` : "{ }";
+    case "spansetOp": {
+      const s = `${formatSpanset(e.left, true)} ${e.op} ${formatSpanset(e.right, true)}`;
+      return nested ? `(${s})` : s;
+    }
+    case "pipeline": {
+      const s = [formatSpanset(e.source, true), ...e.stages.map(formatStage)].join(" | ");
+      return nested ? `(${s})` : s;
+    }
+  }
+}
+
+export function stringify(q: Query): string {
+  return formatSpanset(q);
+}
