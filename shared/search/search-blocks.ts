@@ -221,3 +221,40 @@ async function searchBlock(read: Read, objectSize: number, scan: BlockScan): Pro
     }
   }
 }
+
+/**
+ * Root span names of the traces in the range, from the summary tables of the newest `maxBlocks`
+ * blocks (range reads only, no span decoding), sorted, at most `maxValues`.
+ */
+export async function rootSpanNames(db: Db, store: ObjectStore, tenantId: string, range: { startMs: number; endMs: number }, options: { maxBlocks?: number; maxValues?: number; tailBytes?: number } = {}): Promise<string[]> {
+  const blocks = await listBlocks(db, tenantId, { ...range, limit: options.maxBlocks ?? 100 });
+  const startNs = BigInt(range.startMs) * NANOS_PER_MS;
+  const endNs = BigInt(range.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
+  const names = new Set<string>();
+  for (const b of blocks) {
+    const key = blockKey(tenantId, b.id);
+    const read = async (offset: number, length: number) => {
+      const bytes = await store.getRange(key, offset, length);
+      if (!bytes) throw new BlockGone(`block ${key} is in the catalog but not in storage`);
+      return bytes;
+    };
+    let rows: TraceSummary[];
+    try {
+      const tailLength = Math.min(b.bytes, Math.max(FOOTER_SIZE, options.tailBytes ?? 64 * 1024));
+      const tailOffset = b.bytes - tailLength;
+      const tail = await read(tailOffset, tailLength);
+      const footer = readFooter(tail);
+      const r = footer.summaries;
+      rows = (await decodeSummaries(r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : await read(r.offset, r.length))).traces;
+    } catch (err) {
+      // A block compacted away meanwhile: its traces are in the merged block, listed or not.
+      if (err instanceof BlockGone) continue;
+      throw err;
+    }
+    for (const row of rows) {
+      if (BigInt(row.startTimeUnixNano) > endNs || BigInt(row.endTimeUnixNano) < startNs) continue;
+      if (row.rootSpanName) names.add(row.rootSpanName);
+    }
+  }
+  return [...names].sort().slice(0, options.maxValues ?? 1000);
+}

@@ -1,0 +1,175 @@
+import { env, exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Scope } from "../../shared/auth/keys.ts";
+import type { BatchingDb } from "../../shared/db/client.ts";
+import { d1 } from "../../shared/db/d1.ts";
+import { createKey } from "../../shared/db/queries/keys.ts";
+import { createTenant } from "../../shared/db/queries/tenants.ts";
+import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
+import { storeAssembled } from "../support/store-assembled.ts";
+
+const db = () => d1(env.DB) as BatchingDb;
+
+interface SpanSpec {
+  service: string;
+  id: string;
+  parent?: string;
+  name: string;
+  startMs: number;
+  durMs: number;
+  error?: boolean;
+  attrs?: Record<string, string | number>;
+}
+
+function toResourceSpans(traceId: string, specs: SpanSpec[]): ResourceSpans[] {
+  const byService = new Map<string, Span[]>();
+  for (const s of specs) {
+    const attributes: KeyValue[] = Object.entries(s.attrs ?? {}).map(([key, v]) => ({ key, value: typeof v === "number" ? { intValue: String(v) } : { stringValue: v } }));
+    const span: Span = {
+      traceId, spanId: s.id, parentSpanId: s.parent ?? "", name: s.name, traceState: "", flags: 1, kind: 2,
+      startTimeUnixNano: `${s.startMs}000000`, endTimeUnixNano: `${s.startMs + s.durMs}000000`,
+      attributes, droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
+      status: { code: s.error ? 2 : 0, message: "" },
+    };
+    byService.set(s.service, [...(byService.get(s.service) ?? []), span]);
+  }
+  return [...byService].map(([service, spans]) => ({
+    resource: { attributes: [{ key: "service.name", value: { stringValue: service } }], droppedAttributesCount: 0 },
+    schemaUrl: "",
+    scopeSpans: [{ scope: { name: "test", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }],
+  }));
+}
+
+/** Stores traces as one ingest batch, assembled into one block, for one tenant. */
+async function storeBatch(tenantId: string, traces: { id: string; spans: SpanSpec[] }[]) {
+  await storeAssembled(tenantId, traces.flatMap((t) => toResourceSpans(t.id, t.spans)));
+}
+
+async function tenantWithKey(scopes: Scope[]) {
+  const tenant = await createTenant(db(), `t-${crypto.randomUUID()}`);
+  const { secret } = await createKey(db(), tenant.id, { name: "k", scopes });
+  return { tenantId: tenant.id, secret };
+}
+
+async function get(path: string, secret?: string) {
+  const res = await exports.default.fetch(`http://localhost${path}`, { headers: secret ? { "x-api-key": secret } : {} });
+  const text = await res.text();
+  return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : text };
+}
+
+const id = (n: number) => `${"0".repeat(31)}${n}`;
+const t0 = Date.now() - 30 * 60_000;
+const at = (i: number) => t0 + i * 60_000;
+
+// Six traces of tenant A over web and cart; trace i starts at t0 + i minutes.
+const TRACES = [
+  { id: id(1), spans: [{ service: "web", id: "a100000000000001", name: "GET /cart", startMs: at(1), durMs: 50, attrs: { "http.status_code": 200 } }, { service: "cart", id: "a100000000000002", parent: "a100000000000001", name: "SELECT cart", startMs: at(1) + 5, durMs: 20 }] },
+  { id: id(2), spans: [{ service: "cart", id: "a200000000000001", name: "POST /checkout", startMs: at(2), durMs: 300, error: true, attrs: { "http.status_code": 500 } }] },
+  { id: id(3), spans: [{ service: "web", id: "a300000000000001", name: "GET /", startMs: at(3), durMs: 20 }] },
+  { id: id(4), spans: [{ service: "cart", id: "a400000000000001", name: "GET /cart", startMs: at(4), durMs: 150, attrs: { region: "eu west" } }] },
+  { id: id(5), spans: [{ service: "web", id: "a500000000000001", name: "GET /checkout", startMs: at(5), durMs: 800 }, { service: "cart", id: "a500000000000002", parent: "a500000000000001", name: "charge", startMs: at(5) + 10, durMs: 700, error: true }] },
+  { id: id(6), spans: [{ service: "cart", id: "a600000000000001", name: "GET /cart", startMs: at(6), durMs: 120 }] },
+] satisfies { id: string; spans: SpanSpec[] }[];
+
+let a: { tenantId: string; secret: string };
+let b: { tenantId: string; secret: string };
+
+beforeAll(async () => {
+  a = await tenantWithKey(["read"]);
+  b = await tenantWithKey(["read"]);
+  // Traces 1-3 in one block, 4, 5 and 6 each in their own.
+  await storeBatch(a.tenantId, TRACES.slice(0, 3));
+  for (const t of TRACES.slice(3)) await storeBatch(a.tenantId, [t]);
+  await storeBatch(b.tenantId, [{ id: id(7), spans: [{ service: "cart", id: "b700000000000001", name: "GET /cart", startMs: at(7), durMs: 500 }] }]);
+});
+
+const ids = (body: { traces: { traceID: string }[] }) => body.traces.map((t) => t.traceID);
+
+describe("Tempo search: /api/search with tags", () => {
+  it("finds by service, newest first, in Tempo's shape", async () => {
+    const r = await get(`/api/search?tags=${encodeURIComponent("service.name=cart")}`, a.secret);
+    expect(r.status).toBe(200);
+    expect(ids(r.body)).toEqual([id(6), id(5), id(4), id(2), id(1)]);
+    expect(r.body.traces[1]).toEqual({ traceID: id(5), rootServiceName: "web", rootTraceName: "GET /checkout", startTimeUnixNano: `${at(5)}000000`, durationMs: 800, spanSets: [] });
+    expect(Number(r.body.metrics.inspectedBytes)).toBeGreaterThan(0);
+    expect(r.body.metrics).toMatchObject({ inspectedTraces: 6, inspectedBlocks: 4, completedJobs: 4, totalJobs: 4 });
+    // The same query gives the same answer.
+    expect((await get(`/api/search?tags=${encodeURIComponent("service.name=cart")}`, a.secret)).body).toEqual(r.body);
+  });
+
+  it("prunes blocks by the catalog's services list", async () => {
+    const r = await get(`/api/search?tags=${encodeURIComponent("service.name=web")}`, a.secret);
+    expect(ids(r.body)).toEqual([id(5), id(3), id(1)]);
+    expect(r.body.metrics.totalJobs).toBe(2);
+  });
+
+  it("filters by trace duration", async () => {
+    const min = await get(`/api/search?tags=service.name%3Dcart&minDuration=100ms`, a.secret);
+    expect(ids(min.body)).toEqual([id(6), id(5), id(4), id(2)]);
+    const max = await get(`/api/search?maxDuration=0.1s`, a.secret);
+    expect(ids(max.body)).toEqual([id(3), id(1)]);
+    const both = await get(`/api/search?minDuration=130ms&maxDuration=400ms`, a.secret);
+    expect(ids(both.body)).toEqual([id(4), id(2)]);
+  });
+
+  it("matches errors, span names and attributes, with the matching spans", async () => {
+    expect(ids((await get(`/api/search?tags=status%3Derror`, a.secret)).body)).toEqual([id(5), id(2)]);
+    expect(ids((await get(`/api/search?tags=error%3Dtrue`, a.secret)).body)).toEqual([id(5), id(2)]);
+    const code = await get(`/api/search?tags=${encodeURIComponent("http.status_code=500")}`, a.secret);
+    expect(ids(code.body)).toEqual([id(2)]);
+    const set = { spans: [{ spanID: "a200000000000001", name: "POST /checkout", startTimeUnixNano: `${at(2)}000000`, durationNanos: "300000000", attributes: [{ key: "http.status_code", value: { intValue: "500" } }, { key: "service.name", value: { stringValue: "cart" } }] }], matched: 1 };
+    expect(code.body.traces[0].spanSets).toEqual([set]);
+    expect(code.body.traces[0].spanSet).toEqual(set);
+    const named = await get(`/api/search?tags=${encodeURIComponent('name="GET /cart" service.name=cart')}`, a.secret);
+    expect(ids(named.body)).toEqual([id(6), id(4), id(1)]);
+    expect(ids((await get(`/api/search?tags=${encodeURIComponent('region="eu west"')}`, a.secret)).body)).toEqual([id(4)]);
+    expect(ids((await get(`/api/search?tags=${encodeURIComponent("region=us")}`, a.secret)).body)).toEqual([]);
+  });
+
+  it("stops at the limit with the newest traces", async () => {
+    expect(ids((await get(`/api/search?tags=service.name%3Dcart&limit=2`, a.secret)).body)).toEqual([id(6), id(5)]);
+    expect(ids((await get(`/api/search?limit=1`, a.secret)).body)).toEqual([id(6)]);
+    const named = await get(`/api/search?tags=${encodeURIComponent('name="GET /cart"')}&limit=2`, a.secret);
+    expect(ids(named.body)).toEqual([id(6), id(4)]);
+  });
+
+  it("narrows by start/end", async () => {
+    const s = Math.floor(at(3) / 1000);
+    const r = await get(`/api/search?start=${s - 1}&end=${s + 90}`, a.secret);
+    expect(ids(r.body)).toEqual([id(4), id(3)]);
+    expect((await get(`/api/search?start=${s - 7200}&end=${s - 3600}`, a.secret)).body.traces).toEqual([]);
+  });
+
+  it("shows a tenant only its own traces", async () => {
+    const r = await get(`/api/search?tags=service.name%3Dcart`, b.secret);
+    expect(ids(r.body)).toEqual([id(7)]);
+    expect(ids((await get(`/api/search`, a.secret)).body)).not.toContain(id(7));
+    expect((await get(`/api/search/tag/name/values`, b.secret)).body).toEqual({ tagValues: ["GET /cart"] });
+  });
+
+  it("answers 400 for bad parameters and 401/403 without a read key", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const q of ["limit=0", "limit=1001", "limit=abc", "spss=0", `start=${now}&end=${now - 1}`, `start=${now - 8 * 86400}&end=${now}`, "start=abc", "tags=novalue", "tags=status%3Dbroken", "minDuration=fast", "maxDuration=-1s", "minDuration=2s&maxDuration=1s"]) {
+      const r = await get(`/api/search?${q}`, a.secret);
+      expect(r.status, q).toBe(400);
+      expect(r.body.message, q).toBeTypeOf("string");
+    }
+    expect((await get(`/api/search`)).status).toBe(401);
+    const ingestOnly = await tenantWithKey(["ingest"]);
+    expect((await get(`/api/search`, ingestOnly.secret)).status).toBe(403);
+    expect((await get(`/api/search/tags`, ingestOnly.secret)).status).toBe(403);
+  });
+});
+
+describe("Tempo search: tags and tag values", () => {
+  it("lists the covered tags and their values in the range", async () => {
+    expect((await get(`/api/search/tags`, a.secret)).body).toEqual({ tagNames: ["name", "service.name", "status"] });
+    expect((await get(`/api/search/tag/service.name/values`, a.secret)).body).toEqual({ tagValues: ["cart", "web"] });
+    expect((await get(`/api/search/tag/name/values`, a.secret)).body).toEqual({ tagValues: ["GET /", "GET /cart", "GET /checkout", "POST /checkout"] });
+    expect((await get(`/api/search/tag/status/values`, a.secret)).body).toEqual({ tagValues: ["error", "ok", "unset"] });
+    expect((await get(`/api/search/tag/http.method/values`, a.secret)).body).toEqual({ tagValues: [] });
+    const old = Math.floor(Date.now() / 1000) - 5 * 86400;
+    expect((await get(`/api/search/tag/service.name/values?start=${old}&end=${old + 60}`, a.secret)).body).toEqual({ tagValues: [] });
+    expect((await get(`/api/search/tag/name/values?start=abc`, a.secret)).status).toBe(400);
+  });
+});
