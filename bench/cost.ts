@@ -35,7 +35,7 @@ import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { assembleTenantBatch } from "../shared/assembly/assemble-batch.ts";
 import { encodeBlock } from "../shared/block/encode-block.ts";
 import { multiServiceWorkload } from "../shared/block/test-workload.ts";
-import { parseIngestBatch, type IngestBatchMessage } from "../shared/ingest/batch-object.ts";
+import { decodeIngestBatch, type IngestBatchMessage } from "../shared/ingest/batch-object.ts";
 import { prepareBatch } from "../shared/ingest/prepare.ts";
 import type { EdgeStoreState } from "../shared/servicegraph/edges.ts";
 import { referenceEncode } from "../test/support/otlp-reference.ts";
@@ -249,13 +249,13 @@ try {
   // ---- pure compute in Node on the same data (lower bound of worker CPU) ------------------------
   const opts = { tenantId: tenant.tenantId, batchId: "b", receivedAtMs: now, maxAttributeValueBytes: 65536 };
   let tc = performance.now();
-  const prepared = new Map<Uint8Array, string>();
+  const prepared = new Map<Uint8Array, Uint8Array>();
   for (const r of requests) prepared.set(r.body, prepareBatch(r.body, "otlp-proto", opts).body!);
   const nodePrepareMs = performance.now() - tc;
   tc = performance.now();
   let state: EdgeStoreState | undefined;
   for (const b of batches) {
-    const objects = b.map((x) => parseIngestBatch(prepared.get(x.body)!));
+    const objects = b.map((x) => decodeIngestBatch(prepared.get(x.body)!));
     const assembled = assembleTenantBatch(tenant.tenantId, objects, state);
     await encodeBlock(assembled.traces, { tenantId: tenant.tenantId, blockId: "b", createdAtMs: now });
     state = JSON.parse(JSON.stringify(assembled.edgeState)) as EdgeStoreState;

@@ -4,9 +4,11 @@
  * Producer (ingest) and consumer (assembler) share these types; `format` is versioned so the
  * assembler can read objects written by an older ingest.
  */
-import type { TraceGroup } from "./group-by-trace.ts";
+import { decodeTraceRequest } from "../otlp/decode-proto.ts";
+import { encodeTraceProto } from "../otlp/encode-proto.ts";
+import { groupByTrace, type TraceGroup } from "./group-by-trace.ts";
 
-export const INGEST_BATCH_FORMAT = "edgetrace.ingest.v1";
+export const INGEST_BATCH_FORMAT = "edgetrace.ingest.v2";
 
 export interface IngestBatchObject {
   format: typeof INGEST_BATCH_FORMAT;
@@ -32,32 +34,36 @@ export interface IngestBatchMessage {
   maxEndUnixNano: string;
 }
 
-export function buildIngestBatch(input: Omit<IngestBatchObject, "format" | "spanCount">): { body: string; spanCount: number } {
-  let spanCount = 0;
-  for (const t of input.traces) spanCount += t.spanCount;
-  const object: IngestBatchObject = { format: INGEST_BATCH_FORMAT, ...input, spanCount };
-  return { body: JSON.stringify(object), spanCount };
-}
+const MAGIC = [0x45, 0x54, 0x49, 0x32]; // "ETI2"
 
 /**
- * The stored form: gzip of the JSON. The JSON repeats each resource per trace and runs about five
- * times the OTLP protobuf it came from; gzip brings it to a quarter of the protobuf for ~4 ms per
- * 512 spans (native zlib), which is far cheaper than moving the bytes.
+ * The stored form: `"ETI2"`, a u32 (little-endian) header length, the JSON header (everything but
+ * the spans), then the spans as one OTLP ExportTraceServiceRequest whose resourceSpans run trace
+ * by trace. Protobuf rather than JSON: encoding 512 spans takes ~1 ms where JSON.stringify plus
+ * the gzip the JSON needed (it ran to 5x the request's protobuf size) took 5-8 ms of the ingest
+ * worker's CPU, and the assembler decodes it with the same decoder as ingest.
  */
-export async function encodeIngestBatch(body: string): Promise<Uint8Array> {
-  const stream = new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+export function encodeIngestBatch(input: Omit<IngestBatchObject, "format" | "spanCount">): { bytes: Uint8Array; spanCount: number } {
+  let spanCount = 0;
+  for (const t of input.traces) spanCount += t.spanCount;
+  const header = new TextEncoder().encode(
+    JSON.stringify({ format: INGEST_BATCH_FORMAT, tenantId: input.tenantId, batchId: input.batchId, receivedAtMs: input.receivedAtMs, source: input.source, spanCount }),
+  );
+  const spans = encodeTraceProto(input.traces.flatMap((t) => t.resourceSpans));
+  const bytes = new Uint8Array(8 + header.length + spans.length);
+  bytes.set(MAGIC, 0);
+  new DataView(bytes.buffer).setUint32(4, header.length, true);
+  bytes.set(header, 8);
+  bytes.set(spans, 8 + header.length);
+  return { bytes, spanCount };
 }
 
-export async function decodeIngestBatch(bytes: Uint8Array): Promise<IngestBatchObject> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return parseIngestBatch(await new Response(stream).text());
-}
-
-export function parseIngestBatch(text: string): IngestBatchObject {
-  const obj = JSON.parse(text) as IngestBatchObject;
-  if (obj.format !== INGEST_BATCH_FORMAT) throw new Error(`unknown ingest batch format ${String(obj.format)}`);
-  return obj;
+export function decodeIngestBatch(bytes: Uint8Array): IngestBatchObject {
+  if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) throw new Error("not an ingest batch object (bad magic)");
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Omit<IngestBatchObject, "traces">;
+  if (header.format !== INGEST_BATCH_FORMAT) throw new Error(`unknown ingest batch format ${String(header.format)}`);
+  return { ...header, traces: groupByTrace(decodeTraceRequest(bytes.subarray(8 + headerLength))) };
 }
 
 export function batchTimeRange(traces: TraceGroup[]): { minStartUnixNano: string; maxEndUnixNano: string } {

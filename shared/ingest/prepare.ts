@@ -12,13 +12,13 @@ import { decodeTraceRequestJson } from "../otlp/decode-json.ts";
 import { decodeZipkinSpans } from "../zipkin/decode.ts";
 import { ApiError } from "../http/errors.ts";
 import { groupByTrace } from "./group-by-trace.ts";
-import { batchTimeRange, buildIngestBatch, type IngestBatchObject } from "./batch-object.ts";
+import { batchTimeRange, encodeIngestBatch, type IngestBatchObject } from "./batch-object.ts";
 
 export type IngestSource = IngestBatchObject["source"];
 
 export interface PreparedBatch {
   /** The R2 object body, or undefined when no span survived (nothing to store). */
-  body: string | undefined;
+  body: Uint8Array | undefined;
   acceptedSpans: number;
   rejectedSpans: number;
   traceCount: number;
@@ -61,6 +61,6 @@ export function prepareBatch(bytes: Uint8Array, source: IngestSource, opts: Prep
     return { body: undefined, acceptedSpans, rejectedSpans, traceCount: 0, errors, minStartUnixNano: "0", maxEndUnixNano: "0" };
   }
   const traces = groupByTrace(batch);
-  const { body } = buildIngestBatch({ tenantId: opts.tenantId, batchId: opts.batchId, receivedAtMs: opts.receivedAtMs, source, traces });
+  const { bytes: body } = encodeIngestBatch({ tenantId: opts.tenantId, batchId: opts.batchId, receivedAtMs: opts.receivedAtMs, source, traces });
   return { body, acceptedSpans, rejectedSpans, traceCount: traces.length, errors, ...batchTimeRange(traces) };
 }

@@ -4,7 +4,7 @@ import { ingestBatchKey, tenantOfKey, tenantPrefix } from "./keys.ts";
 describe("storage keys", () => {
   it("put the tenant first", () => {
     const key = ingestBatchKey("tn_abc", Date.UTC(2026, 10, 25, 17, 3), "b1");
-    expect(key).toBe(`t/tn_abc/ingest/2026-11-25/17/${Date.UTC(2026, 10, 25, 17, 3)}-b1.json.gz`);
+    expect(key).toBe(`t/tn_abc/ingest/2026-11-25/17/${Date.UTC(2026, 10, 25, 17, 3)}-b1.etb`);
     expect(tenantOfKey(key)).toBe("tn_abc");
   });
   it("refuse a key without a proper tenant", () => {

@@ -18,7 +18,7 @@ export function tenantPrefix(tenantId: string): string {
 export function ingestBatchKey(tenantId: string, receivedAtMs: number, batchId: string): string {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(batchId)) throw new Error("invalid batch id");
   const iso = new Date(receivedAtMs).toISOString();
-  return `${tenantPrefix(tenantId)}ingest/${iso.slice(0, 10)}/${iso.slice(11, 13)}/${receivedAtMs}-${batchId}.json.gz`;
+  return `${tenantPrefix(tenantId)}ingest/${iso.slice(0, 10)}/${iso.slice(11, 13)}/${receivedAtMs}-${batchId}.etb`;
 }
 
 /** The tenant a key belongs to, for code that receives keys back (queue messages, listings). */

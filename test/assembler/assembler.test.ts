@@ -6,7 +6,7 @@ import { d1 } from "../../shared/db/d1.ts";
 import { listBlocks } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows, readOperationRows } from "../../shared/db/queries/metrics.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
-import { batchTimeRange, buildIngestBatch, encodeIngestBatch, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import { batchTimeRange, encodeIngestBatch, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
 import type { ResourceSpans, TraceBatch } from "../../shared/model/span.ts";
 import { foldServiceGraph } from "../../shared/servicegraph/aggregate.ts";
@@ -35,9 +35,8 @@ async function ingest(tenantId: string, requests: TraceBatch[], receivedAtMs = D
     const traces = groupByTrace(req);
     const batchId = crypto.randomUUID();
     const at = receivedAtMs + i;
-    const { body, spanCount } = buildIngestBatch({ tenantId, batchId, receivedAtMs: at, source: "otlp-proto", traces });
+    const { bytes: stored, spanCount } = encodeIngestBatch({ tenantId, batchId, receivedAtMs: at, source: "otlp-proto", traces });
     const key = ingestBatchKey(tenantId, at, batchId);
-    const stored = await encodeIngestBatch(body);
     await env.SPANS.put(key, stored);
     messages.push({ v: 1, tenantId, key, batchId, receivedAtMs: at, spanCount, traceCount: traces.length, bytes: stored.byteLength, ...batchTimeRange(traces) });
   }

@@ -29,7 +29,7 @@ export async function post(path: string, body: BodyInit | null, headers: Record<
 export async function storedBatches(tenantId: string): Promise<IngestBatchObject[]> {
   const listed = await env.SPANS.list({ prefix: tenantPrefix(tenantId) });
   const out: IngestBatchObject[] = [];
-  for (const o of listed.objects) out.push(await decodeIngestBatch(new Uint8Array(await (await env.SPANS.get(o.key))!.arrayBuffer())));
+  for (const o of listed.objects) out.push(decodeIngestBatch(new Uint8Array(await (await env.SPANS.get(o.key))!.arrayBuffer())));
   return out;
 }
 

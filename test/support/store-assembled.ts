@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
-import { buildIngestBatch, encodeIngestBatch } from "../../shared/ingest/batch-object.ts";
+import { encodeIngestBatch } from "../../shared/ingest/batch-object.ts";
 import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
 import type { ResourceSpans } from "../../shared/model/span.ts";
 import { ingestBatchKey } from "../../shared/storage/keys.ts";
@@ -15,8 +15,8 @@ import { assembleForTenant } from "../../workers/assembler/consume.ts";
 
 export async function storeAssembled(tenantId: string, resourceSpans: ResourceSpans[], receivedAtMs = Date.now()): Promise<void> {
   const batchId = crypto.randomUUID();
-  const { body } = buildIngestBatch({ tenantId, batchId, receivedAtMs, source: "otlp-json", traces: groupByTrace({ resourceSpans }) });
+  const { bytes } = encodeIngestBatch({ tenantId, batchId, receivedAtMs, source: "otlp-json", traces: groupByTrace({ resourceSpans }) });
   const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
-  await env.SPANS.put(key, await encodeIngestBatch(body));
+  await env.SPANS.put(key, bytes);
   await assembleForTenant(d1(env.DB) as BatchingDb, r2Store(env.SPANS), tenantId, [key], receivedAtMs);
 }

@@ -68,7 +68,7 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
   const present: string[] = [];
   for (const [i, bytes] of (await Promise.all(keys.map((k) => store.get(k)))).entries()) {
     if (!bytes) continue; // already assembled: a redelivery
-    objects.push(await decodeIngestBatch(bytes));
+    objects.push(decodeIngestBatch(bytes));
     present.push(keys[i]!);
   }
   if (!objects.length) return { spans: 0 };

@@ -5,7 +5,7 @@
  * leaves nothing half-written behind (the client retries the whole request on 503).
  */
 import { ApiError } from "../../shared/http/errors.ts";
-import { encodeIngestBatch, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import type { PreparedBatch } from "../../shared/ingest/prepare.ts";
 import { ingestBatchKey } from "../../shared/storage/keys.ts";
 import type { IngestEnv } from "./env.ts";
@@ -17,13 +17,13 @@ export async function storeBatch(
   tenantId: string,
   batchId: string,
   receivedAtMs: number,
-  prepared: PreparedBatch & { body: string },
+  prepared: PreparedBatch & { body: Uint8Array },
 ): Promise<string> {
   const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
-  const stored = await encodeIngestBatch(prepared.body);
+  const stored = prepared.body;
   try {
     await env.SPANS.put(key, stored, {
-      httpMetadata: { contentType: "application/json", contentEncoding: "gzip" },
+      httpMetadata: { contentType: "application/octet-stream" },
       customMetadata: { spans: String(prepared.acceptedSpans), traces: String(prepared.traceCount) },
     });
   } catch (err) {
