@@ -109,6 +109,7 @@ class Parser {
     const t = this.peek();
     if (t.kind !== "eof") {
       if (t.kind === "op" && UNSUPPORTED_SPANSET_OPS.has(t.text)) this.unsupported(`spanset operator "${t.text}"`, t.pos);
+      if (t.kind === "ident" && t.text === "with") this.unsupported("query hints with()", t.pos);
       this.fail("a spanset operator or \"|\"");
     }
     return q;

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { parseFails, unsupported, valid } from "./examples.ts";
+import { TraceQLError, compileTraceQL, parseTraceQL, stringify, tokenize } from "./index.ts";
+
+/** The tree without positions, for comparing parses. */
+function shape(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(shape);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== "pos").map(([k, x]) => [k, shape(x)]));
+  }
+  return v;
+}
+
+const p = (q: string) => shape(parseTraceQL(q));
+
+describe("TraceQL parser", () => {
+  it.each(valid)("parses, compiles and round-trips %s", (q) => {
+    const ast = parseTraceQL(q);
+    expect(() => compileTraceQL(q)).not.toThrow();
+    const printed = stringify(ast);
+    expect(shape(parseTraceQL(printed))).toEqual(shape(ast));
+    expect(stringify(parseTraceQL(printed))).toBe(printed);
+  });
+
+  it.each(parseFails)("rejects %j", (q, message) => {
+    let err: unknown;
+    try {
+      compileTraceQL(q);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TraceQLError);
+    expect((err as TraceQLError).message).toContain(message);
+    expect((err as TraceQLError).unsupported).toBeUndefined();
+  });
+
+  it.each(unsupported)("names the unsupported construct in %j", (q, construct) => {
+    let err: unknown;
+    try {
+      compileTraceQL(q);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TraceQLError);
+    expect((err as TraceQLError).message).toContain(construct);
+    expect((err as TraceQLError).unsupported).toBe(construct);
+  });
+
+  it("reports line, column and offset", () => {
+    try {
+      parseTraceQL("{ span.x = 1 }\n  && { span.y = }");
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ line: 2, column: 17, offset: 31 });
+    }
+    expect(() => parseTraceQL("{ } | rate()")).toThrow(expect.objectContaining({ unsupported: "metrics function rate()", column: 7 }));
+  });
+
+  it("gives && precedence over || inside a selector", () => {
+    expect(p("{ .a = 1 || .b = 2 && .c = 3 }")).toEqual(p("{ .a = 1 || (.b = 2 && .c = 3) }"));
+    expect(p("{ .a = 1 && .b = 2 || .c = 3 }")).toEqual(p("{ (.a = 1 && .b = 2) || .c = 3 }"));
+    expect(p("{ !.a = 1 && .b = 2 }")).toEqual(p("{ (!(.a = 1)) && .b = 2 }"));
+    expect(p("{ .a = 1 || .b = 2 || .c = 3 }")).toEqual(p("{ (.a = 1 || .b = 2) || .c = 3 }"));
+  });
+
+  it("orders spanset operators: structural > && > || > |", () => {
+    expect(p("{ } && { } > { }")).toEqual(p("{ } && ({ } > { })"));
+    expect(p("{ } > { } || { } && { }")).toEqual(p("({ } > { }) || ({ } && { })"));
+    expect(p("{ } > { } >> { }")).toEqual(p("({ } > { }) >> { }"));
+    expect(p("{ } ~ { } < { }")).toEqual(p("({ } ~ { }) < { }"));
+    expect(p("{ } && { } | count() > 1")).toEqual(p("({ } && { }) | count() > 1"));
+    const q = parseTraceQL("{ .a = 1 } > { .b = 2 } && { .c = 3 }");
+    expect(q).toMatchObject({ kind: "spansetOp", op: "&&", left: { kind: "spansetOp", op: ">" } });
+  });
+
+  it("reads literals and attribute names", () => {
+    expect(p("{ duration > 1.5s }")).toMatchObject({ cond: { right: { value: { type: "duration", value: 1_500_000_000 } } } });
+    expect(p("{ duration > 1h30m }")).toMatchObject({ cond: { right: { value: { type: "duration", value: 5_400_000_000_000 } } } });
+    expect(p("{ duration > 100us }")).toMatchObject({ cond: { right: { value: { value: 100_000 } } } });
+    expect(p('{ span."a b.c" = nil }')).toMatchObject({ cond: { left: { kind: "attribute", scope: "span", name: "a b.c" }, right: { value: { type: "nil" } } } });
+    expect(p("{ .http.x-forwarded-for != nil }")).toMatchObject({ cond: { left: { scope: "", name: "http.x-forwarded-for" } } });
+    expect(p("{ rootServiceName = \"a\" }")).toEqual(p('{ trace:rootService = "a" }'));
+    expect(p("{ status = error }")).toMatchObject({ cond: { left: { kind: "intrinsic", name: "status" }, right: { value: { type: "status", value: 2 } } } });
+    expect(p("{ kind = consumer }")).toMatchObject({ cond: { right: { value: { type: "kind", value: 5 } } } });
+    expect(stringify(parseTraceQL("{ duration > 1500ms }"))).toBe("{ duration > 1500ms }");
+  });
+
+  it("tokenizes with positions", () => {
+    const t = tokenize('{ span.x >= "y" }\n| count()');
+    expect(t.map((x) => [x.kind, x.text, x.pos.line, x.pos.column])).toEqual([
+      ["op", "{", 1, 1], ["attr", "span.x", 1, 3], ["op", ">=", 1, 10], ["string", '"y"', 1, 13], ["op", "}", 1, 17],
+      ["op", "|", 2, 1], ["ident", "count", 2, 3], ["op", "(", 2, 8], ["op", ")", 2, 9], ["eof", "", 2, 10],
+    ]);
+  });
+});
