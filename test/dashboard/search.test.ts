@@ -161,6 +161,36 @@ describe("Tempo search: /api/search with tags", () => {
   });
 });
 
+describe("Tempo search: /api/search with TraceQL", () => {
+  const q = (query: string, extra = "") => get(`/api/search?q=${encodeURIComponent(query)}${extra}`, a.secret);
+
+  it("finds by resource and duration, newest first, with spansets", async () => {
+    const r = await q(`{ resource.service.name = "cart" && duration > 100ms }`);
+    expect(r.status).toBe(200);
+    expect(ids(r.body)).toEqual([id(6), id(5), id(4), id(2)]);
+    const five = r.body.traces[1];
+    expect(five.spanSets[0].spans.map((s: { spanID: string }) => s.spanID)).toEqual(["a500000000000002"]);
+    expect(five.spanSet).toEqual(five.spanSets[0]);
+    expect(Number(r.body.metrics.inspectedBytes)).toBeGreaterThan(0);
+    expect(ids((await q(`{ resource.service.name = "cart" && duration > 100ms }`, "&limit=2")).body)).toEqual([id(6), id(5)]);
+    expect(ids((await q(`{ status = error }`)).body)).toEqual([id(5), id(2)]);
+    expect(ids((await q(`{ span.http.status_code = 500 }`)).body)).toEqual([id(2)]);
+    // Tenant B's cart trace lasts 500 ms: not in A's answer, the only one in B's.
+    const other = await get(`/api/search?q=${encodeURIComponent(`{ resource.service.name = "cart" && duration > 100ms }`)}`, b.secret);
+    expect(ids(other.body)).toEqual([id(7)]);
+  });
+
+  it("answers 400 with the message and position for a bad query", async () => {
+    const r = await q(`{ resource.service.name = }`);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toBe("invalid_traceql");
+    expect(r.body.message).toMatch(/1:\d+/);
+    expect(r.body.position).toMatchObject({ line: 1 });
+    expect(r.body.position.column).toBeGreaterThan(1);
+    expect((await get(`/api/search?q=${encodeURIComponent("{}")}&tags=service.name%3Dcart`, a.secret)).status).toBe(400);
+  });
+});
+
 describe("Tempo search: tags and tag values", () => {
   it("lists the covered tags and their values in the range", async () => {
     expect((await get(`/api/search/tags`, a.secret)).body).toEqual({ tagNames: ["name", "service.name", "status"] });

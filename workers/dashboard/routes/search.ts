@@ -2,7 +2,8 @@
  * @module
  * Tempo's search API under /api (what Grafana's Tempo datasource calls):
  *
- * - `GET /api/search`: `q` (TraceQL) or Tempo's legacy `tags` (logfmt), `minDuration`,
+ * - `GET /api/search`: `q` (TraceQL, `shared/traceql/`; a bad or unsupported query is a 400 whose
+ *   body adds `position: {line, column, offset}`) or Tempo's legacy `tags` (logfmt), `minDuration`,
  *   `maxDuration` (Go durations); `limit` (default 20, 1..1000), `start`/`end` (epoch seconds,
  *   default the last hour, at most 7 days apart), `spss` (spans per spanset, default 3, 1..1000).
  *   Answers `{traces, metrics}` in Tempo's shape, the newest traces (by start) first
@@ -28,6 +29,7 @@ import type { TraceMatcher } from "../../../shared/search/matcher.ts";
 import { rootSpanNames, searchTraces } from "../../../shared/search/search-blocks.ts";
 import { tagsMatcher, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
+import { compileTraceQL, TraceQLError } from "../../../shared/traceql/index.ts";
 import type { DashboardEnv } from "../env.ts";
 
 type SearchApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
@@ -68,7 +70,7 @@ function buildMatcher(query: Record<string, string>, spss: number): TraceMatcher
   const q = query.q?.trim();
   if (q) {
     if (query.tags || query.minDuration || query.maxDuration) throw bad("q: give either a TraceQL query or tags/minDuration/maxDuration, not both");
-    throw bad("q: TraceQL search is not available yet; use tags, minDuration and maxDuration");
+    return compileTraceQL(q, { spss });
   }
   try {
     return tagsMatcher({ tags: query.tags, minDuration: query.minDuration, maxDuration: query.maxDuration }, { spss });
@@ -92,9 +94,9 @@ export const search = new Hono<SearchApp>()
     try {
       matcher = buildMatcher(query, spss);
     } catch (err) {
-      const position = (err as { position?: unknown }).position;
-      if (err instanceof ApiError || position === undefined) throw err;
-      return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: (err as Error).message, position }, 400);
+      if (!(err instanceof TraceQLError)) throw err;
+      const position = { line: err.line, column: err.column, offset: err.offset };
+      return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) }, 400);
     }
     const result = await searchTraces(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, matcher, { ...window, limit, spss });
     return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) } });
