@@ -28,6 +28,7 @@ import { listBlocks } from "../db/queries/blocks.ts";
 import type { Block } from "../db/schema.ts";
 import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
+import type { Condition, SpansetExpr } from "../traceql/ast.ts";
 import type { SpansetMatch, TraceMatcher } from "./matcher.ts";
 
 export interface SearchOptions {
@@ -257,4 +258,43 @@ export async function rootSpanNames(db: Db, store: ObjectStore, tenantId: string
     }
   }
   return [...names].sort().slice(0, options.maxValues ?? 1000);
+}
+
+/**
+ * Services every match of a TraceQL query must have, for pruning blocks by their catalog services
+ * list: `resource.service.name = "x"` (either side), through `&&` (union of both sides), `||`
+ * (intersection), structural operators (both sides must match in the trace: union) and the source
+ * of a pipeline. Anything else (negation, unscoped `.service.name`, which may be a span attribute,
+ * pipeline stages) requires nothing.
+ */
+export function traceqlRequiredServices(query: SpansetExpr): string[] {
+  return [...spansetServices(query)].sort();
+}
+
+function union(a: Set<string>, b: Set<string>): Set<string> {
+  return new Set([...a, ...b]);
+}
+
+function intersection(a: Set<string>, b: Set<string>): Set<string> {
+  return new Set([...a].filter((x) => b.has(x)));
+}
+
+function spansetServices(e: SpansetExpr): Set<string> {
+  switch (e.kind) {
+    case "selector":
+      return e.cond ? conditionServices(e.cond) : new Set();
+    case "pipeline":
+      return spansetServices(e.source);
+    case "spansetOp":
+      return e.op === "||" ? intersection(spansetServices(e.left), spansetServices(e.right)) : union(spansetServices(e.left), spansetServices(e.right));
+  }
+}
+
+function conditionServices(c: Condition): Set<string> {
+  if (c.kind === "logical") return c.op === "&&" ? union(conditionServices(c.left), conditionServices(c.right)) : intersection(conditionServices(c.left), conditionServices(c.right));
+  if (c.kind !== "comparison" || c.op !== "=") return new Set();
+  const isService = (f: Condition) => f.kind === "attribute" && f.scope === "resource" && f.name === "service.name";
+  const stringOf = (l: Condition) => (l.kind === "literal" && l.value.type === "string" ? l.value.value : undefined);
+  const value = isService(c.left) ? stringOf(c.right) : isService(c.right) ? stringOf(c.left) : undefined;
+  return value === undefined ? new Set() : new Set([value]);
 }

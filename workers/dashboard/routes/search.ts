@@ -26,10 +26,10 @@ import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError, grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import type { TraceMatcher } from "../../../shared/search/matcher.ts";
-import { rootSpanNames, searchTraces } from "../../../shared/search/search-blocks.ts";
+import { rootSpanNames, searchTraces, traceqlRequiredServices } from "../../../shared/search/search-blocks.ts";
 import { tagsMatcher, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
-import { compileTraceQL, TraceQLError } from "../../../shared/traceql/index.ts";
+import { compileQuery, parseTraceQL, TraceQLError } from "../../../shared/traceql/index.ts";
 import type { DashboardEnv } from "../env.ts";
 
 type SearchApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
@@ -70,7 +70,9 @@ function buildMatcher(query: Record<string, string>, spss: number): TraceMatcher
   const q = query.q?.trim();
   if (q) {
     if (query.tags || query.minDuration || query.maxDuration) throw bad("q: give either a TraceQL query or tags/minDuration/maxDuration, not both");
-    return compileTraceQL(q, { spss });
+    const ast = parseTraceQL(q);
+    // The block pruning by catalog services that `service.name=` gets with tags.
+    return Object.assign(compileQuery(ast, { spss }), { requiredServices: traceqlRequiredServices(ast) });
   }
   try {
     return tagsMatcher({ tags: query.tags, minDuration: query.minDuration, maxDuration: query.maxDuration }, { spss });
