@@ -21,7 +21,8 @@
  * Two departures where JSON cannot carry what Go writes: an int64 beyond 2^53 becomes a `string`
  * tag with its exact decimal digits, and a non-finite double a `string` tag ("NaN", "Infinity").
  */
-import type { AnyValue, KeyValue, ResourceSpans, Span } from "../model/span.ts";
+import type { KeyValue, ResourceSpans, Span } from "../model/span.ts";
+import { rawValue } from "../model/raw-value.ts";
 
 export type JaegerTagType = "string" | "bool" | "int64" | "float64" | "binary";
 
@@ -101,20 +102,6 @@ function durationMicros(startNanos: string, endNanos: string): number {
   return d > 0n ? Number(d / 1000n) : 0;
 }
 
-/** The plain JSON value of an AnyValue (pdata's AsRaw), for arrays and kvlists. */
-function rawValue(v: AnyValue): unknown {
-  if ("stringValue" in v) return v.stringValue;
-  if ("boolValue" in v) return v.boolValue;
-  if ("intValue" in v) {
-    const n = Number(v.intValue);
-    return Number.isSafeInteger(n) ? n : v.intValue;
-  }
-  if ("doubleValue" in v) return Number.isFinite(v.doubleValue) ? v.doubleValue : String(v.doubleValue);
-  if ("bytesValue" in v) return v.bytesValue;
-  if ("arrayValue" in v) return v.arrayValue.values.map(rawValue);
-  if ("kvlistValue" in v) return Object.fromEntries(v.kvlistValue.values.map((kv) => [kv.key, rawValue(kv.value)]));
-  return null;
-}
 
 export function toJaegerKeyValue(kv: KeyValue): JaegerKeyValue {
   const { key, value: v } = kv;

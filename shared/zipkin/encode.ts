@@ -32,6 +32,7 @@
  * tag map per span.
  */
 import type { AnyValue, KeyValue, ResourceSpans, Span, SpanEvent } from "../model/span.ts";
+import { rawValue } from "../model/raw-value.ts";
 
 export interface ZipkinEndpoint {
   serviceName?: string;
@@ -83,20 +84,6 @@ function durationMicros(startNanos: string, endNanos: string): number | undefine
   return d < 1000n ? 1 : Number(d / 1000n);
 }
 
-/** The plain JSON value of an AnyValue (pdata's AsRaw), for arrays, kvlists and event attributes. */
-function rawValue(v: AnyValue): unknown {
-  if ("stringValue" in v) return v.stringValue;
-  if ("boolValue" in v) return v.boolValue;
-  if ("intValue" in v) {
-    const n = Number(v.intValue);
-    return Number.isSafeInteger(n) ? n : v.intValue;
-  }
-  if ("doubleValue" in v) return Number.isFinite(v.doubleValue) ? v.doubleValue : String(v.doubleValue);
-  if ("bytesValue" in v) return v.bytesValue;
-  if ("arrayValue" in v) return v.arrayValue.values.map(rawValue);
-  if ("kvlistValue" in v) return Object.fromEntries(v.kvlistValue.values.map((kv) => [kv.key, rawValue(kv.value)]));
-  return null;
-}
 
 /** An attribute value as a Zipkin tag string. */
 export function tagString(v: AnyValue): string {
