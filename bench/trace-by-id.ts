@@ -18,6 +18,14 @@
  * of 30 lookups of each kind into D1 catalog query, filter test, R2 reads and decode (each step
  * ended with a zero-length timer so the clock catches up; blocks read one after another).
  *
+ * Search (issue 4): the real searchTraces (the matcher built as GET /api/search builds it) over the
+ * newest 24 h of tenant A's blocks, limit 20: 30 times the TraceQL query
+ * `{ resource.service.name = "payment" && duration > 500ms }` (payment has spans over 500 ms in
+ * about 2.5 % of the workload's traces), then 30 times the legacy tags search `service.name=payment`,
+ * each timed from Node minus the no-op request like the lookups. The newest day's blocks hold
+ * BENCH_TBI_TRACES_LAST_DAY traces (225: 144 blocks of 200 traces are ~0.97 M spans, short of the
+ * issue's 1 M); the spans in the window are counted and reported, and the run fails under 1 M.
+ *
  * Prints one JSON object to stdout; notes go to stderr.
  * Run: npx node bench/trace-by-id.ts   (BENCH_TBI_TRACES=200 traces per block, BENCH_TBI_DAYS=7)
  */
@@ -33,6 +41,11 @@ import type { BlockSpec, BuiltBlock } from "./trace-by-id/blocks.ts";
 const log = (...a: unknown[]) => console.error("[trace-by-id]", ...a);
 const TRACES_PER_BLOCK = Number(process.env.BENCH_TBI_TRACES ?? 200);
 const DAYS = Number(process.env.BENCH_TBI_DAYS ?? 7);
+const TRACES_LAST_DAY = Number(process.env.BENCH_TBI_TRACES_LAST_DAY ?? 225);
+const DAY_MS = 86_400_000;
+const SEARCHES = 30;
+const SEARCH_SERVICE = "payment";
+const SEARCH_LIMIT = 20;
 const BLOCK_MS = 10 * 60_000;
 const THREADS = 2;
 const LOOKUPS = 200;
@@ -120,7 +133,7 @@ try {
   const specs: BlockSpec[] = [];
   let n = 0;
   for (let s = weekStart; s < endMs; s += BLOCK_MS) {
-    specs.push({ tenantId: tenantA, blockId: `bA${n}`, level: endMs - s > 3 * 3_600_000 ? 2 : 1, startMs: s, endMs: s + BLOCK_MS, traces: TRACES_PER_BLOCK, pool: n });
+    specs.push({ tenantId: tenantA, blockId: `bA${n}`, level: endMs - s > 3 * 3_600_000 ? 2 : 1, startMs: s, endMs: s + BLOCK_MS, traces: endMs - s <= DAY_MS ? TRACES_LAST_DAY : TRACES_PER_BLOCK, pool: n });
     n++;
   }
   n = 0;
@@ -132,6 +145,8 @@ try {
   const ids: Record<string, { traceId: string; startMs: number }[]> = { [tenantA]: [], [tenantB]: [] };
   const allIds = new Set<string>();
   let spansA = 0;
+  let spansDay = 0;
+  let blocksDay = 0;
   let bytesA = 0;
   let uploads: Promise<unknown>[] = [];
   const upload = async (b: BuiltBlock) => {
@@ -163,6 +178,10 @@ try {
           });
           if (b.spec.tenantId === tenantA) {
             spansA += b.spans;
+            if (b.spec.startMs >= endMs - DAY_MS) {
+              spansDay += b.spans;
+              blocksDay++;
+            }
             bytesA += b.bytes.byteLength;
           }
           uploads.push(upload(b));
@@ -231,6 +250,39 @@ try {
     for (const q of qs.slice(0, BREAKDOWN)) parts[kind].push(await call<Breakdown>("/breakdown", q));
   }
 
+  // ---- search over the newest 24 h ---------------------------------------------------------------
+  log(`newest 24 h: ${blocksDay} blocks of tenant A, ${spansDay} spans`);
+  if (spansDay < 1_000_000) throw new Error(`the newest 24 h hold ${spansDay} spans, under the 1 M the issue asks for`);
+  interface SearchAnswer {
+    traces: number;
+    traceIds: string[];
+    metrics: { inspectedTraces: number; inspectedBytes: number; inspectedBlocks: number; completedJobs: number; totalJobs: number };
+    ms: number;
+  }
+  const window = { tenantId: tenantA, startMs: endMs - DAY_MS, endMs: endMs - 1, limit: SEARCH_LIMIT };
+  const searches = {
+    traceql: { ...window, q: `{ resource.service.name = "${SEARCH_SERVICE}" && duration > 500ms }` },
+    tags: { ...window, tags: `service.name=${SEARCH_SERVICE}` },
+  };
+  const searched: Record<string, (SearchAnswer & { nodeMs: number })[]> = {};
+  for (const [kind, q] of Object.entries(searches)) {
+    for (let i = 0; i < 3; i++) await call("/search", q); // warm up
+    searched[kind] = [];
+    for (let i = 0; i < SEARCHES; i++) {
+      const t = performance.now();
+      const r = await call<SearchAnswer>("/search", q);
+      searched[kind].push({ ...r, nodeMs: performance.now() - t });
+      if (i % 10 === 9) noops.push(await noop());
+    }
+    const first = searched[kind][0]!;
+    if (first.traces !== SEARCH_LIMIT) throw new Error(`${kind} search: ${first.traces} traces, expected ${SEARCH_LIMIT}`);
+    if (searched[kind].some((r) => r.traceIds.join() !== first.traceIds.join())) throw new Error(`${kind} search: answers differ between runs`);
+    if (first.traceIds.some((id) => !allIds.has(id))) throw new Error(`${kind} search: an unknown trace id`);
+    log(`${kind} search: ${JSON.stringify(first.metrics)}`);
+  }
+  const searchOverhead = pct(noops, 50);
+  const searchMs = (kind: string) => searched[kind]!.map((r) => Math.max(0, r.nodeMs - searchOverhead));
+
   // ---- figures ---------------------------------------------------------------------------------
   const out: Record<string, unknown> = {};
   for (const [kind, rs] of Object.entries(results)) {
@@ -264,6 +316,21 @@ try {
   out["trace_by_id.other_tenant_blocks"] = rowB.n;
   out["trace_by_id.days"] = DAYS;
   out["trace_by_id.setup_s"] = round(setupS);
+  out["trace_by_id.traces_per_block_last_day"] = TRACES_LAST_DAY;
+  // Issue 4's query figures.
+  out["query.trace_by_id_p50_ms"] = out["trace_by_id.p50_ms_no_range"];
+  out["query.trace_by_id_p99_ms"] = out["trace_by_id.p99_ms_no_range"];
+  out["query.search_p50_ms"] = round(pct(searchMs("traceql"), 50));
+  out["query.search_p99_ms"] = round(pct(searchMs("traceql"), 99));
+  out["query.search_bytes_read"] = pct(searched.traceql!.map((r) => r.metrics.inspectedBytes), 50);
+  out["query.search_blocks_read"] = pct(searched.traceql!.map((r) => r.metrics.inspectedBlocks), 50);
+  out["query.search_blocks_in_window"] = searched.traceql![0]!.metrics.totalJobs;
+  out["query.search_worker_p50_ms"] = round(pct(searched.traceql!.map((r) => r.ms), 50));
+  out["query.search_spans_in_window"] = spansDay;
+  out["query.search_query"] = searches.traceql.q;
+  out["query.tags_search_p50_ms"] = round(pct(searchMs("tags"), 50));
+  out["query.tags_search_p99_ms"] = round(pct(searchMs("tags"), 99));
+  out["query.tags_search_bytes_read"] = pct(searched.tags!.map((r) => r.metrics.inspectedBytes), 50);
   console.log(JSON.stringify(out));
 } finally {
   try {

@@ -37,8 +37,10 @@ const POOL = 6;
 const pools = new Map<number, TraceInput[]>();
 
 function pool(i: number, traces: number): TraceInput[] {
-  let p = pools.get(i % POOL);
-  if (!p) pools.set(i % POOL, (p = multiServiceWorkload({ traces, seed: 101 + (i % POOL), startMs: 1_700_000_000_000 }).traces));
+  // Keyed by size too: the newest day's blocks may hold more traces than the rest.
+  const k = (i % POOL) * 100_000 + traces;
+  let p = pools.get(k);
+  if (!p) pools.set(k, (p = multiServiceWorkload({ traces, seed: 101 + (i % POOL), startMs: 1_700_000_000_000 }).traces));
   return p;
 }
 

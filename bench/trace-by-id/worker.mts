@@ -13,7 +13,8 @@
  * `.mts` keeps this file out of tsconfig.node.json; check it with `npx tsc -p bench/trace-by-id`.
  *
  * Routes: POST /setup, POST /put (x-tenant, x-row; body = block bytes), GET /noop, POST /find,
- * POST /breakdown, GET /fence.
+ * POST /breakdown, GET /fence, POST /search (the real searchTraces with a TraceQL query or legacy
+ * tags, matcher built as the dashboard's /api/search route builds it).
  */
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
@@ -23,6 +24,10 @@ import { decodeDictionary, decodeSummaries, decodeTraceSegment, filterMayContain
 import { blockKey } from "../../shared/storage/keys.ts";
 import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
 import { findTrace } from "../../shared/storage/trace-reader.ts";
+import type { TraceMatcher } from "../../shared/search/matcher.ts";
+import { searchTraces, traceqlRequiredServices } from "../../shared/search/search-blocks.ts";
+import { tagsMatcher } from "../../shared/search/tags-matcher.ts";
+import { compileQuery, parseTraceQL } from "../../shared/traceql/index.ts";
 
 interface Env {
   DB: D1Database;
@@ -123,11 +128,35 @@ async function breakdown(q: FindRequest, env: Env) {
   return { ...t, found, catalogRows: rows.length, blocksRead: hits.length, indexBytes, summaryRows };
 }
 
+export interface SearchRequest {
+  tenantId: string;
+  /** TraceQL, or legacy logfmt tags. */
+  q?: string;
+  tags?: string;
+  startMs: number;
+  endMs: number;
+  limit: number;
+}
+
+/** searchTraces as GET /api/search runs it (TraceQL gets requiredServices for block pruning). */
+async function search(q: SearchRequest, env: Env) {
+  const spss = 3;
+  let matcher: TraceMatcher;
+  if (q.q !== undefined) {
+    const ast = parseTraceQL(q.q);
+    matcher = Object.assign(compileQuery(ast, { spss }), { requiredServices: traceqlRequiredServices(ast) });
+  } else matcher = tagsMatcher({ tags: q.tags }, { spss });
+  const t0 = Date.now();
+  const r = await searchTraces(d1(env.DB), r2Store(env.SPANS), q.tenantId, matcher, { startMs: q.startMs, endMs: q.endMs, limit: q.limit, spss });
+  return { traces: r.traces.length, traceIds: r.traces.map((t) => t.traceID), metrics: r.metrics, ms: Date.now() - t0 };
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/noop") return Response.json({});
     if (url.pathname === "/find") return Response.json(await find((await request.json()) as FindRequest, env));
+    if (url.pathname === "/search") return Response.json(await search((await request.json()) as SearchRequest, env));
     if (url.pathname === "/breakdown") return Response.json(await breakdown((await request.json()) as FindRequest, env));
     if (url.pathname === "/put") {
       const tenantId = request.headers.get("x-tenant")!;
