@@ -1,15 +1,9 @@
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Scope } from "../../shared/auth/keys.ts";
-import type { BatchingDb } from "../../shared/db/client.ts";
-import { d1 } from "../../shared/db/d1.ts";
-import { createKey } from "../../shared/db/queries/keys.ts";
-import { createTenant } from "../../shared/db/queries/tenants.ts";
 import type { JaegerSpan, JaegerTrace } from "../../shared/jaeger/convert.ts";
 import type { ResourceSpans, Span } from "../../shared/model/span.ts";
-import { storeAssembled } from "../support/store-assembled.ts";
+import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
-const db = () => d1(env.DB) as BatchingDb;
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, kind: number, startMs: number): Span {
   return {
@@ -33,11 +27,6 @@ async function storeTrace(tenantId: string, resourceSpans: ResourceSpans[]) {
   await storeAssembled(tenantId, resourceSpans);
 }
 
-async function tenantWithKey(scopes: Scope[]) {
-  const tenant = await createTenant(db(), `t-${crypto.randomUUID()}`);
-  const { secret } = await createKey(db(), tenant.id, { name: "k", scopes });
-  return { tenantId: tenant.id, secret };
-}
 
 async function get(path: string, key?: string) {
   const res = await exports.default.fetch(`http://localhost${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });

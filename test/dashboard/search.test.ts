@@ -1,14 +1,8 @@
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Scope } from "../../shared/auth/keys.ts";
-import type { BatchingDb } from "../../shared/db/client.ts";
-import { d1 } from "../../shared/db/d1.ts";
-import { createKey } from "../../shared/db/queries/keys.ts";
-import { createTenant } from "../../shared/db/queries/tenants.ts";
 import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
-import { storeAssembled } from "../support/store-assembled.ts";
+import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
-const db = () => d1(env.DB) as BatchingDb;
 
 interface SpanSpec {
   service: string;
@@ -45,11 +39,6 @@ async function storeBatch(tenantId: string, traces: { id: string; spans: SpanSpe
   await storeAssembled(tenantId, traces.flatMap((t) => toResourceSpans(t.id, t.spans)));
 }
 
-async function tenantWithKey(scopes: Scope[]) {
-  const tenant = await createTenant(db(), `t-${crypto.randomUUID()}`);
-  const { secret } = await createKey(db(), tenant.id, { name: "k", scopes });
-  return { tenantId: tenant.id, secret };
-}
 
 async function get(path: string, secret?: string) {
   const res = await exports.default.fetch(`http://localhost${path}`, { headers: secret ? { "x-api-key": secret } : {} });

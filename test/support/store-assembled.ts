@@ -4,7 +4,10 @@
  * paths. Runs inside workerd with the test's real local bindings.
  */
 import { env } from "cloudflare:workers";
+import type { Scope } from "../../shared/auth/keys.ts";
 import type { BatchingDb } from "../../shared/db/client.ts";
+import { createKey } from "../../shared/db/queries/keys.ts";
+import { createTenant } from "../../shared/db/queries/tenants.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import { encodeIngestBatch } from "../../shared/ingest/batch-object.ts";
 import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
@@ -19,4 +22,12 @@ export async function storeAssembled(tenantId: string, resourceSpans: ResourceSp
   const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
   await env.SPANS.put(key, bytes);
   await assembleForTenant(d1(env.DB) as BatchingDb, r2Store(env.SPANS), tenantId, [key], receivedAtMs);
+}
+
+/** A new tenant and a key with these scopes, straight through the query functions. */
+export async function tenantWithKey(scopes: Scope[]): Promise<{ tenantId: string; secret: string }> {
+  const db = d1(env.DB) as BatchingDb;
+  const tenant = await createTenant(db, `t-${crypto.randomUUID()}`);
+  const { secret } = await createKey(db, tenant.id, { name: "k", scopes });
+  return { tenantId: tenant.id, secret };
 }
