@@ -2,11 +2,19 @@
  * @module
  * Jaeger's HTTP JSON query API (what Jaeger UI and Grafana's Jaeger datasource call), mounted at
  * /jaeger so the datasource's base URL is `<host>/jaeger`. Every route needs a key with the `read`
- * scope and sees only that key's tenant. Built so far: trace by id, services, operations and
- * dependencies (from the service-graph rows).
+ * scope and sees only that key's tenant. Built so far: trace by id, trace search, services,
+ * operations and dependencies (from the service-graph rows), and the minimal api_v3 (services,
+ * operations, trace by id as OTLP JSON).
  *
  * Answers use Jaeger's envelope `{data, total, limit, offset, errors}`, errors included
  * (`{data: null, errors: [{code, msg}]}` with the HTTP status), which the Jaeger UI shows as is.
+ *
+ * api_v3 answers follow jaeger-idl's query_service.openapi.yaml (`{services}`, `{operations:[{name,
+ * spanKind}]}`, `{result: TracesData}` for a trace, the `result` wrapper as Jaeger's HTTP gateway
+ * adds it); its errors take the gateway's shape `{error: {grpcCode, httpCode, httpStatus, message}}`.
+ *
+ * Search (`/api/traces?service=...`) runs Tempo's legacy tags search (see shared/jaeger/
+ * search-params.ts for the mapping and its trace-level departure) and fetches each match in full.
  *
  * Services and operations come from the per-minute RED rows of the last 7 days (D1 plus the open
  * minutes in the tenant's state object), so they list what was seen with a request-shaped span kind
@@ -19,8 +27,11 @@ import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { spanKindName, spanKindNumber, toJaegerTrace } from "../../../shared/jaeger/convert.ts";
+import { JaegerSearchError, parseJaegerSearch } from "../../../shared/jaeger/search-params.ts";
 import type { OperationRow } from "../../../shared/metrics/red.ts";
 import { readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
+import { searchTraces } from "../../../shared/search/search-blocks.ts";
+import { TagsQueryError, tagsMatcher } from "../../../shared/search/tags-matcher.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import type { DashboardEnv } from "../env.ts";
@@ -58,8 +69,75 @@ async function recentOperationRows(env: DashboardEnv, tenantId: string): Promise
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
 
+/** Operations of a service, optionally of one span kind (v1 and v3 `operations?service&spanKind`). */
+async function serviceOperations(env: DashboardEnv, tenantId: string, service: string | undefined, kindParam: string): Promise<{ name: string; spanKind: string }[]> {
+  if (!service) throw new ApiError(400, "missing_service", "parameter 'service' is required");
+  const kind = kindParam === "" ? undefined : spanKindNumber(kindParam.toLowerCase());
+  if (kindParam !== "" && kind === undefined) throw new ApiError(400, "invalid_span_kind", `unsupported span kind "${kindParam}"`);
+  const rows = await recentOperationRows(env, tenantId);
+  const seen = new Map<string, { name: string; spanKind: string }>();
+  for (const r of rows) {
+    if (r.service !== service || (kind !== undefined && r.kind !== kind)) continue;
+    const op = { name: r.operation, spanKind: spanKindName(r.kind) };
+    seen.set(`${op.name}\n${op.spanKind}`, op);
+  }
+  return [...seen.values()].sort((a, b) => (a.name === b.name ? a.spanKind.localeCompare(b.spanKind) : a.name < b.name ? -1 : 1));
+}
+
+/** Optional RFC 3339 `startTime`/`endTime` (api_v3's GetTrace), as a range in ms. */
+function parseRfc3339Range(start: string | undefined, end: string | undefined): { startMs?: number; endMs?: number } {
+  const parse = (name: string, v: string | undefined) => {
+    if (v === undefined || v === "") return undefined;
+    const ms = /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : NaN;
+    if (Number.isNaN(ms)) throw new ApiError(400, "invalid_range", `${name} must be an RFC 3339 time, got "${v}"`);
+    return ms;
+  };
+  const range = { startMs: parse("startTime", start), endMs: parse("endTime", end) };
+  if (range.startMs !== undefined && range.endMs !== undefined && range.startMs > range.endMs) throw new ApiError(400, "invalid_range", "startTime is after endTime");
+  return range;
+}
+
+/** gRPC codes of the HTTP statuses we answer, for api_v3's gateway errors. */
+const GRPC_CODES: Record<number, [number, string]> = {
+  400: [3, "Bad Request"],
+  401: [16, "Unauthorized"],
+  403: [7, "Forbidden"],
+  404: [5, "Not Found"],
+  429: [8, "Too Many Requests"],
+  503: [14, "Service Unavailable"],
+};
+
+function v3Error(status: number, message: string) {
+  const [grpcCode, httpStatus] = GRPC_CODES[status] ?? [13, "Internal Server Error"];
+  return { error: { grpcCode, httpCode: status, message, httpStatus } };
+}
+
 export const jaeger = new Hono<JaegerApp>()
   .use("*", keyAuth({ scope: "read" }))
+  .get("/api/traces", async (c) => {
+    const tenantId = c.var.principal.tenantId;
+    let params, matcher;
+    try {
+      params = parseJaegerSearch(c.req.query(), Date.now());
+      matcher = tagsMatcher(params.tags);
+    } catch (err) {
+      if (err instanceof JaegerSearchError || err instanceof TagsQueryError) throw new ApiError(400, "invalid_query", err.message);
+      throw err;
+    }
+    const db = await indexStore(c.env);
+    const store = r2Store(c.env.SPANS);
+    const { traces } = await searchTraces(db, store, tenantId, matcher, { startMs: params.startMs, endMs: params.endMs, limit: params.limit });
+    // The match is one fragment of the trace: fetch it whole (late spans may sit in newer blocks).
+    const full = await Promise.all(
+      traces.map(async (t) => {
+        const startMs = Math.floor(Number(BigInt(t.startTimeUnixNano) / 1_000_000n));
+        const found = await findTrace(db, store, tenantId, t.traceID, { startMs });
+        return found ? toJaegerTrace(t.traceID, found.resourceSpans) : undefined;
+      }),
+    );
+    const data = full.filter((t) => t !== undefined);
+    return c.json(envelope(data, data.length));
+  })
   .get("/api/traces/:traceId", async (c) => {
     const traceId = parseTraceIdParam(c.req.param("traceId"));
     const range = parseMicrosRange(c.req.query("start"), c.req.query("end"));
@@ -79,29 +157,33 @@ export const jaeger = new Hono<JaegerApp>()
     return c.json(envelope(names, names.length));
   })
   .get("/api/operations", async (c) => {
-    const service = c.req.query("service");
-    if (!service) throw new ApiError(400, "missing_service", "parameter 'service' is required");
-    const kindParam = c.req.query("spanKind") ?? "";
-    const kind = kindParam === "" ? undefined : spanKindNumber(kindParam.toLowerCase());
-    if (kindParam !== "" && kind === undefined) throw new ApiError(400, "invalid_span_kind", `unsupported span kind "${kindParam}"`);
-    const rows = await recentOperationRows(c.env, c.var.principal.tenantId);
-    const seen = new Map<string, { name: string; spanKind: string }>();
-    for (const r of rows) {
-      if (r.service !== service || (kind !== undefined && r.kind !== kind)) continue;
-      const op = { name: r.operation, spanKind: spanKindName(r.kind) };
-      seen.set(`${op.name}\n${op.spanKind}`, op);
-    }
-    const ops = [...seen.values()].sort((a, b) => (a.name === b.name ? a.spanKind.localeCompare(b.spanKind) : a.name < b.name ? -1 : 1));
+    const ops = await serviceOperations(c.env, c.var.principal.tenantId, c.req.query("service"), c.req.query("spanKind") ?? "");
     return c.json(envelope(ops, ops.length));
   })
   .get("/api/dependencies", async (c) => {
     const links = await jaegerDependencies(c.env, c.var.principal.tenantId, parseDependenciesWindow(c.req.query()));
     return c.json(envelope(links, links.length));
   })
+  .get("/api/v3/services", async (c) => {
+    const services = sorted((await recentOperationRows(c.env, c.var.principal.tenantId)).map((r) => r.service));
+    return c.json({ services });
+  })
+  .get("/api/v3/operations", async (c) => {
+    const operations = await serviceOperations(c.env, c.var.principal.tenantId, c.req.query("service"), c.req.query("spanKind") ?? "");
+    return c.json({ operations });
+  })
+  .get("/api/v3/traces/:traceId", async (c) => {
+    const traceId = parseTraceIdParam(c.req.param("traceId"));
+    const range = parseRfc3339Range(c.req.query("startTime"), c.req.query("endTime"));
+    const found = await findTrace(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, traceId, range);
+    if (!found) return c.json(v3Error(404, "trace not found"), 404);
+    return c.json({ result: { resourceSpans: found.resourceSpans } });
+  })
   .onError((err, c) => {
     const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
     if (!(err instanceof ApiError)) console.error("dashboard jaeger: unexpected error", err);
     const headers: Record<string, string> = {};
     if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);
-    return c.json(errorEnvelope(apiError.status, apiError.message), apiError.status, headers);
+    const body = c.req.path.includes("/api/v3/") ? v3Error(apiError.status, apiError.message) : errorEnvelope(apiError.status, apiError.message);
+    return c.json(body, apiError.status, headers);
   });
