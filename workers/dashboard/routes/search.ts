@@ -15,6 +15,19 @@
  *   the summary tables of the newest 100 blocks in range, no span decoding) and `status` (the
  *   fixed values). Any other tag answers an empty list.
  *
+ * - `GET /api/v2/search/tags?scope=`: `{scopes:[{name, tags}]}` for the scopes `span`, `resource` and
+ *   `intrinsic` (empty `scope`, or `all`, gives all three; any other scope is a 400). `span` lists
+ *   nothing yet (span attribute names are not indexed), `resource` lists `service.name`, and
+ *   `intrinsic` Tempo's intrinsics that TraceQL here evaluates. `q`, `start` and `end` are accepted
+ *   (the window is checked) but the lists do not depend on them.
+ * - `GET /api/v2/search/tag/{tag}/values`: `{tagValues:[{type, value}]}` over `start`/`end`, for
+ *   Tempo's scoped names: `resource.service.name` (or `.service.name`) and `name`/`span:name` as
+ *   strings (the same sources as above), `status`/`span:status` and `kind`/`span:kind` as
+ *   `keyword`s (the fixed values), `rootName`/`trace:rootName` (root span names). Any other tag,
+ *   `rootServiceName` included, answers an empty list. `q` is accepted and not used.
+ * - `GET /api/status/buildinfo`: Tempo's `{version, revision, branch, buildUser, buildDate,
+ *   goVersion}`, with this package's version and the rest empty.
+ *
  * Every route needs a key with the `read` scope and sees only that key's tenant. The auth
  * middleware is per route: this app is mounted at /api before the Tempo app (whose `*` auth
  * would otherwise be the one to answer).
@@ -31,6 +44,7 @@ import { tagsMatcher, TagsQueryError } from "../../../shared/search/tags-matcher
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { compileQuery, parseTraceQL, TraceQLError } from "../../../shared/traceql/index.ts";
 import type { DashboardEnv } from "../env.ts";
+import pkg from "../../../package.json" with { type: "json" };
 
 type SearchApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
@@ -86,6 +100,26 @@ const auth = keyAuth<SearchApp>({ scope: "read" });
 
 const TAG_NAMES = ["name", "service.name", "status"];
 
+const V2_SCOPES = ["span", "resource", "intrinsic"] as const;
+const V2_SCOPE_TAGS: Record<(typeof V2_SCOPES)[number], string[]> = {
+  span: [],
+  resource: ["service.name"],
+  intrinsic: ["duration", "kind", "name", "rootName", "rootServiceName", "status", "statusMessage", "traceDuration"],
+};
+const STATUS_VALUES = ["error", "ok", "unset"];
+const KIND_VALUES = ["client", "consumer", "internal", "producer", "server", "unspecified"];
+
+type TypedValue = { type: "string" | "keyword"; value: string };
+const typed = (type: TypedValue["type"], values: string[]): TypedValue[] => values.map((value) => ({ type, value }));
+
+async function serviceNames(env: DashboardEnv, tenantId: string, window: { startMs: number; endMs: number }): Promise<string[]> {
+  const blocks = await listBlocks(await indexStore(env), tenantId, window);
+  return [...new Set(blocks.flatMap((b) => b.services))].filter((s) => s !== "").sort();
+}
+
+/** Tempo's build info; only the version is known to a worker bundle. */
+export const BUILD_INFO = { version: pkg.version, revision: "", branch: "", buildUser: "", buildDate: "", goVersion: "" };
+
 export const search = new Hono<SearchApp>()
   .get("/search", auth, async (c) => {
     const query = c.req.query();
@@ -119,4 +153,41 @@ export const search = new Hono<SearchApp>()
       tagValues = ["error", "ok", "unset"];
     }
     return c.json({ tagValues });
-  });
+  })
+  .get("/v2/search/tags", auth, (c) => {
+    const scope = c.req.query("scope") ?? "";
+    parseSearchWindow(c.req.query("start"), c.req.query("end"));
+    let scopes: readonly (typeof V2_SCOPES)[number][];
+    if (scope === "" || scope === "all") scopes = V2_SCOPES;
+    else if ((V2_SCOPES as readonly string[]).includes(scope)) scopes = [scope as (typeof V2_SCOPES)[number]];
+    else throw bad(`scope: must be one of ${V2_SCOPES.join(", ")} or all, got "${scope}"`);
+    return c.json({ scopes: scopes.map((name) => ({ name, tags: V2_SCOPE_TAGS[name] })) });
+  })
+  .get("/v2/search/tag/:tag/values", auth, async (c) => {
+    const tag = c.req.param("tag");
+    const window = parseSearchWindow(c.req.query("start"), c.req.query("end"));
+    const tenantId = c.var.principal.tenantId;
+    let tagValues: TypedValue[] = [];
+    switch (tag) {
+      case "resource.service.name":
+      case ".service.name":
+        tagValues = typed("string", await serviceNames(c.env, tenantId, window));
+        break;
+      case "name":
+      case "span:name":
+      case "rootName":
+      case "trace:rootName":
+        tagValues = typed("string", await rootSpanNames(await indexStore(c.env), r2Store(c.env.SPANS), tenantId, window));
+        break;
+      case "status":
+      case "span:status":
+        tagValues = typed("keyword", STATUS_VALUES);
+        break;
+      case "kind":
+      case "span:kind":
+        tagValues = typed("keyword", KIND_VALUES);
+        break;
+    }
+    return c.json({ tagValues });
+  })
+  .get("/status/buildinfo", auth, (c) => c.json(BUILD_INFO));
