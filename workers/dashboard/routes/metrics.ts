@@ -1,0 +1,95 @@
+/**
+ * @module
+ * Tempo's TraceQL metrics API under /api:
+ *
+ * - `GET /api/metrics/query_range`: `q` (required; `<spanset query> | rate()`,
+ *   `| count_over_time()` or `| quantile_over_time(duration, q1, ...)`, each with an optional
+ *   `by(...)`; see `shared/traceql/metrics.ts`), `start`/`end` (epoch seconds, fractions allowed,
+ *   or epoch nanoseconds; default the last hour; end exclusive; at most 7 days apart), `step` (a Go
+ *   duration like `30s`, or seconds; default the smallest whole number of seconds giving at most
+ *   100 buckets; more than 11000 buckets is a 400). Answers Tempo's
+ *   `{series:[{labels:[{key, value}], samples:[{timestampMs, value}], promLabels}], metrics}`;
+ *   a sample's `timestampMs` is its bucket's start, rates are per second, quantiles are span
+ *   durations in seconds. A bad or unsupported query is a 400 with its `position`.
+ *
+ * Needs a key with the `read` scope; sees only that key's tenant. Mounted before the Tempo app.
+ */
+import { Hono } from "hono";
+import type { Principal } from "../../../shared/auth/authenticate.ts";
+import { indexStore } from "../../../shared/db/select-index-store.ts";
+import { ApiError, grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
+import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
+import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
+import { parseGoDuration, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
+import { r2Store } from "../../../shared/storage/object-store.ts";
+import { TraceQLError } from "../../../shared/traceql/index.ts";
+import { parseMetricsQuery, type MetricsQuery } from "../../../shared/traceql/metrics.ts";
+import type { DashboardEnv } from "../env.ts";
+
+type MetricsApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
+
+const MAX_WINDOW_MS = 7 * 24 * 3600 * 1000;
+const DEFAULT_WINDOW_MS = 3600 * 1000;
+const DEFAULT_BUCKETS = 100;
+export const MAX_BUCKETS = 11000;
+
+function bad(message: string): ApiError {
+  return new ApiError(400, "invalid_parameter", message);
+}
+
+/** Epoch seconds (`1700000000`, `1700000000.5`) or epoch nanoseconds (`1700000000000000000`) in ms. */
+export function parseEpoch(name: string, raw: string): number {
+  if (/^\d{1,11}(\.\d{1,9})?$/.test(raw)) return Math.floor(Number(raw) * 1000);
+  if (/^\d{17,19}$/.test(raw)) return Number(BigInt(raw) / 1_000_000n);
+  throw bad(`${name}: must be epoch seconds or epoch nanoseconds, got "${raw}"`);
+}
+
+/** `step` as ms: seconds (`15`, `0.5`) or a Go duration (`30s`, `1m30s`). */
+export function parseStep(raw: string): number {
+  let ms: number;
+  if (/^\d{1,9}(\.\d{1,9})?$/.test(raw)) ms = Math.floor(Number(raw) * 1000);
+  else {
+    try {
+      ms = Number(parseGoDuration(raw, "step") / 1_000_000n);
+    } catch (err) {
+      if (err instanceof TagsQueryError) throw bad(err.message);
+      throw err;
+    }
+  }
+  if (ms < 1) throw bad(`step: must be at least 1ms, got "${raw}"`);
+  return ms;
+}
+
+export function parseRange(query: Record<string, string>, nowMs = Date.now()): { startMs: number; endMs: number; stepMs: number } {
+  const endMs = query.end ? parseEpoch("end", query.end) : nowMs;
+  const startMs = query.start ? parseEpoch("start", query.start) : endMs - DEFAULT_WINDOW_MS;
+  if (endMs <= startMs) throw bad("end: must be after start");
+  if (endMs - startMs > MAX_WINDOW_MS) throw bad("start: the window from start to end may be at most 7 days");
+  const stepMs = query.step ? parseStep(query.step) : Math.max(1000, Math.ceil((endMs - startMs) / DEFAULT_BUCKETS / 1000) * 1000);
+  const buckets = Math.ceil((endMs - startMs) / stepMs);
+  if (buckets > MAX_BUCKETS) throw bad(`step: ${buckets} buckets from start to end, at most ${MAX_BUCKETS}; use a larger step`);
+  return { startMs, endMs, stepMs };
+}
+
+const auth = keyAuth<MetricsApp>({ scope: "read" });
+
+export const metrics = new Hono<MetricsApp>().get("/metrics/query_range", auth, async (c) => {
+  const query = c.req.query();
+  const q = query.q?.trim();
+  if (!q) throw bad("q: a TraceQL metrics query is required");
+  const range = parseRange(query);
+  let mq: MetricsQuery;
+  try {
+    mq = parseMetricsQuery(q);
+  } catch (err) {
+    if (!(err instanceof TraceQLError)) throw err;
+    const position = { line: err.line, column: err.column, offset: err.offset };
+    return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) }, 400);
+  }
+  const result = await metricsQueryRange(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, mq, range);
+  const m = result.metrics;
+  return c.json({
+    series: result.series,
+    metrics: { inspectedBytes: String(m.inspectedBytes), inspectedTraces: m.inspectedTraces, inspectedSpans: String(m.inspectedSpans), totalBlocks: m.totalBlocks, completedJobs: m.completedJobs, totalJobs: m.totalJobs },
+  });
+});
