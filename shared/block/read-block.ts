@@ -31,6 +31,21 @@ export async function decodeTraceSegment(segment: Uint8Array, dictionary: BlockD
   return found;
 }
 
+/**
+ * Decodes several traces of one segment at once (rows that share a segmentOffset): the segment is
+ * inflated once, and only the wanted traces are materialised. Results align with `rows`.
+ */
+export async function decodeSegmentTraces(segment: Uint8Array, dictionary: BlockDictionary, rows: readonly TraceSummary[]): Promise<ResourceSpans[][]> {
+  const raw = await unpackSection(segment);
+  const wanted = new Map(rows.map((r) => [r.segmentIndex, r]));
+  const decoded = decodeSegment(raw, dictionary, (i) => wanted.get(i));
+  return rows.map((row) => {
+    const trace = decoded[row.segmentIndex];
+    if (!trace) throw new Error(`segment at ${row.segmentOffset} has no trace at index ${row.segmentIndex}`);
+    return trace;
+  });
+}
+
 export interface DecodedTrace {
   summary: TraceSummary;
   resourceSpans: ResourceSpans[];

@@ -6,11 +6,10 @@
  * trace fragment, even when in several spansets) is bucketed by its start time. No `limit`: the
  * whole range is read.
  */
-import { unpackSection } from "../block/compress.ts";
 import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
 import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
 import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
-import { decodeSegment } from "../block/trace-segment.ts";
+import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
 import { listBlocks } from "../db/queries/blocks.ts";
 import type { Block } from "../db/schema.ts";
@@ -71,12 +70,9 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
     let dictionary: BlockDictionary | undefined;
     for (const [offset, rows] of bySegment) {
       dictionary ??= await decodeDictionary(fromTail(footer.dictionary) ?? (await read(footer.dictionary.offset, footer.dictionary.length)));
-      const raw = await unpackSection(await read(offset, rows[0]!.segmentLength));
-      const wanted = new Map(rows.map((r) => [r.segmentIndex, r]));
-      const decoded = decodeSegment(raw, dictionary, (i) => wanted.get(i));
-      for (const row of rows) {
-        const trace = decoded[row.segmentIndex];
-        if (!trace) throw new Error(`segment at ${offset} has no trace at index ${row.segmentIndex}`);
+      const traces = await decodeSegmentTraces(await read(offset, rows[0]!.segmentLength), dictionary, rows);
+      for (const [i, row] of rows.entries()) {
+        const trace = traces[i]!;
         const sets = matcher.match(trace, row);
         if (!sets) continue;
         const ids = new Set(sets.flatMap((s) => s.spans.map((sp) => sp.spanID)));

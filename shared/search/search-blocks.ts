@@ -18,11 +18,10 @@
  * first matching fragment found, the one in the newest block. Each fragment is matched alone, so
  * a condition spread over fragments (one tag in each) is not seen.
  */
-import { unpackSection } from "../block/compress.ts";
 import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
 import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
 import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
-import { decodeSegment } from "../block/trace-segment.ts";
+import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
 import { listBlocks } from "../db/queries/blocks.ts";
 import type { Block } from "../db/schema.ts";
@@ -211,15 +210,11 @@ async function searchBlock(read: Read, objectSize: number, scan: BlockScan): Pro
     const c = scan.cutoff();
     if (c !== undefined && segLatest < c) break;
     dictionary ??= await decodeDictionary(fromTail(footer.dictionary) ?? (await read(footer.dictionary.offset, footer.dictionary.length)));
-    const raw = await unpackSection(await read(offset, rows[0]!.segmentLength));
-    const wanted = new Map(rows.map((r) => [r.segmentIndex, r]));
-    const decoded = decodeSegment(raw, dictionary, (i) => wanted.get(i));
-    for (const row of rows) {
-      const trace = decoded[row.segmentIndex];
-      if (!trace) throw new Error(`segment at ${offset} has no trace at index ${row.segmentIndex}`);
-      const spanSets = matcher.match(trace, row);
+    const traces = await decodeSegmentTraces(await read(offset, rows[0]!.segmentLength), dictionary, rows);
+    rows.forEach((row, i) => {
+      const spanSets = matcher.match(traces[i]!, row);
       if (spanSets) scan.add({ summary: row, spanSets });
-    }
+    });
   }
 }
 
