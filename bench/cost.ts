@@ -27,11 +27,6 @@
  * Prints one JSON object to stdout; notes go to stderr.
  * Run: npx node bench/cost.ts   (BENCH_COST_TRACES=1600 sets the workload size)
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { assembleTenantBatch } from "../shared/assembly/assemble-batch.ts";
 import { encodeBlock } from "../shared/block/encode-block.ts";
 import { multiServiceWorkload } from "../shared/block/test-workload.ts";
@@ -41,6 +36,8 @@ import type { EdgeStoreState } from "../shared/servicegraph/edges.ts";
 import { referenceEncode } from "../test/support/otlp-reference.ts";
 import type { CronRequest, DeliverResult, Phase, PhaseCounts } from "./cost/protocol.ts";
 import { queueBatches, sdkExports } from "./cost/workload.ts";
+import { startBenchWorker } from "./support/bench-worker.ts";
+import { workerdCpuMs } from "./support/workerd-cpu.ts";
 
 const log = (...a: unknown[]) => console.error("[cost]", ...a);
 // ~30 traces a second (the workload's rate): 5000 traces are about three minutes of traffic, so
@@ -100,83 +97,19 @@ log(`${spans} spans in ${workload.traces.length} traces, ${requests.length} expo
 
 // ---- the worker -------------------------------------------------------------------------------
 
-const stateDir = mkdtempSync(join(tmpdir(), "edgetrace-cost-"));
-const outDir = join(stateDir, "dist");
-const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir, "-c", "bench/cost/wrangler.toml"], {
-  encoding: "utf8",
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-});
-if (build.status !== 0) {
-  console.error(build.stdout, build.stderr);
-  throw new Error("wrangler could not bundle bench/cost/worker.mts");
-}
-/** Miniflare's log on stderr (stdout carries only the figures): warnings and errors, e.g. a worker exception. */
-class StderrLog extends Log {
-  protected override log(message: string) {
-    console.error(message);
-  }
-}
-const mf = new Miniflare(
-  convertV4MiniflareOptions({
-    modules: true,
-    scriptPath: join(outDir, "worker.js"),
-    modulesRoot: outDir,
-    compatibilityDate: "2026-11-01",
-    compatibilityFlags: ["d1_binding_jsrpc"],
-    d1Databases: { DB: "edgetrace" },
-    r2Buckets: { SPANS: "edgetrace-spans" },
-    resourcePersistencePath: join(stateDir, "state"),
-    log: new StderrLog(LogLevel.WARN),
-    cf: false, // no fetch of the Request.cf object from the network
-  }),
-);
+const { mf, db, call, dispose } = await startBenchWorker("cost", { compatibilityFlags: ["d1_binding_jsrpc"] });
 
-/** user+system ms of the workerd processes this process started (Miniflare's runtime). */
-function workerdCpuMs(): number {
-  const tick = 100; // USER_HZ
-  const procs = new Map<number, { ppid: number; cmd: string; cpu: number }>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      procs.set(Number(d), { ppid: Number(rest[1]), cmd: readFileSync(`/proc/${d}/cmdline`, "utf8"), cpu: ((Number(rest[11]) + Number(rest[12])) * 1000) / tick });
-    } catch {
-      /* gone */
-    }
-  }
-  let total = 0;
-  for (const [pid, p] of procs) {
-    if (!p.cmd.includes("workerd")) continue;
-    for (let up = procs.get(pid)?.ppid; up; up = procs.get(up)?.ppid) {
-      if (up === process.pid) {
-        total += p.cpu;
-        break;
-      }
-    }
-  }
-  return total;
-}
-
-const call = async <T>(path: string, body?: unknown): Promise<T> => {
-  const res = await mf.dispatchFetch(`http://bench${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-};
+/** CPU of Miniflare's runtime: the workerd processes this process started. */
+const miniflareCpuMs = () => workerdCpuMs((pid) => pid === process.pid);
 
 try {
-  await mf.ready;
-  const db = await mf.getD1Database("DB");
-  for (const file of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
-    for (const stmt of readFileSync(join("migrations", file), "utf8").split("--> statement-breakpoint")) if (stmt.trim()) await db.prepare(stmt).run();
-  }
   const tenant = await call<{ tenantId: string; secret: string }>("/setup", {});
 
   // ---- ingest: every export request, in export order, CONCURRENCY at a time -------------------
   const cpu: Partial<Record<Phase, number>> = {};
-  let cpuStart = workerdCpuMs();
+  let cpuStart = miniflareCpuMs();
   const phaseDone = (p: Phase) => {
-    const now = workerdCpuMs();
+    const now = miniflareCpuMs();
     cpu[p] = now - cpuStart;
     cpuStart = now;
   };
@@ -339,9 +272,5 @@ try {
     }),
   );
 } finally {
-  try {
-    await mf.dispose();
-  } finally {
-    rmSync(stateDir, { recursive: true, force: true });
-  }
+  await dispose();
 }

@@ -8,11 +8,12 @@
  * (b) the pure prepare step (decode, validate, group, serialise) timed in Node on the same V8.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { prepareBatch } from "../shared/ingest/prepare.ts";
+import { workerdCpuMs } from "./support/workerd-cpu.ts";
 import { referenceEncode } from "../test/support/otlp-reference.ts";
 import { realisticTraceBatch } from "../test/support/random-otlp.ts";
 
@@ -52,35 +53,6 @@ async function waitForHttp(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
-/** Sum of utime+stime (ms) of every workerd process below a process whose command line matches. */
-function workerdCpuMs(ancestorMatch: string): number {
-  const procs = new Map<number, { ppid: number; cmd: string; cpu: number }>();
-  const tick = 100; // USER_HZ on Linux
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8").replace(/\0/g, " ");
-      procs.set(Number(d), { ppid: Number(rest[1]), cmd, cpu: ((Number(rest[11]) + Number(rest[12])) * 1000) / tick });
-    } catch {
-      /* process ended */
-    }
-  }
-  let total = 0;
-  for (const [pid, p] of procs) {
-    if (!/workerd/.test(p.cmd)) continue;
-    let up = procs.get(pid)?.ppid;
-    while (up && procs.has(up)) {
-      if (procs.get(up)!.cmd.includes(ancestorMatch)) {
-        total += p.cpu;
-        break;
-      }
-      up = procs.get(up)!.ppid;
-    }
-  }
-  return total;
-}
 
 async function load(url: string, headers: Record<string, string>) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -135,7 +107,9 @@ const adminToken = "bench-admin-token";
 // cores, while on Cloudflare they run in separate isolates. Its cost is measured by bench/cost.ts.
 const env = { ...process.env, EDGETRACE_ASSEMBLER: "0", INGEST_PORT: String(ingestPort), DASHBOARD_PORT: String(dashboardPort), EDGETRACE_STATE_DIR: stateDir, ADMIN_TOKEN: adminToken, WRANGLER_SEND_METRICS: "false" };
 const stack = spawn("node", ["scripts/start.mjs"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-const nullWorker = spawn("wrangler", ["dev", "-c", "bench/null-worker/wrangler.toml", "--port", String(nullPort), "--inspector-port", String(nullPort + 1), "--ip", "127.0.0.1", "--persist-to", stateDir, "--show-interactive-dev-session=false", "--log-level", "warn"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+// Its own state directory: two workerd processes creating state files in one directory at the
+// same moment can collide (SQLITE_BUSY), and the null worker needs no shared state.
+const nullWorker = spawn("wrangler", ["dev", "-c", "bench/null-worker/wrangler.toml", "--port", String(nullPort), "--inspector-port", String(nullPort + 1), "--ip", "127.0.0.1", "--persist-to", join(stateDir, "null-worker"), "--show-interactive-dev-session=false", "--log-level", "warn"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
 try {
   await waitForLine(stack, "READY", 180_000);
   await waitForHttp(`http://127.0.0.1:${nullPort}/`);
@@ -150,9 +124,9 @@ try {
   await load(`http://127.0.0.1:${nullPort}/`, {}).catch(() => undefined);
   const nullResult = await load(`http://127.0.0.1:${nullPort}/`, {});
   log("null worker", nullResult);
-  const cpu0 = workerdCpuMs("workers/ingest/wrangler.toml");
+  const cpu0 = workerdCpuMs((_pid, cmd) => cmd.includes("workers/ingest/wrangler.toml"));
   const ingestResult = await load(`http://127.0.0.1:${ingestPort}/v1/traces`, { "x-api-key": key.secret });
-  const cpu1 = workerdCpuMs("workers/ingest/wrangler.toml");
+  const cpu1 = workerdCpuMs((_pid, cmd) => cmd.includes("workers/ingest/wrangler.toml"));
   log("ingest", ingestResult);
   const spans = ingestResult.requests * SPANS_PER_BODY;
   const prepareMs = prepareCpuMsPer1000Spans();

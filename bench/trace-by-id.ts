@@ -29,13 +29,9 @@
  * Prints one JSON object to stdout; notes go to stderr.
  * Run: npx node bench/trace-by-id.ts   (BENCH_TBI_TRACES=200 traces per block, BENCH_TBI_DAYS=7)
  */
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { startBenchWorker } from "./support/bench-worker.ts";
 import type { BlockSpec, BuiltBlock } from "./trace-by-id/blocks.ts";
 
 const log = (...a: unknown[]) => console.error("[trace-by-id]", ...a);
@@ -60,40 +56,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 
 // ---- the worker -------------------------------------------------------------------------------
 
-const stateDir = mkdtempSync(join(tmpdir(), "edgetrace-trace-by-id-"));
-const outDir = join(stateDir, "dist");
-const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir, "-c", "bench/trace-by-id/wrangler.toml"], {
-  encoding: "utf8",
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-});
-if (build.status !== 0) {
-  console.error(build.stdout, build.stderr);
-  throw new Error("wrangler could not bundle bench/trace-by-id/worker.mts");
-}
-class StderrLog extends Log {
-  protected override log(message: string) {
-    console.error(message);
-  }
-}
-const mf = new Miniflare(
-  convertV4MiniflareOptions({
-    modules: true,
-    scriptPath: join(outDir, "worker.js"),
-    modulesRoot: outDir,
-    compatibilityDate: "2026-11-01",
-    d1Databases: { DB: "edgetrace" },
-    r2Buckets: { SPANS: "edgetrace-spans" },
-    resourcePersistencePath: join(stateDir, "state"),
-    log: new StderrLog(LogLevel.WARN),
-    cf: false,
-  }),
-);
-
-const call = async <T>(path: string, body?: unknown): Promise<T> => {
-  const res = await mf.dispatchFetch(`http://bench${path}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-};
+const { mf, db, call, dispose } = await startBenchWorker("trace-by-id");
 
 interface FindResult {
   found: boolean;
@@ -119,11 +82,6 @@ interface Breakdown {
 }
 
 try {
-  await mf.ready;
-  const db = await mf.getD1Database("DB");
-  for (const file of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
-    for (const stmt of readFileSync(join("migrations", file), "utf8").split("--> statement-breakpoint")) if (stmt.trim()) await db.prepare(stmt).run();
-  }
   const { tenantA, tenantB } = await call<{ tenantA: string; tenantB: string }>("/setup", {});
   log("fence check (busy loop, then a zero-length timer):", JSON.stringify(await call("/fence")));
 
@@ -333,9 +291,5 @@ try {
   out["query.tags_search_bytes_read"] = pct(searched.tags!.map((r) => r.metrics.inspectedBytes), 50);
   console.log(JSON.stringify(out));
 } finally {
-  try {
-    await mf.dispose();
-  } finally {
-    rmSync(stateDir, { recursive: true, force: true });
-  }
+  await dispose();
 }
