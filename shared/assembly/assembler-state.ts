@@ -32,6 +32,27 @@ export interface FlushRecord {
   operationRows: OperationRow[];
 }
 
+/**
+ * Inline ingest objects (carried in their queue message, see shared/ingest/batch-object.ts) that
+ * went into a block, by the key that names them. An R2 ingest object is deleted once assembled, so
+ * a redelivered message that points at one finds nothing; an inline one brings its spans again,
+ * and this record is how the assembler knows it is done: listed here with a catalogued block.
+ */
+export interface AssembledGroup {
+  blockId: string;
+  /** Processing time, for pruning after RECENT_BATCHES_WINDOW_MS. */
+  atMs: number;
+  keys: string[];
+}
+
+/**
+ * How long assembled inline keys are remembered. A message is redelivered after its consumer run
+ * failed (it was then retried within seconds to minutes), or, after a crash between the D1 commit
+ * and the ack, once the run's visibility ends. A redelivery later than this is assembled again:
+ * reads and compaction drop its duplicate spans, but its metrics count twice.
+ */
+export const RECENT_BATCHES_WINDOW_MS = 30 * 60_000;
+
 export interface AssemblerState {
   edges?: EdgeStoreState;
   openEdgeRows: EdgeRow[];
@@ -40,6 +61,7 @@ export interface AssemblerState {
   lastBlockId?: string;
   /** What the batch of lastBlockId took out of the state to write to D1. */
   flushing?: FlushRecord;
+  recentBatches?: AssembledGroup[];
 }
 
 type Encoded<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
@@ -53,6 +75,7 @@ interface StateJson {
   openOperationRows: EncodedOperationRow[];
   lastBlockId?: string;
   flushing?: { blockId: string; edgeRows: EncodedEdgeRow[]; operationRows: EncodedOperationRow[] };
+  recentBatches?: AssembledGroup[];
 }
 
 export function emptyState(): AssemblerState {
@@ -71,6 +94,7 @@ export function decodeState(bytes: Uint8Array | undefined): AssemblerState {
     openOperationRows: json.openOperationRows.map(decodeOperationRow),
     lastBlockId: json.lastBlockId,
     flushing: json.flushing && { blockId: json.flushing.blockId, edgeRows: json.flushing.edgeRows.map(decodeEdgeRow), operationRows: json.flushing.operationRows.map(decodeOperationRow) },
+    recentBatches: json.recentBatches,
   };
 }
 
@@ -83,8 +107,23 @@ export function encodeState(state: AssemblerState): string {
     openOperationRows: state.openOperationRows.map(encodeOperationRow),
     lastBlockId: state.lastBlockId,
     flushing: state.flushing && { blockId: state.flushing.blockId, edgeRows: state.flushing.edgeRows.map(encodeEdgeRow), operationRows: state.flushing.operationRows.map(encodeOperationRow) },
+    recentBatches: state.recentBatches?.length ? state.recentBatches : undefined,
   };
   return JSON.stringify(json);
+}
+
+/** The blocks that, per the state, hold each of `keys` (inline keys assembled recently). */
+export function blocksHolding(state: AssemblerState, keys: Iterable<string>): Map<string, string> {
+  const wanted = new Set(keys);
+  const out = new Map<string, string>();
+  for (const g of state.recentBatches ?? []) for (const k of g.keys) if (wanted.has(k)) out.set(k, g.blockId);
+  return out;
+}
+
+/** `recent` plus a new group, without the groups older than the window at `nowMs`. */
+export function rememberAssembled(recent: readonly AssembledGroup[] | undefined, group: AssembledGroup, nowMs: number): AssembledGroup[] {
+  const kept = (recent ?? []).filter((g) => g.atMs >= nowMs - RECENT_BATCHES_WINDOW_MS && g.blockId !== group.blockId);
+  return group.keys.length ? [...kept, group] : kept;
 }
 
 /** Whether a row's minute is closed at `watermarkMs`: its end plus the late window has passed. */

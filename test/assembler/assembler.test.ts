@@ -6,7 +6,7 @@ import { d1 } from "../../shared/db/d1.ts";
 import { listBlocks } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows, readOperationRows } from "../../shared/db/queries/metrics.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
-import { batchTimeRange, encodeIngestBatch, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import { batchTimeRange, encodeIngestBatch, inlinePayload, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
 import type { ResourceSpans, TraceBatch } from "../../shared/model/span.ts";
 import { foldServiceGraph } from "../../shared/servicegraph/aggregate.ts";
@@ -19,7 +19,7 @@ import { LatencyHistogram } from "../../shared/metrics/histogram.ts";
 import { findTrace } from "../../shared/storage/trace-reader.ts";
 import worker from "../../workers/assembler/index.ts";
 import { compactTenant } from "../../workers/assembler/compact.ts";
-import { assembleForTenant, flushClosedMinutes, sweepIngest, SWEEP_AFTER_MS } from "../../workers/assembler/consume.ts";
+import { assembleForTenant, flushClosedMinutes, SPILL_AFTER_ATTEMPTS, sweepIngest, SWEEP_AFTER_MS } from "../../workers/assembler/consume.ts";
 import { applyRetention } from "../../workers/assembler/retention.ts";
 import type { AssemblerEnv } from "../../workers/assembler/env.ts";
 import "./provided-context.ts";
@@ -28,8 +28,13 @@ const db = () => d1(env.DB) as BatchingDb;
 const store = () => r2Store(env.SPANS);
 const aenv = env as unknown as AssemblerEnv;
 
-/** Writes requests to R2 exactly as ingest does and returns the queue messages announcing them. */
-async function ingest(tenantId: string, requests: TraceBatch[], receivedAtMs = Date.now()): Promise<IngestBatchMessage[]> {
+type Carrier = "object" | "inline";
+
+/**
+ * The queue messages ingest sends for requests, built as ingest builds them: the ingest object in
+ * R2 with the message pointing at it ("object"), or carried in the message ("inline").
+ */
+async function ingest(tenantId: string, requests: TraceBatch[], receivedAtMs = Date.now(), carrier: Carrier = "object"): Promise<IngestBatchMessage[]> {
   const messages: IngestBatchMessage[] = [];
   for (const [i, req] of requests.entries()) {
     const traces = groupByTrace(req);
@@ -37,16 +42,18 @@ async function ingest(tenantId: string, requests: TraceBatch[], receivedAtMs = D
     const at = receivedAtMs + i;
     const { bytes: stored, spanCount } = encodeIngestBatch({ tenantId, batchId, receivedAtMs: at, source: "otlp-proto", traces });
     const key = ingestBatchKey(tenantId, at, batchId);
-    await env.SPANS.put(key, stored);
-    messages.push({ v: 1, tenantId, key, batchId, receivedAtMs: at, spanCount, traceCount: traces.length, bytes: stored.byteLength, ...batchTimeRange(traces) });
+    const message: IngestBatchMessage = { v: 2, tenantId, key, batchId, receivedAtMs: at, spanCount, traceCount: traces.length, bytes: stored.byteLength, ...batchTimeRange(traces) };
+    if (carrier === "inline") message.inline = await inlinePayload(stored);
+    else await env.SPANS.put(key, stored);
+    messages.push(message);
   }
   return messages;
 }
 
-async function deliver(messages: IngestBatchMessage[]) {
-  const batch = createMessageBatch<IngestBatchMessage>("edgetrace-ingest", messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })));
+async function deliver(messages: IngestBatchMessage[], attempts = 1, workerEnv: AssemblerEnv = aenv) {
+  const batch = createMessageBatch<IngestBatchMessage>("edgetrace-ingest", messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })));
   const ctx = createExecutionContext();
-  await worker.queue(batch, aenv, ctx);
+  await worker.queue(batch, workerEnv, ctx);
   return getQueueResult(batch, ctx);
 }
 
@@ -187,7 +194,7 @@ describe("assembler", () => {
     const r0 = firstSpanMs(requests);
     // Control: everything received an hour later, one batch, every minute closed at once.
     const control = await createTenant(db(), "rows-control");
-    await assembleForTenant(db(), store(), control.id, (await ingest(control.id, requests, r0 + 3_600_000)).map((m) => m.key));
+    await assembleForTenant(db(), store(), control.id, (await ingest(control.id, requests, r0 + 3_600_000)));
     const expected = sortOps(await readOperationRows(db(), control.id, {}));
     expect(expected.length).toBeGreaterThan(0);
 
@@ -201,7 +208,7 @@ describe("assembler", () => {
     }) as BatchingDb;
     // One queue batch every 2 s as the spans arrive.
     for (const [i, r] of requests.entries()) {
-      await assembleForTenant(counting, store(), tenant.id, (await ingest(tenant.id, [r], r0 + i * 2000)).map((m) => m.key));
+      await assembleForTenant(counting, store(), tenant.id, (await ingest(tenant.id, [r], r0 + i * 2000)));
     }
     const catalogRows = requests.length;
     expect(written).toBe(catalogRows); // no metric row yet
@@ -212,7 +219,7 @@ describe("assembler", () => {
 
     // A batch whose watermark closes the minutes flushes them, merged with the open rows.
     const late = await ingest(tenant.id, [{ resourceSpans: [] }], r0 + 10 * 60_000);
-    await assembleForTenant(counting, store(), tenant.id, late.map((m) => m.key));
+    await assembleForTenant(counting, store(), tenant.id, late);
     const ops = await readOperationRows(db(), tenant.id, {});
     const edges = await readEdgeRows(db(), tenant.id, {});
     expect(sameOps(ops)).toEqual(sameOps(expected));
@@ -227,13 +234,13 @@ describe("assembler", () => {
     const requests = inject("workloadRequests").slice(0, 3);
     const r0 = firstSpanMs(requests);
     const control = await createTenant(db(), "fail-control");
-    await assembleForTenant(db(), store(), control.id, (await ingest(control.id, requests, r0 + 3_600_000)).map((m) => m.key));
+    await assembleForTenant(db(), store(), control.id, (await ingest(control.id, requests, r0 + 3_600_000)));
     const expected = sameOps(await readOperationRows(db(), control.id, {}));
     const failing = Object.assign(Object.create(db()), { batch: async () => { throw new Error("D1 unavailable"); } }) as BatchingDb;
 
     for (const [name, rollbackFails] of [["fail-rollback", false], ["fail-crash", true]] as const) {
       const tenant = await createTenant(db(), name);
-      const keys = (await ingest(tenant.id, requests, r0 + 3_600_000)).map((m) => m.key);
+      const keys = await ingest(tenant.id, requests, r0 + 3_600_000);
       // rollbackFails: as if the worker died between the state write and the D1 batch.
       const s = rollbackFails ? failingRollback(store()) : store();
       await expect(assembleForTenant(failing, s, tenant.id, keys)).rejects.toThrow(/D1 unavailable/);
@@ -279,11 +286,106 @@ describe("assembler", () => {
     const messages = await ingest(tenant.id, inject("workloadRequests").slice(0, 2));
     // A fault that cannot be produced for real in workerd: D1 refusing the batch.
     const failing = Object.assign(Object.create(db()), { batch: async () => { throw new Error("D1 unavailable"); } }) as BatchingDb;
-    await expect(assembleForTenant(failing, store(), tenant.id, messages.map((m) => m.key))).rejects.toThrow(/D1 unavailable/);
+    await expect(assembleForTenant(failing, store(), tenant.id, messages)).rejects.toThrow(/D1 unavailable/);
     expect((await env.SPANS.list({ prefix: `t/${tenant.id}/blocks/` })).objects).toEqual([]);
     // The ingest objects are still there for the retry, which succeeds.
     expect((await env.SPANS.list({ prefix: `t/${tenant.id}/ingest/` })).objects.length).toBe(2);
-    await assembleForTenant(db(), store(), tenant.id, messages.map((m) => m.key));
+    await assembleForTenant(db(), store(), tenant.id, messages);
     expect((await listBlocks(db(), tenant.id)).length).toBe(1);
+  });
+});
+
+describe("assembler, with ingest objects carried inline in their queue messages", () => {
+  const ingestObjects = async (tenantId: string) => (await env.SPANS.list({ prefix: `t/${tenantId}/ingest/` })).objects;
+
+  it("carries the workload's requests inline (they fit in a message)", async () => {
+    const messages = await ingest("fit", inject("workloadRequests"), Date.now(), "inline");
+    expect(messages.every((m) => m.inline !== undefined)).toBe(true);
+    expect(await ingestObjects("fit")).toEqual([]);
+  });
+
+  it("turns traces split over many messages and batches into whole traces, with no R2 ingest object", async () => {
+    const tenant = await createTenant(db(), "inline-split");
+    const messages = await ingest(tenant.id, inject("workloadRequests"), Date.now(), "inline");
+    const third = Math.ceil(messages.length / 3);
+    for (let i = 0; i < messages.length; i += third) {
+      const result = await deliver(messages.slice(i, i + third));
+      expect(result.retryMessages).toEqual([]);
+    }
+    expect((await listBlocks(db(), tenant.id)).length).toBe(3);
+    expect(await ingestObjects(tenant.id)).toEqual([]);
+    await expectAllTracesWhole(tenant.id);
+  });
+
+  it("changes nothing when messages are redelivered, whole or regrouped", async () => {
+    const tenant = await createTenant(db(), "inline-redelivery");
+    const requests = inject("workloadRequests");
+    const messages = await ingest(tenant.id, requests, firstSpanMs(requests) + 3_600_000, "inline");
+    const half = Math.ceil(messages.length / 2);
+    await deliver(messages.slice(0, half));
+    await deliver(messages.slice(half));
+    const blocks = await listBlocks(db(), tenant.id);
+    const ops = await readOperationRows(db(), tenant.id, {});
+    const edges = await readEdgeRows(db(), tenant.id, {});
+    // The same batch again, then every message in one batch (grouped differently: another block id).
+    for (const again of [messages.slice(0, half), messages]) {
+      const result = await deliver(again);
+      expect(result.explicitAcks.length).toBe(again.length);
+    }
+    expect(await listBlocks(db(), tenant.id)).toEqual(blocks);
+    expect(await readOperationRows(db(), tenant.id, {})).toEqual(ops);
+    expect(await readEdgeRows(db(), tenant.id, {})).toEqual(edges);
+    await expectAllTracesWhole(tenant.id);
+  });
+
+  it("counts a batch once when its D1 batch fails after the state was saved", async () => {
+    const requests = inject("workloadRequests").slice(0, 3);
+    const r0 = firstSpanMs(requests);
+    const control = await createTenant(db(), "inline-fail-control");
+    await assembleForTenant(db(), store(), control.id, await ingest(control.id, requests, r0 + 3_600_000, "inline"));
+    const expected = sameOps(await readOperationRows(db(), control.id, {}));
+    expect(expected.length).toBeGreaterThan(0);
+    const failing = Object.assign(Object.create(db()), { batch: async () => { throw new Error("D1 unavailable"); } }) as BatchingDb;
+    for (const [name, rollbackFails] of [["inline-fail-rollback", false], ["inline-fail-crash", true]] as const) {
+      const tenant = await createTenant(db(), name);
+      const messages = await ingest(tenant.id, requests, r0 + 3_600_000, "inline");
+      const s = rollbackFails ? failingRollback(store()) : store();
+      await expect(assembleForTenant(failing, s, tenant.id, messages)).rejects.toThrow(/D1 unavailable/);
+      expect((await env.SPANS.list({ prefix: `t/${tenant.id}/blocks/` })).objects, name).toEqual([]);
+      await assembleForTenant(db(), store(), tenant.id, messages);
+      // And a redelivery after success changes nothing.
+      await assembleForTenant(db(), store(), tenant.id, messages);
+      expect(sameOps(await readOperationRows(db(), tenant.id, {})), name).toEqual(expected);
+      expect((await listBlocks(db(), tenant.id)).length, name).toBe(1);
+    }
+  });
+
+  it("hands a message that keeps failing to the sweep through R2, and the sweep assembles it", async () => {
+    const tenant = await createTenant(db(), "inline-spill");
+    const messages = await ingest(tenant.id, inject("workloadRequests"), Date.now(), "inline");
+    // A fault that cannot be produced for real in workerd: D1 refusing every batch.
+    const failingD1 = Object.assign(Object.create(env.DB), { batch: async () => { throw new Error("D1 unavailable"); } }) as D1Database;
+    const failingEnv = { ...aenv, DB: failingD1 };
+    const early = await deliver(messages, 1, failingEnv);
+    expect(early.retryMessages.length).toBe(messages.length);
+    expect(await ingestObjects(tenant.id)).toEqual([]);
+    // On the last attempt the objects go to R2 and the messages are acked.
+    const last = await deliver(messages, SPILL_AFTER_ATTEMPTS, failingEnv);
+    expect(last.retryMessages).toEqual([]);
+    expect(last.explicitAcks.length).toBe(messages.length);
+    expect((await ingestObjects(tenant.id)).length).toBe(messages.length);
+    expect(await listBlocks(db(), tenant.id)).toEqual([]);
+    expect(await sweepIngest(db(), store(), tenant.id, Date.now() + SWEEP_AFTER_MS + 60_000)).toBe(messages.length);
+    expect(await ingestObjects(tenant.id)).toEqual([]);
+    await expectAllTracesWhole(tenant.id);
+  });
+
+  it("leaves a damaged inline message with the queue (gzip's check fails; nothing to spill)", async () => {
+    const tenant = await createTenant(db(), "inline-damaged");
+    const [m] = await ingest(tenant.id, inject("workloadRequests").slice(0, 1), Date.now(), "inline");
+    const broken = { ...m!, inline: m!.inline!.map((b, i) => (i === 20 ? b ^ 0xff : b)) };
+    expect((await deliver([broken], SPILL_AFTER_ATTEMPTS)).retryMessages.length).toBe(1);
+    expect(await ingestObjects(tenant.id)).toEqual([]);
+    expect(await listBlocks(db(), tenant.id)).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import type { Scope } from "../../shared/auth/keys.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import { createKey } from "../../shared/db/queries/keys.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
-import { decodeIngestBatch, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
+import { decodeIngestBatch, inflateInline, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
 import { tenantPrefix } from "../../shared/storage/keys.ts";
 import { app } from "../../workers/ingest/app.ts";
 import type { IngestEnv } from "../../workers/ingest/env.ts";
@@ -18,18 +18,46 @@ export async function tenantWithKey(scopes: Scope[] = ["ingest"]) {
   return { tenantId: tenant.id, keyId: key.id, secret };
 }
 
+/**
+ * Every message the queue accepted in this test file. The local queue has no consumer in the
+ * ingest project, so this is how a test reads the ingest objects that travel inline.
+ */
+const accepted: IngestBatchMessage[] = [];
+
+/** The queue binding, recording what it accepts (what it refuses throws, as the binding does). */
+function recording(queue: Queue<IngestBatchMessage>): Queue<IngestBatchMessage> {
+  return {
+    send: async (m: IngestBatchMessage, o?: QueueSendOptions) => {
+      await queue.send(m, o);
+      accepted.push(m);
+    },
+    sendBatch: () => Promise.reject(new Error("ingest sends one message per request")),
+    metrics: () => queue.metrics(),
+  } as unknown as Queue<IngestBatchMessage>;
+}
+
 /** The real worker app with the real local bindings, optionally with a binding swapped for a fault. */
 export async function post(path: string, body: BodyInit | null, headers: Record<string, string>, bindings: Partial<IngestEnv> = {}) {
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`http://ingest.local${path}`, { method: "POST", body, headers }), { ...(env as unknown as IngestEnv), ...bindings }, ctx);
+  const workerEnv = { ...(env as unknown as IngestEnv), ...bindings };
+  workerEnv.INGEST_QUEUE = recording(workerEnv.INGEST_QUEUE as unknown as Queue<IngestBatchMessage>) as unknown as IngestEnv["INGEST_QUEUE"];
+  const res = await app.fetch(new Request(`http://ingest.local${path}`, { method: "POST", body, headers }), workerEnv, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
 
-export async function storedBatches(tenantId: string): Promise<IngestBatchObject[]> {
+/** The tenant's ingest objects in R2 (requests too large to inline). */
+export async function storedObjects(tenantId: string): Promise<IngestBatchObject[]> {
   const listed = await env.SPANS.list({ prefix: tenantPrefix(tenantId) });
   const out: IngestBatchObject[] = [];
   for (const o of listed.objects) out.push(decodeIngestBatch(new Uint8Array(await (await env.SPANS.get(o.key))!.arrayBuffer())));
+  return out;
+}
+
+/** Everything durably accepted for the tenant: ingest objects in R2 and inline in accepted messages. */
+export async function storedBatches(tenantId: string): Promise<IngestBatchObject[]> {
+  const out = await storedObjects(tenantId);
+  for (const m of accepted) if (m.tenantId === tenantId && m.inline) out.push(decodeIngestBatch(await inflateInline(m.inline, m.bytes)));
   return out;
 }
 

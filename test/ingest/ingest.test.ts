@@ -5,9 +5,18 @@ import { d1 } from "../../shared/db/d1.ts";
 import { revokeKey } from "../../shared/db/queries/keys.ts";
 import { countSpans } from "../../shared/model/span.ts";
 import "./provided-context.ts";
-import { compress, fixture, JSON_TYPE, post, PROTO, spyQueue, storedBatches, storedSpanIds, tenantWithKey } from "./helpers.ts";
+import { INLINE_MAX_BYTES } from "../../shared/ingest/batch-object.ts";
+import { compress, fixture, JSON_TYPE, post, PROTO, spyQueue, storedBatches, storedObjects, storedSpanIds, tenantWithKey } from "./helpers.ts";
 
 const validBatch = () => inject("otlpFixtureBatches").valid!;
+
+/** The valid batch with 8 KB of random hex on every span: too large to travel inline. */
+function largeBatchJson(): string {
+  const batch = structuredClone(validBatch());
+  const hex = () => Array.from(crypto.getRandomValues(new Uint8Array(4096)), (b) => b.toString(16).padStart(2, "0")).join("");
+  for (const rs of batch.resourceSpans) for (const ss of rs.scopeSpans) for (const sp of ss.spans) sp.attributes.push({ key: "payload", value: { stringValue: hex() } });
+  return JSON.stringify(batch);
+}
 const allSpanIds = () => validBatch().resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.spanId))).sort();
 
 describe("OTLP ingest: accepted requests are durably stored, grouped by trace", () => {
@@ -30,6 +39,21 @@ describe("OTLP ingest: accepted requests are durably stored, grouped by trace", 
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ tenantId, spanCount: countSpans(validBatch()), traceCount: batch!.traces.length });
     expect(sent[0]!.key.startsWith(`t/${tenantId}/ingest/`)).toBe(true);
+    // Small enough to travel inside the message: no R2 write.
+    expect(sent[0]!.inline!.byteLength).toBeLessThanOrEqual(INLINE_MAX_BYTES);
+    expect(await storedObjects(tenantId)).toEqual([]);
+  });
+
+  it("writes a request too large for a queue message to R2, and the message points at it", async () => {
+    const { tenantId, secret } = await tenantWithKey();
+    const { queue, sent } = spyQueue();
+    const res = await post("/v1/traces", largeBatchJson(), { "content-type": JSON_TYPE, "x-api-key": secret }, { INGEST_QUEUE: queue });
+    expect(res.status).toBe(200);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.inline).toBeUndefined();
+    const objects = await storedObjects(tenantId);
+    expect(objects.map((o) => o.spanCount)).toEqual([countSpans(validBatch())]);
+    expect(sent[0]!.key).toMatch(new RegExp(`^t/${tenantId}/ingest/.*${objects[0]!.batchId}\\.etb$`));
   });
 
   it("accepts OTLP/JSON, gzip and deflate, and the x-api-key header", async () => {
@@ -186,27 +210,33 @@ describe("ingest limits and failures", () => {
     expect(await storedBatches(tenantId)).toHaveLength(1);
   });
 
-  it("503 with Retry-After when R2 fails, and nothing is queued", async () => {
+  it("503 with Retry-After when R2 fails for a large request, and nothing is queued", async () => {
     const { tenantId, secret } = await tenantWithKey();
     const { queue, sent } = spyQueue();
     // A fault that cannot be produced for real in workerd: R2 refusing a write.
     const failingR2 = { put: async () => { throw new Error("R2 unavailable"); } } as unknown as R2Bucket;
-    const res = await post("/v1/traces", fixture("valid"), { "content-type": PROTO, "x-api-key": secret }, { SPANS: failingR2, INGEST_QUEUE: queue });
+    const res = await post("/v1/traces", largeBatchJson(), { "content-type": JSON_TYPE, "x-api-key": secret }, { SPANS: failingR2, INGEST_QUEUE: queue });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
     expect(sent).toEqual([]);
     expect(await storedBatches(tenantId)).toEqual([]);
+    // A request that travels inline does not need R2.
+    const small = await post("/v1/traces", fixture("valid"), { "content-type": PROTO, "x-api-key": secret }, { SPANS: failingR2, INGEST_QUEUE: queue });
+    expect(small.status).toBe(200);
+    expect(await storedSpanIds(tenantId)).toEqual(allSpanIds());
   });
 
-  it("503 when the queue fails, and the R2 object is removed again", async () => {
+  it("503 when the queue fails, and an R2 object written for a large request is removed again", async () => {
     const { tenantId, secret } = await tenantWithKey();
     const failingQueue = { send: async () => { throw new Error("queue unavailable"); } } as unknown as Queue;
     const res = await post("/v1/traces", fixture("valid"), { "content-type": JSON_TYPE, "x-api-key": secret }, { INGEST_QUEUE: failingQueue as never });
     // JSON content type with a protobuf body is a 400; send real JSON instead.
     expect(res.status).toBe(400);
-    const res2 = await post("/v1/traces", JSON.stringify(validBatch()), { "content-type": JSON_TYPE, "x-api-key": secret }, { INGEST_QUEUE: failingQueue as never });
-    expect(res2.status).toBe(503);
-    expect(res2.headers.get("retry-after")).toBe("5");
-    expect(await storedBatches(tenantId)).toEqual([]);
+    for (const body of [JSON.stringify(validBatch()), largeBatchJson()]) {
+      const res2 = await post("/v1/traces", body, { "content-type": JSON_TYPE, "x-api-key": secret }, { INGEST_QUEUE: failingQueue as never });
+      expect(res2.status).toBe(503);
+      expect(res2.headers.get("retry-after")).toBe("5");
+      expect(await storedBatches(tenantId)).toEqual([]);
+    }
   });
 });

@@ -21,7 +21,7 @@ export async function storeAssembled(tenantId: string, resourceSpans: ResourceSp
   const { bytes } = encodeIngestBatch({ tenantId, batchId, receivedAtMs, source: "otlp-json", traces: groupByTrace({ resourceSpans }) });
   const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
   await env.SPANS.put(key, bytes);
-  await assembleForTenant(d1(env.DB) as BatchingDb, r2Store(env.SPANS), tenantId, [key], receivedAtMs);
+  await assembleForTenant(d1(env.DB) as BatchingDb, r2Store(env.SPANS), tenantId, [{ key }], receivedAtMs);
 }
 
 /** A new tenant and a key with these scopes, straight through the query functions. */

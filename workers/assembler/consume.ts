@@ -9,9 +9,11 @@
  * batch as the catalog row, merged with any stored row of the minute. The state is written first,
  * conditionally on the version read, then the D1 batch; a failed D1 batch puts the old state back.
  *
- * Idempotency (delivery is at least once): the ingest object is the unit of work. It is deleted
- * only after its spans are in a catalogued block, so a redelivered message whose object is gone is
- * acked without work; the block id is a hash of its input keys, so a batch redelivered whole
+ * Idempotency (delivery is at least once): the ingest object is the unit of work, named by its key
+ * whether it rides in the message (inline) or sits in R2. An R2 object is deleted only after its
+ * spans are in a catalogued block, so a redelivered message whose object is gone is acked without
+ * work; an inline key is listed in the state's recentBatches with its block, and one whose block
+ * is catalogued is acked without work the same way. The block id is a hash of its input keys, so a batch redelivered whole
  * rewrites the same block and its catalog insert is ignored. A catalogued block's metrics are in
  * the state or D1 already (the state was saved first), so they are skipped. A run that saved the
  * state and stopped before the D1 batch left `flushing` in the state: the retry writes that
@@ -27,13 +29,23 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { indexStore } from "../../shared/db/select-index-store.ts";
 import { blockExists, recordBlock } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows, readOperationRows, writeMetricRows } from "../../shared/db/queries/metrics.ts";
-import { decodeIngestBatch, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
-import { decodeState, emptyState, encodeState, mergeAndSplit, type FlushRecord } from "../../shared/assembly/assembler-state.ts";
+import { decodeIngestBatch, inflateInline, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
+import { blocksHolding, decodeState, emptyState, encodeState, mergeAndSplit, rememberAssembled, type FlushRecord } from "../../shared/assembly/assembler-state.ts";
 import { upsertEdgeRows, type EdgeRow } from "../../shared/servicegraph/aggregate.ts";
 import { upsertOperationRows, type OperationRow } from "../../shared/metrics/red.ts";
 import { blockKey, serviceGraphStateKey, tenantOfKey, tenantPrefix } from "../../shared/storage/keys.ts";
 import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
 import type { AssemblerEnv } from "./env.ts";
+
+/** One ingest object to assemble: an R2 key, or a key with the object inline (a v2 message). */
+export type IngestSource = Pick<IngestBatchMessage, "key"> & Partial<Pick<IngestBatchMessage, "inline" | "bytes">>;
+
+/**
+ * Attempts after which an inline message that still fails is written to R2 at its key and acked,
+ * so that the cron's sweep (which retries every run, with no attempt limit) takes it over instead
+ * of the dead-letter queue.
+ */
+export const SPILL_AFTER_ATTEMPTS = 5;
 
 export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env: AssemblerEnv): Promise<void> {
   const byTenant = new Map<string, Message<IngestBatchMessage>[]>();
@@ -53,34 +65,70 @@ export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env:
   const db = await indexStore(env);
   for (const [tenantId, messages] of byTenant) {
     try {
-      await assembleForTenant(db, store, tenantId, messages.map((m) => m.body.key));
+      await assembleForTenant(db, store, tenantId, messages.map((m) => m.body));
       for (const m of messages) m.ack();
     } catch (err) {
       console.error("assembler: tenant batch failed, will retry", tenantId, err);
-      for (const m of messages) m.retry({ delaySeconds: 10 });
+      for (const m of messages) {
+        if (m.body.inline && m.attempts >= SPILL_AFTER_ATTEMPTS && (await spillInline(store, m.body))) m.ack();
+        else m.retry({ delaySeconds: 10 });
+      }
     }
   }
 }
 
-export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tenantId: string, ingestKeys: string[], nowMs = Date.now()): Promise<{ blockId?: string; spans: number }> {
-  const keys = [...new Set(ingestKeys)];
-  const objects: IngestBatchObject[] = [];
-  const present: string[] = [];
-  for (const [i, bytes] of (await Promise.all(keys.map((k) => store.get(k)))).entries()) {
-    if (!bytes) continue; // already assembled: a redelivery
-    objects.push(decodeIngestBatch(bytes));
-    present.push(keys[i]!);
+/** Writes an inline object to R2 at its key, where sweepIngest finds it. False if that fails too. */
+async function spillInline(store: ObjectStore, body: IngestBatchMessage): Promise<boolean> {
+  try {
+    await store.put(body.key, await inflateInline(body.inline!, body.bytes));
+    return true;
+  } catch (err) {
+    console.error("assembler: could not spill", body.key, "to R2; the queue retries it", err);
+    return false;
   }
-  if (!objects.length) return { spans: 0 };
+}
 
+async function readSource(store: ObjectStore, tenantId: string, source: IngestSource): Promise<IngestBatchObject | undefined> {
+  let bytes: Uint8Array | undefined;
+  if (source.inline) {
+    if (source.bytes === undefined) throw new Error(`inline message ${source.key} has no size`);
+    bytes = await inflateInline(source.inline, source.bytes);
+  } else {
+    bytes = await store.get(source.key);
+    if (!bytes) return undefined; // already assembled: a redelivery
+  }
+  const object = decodeIngestBatch(bytes);
+  if (object.tenantId !== tenantId) throw new Error(`ingest object ${source.key} is not tenant ${tenantId}'s`);
+  return object;
+}
+
+export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tenantId: string, sources: readonly IngestSource[], nowMs = Date.now()): Promise<{ blockId?: string; spans: number }> {
+  const unique = [...new Map(sources.map((s) => [s.key, s])).values()];
   const stateKey = serviceGraphStateKey(tenantId);
   const loaded = await store.getVersioned(stateKey);
   const state = decodeState(loaded?.bytes);
+
+  // Inline keys already in a catalogued block: a redelivery (see the module comment).
+  const holding = blocksHolding(state, unique.filter((s) => s.inline).map((s) => s.key));
+  const doneBlocks = new Set<string>();
+  for (const blockId of new Set(holding.values())) if (await blockExists(db, tenantId, blockId)) doneBlocks.add(blockId);
+  const todo = unique.filter((s) => !doneBlocks.has(holding.get(s.key) ?? ""));
+
+  const objects: IngestBatchObject[] = [];
+  const present: IngestSource[] = [];
+  for (const [i, object] of (await Promise.all(todo.map((s) => readSource(store, tenantId, s)))).entries()) {
+    if (!object) continue;
+    objects.push(object);
+    present.push(todo[i]!);
+  }
+  if (!objects.length) return { spans: 0 };
+
   const assembled = assembleTenantBatch(tenantId, objects, state.edges);
   // The batch's own clock, so that a redelivery closes the same minutes as the first run.
   const watermarkMs = Math.max(...objects.map((o) => o.receivedAtMs));
 
-  const blockId = await deterministicBlockId(0, present);
+  const blockId = await deterministicBlockId(0, present.map((s) => s.key));
+
   const encoded = await encodeBlock(assembled.traces, { tenantId, blockId, createdAtMs: nowMs });
   const key = blockKey(tenantId, blockId);
   await store.put(key, encoded.bytes);
@@ -98,7 +146,15 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
       } else {
         const split = mergeAndSplit(state, assembled.edgeRows, assembled.operationRows, watermarkMs);
         flush = { blockId, edgeRows: split.closedEdgeRows, operationRows: split.closedOperationRows };
-        const next = { edges: assembled.edgeState, openEdgeRows: split.openEdgeRows, openOperationRows: split.openOperationRows, lastBlockId: blockId, flushing: flush };
+        const inlineKeys = present.filter((s) => s.inline).map((s) => s.key);
+        const next = {
+          edges: assembled.edgeState,
+          openEdgeRows: split.openEdgeRows,
+          openOperationRows: split.openOperationRows,
+          lastBlockId: blockId,
+          flushing: flush,
+          recentBatches: rememberAssembled(state.recentBatches, { blockId, atMs: nowMs, keys: inlineKeys }, nowMs),
+        };
         // State first, conditionally: a concurrent writer (the cron's flush) makes this throw
         // before anything reaches D1, and the messages are retried.
         saved = await store.putIfMatch(stateKey, encodeState(next), loaded?.etag ?? null);
@@ -122,7 +178,8 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
     if (!catalogued) await store.delete(key).catch(() => {});
     throw err;
   }
-  await store.delete(present);
+  const objectKeys = present.filter((s) => !s.inline).map((s) => s.key);
+  if (objectKeys.length) await store.delete(objectKeys);
   return { blockId, spans: assembled.spanCount };
 }
 
@@ -181,6 +238,6 @@ export const SWEEP_AFTER_MS = 10 * 60_000;
  */
 export async function sweepIngest(db: BatchingDb, store: ObjectStore, tenantId: string, nowMs = Date.now()): Promise<number> {
   const stale = (await store.list(`${tenantPrefix(tenantId)}ingest/`)).filter((o) => o.uploadedMs < nowMs - SWEEP_AFTER_MS).map((o) => o.key);
-  for (let i = 0; i < stale.length; i += 100) await assembleForTenant(db, store, tenantId, stale.slice(i, i + 100), nowMs);
+  for (let i = 0; i < stale.length; i += 100) await assembleForTenant(db, store, tenantId, stale.slice(i, i + 100).map((key) => ({ key })), nowMs);
   return stale.length;
 }

@@ -1,11 +1,13 @@
 /**
  * @module
- * The durability step: the R2 object first, then the queue message. A 2xx is only sent after
- * both, and when the message cannot be sent the object is removed again, so a failed request
- * leaves nothing half-written behind (the client retries the whole request on 503).
+ * The durability step. The ingest object travels inside the queue message when it fits (see
+ * shared/ingest/batch-object.ts for why), else it is written to R2 first and the message points at
+ * it. A 2xx is only sent after the message is accepted; when it is not, an R2 object written for
+ * it is removed again, so a failed request leaves nothing half-written behind (the client retries
+ * the whole request on 503).
  */
 import { ApiError } from "../../shared/http/errors.ts";
-import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import { inlinePayload, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import type { PreparedBatch } from "../../shared/ingest/prepare.ts";
 import { ingestBatchKey } from "../../shared/storage/keys.ts";
 import type { IngestEnv } from "./env.ts";
@@ -18,20 +20,23 @@ export async function storeBatch(
   batchId: string,
   receivedAtMs: number,
   prepared: PreparedBatch & { body: Uint8Array },
-): Promise<string> {
+): Promise<{ key: string; inline: boolean }> {
   const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
   const stored = prepared.body;
-  try {
-    await env.SPANS.put(key, stored, {
-      httpMetadata: { contentType: "application/octet-stream" },
-      customMetadata: { spans: String(prepared.acceptedSpans), traces: String(prepared.traceCount) },
-    });
-  } catch (err) {
-    console.error("ingest: R2 put failed", key, err);
-    throw new ApiError(503, "storage_unavailable", "Span storage is unavailable; retry later", RETRY_AFTER_SECONDS);
+  const inline = await inlinePayload(stored);
+  if (!inline) {
+    try {
+      await env.SPANS.put(key, stored, {
+        httpMetadata: { contentType: "application/octet-stream" },
+        customMetadata: { spans: String(prepared.acceptedSpans), traces: String(prepared.traceCount) },
+      });
+    } catch (err) {
+      console.error("ingest: R2 put failed", key, err);
+      throw new ApiError(503, "storage_unavailable", "Span storage is unavailable; retry later", RETRY_AFTER_SECONDS);
+    }
   }
   const message: IngestBatchMessage = {
-    v: 1,
+    v: 2,
     tenantId,
     key,
     batchId,
@@ -41,13 +46,15 @@ export async function storeBatch(
     bytes: stored.byteLength,
     minStartUnixNano: prepared.minStartUnixNano,
     maxEndUnixNano: prepared.maxEndUnixNano,
+    ...(inline && { inline }),
   };
   try {
-    await env.INGEST_QUEUE.send(message, { contentType: "json" });
+    // v8 (structured clone) keeps the inline payload binary; JSON would need base64 (+33%).
+    await env.INGEST_QUEUE.send(message, { contentType: "v8" });
   } catch (err) {
     console.error("ingest: queue send failed", key, err);
-    await env.SPANS.delete(key).catch((e: unknown) => console.error("ingest: cleanup of", key, "failed", e));
+    if (!inline) await env.SPANS.delete(key).catch((e: unknown) => console.error("ingest: cleanup of", key, "failed", e));
     throw new ApiError(503, "queue_unavailable", "The ingest queue is unavailable; retry later", RETRY_AFTER_SECONDS);
   }
-  return key;
+  return { key, inline: inline !== undefined };
 }
