@@ -13,7 +13,8 @@
  * Counters, all at the binding boundary:
  * - R2: every binding call classified as R2 bills it (shared/storage/counting-store.ts).
  * - D1: `meta.rows_read` / `meta.rows_written` of every query and batch (bench/cost/counting-d1.ts).
- * - Queues: one operation per 64 KB of each message written, read and deleted (bench/cost/protocol.ts).
+ * - Queues: one operation per 64 KB of each message written, read and deleted (bench/cost/protocol.ts);
+ *   a message carries its ingest object inline when it fits, so its payload is counted in its size.
  * - Worker requests: ingest requests, queue consumer invocations, cron invocations.
  * - CPU: user+system time of the workerd process during each phase, from /proc. That process also
  *   runs the local R2 and D1 simulators (SQLite, file I/O) and the counting wrappers; the pure
@@ -30,11 +31,11 @@
 import { assembleTenantBatch } from "../shared/assembly/assemble-batch.ts";
 import { encodeBlock } from "../shared/block/encode-block.ts";
 import { multiServiceWorkload } from "../shared/block/test-workload.ts";
-import { decodeIngestBatch, type IngestBatchMessage } from "../shared/ingest/batch-object.ts";
+import { decodeIngestBatch } from "../shared/ingest/batch-object.ts";
 import { prepareBatch } from "../shared/ingest/prepare.ts";
 import type { EdgeStoreState } from "../shared/servicegraph/edges.ts";
 import { referenceEncode } from "../test/support/otlp-reference.ts";
-import type { CronRequest, DeliverResult, Phase, PhaseCounts } from "./cost/protocol.ts";
+import type { CronRequest, DeliverRequest, DeliverResult, Phase, PhaseCounts, SentMessage } from "./cost/protocol.ts";
 import { queueBatches, sdkExports } from "./cost/workload.ts";
 import { startBenchWorker } from "./support/bench-worker.ts";
 import { workerdCpuMs } from "./support/workerd-cpu.ts";
@@ -135,12 +136,12 @@ try {
   log(`ingest: ${requests.length} requests in ${round((performance.now() - wall) / 1000, 1)} s`);
 
   // ---- assembly: messages in queue batches by export time, one batch at a time ----------------
-  const sent = await call<Record<string, IngestBatchMessage[]>>("/messages");
+  const sent = await call<Record<string, SentMessage[]>>("/messages");
   const timed = requests.flatMap((r) => (sent[r.seq] ?? []).map((m) => ({ atMs: r.atMs, message: m, body: r.body })));
   const batches = queueBatches(timed);
   wall = performance.now();
   let retried = 0;
-  for (const b of batches) retried += (await call<DeliverResult>("/deliver", { messages: b.map((x) => x.message) })).retried;
+  for (const b of batches) retried += (await call<DeliverResult>("/deliver", { refs: b.map((x) => x.message.ref) } satisfies DeliverRequest)).retried;
   phaseDone("assemble");
   if (retried) throw new Error(`${retried} messages were retried`);
   log(`assembly: ${timed.length} messages in ${batches.length} queue batches (${round(timed.length / batches.length, 1)} per batch) in ${round((performance.now() - wall) / 1000, 1)} s`);
@@ -259,6 +260,8 @@ try {
         requests: requests.length,
         queue_batches: batches.length,
         messages_per_batch: round(timed.length / batches.length, 1),
+        inline_messages: round(timed.filter((x) => x.message.inline).length / timed.length, 3),
+        mean_message_bytes: Math.round(timed.reduce((n, x) => n + x.message.bytes, 0) / timed.length),
         simulated_seconds: round(simulatedSeconds, 1),
         spans_per_second: Math.round(spans / simulatedSeconds),
         retention_days: RETENTION_DAYS,

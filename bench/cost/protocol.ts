@@ -26,8 +26,17 @@ export interface PhaseCounts {
 
 export type Phase = "setup" | "ingest" | "assemble" | "cron_compact" | "cron_retention" | "cron_idle";
 
+/** A sent message as Node sees it: the message stays in the worker (its inline payload is binary). */
+export interface SentMessage {
+  ref: string;
+  receivedAtMs: number;
+  /** Billed size: the fields plus the inline payload. */
+  bytes: number;
+  inline: boolean;
+}
+
 export interface DeliverRequest {
-  messages: IngestBatchMessage[];
+  refs: string[];
 }
 export interface DeliverResult {
   acked: number;
@@ -41,6 +50,12 @@ export interface CronRequest {
 
 export const QUEUE_MESSAGE_OVERHEAD_BYTES = 100;
 export const QUEUE_OP_BYTES = 64_000;
+
+/** A message's size as the queue bills it: structured-clone of the fields plus the binary payload. */
+export function messageBytes(body: IngestBatchMessage): number {
+  const { inline, ...fields } = body;
+  return new TextEncoder().encode(JSON.stringify(fields)).byteLength + (inline?.byteLength ?? 0);
+}
 
 export function queueOps(bytes: number): number {
   return Math.max(1, Math.ceil((bytes + QUEUE_MESSAGE_OVERHEAD_BYTES) / QUEUE_OP_BYTES));

@@ -26,7 +26,7 @@ import type { AssemblerEnv } from "../../workers/assembler/env.ts";
 import { app as ingestApp } from "../../workers/ingest/app.ts";
 import type { IngestEnv } from "../../workers/ingest/env.ts";
 import { countingD1, newD1Counts } from "./counting-d1.ts";
-import { queueOps, type CronRequest, type DeliverRequest, type DeliverResult, type Phase, type PhaseCounts } from "./protocol.ts";
+import { messageBytes, queueOps, type CronRequest, type DeliverRequest, type DeliverResult, type Phase, type PhaseCounts, type SentMessage } from "./protocol.ts";
 import { eq } from "drizzle-orm";
 
 interface Env {
@@ -36,8 +36,9 @@ interface Env {
 
 const counters = new Map<Phase, PhaseCounts>();
 const envs = new Map<Phase, { DB: D1Database; SPANS: R2Bucket }>();
-/** Messages the ingest worker sent, by the x-bench-seq of the request that sent them. */
-const sent = new Map<number, IngestBatchMessage[]>();
+/** Messages the ingest worker sent, by the x-bench-seq of the request that sent them, and by ref. */
+const sent = new Map<number, SentMessage[]>();
+const byRef = new Map<string, IngestBatchMessage>();
 
 function phaseCounts(phase: Phase): PhaseCounts {
   let c = counters.get(phase);
@@ -61,13 +62,16 @@ function phaseEnv(env: Env, phase: Phase) {
 
 function recordingQueue(seq: number, c: PhaseCounts): Queue<IngestBatchMessage> {
   const record = (body: IngestBatchMessage) => {
-    const bytes = new TextEncoder().encode(JSON.stringify(body)).byteLength;
+    const bytes = messageBytes(body);
     c.queue.sent++;
     c.queue.bytes += bytes;
     c.queue.writeOps += queueOps(bytes);
+    // What the queue delivers is a copy (structured clone), not the sender's object.
+    const ref = `q-${byRef.size}`;
+    byRef.set(ref, structuredClone(body));
     let list = sent.get(seq);
     if (!list) sent.set(seq, (list = []));
-    list.push(body);
+    list.push({ ref, receivedAtMs: body.receivedAtMs, bytes, inline: body.inline !== undefined });
   };
   return {
     async send(body: IngestBatchMessage) {
@@ -81,8 +85,13 @@ function recordingQueue(seq: number, c: PhaseCounts): Queue<IngestBatchMessage> 
 
 async function deliver(req: DeliverRequest, env: Env, ctx: ExecutionContext): Promise<DeliverResult> {
   const c = phaseCounts("assemble");
-  const state = req.messages.map(() => ({ acked: false, retried: false }));
-  const messages = req.messages.map((body, i) => ({
+  const bodies = req.refs.map((ref) => {
+    const body = byRef.get(ref);
+    if (!body) throw new Error(`no sent message ${ref}`);
+    return body;
+  });
+  const state = bodies.map(() => ({ acked: false, retried: false }));
+  const messages = bodies.map((body, i) => ({
     id: `m-${crypto.randomUUID()}`,
     timestamp: new Date(body.receivedAtMs),
     attempts: 1,
@@ -111,7 +120,7 @@ async function deliver(req: DeliverRequest, env: Env, ctx: ExecutionContext): Pr
   let acked = 0;
   let retried = 0;
   for (const [i, s] of state.entries()) {
-    const bytes = new TextEncoder().encode(JSON.stringify(req.messages[i])).byteLength;
+    const bytes = messageBytes(bodies[i]!);
     c.queue.delivered++;
     c.queue.readOps += queueOps(bytes);
     // Queues acks what the handler did not retry when it returns normally; a throw retries the rest.
