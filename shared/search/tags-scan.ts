@@ -1,0 +1,206 @@
+/**
+ * @module
+ * Walks the blocks of a time range for the tag endpoints and feeds a `TagSink`
+ * (`tag-catalog.ts`), the way Tempo answers tag names and values: by scanning the data, bounded.
+ *
+ * 1. The catalog rows overlapping the range, newest first (by end, then id); with a `q` filter
+ *    that names services (`resource.service.name = "x"`), blocks lacking one are skipped unread.
+ * 2. Per block: the tail (footer, and the dictionary and summary table when they fit in it), else
+ *    the summary table. Rows outside the range, or that the filter's `mayMatch` rejects, stop
+ *    there. A sink that needs no spans (root names) is fed from the rows alone.
+ * 3. Otherwise segments are read newest first, each read and inflated once, the dictionary only
+ *    when a segment is; the wanted traces are decoded, matched against the filter (the TraceQL
+ *    engine, per span) and handed to the sink.
+ *    Without a filter, blocks of up to 1 MiB are read whole in one request.
+ * 4. It stops when the sink is done (its caps) or `maxBytesRead` bytes have been read from
+ *    storage (checked before each read: a scan reads at most one segment past it). Either way the
+ *    result says `truncated`.
+ *
+ * A block compacted away between the catalog read and its first range read is skipped, and the
+ * catalog is read once more at the end for blocks not yet seen (the merged block).
+ */
+import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
+import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
+import { decodeSegmentTraces } from "../block/read-block.ts";
+import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
+import type { Span } from "../model/span.ts";
+import { blockKey } from "../storage/keys.ts";
+import type { ObjectStore } from "../storage/object-store.ts";
+import type { TraceMatcher } from "./matcher.ts";
+import type { TagSink } from "./tag-catalog.ts";
+
+/** What the scan needs of a catalog row. */
+export interface TagScanBlock {
+  id: string;
+  bytes: number;
+  endMs: number;
+  services: readonly string[];
+}
+
+export interface TagScanOptions {
+  startMs: number;
+  endMs: number;
+  /** Stop reading storage past this many bytes. Default `DEFAULT_MAX_BYTES_READ`. */
+  maxBytesRead?: number;
+  /** Bytes of a block's tail fetched by its first read. Default 64 KiB. */
+  tailBytes?: number;
+}
+
+/** Per request: about 0.3 s of inflate-and-decode in a Worker, well inside its memory. */
+export const DEFAULT_MAX_BYTES_READ = 16 * 1024 * 1024;
+
+export interface TagScanMetrics {
+  /** Bytes of all range reads. */
+  inspectedBytes: number;
+  /** Blocks whose summary table was read. */
+  inspectedBlocks: number;
+  /** Summary rows in the range, of the blocks read. */
+  inspectedTraces: number;
+  /** Blocks finished, of the blocks in range after pruning. */
+  completedJobs: number;
+  totalJobs: number;
+  /** Total size of the blocks in range. */
+  totalBlockBytes: number;
+  /** The scan stopped at a cap before reading every block in range. */
+  truncated: boolean;
+}
+
+/** A q filter: a TraceQL matcher, with the services its matches must have when known. */
+export type TagFilter = TraceMatcher & { readonly requiredServices?: readonly string[] };
+
+class BlockGone extends Error {}
+class BudgetSpent extends Error {}
+
+const NANOS_PER_MS = 1_000_000n;
+/** Blocks up to this size are read whole when every span is wanted. */
+const WHOLE_BLOCK_BYTES = 1024 * 1024;
+const ALL_SPANS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Scans the blocks `list()` gives (the tenant's catalog rows in range) into `sink`. `filter`
+ * must have been compiled with an unbounded `spss` so that every matching span is reported.
+ */
+export async function scanTags(list: () => Promise<TagScanBlock[]>, store: ObjectStore, tenantId: string, sink: TagSink, filter: TagFilter | undefined, options: TagScanOptions): Promise<TagScanMetrics> {
+  const maxBytesRead = options.maxBytesRead ?? DEFAULT_MAX_BYTES_READ;
+  const startNs = BigInt(options.startMs) * NANOS_PER_MS;
+  const endNs = BigInt(options.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
+  const required = filter?.requiredServices ?? [];
+  const metrics: TagScanMetrics = { inspectedBytes: 0, inspectedBlocks: 0, inspectedTraces: 0, completedJobs: 0, totalJobs: 0, totalBlockBytes: 0, truncated: false };
+  const visited = new Set<string>();
+
+  const order = (blocks: TagScanBlock[]) =>
+    blocks
+      .filter((b) => !visited.has(b.id) && required.every((s) => b.services.includes(s)))
+      .sort((a, b) => b.endMs - a.endMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+  const run = async (blocks: TagScanBlock[]): Promise<boolean> => {
+    let gone = false;
+    metrics.totalJobs += blocks.length;
+    for (const b of blocks) metrics.totalBlockBytes += b.bytes;
+    for (const block of blocks) {
+      if (sink.done) {
+        metrics.truncated = true;
+        return gone;
+      }
+      visited.add(block.id);
+      const key = blockKey(tenantId, block.id);
+      const read = async (offset: number, length: number) => {
+        if (metrics.inspectedBytes >= maxBytesRead) throw new BudgetSpent();
+        const bytes = await store.getRange(key, offset, length);
+        if (!bytes) throw new BlockGone(`block ${key} is in the catalog but not in storage`);
+        metrics.inspectedBytes += bytes.length;
+        return bytes;
+      };
+      try {
+        // A full scan of a small block reads nearly all of it anyway: one GET instead of one per segment.
+        const whole = !filter && sink.needsSpans && block.bytes <= WHOLE_BLOCK_BYTES;
+        await scanBlock(read, block.bytes, { sink, filter, startNs, endNs, metrics, tailBytes: whole ? block.bytes : options.tailBytes });
+      } catch (err) {
+        if (err instanceof BudgetSpent) {
+          metrics.truncated = true;
+          return gone;
+        }
+        if (!(err instanceof BlockGone)) throw err;
+        gone = true;
+        continue;
+      }
+      metrics.completedJobs++;
+    }
+    return gone;
+  };
+
+  if ((await run(order(await list()))) && !metrics.truncated) await run(order(await list()));
+  if (sink.done) metrics.truncated = true;
+  return metrics;
+}
+
+interface BlockScan {
+  sink: TagSink;
+  filter: TagFilter | undefined;
+  startNs: bigint;
+  endNs: bigint;
+  metrics: TagScanMetrics;
+  tailBytes?: number;
+}
+
+type Read = (offset: number, length: number) => Promise<Uint8Array>;
+
+async function scanBlock(read: Read, objectSize: number, scan: BlockScan): Promise<void> {
+  const { sink, filter, startNs, endNs, metrics } = scan;
+  const tailLength = Math.min(objectSize, Math.max(FOOTER_SIZE, scan.tailBytes ?? 64 * 1024));
+  const tailOffset = objectSize - tailLength;
+  const tail = await read(tailOffset, tailLength);
+  const footer = readFooter(tail);
+  if (footer.objectSize !== objectSize) throw new Error(`block is ${objectSize} bytes, its footer says ${footer.objectSize}`);
+  const fromTail = (r: { offset: number; length: number }) => (r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : undefined);
+  const table = await decodeSummaries(fromTail(footer.summaries) ?? (await read(footer.summaries.offset, footer.summaries.length)));
+  metrics.inspectedBlocks++;
+
+  const rows: TraceSummary[] = [];
+  for (const row of table.traces) {
+    if (BigInt(row.startTimeUnixNano) > endNs || BigInt(row.endTimeUnixNano) < startNs) continue;
+    metrics.inspectedTraces++;
+    if (filter && !filter.mayMatch(row)) continue;
+    // Without a filter, a sink of summary facts needs nothing more.
+    if (!filter && !sink.needsSpans) {
+      sink.add(row, undefined, undefined);
+      if (sink.done) return;
+    } else rows.push(row);
+  }
+  if (!rows.length) return;
+
+  const bySegment = new Map<number, TraceSummary[]>();
+  for (const row of rows) {
+    const list = bySegment.get(row.segmentOffset);
+    if (list) list.push(row);
+    else bySegment.set(row.segmentOffset, [row]);
+  }
+  const latest = (list: TraceSummary[]) => list.reduce((m, r) => (BigInt(r.startTimeUnixNano) > m ? BigInt(r.startTimeUnixNano) : m), 0n);
+  const segments = [...bySegment].map(([offset, list]) => ({ offset, list, latest: latest(list) })).sort((a, b) => (a.latest !== b.latest ? (a.latest > b.latest ? -1 : 1) : a.offset - b.offset));
+
+  let dictionary: BlockDictionary | undefined;
+  for (const { offset, list } of segments) {
+    if (sink.done) return;
+    dictionary ??= await decodeDictionary(fromTail(footer.dictionary) ?? (await read(footer.dictionary.offset, footer.dictionary.length)));
+    const segment = fromTail({ offset, length: list[0]!.segmentLength }) ?? (await read(offset, list[0]!.segmentLength));
+    const traces = await decodeSegmentTraces(segment, dictionary, list);
+    for (let i = 0; i < list.length; i++) {
+      const row = list[i]!;
+      const trace = traces[i]!;
+      let keep: ((span: Span) => boolean) | undefined;
+      if (filter) {
+        const sets = filter.match(trace, row);
+        if (!sets) continue;
+        // Spans are told apart by id, start and name: Zipkin's shared spans repeat an id.
+        const matched = new Set<string>();
+        for (const set of sets) for (const s of set.spans) matched.add(`${s.spanID}|${s.startTimeUnixNano}|${s.name}`);
+        keep = (span) => matched.has(`${span.spanId}|${span.startTimeUnixNano}|${span.name}`);
+      }
+      sink.add(row, trace, keep);
+      if (sink.done) return;
+    }
+  }
+}
+
+/** The `spss` a tag filter is compiled with: every matching span counts. */
+export const TAG_FILTER_SPSS = ALL_SPANS;
