@@ -186,13 +186,18 @@ describe("Tempo search: /api/search with TraceQL", () => {
 
 describe("Tempo search: tags and tag values", () => {
   it("lists the covered tags and their values in the range", async () => {
-    expect((await get(`/api/search/tags`, a.secret)).body).toEqual({ tagNames: ["name", "service.name", "status"] });
-    expect((await get(`/api/search/tag/service.name/values`, a.secret)).body).toEqual({ tagValues: ["cart", "web"] });
-    expect((await get(`/api/search/tag/name/values`, a.secret)).body).toEqual({ tagValues: ["GET /", "GET /cart", "GET /checkout", "POST /checkout"] });
-    expect((await get(`/api/search/tag/status/values`, a.secret)).body).toEqual({ tagValues: ["error", "ok", "unset"] });
-    expect((await get(`/api/search/tag/http.method/values`, a.secret)).body).toEqual({ tagValues: [] });
+    expect((await get(`/api/search/tags`, a.secret)).body.tagNames).toEqual(["http.status_code", "name", "region", "service.name", "status"]);
+    const values = async (tag: string, query = "") => (await get(`/api/search/tag/${tag}/values${query}`, a.secret)).body.tagValues;
+    expect(await values("service.name")).toEqual(["cart", "web"]);
+    expect(await values("name")).toEqual(["GET /", "GET /cart", "GET /checkout", "POST /checkout"]);
+    expect(await values("status")).toEqual(["error", "ok", "unset"]);
+    expect(await values("http.method")).toEqual([]);
+    expect(await values("region")).toEqual(["eu west"]);
+    // v1 answers string values only, as Tempo's v1 endpoint does.
+    expect(await values("http.status_code")).toEqual([]);
     const old = Math.floor(Date.now() / 1000) - 5 * 86400;
-    expect((await get(`/api/search/tag/service.name/values?start=${old}&end=${old + 60}`, a.secret)).body).toEqual({ tagValues: [] });
+    expect(await values("service.name", `?start=${old}&end=${old + 60}`)).toEqual([]);
+    expect(await values("region", `?start=${old}&end=${old + 60}`)).toEqual([]);
     expect((await get(`/api/search/tag/name/values?start=abc`, a.secret)).status).toBe(400);
   });
 });

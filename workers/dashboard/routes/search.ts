@@ -9,22 +9,32 @@
  *   Answers `{traces, metrics}` in Tempo's shape, the newest traces (by start) first
  *   (`shared/search/search-blocks.ts`). `metrics.inspectedBytes` is a decimal string, as Tempo's
  *   protojson writes a uint64.
- * - `GET /api/search/tags`: `{tagNames}`, the tags whose values are listed below.
- * - `GET /api/search/tag/{tag}/values`: `{tagValues}` over `start`/`end` (same defaults). Covered:
- *   `service.name` (the catalog's services lists, no block read), `name` (root span names from
- *   the summary tables of the newest 100 blocks in range, no span decoding) and `status` (the
- *   fixed values). Any other tag answers an empty list.
+ * Tag endpoints (`shared/search/tags-query.ts`): names and values are read from the tenant's
+ * blocks overlapping `start`/`end` (same defaults and bounds as search), newest first, bounded as
+ * Tempo bounds them: at most `limit` (default 1000, at most 10000) names per scope or values, 5 MB
+ * of them, none longer than 512 characters (longer ones are skipped), and 16 MiB read from R2; past
+ * a cap the answer is what was found, with `metrics.truncated`. `maxStaleValues` stops after that
+ * many already-known values in a row. `metrics` is Tempo's `{inspectedBytes, totalJobs,
+ * completedJobs, totalBlocks, totalBlockBytes}`.
  *
- * - `GET /api/v2/search/tags?scope=`: `{scopes:[{name, tags}]}` for the scopes `span`, `resource` and
- *   `intrinsic` (empty `scope`, or `all`, gives all three; any other scope is a 400). `span` lists
- *   nothing yet (span attribute names are not indexed), `resource` lists `service.name`, and
- *   `intrinsic` Tempo's intrinsics that TraceQL here evaluates. `q`, `start` and `end` are accepted
- *   (the window is checked) but the lists do not depend on them.
- * - `GET /api/v2/search/tag/{tag}/values`: `{tagValues:[{type, value}]}` over `start`/`end`, for
- *   Tempo's scoped names: `resource.service.name` (or `.service.name`) and `name`/`span:name` as
- *   strings (the same sources as above), `status`/`span:status` and `kind`/`span:kind` as
- *   `keyword`s (the fixed values), `rootName`/`trace:rootName` (root span names). Any other tag,
- *   `rootServiceName` included, answers an empty list. `q` is accepted and not used.
+ * - `GET /api/search/tags?scope=`: `{tagNames, metrics}`; without `scope`, the span and resource
+ *   attribute names plus `name` and `status` (the legacy tags matcher takes those too), with
+ *   `scope` (as in v2) that scope's names, flattened.
+ * - `GET /api/search/tag/{tag}/values`: `{tagValues}`, string values of the span or resource
+ *   attribute `tag` (Tempo's v1 answers strings only). `service.name` comes from the catalog's
+ *   services lists (no block read), `name` is root span names (summary tables only), `status` the
+ *   fixed values.
+ * - `GET /api/v2/search/tags?scope=&q=`: `{scopes:[{name, tags}], metrics}` for `span`,
+ *   `resource`, `event`, `link`, `instrumentation` (attribute names seen) and `intrinsic` (fixed);
+ *   empty `scope` or `all` gives all of them, any other scope is a 400.
+ * - `GET /api/v2/search/tag/{tag}/values?q=`: `{tagValues:[{type, value}], metrics}` for a TraceQL
+ *   identifier (`span.x`, `resource.x`, `.x` (span or resource), `event.x`, `link.x`,
+ *   `instrumentation.x`, or an intrinsic), typed `string`, `int`, `float` or `bool`; `status` and
+ *   `kind` answer their fixed `keyword`s, `rootName`/`rootServiceName` come from the summary
+ *   tables. Anything else is a 400.
+ * - `q` (v2 only) narrows names and values to the spans matching a TraceQL spanset filter,
+ *   evaluated by the TraceQL engine; as Tempo does, incomplete matchers (`.foo=`) are dropped and
+ *   a q that still does not parse or joins spansets is ignored (the unfiltered list), not a 400.
  * - `GET /api/status/buildinfo`: Tempo's `{version, revision, branch, buildUser, buildDate,
  *   goVersion}`, with this package's version and the rest empty.
  *
@@ -33,14 +43,17 @@
  * would otherwise be the one to answer).
  */
 import { Hono } from "hono";
+import { z } from "zod";
 import type { Principal } from "../../../shared/auth/authenticate.ts";
-import { listBlocks } from "../../../shared/db/queries/blocks.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError, grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import type { TraceMatcher } from "../../../shared/search/matcher.ts";
 import { rootSpanNames, searchTraces, traceqlRequiredServices } from "../../../shared/search/search-blocks.ts";
+import { ATTRIBUTE_SCOPES, DEFAULT_TAG_LIMITS, INTRINSIC_TAGS, parseTagIdentifier, type AttributeScope, type TagLimits, type TagTarget } from "../../../shared/search/tag-catalog.ts";
 import { tagsMatcher, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
+import { searchTagNames, searchTagValues } from "../../../shared/search/tags-query.ts";
+import type { TagScanMetrics } from "../../../shared/search/tags-scan.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { compileQuery, parseTraceQL, TraceQLError } from "../../../shared/traceql/index.ts";
 import type { DashboardEnv } from "../env.ts";
@@ -98,23 +111,55 @@ function buildMatcher(query: Record<string, string>, spss: number): TraceMatcher
 
 const auth = keyAuth<SearchApp>({ scope: "read" });
 
-const TAG_NAMES = ["name", "service.name", "status"];
+/** Scopes of the v2 tags endpoint: the attribute scopes of the span model, then intrinsics. */
+const V2_SCOPES = [...ATTRIBUTE_SCOPES, "intrinsic"] as const;
+type V2Scope = (typeof V2_SCOPES)[number];
+/** What the legacy tags matcher understands besides attribute names. */
+const V1_SPECIAL_TAGS = ["name", "status"];
+const MAX_TAG_LIMIT = 10_000;
 
-const V2_SCOPES = ["span", "resource", "intrinsic"] as const;
-const V2_SCOPE_TAGS: Record<(typeof V2_SCOPES)[number], string[]> = {
-  span: [],
-  resource: ["service.name"],
-  intrinsic: ["duration", "kind", "name", "rootName", "rootServiceName", "status", "statusMessage", "traceDuration"],
-};
-const STATUS_VALUES = ["error", "ok", "unset"];
-const KIND_VALUES = ["client", "consumer", "internal", "producer", "server", "unspecified"];
+const digits = z.string().regex(/^\d{1,7}$/, "must be a whole number");
+const TagQuery = z.object({
+  scope: z.string().optional(),
+  q: z.string().max(10_000, "must be at most 10000 characters").optional(),
+  start: z.string().optional(),
+  end: z.string().optional(),
+  limit: digits.optional(),
+  maxStaleValues: digits.optional(),
+});
 
-type TypedValue = { type: "string" | "keyword"; value: string };
-const typed = (type: TypedValue["type"], values: string[]): TypedValue[] => values.map((value) => ({ type, value }));
+/** The tag endpoints' parameters: scope (checked by the caller), q, window, limits. */
+function parseTagQuery(query: Record<string, string>) {
+  const parsed = TagQuery.safeParse(query);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw bad(`${issue.path.join(".") || "(query)"}: ${issue.message}`);
+  }
+  const p = parsed.data;
+  const window = parseSearchWindow(p.start, p.end);
+  const limits: Partial<TagLimits> = {
+    maxValues: intParam("limit", p.limit, DEFAULT_TAG_LIMITS.maxValues, 1, MAX_TAG_LIMIT),
+    maxStaleValues: intParam("maxStaleValues", p.maxStaleValues, 0, 0, 1_000_000),
+  };
+  return { ...window, q: p.q, scope: p.scope ?? "", limits };
+}
 
-async function serviceNames(env: DashboardEnv, tenantId: string, window: { startMs: number; endMs: number }): Promise<string[]> {
-  const blocks = await listBlocks(await indexStore(env), tenantId, window);
-  return [...new Set(blocks.flatMap((b) => b.services))].filter((s) => s !== "").sort();
+function parseScopes(scope: string): readonly V2Scope[] {
+  if (scope === "" || scope === "all") return V2_SCOPES;
+  if ((V2_SCOPES as readonly string[]).includes(scope)) return [scope as V2Scope];
+  throw bad(`scope: must be one of ${V2_SCOPES.join(", ")} or all, got "${scope}"`);
+}
+
+/** Tempo's `MetadataMetrics` (uint64s as decimal strings, as its protojson writes them), plus `truncated` when a cap stopped the scan. */
+function tagMetrics(m: TagScanMetrics) {
+  return {
+    inspectedBytes: String(m.inspectedBytes),
+    totalJobs: m.totalJobs,
+    completedJobs: m.completedJobs,
+    totalBlocks: m.totalJobs,
+    totalBlockBytes: String(m.totalBlockBytes),
+    ...(m.truncated ? { truncated: true } : {}),
+  };
 }
 
 /** Tempo's build info; only the version is known to a worker bundle. */
@@ -137,57 +182,44 @@ export const search = new Hono<SearchApp>()
     const result = await searchTraces(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, matcher, { ...window, limit, spss });
     return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) } });
   })
-  .get("/search/tags", auth, (c) => c.json({ tagNames: TAG_NAMES }))
+  .get("/search/tags", auth, async (c) => {
+    const p = parseTagQuery(c.req.query());
+    // Without a scope Tempo's v1 endpoint lists span and resource attributes; it has no q.
+    const scopes: readonly V2Scope[] = p.scope === "" ? ["span", "resource"] : parseScopes(p.scope);
+    const attributeScopes = scopes.filter((s): s is AttributeScope => s !== "intrinsic");
+    const { names, metrics } = await searchTagNames(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, attributeScopes, { ...p, q: undefined, limits: p.limits });
+    const all = new Set(attributeScopes.flatMap((s) => names[s]));
+    if (p.scope === "") for (const t of V1_SPECIAL_TAGS) all.add(t);
+    if (scopes.includes("intrinsic")) for (const t of INTRINSIC_TAGS) all.add(t);
+    return c.json({ tagNames: [...all].sort(), metrics: tagMetrics(metrics) });
+  })
   .get("/search/tag/:tag/values", auth, async (c) => {
     const tag = c.req.param("tag");
-    const window = parseSearchWindow(c.req.query("start"), c.req.query("end"));
+    const p = parseTagQuery(c.req.query());
     const tenantId = c.var.principal.tenantId;
     const db = await indexStore(c.env);
-    let tagValues: string[] = [];
-    if (tag === "service.name") {
-      const blocks = await listBlocks(db, tenantId, window);
-      tagValues = [...new Set(blocks.flatMap((b) => b.services))].filter((s) => s !== "").sort();
-    } else if (tag === "name") {
-      tagValues = await rootSpanNames(db, r2Store(c.env.SPANS), tenantId, window);
-    } else if (tag === "status") {
-      tagValues = ["error", "ok", "unset"];
+    if (tag === "name") {
+      // The legacy name: root span names, from the summary tables alone.
+      return c.json({ tagValues: await rootSpanNames(db, r2Store(c.env.SPANS), tenantId, p, { maxValues: p.limits.maxValues }) });
     }
-    return c.json({ tagValues });
+    const target: TagTarget = tag === "status" ? { kind: "intrinsic", name: "status" } : { kind: "attribute", scope: "any", name: tag };
+    // Tempo's v1 endpoint answers string values only.
+    const { values, metrics } = await searchTagValues(db, r2Store(c.env.SPANS), tenantId, target, { ...p, q: undefined, types: ["string", "keyword"] });
+    return c.json({ tagValues: values.map((v) => v.value), metrics: tagMetrics(metrics) });
   })
-  .get("/v2/search/tags", auth, (c) => {
-    const scope = c.req.query("scope") ?? "";
-    parseSearchWindow(c.req.query("start"), c.req.query("end"));
-    let scopes: readonly (typeof V2_SCOPES)[number][];
-    if (scope === "" || scope === "all") scopes = V2_SCOPES;
-    else if ((V2_SCOPES as readonly string[]).includes(scope)) scopes = [scope as (typeof V2_SCOPES)[number]];
-    else throw bad(`scope: must be one of ${V2_SCOPES.join(", ")} or all, got "${scope}"`);
-    return c.json({ scopes: scopes.map((name) => ({ name, tags: V2_SCOPE_TAGS[name] })) });
+  .get("/v2/search/tags", auth, async (c) => {
+    const p = parseTagQuery(c.req.query());
+    const scopes = parseScopes(p.scope);
+    const attributeScopes = scopes.filter((s): s is AttributeScope => s !== "intrinsic");
+    const { names, metrics } = await searchTagNames(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, attributeScopes, p);
+    return c.json({ scopes: scopes.map((name) => ({ name, tags: name === "intrinsic" ? INTRINSIC_TAGS : names[name] })), metrics: tagMetrics(metrics) });
   })
   .get("/v2/search/tag/:tag/values", auth, async (c) => {
     const tag = c.req.param("tag");
-    const window = parseSearchWindow(c.req.query("start"), c.req.query("end"));
-    const tenantId = c.var.principal.tenantId;
-    let tagValues: TypedValue[] = [];
-    switch (tag) {
-      case "resource.service.name":
-      case ".service.name":
-        tagValues = typed("string", await serviceNames(c.env, tenantId, window));
-        break;
-      case "name":
-      case "span:name":
-      case "rootName":
-      case "trace:rootName":
-        tagValues = typed("string", await rootSpanNames(await indexStore(c.env), r2Store(c.env.SPANS), tenantId, window));
-        break;
-      case "status":
-      case "span:status":
-        tagValues = typed("keyword", STATUS_VALUES);
-        break;
-      case "kind":
-      case "span:kind":
-        tagValues = typed("keyword", KIND_VALUES);
-        break;
-    }
-    return c.json({ tagValues });
+    const p = parseTagQuery(c.req.query());
+    const target = parseTagIdentifier(tag);
+    if (!target) throw bad(`tag: "${tag}" is not a TraceQL attribute (span.x, resource.x, .x, event.x, link.x, instrumentation.x) or intrinsic (${INTRINSIC_TAGS.join(", ")})`);
+    const { values, metrics } = await searchTagValues(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, target, p);
+    return c.json({ tagValues: values, metrics: tagMetrics(metrics) });
   })
   .get("/status/buildinfo", auth, (c) => c.json(BUILD_INFO));
