@@ -21,7 +21,7 @@
  * Two departures where JSON cannot carry what Go writes: an int64 beyond 2^53 becomes a `string`
  * tag with its exact decimal digits, and a non-finite double a `string` tag ("NaN", "Infinity").
  */
-import type { KeyValue, ResourceSpans, Span } from "../model/span.ts";
+import type { KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import { rawValue } from "../model/raw-value.ts";
 
 export type JaegerTagType = "string" | "bool" | "int64" | "float64" | "binary";
@@ -123,7 +123,8 @@ function str(key: string, value: string): JaegerKeyValue {
   return { key, type: "string", value };
 }
 
-function spanTags(span: Span, scope: { name: string; version: string }): JaegerKeyValue[] {
+/** A span's Jaeger tags: its attributes plus the tags Jaeger derives from kind, status, scope and trace state. */
+export function jaegerSpanTags(span: Span, scope: { name: string; version: string }): JaegerKeyValue[] {
   const tags = span.attributes.map(toJaegerKeyValue);
   if (scope.name) tags.push(str("otel.scope.name", scope.name));
   if (scope.version) tags.push(str("otel.scope.version", scope.version));
@@ -146,7 +147,8 @@ function references(span: Span): JaegerReference[] {
   return refs;
 }
 
-function logs(span: Span): JaegerLog[] {
+/** A span's events as Jaeger logs. */
+export function jaegerLogs(span: Span): JaegerLog[] {
   return span.events.map((e) => {
     const fields = e.attributes.map(toJaegerKeyValue);
     if (e.name && !e.attributes.some((a) => a.key === "event")) fields.unshift(str("event", e.name));
@@ -154,10 +156,11 @@ function logs(span: Span): JaegerLog[] {
   });
 }
 
-function processOf(rs: ResourceSpans): JaegerProcess {
+/** A resource as a Jaeger process: `service.name` as serviceName, the other attributes as tags. */
+export function jaegerProcess(resource: Resource): JaegerProcess {
   let serviceName = NO_SERVICE_NAME;
   const tags: JaegerKeyValue[] = [];
-  for (const kv of rs.resource.attributes) {
+  for (const kv of resource.attributes) {
     if (kv.key === "service.name" && "stringValue" in kv.value) serviceName = kv.value.stringValue;
     else tags.push(toJaegerKeyValue(kv));
   }
@@ -173,7 +176,7 @@ export function toJaegerTrace(traceId: string, resourceSpans: ResourceSpans[]): 
   const processIds = new Map<string, string>();
   const spans: JaegerSpan[] = [];
   for (const rs of resourceSpans) {
-    const process = processOf(rs);
+    const process = jaegerProcess(rs.resource);
     const dedupeKey = JSON.stringify(process);
     let processID = processIds.get(dedupeKey);
     if (!processID) {
@@ -193,8 +196,8 @@ export function toJaegerTrace(traceId: string, resourceSpans: ResourceSpans[]): 
           flags: span.flags & 0xff,
           startTime: start,
           duration,
-          tags: spanTags(span, ss.scope),
-          logs: logs(span),
+          tags: jaegerSpanTags(span, ss.scope),
+          logs: jaegerLogs(span),
           processID,
           warnings: null,
         });

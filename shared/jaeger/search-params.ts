@@ -1,25 +1,21 @@
 /**
  * @module
  * The query of Jaeger's trace search (`GET /api/traces?service&operation&tags&minDuration&
- * maxDuration&start&end&lookback&limit`) as the parameters of Tempo's legacy tags search, so the
- * search reuses `tagsMatcher`. Pure, no I/O.
+ * maxDuration&start&end&lookback&limit`) as a `JaegerSpanQuery` (span-query.ts), matched on one
+ * span as Jaeger's storages do. Pure, no I/O.
  *
- * - `service` (required) → tag `service.name`, `operation` → tag `name`, `tags` (a JSON object of
- *   strings; numbers and bools are taken by their string form) → the other tags. `service` and
- *   `operation` win over a `tags` entry with the same key.
- * - `minDuration`/`maxDuration`: Go durations (`300ms`, `1.2s`), checked by `tagsMatcher`.
+ * - `service` (required), `operation`, `tags` (a JSON object of strings; numbers and bools are
+ *   taken by their string form): one span of the service with that operation and every tag (on
+ *   the span, its process or its logs). A `service.name` entry in `tags` is dropped: `service`
+ *   says it.
+ * - `minDuration`/`maxDuration`: Go durations (`300ms`, `1.2s`), on that span's duration.
  * - `start`/`end`: epoch microseconds; `end` defaults to now, `start` to `end` minus `lookback`
  *   (a Go duration; Jaeger UI also sends `custom`, meaning start/end rule) or one hour.
  * - `limit`: default 100 (Jaeger's query service default; Jaeger UI sends 20), 0 also means the
  *   default, at most `MAX_LIMIT`.
- *
- * Departure from Jaeger: conditions are trace-level as in Tempo's legacy search (a trace matches
- * when some span of the service exists, some span has the operation name, some span or resource
- * has each tag, and the trace's duration is within the bounds), where Jaeger wants one span
- * meeting them all, with the durations on that span.
  */
-import type { TagsSearch } from "../search/tags-matcher.ts";
 import { parseGoDuration, TagsQueryError } from "../search/tags-matcher.ts";
+import type { JaegerSpanQuery } from "./span-query.ts";
 
 export const DEFAULT_LIMIT = 100;
 /** Each result is fetched in full: keep the fan-out of reads bounded. */
@@ -27,7 +23,7 @@ export const MAX_LIMIT = 100;
 const HOUR_MS = 3_600_000;
 
 export interface JaegerSearch {
-  tags: TagsSearch;
+  query: JaegerSpanQuery;
   startMs: number;
   endMs: number;
   limit: number;
@@ -41,15 +37,14 @@ export class JaegerSearchError extends Error {
   }
 }
 
-/** A logfmt value, quoted when it needs to be (tagsMatcher's parser reads the escapes back). */
-function logfmtValue(v: string): string {
-  if (v !== "" && !/[\s"\\=]/.test(v)) return v;
-  return `"${v.replace(/[\\"\n\t\r]/g, (ch) => (ch === "\n" ? "\\n" : ch === "\t" ? "\\t" : ch === "\r" ? "\\r" : `\\${ch}`))}"`;
-}
-
-function logfmtKey(k: string): string {
-  if (!k || /[\s"=]/.test(k)) throw new JaegerSearchError(`tags: unsupported tag key ${JSON.stringify(k)}`);
-  return k;
+/** A Go duration in nanoseconds, refused as a JaegerSearchError naming the parameter. */
+export function durationParam(name: string, v: string | undefined): bigint | undefined {
+  if (v === undefined || v === "") return undefined;
+  try {
+    return parseGoDuration(v, name);
+  } catch (err) {
+    throw new JaegerSearchError(err instanceof TagsQueryError ? err.message : String(err));
+  }
 }
 
 function parseTagsJson(raw: string | undefined): [string, string][] {
@@ -78,25 +73,18 @@ export function parseJaegerSearch(query: Record<string, string | undefined>, now
   const service = query.service;
   if (!service) throw new JaegerSearchError("parameter 'service' is required");
 
-  const pairs = new Map<string, string>(parseTagsJson(query.tags));
-  pairs.delete("service.name");
-  pairs.set("service.name", service);
-  if (query.operation) {
-    pairs.delete("name");
-    pairs.set("name", query.operation);
-  }
-  const tags = [...pairs].map(([k, v]) => `${logfmtKey(k)}=${logfmtValue(v)}`).join(" ");
+  const tags = new Map<string, string>(parseTagsJson(query.tags));
+  tags.delete("service.name");
+  const minDurationNanos = durationParam("minDuration", query.minDuration);
+  const maxDurationNanos = durationParam("maxDuration", query.maxDuration);
+  if (minDurationNanos !== undefined && maxDurationNanos !== undefined && minDurationNanos > maxDurationNanos) throw new JaegerSearchError("minDuration must not be greater than maxDuration");
 
   const endUs = parseMicros("end", query.end);
   const startUs = parseMicros("start", query.start);
   const endMs = Math.ceil(endUs ?? nowMs);
   let lookbackMs = HOUR_MS;
   if (query.lookback && query.lookback !== "custom") {
-    try {
-      lookbackMs = Number(parseGoDuration(query.lookback, "lookback") / 1_000_000n);
-    } catch (err) {
-      throw new JaegerSearchError(err instanceof TagsQueryError ? err.message : String(err));
-    }
+    lookbackMs = Number(durationParam("lookback", query.lookback)! / 1_000_000n);
   }
   const startMs = Math.floor(startUs ?? endMs - lookbackMs);
   if (startMs > endMs) throw new JaegerSearchError("start is after end");
@@ -110,7 +98,13 @@ export function parseJaegerSearch(query: Record<string, string | undefined>, now
   }
 
   return {
-    tags: { tags, ...(query.minDuration ? { minDuration: query.minDuration } : {}), ...(query.maxDuration ? { maxDuration: query.maxDuration } : {}) },
+    query: {
+      service,
+      ...(query.operation ? { operation: query.operation } : {}),
+      tags: [...tags],
+      ...(minDurationNanos !== undefined ? { minDurationNanos } : {}),
+      ...(maxDurationNanos !== undefined ? { maxDurationNanos } : {}),
+    },
     startMs,
     endMs,
     limit,

@@ -65,7 +65,9 @@ describe("Jaeger search and api_v3", () => {
     expect(ids((await search(`service=cart&tags=${encodeURIComponent(JSON.stringify({ "http.status_code": "404" }))}`)).body)).toEqual([]);
     expect(ids((await search("service=cart&minDuration=1s")).body)).toEqual([T2]);
     expect(ids((await search("service=cart&maxDuration=300ms")).body)).toEqual([T1]);
-    expect(ids((await search("service=inventory&minDuration=20ms&maxDuration=1.2s")).body)).toEqual([T1]);
+    // Durations bound the service's span: T1 lasts 40 ms, its inventory span 10 ms.
+    expect(ids((await search("service=inventory&minDuration=20ms&maxDuration=1.2s")).body)).toEqual([]);
+    expect(ids((await search("service=inventory&minDuration=8ms&maxDuration=1.2s")).body)).toEqual([T1]);
 
     const limited = await search("service=cart&limit=1");
     expect(ids(limited.body)).toEqual([T2]);
@@ -84,6 +86,40 @@ describe("Jaeger search and api_v3", () => {
     expect((await search("service=cart&minDuration=soon")).status).toBe(400);
     expect((await search("service=cart&tags=notjson")).status).toBe(400);
     expect((await search("service=cart&start=abc")).status).toBe(400);
+  });
+
+  it("matches service, operation and tags on one span, as Jaeger does", async () => {
+    const a = await tenantWithKey(["read"]);
+    const t0 = Date.now() - 10 * 60_000;
+    const T4 = "44444444444444444444444444444444";
+    const T5 = "55555555555555555555555555555555";
+    // T4: the cart span lacks the tag, the inventory span has it. T5: one cart span has both tags.
+    await storeAssembled(a.tenantId, [
+      resource("cart", [span(T4, "d000000000000001", "", "GET /cart", 2, t0, 40, [str("user", "u1")])]),
+      resource("inventory", [span(T4, "d000000000000002", "d000000000000001", "GET /stock", 2, t0 + 5, 10, [str("http.status_code", "500")])]),
+    ]);
+    await storeAssembled(a.tenantId, [resource("cart", [
+      span(T5, "e000000000000001", "", "GET /cart", 2, t0 + 60_000, 40, [str("http.status_code", "500")]),
+      span(T5, "e000000000000002", "e000000000000001", "render", 1, t0 + 60_010, 5, [str("user", "u1")]),
+    ])]);
+    const search = async (q: Record<string, unknown>) => {
+      const params = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+      const res = await get(`/jaeger/api/traces?${params}`, a.secret);
+      expect(res.status).toBe(200);
+      return ids(res.body);
+    };
+
+    expect(await search({ service: "cart", tags: { "http.status_code": "500" } })).toEqual([T5]);
+    expect(await search({ service: "inventory", tags: { "http.status_code": "500" } })).toEqual([T4]);
+    // Two tags on two different cart spans of T5: no one span has both.
+    expect(await search({ service: "cart", tags: { "http.status_code": "500", user: "u1" } })).toEqual([]);
+    expect(await search({ service: "cart", tags: { user: "u1" } })).toEqual([T5, T4]);
+    // The operation belongs to the same span as the tag.
+    expect(await search({ service: "cart", operation: "render", tags: { "http.status_code": "500" } })).toEqual([]);
+    expect(await search({ service: "cart", operation: "render", tags: { user: "u1" } })).toEqual([T5]);
+    expect(await search({ service: "inventory", operation: "GET /cart" })).toEqual([]);
+    // Tags Jaeger derives (span.kind) count, as the trace view shows them.
+    expect(await search({ service: "cart", tags: { "span.kind": "internal" } })).toEqual([T5]);
   });
 
   it("answers api_v3 services, operations and trace by id in the OpenAPI shapes", async () => {

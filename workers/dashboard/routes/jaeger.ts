@@ -3,18 +3,22 @@
  * Jaeger's HTTP JSON query API (what Jaeger UI and Grafana's Jaeger datasource call), mounted at
  * /jaeger so the datasource's base URL is `<host>/jaeger`. Every route needs a key with the `read`
  * scope and sees only that key's tenant. Built so far: trace by id, trace search, services,
- * operations and dependencies (from the service-graph rows), and the minimal api_v3 (services,
- * operations, trace by id as OTLP JSON).
+ * operations and dependencies (from the service-graph rows), and api_v3's services, operations,
+ * trace by id, trace search (FindTraces) and dependencies.
  *
  * Answers use Jaeger's envelope `{data, total, limit, offset, errors}`, errors included
  * (`{data: null, errors: [{code, msg}]}` with the HTTP status), which the Jaeger UI shows as is.
  *
  * api_v3 answers follow jaeger-idl's query_service.openapi.yaml (`{services}`, `{operations:[{name,
- * spanKind}]}`, `{result: TracesData}` for a trace, the `result` wrapper as Jaeger's HTTP gateway
- * adds it); its errors take the gateway's shape `{error: {grpcCode, httpCode, httpStatus, message}}`.
+ * spanKind}]}`, `{dependencies:[{parent, child, callCount}]}` with callCount a decimal string as
+ * proto3 JSON writes a uint64, and `{result: TracesData}` for a trace or a search, the `result`
+ * wrapper as Jaeger's HTTP gateway adds it to its streaming calls); its errors take the gateway's
+ * shape `{error: {grpcCode, httpCode, httpStatus, message}}`. A search that finds nothing is a 404
+ * "No traces found", as the gateway answers it. Parameters: shared/jaeger/v3-params.ts.
  *
- * Search (`/api/traces?service=...`) runs Tempo's legacy tags search (see shared/jaeger/
- * search-params.ts for the mapping and its trace-level departure) and fetches each match in full.
+ * Searches (v1 `/api/traces?service=...` and v3 `/api/v3/traces?query.serviceName=...`) match one
+ * span, as Jaeger does (service, operation, tags and durations on the same span; shared/jaeger/
+ * span-query.ts), over the blocks (shared/search/search-blocks.ts), and fetch each match in full.
  *
  * Services and operations come from the per-minute RED rows of the last 7 days (D1 plus the open
  * minutes in the tenant's state object), so they list what was seen with a request-shaped span kind
@@ -27,15 +31,17 @@ import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { spanKindName, spanKindNumber, toJaegerTrace } from "../../../shared/jaeger/convert.ts";
-import { JaegerSearchError, parseJaegerSearch } from "../../../shared/jaeger/search-params.ts";
+import { JaegerSearchError, parseJaegerSearch, type JaegerSearch } from "../../../shared/jaeger/search-params.ts";
+import { jaegerSpanMatcher } from "../../../shared/jaeger/span-query.ts";
+import { parseV3Dependencies, parseV3FindTraces } from "../../../shared/jaeger/v3-params.ts";
+import type { ResourceSpans } from "../../../shared/model/span.ts";
 import type { OperationRow } from "../../../shared/metrics/red.ts";
 import { readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
-import { TagsQueryError, tagsMatcher } from "../../../shared/search/tags-matcher.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import type { DashboardEnv } from "../env.ts";
-import { jaegerDependencies, parseDependenciesWindow } from "./service-graph.ts";
+import { jaegerDependencies, MAX_WINDOW_SECONDS, parseDependenciesWindow } from "./service-graph.ts";
 
 type JaegerApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
@@ -112,30 +118,36 @@ function v3Error(status: number, message: string) {
   return { error: { grpcCode, httpCode: status, message, httpStatus } };
 }
 
+/** A search parameter error as a 400. */
+function parsed<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof JaegerSearchError) throw new ApiError(400, "invalid_query", err.message);
+    throw err;
+  }
+}
+
+/** The matching traces, newest first, each read whole (the search finds one fragment of it; late spans may sit in newer blocks). */
+async function searchFullTraces(env: DashboardEnv, tenantId: string, search: JaegerSearch): Promise<{ traceId: string; resourceSpans: ResourceSpans[] }[]> {
+  const db = await indexStore(env);
+  const store = r2Store(env.SPANS);
+  const { traces } = await searchTraces(db, store, tenantId, jaegerSpanMatcher(search.query), { startMs: search.startMs, endMs: search.endMs, limit: search.limit });
+  const full = await Promise.all(
+    traces.map(async (t) => {
+      const startMs = Math.floor(Number(BigInt(t.startTimeUnixNano) / 1_000_000n));
+      const found = await findTrace(db, store, tenantId, t.traceID, { startMs });
+      return found ? { traceId: t.traceID, resourceSpans: found.resourceSpans } : undefined;
+    }),
+  );
+  return full.filter((t) => t !== undefined);
+}
+
 export const jaeger = new Hono<JaegerApp>()
   .use("*", keyAuth({ scope: "read" }))
   .get("/api/traces", async (c) => {
-    const tenantId = c.var.principal.tenantId;
-    let params, matcher;
-    try {
-      params = parseJaegerSearch(c.req.query(), Date.now());
-      matcher = tagsMatcher(params.tags);
-    } catch (err) {
-      if (err instanceof JaegerSearchError || err instanceof TagsQueryError) throw new ApiError(400, "invalid_query", err.message);
-      throw err;
-    }
-    const db = await indexStore(c.env);
-    const store = r2Store(c.env.SPANS);
-    const { traces } = await searchTraces(db, store, tenantId, matcher, { startMs: params.startMs, endMs: params.endMs, limit: params.limit });
-    // The match is one fragment of the trace: fetch it whole (late spans may sit in newer blocks).
-    const full = await Promise.all(
-      traces.map(async (t) => {
-        const startMs = Math.floor(Number(BigInt(t.startTimeUnixNano) / 1_000_000n));
-        const found = await findTrace(db, store, tenantId, t.traceID, { startMs });
-        return found ? toJaegerTrace(t.traceID, found.resourceSpans) : undefined;
-      }),
-    );
-    const data = full.filter((t) => t !== undefined);
+    const search = parsed(() => parseJaegerSearch(c.req.query(), Date.now()));
+    const data = (await searchFullTraces(c.env, c.var.principal.tenantId, search)).map((t) => toJaegerTrace(t.traceId, t.resourceSpans));
     return c.json(envelope(data, data.length));
   })
   .get("/api/traces/:traceId", async (c) => {
@@ -171,6 +183,19 @@ export const jaeger = new Hono<JaegerApp>()
   .get("/api/v3/operations", async (c) => {
     const operations = await serviceOperations(c.env, c.var.principal.tenantId, c.req.query("service"), c.req.query("spanKind") ?? "");
     return c.json({ operations });
+  })
+  .get("/api/v3/traces", async (c) => {
+    // rawTraces needs nothing: traces are always answered as stored.
+    const search = parsed(() => parseV3FindTraces(c.req.query()));
+    const found = await searchFullTraces(c.env, c.var.principal.tenantId, search);
+    if (!found.length) return c.json(v3Error(404, "No traces found"), 404);
+    return c.json({ result: { resourceSpans: found.flatMap((t) => t.resourceSpans) } });
+  })
+  .get("/api/v3/dependencies", async (c) => {
+    const { startMs, endMs } = parsed(() => parseV3Dependencies(c.req.query(), MAX_WINDOW_SECONDS * 1000));
+    const links = await jaegerDependencies(c.env, c.var.principal.tenantId, { start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000) });
+    // proto3 JSON writes the uint64 call count as a decimal string.
+    return c.json({ dependencies: links.map((l) => ({ parent: l.parent, child: l.child, callCount: String(l.callCount) })) });
   })
   .get("/api/v3/traces/:traceId", async (c) => {
     const traceId = parseTraceIdParam(c.req.param("traceId"));
