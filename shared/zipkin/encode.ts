@@ -31,7 +31,7 @@
  * a round trip, and endpoint values with a tag of the same name keep the tag: Zipkin has one flat
  * tag map per span.
  */
-import type { AnyValue, KeyValue, ResourceSpans, Span, SpanEvent } from "../model/span.ts";
+import type { AnyValue, KeyValue, Resource, ResourceSpans, Span, SpanEvent } from "../model/span.ts";
 import { rawValue } from "../model/raw-value.ts";
 
 export interface ZipkinEndpoint {
@@ -210,16 +210,32 @@ function encodeSpan(span: Span, serviceName: string | undefined, resourceTags: r
   return zs;
 }
 
+/** A resource's local service name and the attributes that become tags. */
+export interface ZipkinResource {
+  serviceName: string | undefined;
+  resourceTags: KeyValue[];
+}
+
+export function zipkinResource(resource: Resource): ZipkinResource {
+  let serviceName: string | undefined;
+  const resourceTags: KeyValue[] = [];
+  for (const kv of resource.attributes) {
+    if (kv.key === "service.name" && "stringValue" in kv.value) serviceName = kv.value.stringValue || undefined;
+    else resourceTags.push(kv);
+  }
+  return { serviceName, resourceTags };
+}
+
+/** One span as Zipkin shows it (search tests spans one by one). */
+export function encodeZipkinSpan(span: Span, resource: ZipkinResource, scope: { name: string; version: string }): ZipkinSpan {
+  return encodeSpan(span, resource.serviceName, resource.resourceTags, scope);
+}
+
 /** Resource spans (one trace or many) as a flat list of Zipkin v2 spans, in their stored order. */
 export function encodeZipkinSpans(resourceSpans: readonly ResourceSpans[]): ZipkinSpan[] {
   const out: ZipkinSpan[] = [];
   for (const rs of resourceSpans) {
-    let serviceName: string | undefined;
-    const resourceTags: KeyValue[] = [];
-    for (const kv of rs.resource.attributes) {
-      if (kv.key === "service.name" && "stringValue" in kv.value) serviceName = kv.value.stringValue || undefined;
-      else resourceTags.push(kv);
-    }
+    const { serviceName, resourceTags } = zipkinResource(rs.resource);
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) out.push(encodeSpan(span, serviceName, resourceTags, ss.scope));
     }

@@ -17,19 +17,11 @@
  * the stored names, and lowercasing would make them differ. `serviceName` parameters match
  * case-insensitively, so a client that lowercases (Zipkin's convention) still finds its service.
  *
- * Search (`/api/v2/traces`) runs Tempo's legacy tags search (shared/search/tags-matcher.ts), as the
- * Jaeger search does, and fetches each match in full; answers are newest first.
- * - `serviceName` → tag `service.name` (resolved case-insensitively to a stored name from the RED
- *   rows), `spanName` → tag `name`, `annotationQuery` (`key=value and word`, terms joined by ` and `)
- *   → `key=value` tags; a bare word matches a span with an event (annotation) of that value or an
- *   attribute of that key. `error` (bare, or `error=<message>`) means a span with status ERROR,
- *   as ingest turns Zipkin's `error` tag into that status.
- * - `remoteServiceName`: some span whose `peer.service` (the remoteEndpoint's serviceName) equals it,
- *   case-insensitively.
- * - `minDuration`/`maxDuration` (µs), `endTs`/`lookback` (ms; default now and 1 day, at most 7
- *   days), `limit` (default 10, at most 100). Departure from Zipkin: as in Tempo's legacy search,
- *   conditions are trace-level (different spans may meet them) and the durations bound the trace's
- *   duration rather than one span's.
+ * Search (`/api/v2/traces`) matches one span per trace, as the zipkin-api spec says ("a span in
+ * the trace must match all of these"): service, span name, remote service, every annotationQuery
+ * term and the durations on the same span, tested as Zipkin shows the span (shared/zipkin/
+ * search.ts has the parameters and their rules). `serviceName` is resolved case-insensitively to
+ * a stored name from the RED rows. Each match is fetched in full; answers are newest first.
  *
  * Dependencies (`/api/v2/dependencies?endTs&lookback`) are the service-graph edges of the window, one
  * link per (parent, child) with `callCount` and `errorCount` summed over connection types; edges
@@ -37,8 +29,8 @@
  *
  * Autocomplete: `/api/v2/autocompleteKeys` answers `[]`, what Zipkin answers with its default
  * configuration (`AUTOCOMPLETE_KEYS` empty): no tag values are indexed here. `/api/v2/
- * autocompleteValues?key=` answers the services for `serviceName`/`service.name` (a usable
- * `annotationQuery` term here) and `[]` for any other key; a missing key is a 400.
+ * autocompleteValues?key=` answers the services for `serviceName`/`service.name` and `[]` for
+ * any other key; a missing key is a 400.
  */
 import { Hono } from "hono";
 import type { Principal } from "../../../shared/auth/authenticate.ts";
@@ -46,15 +38,13 @@ import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
-import type { KeyValue, ResourceSpans, Span } from "../../../shared/model/span.ts";
-import { StatusCode } from "../../../shared/model/span.ts";
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
-import { attributeString, TagsQueryError, tagsMatcher, type TagsMatcher } from "../../../shared/search/tags-matcher.ts";
 import { USER_NODE } from "../../../shared/servicegraph/edges.ts";
 import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import { encodeZipkinSpans, type ZipkinSpan } from "../../../shared/zipkin/encode.ts";
+import { parseZipkinSearch, zipkinSpanMatcher, ZipkinSearchError, type ZipkinSearch } from "../../../shared/zipkin/search.ts";
 import type { DashboardEnv } from "../env.ts";
 import { MAX_WINDOW_SECONDS, parseDependenciesWindow, serviceGraphFor } from "./service-graph.ts";
 
@@ -83,119 +73,11 @@ async function traceSpans(env: DashboardEnv, tenantId: string, traceId: string):
   return found && encodeZipkinSpans(found.resourceSpans);
 }
 
-const DEFAULT_SEARCH_LIMIT = 10;
-/** Each result is fetched in full: keep the fan-out of reads bounded. */
-const MAX_SEARCH_LIMIT = 100;
-const DEFAULT_SEARCH_LOOKBACK_MS = 24 * 3600 * 1000;
-
-type SpanCondition = (span: Span, resourceAttrs: KeyValue[]) => boolean;
-
-interface ZipkinSearch {
-  serviceName?: string;
-  spanName?: string;
-  /** `key=value` terms, in order. */
-  tags: [string, string][];
-  spanConditions: SpanCondition[];
-  minDuration?: string;
-  maxDuration?: string;
-  startMs: number;
-  endMs: number;
-  limit: number;
-}
-
-function bad(message: string): never {
-  throw new ApiError(400, "invalid_query", message);
-}
-
-function integerParam(name: string, v: string | undefined, digits: number): number | undefined {
-  if (v === undefined || v === "") return undefined;
-  if (!new RegExp(`^\\d{1,${digits}}$`).test(v)) bad(`${name} must be a non-negative integer, got "${v}"`);
-  return Number(v);
-}
-
-/** A logfmt value, quoted when it needs to be (tagsMatcher's parser reads the escapes back). */
-function logfmtValue(v: string): string {
-  if (v !== "" && !/[\s"\\=]/.test(v)) return v;
-  return `"${v.replace(/[\\"\n\t\r]/g, (ch) => (ch === "\n" ? "\\n" : ch === "\t" ? "\\t" : ch === "\r" ? "\\r" : `\\${ch}`))}"`;
-}
-
-const isError: SpanCondition = (span) => span.status.code === StatusCode.ERROR;
-
-function wordCondition(word: string): SpanCondition {
-  if (word === "error") return isError;
-  return (span, resourceAttrs) => span.events.some((e) => e.name === word) || span.attributes.some((kv) => kv.key === word) || resourceAttrs.some((kv) => kv.key === word);
-}
-
-function remoteServiceCondition(name: string): SpanCondition {
-  const lower = name.toLowerCase();
-  return (span) => span.attributes.some((kv) => kv.key === "peer.service" && attributeString(kv.value)?.toLowerCase() === lower);
-}
-
-/** `annotationQuery`: terms joined by ` and `; `key=value` or a bare word. */
-function parseAnnotationQuery(raw: string | undefined, out: ZipkinSearch) {
-  if (raw === undefined || raw.trim() === "") return;
-  for (const term of raw.trim().split(/\s+and\s+/i)) {
-    const t = term.trim();
-    if (!t) bad("annotationQuery: empty term");
-    const eq = t.indexOf("=");
-    if (eq < 0) {
-      out.spanConditions.push(wordCondition(t));
-      continue;
-    }
-    const key = t.slice(0, eq).trim();
-    const value = t.slice(eq + 1).trim();
-    if (!key || /[\s"=]/.test(key)) bad(`annotationQuery: unsupported key in "${t}"`);
-    if (key === "error") out.spanConditions.push(isError);
-    else out.tags.push([key, value]);
-  }
-}
-
-function parseZipkinSearch(q: Record<string, string>, nowMs: number): ZipkinSearch {
-  const out: ZipkinSearch = { tags: [], spanConditions: [], startMs: 0, endMs: 0, limit: DEFAULT_SEARCH_LIMIT };
-  if (q.serviceName) out.serviceName = q.serviceName;
-  if (q.spanName && q.spanName.toLowerCase() !== "all") out.spanName = q.spanName;
-  if (q.remoteServiceName && q.remoteServiceName.toLowerCase() !== "all") out.spanConditions.push(remoteServiceCondition(q.remoteServiceName));
-  parseAnnotationQuery(q.annotationQuery, out);
-  const min = integerParam("minDuration", q.minDuration, 15);
-  const max = integerParam("maxDuration", q.maxDuration, 15);
-  if (min !== undefined && max !== undefined && min > max) bad("minDuration must not be greater than maxDuration");
-  if (min !== undefined) out.minDuration = `${min}us`;
-  if (max !== undefined) out.maxDuration = `${max}us`;
-  const endMs = integerParam("endTs", q.endTs, 15) ?? nowMs;
-  const lookbackMs = integerParam("lookback", q.lookback, 15) ?? DEFAULT_SEARCH_LOOKBACK_MS;
-  if (lookbackMs <= 0) bad("lookback must be positive");
-  if (lookbackMs > MAX_WINDOW_SECONDS * 1000) bad(`lookback may be at most ${MAX_WINDOW_SECONDS * 1000} ms (7 days)`);
-  out.endMs = endMs;
-  out.startMs = Math.max(0, endMs - lookbackMs);
-  const limit = integerParam("limit", q.limit, 9);
-  if (limit !== undefined) {
-    if (limit === 0) bad("limit must be positive");
-    out.limit = Math.min(limit, MAX_SEARCH_LIMIT);
-  }
-  return out;
-}
-
 /** A stored service name for a Zipkin (possibly lowercased) one: exact, else the one equal ignoring case. */
 function resolveService(name: string, known: readonly string[]): string {
   if (known.includes(name)) return name;
   const lower = name.toLowerCase();
   return known.find((k) => k.toLowerCase() === lower) ?? name;
-}
-
-/** The tags matcher plus span conditions it cannot express (each met by some span of the trace). */
-function withSpanConditions(base: TagsMatcher, conditions: SpanCondition[]): TagsMatcher {
-  if (!conditions.length) return base;
-  const holds = (trace: ResourceSpans[], cond: SpanCondition) => trace.some((rs) => rs.scopeSpans.some((ss) => ss.spans.some((sp) => cond(sp, rs.resource.attributes))));
-  return {
-    requiredServices: base.requiredServices,
-    summaryOnly: false,
-    mayMatch: (summary) => base.mayMatch(summary),
-    match(trace, summary) {
-      const found = base.match(trace, summary);
-      if (!found || !conditions.every((c) => holds(trace, c))) return undefined;
-      return found;
-    },
-  };
 }
 
 export const zipkin = new Hono<ZipkinApp>()
@@ -233,24 +115,21 @@ export const zipkin = new Hono<ZipkinApp>()
   })
   .get("/api/v2/traces", async (c) => {
     const tenantId = c.var.principal.tenantId;
-    const q = parseZipkinSearch(c.req.query(), Date.now());
-    const db = await indexStore(c.env);
-    const store = r2Store(c.env.SPANS);
-    const pairs: [string, string][] = [];
-    if (q.serviceName) {
-      const rows = await readOperationRowsWithOpen(db, store, tenantId, lookbackWindow());
-      pairs.push(["service.name", resolveService(q.serviceName, sorted(rows.map((r) => r.service)))]);
-    }
-    if (q.spanName) pairs.push(["name", q.spanName]);
-    pairs.push(...q.tags);
-    let matcher: TagsMatcher;
+    let q: ZipkinSearch;
     try {
-      const tags = pairs.map(([k, v]) => `${k}=${logfmtValue(v)}`).join(" ");
-      matcher = withSpanConditions(tagsMatcher({ tags, minDuration: q.minDuration, maxDuration: q.maxDuration }), q.spanConditions);
+      q = parseZipkinSearch(c.req.query(), Date.now(), MAX_WINDOW_SECONDS * 1000);
     } catch (err) {
-      if (err instanceof TagsQueryError) bad(err.message);
+      if (err instanceof ZipkinSearchError) throw new ApiError(400, "invalid_query", err.message);
       throw err;
     }
+    const db = await indexStore(c.env);
+    const store = r2Store(c.env.SPANS);
+    let service: string | undefined;
+    if (q.serviceName) {
+      const rows = await readOperationRowsWithOpen(db, store, tenantId, lookbackWindow());
+      service = resolveService(q.serviceName, sorted(rows.map((r) => r.service)));
+    }
+    const matcher = zipkinSpanMatcher(q, service);
     const { traces } = await searchTraces(db, store, tenantId, matcher, { startMs: q.startMs, endMs: q.endMs, limit: q.limit });
     const newestFirst = [...traces].sort((a, b) => {
       const d = BigInt(b.startTimeUnixNano) - BigInt(a.startTimeUnixNano);
