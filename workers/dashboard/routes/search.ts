@@ -12,7 +12,7 @@
  * Tag endpoints (`shared/search/tags-query.ts`): names and values are read from the tenant's
  * blocks overlapping `start`/`end` (same defaults and bounds as search), newest first, bounded as
  * Tempo bounds them: at most `limit` (default 1000, at most 10000) names per scope or values, 5 MB
- * of them, none longer than 512 characters (longer ones are skipped), and 16 MiB read from R2; past
+ * of them, none longer than 512 characters (longer ones are skipped), and 4 MiB read from R2; past
  * a cap the answer is what was found, with `metrics.truncated`. `maxStaleValues` stops after that
  * many already-known values in a row. `metrics` is Tempo's `{inspectedBytes, totalJobs,
  * completedJobs, totalBlocks, totalBlockBytes}`.
