@@ -2,7 +2,8 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 // One vitest project per runtime: pure modules in Node; each worker in workerd with real local
-// D1, R2 and Queues from its own wrangler config; end-to-end tests in Node against `npm start`.
+// D1, R2 and Queues from its own wrangler config; end-to-end and browser (Chromium) tests in Node
+// against `npm start`.
 const migrations = await readD1Migrations("migrations");
 
 function workerProject(name: string, configPath: string, globalSetup: string[] = []) {
@@ -49,6 +50,24 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // The e2e suites share one local stack; run their files one after another.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          environment: "node",
+          include: ["test/browser/**/*.test.ts"],
+          // The same globalSetup as e2e, run again for this project (vitest runs each project's
+          // globalSetup on its own, even when the file is shared): a second stack, in its own temp
+          // directory and state, on its own free ports (global-setup.ts picks random free ports,
+          // never 4318/8787), so the two never collide, whether `npm test` runs them one after the
+          // other or one vitest run takes both. Sharing one stack would save its start-up (about
+          // 10 s) but let the UI tests' tenants and spans run into the e2e tests' storage checks.
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Like e2e: the files share the stack (and Chromium is heavy); one file at a time.
           fileParallelism: false,
         },
       },

@@ -1,0 +1,109 @@
+/**
+ * Helpers for the browser tests: Debian's Chromium driven by playwright-core (no browser download:
+ * `playwright install` is never run), pages with a fixed viewport, screenshots saved to
+ * test/artifacts/ (not committed), and a collector of what went wrong inside a page (console
+ * errors, uncaught exceptions, Content-Security-Policy violations) for tests to assert none did.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+/** Debian's `chromium` package installs its launcher here. */
+export const DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium";
+
+/** Every page opens at this size, so screenshots of one page compare across runs. */
+export const VIEWPORT = { width: 1280, height: 800 } as const;
+
+export const ARTIFACTS_DIR = fileURLToPath(new URL("../artifacts/", import.meta.url));
+
+/** The Chromium executable: `CHROMIUM_PATH` if set, else Debian's. Throws, saying how to get one, if it is missing. */
+export function chromiumPath(): string {
+  const path = process.env.CHROMIUM_PATH || DEFAULT_CHROMIUM_PATH;
+  if (!existsSync(path)) {
+    throw new Error(
+      `Chromium not found at ${path}. The browser tests drive a system Chromium: on Debian or Ubuntu run ` +
+        "`sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium` " +
+        "(or set CHROMIUM_PATH to a Chromium or Chrome executable). `.ci/run` installs it.",
+    );
+  }
+  return path;
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    // No sandbox: CI runs as root in a container. The rest keeps Chromium off the network except
+    // for the pages a test opens.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** A page in a context of its own (no cookies or storage shared with other pages), at {@link VIEWPORT}. */
+export async function newPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, locale: "en-US", timezoneId: "UTC" });
+  return context.newPage();
+}
+
+/** Saves a full-page screenshot to test/artifacts/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  if (!/^[\w.-]+$/.test(name)) throw new Error(`screenshot name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-' only`);
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const path = join(ARTIFACTS_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+export interface PageProblems {
+  /** `console.error` calls and the errors Chromium logs itself (failed loads, CSP refusals). */
+  readonly consoleErrors: string[];
+  /** Exceptions nothing caught, and unhandled promise rejections. */
+  readonly pageErrors: string[];
+  /** `securitypolicyviolation` events: what was blocked, by which directive, where. */
+  readonly cspViolations: string[];
+  /** All of the above, each prefixed by its kind: `expect(problems.all()).toEqual([])`. */
+  all(): string[];
+}
+
+/**
+ * Chromium fetches `/favicon.ico` by itself for a page that names no icon (a JSON response, say),
+ * and logs the 404 as a console error the page had no part in. A page that links an icon at
+ * another path is not affected; one that links `/favicon.ico` and lacks it is, and would pass.
+ */
+function isImplicitFaviconMiss(text: string, url: string): boolean {
+  return text.startsWith("Failed to load resource") && URL.canParse(url) && new URL(url).pathname === "/favicon.ico";
+}
+
+/**
+ * Starts recording what goes wrong in `page` (and the pages it navigates to). Call it before the
+ * first `goto`: events from before are not seen. A missing `/favicon.ico` is not counted unless
+ * `countFavicon` is set (see {@link isImplicitFaviconMiss}).
+ */
+export async function collectProblems(page: Page, options: { countFavicon?: boolean } = {}): Promise<PageProblems> {
+  const consoleErrors: string[] = [];
+  const pageErrors: string[] = [];
+  const cspViolations: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const { url, lineNumber } = msg.location();
+    if (!options.countFavicon && isImplicitFaviconMiss(msg.text(), url)) return;
+    consoleErrors.push(url ? `${msg.text()} (${url}:${lineNumber})` : msg.text());
+  });
+  page.on("pageerror", (err) => pageErrors.push(err.stack ?? String(err)));
+  // The page reports CSP violations through a binding; bindings and init scripts are installed
+  // over the DevTools protocol, so the page's own CSP cannot block them.
+  await page.exposeFunction("__edgetraceReportCspViolation", (violation: string) => cspViolations.push(violation));
+  await page.addInitScript(() => {
+    const report = (globalThis as unknown as { __edgetraceReportCspViolation: (v: string) => void }).__edgetraceReportCspViolation;
+    document.addEventListener("securitypolicyviolation", (e) => {
+      report(`${e.effectiveDirective} blocked ${e.blockedURI || "(inline)"} at ${e.sourceFile || e.documentURI}:${e.lineNumber}${e.disposition === "report" ? " (report-only)" : ""}`);
+    });
+  });
+  return {
+    consoleErrors,
+    pageErrors,
+    cspViolations,
+    all: () => [...consoleErrors.map((m) => `console error: ${m}`), ...pageErrors.map((m) => `page error: ${m}`), ...cspViolations.map((m) => `CSP violation: ${m}`)],
+  };
+}
