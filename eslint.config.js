@@ -13,4 +13,12 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
     },
   },
+  {
+    // The dashboard's browser script.
+    files: ["dashboard/public/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: { window: "readonly", document: "readonly", navigator: "readonly", location: "readonly", localStorage: "readonly", matchMedia: "readonly", HTMLElement: "readonly", HTMLButtonElement: "readonly", HTMLInputElement: "readonly", HTMLTextAreaElement: "readonly", fetch: "readonly", setTimeout: "readonly" },
+    },
+  },
 );

@@ -65,7 +65,7 @@ await waitFor(`http://127.0.0.1:${ingestPort}/`);
 // Started only once ingest is up: two workerd processes creating their local state files in the
 // same directory at the same moment can collide (SQLITE_BUSY).
 children.push(
-  spawn(wrangler, ["dev", "-c", "wrangler.toml", "--port", String(dashboardPort), "--inspector-port", String(dashboardPort + 10000), "--var", `ADMIN_TOKEN:${token}`, ...common], { stdio: "inherit", env }),
+  spawn(wrangler, ["dev", "-c", "wrangler.toml", "--port", String(dashboardPort), "--inspector-port", String(dashboardPort + 10000), "--var", `ADMIN_TOKEN:${token}`, "--var", `INGEST_URL:http://localhost:${ingestPort}`, ...common], { stdio: "inherit", env }),
 );
 watch(children[1]);
 await waitFor(`http://127.0.0.1:${dashboardPort}/healthz`);

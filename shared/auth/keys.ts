@@ -15,7 +15,7 @@ export function generateSecret(): string {
 }
 
 /** A short random id with a type prefix, e.g. `tn_8f3k2...`. */
-export function generateId(kind: "tn" | "key"): string {
+export function generateId(kind: "tn" | "key" | "usr"): string {
   return `${kind}_${base64url(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 

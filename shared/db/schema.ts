@@ -123,3 +123,64 @@ export const operationMinutes = sqliteTable(
 );
 
 export type Block = typeof blocks.$inferSelect;
+
+/** Dashboard accounts. Email is stored lowercased; the password only as a PBKDF2 hash. */
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  email: text("email").notNull().unique(),
+  /** base64 PBKDF2-SHA256 output, its salt, and the iteration count it was made with. */
+  passwordHash: text("password_hash").notNull(),
+  passwordSalt: text("password_salt").notNull(),
+  passwordIterations: integer("password_iterations").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  passwordChangedAt: integer("password_changed_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/**
+ * Server-side sessions. The cookie holds a random 256-bit id; only its SHA-256 is stored, so a
+ * leaked table does not log anyone in. The CSRF token is per session (synchronizer token).
+ */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    /** Refreshed at most every few minutes (a D1 write per refresh); idle expiry counts from it. */
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
+    /** Absolute expiry, whatever the activity. */
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("sessions_user").on(t.userId)],
+);
+
+/** Who may use a tenant in the dashboard, and how: owners manage keys, members and settings. */
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role").$type<"owner" | "member">().notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId] }), index("memberships_user").on(t.userId)],
+);
+
+/** Failed-login counters per account and per client address (shared/auth/login-throttle.ts). */
+export const loginThrottle = sqliteTable("login_throttle", {
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull(),
+  windowStartMs: integer("window_start_ms").notNull(),
+  lockedUntilMs: integer("locked_until_ms").notNull(),
+});
+
+export type User = typeof users.$inferSelect;
+export type Session = typeof sessions.$inferSelect;
+export type Membership = typeof memberships.$inferSelect;

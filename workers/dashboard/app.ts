@@ -8,9 +8,13 @@ import { search } from "./routes/search.ts";
 import { serviceGraph } from "./routes/service-graph.ts";
 import { tempo } from "./routes/tempo.ts";
 import { zipkin } from "./routes/zipkin.ts";
+import { ui } from "./routes/ui.tsx";
+import { LoginRequired } from "../../shared/http/middleware/session-auth.ts";
+import { errorPage, isPagePath, securityHeaders } from "./page-errors.tsx";
 
 export const app = new Hono<DashboardApp>();
 
+app.use("*", securityHeaders);
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/admin/v1", admin);
 app.route("/api", serviceGraph);
@@ -19,12 +23,18 @@ app.route("/api", metrics);
 app.route("/api", tempo);
 app.route("/jaeger", jaeger);
 app.route("/zipkin", zipkin);
+app.route("/", ui);
 
-app.notFound((c) => c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}` }, 404));
+app.notFound((c) => (isPagePath(c.req.path) ? errorPage(c, new ApiError(404, "not_found", "There is no such page.")) : c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}` }, 404)));
 
 app.onError((err, c) => {
   const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
   if (!(err instanceof ApiError)) console.error("dashboard: unexpected error", err);
+  // Pages answer with pages: a login redirect, or an error page a person can read.
+  if (isPagePath(c.req.path)) {
+    if (err instanceof LoginRequired && c.req.method === "GET") return c.redirect(`/login`, 302);
+    return errorPage(c, apiError);
+  }
   const headers: Record<string, string> = {};
   if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);
   return c.json(errorBody(apiError), apiError.status, headers);

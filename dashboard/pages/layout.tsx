@@ -1,0 +1,101 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * @module
+ * The page frame every dashboard page renders in. Text reaches the HTML only through Hono JSX,
+ * which escapes it; no page uses `raw()` or inline script/style (the CSP forbids both).
+ */
+import type { Child, FC } from "hono/jsx";
+
+export interface Frame {
+  title: string;
+  /** Logged-in user's email; absent on the login and signup pages. */
+  email?: string;
+  csrf?: string;
+  /** The project in view, for the project navigation. */
+  project?: { id: string; name: string; role: "owner" | "member" };
+  active?: "overview" | "keys" | "settings" | "projects" | "account";
+}
+
+export const Layout: FC<Frame & { children?: Child }> = (props) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="color-scheme" content="light dark" />
+      <title>{props.title} · Edgetrace</title>
+      <link rel="stylesheet" href="/static/app.css" />
+      <script src="/static/app.js" defer></script>
+    </head>
+    <body>
+      <a class="skip" href="#main">Skip to content</a>
+      <header class="top">
+        <a class="brand" href={props.email ? "/app" : "/"}>
+          Edgetrace
+        </a>
+        {props.project && (
+          <nav aria-label="Project">
+            <span class="project-name">{props.project.name}</span>
+            <a href={`/app/t/${props.project.id}`} aria-current={props.active === "overview" ? "page" : undefined}>
+              Overview
+            </a>
+            <a href={`/app/t/${props.project.id}/keys`} aria-current={props.active === "keys" ? "page" : undefined}>
+              API keys
+            </a>
+            <a href={`/app/t/${props.project.id}/settings`} aria-current={props.active === "settings" ? "page" : undefined}>
+              Settings
+            </a>
+          </nav>
+        )}
+        <div class="spacer"></div>
+        <button type="button" class="theme-toggle" data-theme-toggle aria-label="Switch between light and dark theme">
+          Theme
+        </button>
+        {props.email && (
+          <nav aria-label="Account" class="account">
+            <a href="/app" aria-current={props.active === "projects" ? "page" : undefined}>
+              Projects
+            </a>
+            <a href="/app/account" aria-current={props.active === "account" ? "page" : undefined}>
+              {props.email}
+            </a>
+            <form method="post" action="/logout" class="inline">
+              <input type="hidden" name="_csrf" value={props.csrf} />
+              <button type="submit" class="link">
+                Log out
+              </button>
+            </form>
+          </nav>
+        )}
+      </header>
+      <main id="main">{props.children}</main>
+    </body>
+  </html>
+);
+
+/** A form's error or notice, announced to screen readers. */
+export const Notice: FC<{ kind: "error" | "ok"; children?: Child }> = ({ kind, children }) => (
+  <p class={`notice ${kind}`} role={kind === "error" ? "alert" : "status"}>
+    {children}
+  </p>
+);
+
+export const Csrf: FC<{ token?: string }> = ({ token }) => <input type="hidden" name="_csrf" value={token} />;
+
+/** A value with a copy button (the button is wired by /static/app.js). */
+export const Copyable: FC<{ id: string; label: string; value: string; multiline?: boolean }> = ({ id, label, value, multiline }) => (
+  <div class="copyable">
+    <label for={id}>{label}</label>
+    <div class="copy-row">
+      {multiline ? (
+        <textarea id={id} readonly rows={Math.min(12, value.split("\n").length + 1)}>
+          {value}
+        </textarea>
+      ) : (
+        <input id={id} type="text" readonly value={value} />
+      )}
+      <button type="button" data-copy={id}>
+        Copy
+      </button>
+    </div>
+  </div>
+);

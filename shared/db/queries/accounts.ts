@@ -1,0 +1,122 @@
+/**
+ * @module
+ * Dashboard accounts, sessions, memberships and login throttling in the index store. Functions
+ * over one tenant's rows take `tenantId` first; the membership lookup is the one place a session
+ * is turned into a tenant (shared/http/middleware/session-auth.ts).
+ */
+import { and, eq, inArray, lt, ne } from "drizzle-orm";
+import type { Db } from "../client.ts";
+import { loginThrottle, memberships, sessions, tenants, users, type Membership, type Tenant, type User } from "../schema.ts";
+import { generateId, hashSecret } from "../../auth/keys.ts";
+import type { PasswordHash } from "../../auth/password.ts";
+import type { ThrottleRow } from "../../auth/login-throttle.ts";
+
+export type Role = Membership["role"];
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Creates a user, or returns undefined when the email is taken. */
+export async function createUser(db: Db, email: string, password: PasswordHash, now = new Date()): Promise<User | undefined> {
+  const rows = await db
+    .insert(users)
+    .values({ id: generateId("usr"), email: normalizeEmail(email), passwordHash: password.hash, passwordSalt: password.salt, passwordIterations: password.iterations, createdAt: now, passwordChangedAt: now })
+    .onConflictDoNothing({ target: users.email })
+    .returning();
+  return rows[0];
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
+  return db.select().from(users).where(eq(users.email, normalizeEmail(email))).get();
+}
+
+export async function getUser(db: Db, userId: string): Promise<User | undefined> {
+  return db.select().from(users).where(eq(users.id, userId)).get();
+}
+
+export const storedPassword = (u: User): PasswordHash => ({ hash: u.passwordHash, salt: u.passwordSalt, iterations: u.passwordIterations });
+
+/** Sets a new password and ends every session of the user except `keepSessionHash`. */
+export async function changePassword(db: Db, userId: string, password: PasswordHash, keepSessionHash: string | undefined, now = new Date()): Promise<void> {
+  await db.update(users).set({ passwordHash: password.hash, passwordSalt: password.salt, passwordIterations: password.iterations, passwordChangedAt: now }).where(eq(users.id, userId));
+  await db.delete(sessions).where(keepSessionHash ? and(eq(sessions.userId, userId), ne(sessions.idHash, keepSessionHash)) : eq(sessions.userId, userId));
+}
+
+// ---- sessions -----------------------------------------------------------------------------------
+
+export async function createSession(db: Db, userId: string, sessionId: string, csrfToken: string, expiresAt: Date, now = new Date()): Promise<void> {
+  await db.insert(sessions).values({ idHash: await hashSecret(sessionId), userId, csrfToken, createdAt: now, lastSeenAt: now, expiresAt });
+}
+
+export async function findSession(db: Db, sessionId: string) {
+  const idHash = await hashSecret(sessionId);
+  const row = await db.select({ session: sessions, user: users }).from(sessions).innerJoin(users, eq(users.id, sessions.userId)).where(eq(sessions.idHash, idHash)).get();
+  return row ?? undefined;
+}
+
+export async function touchSession(db: Db, idHash: string, now = new Date()): Promise<void> {
+  await db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash));
+}
+
+export async function deleteSession(db: Db, idHash: string): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.idHash, idHash));
+}
+
+/** Removes sessions past their absolute expiry (the cron's housekeeping). */
+export async function deleteExpiredSessions(db: Db, now = new Date()): Promise<void> {
+  await db.delete(sessions).where(lt(sessions.expiresAt, now));
+}
+
+// ---- memberships --------------------------------------------------------------------------------
+
+export async function addMember(db: Db, tenantId: string, userId: string, role: Role, now = new Date()): Promise<boolean> {
+  const rows = await db.insert(memberships).values({ tenantId, userId, role, createdAt: now }).onConflictDoNothing().returning();
+  return rows.length > 0;
+}
+
+export async function removeMember(db: Db, tenantId: string, userId: string): Promise<boolean> {
+  const rows = await db.delete(memberships).where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, userId))).returning();
+  return rows.length > 0;
+}
+
+export async function getMembership(db: Db, tenantId: string, userId: string): Promise<{ role: Role; tenant: Tenant } | undefined> {
+  const row = await db
+    .select({ role: memberships.role, tenant: tenants })
+    .from(memberships)
+    .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
+    .where(and(eq(memberships.tenantId, tenantId), eq(memberships.userId, userId)))
+    .get();
+  return row ?? undefined;
+}
+
+export async function listUserTenants(db: Db, userId: string): Promise<{ role: Role; tenant: Tenant }[]> {
+  return db.select({ role: memberships.role, tenant: tenants }).from(memberships).innerJoin(tenants, eq(tenants.id, memberships.tenantId)).where(eq(memberships.userId, userId)).orderBy(tenants.name).all();
+}
+
+export async function listMembers(db: Db, tenantId: string): Promise<{ userId: string; email: string; role: Role; createdAt: Date }[]> {
+  return db
+    .select({ userId: users.id, email: users.email, role: memberships.role, createdAt: memberships.createdAt })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.tenantId, tenantId))
+    .orderBy(users.email)
+    .all();
+}
+
+// ---- login throttle -----------------------------------------------------------------------------
+
+export async function readThrottle(db: Db, keys: string[]): Promise<Map<string, ThrottleRow>> {
+  const rows = await db.select().from(loginThrottle).where(inArray(loginThrottle.key, keys)).all();
+  return new Map(rows.map((r) => [r.key, r]));
+}
+
+export async function writeThrottle(db: Db, rows: ThrottleRow[]): Promise<void> {
+  for (const r of rows) {
+    await db.insert(loginThrottle).values(r).onConflictDoUpdate({ target: loginThrottle.key, set: { failures: r.failures, windowStartMs: r.windowStartMs, lockedUntilMs: r.lockedUntilMs } });
+  }
+}
+
+export async function clearThrottle(db: Db, key: string): Promise<void> {
+  await db.delete(loginThrottle).where(eq(loginThrottle.key, key));
+}

@@ -1,0 +1,100 @@
+/**
+ * @module
+ * Dashboard sessions, the second way (after API keys) a request gets a principal. `session()`
+ * finds the user from the session cookie and enforces CSRF on every state-changing request;
+ * `tenantMember()` is the single place a session is scoped to a tenant: it reads `:tenantId`,
+ * checks the membership and sets the same `principal` that key auth sets, so handlers are scoped
+ * by the one mechanism whichever way the caller came in. A tenant the user is not a member of
+ * answers 404, exactly like one that does not exist.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import type { Principal } from "../../auth/authenticate.ts";
+import { timingSafeEqualString } from "../../auth/keys.ts";
+import { sessionCookie, sessionVerdict } from "../../auth/session.ts";
+import { findSession, getMembership, touchSession, type Role } from "../../db/queries/accounts.ts";
+import type { Session, Tenant, User } from "../../db/schema.ts";
+import { indexStore, type IndexStoreEnv } from "../../db/select-index-store.ts";
+import { ApiError } from "../errors.ts";
+
+export type SessionVariables = { user: User; session: Session };
+export type MemberVariables = SessionVariables & { principal: Principal; role: Role; tenant: Tenant };
+type SessionEnv = { Bindings: IndexStoreEnv; Variables: SessionVariables };
+type MemberEnv = { Bindings: IndexStoreEnv; Variables: MemberVariables };
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Thrown when a page needs a login; the UI turns it into a redirect to /login. */
+export class LoginRequired extends ApiError {
+  constructor() {
+    super(401, "login_required", "Log in to continue");
+  }
+}
+
+/**
+ * A state-changing request must come from our own pages: same-origin by the browser's Origin (or
+ * Sec-Fetch-Site) header, and carrying the session's CSRF token (form field `_csrf` or header
+ * `x-csrf-token`). SameSite=Lax already keeps the cookie off cross-site POSTs; this is the second lock.
+ */
+export function assertSameOrigin(c: Context): void {
+  const origin = c.req.header("origin");
+  const site = c.req.header("sec-fetch-site");
+  const self = new URL(c.req.url).origin;
+  if (origin ? origin !== self : site !== undefined && site !== "same-origin" && site !== "none") {
+    throw new ApiError(403, "cross_origin", "Cross-origin form posts are refused");
+  }
+}
+
+async function csrfTokenOf(c: Context): Promise<string | undefined> {
+  const header = c.req.header("x-csrf-token");
+  if (header) return header;
+  const type = c.req.header("content-type") ?? "";
+  if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")) {
+    const form = await c.req.parseBody();
+    const token = form["_csrf"];
+    return typeof token === "string" ? token : undefined;
+  }
+  return undefined;
+}
+
+export function session<E extends SessionEnv>(): MiddlewareHandler<E> {
+  return async function sessionMiddleware(c, next) {
+    const id = getCookie(c, sessionCookie(new URL(c.req.url)).name);
+    if (!id) throw new LoginRequired();
+    const db = await indexStore(c.env);
+    const found = await findSession(db, id);
+    const now = Date.now();
+    const verdict = found ? sessionVerdict(found.session, now) : "expired";
+    if (!found || verdict === "expired") throw new LoginRequired();
+    if (!SAFE_METHODS.has(c.req.method)) {
+      assertSameOrigin(c);
+      const token = await csrfTokenOf(c);
+      if (!token || !timingSafeEqualString(token, found.session.csrfToken)) throw new ApiError(403, "csrf", "The form is stale or was not sent by this site; reload the page and try again");
+    }
+    if (verdict === "touch") c.executionCtx.waitUntil(touchSession(db, found.session.idHash, new Date(now)).catch(() => {}));
+    c.set("user", found.user);
+    c.set("session", found.session);
+    await next();
+  };
+}
+
+/** After `session()`: the `:tenantId` of the route, if the user is a member (with `role`, if given). */
+export function tenantMember<E extends MemberEnv>(opts: { role?: Role } = {}): MiddlewareHandler<E> {
+  return async function tenantMemberMiddleware(c, next) {
+    const tenantId = c.req.param("tenantId");
+    const db = await indexStore(c.env);
+    const m = tenantId ? await getMembership(db, tenantId, c.var.user.id) : undefined;
+    if (!m) throw new ApiError(404, "not_found", "No such project");
+    if (opts.role === "owner" && m.role !== "owner") throw new ApiError(403, "owner_only", "Only an owner of this project can do that");
+    const t = m.tenant;
+    c.set("tenant", t);
+    c.set("role", m.role);
+    c.set("principal", {
+      tenantId: t.id,
+      keyId: `session:${c.var.user.id}`,
+      scopes: ["read"],
+      limits: { maxRequestBytes: t.maxRequestBytes, ingestBytesPerSecond: t.ingestBytesPerSecond, ingestBurstBytes: t.ingestBurstBytes, maxAttributeValueBytes: t.maxAttributeValueBytes, retentionDays: t.retentionDays },
+    });
+    await next();
+  };
+}

@@ -1,0 +1,268 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * @module
+ * The dashboard's account pages: sign-up, log-in and log-out, projects (tenants), API keys,
+ * settings, members and the account. Server-rendered Hono JSX (which escapes every text and
+ * attribute) with plain forms; /static/app.js adds copy buttons, the theme switch and the
+ * first-run refresh. Every page under /app/t/:tenantId goes through `tenantMember()`, the one place
+ * a session gets a tenant; owner-only actions ask for the owner role there.
+ */
+import { Hono, type Context } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { z } from "zod";
+import { ACCOUNT_POLICY, accountKey, ADDRESS_POLICY, addressKey, afterFailure, retryAfterSeconds } from "../../../shared/auth/login-throttle.ts";
+import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from "../../../shared/auth/password.ts";
+import { newCsrfToken, newSessionId, SESSION_ABSOLUTE_MS, sessionCookie } from "../../../shared/auth/session.ts";
+import type { BatchingDb } from "../../../shared/db/client.ts";
+import {
+  addMember,
+  changePassword,
+  clearThrottle,
+  createSession,
+  createUser,
+  deleteSession,
+  findUserByEmail,
+  listMembers,
+  listUserTenants,
+  readThrottle,
+  removeMember,
+  storedPassword,
+  writeThrottle,
+} from "../../../shared/db/queries/accounts.ts";
+import { createKey, listKeys, revokeKey } from "../../../shared/db/queries/keys.ts";
+import { createTenant, deleteTenantRows, getTenant, renameTenant, updateTenantLimits } from "../../../shared/db/queries/tenants.ts";
+import { tenantTotals, usagePerDay } from "../../../shared/db/queries/usage.ts";
+import { indexStore } from "../../../shared/db/select-index-store.ts";
+import { ApiError } from "../../../shared/http/errors.ts";
+import { assertSameOrigin, session, tenantMember, type MemberVariables } from "../../../shared/http/middleware/session-auth.ts";
+import { deleteTenantData } from "../../../shared/storage/delete-tenant-data.ts";
+import { r2Store } from "../../../shared/storage/object-store.ts";
+import { boundsFromEnv, rateToLimits, settingsSchema } from "../../../shared/tenancy/settings-bounds.ts";
+import { AccountPage } from "../../../dashboard/pages/account-page.tsx";
+import { LoginPage, SignupPage } from "../../../dashboard/pages/auth-pages.tsx";
+import { KeysPage, OverviewPage, ProjectsPage, SettingsPage } from "../../../dashboard/pages/project-pages.tsx";
+import type { DashboardEnv } from "../env.ts";
+
+type UiApp = { Bindings: DashboardEnv; Variables: MemberVariables };
+type Ctx = Context<UiApp>;
+
+const form = async (c: Ctx) => {
+  const body = await c.req.parseBody({ all: true });
+  const one = (name: string) => {
+    const v = body[name];
+    return typeof v === "string" ? v : Array.isArray(v) && typeof v[0] === "string" ? v[0] : "";
+  };
+  const all = (name: string) => {
+    const v = body[name];
+    return (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === "string");
+  };
+  return { one, all };
+};
+
+const ingestUrl = (c: Ctx) => (c.env.INGEST_URL ?? "http://localhost:4318").replace(/\/+$/, "");
+const clientAddress = (c: Ctx) => c.req.header("cf-connecting-ip") ?? "unknown";
+const base = (c: Ctx) => ({ email: c.var.user.email, csrf: c.var.session.csrfToken });
+const project = (c: Ctx) => ({ ...base(c), tenant: c.var.tenant, role: c.var.role });
+
+const emailSchema = z.string().trim().toLowerCase().email().max(254);
+const nameSchema = z.string().trim().min(1, "A name is required").max(80, "Use at most 80 characters");
+
+async function startSession(c: Ctx, userId: string): Promise<void> {
+  const db = await indexStore(c.env);
+  const id = newSessionId();
+  const now = Date.now();
+  await createSession(db, userId, id, newCsrfToken(), new Date(now + SESSION_ABSOLUTE_MS), new Date(now));
+  const cookie = sessionCookie(new URL(c.req.url));
+  setCookie(c, cookie.name, id, { httpOnly: true, secure: cookie.secure, sameSite: "Lax", path: "/", maxAge: SESSION_ABSOLUTE_MS / 1000 });
+}
+
+export const ui = new Hono<UiApp>();
+
+// ---- public pages -----------------------------------------------------------------------------
+
+ui.get("/", (c) => c.redirect("/app", 302));
+ui.get("/login", (c) => c.html(<LoginPage notice={c.req.query("notice") === "password-changed" ? "Password changed: log in again." : undefined} />));
+ui.get("/signup", (c) => c.html(<SignupPage />));
+
+ui.post("/signup", async (c) => {
+  assertSameOrigin(c);
+  const f = await form(c);
+  const email = emailSchema.safeParse(f.one("email"));
+  const password = f.one("password");
+  if (!email.success) return c.html(<SignupPage error="Enter a valid email address." email={f.one("email")} />, 400);
+  const problem = passwordProblem(password, email.data);
+  if (problem) return c.html(<SignupPage error={problem} email={email.data} />, 400);
+  const db = await indexStore(c.env);
+  const user = await createUser(db, email.data, await hashPassword(password));
+  // Taken: the same words whether or not the password matches, nothing about the account.
+  if (!user) return c.html(<SignupPage error="An account could not be created with these details. If you already have one, log in." email={email.data} />, 400);
+  await startSession(c, user.id);
+  return c.redirect("/app", 303);
+});
+
+ui.post("/login", async (c) => {
+  assertSameOrigin(c);
+  const f = await form(c);
+  const email = f.one("email").trim().toLowerCase();
+  const password = f.one("password");
+  const db = await indexStore(c.env);
+  const now = Date.now();
+  const keys = [accountKey(email), addressKey(clientAddress(c))];
+  const rows = await readThrottle(db, keys);
+  const wait = Math.max(...keys.map((k) => retryAfterSeconds(rows.get(k), now)));
+  if (wait > 0) {
+    c.header("retry-after", String(wait));
+    return c.html(<LoginPage error={`Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`} email={email} />, 429);
+  }
+  const user = email ? await findUserByEmail(db, email) : undefined;
+  // An unknown email costs the same PBKDF2 work as a wrong password.
+  const ok = await verifyPassword(password, user ? storedPassword(user) : DUMMY_HASH);
+  if (!user || !ok) {
+    await writeThrottle(db, [afterFailure(rows.get(keys[0]!), keys[0]!, ACCOUNT_POLICY, now), afterFailure(rows.get(keys[1]!), keys[1]!, ADDRESS_POLICY, now)]);
+    return c.html(<LoginPage error="Email or password is incorrect." email={email} />, 401);
+  }
+  await clearThrottle(db, keys[0]!);
+  await startSession(c, user.id);
+  return c.redirect("/app", 303);
+});
+
+// ---- logged in --------------------------------------------------------------------------------
+
+ui.use("/logout", session());
+ui.use("/app", session());
+ui.use("/app/*", session());
+
+ui.post("/logout", async (c) => {
+  await deleteSession(await indexStore(c.env), c.var.session.idHash);
+  deleteCookie(c, sessionCookie(new URL(c.req.url)).name, { path: "/", secure: sessionCookie(new URL(c.req.url)).secure });
+  return c.redirect("/login", 303);
+});
+
+ui.get("/app", async (c) => c.html(<ProjectsPage {...base(c)} projects={await listUserTenants(await indexStore(c.env), c.var.user.id)} />));
+
+ui.post("/app/projects", async (c) => {
+  const name = nameSchema.safeParse((await form(c)).one("name"));
+  const db = await indexStore(c.env);
+  if (!name.success) return c.html(<ProjectsPage {...base(c)} projects={await listUserTenants(db, c.var.user.id)} error={name.error.issues[0]!.message} />, 400);
+  const tenant = await createTenant(db, name.data);
+  await addMember(db, tenant.id, c.var.user.id, "owner");
+  return c.redirect(`/app/t/${tenant.id}`, 303);
+});
+
+ui.get("/app/account", (c) => c.html(<AccountPage {...base(c)} />));
+
+ui.post("/app/account/password", async (c) => {
+  const f = await form(c);
+  const db = await indexStore(c.env);
+  const user = c.var.user;
+  if (!(await verifyPassword(f.one("current"), storedPassword(user)))) return c.html(<AccountPage {...base(c)} error="The current password is incorrect." />, 400);
+  const problem = passwordProblem(f.one("password"), user.email);
+  if (problem) return c.html(<AccountPage {...base(c)} error={problem} />, 400);
+  // Ends every session, this one too: the user logs in again with the new password.
+  await changePassword(db, user.id, await hashPassword(f.one("password")), undefined);
+  deleteCookie(c, sessionCookie(new URL(c.req.url)).name, { path: "/" });
+  return c.redirect("/login?notice=password-changed", 303);
+});
+
+// ---- one project ------------------------------------------------------------------------------
+
+ui.use("/app/t/:tenantId", tenantMember());
+ui.use("/app/t/:tenantId/*", tenantMember());
+const owner = tenantMember<UiApp>({ role: "owner" });
+
+ui.get("/app/t/:tenantId", async (c) => {
+  const stats = await tenantTotals(await indexStore(c.env), c.var.tenant.id);
+  return c.html(<OverviewPage {...project(c)} stats={stats} ingestUrl={ingestUrl(c)} />);
+});
+
+/** Polled by the first-run page until the first span is stored. */
+ui.get("/app/t/:tenantId/status", async (c) => {
+  const t = await tenantTotals(await indexStore(c.env), c.var.tenant.id);
+  return c.json({ spans: t.spans, traces: t.traces, lastSpanAt: t.lastSpanAt?.toISOString() ?? null }, 200, { "cache-control": "no-store" });
+});
+
+const keysPage = async (c: Ctx, extra: { created?: { key: Awaited<ReturnType<typeof createKey>>["key"]; secret: string; rotatedFrom?: string }; error?: string } = {}, status: 200 | 201 | 400 = 200) =>
+  c.html(<KeysPage {...project(c)} keys={await listKeys(await indexStore(c.env), c.var.tenant.id)} ingestUrl={ingestUrl(c)} {...extra} />, status);
+
+ui.get("/app/t/:tenantId/keys", (c) => keysPage(c));
+
+const keyScopes = z.array(z.enum(["ingest", "read"])).min(1, "Choose at least one scope");
+
+ui.post("/app/t/:tenantId/keys", owner, async (c) => {
+  const f = await form(c);
+  const name = nameSchema.safeParse(f.one("name"));
+  const scopes = keyScopes.safeParse(f.all("scopes"));
+  if (!name.success) return keysPage(c, { error: name.error.issues[0]!.message }, 400);
+  if (!scopes.success) return keysPage(c, { error: scopes.error.issues[0]!.message }, 400);
+  const created = await createKey(await indexStore(c.env), c.var.tenant.id, { name: name.data, scopes: scopes.data });
+  return keysPage(c, { created }, 201);
+});
+
+ui.post("/app/t/:tenantId/keys/:keyId/revoke", owner, async (c) => {
+  if (!(await revokeKey(await indexStore(c.env), c.var.tenant.id, c.req.param("keyId")))) throw new ApiError(404, "not_found", "No such active key in this project");
+  return c.redirect(`/app/t/${c.var.tenant.id}/keys`, 303);
+});
+
+/** A new key with the same name and scopes; the old one works until revoked (zero-downtime swap). */
+ui.post("/app/t/:tenantId/keys/:keyId/rotate", owner, async (c) => {
+  const db = await indexStore(c.env);
+  const old = (await listKeys(db, c.var.tenant.id)).find((k) => k.id === c.req.param("keyId") && !k.revokedAt);
+  if (!old) throw new ApiError(404, "not_found", "No such active key in this project");
+  const scopes = old.scopes.filter((s): s is "ingest" | "read" => s === "ingest" || s === "read");
+  const created = await createKey(db, c.var.tenant.id, { name: old.name, scopes });
+  return keysPage(c, { created: { ...created, rotatedFrom: old.id } }, 201);
+});
+
+const settingsPage = async (c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 = 200) => {
+  const db = await indexStore(c.env);
+  const tenant = (await getTenant(db, c.var.tenant.id)) ?? c.var.tenant;
+  const [members, usage] = await Promise.all([listMembers(db, tenant.id), usagePerDay(db, tenant.id, Date.now() - 30 * 86_400_000)]);
+  return c.html(<SettingsPage {...project(c)} tenant={tenant} members={members} usage={usage} bounds={boundsFromEnv(c.env)} selfId={c.var.user.id} {...extra} />, status);
+};
+
+ui.get("/app/t/:tenantId/settings", (c) => settingsPage(c, { notice: c.req.query("saved") ? "Saved." : undefined }));
+
+ui.post("/app/t/:tenantId/settings", owner, async (c) => {
+  const f = await form(c);
+  const parsed = settingsSchema(boundsFromEnv(c.env)).safeParse({ retentionDays: f.one("retentionDays"), ingestMegabytesPerSecond: f.one("ingestMegabytesPerSecond") });
+  if (!parsed.success) return settingsPage(c, { error: parsed.error.issues[0]!.message }, 400);
+  await updateTenantLimits(await indexStore(c.env), c.var.tenant.id, { retentionDays: parsed.data.retentionDays, ...rateToLimits(parsed.data.ingestMegabytesPerSecond) });
+  return c.redirect(`/app/t/${c.var.tenant.id}/settings?saved=1`, 303);
+});
+
+ui.post("/app/t/:tenantId/members", owner, async (c) => {
+  const f = await form(c);
+  const email = emailSchema.safeParse(f.one("email"));
+  const role = z.enum(["owner", "member"]).safeParse(f.one("role") || "member");
+  if (!email.success || !role.success) return settingsPage(c, { error: "Enter a valid email address and role." }, 400);
+  const db = await indexStore(c.env);
+  const user = await findUserByEmail(db, email.data);
+  if (!user) return settingsPage(c, { error: "No account has that email yet: ask them to sign up first, then add them." }, 400);
+  if (!(await addMember(db, c.var.tenant.id, user.id, role.data))) return settingsPage(c, { error: `${email.data} is already a member.` }, 400);
+  return c.redirect(`/app/t/${c.var.tenant.id}/settings?saved=1`, 303);
+});
+
+ui.post("/app/t/:tenantId/members/:userId/remove", owner, async (c) => {
+  const userId = c.req.param("userId");
+  if (userId === c.var.user.id) return settingsPage(c, { error: "You cannot remove yourself; another owner can." }, 400);
+  if (!(await removeMember(await indexStore(c.env), c.var.tenant.id, userId))) throw new ApiError(404, "not_found", "No such member");
+  return c.redirect(`/app/t/${c.var.tenant.id}/settings?saved=1`, 303);
+});
+
+ui.post("/app/t/:tenantId/rename", owner, async (c) => {
+  const name = nameSchema.safeParse((await form(c)).one("name"));
+  if (!name.success) return settingsPage(c, { error: name.error.issues[0]!.message }, 400);
+  await renameTenant(await indexStore(c.env), c.var.tenant.id, name.data);
+  return c.redirect(`/app/t/${c.var.tenant.id}/settings?saved=1`, 303);
+});
+
+/** Typed confirmation, then the stored spans (R2) and every index row of the project. */
+ui.post("/app/t/:tenantId/delete", owner, async (c) => {
+  const confirm = (await form(c)).one("confirm");
+  if (confirm !== c.var.tenant.name) return settingsPage(c, { error: "Type the project's exact name to delete it." }, 400);
+  const db = (await indexStore(c.env)) as BatchingDb;
+  await deleteTenantData(r2Store(c.env.SPANS), c.var.tenant.id);
+  await deleteTenantRows(db, c.var.tenant.id);
+  return c.redirect("/app", 303);
+});
+
