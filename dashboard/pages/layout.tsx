@@ -2,8 +2,9 @@
 /**
  * @module
  * The page frame every dashboard page renders in. Text reaches the HTML only through Hono JSX,
- * which escapes it; no page uses `raw()` or inline script/style (the CSP forbids both).
+ * which escapes it; no page uses `raw()` on data or inline script/style (the CSP forbids both).
  */
+import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
 
 export interface Frame {
@@ -17,12 +18,16 @@ export interface Frame {
 }
 
 export const Layout: FC<Frame & { children?: Child }> = (props) => (
+  <>
+  {/* A constant: standards mode needs the doctype, which JSX cannot write. */}
+  {raw("<!DOCTYPE html>")}
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="color-scheme" content="light dark" />
       <title>{props.title} · Edgetrace</title>
+      <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
       <link rel="stylesheet" href="/static/app.css" />
       <script src="/static/app.js" defer></script>
     </head>
@@ -70,6 +75,7 @@ export const Layout: FC<Frame & { children?: Child }> = (props) => (
       <main id="main">{props.children}</main>
     </body>
   </html>
+  </>
 );
 
 /** A form's error or notice, announced to screen readers. */

@@ -167,9 +167,9 @@ export const KeysPage: FC<InProject & { keys: PublicKey[]; ingestUrl: string; cr
               <td>{fmtTime(k.lastUsedAt)}</td>
               <td>{k.revokedAt ? `revoked ${fmtTime(k.revokedAt)}` : "active"}</td>
               {owner && (
-                <td class="actions">
+                <td>
                   {!k.revokedAt && (
-                    <>
+                    <div class="actions">
                       <form method="post" action={`/app/t/${p.tenant.id}/keys/${k.id}/rotate`} class="inline">
                         <Csrf token={p.csrf} />
                         <button type="submit" aria-label={`Rotate key ${k.name}`}>
@@ -182,7 +182,7 @@ export const KeysPage: FC<InProject & { keys: PublicKey[]; ingestUrl: string; cr
                           Revoke
                         </button>
                       </form>
-                    </>
+                    </div>
                   )}
                 </td>
               )}

@@ -41,6 +41,7 @@ import { boundsFromEnv, rateToLimits, settingsSchema } from "../../../shared/ten
 import { AccountPage } from "../../../dashboard/pages/account-page.tsx";
 import { LoginPage, SignupPage } from "../../../dashboard/pages/auth-pages.tsx";
 import { KeysPage, OverviewPage, ProjectsPage, SettingsPage } from "../../../dashboard/pages/project-pages.tsx";
+import { fillDays } from "../../../dashboard/pages/usage-chart.tsx";
 import type { DashboardEnv } from "../env.ts";
 
 type UiApp = { Bindings: DashboardEnv; Variables: MemberVariables };
@@ -216,7 +217,9 @@ ui.post("/app/t/:tenantId/keys/:keyId/rotate", owner, async (c) => {
 const settingsPage = async (c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 = 200) => {
   const db = await indexStore(c.env);
   const tenant = (await getTenant(db, c.var.tenant.id)) ?? c.var.tenant;
-  const [members, usage] = await Promise.all([listMembers(db, tenant.id), usagePerDay(db, tenant.id, Date.now() - 30 * 86_400_000)]);
+  const now = Date.now();
+  const [members, rows] = await Promise.all([listMembers(db, tenant.id), usagePerDay(db, tenant.id, now - 30 * 86_400_000)]);
+  const usage = fillDays(rows, 30, now);
   return c.html(<SettingsPage {...project(c)} tenant={tenant} members={members} usage={usage} bounds={boundsFromEnv(c.env)} selfId={c.var.user.id} {...extra} />, status);
 };
 

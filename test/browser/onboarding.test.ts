@@ -1,0 +1,132 @@
+/**
+ * Issue 5's walk-through in a real browser against `npm start`: sign up, create a project, create a
+ * key, export traces with the real OpenTelemetry JS SDK using that key, watch the first-run page
+ * turn into data by itself, revoke the key and see ingest refuse it with 401. Every page is
+ * screenshotted to test/artifacts/ (look at them) and must load without console errors, page
+ * errors or CSP violations.
+ */
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { ExportResultCode } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { ExportResult } from "@opentelemetry/core";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { collectProblems, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
+
+const dashboardUrl = inject("dashboardUrl");
+const ingestUrl = inject("ingestUrl");
+
+let browser: Browser;
+let page: Page;
+let problems: PageProblems;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  page = await newPage(browser);
+  problems = await collectProblems(page);
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Exports through the real OTLP/protobuf exporter and reports how the export ended. */
+class ResultExporter implements SpanExporter {
+  results: ExportResult[] = [];
+  readonly inner: SpanExporter;
+  constructor(inner: SpanExporter) {
+    this.inner = inner;
+  }
+  export(spans: ReadableSpan[], done: (r: ExportResult) => void) {
+    this.inner.export(spans, (r) => {
+      this.results.push(r);
+      done(r);
+    });
+  }
+  shutdown() {
+    return this.inner.shutdown();
+  }
+}
+
+async function exportTraces(secret: string, traces: number): Promise<ExportResult[]> {
+  const exporter = new ResultExporter(new OTLPTraceExporter({ url: `${ingestUrl}/v1/traces`, headers: { "x-api-key": secret } }));
+  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "checkout" }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer("onboarding-test");
+  for (let i = 0; i < traces; i++) {
+    tracer.startActiveSpan(`POST /orders`, { kind: SpanKind.SERVER, attributes: { "http.request.method": "POST" } }, (root) => {
+      const db = tracer.startSpan("SELECT orders", { kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql" } });
+      db.end();
+      if (i % 3 === 0) root.setStatus({ code: SpanStatusCode.ERROR, message: "card declined" });
+      root.end();
+    });
+  }
+  // A refused export rejects the flush too; the results say how each export ended.
+  await provider.forceFlush().catch(() => undefined);
+  await provider.shutdown().catch(() => undefined);
+  return exporter.results;
+}
+
+const shot = (name: string) => screenshot(page, `onboarding-${name}`);
+
+test("sign up, create a project and a key, send traces, see them arrive, revoke the key", async () => {
+  const email = `onboarding-${Date.now()}@example.com`;
+  await page.goto(`${dashboardUrl}/signup`);
+  await expect.poll(() => page.title()).toContain("Sign up");
+  await shot("signup");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a sturdy passphrase 42");
+  await Promise.all([page.waitForURL(`${dashboardUrl}/app`), page.getByRole("button", { name: "Sign up" }).click()]);
+  await shot("projects-empty");
+
+  await page.getByLabel("New project name").fill("Checkout <prod>");
+  await Promise.all([page.waitForURL(/\/app\/t\/tn_[\w-]+$/), page.getByRole("button", { name: "Create project" }).click()]);
+  const projectUrl = page.url();
+  await expect(page.getByRole("heading", { name: "Send your first trace" }).isVisible()).resolves.toBe(true);
+  await expect(page.getByRole("heading", { level: 1 }).innerText()).resolves.toBe("Checkout <prod>");
+  await shot("first-run");
+
+  await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "API keys" }).click();
+  await page.getByLabel("Name").fill("checkout service");
+  await page.getByLabel("read (query APIs, Grafana)").check();
+  await page.getByRole("button", { name: "Create key" }).click();
+  const secret = await page.locator("#new-secret").inputValue();
+  expect(secret).toMatch(/^et_[\w-]{43}$/);
+  await expect(page.locator("#created-snippet-env").inputValue()).resolves.toContain(`OTEL_EXPORTER_OTLP_HEADERS=x-api-key=${secret}`);
+  await shot("key-created");
+
+  // The first-run page, left open, turns into data once the assembler has stored the spans.
+  await page.goto(projectUrl);
+  const results = await exportTraces(secret, 12);
+  expect(results.map((r) => r.code)).toEqual(Array(results.length).fill(ExportResultCode.SUCCESS));
+  await page.locator('[data-stat="spans"]').waitFor({ timeout: 90_000 });
+  await expect(page.locator('[data-stat="spans"]').innerText()).resolves.toBe("24");
+  await shot("overview-with-data");
+
+  await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Settings" }).click();
+  await expect(page.locator("figure.usage figcaption").innerText()).resolves.toContain("24 spans");
+  await shot("settings");
+
+  await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "API keys" }).click();
+  await expect(page.locator("tbody tr").first().innerText()).resolves.toContain("active");
+  await page.getByRole("button", { name: "Revoke key checkout service" }).click();
+  await expect(page.locator("tbody tr").first().innerText()).resolves.toContain("revoked");
+  await shot("key-revoked");
+
+  // Ingest caches a key for up to 30 s per isolate; within that the revoked key stops working.
+  const body = JSON.stringify({ resourceSpans: [] });
+  await expect
+    .poll(async () => (await fetch(`${ingestUrl}/v1/traces`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": secret }, body })).status, { timeout: 45_000, interval: 2_000 })
+    .toBe(401);
+  const refused = await exportTraces(secret, 1);
+  expect(refused[0]!.code).toBe(ExportResultCode.FAILED);
+
+  await page.getByRole("button", { name: /theme/i }).click();
+  await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toMatch(/dark|light/);
+  await shot("keys-other-theme");
+
+  await page.getByRole("link", { name: email }).click();
+  await shot("account");
+  expect(problems.all()).toEqual([]);
+});
