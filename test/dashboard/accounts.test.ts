@@ -283,6 +283,22 @@ describe("projects, keys and roles", () => {
     expect((await env.DB.prepare("SELECT count(*) AS n FROM api_keys WHERE tenant_id = ? AND revoked_at IS NULL").bind(t).first<{ n: number }>())!.n).toBe(1);
   });
 
+  it("lets a session read the query APIs of its own projects only, named in a header", async () => {
+    const mine = await withProject("mine");
+    const theirs = await withProject("theirs");
+    const search = (b: Browser, tenant?: string) => b.request("GET", "/api/search?limit=1", undefined, tenant ? { "x-edgetrace-tenant": tenant } : {});
+    const ok = await search(mine.b, mine.tenantId);
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.text)).toHaveProperty("traces");
+    expect((await mine.b.request("GET", `/jaeger/api/services?tenant=${mine.tenantId}`)).status).toBe(200);
+    expect((await search(mine.b)).status).toBe(400);
+    expect((await search(mine.b, theirs.tenantId)).status).toBe(404);
+    expect((await search(mine.b, "tn_doesnotexist0000")).status).toBe(404);
+    // Logged out, the cookie reads nothing.
+    await mine.b.post("/logout");
+    expect((await search(mine.b, mine.tenantId)).status).toBe(401);
+  });
+
   it("keeps settings within the operator's bounds", async () => {
     const { b, tenantId } = await withProject();
     const from = `/app/t/${tenantId}/settings`;

@@ -2,6 +2,7 @@
 // from migrations/ by migrateLibsql (the same files wrangler applies to D1). It runs twice: as is,
 // and without a global Buffer, which is how drizzle's libSQL session sees a Worker on an older
 // compatibility date without nodejs_compat, and which changes how it hands back blobs.
+import { readFileSync } from "node:fs";
 import { createClient, type Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -29,9 +30,12 @@ describe("libSQL adapter", () => {
   it("migrateLibsql creates the schema's tables and is idempotent", async () => {
     await migrateLibsql(db);
     const tables = await client.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-    expect(tables.rows.map((r) => r.name)).toEqual(expect.arrayContaining(["tenants", "api_keys", "blocks", "edge_minutes", "operation_minutes", "__drizzle_migrations"]));
+    expect(tables.rows.map((r) => r.name)).toEqual(
+      expect.arrayContaining(["tenants", "api_keys", "blocks", "edge_minutes", "operation_minutes", "users", "sessions", "memberships", "login_throttle", "__drizzle_migrations"]),
+    );
     const applied = await client.execute("SELECT count(*) AS n FROM __drizzle_migrations");
-    expect(Number(applied.rows[0]?.n)).toBe(2);
+    const journal = JSON.parse(readFileSync(new URL("../../../migrations/meta/_journal.json", import.meta.url), "utf8")) as { entries: unknown[] };
+    expect(Number(applied.rows[0]?.n)).toBe(journal.entries.length);
   });
 
   it("libsql() gives one Db per client", () => {

@@ -15,7 +15,7 @@ import type { Block } from "../schema.ts";
 import type { EdgeRow } from "../../servicegraph/aggregate.ts";
 import type { OperationRow } from "../../metrics/red.ts";
 import { hashSecret } from "../../auth/keys.ts";
-import { createTenant, getTenant, listTenants } from "./tenants.ts";
+import { createTenant, deleteTenantRows, getTenant, listTenants } from "./tenants.ts";
 import { createKey, findKeyByHash, listKeys, revokeKey, touchKey } from "./keys.ts";
 import {
   blockExists,
@@ -29,6 +29,25 @@ import {
   type NewBlock,
 } from "./blocks.ts";
 import { deleteMetricsBefore, readEdgeRows, readOperationRows } from "./metrics.ts";
+import {
+  addMember,
+  changePassword,
+  clearThrottle,
+  createSession,
+  createUser,
+  deleteSession,
+  findSession,
+  findUserByEmail,
+  getMembership,
+  getUser,
+  listMembers,
+  listUserTenants,
+  readThrottle,
+  removeMember,
+  touchSession,
+  writeThrottle,
+} from "./accounts.ts";
+import { tenantTotals, usagePerDay } from "./usage.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -554,6 +573,82 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         expect(await revokeKey(getDb(), a, key.id)).toBe(true);
         await deleteMetricsBefore(getDb(), a, Number.MAX_SAFE_INTEGER);
         expect(await readEdgeRows(getDb(), b, {})).toHaveLength(1);
+      });
+    });
+
+
+    describe("accounts, sessions and memberships", () => {
+      const pw = { hash: "aGFzaA==", salt: "c2FsdA==", iterations: 100_000 };
+      const email = () => `${uid("u")}@Example.com`;
+
+      it("createUser stores a lowercased email once; findUserByEmail ignores case", async () => {
+        const e = email();
+        const u = await createUser(getDb(), e, pw, new Date(T0));
+        expect(u).toMatchObject({ email: e.toLowerCase(), passwordHash: pw.hash, passwordIterations: 100_000 });
+        expect(await createUser(getDb(), e.toUpperCase(), pw)).toBeUndefined();
+        expect((await findUserByEmail(getDb(), e.toUpperCase()))?.id).toBe(u!.id);
+        expect(await getUser(getDb(), u!.id)).toEqual(u);
+      });
+
+      it("sessions are found by their id (stored hashed), touched, and ended; a password change ends the others", async () => {
+        const u = (await createUser(getDb(), email(), pw))!;
+        await createSession(getDb(), u.id, "session-one", "csrf-1", new Date(T0 + 1e9), new Date(T0));
+        await createSession(getDb(), u.id, "session-two", "csrf-2", new Date(T0 + 1e9), new Date(T0));
+        const one = (await findSession(getDb(), "session-one"))!;
+        expect(one.user.id).toBe(u.id);
+        expect(one.session.idHash).toBe(await hashSecret("session-one"));
+        await touchSession(getDb(), one.session.idHash, new Date(T0 + 60_000));
+        expect((await findSession(getDb(), "session-one"))!.session.lastSeenAt).toEqual(new Date(T0 + 60_000));
+        await changePassword(getDb(), u.id, { ...pw, hash: "bmV3" }, one.session.idHash);
+        expect(await findSession(getDb(), "session-two")).toBeUndefined();
+        expect((await findSession(getDb(), "session-one"))!.user.passwordHash).toBe("bmV3");
+        await deleteSession(getDb(), one.session.idHash);
+        expect(await findSession(getDb(), "session-one")).toBeUndefined();
+      });
+
+      it("memberships: add once, read with the tenant, list both ways, remove", async () => {
+        const t = await tenant("team");
+        const owner = (await createUser(getDb(), email(), pw))!;
+        const member = (await createUser(getDb(), email(), pw))!;
+        expect(await addMember(getDb(), t, owner.id, "owner")).toBe(true);
+        expect(await addMember(getDb(), t, member.id, "member")).toBe(true);
+        expect(await addMember(getDb(), t, member.id, "owner")).toBe(false);
+        expect(await getMembership(getDb(), t, member.id)).toMatchObject({ role: "member", tenant: { id: t } });
+        expect((await listUserTenants(getDb(), owner.id)).map((m) => [m.tenant.id, m.role])).toEqual([[t, "owner"]]);
+        expect((await listMembers(getDb(), t)).map((m) => m.userId).sort()).toEqual([owner.id, member.id].sort());
+        expect(await removeMember(getDb(), t, member.id)).toBe(true);
+        expect(await getMembership(getDb(), t, member.id)).toBeUndefined();
+        expect(await getMembership(getDb(), await tenant("other"), owner.id)).toBeUndefined();
+      });
+
+      it("login throttle rows upsert and clear", async () => {
+        const key = `acct:${uid("x")}`;
+        await writeThrottle(getDb(), [{ key, failures: 1, windowStartMs: 10, lockedUntilMs: 0 }]);
+        await writeThrottle(getDb(), [{ key, failures: 2, windowStartMs: 10, lockedUntilMs: 99 }]);
+        expect((await readThrottle(getDb(), [key, "acct:other"])).get(key)).toEqual({ key, failures: 2, windowStartMs: 10, lockedUntilMs: 99 });
+        await clearThrottle(getDb(), key);
+        expect((await readThrottle(getDb(), [key])).size).toBe(0);
+      });
+
+      it("deleteTenantRows removes every row of the tenant and nothing of another's; totals read the catalog", async () => {
+        const doomed = await tenant("doomed");
+        const kept = await tenant("kept");
+        const u = (await createUser(getDb(), email(), pw))!;
+        for (const t of [doomed, kept]) {
+          await addMember(getDb(), t, u.id, "owner");
+          await createKey(getDb(), t, { name: "k", scopes: ["ingest"] });
+          await recordBlock(getDb(), t, newBlock({ spanCount: 7, traceCount: 2 }), [], []);
+        }
+        const totals = await tenantTotals(getDb(), kept);
+        expect(totals).toMatchObject({ spans: 7, traces: 2, blocks: 1 });
+        expect(await usagePerDay(getDb(), kept, T0 - 1)).toEqual([{ day: new Date(T0).toISOString().slice(0, 10), spans: 7, bytes: expect.any(Number) }]);
+        await deleteTenantRows(getDb(), doomed);
+        expect(await getTenant(getDb(), doomed)).toBeUndefined();
+        expect(await listKeys(getDb(), doomed)).toEqual([]);
+        expect(await listBlocks(getDb(), doomed)).toEqual([]);
+        expect(await getMembership(getDb(), doomed, u.id)).toBeUndefined();
+        expect(await tenantTotals(getDb(), kept)).toEqual(totals);
+        expect(await getMembership(getDb(), kept, u.id)).toBeDefined();
       });
     });
   });

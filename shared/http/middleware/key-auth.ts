@@ -1,7 +1,8 @@
 /**
  * @module
  * The API-key middleware: the single place a request gets its tenant. Handlers read
- * `c.var.principal` and never look at headers themselves.
+ * `c.var.principal` and never look at headers themselves. For the `read` scope a request without
+ * a key may come with a dashboard session instead (session-auth.ts `sessionPrincipal`).
  */
 import type { MiddlewareHandler } from "hono";
 import { createKeyAuthenticator, type Principal } from "../../auth/authenticate.ts";
@@ -10,6 +11,7 @@ import { principalLookup } from "../../auth/principal-lookup.ts";
 import { indexStore, type IndexStoreEnv } from "../../db/select-index-store.ts";
 import { touchKey } from "../../db/queries/keys.ts";
 import { ApiError } from "../errors.ts";
+import { hasSessionCookie, sessionPrincipal } from "./session-auth.ts";
 
 type KeyAuthEnv = { Bindings: IndexStoreEnv; Variables: { principal: Principal } };
 
@@ -18,6 +20,11 @@ export function keyAuth<E extends KeyAuthEnv>({ scope }: { scope: Scope }): Midd
   let authenticate: ReturnType<typeof createKeyAuthenticator> | undefined;
   return async function keyAuthMiddleware(c, next) {
     const secret = readKeyFromHeaders(c.req.raw.headers);
+    if (!secret && scope === "read" && hasSessionCookie(c)) {
+      // A dashboard session reads the data of the projects its user is a member of.
+      c.set("principal", await sessionPrincipal(c));
+      return next();
+    }
     if (!secret) throw new ApiError(401, "missing_key", "An API key is required: send it as `Authorization: Bearer <key>` or `x-api-key: <key>`");
     const db = await indexStore(c.env);
     authenticate ??= createKeyAuthenticator(principalLookup(db));

@@ -5,7 +5,8 @@
  * `tenantMember()` is the single place a session is scoped to a tenant: it reads `:tenantId`,
  * checks the membership and sets the same `principal` that key auth sets, so handlers are scoped
  * by the one mechanism whichever way the caller came in. A tenant the user is not a member of
- * answers 404, exactly like one that does not exist.
+ * answers 404, exactly like one that does not exist. The query APIs take a session too, through
+ * key auth's fallback to `sessionPrincipal()`, with the tenant named in a header.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
@@ -57,44 +58,76 @@ async function csrfTokenOf(c: Context): Promise<string | undefined> {
   return undefined;
 }
 
+/** Whether the request carries a session cookie at all (key auth falls back to sessions on it). */
+export function hasSessionCookie(c: Context): boolean {
+  return getCookie(c, sessionCookie(new URL(c.req.url)).name) !== undefined;
+}
+
+/** The live session of the request (CSRF-checked when the method changes state), or LoginRequired. */
+async function requireSession<E extends { Bindings: IndexStoreEnv }>(c: Context<E>): Promise<{ user: User; session: Session }> {
+  const id = getCookie(c, sessionCookie(new URL(c.req.url)).name);
+  if (!id) throw new LoginRequired();
+  const db = await indexStore(c.env);
+  const found = await findSession(db, id);
+  const now = Date.now();
+  const verdict = found ? sessionVerdict(found.session, now) : "expired";
+  if (!found || verdict === "expired") throw new LoginRequired();
+  if (!SAFE_METHODS.has(c.req.method)) {
+    assertSameOrigin(c);
+    const token = await csrfTokenOf(c);
+    if (!token || !timingSafeEqualString(token, found.session.csrfToken)) throw new ApiError(403, "csrf", "The form is stale or was not sent by this site; reload the page and try again");
+  }
+  if (verdict === "touch") c.executionCtx.waitUntil(touchSession(db, found.session.idHash, new Date(now)).catch(() => {}));
+  return found;
+}
+
 export function session<E extends SessionEnv>(): MiddlewareHandler<E> {
   return async function sessionMiddleware(c, next) {
-    const id = getCookie(c, sessionCookie(new URL(c.req.url)).name);
-    if (!id) throw new LoginRequired();
-    const db = await indexStore(c.env);
-    const found = await findSession(db, id);
-    const now = Date.now();
-    const verdict = found ? sessionVerdict(found.session, now) : "expired";
-    if (!found || verdict === "expired") throw new LoginRequired();
-    if (!SAFE_METHODS.has(c.req.method)) {
-      assertSameOrigin(c);
-      const token = await csrfTokenOf(c);
-      if (!token || !timingSafeEqualString(token, found.session.csrfToken)) throw new ApiError(403, "csrf", "The form is stale or was not sent by this site; reload the page and try again");
-    }
-    if (verdict === "touch") c.executionCtx.waitUntil(touchSession(db, found.session.idHash, new Date(now)).catch(() => {}));
+    const found = await requireSession(c);
     c.set("user", found.user);
     c.set("session", found.session);
     await next();
   };
 }
 
+/** The principal a member of `tenantId` acts as: read access to the tenant's data, nothing else. */
+async function memberOf<E extends { Bindings: IndexStoreEnv }>(c: Context<E>, tenantId: string | undefined, userId: string): Promise<{ principal: Principal; role: Role; tenant: Tenant }> {
+  const db = await indexStore(c.env);
+  const m = tenantId ? await getMembership(db, tenantId, userId) : undefined;
+  if (!m) throw new ApiError(404, "not_found", "No such project");
+  const t = m.tenant;
+  return {
+    tenant: t,
+    role: m.role,
+    principal: {
+      tenantId: t.id,
+      keyId: `session:${userId}`,
+      scopes: ["read"],
+      limits: { maxRequestBytes: t.maxRequestBytes, ingestBytesPerSecond: t.ingestBytesPerSecond, ingestBurstBytes: t.ingestBurstBytes, maxAttributeValueBytes: t.maxAttributeValueBytes, retentionDays: t.retentionDays },
+    },
+  };
+}
+
+/**
+ * The query APIs' session path (used by key auth when a request has no key but a session cookie):
+ * the tenant is named by the `x-edgetrace-tenant` header (or `tenant` query parameter) and must
+ * be one the user is a member of. Answers 404 for any other, like a missing one.
+ */
+export async function sessionPrincipal<E extends { Bindings: IndexStoreEnv }>(c: Context<E>): Promise<Principal> {
+  const found = await requireSession(c);
+  const tenantId = c.req.header("x-edgetrace-tenant") ?? c.req.query("tenant");
+  if (!tenantId) throw new ApiError(400, "missing_tenant", "With a session, name the project in the x-edgetrace-tenant header or the tenant query parameter");
+  return (await memberOf(c, tenantId, found.user.id)).principal;
+}
+
 /** After `session()`: the `:tenantId` of the route, if the user is a member (with `role`, if given). */
 export function tenantMember<E extends MemberEnv>(opts: { role?: Role } = {}): MiddlewareHandler<E> {
   return async function tenantMemberMiddleware(c, next) {
-    const tenantId = c.req.param("tenantId");
-    const db = await indexStore(c.env);
-    const m = tenantId ? await getMembership(db, tenantId, c.var.user.id) : undefined;
-    if (!m) throw new ApiError(404, "not_found", "No such project");
+    const m = await memberOf(c, c.req.param("tenantId"), c.var.user.id);
     if (opts.role === "owner" && m.role !== "owner") throw new ApiError(403, "owner_only", "Only an owner of this project can do that");
-    const t = m.tenant;
-    c.set("tenant", t);
+    c.set("tenant", m.tenant);
     c.set("role", m.role);
-    c.set("principal", {
-      tenantId: t.id,
-      keyId: `session:${c.var.user.id}`,
-      scopes: ["read"],
-      limits: { maxRequestBytes: t.maxRequestBytes, ingestBytesPerSecond: t.ingestBytesPerSecond, ingestBurstBytes: t.ingestBurstBytes, maxAttributeValueBytes: t.maxAttributeValueBytes, retentionDays: t.retentionDays },
-    });
+    c.set("principal", m.principal);
     await next();
   };
 }
