@@ -1,6 +1,12 @@
-/** Entry of the assembler worker: the ingest queue's consumer, and on a cron the flush of closed metric minutes, compaction and retention. */
+/**
+ * Entry of the assembler worker: the ingest queue's consumer, and on a cron the flush of closed
+ * metric minutes, compaction and retention (and the dashboard's expired sessions).
+ */
 import { indexStore } from "../../shared/db/select-index-store.ts";
 import { listTenants } from "../../shared/db/queries/tenants.ts";
+import { deleteExpiredAuthRows } from "../../shared/db/queries/accounts.ts";
+import { ACCOUNT_POLICY, ADDRESS_POLICY } from "../../shared/auth/login-throttle.ts";
+import { SESSION_IDLE_MS } from "../../shared/auth/session.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import { compactTenant } from "./compact.ts";
@@ -17,6 +23,8 @@ export default {
   async scheduled(_controller, env) {
     const db = await indexStore(env);
     const store = r2Store(env.SPANS);
+    // The dashboard's expired sessions and spent login-throttle rows (the one cron of the system).
+    await deleteExpiredAuthRows(db, SESSION_IDLE_MS, Math.max(ACCOUNT_POLICY.windowMs, ADDRESS_POLICY.windowMs)).catch((err: unknown) => console.error("assembler: auth housekeeping failed", err));
     for (const tenant of await listTenants(db)) {
       try {
         await sweepIngest(db, store, tenant.id);

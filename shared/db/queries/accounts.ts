@@ -4,7 +4,7 @@
  * over one tenant's rows take `tenantId` first; the membership lookup is the one place a session
  * is turned into a tenant (shared/http/middleware/session-auth.ts).
  */
-import { and, eq, inArray, lt, ne } from "drizzle-orm";
+import { and, eq, inArray, lt, ne, or } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { loginThrottle, memberships, sessions, tenants, users, type Membership, type Tenant, type User } from "../schema.ts";
 import { generateId, hashSecret } from "../../auth/keys.ts";
@@ -63,9 +63,20 @@ export async function deleteSession(db: Db, idHash: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
-/** Removes sessions past their absolute expiry (the cron's housekeeping). */
-export async function deleteExpiredSessions(db: Db, now = new Date()): Promise<void> {
-  await db.delete(sessions).where(lt(sessions.expiresAt, now));
+/**
+ * The cron's housekeeping: sessions past their absolute expiry or idle longer than `idleMs`, and
+ * throttle rows whose window and lock are both over. Returns the number of rows removed.
+ */
+export async function deleteExpiredAuthRows(db: Db, idleMs: number, throttleWindowMs: number, now = Date.now()): Promise<number> {
+  const gone = await db
+    .delete(sessions)
+    .where(or(lt(sessions.expiresAt, new Date(now)), lt(sessions.lastSeenAt, new Date(now - idleMs))))
+    .returning({ id: sessions.idHash });
+  const stale = await db
+    .delete(loginThrottle)
+    .where(and(lt(loginThrottle.windowStartMs, now - throttleWindowMs), lt(loginThrottle.lockedUntilMs, now)))
+    .returning({ key: loginThrottle.key });
+  return gone.length + stale.length;
 }
 
 // ---- memberships --------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import {
   clearThrottle,
   createSession,
   createUser,
+  deleteExpiredAuthRows,
   deleteSession,
   findSession,
   findUserByEmail,
@@ -619,6 +620,25 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         expect(await removeMember(getDb(), t, member.id)).toBe(true);
         expect(await getMembership(getDb(), t, member.id)).toBeUndefined();
         expect(await getMembership(getDb(), await tenant("other"), owner.id)).toBeUndefined();
+      });
+
+      it("deleteExpiredAuthRows removes expired and idle sessions and spent throttle rows only", async () => {
+        const u = (await createUser(getDb(), email(), pw))!;
+        const now = T0 + 100 * 86_400_000;
+        await createSession(getDb(), u.id, "s-live", "c", new Date(now + 1000), new Date(now - 1000));
+        await createSession(getDb(), u.id, "s-old", "c", new Date(now - 1), new Date(now - 1000));
+        await createSession(getDb(), u.id, "s-idle", "c", new Date(now + 1e9), new Date(now - 10_000));
+        const spent = `acct:${uid("spent")}`;
+        const locked = `acct:${uid("locked")}`;
+        await writeThrottle(getDb(), [
+          { key: spent, failures: 3, windowStartMs: now - 20_000, lockedUntilMs: 0 },
+          { key: locked, failures: 0, windowStartMs: now - 20_000, lockedUntilMs: now + 5_000 },
+        ]);
+        expect(await deleteExpiredAuthRows(getDb(), 5_000, 15_000, now)).toBeGreaterThanOrEqual(3);
+        expect(await findSession(getDb(), "s-live")).toBeDefined();
+        expect(await findSession(getDb(), "s-old")).toBeUndefined();
+        expect(await findSession(getDb(), "s-idle")).toBeUndefined();
+        expect([...(await readThrottle(getDb(), [spent, locked])).keys()]).toEqual([locked]);
       });
 
       it("login throttle rows upsert and clear", async () => {
