@@ -184,3 +184,20 @@ export const loginThrottle = sqliteTable("login_throttle", {
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Membership = typeof memberships.$inferSelect;
+
+/**
+ * Spans accepted and rejected per tenant per day (UTC, by ingest receive time), for the usage
+ * chart. Counted by the assembler from its queue messages and written in the same D1 batch as the
+ * block catalog row, so a redelivered batch is not counted twice.
+ */
+export const usageDays = sqliteTable(
+  "usage_days",
+  {
+    tenantId: text("tenant_id").notNull(),
+    /** YYYY-MM-DD */
+    day: text("day").notNull(),
+    spansAccepted: integer("spans_accepted").notNull(),
+    spansRejected: integer("spans_rejected").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.day] })],
+);

@@ -47,6 +47,11 @@ export interface IngestBatchMessage {
   maxEndUnixNano: string;
   /** The ingest object, gzip-compressed; sent with `contentType: "v8"` so it stays binary. */
   inline?: Uint8Array;
+  /**
+   * Spans of the request that validation refused, for the tenant's usage figures. A request whose
+   * spans were all refused sends a message with `spanCount: 0` and no object (a usage-only message).
+   */
+  rejectedSpans?: number;
 }
 
 /**

@@ -211,7 +211,8 @@ describe("assembler", () => {
       await assembleForTenant(counting, store(), tenant.id, (await ingest(tenant.id, [r], r0 + i * 2000)));
     }
     const catalogRows = requests.length;
-    expect(written).toBe(catalogRows); // no metric row yet
+    // Each batch: its catalog row and its usage row (one day), no metric row yet.
+    expect(written).toBe(2 * catalogRows);
     expect(await readOperationRows(db(), tenant.id, {})).toEqual([]);
     expect(await readEdgeRows(db(), tenant.id, {})).toEqual([]);
     const window = { start: Math.floor(r0 / 1000) - 3600, end: Math.floor(r0 / 1000) + 3600 };
@@ -225,7 +226,7 @@ describe("assembler", () => {
     expect(sameOps(ops)).toEqual(sameOps(expected));
     expect(edges.length).toBeGreaterThan(0);
     // Every row written exactly once.
-    expect(written).toBe(catalogRows + 1 + ops.length + edges.length);
+    expect(written).toBe(2 * catalogRows + 1 + ops.length + edges.length);
     const state = decodeState((await store().get(`t/${tenant.id}/state/servicegraph.json`))!);
     expect([state.openEdgeRows.length, state.openOperationRows.length]).toEqual([0, 0]);
   });
@@ -387,5 +388,25 @@ describe("assembler, with ingest objects carried inline in their queue messages"
     expect((await deliver([broken], SPILL_AFTER_ATTEMPTS)).retryMessages.length).toBe(1);
     expect(await ingestObjects(tenant.id)).toEqual([]);
     expect(await listBlocks(db(), tenant.id)).toEqual([]);
+  });
+});
+
+describe("assembler usage counts", () => {
+  const usage = async (tenantId: string) => (await env.DB.prepare("SELECT day, spans_accepted AS a, spans_rejected AS r FROM usage_days WHERE tenant_id = ? ORDER BY day").bind(tenantId).all<{ day: string; a: number; r: number }>()).results;
+
+  it("counts accepted and rejected spans per day once, whatever the redelivery", async () => {
+    const tenant = await createTenant(db(), "usage");
+    const requests = inject("workloadRequests");
+    const at = Date.UTC(2026, 10, 20, 12);
+    const messages = await ingest(tenant.id, requests, at, "inline");
+    messages[0]!.rejectedSpans = 3;
+    // A request whose spans were all refused: a usage-only message.
+    const refused: IngestBatchMessage = { ...messages[1]!, key: `${messages[1]!.key}-refused`, batchId: "refused", spanCount: 0, traceCount: 0, bytes: 0, inline: undefined, rejectedSpans: 4 };
+    const all = [...messages, refused];
+    const total = messages.reduce((n, m) => n + m.spanCount, 0);
+    await deliver(all);
+    await deliver(all); // redelivered whole
+    await deliver([refused, ...messages.slice(0, 2)]); // and regrouped
+    expect(await usage(tenant.id)).toEqual([{ day: "2026-11-20", a: total, r: 7 }]);
   });
 });

@@ -87,6 +87,21 @@ describe("OTLP ingest: accepted requests are durably stored, grouped by trace", 
     expect(jsonBody.partialSuccess.errorMessage).toMatch(/traceId/);
   });
 
+  it("tells the assembler how many spans were refused, for the tenant's usage figures", async () => {
+    const { tenantId, secret } = await tenantWithKey();
+    const { queue, sent } = spyQueue();
+    expect((await post("/v1/traces", fixture("partial"), { "content-type": PROTO, "x-api-key": secret }, { INGEST_QUEUE: queue })).status).toBe(200);
+    expect(sent[0]).toMatchObject({ spanCount: 62, rejectedSpans: 2 });
+    const refused = structuredClone(validBatch());
+    for (const rs of refused.resourceSpans) for (const ss of rs.scopeSpans) for (const sp of ss.spans) sp.traceId = "abcd";
+    const res = await post("/v1/traces", JSON.stringify(refused), { "content-type": JSON_TYPE, "x-api-key": secret }, { INGEST_QUEUE: queue });
+    expect(res.status).toBe(400);
+    // A usage-only message: no spans, no object.
+    expect(sent[1]).toMatchObject({ tenantId, spanCount: 0, rejectedSpans: 64 });
+    expect(sent[1]!.inline).toBeUndefined();
+    expect(await storedObjects(tenantId)).toEqual([]);
+  });
+
   it("answers an empty protobuf request (a valid, empty ExportTraceServiceRequest) with 200 and stores nothing", async () => {
     const { tenantId, secret } = await tenantWithKey();
     const res = await post("/v1/traces", new Uint8Array(0), { "content-type": PROTO, "x-api-key": secret });
@@ -131,7 +146,8 @@ describe("ingest bad-input suite: each gets its 4xx and stores nothing", () => {
       const text = isProto ? new TextDecoder().decode(await res.arrayBuffer()) : ((await res.json()) as { message: string }).message;
       expect(text).toMatch(c.message);
       expect(await storedBatches(tenantId)).toEqual([]);
-      expect(sent).toEqual([]);
+      // At most a usage-only message (spans refused by validation are counted for the tenant).
+      expect(sent.filter((m) => m.spanCount > 0 || m.inline || m.bytes > 0)).toEqual([]);
     });
   }
 

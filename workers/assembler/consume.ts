@@ -29,6 +29,8 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { indexStore } from "../../shared/db/select-index-store.ts";
 import { blockExists, recordBlock } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows, readOperationRows, writeMetricRows } from "../../shared/db/queries/metrics.ts";
+import { writeUsageRows } from "../../shared/db/queries/usage.ts";
+import { usageDeltas } from "../../shared/assembly/usage-deltas.ts";
 import { decodeIngestBatch, inflateInline, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
 import { blocksHolding, decodeState, emptyState, encodeState, mergeAndSplit, rememberAssembled, type FlushRecord } from "../../shared/assembly/assembler-state.ts";
 import { upsertEdgeRows, type EdgeRow } from "../../shared/servicegraph/aggregate.ts";
@@ -38,7 +40,10 @@ import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts"
 import type { AssemblerEnv } from "./env.ts";
 
 /** One ingest object to assemble: an R2 key, or a key with the object inline (a v2 message). */
-export type IngestSource = Pick<IngestBatchMessage, "key"> & Partial<Pick<IngestBatchMessage, "inline" | "bytes">>;
+export type IngestSource = Pick<IngestBatchMessage, "key"> & Partial<Pick<IngestBatchMessage, "inline" | "bytes" | "spanCount" | "rejectedSpans" | "receivedAtMs">>;
+
+/** A message that only reports refused spans: no object exists for it (ingest's reportRejected). */
+const usageOnly = (s: IngestSource) => s.bytes === 0 && !s.inline;
 
 /**
  * Attempts after which an inline message that still fails is written to R2 at its key and acked,
@@ -109,10 +114,11 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
   const state = decodeState(loaded?.bytes);
 
   // Inline keys already in a catalogued block: a redelivery (see the module comment).
-  const holding = blocksHolding(state, unique.filter((s) => s.inline).map((s) => s.key));
+  const holding = blocksHolding(state, unique.filter((s) => s.inline || usageOnly(s)).map((s) => s.key));
   const doneBlocks = new Set<string>();
   for (const blockId of new Set(holding.values())) if (await blockExists(db, tenantId, blockId)) doneBlocks.add(blockId);
-  const todo = unique.filter((s) => !doneBlocks.has(holding.get(s.key) ?? ""));
+  const todo = unique.filter((s) => !usageOnly(s) && !doneBlocks.has(holding.get(s.key) ?? ""));
+  const reportsOnly = unique.filter((s) => usageOnly(s) && !doneBlocks.has(holding.get(s.key) ?? ""));
 
   const objects: IngestBatchObject[] = [];
   const present: IngestSource[] = [];
@@ -121,7 +127,11 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
     objects.push(object);
     present.push(todo[i]!);
   }
-  if (!objects.length) return { spans: 0 };
+  if (!objects.length) {
+    // No block to record them with, so these counts are not protected against redelivery.
+    if (reportsOnly.length) await writeUsageRows(db, tenantId, usageDeltas([], reportsOnly));
+    return { spans: 0 };
+  }
 
   const assembled = assembleTenantBatch(tenantId, objects, state.edges);
   // The batch's own clock, so that a redelivery closes the same minutes as the first run.
@@ -146,7 +156,8 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
       } else {
         const split = mergeAndSplit(state, assembled.edgeRows, assembled.operationRows, watermarkMs);
         flush = { blockId, edgeRows: split.closedEdgeRows, operationRows: split.closedOperationRows };
-        const inlineKeys = present.filter((s) => s.inline).map((s) => s.key);
+        // Usage-only keys too: their counts go into this block's D1 batch.
+        const inlineKeys = [...present.filter((s) => s.inline), ...reportsOnly].map((s) => s.key);
         const next = {
           edges: assembled.edgeState,
           openEdgeRows: split.openEdgeRows,
@@ -162,7 +173,9 @@ export async function assembleForTenant(db: BatchingDb, store: ObjectStore, tena
       }
       try {
         const rows = await mergeWithStored(db, tenantId, flush.edgeRows, flush.operationRows);
-        await recordBlock(db, tenantId, catalogRow(encoded, 0, nowMs), rows.edgeRows, rows.operationRows);
+        // Usage in the same D1 batch as the catalog row: counted once, with the block.
+        const usage = usageDeltas(objects, [...present, ...reportsOnly]);
+        await recordBlock(db, tenantId, catalogRow(encoded, 0, nowMs), rows.edgeRows, rows.operationRows, usage);
       } catch (err) {
         // Put the state back so that the retry counts this batch once. If that fails too, the
         // retry finds `flushing` (same block id) or counts the batch's open rows twice (regrouped).

@@ -12,7 +12,7 @@ import { TokenBuckets } from "../../shared/ingest/rate-limit.ts";
 import { prepareBatch, type IngestSource } from "../../shared/ingest/prepare.ts";
 import { encodeStatusProto, encodeTraceResponseProto } from "../../shared/otlp/encode-response.ts";
 import type { IngestApp } from "./env.ts";
-import { storeBatch } from "./store-batch.ts";
+import { reportRejected, storeBatch } from "./store-batch.ts";
 
 const buckets = new TokenBuckets();
 
@@ -34,6 +34,7 @@ app.post("/v1/traces", keyAuth({ scope: "ingest" }), async (c) => {
   const { prepared, receivedAtMs, batchId, tenantId } = await readAndPrepare(c, source);
   if (prepared.body !== undefined) await storeBatch(c.env, tenantId, batchId, receivedAtMs, { ...prepared, body: prepared.body });
   if (prepared.acceptedSpans === 0 && prepared.rejectedSpans > 0) {
+    await reportRejected(c.env, tenantId, batchId, receivedAtMs, prepared.rejectedSpans);
     throw new ApiError(400, "invalid_spans", `All ${prepared.rejectedSpans} spans were rejected: ${prepared.errors.join("; ")}`);
   }
   const partial = prepared.rejectedSpans > 0 ? { rejectedSpans: prepared.rejectedSpans, errorMessage: prepared.errors.join("; ") } : undefined;
@@ -50,6 +51,7 @@ app.post("/api/v2/spans", keyAuth({ scope: "ingest" }), async (c) => {
   }
   const { prepared, receivedAtMs, batchId, tenantId } = await readAndPrepare(c, "zipkin-json");
   if (prepared.acceptedSpans === 0 && prepared.rejectedSpans > 0) {
+    await reportRejected(c.env, tenantId, batchId, receivedAtMs, prepared.rejectedSpans);
     throw new ApiError(400, "invalid_spans", `All ${prepared.rejectedSpans} spans were rejected: ${prepared.errors.join("; ")}`);
   }
   if (prepared.body !== undefined) await storeBatch(c.env, tenantId, batchId, receivedAtMs, { ...prepared, body: prepared.body });

@@ -47,6 +47,7 @@ export async function storeBatch(
     minStartUnixNano: prepared.minStartUnixNano,
     maxEndUnixNano: prepared.maxEndUnixNano,
     ...(inline && { inline }),
+    ...(prepared.rejectedSpans > 0 && { rejectedSpans: prepared.rejectedSpans }),
   };
   try {
     // v8 (structured clone) keeps the inline payload binary; JSON would need base64 (+33%).
@@ -57,4 +58,25 @@ export async function storeBatch(
     throw new ApiError(503, "queue_unavailable", "The ingest queue is unavailable; retry later", RETRY_AFTER_SECONDS);
   }
   return { key, inline: inline !== undefined };
+}
+
+/**
+ * Tells the assembler how many spans a request had refused when none was accepted (nothing is
+ * stored), so that the tenant's usage shows them. Best effort: the client gets its 400 either way.
+ */
+export async function reportRejected(env: Pick<IngestEnv, "INGEST_QUEUE">, tenantId: string, batchId: string, receivedAtMs: number, rejectedSpans: number): Promise<void> {
+  const message: IngestBatchMessage = {
+    v: 2,
+    tenantId,
+    key: ingestBatchKey(tenantId, receivedAtMs, batchId),
+    batchId,
+    receivedAtMs,
+    spanCount: 0,
+    traceCount: 0,
+    bytes: 0,
+    minStartUnixNano: "0",
+    maxEndUnixNano: "0",
+    rejectedSpans,
+  };
+  await env.INGEST_QUEUE.send(message, { contentType: "v8" }).catch((err: unknown) => console.error("ingest: could not report rejected spans", err));
 }

@@ -9,6 +9,8 @@ import { blocks, type Block } from "../schema.ts";
 import { metricRowStatements } from "./metrics.ts";
 import type { EdgeRow } from "../../servicegraph/aggregate.ts";
 import type { OperationRow } from "../../metrics/red.ts";
+import type { UsageDelta } from "../../assembly/usage-deltas.ts";
+import { usageRowStatements } from "./usage.ts";
 
 export type NewBlock = Omit<Block, "tenantId">;
 
@@ -58,10 +60,11 @@ export async function tenantsWithBlocks(db: Db): Promise<string[]> {
  * One atomic D1 batch: the new block's catalog row and the merged metric rows. Either the block
  * and its metrics are both recorded or neither is, so a retried batch cannot count twice.
  */
-export async function recordBlock(db: BatchingDb, tenantId: string, block: NewBlock, edgeRows: EdgeRow[], operationRows: OperationRow[]): Promise<void> {
+export async function recordBlock(db: BatchingDb, tenantId: string, block: NewBlock, edgeRows: EdgeRow[], operationRows: OperationRow[], usage: readonly UsageDelta[] = []): Promise<void> {
   const statements = [
     db.insert(blocks).values({ ...block, tenantId }).onConflictDoNothing(),
     ...metricRowStatements(db, tenantId, edgeRows, operationRows),
+    ...usageRowStatements(db, tenantId, usage),
   ] as const;
   await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);
 }

@@ -48,7 +48,7 @@ import {
   touchSession,
   writeThrottle,
 } from "./accounts.ts";
-import { tenantTotals, usagePerDay } from "./usage.ts";
+import { tenantTotals, usagePerDay, writeUsageRows } from "./usage.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -661,13 +661,18 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         }
         const totals = await tenantTotals(getDb(), kept);
         expect(totals).toMatchObject({ spans: 7, traces: 2, blocks: 1 });
-        expect(await usagePerDay(getDb(), kept, T0 - 1)).toEqual([{ day: new Date(T0).toISOString().slice(0, 10), spans: 7, bytes: expect.any(Number) }]);
+        const day = new Date(T0).toISOString().slice(0, 10);
+        await writeUsageRows(getDb(), kept, [{ day, spansAccepted: 7, spansRejected: 2 }]);
+        await writeUsageRows(getDb(), kept, [{ day, spansAccepted: 1, spansRejected: 0 }]);
+        await writeUsageRows(getDb(), doomed, [{ day, spansAccepted: 5, spansRejected: 5 }]);
+        expect(await usagePerDay(getDb(), kept, T0 - 1)).toEqual([{ day, spansAccepted: 8, spansRejected: 2, bytes: expect.any(Number) }]);
         await deleteTenantRows(getDb(), doomed);
         expect(await getTenant(getDb(), doomed)).toBeUndefined();
         expect(await listKeys(getDb(), doomed)).toEqual([]);
         expect(await listBlocks(getDb(), doomed)).toEqual([]);
         expect(await getMembership(getDb(), doomed, u.id)).toBeUndefined();
         expect(await tenantTotals(getDb(), kept)).toEqual(totals);
+        expect(await usagePerDay(getDb(), doomed, T0 - 1)).toEqual([]);
         expect(await getMembership(getDb(), kept, u.id)).toBeDefined();
       });
     });

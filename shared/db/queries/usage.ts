@@ -1,12 +1,13 @@
 /**
  * @module
- * A tenant's stored data in numbers, from the block catalog (no R2 read): totals for the project
- * overview and spans/bytes per day for the usage chart. Compaction keeps span counts, so the
- * figures do not change when blocks are merged; a day is the day a block's first span started.
+ * A tenant's data in numbers: totals for the project overview and bytes stored per day from the
+ * block catalog (no R2 read; compaction keeps the sums, a day being the day a block's first span
+ * started), and spans accepted and rejected per day from `usage_days` (by ingest receive time).
  */
 import { and, eq, gte, sql } from "drizzle-orm";
-import type { Db } from "../client.ts";
-import { blocks } from "../schema.ts";
+import type { UsageDelta } from "../../assembly/usage-deltas.ts";
+import type { BatchingDb, Db } from "../client.ts";
+import { blocks, usageDays } from "../schema.ts";
 
 export interface TenantTotals {
   spans: number;
@@ -24,14 +25,46 @@ export async function tenantTotals(db: Db, tenantId: string): Promise<TenantTota
   return { spans: Number(row?.spans ?? 0), traces: Number(row?.traces ?? 0), blocks: Number(row?.blocks ?? 0), lastSpanAt: row?.lastEndMs ? new Date(Number(row.lastEndMs)) : undefined };
 }
 
-export async function usagePerDay(db: Db, tenantId: string, sinceMs: number): Promise<{ day: string; spans: number; bytes: number }[]> {
+export interface UsageDay {
+  day: string;
+  spansAccepted: number;
+  spansRejected: number;
+  bytes: number;
+}
+
+export async function usagePerDay(db: Db, tenantId: string, sinceMs: number): Promise<UsageDay[]> {
   const day = sql<string>`strftime('%Y-%m-%d', ${blocks.startMs} / 1000, 'unixepoch')`;
-  const rows = await db
-    .select({ day, spans: sql<number>`sum(${blocks.spanCount})`, bytes: sql<number>`sum(${blocks.bytes})` })
-    .from(blocks)
-    .where(and(eq(blocks.tenantId, tenantId), gte(blocks.startMs, sinceMs)))
-    .groupBy(day)
-    .orderBy(day)
-    .all();
-  return rows.map((r) => ({ day: r.day, spans: Number(r.spans), bytes: Number(r.bytes) }));
+  const sinceDay = new Date(sinceMs).toISOString().slice(0, 10);
+  const [stored, counted] = await Promise.all([
+    db
+      .select({ day, bytes: sql<number>`sum(${blocks.bytes})` })
+      .from(blocks)
+      .where(and(eq(blocks.tenantId, tenantId), gte(blocks.startMs, sinceMs)))
+      .groupBy(day)
+      .all(),
+    db.select().from(usageDays).where(and(eq(usageDays.tenantId, tenantId), gte(usageDays.day, sinceDay))).all(),
+  ]);
+  const out = new Map<string, UsageDay>();
+  const at = (d: string) => out.get(d) ?? out.set(d, { day: d, spansAccepted: 0, spansRejected: 0, bytes: 0 }).get(d)!;
+  for (const r of stored) at(r.day).bytes = Number(r.bytes);
+  for (const r of counted) Object.assign(at(r.day), { spansAccepted: r.spansAccepted, spansRejected: r.spansRejected });
+  return [...out.values()].sort((a, b) => a.day.localeCompare(b.day));
+}
+
+/** Upserts adding the deltas to the tenant's day rows (for a D1 batch: see recordBlock). */
+export function usageRowStatements(db: Db, tenantId: string, deltas: readonly UsageDelta[]) {
+  return deltas.map((d) =>
+    db
+      .insert(usageDays)
+      .values({ tenantId, ...d })
+      .onConflictDoUpdate({
+        target: [usageDays.tenantId, usageDays.day],
+        set: { spansAccepted: sql`${usageDays.spansAccepted} + excluded.spans_accepted`, spansRejected: sql`${usageDays.spansRejected} + excluded.spans_rejected` },
+      }),
+  );
+}
+
+export async function writeUsageRows(db: BatchingDb, tenantId: string, deltas: readonly UsageDelta[]): Promise<void> {
+  const statements = usageRowStatements(db, tenantId, deltas);
+  if (statements.length) await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);
 }
