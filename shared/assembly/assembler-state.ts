@@ -14,6 +14,7 @@ import { edgeRowKey, mergeEdgeRows, upsertEdgeRows, type EdgeRow } from "../serv
 import { EDGE_STORE_FORMAT, type EdgeStoreState } from "../servicegraph/edges.ts";
 import { mergeOperationRows, operationRowKey, upsertOperationRows, type OperationRow } from "../metrics/red.ts";
 import { mergeRowsByKey } from "../metrics/rows.ts";
+import { fromBase64, toBase64 } from "../encoding/base64.ts";
 
 export const ASSEMBLER_STATE_FORMAT = "edgetrace.assembler-state.v1";
 
@@ -158,19 +159,6 @@ export function withOpenEdgeRows(stored: Iterable<EdgeRow>, open: Iterable<EdgeR
 
 export function withOpenOperationRows(stored: Iterable<OperationRow>, open: Iterable<OperationRow>): OperationRow[] {
   return upsertOperationRows(stored, open);
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function fromBase64(s: string): Uint8Array {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }
 
 function encodeEdgeRow(r: EdgeRow): EncodedEdgeRow {

@@ -3,6 +3,7 @@
  * API key secrets: how they are made, hashed and read off a request. Pure WebCrypto, so the same
  * code runs in every worker and in Node.
  */
+import { base64url, toHex } from "../encoding/base64.ts";
 
 export const SCOPES = ["ingest", "read", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -57,23 +58,14 @@ export function readKeyFromHeaders(headers: Headers): string | undefined {
   return undefined;
 }
 
-/** Constant-time comparison of two strings (for the admin token). */
-export function timingSafeEqualString(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+/** Compares byte strings in time that depends on their lengths only, not where they differ. */
+export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
   return diff === 0;
 }
 
-function base64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
+/** Constant-time comparison of two strings (the admin token, CSRF tokens). */
+export function timingSafeEqualString(a: string, b: string): boolean {
+  return timingSafeEqual(new TextEncoder().encode(a), new TextEncoder().encode(b));
 }

@@ -4,6 +4,8 @@
  * salt per user, at 100,000 iterations (the most the Workers runtime allows). The iteration count
  * is stored with each hash so that it can change without locking anyone out.
  */
+import { fromBase64, toBase64 } from "../encoding/base64.ts";
+import { timingSafeEqual } from "./keys.ts";
 
 /** The Workers runtime refuses PBKDF2 above this; use the cap. */
 export const PBKDF2_ITERATIONS = 100_000;
@@ -46,23 +48,4 @@ async function derive(password: string, salt: Uint8Array, iterations: number): P
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, ["deriveBits"]);
   const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: salt as Uint8Array<ArrayBuffer>, iterations }, key, 256);
   return new Uint8Array(bits);
-}
-
-export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function fromBase64(s: string): Uint8Array {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }

@@ -3,6 +3,7 @@
  * Dashboard session policy, pure: ids, cookie attributes and expiry. The id is 256 random bits,
  * base64url in an HttpOnly cookie; D1 holds only its SHA-256 (`hashSecret`).
  */
+import { base64url } from "../encoding/base64.ts";
 
 /** A session unused this long ends. */
 export const SESSION_IDLE_MS = 3 * 86_400_000;
@@ -40,10 +41,4 @@ export function sessionVerdict(s: SessionTimes, nowMs: number): SessionVerdict {
 export function sessionCookie(url: URL): { name: string; secure: boolean } {
   const local = url.protocol === "http:" && (url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]");
   return local ? { name: "et_session", secure: false } : { name: "__Host-et_session", secure: true };
-}
-
-function base64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

@@ -9,6 +9,7 @@
 import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
 import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
 import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
+import { groupBySegment } from "./segments.ts";
 import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
 import { listBlocks } from "../db/queries/blocks.ts";
@@ -58,15 +59,13 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
     const footer = readFooter(tail);
     const fromTail = (r: { offset: number; length: number }) => (r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : undefined);
     const table = await decodeSummaries(fromTail(footer.summaries) ?? (await read(footer.summaries.offset, footer.summaries.length)));
-    const bySegment = new Map<number, TraceSummary[]>();
+    const candidates: TraceSummary[] = [];
     for (const row of table.traces) {
       if (BigInt(row.startTimeUnixNano) >= endNs || BigInt(row.endTimeUnixNano) < startNs) continue;
       metrics.inspectedTraces++;
-      if (!matcher.mayMatch(row)) continue;
-      const rows = bySegment.get(row.segmentOffset);
-      if (rows) rows.push(row);
-      else bySegment.set(row.segmentOffset, [row]);
+      if (matcher.mayMatch(row)) candidates.push(row);
     }
+    const bySegment = groupBySegment(candidates);
     let dictionary: BlockDictionary | undefined;
     for (const [offset, rows] of bySegment) {
       dictionary ??= await decodeDictionary(fromTail(footer.dictionary) ?? (await read(footer.dictionary.offset, footer.dictionary.length)));

@@ -21,6 +21,7 @@
 import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
 import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
 import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
+import { segmentsNewestFirst } from "./segments.ts";
 import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
 import { listBlocks } from "../db/queries/blocks.ts";
@@ -196,14 +197,7 @@ async function searchBlock(read: Read, objectSize: number, scan: BlockScan): Pro
 
   // Rows sharing a segment: one read and one inflate per segment; segments with the newest
   // traces first, so that once `limit` newer matches are known the rest is not read.
-  const bySegment = new Map<number, TraceSummary[]>();
-  for (const row of toDecode) {
-    const rows = bySegment.get(row.segmentOffset);
-    if (rows) rows.push(row);
-    else bySegment.set(row.segmentOffset, [row]);
-  }
-  const latest = (rows: TraceSummary[]) => rows.reduce((m, r) => (BigInt(r.startTimeUnixNano) > m ? BigInt(r.startTimeUnixNano) : m), 0n);
-  const segments = [...bySegment].map(([offset, rows]) => ({ offset, rows, latest: latest(rows) })).sort((a, b) => (a.latest !== b.latest ? (a.latest > b.latest ? -1 : 1) : a.offset - b.offset));
+  const segments = segmentsNewestFirst(toDecode);
 
   let dictionary: BlockDictionary | undefined;
   for (const { offset, rows, latest: segLatest } of segments) {

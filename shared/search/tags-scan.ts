@@ -23,6 +23,7 @@ import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
 import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
 import { decodeSegmentTraces } from "../block/read-block.ts";
 import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
+import { segmentsNewestFirst } from "./segments.ts";
 import type { Span } from "../model/span.ts";
 import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
@@ -172,17 +173,10 @@ async function scanBlock(read: Read, objectSize: number, scan: BlockScan): Promi
   }
   if (!rows.length) return;
 
-  const bySegment = new Map<number, TraceSummary[]>();
-  for (const row of rows) {
-    const list = bySegment.get(row.segmentOffset);
-    if (list) list.push(row);
-    else bySegment.set(row.segmentOffset, [row]);
-  }
-  const latest = (list: TraceSummary[]) => list.reduce((m, r) => (BigInt(r.startTimeUnixNano) > m ? BigInt(r.startTimeUnixNano) : m), 0n);
-  const segments = [...bySegment].map(([offset, list]) => ({ offset, list, latest: latest(list) })).sort((a, b) => (a.latest !== b.latest ? (a.latest > b.latest ? -1 : 1) : a.offset - b.offset));
+  const segments = segmentsNewestFirst(rows);
 
   let dictionary: BlockDictionary | undefined;
-  for (const { offset, list } of segments) {
+  for (const { offset, rows: list } of segments) {
     if (sink.done) return;
     dictionary ??= await decodeDictionary(fromTail(footer.dictionary) ?? (await read(footer.dictionary.offset, footer.dictionary.length)));
     const segment = fromTail({ offset, length: list[0]!.segmentLength }) ?? (await read(offset, list[0]!.segmentLength));
