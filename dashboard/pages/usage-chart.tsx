@@ -42,7 +42,8 @@ export const UsageChart: FC<{ days: UsageDay[] }> = ({ days }) => {
               <rect x={i * bar + 1} y={H - a} width={Math.max(1, bar - 2)} height={a} class="bar" />
               <rect x={i * bar + 1} y={H - a - r} width={Math.max(1, bar - 2)} height={r} class="bar rejected" />
               {(i === 0 || i === days.length - 1) && (
-                <text x={i * bar + bar / 2} y={H + 15} text-anchor="middle" class="axis">
+                // First label from the left edge, last to the right edge: never clipped.
+                <text x={i === 0 ? 0 : W} y={H + 15} text-anchor={i === 0 ? "start" : "end"} class="axis">
                   {d.day.slice(5)}
                 </text>
               )}
