@@ -6,10 +6,8 @@
  * trace fragment, even when in several spansets) is bucketed by its start time. No `limit`: the
  * whole range is read.
  */
-import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
-import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
-import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
-import { groupBySegment } from "./segments.ts";
+import type { TraceSummary } from "../block/summary-table.ts";
+import { groupBySegment, openBlock } from "./segments.ts";
 import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
 import { listBlocks } from "../db/queries/blocks.ts";
@@ -53,23 +51,16 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
 
   for (const block of blocks) {
     const read = reader(store, tenantId, block, metrics);
-    const tailLength = Math.min(block.bytes, Math.max(FOOTER_SIZE, options.tailBytes ?? 64 * 1024));
-    const tailOffset = block.bytes - tailLength;
-    const tail = await read(tailOffset, tailLength);
-    const footer = readFooter(tail);
-    const fromTail = (r: { offset: number; length: number }) => (r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : undefined);
-    const table = await decodeSummaries(fromTail(footer.summaries) ?? (await read(footer.summaries.offset, footer.summaries.length)));
+    const opened = await openBlock(read, block.bytes, options.tailBytes);
     const candidates: TraceSummary[] = [];
-    for (const row of table.traces) {
+    for (const row of opened.traces) {
       if (BigInt(row.startTimeUnixNano) >= endNs || BigInt(row.endTimeUnixNano) < startNs) continue;
       metrics.inspectedTraces++;
       if (matcher.mayMatch(row)) candidates.push(row);
     }
     const bySegment = groupBySegment(candidates);
-    let dictionary: BlockDictionary | undefined;
     for (const [offset, rows] of bySegment) {
-      dictionary ??= await decodeDictionary(fromTail(footer.dictionary) ?? (await read(footer.dictionary.offset, footer.dictionary.length)));
-      const traces = await decodeSegmentTraces(await read(offset, rows[0]!.segmentLength), dictionary, rows);
+      const traces = await decodeSegmentTraces(await opened.range({ offset, length: rows[0]!.segmentLength }), await opened.dictionary(), rows);
       for (const [i, row] of rows.entries()) {
         const trace = traces[i]!;
         const sets = matcher.match(trace, row);

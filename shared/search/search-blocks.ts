@@ -18,10 +18,8 @@
  * first matching fragment found, the one in the newest block. Each fragment is matched alone, so
  * a condition spread over fragments (one tag in each) is not seen.
  */
-import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
-import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
-import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
-import { segmentsNewestFirst } from "./segments.ts";
+import type { TraceSummary } from "../block/summary-table.ts";
+import { openBlock, segmentsNewestFirst } from "./segments.ts";
 import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
 import { listBlocks } from "../db/queries/blocks.ts";
@@ -174,17 +172,11 @@ interface BlockScan {
 
 async function searchBlock(read: Read, objectSize: number, scan: BlockScan): Promise<void> {
   const { matcher, startNs, endNs, metrics } = scan;
-  const tailLength = Math.min(objectSize, Math.max(FOOTER_SIZE, scan.tailBytes ?? 64 * 1024));
-  const tailOffset = objectSize - tailLength;
-  const tail = await read(tailOffset, tailLength);
-  const footer = readFooter(tail);
-  if (footer.objectSize !== objectSize) throw new Error(`block is ${objectSize} bytes, its footer says ${footer.objectSize}`);
-  const fromTail = (r: { offset: number; length: number }) => (r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : undefined);
-  const table = await decodeSummaries(fromTail(footer.summaries) ?? (await read(footer.summaries.offset, footer.summaries.length)));
+  const block = await openBlock(read, objectSize, scan.tailBytes);
   metrics.inspectedBlocks++;
 
   const toDecode: TraceSummary[] = [];
-  for (const row of table.traces) {
+  for (const row of block.traces) {
     const s = BigInt(row.startTimeUnixNano);
     const e = BigInt(row.endTimeUnixNano);
     if (s > endNs || e < startNs) continue;
@@ -199,12 +191,10 @@ async function searchBlock(read: Read, objectSize: number, scan: BlockScan): Pro
   // traces first, so that once `limit` newer matches are known the rest is not read.
   const segments = segmentsNewestFirst(toDecode);
 
-  let dictionary: BlockDictionary | undefined;
   for (const { offset, rows, latest: segLatest } of segments) {
     const c = scan.cutoff();
     if (c !== undefined && segLatest < c) break;
-    dictionary ??= await decodeDictionary(fromTail(footer.dictionary) ?? (await read(footer.dictionary.offset, footer.dictionary.length)));
-    const traces = await decodeSegmentTraces(await read(offset, rows[0]!.segmentLength), dictionary, rows);
+    const traces = await decodeSegmentTraces(await block.range({ offset, length: rows[0]!.segmentLength }), await block.dictionary(), rows);
     rows.forEach((row, i) => {
       const spanSets = matcher.match(traces[i]!, row);
       if (spanSets) scan.add({ summary: row, spanSets });
@@ -230,12 +220,7 @@ export async function rootSpanNames(db: Db, store: ObjectStore, tenantId: string
     };
     let rows: TraceSummary[];
     try {
-      const tailLength = Math.min(b.bytes, Math.max(FOOTER_SIZE, options.tailBytes ?? 64 * 1024));
-      const tailOffset = b.bytes - tailLength;
-      const tail = await read(tailOffset, tailLength);
-      const footer = readFooter(tail);
-      const r = footer.summaries;
-      rows = (await decodeSummaries(r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : await read(r.offset, r.length))).traces;
+      rows = (await openBlock(read, b.bytes, options.tailBytes)).traces;
     } catch (err) {
       // A block compacted away meanwhile: its traces are in the merged block, listed or not.
       if (err instanceof BlockGone) continue;

@@ -1,9 +1,12 @@
 /**
  * @module
- * Summary rows grouped by the block segment that holds their traces, so each segment is read and
+ * Reading a block for a scan: its tail and summary table in one range read (`openBlock`), and the
+ * summary rows grouped by the segment that holds their traces, so each segment is read and
  * inflated once however many of its traces a scan wants.
  */
-import type { TraceSummary } from "../block/summary-table.ts";
+import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
+import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
+import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
 
 export interface SegmentRows {
   offset: number;
@@ -28,4 +31,31 @@ export function segmentsNewestFirst(rows: Iterable<TraceSummary>): SegmentRows[]
   return [...groupBySegment(rows)]
     .map(([offset, list]) => ({ offset, rows: list, latest: latest(list) }))
     .sort((a, b) => (a.latest !== b.latest ? (a.latest > b.latest ? -1 : 1) : a.offset - b.offset));
+}
+
+export type ReadRange = (offset: number, length: number) => Promise<Uint8Array>;
+
+export interface OpenedBlock {
+  traces: TraceSummary[];
+  /** A range of the block, from the tail already read when it lies there, else read now. */
+  range(r: { offset: number; length: number }): Promise<Uint8Array>;
+  /** The block dictionary, read and decoded on first use. */
+  dictionary(): Promise<BlockDictionary>;
+}
+
+/**
+ * Reads a block's tail (one range read of `tailBytes`, default 64 KB: footer, summary table and
+ * dictionary usually fit), checks the footer against the object's size, and decodes the summary
+ * table. What search, tag scans and TraceQL metrics all start with.
+ */
+export async function openBlock(read: ReadRange, objectSize: number, tailBytes = 64 * 1024): Promise<OpenedBlock> {
+  const tailLength = Math.min(objectSize, Math.max(FOOTER_SIZE, tailBytes));
+  const tailOffset = objectSize - tailLength;
+  const tail = await read(tailOffset, tailLength);
+  const footer = readFooter(tail);
+  if (footer.objectSize !== objectSize) throw new Error(`block is ${objectSize} bytes, its footer says ${footer.objectSize}`);
+  const range = async (r: { offset: number; length: number }) => (r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : await read(r.offset, r.length));
+  const table = await decodeSummaries(await range(footer.summaries));
+  let dictionary: Promise<BlockDictionary> | undefined;
+  return { traces: table.traces, range, dictionary: () => (dictionary ??= range(footer.dictionary).then(decodeDictionary)) };
 }

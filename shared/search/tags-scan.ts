@@ -19,11 +19,9 @@
  * A block compacted away between the catalog read and its first range read is skipped, and the
  * catalog is read once more at the end for blocks not yet seen (the merged block).
  */
-import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
-import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
 import { decodeSegmentTraces } from "../block/read-block.ts";
-import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
-import { segmentsNewestFirst } from "./segments.ts";
+import type { TraceSummary } from "../block/summary-table.ts";
+import { openBlock, segmentsNewestFirst } from "./segments.ts";
 import type { Span } from "../model/span.ts";
 import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
@@ -151,17 +149,11 @@ type Read = (offset: number, length: number) => Promise<Uint8Array>;
 
 async function scanBlock(read: Read, objectSize: number, scan: BlockScan): Promise<void> {
   const { sink, filter, startNs, endNs, metrics } = scan;
-  const tailLength = Math.min(objectSize, Math.max(FOOTER_SIZE, scan.tailBytes ?? 64 * 1024));
-  const tailOffset = objectSize - tailLength;
-  const tail = await read(tailOffset, tailLength);
-  const footer = readFooter(tail);
-  if (footer.objectSize !== objectSize) throw new Error(`block is ${objectSize} bytes, its footer says ${footer.objectSize}`);
-  const fromTail = (r: { offset: number; length: number }) => (r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : undefined);
-  const table = await decodeSummaries(fromTail(footer.summaries) ?? (await read(footer.summaries.offset, footer.summaries.length)));
+  const block = await openBlock(read, objectSize, scan.tailBytes);
   metrics.inspectedBlocks++;
 
   const rows: TraceSummary[] = [];
-  for (const row of table.traces) {
+  for (const row of block.traces) {
     if (BigInt(row.startTimeUnixNano) > endNs || BigInt(row.endTimeUnixNano) < startNs) continue;
     metrics.inspectedTraces++;
     if (filter && !filter.mayMatch(row)) continue;
@@ -175,12 +167,10 @@ async function scanBlock(read: Read, objectSize: number, scan: BlockScan): Promi
 
   const segments = segmentsNewestFirst(rows);
 
-  let dictionary: BlockDictionary | undefined;
   for (const { offset, rows: list } of segments) {
     if (sink.done) return;
-    dictionary ??= await decodeDictionary(fromTail(footer.dictionary) ?? (await read(footer.dictionary.offset, footer.dictionary.length)));
-    const segment = fromTail({ offset, length: list[0]!.segmentLength }) ?? (await read(offset, list[0]!.segmentLength));
-    const traces = await decodeSegmentTraces(segment, dictionary, list);
+    const segment = await block.range({ offset, length: list[0]!.segmentLength });
+    const traces = await decodeSegmentTraces(segment, await block.dictionary(), list);
     for (let i = 0; i < list.length; i++) {
       const row = list[i]!;
       const trace = traces[i]!;
