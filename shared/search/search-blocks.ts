@@ -45,6 +45,8 @@ export interface SearchTrace {
   rootTraceName: string;
   startTimeUnixNano: string;
   durationMs: number;
+  /** Spans and error spans per service, as Tempo's TraceSearchMetadata.serviceStats. */
+  serviceStats: Record<string, { spanCount: number; errorCount?: number }>;
   spanSets: SpansetMatch[];
   /** The first spanset, as Tempo still sends it for older clients. */
   spanSet?: SpansetMatch;
@@ -141,6 +143,8 @@ async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher:
       rootTraceName: summary.rootSpanName,
       startTimeUnixNano: summary.startTimeUnixNano,
       durationMs: Number(BigInt(summary.durationNanos) / NANOS_PER_MS),
+      // Tempo omits a zero errorCount (proto3 JSON); so do we.
+      serviceStats: Object.fromEntries(summary.services.map((c) => [c.serviceName, c.errorCount ? { spanCount: c.spanCount, errorCount: c.errorCount } : { spanCount: c.spanCount }])),
       spanSets,
       ...(spanSets[0] ? { spanSet: spanSets[0] } : {}),
     }));

@@ -79,7 +79,7 @@ describe("Tempo search: /api/search with tags", () => {
     const r = await get(`/api/search?tags=${encodeURIComponent("service.name=cart")}`, a.secret);
     expect(r.status).toBe(200);
     expect(ids(r.body)).toEqual([id(6), id(5), id(4), id(2), id(1)]);
-    expect(r.body.traces[1]).toEqual({ traceID: id(5), rootServiceName: "web", rootTraceName: "GET /checkout", startTimeUnixNano: `${at(5)}000000`, durationMs: 800, spanSets: [] });
+    expect(r.body.traces[1]).toEqual({ traceID: id(5), rootServiceName: "web", rootTraceName: "GET /checkout", startTimeUnixNano: `${at(5)}000000`, durationMs: 800, serviceStats: { cart: { spanCount: 1, errorCount: 1 }, web: { spanCount: 1 } }, spanSets: [] });
     expect(Number(r.body.metrics.inspectedBytes)).toBeGreaterThan(0);
     expect(r.body.metrics).toMatchObject({ inspectedTraces: 6, inspectedBlocks: 4, completedJobs: 4, totalJobs: 4 });
     // The same query gives the same answer.
