@@ -17,6 +17,9 @@ const wrangler = "wrangler";
 const { token, source } = resolveAdminToken();
 
 console.log(`edgetrace: applying D1 migrations to ${stateDir}`);
+// The dashboard's client pages (Preact) are built into its static assets first.
+const ui = spawnSync(process.execPath, ["scripts/build-ui.mjs"], { stdio: "inherit", env });
+if (ui.status !== 0) process.exit(ui.status ?? 1);
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "edgetrace", "--local", "--persist-to", stateDir, "-c", "wrangler.toml"], { stdio: "inherit", env });
 if (migrate.status !== 0) {
   console.error("edgetrace: migrations failed");

@@ -14,7 +14,11 @@ export interface Frame {
   csrf?: string;
   /** The project in view, for the project navigation. */
   project?: { id: string; name: string; role: "owner" | "member" };
-  active?: "overview" | "keys" | "settings" | "projects" | "account";
+  active?: "overview" | "keys" | "settings" | "projects" | "account" | "search" | "trace" | "service-map" | "services" | "compare";
+  /** A client page (dashboard/src/pages/<name>.tsx, built to /static/ui/): its module and CSS. */
+  clientPage?: string;
+  /** Full-width main area (trace views, maps). */
+  wide?: boolean;
 }
 
 export const Layout: FC<Frame & { children?: Child }> = (props) => (
@@ -29,7 +33,9 @@ export const Layout: FC<Frame & { children?: Child }> = (props) => (
       <title>{props.title} · Edgetrace</title>
       <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
       <link rel="stylesheet" href="/static/app.css" />
+      {props.clientPage && <link rel="stylesheet" href={`/static/ui/${props.clientPage}.css`} />}
       <script src="/static/app.js" defer></script>
+      {props.clientPage && <script type="module" src={`/static/ui/${props.clientPage}.js`}></script>}
     </head>
     <body>
       <a class="skip" href="#main">Skip to content</a>
@@ -42,6 +48,15 @@ export const Layout: FC<Frame & { children?: Child }> = (props) => (
             <span class="project-name">{props.project.name}</span>
             <a href={`/app/t/${props.project.id}`} aria-current={props.active === "overview" ? "page" : undefined}>
               Overview
+            </a>
+            <a href={`/app/t/${props.project.id}/search`} aria-current={props.active === "search" || props.active === "trace" ? "page" : undefined}>
+              Search
+            </a>
+            <a href={`/app/t/${props.project.id}/service-map`} aria-current={props.active === "service-map" ? "page" : undefined}>
+              Service map
+            </a>
+            <a href={`/app/t/${props.project.id}/services`} aria-current={props.active === "services" ? "page" : undefined}>
+              Services
             </a>
             <a href={`/app/t/${props.project.id}/keys`} aria-current={props.active === "keys" ? "page" : undefined}>
               API keys
@@ -72,7 +87,9 @@ export const Layout: FC<Frame & { children?: Child }> = (props) => (
           </nav>
         )}
       </header>
-      <main id="main">{props.children}</main>
+      <main id="main" class={props.wide ? "wide" : undefined}>
+        {props.children}
+      </main>
     </body>
   </html>
   </>

@@ -274,7 +274,7 @@ describe("projects, keys and roles", () => {
     const victimUserId = (await env.DB.prepare("SELECT id FROM users WHERE email = ?").bind(victim.email).first<{ id: string }>())!.id;
     const attacker = await withProject("attacker");
     const t = victim.tenantId;
-    const gets = [`/app/t/${t}`, `/app/t/${t}/status`, `/app/t/${t}/keys`, `/app/t/${t}/settings`];
+    const gets = [`/app/t/${t}`, `/app/t/${t}/status`, `/app/t/${t}/keys`, `/app/t/${t}/settings`, `/app/t/${t}/search`, `/app/t/${t}/traces/${"a".repeat(32)}`, `/app/t/${t}/trace-file`, `/app/t/${t}/compare`, `/app/t/${t}/service-map`, `/app/t/${t}/services`];
     const posts = [`/app/t/${t}/keys`, `/app/t/${t}/keys/${keyId}/revoke`, `/app/t/${t}/keys/${keyId}/rotate`, `/app/t/${t}/settings`, `/app/t/${t}/members`, `/app/t/${t}/members/${victimUserId}/remove`, `/app/t/${t}/rename`, `/app/t/${t}/delete`];
     for (const path of gets) expect((await attacker.b.get(path)).status, path).toBe(404);
     for (const path of posts) expect((await attacker.b.post(path, { name: "pwned", confirm: "victim", email: attacker.email, scopes: ["read"], retentionDays: "30", ingestMegabytesPerSecond: "1" }, `/app/t/${attacker.tenantId}/keys`)).status, path).toBe(404);
@@ -297,6 +297,17 @@ describe("projects, keys and roles", () => {
     // Logged out, the cookie reads nothing.
     await mine.b.post("/logout");
     expect((await search(mine.b, mine.tenantId)).status).toBe(401);
+  });
+
+  it("serves the client pages' frames with the project and their module", async () => {
+    const { b, tenantId } = await withProject();
+    for (const [path, page] of [["search", "search"], [`traces/${"ab".repeat(16)}`, "trace"], ["compare", "compare"], ["service-map", "service-map"], ["services", "services"]]) {
+      const res = await b.get(`/app/t/${tenantId}/${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.text, path).toContain(`data-tenant="${tenantId}"`);
+      expect(res.text, path).toContain(`<script type="module" src="/static/ui/${page}.js">`);
+    }
+    expect((await b.get(`/app/t/${tenantId}/traces/not-hex`)).status).toBe(400);
   });
 
   it("keeps settings within the operator's bounds", async () => {

@@ -43,6 +43,8 @@ import { LoginPage, SignupPage } from "../../../dashboard/pages/auth-pages.tsx";
 import { KeysPage, OverviewPage, ProjectsPage, SettingsPage } from "../../../dashboard/pages/project-pages.tsx";
 import { fillDays } from "../../../dashboard/pages/usage-chart.tsx";
 import type { DashboardEnv } from "../env.ts";
+import { ClientPage } from "../../../dashboard/pages/client-page.tsx";
+import type { Frame } from "../../../dashboard/pages/layout.tsx";
 
 type UiApp = { Bindings: DashboardEnv; Variables: MemberVariables };
 type Ctx = Context<UiApp>;
@@ -181,6 +183,23 @@ ui.get("/app/t/:tenantId/status", async (c) => {
   const t = await tenantTotals(await indexStore(c.env), c.var.tenant.id);
   return c.json({ spans: t.spans, traces: t.traces, lastSpanAt: t.lastSpanAt?.toISOString() ?? null }, 200, { "cache-control": "no-store" });
 });
+
+// ---- client pages: search, trace view, compare, service map, services -------------------------
+
+const clientPage = (c: Ctx, page: string, title: string, active: Frame["active"], data: Record<string, string> = {}) =>
+  c.html(<ClientPage page={page} tenantId={c.var.tenant.id} data={data} title={title} email={c.var.user.email} csrf={c.var.session.csrfToken} project={{ id: c.var.tenant.id, name: c.var.tenant.name, role: c.var.role }} active={active} />);
+
+ui.get("/app/t/:tenantId/search", (c) => clientPage(c, "search", `Search · ${c.var.tenant.name}`, "search"));
+ui.get("/app/t/:tenantId/traces/:traceId", (c) => {
+  const traceId = c.req.param("traceId");
+  if (!/^[0-9a-fA-F]{1,32}$/.test(traceId)) throw new ApiError(400, "bad_trace_id", "A trace id is 16 or 32 hex digits");
+  return clientPage(c, "trace", `Trace ${traceId.slice(0, 8)} · ${c.var.tenant.name}`, "trace", { "trace-id": traceId.toLowerCase() });
+});
+/** A trace file opened from disk, viewed without storing it. */
+ui.get("/app/t/:tenantId/trace-file", (c) => clientPage(c, "trace", `Trace file · ${c.var.tenant.name}`, "trace"));
+ui.get("/app/t/:tenantId/compare", (c) => clientPage(c, "compare", `Compare traces · ${c.var.tenant.name}`, "compare"));
+ui.get("/app/t/:tenantId/service-map", (c) => clientPage(c, "service-map", `Service map · ${c.var.tenant.name}`, "service-map"));
+ui.get("/app/t/:tenantId/services", (c) => clientPage(c, "services", `Services · ${c.var.tenant.name}`, "services"));
 
 const keysPage = async (c: Ctx, extra: { created?: { key: Awaited<ReturnType<typeof createKey>>["key"]; secret: string; rotatedFrom?: string }; error?: string } = {}, status: 200 | 201 | 400 = 200) =>
   c.html(<KeysPage {...project(c)} keys={await listKeys(await indexStore(c.env), c.var.tenant.id)} ingestUrl={ingestUrl(c)} {...extra} />, status);

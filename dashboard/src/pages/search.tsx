@@ -1,0 +1,7 @@
+/**
+ * The search page (issue 6): being built.
+ */
+import "../ui.css";
+import { mount } from "../mount.tsx";
+
+mount(() => <h1>search</h1>);

@@ -1,0 +1,7 @@
+/**
+ * The service-map page (issue 6): being built.
+ */
+import "../ui.css";
+import { mount } from "../mount.tsx";
+
+mount(() => <h1>service-map</h1>);
