@@ -1,0 +1,80 @@
+/**
+ * @module
+ * The query APIs the search page reads: Tempo search, Jaeger's service and operation lists, and
+ * Tempo's v2 tag names and values (for the tag filters' suggestions).
+ */
+import { getJson } from "../api.ts";
+import { attribute, quote } from "./query.ts";
+
+export interface TraceHit {
+  traceID: string;
+  rootServiceName: string;
+  rootTraceName: string;
+  startTimeUnixNano: string;
+  durationMs?: number;
+  serviceStats?: Record<string, { spanCount: number; errorCount?: number }>;
+}
+
+export interface SearchResponse {
+  traces: TraceHit[];
+  metrics?: { inspectedTraces?: number; inspectedBytes?: string; inspectedBlocks?: number };
+}
+
+/** Where the server found a TraceQL error (1-based line and column), from a 400's body. */
+export interface TraceQLPosition {
+  line: number;
+  column: number;
+  offset: number;
+}
+
+export function traceqlPosition(body: unknown): TraceQLPosition | undefined {
+  if (typeof body !== "object" || !body || !("position" in body)) return undefined;
+  const p = (body as { position: unknown }).position;
+  if (typeof p !== "object" || !p) return undefined;
+  const { line, column, offset } = p as Record<string, unknown>;
+  return typeof line === "number" && typeof column === "number" ? { line, column, offset: typeof offset === "number" ? offset : -1 } : undefined;
+}
+
+export function searchTraces(params: { q: string; start: number; end: number; limit: number }, signal?: AbortSignal): Promise<SearchResponse> {
+  return getJson<SearchResponse>("/api/search", params, { signal });
+}
+
+export async function services(): Promise<string[]> {
+  return (await getJson<{ data: string[] | null }>("/jaeger/api/services")).data ?? [];
+}
+
+/**
+ * Span names of a service: Jaeger's list (from the RED metrics, which leave out INTERNAL spans)
+ * merged with the span names the tag-values endpoint finds for the service in the window.
+ */
+export async function operations(service: string, window: { start: number; end: number }, signal?: AbortSignal): Promise<string[]> {
+  const [jaeger, names] = await Promise.allSettled([
+    getJson<{ data: string[] | null }>(`/jaeger/api/services/${encodeURIComponent(service)}/operations`, {}, { signal }),
+    getJson<{ tagValues: { value: unknown }[] }>("/api/v2/search/tag/name/values", { q: `{ resource.service.name = ${quote(service)} }`, ...window }, { signal }),
+  ]);
+  if (jaeger.status === "rejected" && names.status === "rejected") throw jaeger.reason;
+  const all = new Set<string>();
+  if (jaeger.status === "fulfilled") for (const n of jaeger.value.data ?? []) all.add(n);
+  if (names.status === "fulfilled") for (const v of names.value.tagValues) all.add(String(v.value));
+  return [...all].sort();
+}
+
+/** Span and resource attribute names seen in the window, deduplicated and sorted. */
+export async function tagNames(window: { start: number; end: number }): Promise<string[]> {
+  const res = await getJson<{ scopes: { name: string; tags: string[] }[] }>("/api/v2/search/tags", { ...window });
+  const names = new Set<string>();
+  for (const s of res.scopes) if (s.name === "span" || s.name === "resource") for (const t of s.tags) names.add(t);
+  return [...names].sort();
+}
+
+export interface TagValue {
+  type: string;
+  value: string;
+}
+
+/** Values seen for `.key` (span or resource attribute) in the window. */
+export async function tagValues(key: string, window: { start: number; end: number }, signal?: AbortSignal): Promise<TagValue[]> {
+  const tag = attribute(key);
+  const res = await getJson<{ tagValues: { type: string; value: unknown }[] }>(`/api/v2/search/tag/${encodeURIComponent(tag)}/values`, { ...window }, { signal });
+  return res.tagValues.map((v) => ({ type: v.type, value: String(v.value) }));
+}
