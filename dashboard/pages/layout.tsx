@@ -75,7 +75,7 @@ export const Layout: FC<Frame & { children?: Child }> = (props) => (
             <a href="/app" aria-current={props.active === "projects" ? "page" : undefined}>
               Projects
             </a>
-            <a href="/app/account" aria-current={props.active === "account" ? "page" : undefined}>
+            <a href="/app/account" class="email" title={props.email} aria-current={props.active === "account" ? "page" : undefined}>
               {props.email}
             </a>
             <form method="post" action="/logout" class="inline">
