@@ -1,0 +1,178 @@
+/**
+ * @module
+ * The span detail panel: ids, times, status, attributes, resource, scope, events and links. Every
+ * value is text (attacker-controlled); the only links are to this project's own trace pages, built
+ * from ids that are checked to be hex.
+ */
+import type { KeyValue } from "../../../shared/model/span.ts";
+import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
+import { projectHref } from "../api.ts";
+import { CopyButton } from "./copy.tsx";
+import { anyValueText, formatDuration, formatTime, kindName } from "./format.ts";
+import type { TraceModel } from "./model.ts";
+import { eventUs } from "./waterfall.tsx";
+
+const STATUS = ["unset", "ok", "error"];
+const isTraceId = (id: string) => /^[0-9a-f]{16,32}$/.test(id) && !/^0+$/.test(id);
+
+function Attributes({ list, label }: { list: readonly KeyValue[]; label: string }) {
+  if (!list.length) return <p class="muted tv-none">No {label.toLowerCase()}.</p>;
+  return (
+    <table class="tv-kv" aria-label={label}>
+      <tbody>
+        {[...list]
+          .sort((a, b) => a.key.localeCompare(b.key))
+          .map((a, i) => {
+            const v = anyValueText(a.value);
+            return (
+              <tr key={i}>
+                <th scope="row" class="mono">
+                  {a.key}
+                </th>
+                <td class="mono">{v}</td>
+                <td class="tv-kv-copy">
+                  <CopyButton text={v} label={`Copy ${a.key}`} />
+                </td>
+              </tr>
+            );
+          })}
+      </tbody>
+    </table>
+  );
+}
+
+function Id({ label, value }: { label: string; value: string }) {
+  return (
+    <div class="tv-id">
+      <dt>{label}</dt>
+      <dd>
+        <code>{value || "—"}</code>
+        {value && <CopyButton text={value} label={`Copy ${label.toLowerCase()}`} />}
+      </dd>
+    </div>
+  );
+}
+
+export function SpanDetail({ model, node, onClose, onSelect }: { model: TraceModel; node: SpanNode; onClose: () => void; onSelect: (n: SpanNode) => void }) {
+  const s = node.span;
+  const origin = model.origins.get(s);
+  const dur = node.endUs - node.startUs;
+  const parent = node.parent;
+  return (
+    <aside class="tv-detail card" aria-label="Span detail">
+      <div class="tv-detail-head">
+        <h2>
+          <span class="tv-swatch" style={{ background: model.colours.get(node.service) }} />
+          <span class="tv-service">{node.service}</span> <span class="tv-detail-name">{s.name}</span>
+        </h2>
+        <button type="button" class="tv-close" aria-label="Close span detail" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      <dl class="tv-facts">
+        <div>
+          <dt>Duration</dt>
+          <dd>{formatDuration(dur)}</dd>
+        </div>
+        <div>
+          <dt>Start</dt>
+          <dd>
+            +{formatDuration(node.startUs)} <span class="muted">({formatTime(s.startTimeUnixNano)})</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Kind</dt>
+          <dd>{kindName(s.kind)}</dd>
+        </div>
+        <div>
+          <dt>Status</dt>
+          <dd class={s.status.code === 2 ? "error-text" : ""}>
+            {`${STATUS[s.status.code] ?? String(s.status.code)}${s.status.message ? `: ${s.status.message}` : ""}`}
+          </dd>
+        </div>
+        {model.critical.has(node) && (
+          <div>
+            <dt>Critical path</dt>
+            <dd>{formatDuration(model.critical.get(node)!.reduce((t, c) => t + c.endUs - c.startUs, 0))} of this span is on it</dd>
+          </div>
+        )}
+      </dl>
+      <dl class="tv-ids">
+        <Id label="Span ID" value={s.spanId} />
+        <Id label="Trace ID" value={s.traceId} />
+        <Id label="Parent span ID" value={s.parentSpanId} />
+      </dl>
+      {parent && (
+        <p class="tv-parent">
+          Parent:{" "}
+          <button type="button" class="link" onClick={() => onSelect(parent)}>
+            {parent.service}: {parent.span.name}
+          </button>
+        </p>
+      )}
+      <details open>
+        <summary>
+          Attributes <span class="badge">{s.attributes.length}</span>
+        </summary>
+        <Attributes list={s.attributes} label="Span attributes" />
+      </details>
+      <details open={s.events.length > 0}>
+        <summary>
+          Events <span class="badge">{s.events.length}</span>
+        </summary>
+        {s.events.length ? (
+          <ol class="tv-events">
+            {s.events.map((e, i) => (
+              <li key={i}>
+                <div>
+                  <span class="mono muted">+{formatDuration(Math.max(0, eventUs(model, e.timeUnixNano) - node.startUs))}</span> <strong>{e.name}</strong>
+                </div>
+                {e.attributes.length > 0 && <Attributes list={e.attributes} label={`Attributes of event ${e.name}`} />}
+              </li>
+            ))}
+          </ol>
+        ) : (
+          <p class="muted tv-none">No events.</p>
+        )}
+      </details>
+      <details open={s.links.length > 0}>
+        <summary>
+          Links <span class="badge">{s.links.length}</span>
+        </summary>
+        {s.links.length ? (
+          <ul class="tv-links">
+            {s.links.map((l, i) => (
+              <li key={i}>
+                {isTraceId(l.traceId) ? (
+                  <a href={projectHref(`/traces/${l.traceId}${/^[0-9a-f]{16}$/.test(l.spanId) ? `?span=${l.spanId}` : ""}`)} class="mono">
+                    {l.traceId === s.traceId ? "this trace" : `trace ${l.traceId}`}, span {l.spanId}
+                  </a>
+                ) : (
+                  <span class="mono">
+                    trace {l.traceId || "?"}, span {l.spanId || "?"}
+                  </span>
+                )}
+                {l.attributes.length > 0 && <Attributes list={l.attributes} label={`Attributes of link ${i + 1}`} />}
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="muted tv-none">No links.</p>
+        )}
+      </details>
+      <details>
+        <summary>
+          Resource <span class="badge">{origin?.resource.attributes.length ?? 0}</span>
+        </summary>
+        <Attributes list={origin?.resource.attributes ?? []} label="Resource attributes" />
+      </details>
+      <details>
+        <summary>Instrumentation scope</summary>
+        <p class="mono">
+          {origin?.scope.name || "(no name)"} {origin?.scope.version}
+        </p>
+        {origin && origin.scope.attributes.length > 0 && <Attributes list={origin.scope.attributes} label="Scope attributes" />}
+      </details>
+    </aside>
+  );
+}

@@ -1,0 +1,86 @@
+/**
+ * @module
+ * Everything the trace view derives from a trace once: the span tree (shared/trace-view), each
+ * span's resource and scope, service colours, the critical path by span, and the header's figures.
+ */
+import type { ResourceSpans } from "../../../shared/model/span.ts";
+import { criticalPath, type PathSegment } from "../../../shared/trace-view/critical-path.ts";
+import { buildSpanTree, type SpanNode, type SpanTree } from "../../../shared/trace-view/span-tree.ts";
+import { originsOf, type SpanOrigin } from "./data.ts";
+import { serviceColours } from "./format.ts";
+
+export interface TraceModel {
+  resourceSpans: ResourceSpans[];
+  tree: SpanTree;
+  traceId: string;
+  origins: Map<unknown, SpanOrigin>;
+  colours: Map<string, string>;
+  services: string[];
+  /** Critical path segments of each span on it. */
+  critical: Map<SpanNode, PathSegment[]>;
+  errors: number;
+  maxDepth: number;
+  byId: Map<string, SpanNode>;
+  /** The first root (what the header names). */
+  root?: SpanNode;
+}
+
+export function buildModel(resourceSpans: ResourceSpans[]): TraceModel {
+  const tree = buildSpanTree(resourceSpans);
+  const services = [...new Set(tree.ordered.map((n) => n.service))].sort();
+  const critical = new Map<SpanNode, PathSegment[]>();
+  for (const seg of criticalPath(tree)) {
+    const list = critical.get(seg.node);
+    if (list) list.push(seg);
+    else critical.set(seg.node, [seg]);
+  }
+  let errors = 0;
+  let maxDepth = 0;
+  const byId = new Map<string, SpanNode>();
+  for (const n of tree.ordered) {
+    if (n.span.status.code === 2) errors++;
+    if (n.depth > maxDepth) maxDepth = n.depth;
+    if (!byId.has(n.span.spanId)) byId.set(n.span.spanId, n);
+  }
+  return {
+    resourceSpans,
+    tree,
+    traceId: tree.ordered[0]?.span.traceId ?? "",
+    origins: originsOf(resourceSpans),
+    colours: serviceColours(services),
+    services,
+    critical,
+    errors,
+    maxDepth,
+    byId,
+    root: tree.roots[0],
+  };
+}
+
+/** The rows shown with some spans collapsed: `ordered` is depth first, so a collapsed span's descendants are the following deeper rows. */
+export function visibleRows(ordered: readonly SpanNode[], collapsed: ReadonlySet<SpanNode>): SpanNode[] {
+  if (!collapsed.size) return ordered as SpanNode[];
+  const out: SpanNode[] = [];
+  let skipDeeperThan = Infinity;
+  for (const n of ordered) {
+    if (n.depth > skipDeeperThan) continue;
+    skipDeeperThan = Infinity;
+    out.push(n);
+    if (n.children.length && collapsed.has(n)) skipDeeperThan = n.depth;
+  }
+  return out;
+}
+
+/** Spans whose name, service, ids or attribute keys/values contain the query (case-insensitive). */
+export function searchSpans(model: TraceModel, query: string): SpanNode[] {
+  const q = query.trim().toLowerCase();
+  if (!q) return [];
+  const has = (s: string) => s.toLowerCase().includes(q);
+  return model.tree.ordered.filter((n) => {
+    const s = n.span;
+    if (has(s.name) || has(n.service) || s.spanId === q || has(s.status.message)) return true;
+    for (const a of s.attributes) if (has(a.key) || ("stringValue" in a.value && has(a.value.stringValue)) || ("intValue" in a.value && a.value.intValue === q)) return true;
+    for (const e of s.events) if (has(e.name)) return true;
+    return false;
+  });
+}

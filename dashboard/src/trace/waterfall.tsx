@@ -1,0 +1,273 @@
+/**
+ * @module
+ * The waterfall: the span tree as a virtualised treegrid. Rows have a fixed height and only those
+ * in the scroll viewport (plus an overscan) are in the DOM, so a 10,000-span trace renders and
+ * scrolls like a 10-span one. Keyboard: roving focus on the selected row (Up/Down/Home/End/
+ * PageUp/PageDown move, Left collapses or goes to the parent, Right expands or goes to the first
+ * child, Enter opens the detail). Span text is rendered as text only (Preact escapes it).
+ */
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
+import { formatDuration } from "./format.ts";
+import type { TraceModel } from "./model.ts";
+
+export const ROW_HEIGHT = 26;
+const OVERSCAN = 12;
+
+export interface TimeWindow {
+  startUs: number;
+  endUs: number;
+}
+
+export interface WaterfallProps {
+  model: TraceModel;
+  rows: SpanNode[];
+  collapsed: ReadonlySet<SpanNode>;
+  selected: SpanNode | undefined;
+  matches: ReadonlySet<SpanNode>;
+  showCritical: boolean;
+  window: TimeWindow;
+  /** Bumped to scroll the selected row into view (deep link, search next/prev). */
+  revealToken: number;
+  onSelect: (n: SpanNode) => void;
+  onOpen: (n: SpanNode) => void;
+  onToggle: (n: SpanNode, expand?: boolean) => void;
+  /** Called once, after the first rows have been painted (the page's performance mark). */
+  onPainted?: () => void;
+}
+
+const pct = (x: number) => `${Math.max(0, Math.min(100, x))}%`;
+
+export function Waterfall(p: WaterfallProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewport, setViewport] = useState(600);
+  const focusPending = useRef(false);
+  const painted = useRef(false);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    setViewport(el.clientHeight);
+    const ro = new ResizeObserver(() => setViewport(el.clientHeight));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  const selectedIndex = p.selected ? p.rows.indexOf(p.selected) : -1;
+
+  const scrollToIndex = (i: number, centre: boolean) => {
+    const el = scroller.current;
+    if (!el || i < 0) return;
+    const top = i * ROW_HEIGHT;
+    let next = el.scrollTop;
+    if (centre) next = top - el.clientHeight / 2 + ROW_HEIGHT / 2;
+    else if (top < el.scrollTop) next = top;
+    else if (top + ROW_HEIGHT > el.scrollTop + el.clientHeight) next = top + ROW_HEIGHT - el.clientHeight;
+    next = Math.max(0, Math.min(next, p.rows.length * ROW_HEIGHT - el.clientHeight));
+    if (next !== el.scrollTop) el.scrollTop = next;
+    // Render the rows there now rather than on the scroll event, so the row can take focus.
+    setScrollTop(el.scrollTop);
+  };
+
+  useLayoutEffect(() => {
+    if (p.revealToken) scrollToIndex(selectedIndex, true);
+  }, [p.revealToken]);
+
+  // A layout effect: focus moves in the same task as the key press, before anyone reads it.
+  useLayoutEffect(() => {
+    if (!focusPending.current) return;
+    focusPending.current = false;
+    scroller.current?.querySelector<HTMLElement>(`[data-index="${selectedIndex}"]`)?.focus({ preventScroll: true });
+  });
+
+  useEffect(() => {
+    if (painted.current || !p.rows.length) return;
+    painted.current = true;
+    // rAF runs before the next paint; the timeout after it runs once that frame is painted.
+    requestAnimationFrame(() => setTimeout(() => p.onPainted?.(), 0));
+  });
+
+  const move = (i: number) => {
+    if (!p.rows.length) return;
+    const j = Math.max(0, Math.min(p.rows.length - 1, i));
+    focusPending.current = true;
+    p.onSelect(p.rows[j]!);
+    scrollToIndex(j, false);
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    const cur = selectedIndex < 0 ? 0 : selectedIndex;
+    const node = p.rows[cur];
+    const page = Math.max(1, Math.floor(viewport / ROW_HEIGHT) - 1);
+    switch (e.key) {
+      case "ArrowDown":
+        move(selectedIndex < 0 ? 0 : cur + 1);
+        break;
+      case "ArrowUp":
+        move(cur - 1);
+        break;
+      case "Home":
+        move(0);
+        break;
+      case "End":
+        move(p.rows.length - 1);
+        break;
+      case "PageDown":
+        move(cur + page);
+        break;
+      case "PageUp":
+        move(cur - page);
+        break;
+      case "ArrowLeft":
+        if (!node) return;
+        if (node.children.length && !p.collapsed.has(node)) {
+          focusPending.current = true;
+          p.onToggle(node, false);
+        } else if (node.parent) move(p.rows.indexOf(node.parent));
+        break;
+      case "ArrowRight":
+        if (!node) return;
+        if (node.children.length && p.collapsed.has(node)) {
+          focusPending.current = true;
+          p.onToggle(node, true);
+        } else if (node.children.length) move(cur + 1);
+        break;
+      case "Enter":
+      case " ":
+        if (!node) return;
+        p.onOpen(node);
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+  };
+
+  const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(p.rows.length, Math.ceil((scrollTop + viewport) / ROW_HEIGHT) + OVERSCAN);
+  const { startUs: ws, endUs: we } = p.window;
+  const span = Math.max(1, we - ws);
+  const x = (us: number) => ((us - ws) / span) * 100;
+  const focusIndex = selectedIndex >= 0 ? selectedIndex : 0;
+
+  const rendered = [];
+  for (let i = first; i < last; i++) {
+    const n = p.rows[i]!;
+    const s = n.span;
+    const colour = p.model.colours.get(n.service);
+    const dur = n.endUs - n.startUs;
+    const left = x(n.startUs);
+    const right = x(n.endUs);
+    const error = s.status.code === 2;
+    const crit = p.showCritical ? p.model.critical.get(n) : undefined;
+    const expanded = n.children.length ? !p.collapsed.has(n) : undefined;
+    const cls = ["tv-row", n === p.selected ? "selected" : "", p.matches.has(n) ? "match" : "", crit ? "crit" : "", error ? "err" : ""].join(" ");
+    rendered.push(
+      <div
+        key={s.spanId + i}
+        role="row"
+        class={cls}
+        data-index={i}
+        data-span-id={s.spanId}
+        aria-level={n.depth + 1}
+        aria-expanded={expanded}
+        aria-selected={n === p.selected}
+        aria-rowindex={i + 1}
+        tabIndex={i === focusIndex ? 0 : -1}
+        style={{ transform: `translateY(${i * ROW_HEIGHT}px)` }}
+        onClick={() => {
+          focusPending.current = true;
+          p.onSelect(n);
+          p.onOpen(n);
+        }}
+      >
+        <div role="gridcell" class="tv-name" style={{ paddingLeft: `${Math.min(n.depth, 40) * 14 + 4}px` }}>
+          <span
+            class={`tv-toggle${n.children.length ? "" : " leaf"}`}
+            aria-hidden="true"
+            onClick={(e) => {
+              e.stopPropagation();
+              if (n.children.length) p.onToggle(n);
+            }}
+          >
+            {n.children.length ? (expanded ? "▾" : "▸") : ""}
+          </span>
+          <span class="tv-swatch" style={{ background: colour }} />
+          {error && (
+            <span class="tv-err-icon" title="Error" aria-label="error">
+              !
+            </span>
+          )}
+          <span class="tv-service">{n.service}</span>
+          <span class="tv-op">{s.name}</span>
+          {n.children.length > 0 && !expanded && <span class="tv-count">{countDescendants(n)}</span>}
+        </div>
+        <div role="gridcell" class="tv-timeline">
+          <div class={`tv-bar${error ? " err" : ""}`} style={{ left: pct(left), width: `max(2px, ${pct(right - left)})`, background: colour }}>
+            {crit?.map((c, k) => (
+              <span key={k} class="tv-crit" style={{ left: pct(((c.startUs - n.startUs) / Math.max(1, dur)) * 100), width: pct(((c.endUs - c.startUs) / Math.max(1, dur)) * 100) }} />
+            ))}
+            {s.events.map((e, k) => (
+              <span key={`e${k}`} class="tv-event" title={e.name} style={{ left: pct(((eventUs(p.model, e.timeUnixNano) - n.startUs) / Math.max(1, dur)) * 100) }} />
+            ))}
+          </div>
+          {/* The duration goes after the bar, or before it near the right edge, or inside a bar that fills the row. */}
+          <span class={`tv-dur${right > 80 && left < 15 ? " inside" : ""}`} style={right <= 80 ? { left: pct(right) } : left >= 15 ? { right: pct(100 - left) } : { right: pct(100 - right) }}>
+            {formatDuration(dur)}
+          </span>
+        </div>
+      </div>,
+    );
+  }
+
+  const ticks = [0, 0.25, 0.5, 0.75, 1];
+  return (
+    <div class="tv-waterfall">
+      <div class="tv-head" aria-hidden="true">
+        <div class="tv-name">Service &amp; operation</div>
+        <div class="tv-timeline tv-ticks">
+          {ticks.map((t) => (
+            <span key={t} class={`tv-tick${t === 1 ? " last" : ""}`} style={{ left: pct(t * 100) }}>
+              {formatDuration(ws + t * span)}
+            </span>
+          ))}
+        </div>
+      </div>
+      <div
+        ref={scroller}
+        class="tv-scroll"
+        role="treegrid"
+        aria-label="Spans"
+        aria-rowcount={p.rows.length}
+        aria-multiselectable="false"
+        onScroll={(e) => setScrollTop((e.currentTarget as HTMLElement).scrollTop)}
+        onKeyDown={onKeyDown}
+      >
+        <div class="tv-spacer" style={{ height: `${p.rows.length * ROW_HEIGHT}px` }}>
+          {rendered}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+const descendantCounts = new WeakMap<SpanNode, number>();
+function countDescendants(n: SpanNode): number {
+  let c = descendantCounts.get(n);
+  if (c !== undefined) return c;
+  c = 0;
+  const stack = [...n.children];
+  while (stack.length) {
+    const x = stack.pop()!;
+    c++;
+    stack.push(...x.children);
+  }
+  descendantCounts.set(n, c);
+  return c;
+}
+
+/** An event's time in microseconds from the trace start. */
+export function eventUs(model: TraceModel, timeUnixNano: string): number {
+  return Number((BigInt(timeUnixNano) - model.tree.traceStartUnixNano) / 1000n);
+}
