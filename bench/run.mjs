@@ -11,6 +11,7 @@ const BENCHES = {
   cost: { file: "bench/cost.ts", title: "Cost per million spans at Cloudflare list prices (real workers in Miniflare, counted at the bindings)" },
   "block-size": { file: "bench/block-size.ts", title: "Block format: bytes in R2 per span against the OTLP protobuf that came in" },
   "trace-by-id": { file: "bench/trace-by-id.ts", title: "Trace by id with a week of blocks present (real findTrace in Miniflare, local D1 and R2)" },
+  dashboard: { file: "bench/dashboard.ts", title: "Dashboard trace view in Chromium (first render from navigation start, page weight)" },
 };
 
 const only = process.argv.slice(2);
