@@ -10,7 +10,7 @@ import { ApiError, projectHref } from "../api.ts";
 import { mount } from "../mount.tsx";
 import { searchTraces, services as loadServices, tagNames as loadTagNames, tagValues, traceqlPosition, type TagValue, type TraceHit } from "../search/data.ts";
 import { SearchForm, type ServerError } from "../search/form.tsx";
-import { formatAbsolute, plural, startMs } from "../search/format.ts";
+import { plural, startMs } from "../search/format.ts";
 import { defaultQuery, effectiveTraceQL, fromParams, RANGES, toParams, validate, windowOf, type Problem, type SearchQuery, type Sort } from "../search/query.ts";
 import { Results, type Row } from "../search/results.tsx";
 import { Scatter } from "../search/scatter.tsx";
@@ -49,7 +49,8 @@ function toRow(t: TraceHit): Row {
 
 function describeWindow(q: SearchQuery, w: { start: number; end: number }): string {
   const preset = RANGES.find((r) => r.id === q.range);
-  return preset ? preset.label.toLowerCase() : `${formatAbsolute(w.start * 1000)} – ${formatAbsolute(w.end * 1000)}`;
+  const at = (sec: number) => new Date(sec * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return preset ? `in the ${preset.label.toLowerCase()}` : `from ${at(w.start)} to ${at(w.end)}`;
 }
 
 function formatBytes(n: number): string {
@@ -211,7 +212,7 @@ function SearchPage() {
           {busy
             ? "Searching…"
             : outcome.status === "done"
-              ? `${plural(outcome.found.rows.length, "trace")}${outcome.found.rows.length >= outcome.found.limit ? ` (the newest ${outcome.found.limit}; raise the limit for more)` : ""} in the ${describeWindow(outcome.found.query, outcome.found.window)}`
+              ? `${plural(outcome.found.rows.length, "trace")}${outcome.found.rows.length >= outcome.found.limit ? ` (the newest ${outcome.found.limit}; raise the limit for more)` : ""} ${describeWindow(outcome.found.query, outcome.found.window)}`
               : ""}
           {!busy && outcome.status === "done" && outcome.found.inspected?.traces !== undefined && (
             <span class="muted">
@@ -234,7 +235,7 @@ function SearchPage() {
         {outcome.status === "done" && outcome.found.rows.length === 0 && (
           <div class="empty card">
             <p>
-              <strong>No traces match</strong> <code class="mono">{outcome.found.traceql}</code> in the {describeWindow(outcome.found.query, outcome.found.window)}.
+              <strong>No traces match</strong> <code class="mono">{outcome.found.traceql}</code> {describeWindow(outcome.found.query, outcome.found.window)}.
             </p>
             <p class="muted">Spans show up in search a few seconds after they are sent. Widen the time range, or remove a filter.</p>
             {outcome.found.query.range !== widest.id && (
