@@ -21,6 +21,8 @@ let account: Account;
 const dialogs: string[] = [];
 /** Trace ids by the name the test gives each trace. */
 const ids: Record<string, string> = {};
+/** When the traces' start times were counted back from. */
+let seededAt = 0;
 
 /**
  * Six traces over the last ten minutes (start, duration and spans differ in order, so each sort
@@ -31,6 +33,7 @@ const ids: Record<string, string> = {};
  */
 async function seed(tracerFor: (service: string) => Tracer): Promise<void> {
   const now = Date.now();
+  seededAt = now;
   const at = (minutesAgo: number, plusMs = 0) => new Date(now - minutesAgo * 60_000 + plusMs);
   const child = (tracer: Tracer, parent: Span, name: string, start: Date, ms: number, attrs: Record<string, string> = {}, kind = SpanKind.INTERNAL) => {
     const s = tracer.startSpan(name, { startTime: start, attributes: attrs, kind }, trace.setSpan(ROOT_CONTEXT, parent));
@@ -323,5 +326,37 @@ test("two ticked rows make a comparison link; a dot and a row open the trace", a
   await expectRows("xss", "checkout-ok", "checkout-fail", "products-3", "products-2", "products-1");
   await shot("dark");
   expect(dialogs).toEqual([]);
+  expect(problems.all()).toEqual([]);
+});
+
+test("a custom from/to range is searched and kept in the URL as start/end", async () => {
+  await page.goto(searchUrl());
+  await expectRows("xss", "checkout-ok", "checkout-fail", "products-3", "products-2", "products-1");
+  await page.getByLabel("Time range").selectOption("custom");
+  // From/to start as the window that was shown (the last hour), to the minute.
+  const from = page.getByLabel("From", { exact: true });
+  const to = page.getByLabel("To", { exact: true });
+  await expect(from.inputValue()).resolves.toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/);
+  // From the first whole minute after products-3 ended (6 minutes before seeding, 900 ms long) to
+  // the future: the three newest traces. The page runs in UTC, so ISO minutes are its local time.
+  const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+  const start = Math.ceil((seededAt - 6 * 60_000 + 1000) / 60_000) * 60_000;
+  await from.fill(minute(start));
+  await to.fill(minute(Date.now() + 60_000));
+  await search();
+  await expectRows("xss", "checkout-ok", "checkout-fail");
+  const params = new URL(page.url()).searchParams;
+  expect(Number(params.get("start"))).toBe(start / 1000);
+  expect(params.has("range")).toBe(false);
+  await expect(summary()).resolves.toMatch(/^3 traces from .+ to /);
+  await shot("custom-range");
+
+  // To before from is refused before any request.
+  await from.fill(minute(Date.now() + 120_000));
+  await search();
+  await expect(page.locator("#range-error").innerText()).resolves.toContain("to is before from");
+  await page.reload();
+  await expectRows("xss", "checkout-ok", "checkout-fail");
+  await expect(page.getByLabel("Time range").inputValue()).resolves.toBe("custom");
   expect(problems.all()).toEqual([]);
 });
