@@ -55,7 +55,7 @@ interface Seeded {
  * frontend → api → (SELECT orders on postgres with "validate cart" running inside it, so off the
  * critical path; the XSS span with a link; charge card: error), render.
  */
-async function seedTrace(account: Account): Promise<Seeded> {
+async function seedTrace(account: Account, variant = false): Promise<Seeded> {
   const ids: Record<string, string> = {};
   let traceId = "";
   let linked = { traceId: "", spanId: "" };
@@ -78,7 +78,9 @@ async function seedTrace(account: Account): Promise<Seeded> {
     validate.addEvent("cache miss", { "cache.key": "cart:42" }, at(70));
     validate.end(at(80));
     const db = child(api, server, "SELECT orders", { kind: SpanKind.CLIENT, startTime: at(50), attributes: { "db.system": "postgresql", "db.statement": "SELECT * FROM orders WHERE id = $1" } });
-    db.end(at(120));
+    // The variant (for comparing): the query is slower, a cache lookup is new, "render page" is gone.
+    db.end(at(variant ? 220 : 120));
+    if (variant) child(api, server, "GET cache", { kind: SpanKind.CLIENT, startTime: at(45) }).end(at(48));
     const xss = child(api, server, XSS, { startTime: at(122), attributes: { "xss.value": "<script>alert(2)</script>", [XSS]: "<img src=x onerror=alert(3)>" }, links: [{ context: job.spanContext(), attributes: { "link.reason": "<b>follows</b>" } }] });
     xss.end(at(128));
     const charge = child(api, server, "charge card", { kind: SpanKind.CLIENT, startTime: at(130) });
@@ -87,10 +89,10 @@ async function seedTrace(account: Account): Promise<Seeded> {
     charge.end(at(240));
     server.end(at(245));
     call.end(at(250));
-    const render = child(frontend, root, "render page", { startTime: at(255) });
-    render.end(at(290));
+    const render = variant ? undefined : child(frontend, root, "render page", { startTime: at(255) });
+    render?.end(at(290));
     root.end(at(300));
-    for (const [k, s] of Object.entries({ root, call, server, validate, db, xss, charge, render })) ids[k] = s.spanContext().spanId;
+    for (const [k, s] of Object.entries({ root, call, server, validate, db, xss, charge, render })) if (s) ids[k] = s.spanContext().spanId;
   });
   return { traceId, ids, linked };
 }
@@ -252,6 +254,21 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   await page.getByLabel("Open OTLP JSON file").setInputFiles({ name: "nope.json", mimeType: "application/json", buffer: Buffer.from('{"hello":1}') });
   await expect(page.getByRole("alert").innerText()).resolves.toContain("expected {resourceSpans}");
 
+  // Compare with a variant of the trace: matched by structure, what was added, removed, slower.
+  const other = await seedTrace(account, true);
+  await waitForSpans(account, 18);
+  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/compare?a=${seeded.traceId}&b=${other.traceId}`);
+  await page.locator('[data-stat="matched"]').waitFor();
+  await expect(page.locator('[data-stat="matched"]').innerText()).resolves.toBe("7");
+  await expect(page.locator('[data-stat="added"]').innerText()).resolves.toBe("1");
+  await expect(page.locator('[data-stat="removed"]').innerText()).resolves.toBe("1");
+  await expect(page.locator(".cmp-slower tbody tr").first().innerText()).resolves.toContain("SELECT orders");
+  await expect(page.locator('.cmp-tree tr[data-kind="added"]').innerText()).resolves.toContain("GET cache");
+  await expect(page.locator('.cmp-tree tr[data-kind="removed"]').innerText()).resolves.toContain("render page");
+  await expect(page.getByLabel("Trace A").inputValue()).resolves.toBe(seeded.traceId);
+  await expect(page.locator("#app img, #app script, #app b").count()).resolves.toBe(0);
+  await screenshot(page, "trace-compare");
+
   expect(dialogs).toEqual([]);
   expect(problems.all()).toEqual([]);
 });
@@ -306,12 +323,14 @@ test("a 10,000-span trace: virtualised rows, every span reachable by scrolling",
   expect(seen.ids).toBe(10_000);
   expect(seen.maxRows).toBeLessThan(80);
   await expect(rowsIn(page).last().getAttribute("aria-rowindex")).resolves.toBe("10000");
-  await screenshot(page, "trace-10k-end");
 
-  // Keyboard at scale: End, then Home, keep focus on a real row.
+  // Keyboard at scale: End and Home scroll to the row and keep focus on it.
   await rowsIn(page).last().click();
   await page.keyboard.press("Home");
   await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-rowindex"))).toBe("1");
+  await page.keyboard.press("End");
+  await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-rowindex"))).toBe("10000");
+  await screenshot(page, "trace-10k-end");
   expect(dialogs).toEqual([]);
   expect(problems.all()).toEqual([]);
 });

@@ -157,8 +157,12 @@ export function Waterfall(p: WaterfallProps) {
     const s = n.span;
     const colour = p.model.colours.get(n.service);
     const dur = n.endUs - n.startUs;
-    const left = x(n.startUs);
-    const right = x(n.endUs);
+    // The bar keeps its true geometry (its critical segments and events are relative to it) and the
+    // timeline cell clips it to the zoomed window; the label goes by the visible part.
+    const barLeft = x(n.startUs);
+    const barRight = x(n.endUs);
+    const left = Math.max(0, Math.min(100, barLeft));
+    const right = Math.max(0, Math.min(100, barRight));
     const error = s.status.code === 2;
     const crit = p.showCritical ? p.model.critical.get(n) : undefined;
     const expanded = n.children.length ? !p.collapsed.has(n) : undefined;
@@ -204,7 +208,7 @@ export function Waterfall(p: WaterfallProps) {
           {n.children.length > 0 && !expanded && <span class="tv-count">{countDescendants(n)}</span>}
         </div>
         <div role="gridcell" class="tv-timeline">
-          <div class={`tv-bar${error ? " err" : ""}`} style={{ left: pct(left), width: `max(2px, ${pct(right - left)})`, background: colour }}>
+          <div class={`tv-bar${error ? " err" : ""}`} style={{ left: `${barLeft}%`, width: `max(2px, ${barRight - barLeft}%)`, background: colour }}>
             {crit?.map((c, k) => (
               <span key={k} class="tv-crit" style={{ left: pct(((c.startUs - n.startUs) / Math.max(1, dur)) * 100), width: pct(((c.endUs - c.startUs) / Math.max(1, dur)) * 100) }} />
             ))}
