@@ -210,7 +210,7 @@ export const SettingsPage: FC<
         <UsageChart days={p.usage} />
       </section>
       <form method="post" action={`/app/t/${t.id}/settings`} class="card stack">
-        <h2>Limits</h2>
+        <h2>Limits and links</h2>
         <Csrf token={p.csrf} />
         <label for="retention">Retention (days)</label>
         <input id="retention" name="retentionDays" type="number" min={p.bounds.minRetentionDays} max={p.bounds.maxRetentionDays} value={String(t.retentionDays)} disabled={!owner} required />
@@ -226,9 +226,23 @@ export const SettingsPage: FC<
           disabled={!owner}
           required
         />
+        <label for="logs-url">Logs link (optional)</label>
+        <input
+          id="logs-url"
+          name="logsUrlTemplate"
+          type="url"
+          maxlength={1000}
+          value={t.logsUrlTemplate ?? ""}
+          disabled={!owner}
+          placeholder="https://logs.example.com/search?q=trace_id:{traceId}&from={startMs}&to={endMs}"
+          aria-describedby="logs-url-help"
+        />
+        <small id="logs-url-help" class="muted">
+          The trace view links each span here. Placeholders: {"{traceId}"}, {"{spanId}"}, {"{service}"}, {"{startMs}"}, {"{endMs}"}.
+        </small>
         {owner && (
           <button type="submit" class="primary">
-            Save limits
+            Save settings
           </button>
         )}
       </form>

@@ -32,6 +32,8 @@ export const tenants = sqliteTable("tenants", {
   ingestBurstBytes: integer("ingest_burst_bytes").notNull().default(20_000_000),
   /** Longer string attribute values are truncated, not rejected. */
   maxAttributeValueBytes: integer("max_attribute_value_bytes").notNull().default(64 * 1024),
+  /** The trace view's link from a span to its logs (shared/tenancy/logs-link.ts), or null. */
+  logsUrlTemplate: text("logs_url_template"),
 });
 
 export const apiKeys = sqliteTable(

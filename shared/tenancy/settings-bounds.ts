@@ -4,6 +4,7 @@
  * MAX_RETENTION_DAYS and MAX_INGEST_BYTES_PER_SECOND). Pure, with the zod schema of the form.
  */
 import { z } from "zod";
+import { logsTemplateProblem } from "./logs-link.ts";
 
 export interface SettingsBounds {
   minRetentionDays: number;
@@ -27,6 +28,15 @@ export function settingsSchema(b: SettingsBounds) {
       .number()
       .min(b.minIngestBytesPerSecond / 1e6, `The rate limit is at least ${b.minIngestBytesPerSecond / 1e6} MB/s`)
       .max(b.maxIngestBytesPerSecond / 1e6, `The rate limit is at most ${b.maxIngestBytesPerSecond / 1e6} MB/s on this installation`),
+    /** Empty: no logs link. */
+    logsUrlTemplate: z
+      .string()
+      .trim()
+      .default("")
+      .superRefine((t, ctx) => {
+        const problem = logsTemplateProblem(t);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
   });
 }
 

@@ -83,3 +83,12 @@ export async function waitForSpans(account: Account, spans: number, timeoutMs = 
   }
   throw new Error(`only ${seen} of ${spans} spans stored after ${timeoutMs} ms`);
 }
+
+/** Posts one of the dashboard's forms as the account (with the CSRF token of the page it is on). */
+export async function postForm(account: Account, path: string, fields: Record<string, string>, fromPath = path): Promise<number> {
+  const cookie = `${account.cookie.name}=${account.cookie.value}`;
+  const page = await (await fetch(`${account.dashboardUrl}${fromPath}`, { headers: { cookie } })).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1];
+  if (!csrf) throw new Error(`no form on ${fromPath}`);
+  return (await form(`${account.dashboardUrl}${path}`, { _csrf: csrf, ...fields }, cookie)).status;
+}

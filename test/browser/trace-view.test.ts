@@ -11,7 +11,7 @@ import { context as otelContext, trace, SpanKind, SpanStatusCode, type Span, typ
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { exportSpans, newAccount, signIn, waitForSpans, type Account } from "./seed.ts";
+import { exportSpans, newAccount, postForm, signIn, waitForSpans, type Account } from "./seed.ts";
 import { collectProblems, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
 
 const dashboardUrl = inject("dashboardUrl");
@@ -104,6 +104,9 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   const account = await newAccount(dashboardUrl);
   const seeded = await seedTrace(account);
   await waitForSpans(account, 9);
+  // The project's logs link (settings page): the span detail fills it per span.
+  const settings = `/app/t/${account.tenantId}/settings`;
+  expect(await postForm(account, settings, { retentionDays: "14", ingestMegabytesPerSecond: "15", logsUrlTemplate: "https://logs.example.com/search?trace={traceId}&span={spanId}&svc={service}" })).toBe(303);
   page = await openPage(account);
   const traceUrl = `${dashboardUrl}/app/t/${account.tenantId}/traces/${seeded.traceId}`;
   await page.goto(traceUrl);
@@ -149,6 +152,9 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   await expect(detail.getByRole("table", { name: "Span attributes" }).innerText()).resolves.toContain("postgresql");
   await expect(detail.innerText()).resolves.toContain("client");
   expect(new URL(page.url()).searchParams.get("span")).toBe(seeded.ids.db);
+  await expect(detail.getByRole("link", { name: /Logs for this span/ }).getAttribute("href")).resolves.toBe(
+    `https://logs.example.com/search?trace=${seeded.traceId}&span=${seeded.ids.db}&svc=api`,
+  );
   await screenshot(page, "trace-detail-db");
 
   // The error span: status and message, its exception event marked on the bar.

@@ -321,6 +321,20 @@ describe("projects, keys and roles", () => {
     expect(row).toEqual({ retention_days: 7, ingest_bytes_per_second: 2_500_000 });
   });
 
+  it("keeps a logs link template only if it is an http(s) URL with known placeholders, and hands it to the trace view", async () => {
+    const { b, tenantId } = await withProject();
+    const from = `/app/t/${tenantId}/settings`;
+    const base = { retentionDays: "14", ingestMegabytesPerSecond: "15" };
+    for (const bad of ["javascript:alert({traceId})", "https://logs.example/{trace}"]) expect((await b.post(from, { ...base, logsUrlTemplate: bad }, from)).status, bad).toBe(400);
+    const template = 'https://logs.example/search?q="{traceId}"&from={startMs}';
+    expect((await b.post(from, { ...base, logsUrlTemplate: template }, from)).status).toBe(303);
+    const page = await b.get(`/app/t/${tenantId}/traces/${"ab".repeat(16)}`);
+    expect(page.text).toContain('data-logs-url-template="https://logs.example/search?q=&quot;{traceId}&quot;&amp;from={startMs}"');
+    // Cleared with an empty field.
+    expect((await b.post(from, { ...base, logsUrlTemplate: "" }, from)).status).toBe(303);
+    expect((await b.get(`/app/t/${tenantId}/traces/${"ab".repeat(16)}`)).text).not.toContain("data-logs-url-template");
+  });
+
   it("deletes a project after a typed confirmation: keys, index rows and R2 data", async () => {
     const { b, tenantId } = await withProject("doomed");
     await b.post(`/app/t/${tenantId}/keys`, { name: "k", scopes: ["ingest"] }, `/app/t/${tenantId}/keys`);

@@ -4,6 +4,7 @@
  * value is text (attacker-controlled); the only links are to this project's own trace pages, built
  * from ids that are checked to be hex.
  */
+import { fillLogsTemplate } from "../../../shared/tenancy/logs-link.ts";
 import type { KeyValue } from "../../../shared/model/span.ts";
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
 import { projectHref } from "../api.ts";
@@ -50,6 +51,26 @@ function Id({ label, value }: { label: string; value: string }) {
         {value && <CopyButton text={value} label={`Copy ${label.toLowerCase()}`} />}
       </dd>
     </div>
+  );
+}
+
+/**
+ * The project's link from this span to its logs, when the owner set a template (settings page).
+ * Filled by fillLogsTemplate, which encodes every value and refuses anything but http(s).
+ */
+function LogsLink({ node }: { node: SpanNode }) {
+  const template = document.getElementById("app")?.dataset.logsUrlTemplate;
+  if (!template) return null;
+  const s = node.span;
+  const ms = (ns: string) => String(BigInt(ns) / 1_000_000n);
+  const href = fillLogsTemplate(template, { traceId: s.traceId, spanId: s.spanId, service: node.service, startMs: ms(s.startTimeUnixNano), endMs: ms(s.endTimeUnixNano) });
+  if (!href) return null;
+  return (
+    <p class="tv-logs">
+      <a href={href} target="_blank" rel="noopener noreferrer">
+        Logs for this span ↗
+      </a>
+    </p>
   );
 }
 
@@ -102,6 +123,7 @@ export function SpanDetail({ model, node, onClose, onSelect }: { model: TraceMod
         <Id label="Trace ID" value={s.traceId} />
         <Id label="Parent span ID" value={s.parentSpanId} />
       </dl>
+      <LogsLink node={node} />
       {parent && (
         <p class="tv-parent">
           Parent:{" "}

@@ -178,6 +178,7 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
           ingestBytesPerSecond: 15_000_000,
           ingestBurstBytes: 20_000_000,
           maxAttributeValueBytes: 64 * 1024,
+          logsUrlTemplate: null,
         });
       });
 

@@ -21,7 +21,7 @@ export async function renameTenant(db: Db, tenantId: string, name: string): Prom
   await db.update(tenants).set({ name }).where(eq(tenants.id, tenantId));
 }
 
-export async function updateTenantLimits(db: Db, tenantId: string, limits: { retentionDays: number; ingestBytesPerSecond: number; ingestBurstBytes: number }): Promise<void> {
+export async function updateTenantLimits(db: Db, tenantId: string, limits: { retentionDays: number; ingestBytesPerSecond: number; ingestBurstBytes: number; logsUrlTemplate?: string | null }): Promise<void> {
   await db.update(tenants).set(limits).where(eq(tenants.id, tenantId));
 }
 

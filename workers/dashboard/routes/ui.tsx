@@ -189,14 +189,17 @@ ui.get("/app/t/:tenantId/status", async (c) => {
 const clientPage = (c: Ctx, page: string, title: string, active: Frame["active"], data: Record<string, string> = {}) =>
   c.html(<ClientPage page={page} tenantId={c.var.tenant.id} data={data} title={title} email={c.var.user.email} csrf={c.var.session.csrfToken} project={{ id: c.var.tenant.id, name: c.var.tenant.name, role: c.var.role }} active={active} />);
 
+/** The project's logs link template for the trace view (validated when saved, filled per span there). */
+const logsTemplate = (c: Ctx): Record<string, string> => (c.var.tenant.logsUrlTemplate ? { "logs-url-template": c.var.tenant.logsUrlTemplate } : {});
+
 ui.get("/app/t/:tenantId/search", (c) => clientPage(c, "search", `Search · ${c.var.tenant.name}`, "search"));
 ui.get("/app/t/:tenantId/traces/:traceId", (c) => {
   const traceId = c.req.param("traceId");
   if (!/^[0-9a-fA-F]{1,32}$/.test(traceId)) throw new ApiError(400, "bad_trace_id", "A trace id is 16 or 32 hex digits");
-  return clientPage(c, "trace", `Trace ${traceId.slice(0, 8)} · ${c.var.tenant.name}`, "trace", { "trace-id": traceId.toLowerCase() });
+  return clientPage(c, "trace", `Trace ${traceId.slice(0, 8)} · ${c.var.tenant.name}`, "trace", { "trace-id": traceId.toLowerCase(), ...logsTemplate(c) });
 });
 /** A trace file opened from disk, viewed without storing it. */
-ui.get("/app/t/:tenantId/trace-file", (c) => clientPage(c, "trace", `Trace file · ${c.var.tenant.name}`, "trace"));
+ui.get("/app/t/:tenantId/trace-file", (c) => clientPage(c, "trace", `Trace file · ${c.var.tenant.name}`, "trace", logsTemplate(c)));
 ui.get("/app/t/:tenantId/compare", (c) => clientPage(c, "compare", `Compare traces · ${c.var.tenant.name}`, "compare"));
 ui.get("/app/t/:tenantId/service-map", (c) => clientPage(c, "service-map", `Service map · ${c.var.tenant.name}`, "service-map"));
 ui.get("/app/t/:tenantId/services", (c) => clientPage(c, "services", `Services · ${c.var.tenant.name}`, "services"));
@@ -246,9 +249,13 @@ ui.get("/app/t/:tenantId/settings", (c) => settingsPage(c, { notice: c.req.query
 
 ui.post("/app/t/:tenantId/settings", owner, async (c) => {
   const f = await form(c);
-  const parsed = settingsSchema(boundsFromEnv(c.env)).safeParse({ retentionDays: f.one("retentionDays"), ingestMegabytesPerSecond: f.one("ingestMegabytesPerSecond") });
+  const parsed = settingsSchema(boundsFromEnv(c.env)).safeParse({ retentionDays: f.one("retentionDays"), ingestMegabytesPerSecond: f.one("ingestMegabytesPerSecond"), logsUrlTemplate: f.one("logsUrlTemplate") });
   if (!parsed.success) return settingsPage(c, { error: parsed.error.issues[0]!.message }, 400);
-  await updateTenantLimits(await indexStore(c.env), c.var.tenant.id, { retentionDays: parsed.data.retentionDays, ...rateToLimits(parsed.data.ingestMegabytesPerSecond) });
+  await updateTenantLimits(await indexStore(c.env), c.var.tenant.id, {
+    retentionDays: parsed.data.retentionDays,
+    ...rateToLimits(parsed.data.ingestMegabytesPerSecond),
+    logsUrlTemplate: parsed.data.logsUrlTemplate || null,
+  });
   return c.redirect(`/app/t/${c.var.tenant.id}/settings?saved=1`, 303);
 });
 

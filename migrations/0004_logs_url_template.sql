@@ -1,0 +1,1 @@
+ALTER TABLE `tenants` ADD `logs_url_template` text;
