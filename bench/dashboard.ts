@@ -134,6 +134,33 @@ try {
         data.push(m.data);
       }
       const k = t.n >= 1000 ? `${t.n / 1000}k` : String(t.n);
+      // Scrolling: one scroll step per animation frame, through the whole waterfall (about 2 s at
+      // 60 Hz), timing each frame; a frame over 1.5x the median interval counts as dropped (headless
+      // Chromium paces frames itself, so the median, not 16.7 ms, is the budget).
+      const scroll = await page.evaluate(async () => {
+        const el = document.querySelector<HTMLElement>(".tv-scroll")!;
+        const steps = 120;
+        const stride = (el.scrollHeight - el.clientHeight) / steps;
+        const frames: number[] = [];
+        let last = await new Promise<number>((r) => requestAnimationFrame(r));
+        for (let i = 1; i <= steps; i++) {
+          el.scrollTop = stride * i;
+          const now = await new Promise<number>((r) => requestAnimationFrame(r));
+          frames.push(now - last);
+          last = now;
+        }
+        const rows = document.querySelectorAll('[role="treegrid"] [role="row"]').length;
+        return { frames, rows, atBottom: el.scrollTop + el.clientHeight >= el.scrollHeight - 1 };
+      });
+      if (!scroll.atBottom) throw new Error("the scroll did not reach the end of the trace");
+      const sorted = [...scroll.frames].sort((a, b) => a - b);
+      const medianFrame = sorted[Math.floor(sorted.length / 2)]!;
+      figures[`dashboard.scroll_frame_p50_ms_${k}`] = round(medianFrame);
+      figures[`dashboard.scroll_frame_p95_ms_${k}`] = round(sorted[Math.floor(sorted.length * 0.95)]!);
+      figures[`dashboard.scroll_frame_max_ms_${k}`] = round(sorted[sorted.length - 1]!);
+      figures[`dashboard.scroll_dropped_frames_${k}`] = scroll.frames.filter((f) => f > medianFrame * 1.5).length;
+      figures[`dashboard.scroll_frames_${k}`] = scroll.frames.length;
+      log(`${t.n} spans: scrolled in ${scroll.frames.length} frames, p50 ${round(medianFrame)} ms, max ${round(sorted[sorted.length - 1]!)} ms, ${scroll.rows} rows in the DOM at the end`);
       log(`${t.n} spans: rendered ${rendered.map(round).join(", ")} ms; data ${data.map(round).join(", ")} ms; ${rows} rows in the DOM`);
       figures[`dashboard.trace_render_ms_${k}`] = round(median(rendered));
       figures[`dashboard.trace_data_ms_${k}`] = round(median(data));

@@ -4,7 +4,8 @@ import { boundsFromEnv, DEFAULT_BOUNDS, rateToLimits, settingsSchema } from "./s
 describe("tenant settings bounds", () => {
   it("accepts values within the operator's bounds and says which bound a value breaks", () => {
     const schema = settingsSchema(boundsFromEnv({ MAX_RETENTION_DAYS: "60" }));
-    expect(schema.parse({ retentionDays: "45", ingestMegabytesPerSecond: "2.5" })).toEqual({ retentionDays: 45, ingestMegabytesPerSecond: 2.5 });
+    expect(schema.parse({ retentionDays: "45", ingestMegabytesPerSecond: "2.5" })).toEqual({ retentionDays: 45, ingestMegabytesPerSecond: 2.5, logsUrlTemplate: "" });
+    expect(schema.safeParse({ retentionDays: "45", ingestMegabytesPerSecond: "2.5", logsUrlTemplate: "javascript:alert(1)" }).success).toBe(false);
     const tooLong = schema.safeParse({ retentionDays: "61", ingestMegabytesPerSecond: "1" });
     expect(tooLong.success).toBe(false);
     expect(tooLong.error!.issues[0]!.message).toMatch(/at most 60 days/);
