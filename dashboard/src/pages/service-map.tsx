@@ -60,7 +60,7 @@ function ServiceMapPage() {
       {layout && (
         <div class={`sm-layout${subject ? " sm-with-panel" : ""}`}>
           <MapView layout={layout} windowSeconds={w.end - w.start} selection={selection} onSelect={setSelection} />
-          {subject && <SidePanel subject={subject} window={w} range={range.token} onClose={() => setSelection(null)} />}
+          {subject && <SidePanel subject={subject} window={w} range={range.id} onClose={() => setSelection(null)} />}
         </div>
       )}
     </>

@@ -192,7 +192,7 @@ function ServicesPage() {
                     </span>
                   </td>
                   <td>
-                    <a href={searchHref({ service: r.name, range: range.token })} aria-label={`Search traces of ${r.name}`}>
+                    <a href={searchHref({ service: r.name, range: range.id })} aria-label={`Search traces of ${r.name}`}>
                       Search
                     </a>
                   </td>
@@ -200,7 +200,7 @@ function ServicesPage() {
                 expanded && (
                   <tr key={`${r.name}\u0000ops`} id={rowId} class="sv-ops-row">
                     <td colSpan={6}>
-                      <OperationsTable service={r.name} window={w} range={range.token} />
+                      <OperationsTable service={r.name} window={w} range={range.id} />
                     </td>
                   </tr>
                 ),

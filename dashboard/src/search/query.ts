@@ -5,16 +5,9 @@
  * structured form stands for. Pure (no DOM), so the rules live in one place.
  */
 
-export const RANGES = [
-  { id: "15m", label: "Last 15 minutes", seconds: 15 * 60 },
-  { id: "1h", label: "Last hour", seconds: 3600 },
-  { id: "3h", label: "Last 3 hours", seconds: 3 * 3600 },
-  { id: "6h", label: "Last 6 hours", seconds: 6 * 3600 },
-  { id: "12h", label: "Last 12 hours", seconds: 12 * 3600 },
-  { id: "24h", label: "Last 24 hours", seconds: 24 * 3600 },
-  { id: "2d", label: "Last 2 days", seconds: 2 * 86400 },
-  { id: "7d", label: "Last 7 days", seconds: 7 * 86400 },
-] as const;
+import { RANGES } from "../time-ranges.ts";
+
+export { RANGES };
 export type RangeId = (typeof RANGES)[number]["id"] | "custom";
 
 /** The server's bounds for `limit` and the window (workers/dashboard/routes/search.ts). */

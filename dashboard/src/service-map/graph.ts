@@ -4,16 +4,10 @@
  * callees, few crossings, edges routed between ranks), in SVG user units.
  */
 import dagre from "@dagrejs/dagre";
+import type { ServiceGraphNode } from "../../../shared/servicegraph/aggregate.ts";
 
-export interface GraphNode {
-  id: string;
-  kind: "service" | "virtual";
-  requests: number;
-  failed: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-}
+/** A node as /api/service-graph answers it (the type of the module that computes it). */
+export type GraphNode = ServiceGraphNode;
 
 export interface GraphEdge {
   source: string;

@@ -7,16 +7,16 @@ export function RangePicker(props: { range: RangeOption; onChange: (r: RangeOpti
       <label>
         Time range
         <select
-          value={props.range.token}
+          value={props.range.id}
           onChange={(e) => {
-            const r = RANGES.find((x) => x.token === e.currentTarget.value);
+            const r = RANGES.find((x) => x.id === e.currentTarget.value);
             if (!r) return;
-            rangeToUrl(r.token);
+            rangeToUrl(r.id);
             props.onChange(r);
           }}
         >
           {RANGES.map((r) => (
-            <option key={r.token} value={r.token}>
+            <option key={r.id} value={r.id}>
               {r.label}
             </option>
           ))}

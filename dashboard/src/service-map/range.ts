@@ -5,27 +5,17 @@
  * window.
  */
 
-export interface RangeOption {
-  token: string;
-  label: string;
-  seconds: number;
-}
+import { RANGES, type PresetRange } from "../time-ranges.ts";
 
-export const RANGES: readonly RangeOption[] = [
-  { token: "15m", label: "Last 15 minutes", seconds: 15 * 60 },
-  { token: "1h", label: "Last hour", seconds: 3600 },
-  { token: "3h", label: "Last 3 hours", seconds: 3 * 3600 },
-  { token: "6h", label: "Last 6 hours", seconds: 6 * 3600 },
-  { token: "12h", label: "Last 12 hours", seconds: 12 * 3600 },
-  { token: "24h", label: "Last 24 hours", seconds: 24 * 3600 },
-  { token: "2d", label: "Last 2 days", seconds: 2 * 86400 },
-  { token: "7d", label: "Last 7 days", seconds: 7 * 86400 },
-];
+export { RANGES };
+export type RangeOption = PresetRange;
+
+
 
 export const DEFAULT_RANGE = "1h";
 
 export function rangeOption(token: string | null | undefined): RangeOption {
-  return RANGES.find((r) => r.token === token) ?? (RANGES.find((r) => r.token === DEFAULT_RANGE) as RangeOption);
+  return RANGES.find((r) => r.id === token) ?? (RANGES.find((r) => r.id === DEFAULT_RANGE) as RangeOption);
 }
 
 /** The range token in the page's URL, or the default. */
