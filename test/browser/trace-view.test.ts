@@ -256,6 +256,11 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   await expect(page.locator(".tv-file-note").innerText()).resolves.toContain("not stored");
   await expect(row(page, seeded.ids.xss!).locator(".tv-op").innerText()).resolves.toBe(XSS);
   await screenshot(page, "trace-file");
+  // The other theme: the same view must stay readable (look at the screenshot).
+  await page.getByRole("button", { name: /theme/i }).click();
+  await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toMatch(/dark|light/);
+  await row(page, seeded.ids.charge!).click();
+  await screenshot(page, "trace-other-theme");
   // A file that is not a trace is refused with a reason.
   await page.getByLabel("Open OTLP JSON file").setInputFiles({ name: "nope.json", mimeType: "application/json", buffer: Buffer.from('{"hello":1}') });
   await expect(page.getByRole("alert").innerText()).resolves.toContain("expected {resourceSpans}");
