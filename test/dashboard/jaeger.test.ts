@@ -2,24 +2,16 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JaegerSpan, JaegerTrace } from "../../shared/jaeger/convert.ts";
 import type { ResourceSpans, Span } from "../../shared/model/span.ts";
+import { str, testResourceSpans, testSpan } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, kind: number, startMs: number): Span {
-  return {
-    traceId, spanId, parentSpanId, name, traceState: "", flags: 1, kind,
-    startTimeUnixNano: `${startMs}000000`, endTimeUnixNano: `${startMs + 25}000000`,
-    attributes: [{ key: "http.route", value: { stringValue: "/cart" } }], droppedAttributesCount: 0,
-    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: 0, message: "" },
-  };
+  return testSpan({ traceId, spanId, parentSpanId, name, kind, startMs, attributes: { "http.route": "/cart" } });
 }
 
 function resource(service: string, spans: Span[]): ResourceSpans {
-  return {
-    resource: { attributes: [{ key: "service.name", value: { stringValue: service } }, { key: "host.name", value: { stringValue: "h1" } }], droppedAttributesCount: 0 },
-    schemaUrl: "",
-    scopeSpans: [{ scope: { name: "test", version: "1.0", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }],
-  };
+  return testResourceSpans(service, spans, [str("host.name", "h1")]);
 }
 
 /** Stores a trace as ingest and the assembler would, for one tenant (RED rows included). */

@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ResourceSpans, Span } from "../../shared/model/span.ts";
+import { testResourceSpans, testSpan } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 
@@ -16,20 +17,11 @@ interface SpanInput {
 }
 
 function span(traceId: string, s: SpanInput): Span {
-  return {
-    traceId, spanId: s.spanId, parentSpanId: s.parent ?? "", name: s.name, traceState: "", flags: 1, kind: s.kind,
-    startTimeUnixNano: `${s.startMs}000000`, endTimeUnixNano: `${s.startMs + s.durationMs}000000`,
-    attributes: Object.entries(s.attributes ?? {}).map(([key, v]) => ({ key, value: { stringValue: v } })), droppedAttributesCount: 0,
-    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: s.error ? 2 : 0, message: "" },
-  };
+  return testSpan({ traceId, spanId: s.spanId, parentSpanId: s.parent, name: s.name, kind: s.kind, startMs: s.startMs, durationMs: s.durationMs, attributes: s.attributes, error: s.error });
 }
 
 function resource(service: string, spans: Span[]): ResourceSpans {
-  return {
-    resource: { attributes: [{ key: "service.name", value: { stringValue: service } }], droppedAttributesCount: 0 },
-    schemaUrl: "",
-    scopeSpans: [{ scope: { name: "test", version: "1.0", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }],
-  };
+  return testResourceSpans(service, spans);
 }
 
 /** Stores a trace as ingest and the assembler would, for one tenant (edge and RED rows included). */

@@ -1,16 +1,12 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Span, TraceBatch } from "../../shared/model/span.ts";
+import { testSpan } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, startMs: number): Span {
-  return {
-    traceId, spanId, parentSpanId, name, traceState: "", flags: 1, kind: 2,
-    startTimeUnixNano: `${startMs}000000`, endTimeUnixNano: `${startMs + 25}000000`,
-    attributes: [{ key: "http.route", value: { stringValue: "/cart" } }], droppedAttributesCount: 0,
-    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: 0, message: "" },
-  };
+  return testSpan({ traceId, spanId, parentSpanId, name, startMs, attributes: { "http.route": "/cart" } });
 }
 
 /** Stores a trace as ingest and the assembler would, for one tenant. */

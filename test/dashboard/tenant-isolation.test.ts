@@ -7,6 +7,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ResourceSpans, Span } from "../../shared/model/span.ts";
+import { testResourceSpans, testSpan } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 const tag = crypto.randomUUID().slice(0, 8);
@@ -17,16 +18,11 @@ const MARKER = `iso-marker-${tag}`;
 const TRACE_ID = crypto.randomUUID().replaceAll("-", "");
 
 function span(spanId: string, parentSpanId: string, name: string, kind: number, startMs: number, attrs: Record<string, string>): Span {
-  return {
-    traceId: TRACE_ID, spanId, parentSpanId, name, traceState: "", flags: 1, kind,
-    startTimeUnixNano: `${startMs}000000`, endTimeUnixNano: `${startMs + 40}000000`,
-    attributes: Object.entries(attrs).map(([key, v]) => ({ key, value: { stringValue: v } })), droppedAttributesCount: 0,
-    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: 0, message: "" },
-  };
+  return testSpan({ traceId: TRACE_ID, spanId, parentSpanId, name, kind, startMs, durationMs: 40, attributes: attrs });
 }
 
 function resource(service: string, spans: Span[]): ResourceSpans {
-  return { resource: { attributes: [{ key: "service.name", value: { stringValue: service } }], droppedAttributesCount: 0 }, schemaUrl: "", scopeSpans: [{ scope: { name: "iso", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }] };
+  return testResourceSpans(service, spans);
 }
 
 async function get(path: string, key: string) {

@@ -2,24 +2,16 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
 import type { ZipkinSpan } from "../../shared/zipkin/encode.ts";
+import { testResourceSpans, testSpan } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, kind: number, startMs: number, attributes: KeyValue[] = []): Span {
-  return {
-    traceId, spanId, parentSpanId, name, traceState: "", flags: 1, kind,
-    startTimeUnixNano: `${startMs}000000`, endTimeUnixNano: `${startMs + 25}000000`,
-    attributes, droppedAttributesCount: 0,
-    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: 0, message: "" },
-  };
+  return testSpan({ traceId, spanId, parentSpanId, name, kind, startMs, attributes });
 }
 
 function resource(service: string, spans: Span[]): ResourceSpans {
-  return {
-    resource: { attributes: [{ key: "service.name", value: { stringValue: service } }], droppedAttributesCount: 0 },
-    schemaUrl: "",
-    scopeSpans: [{ scope: { name: "test", version: "1.0", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }],
-  };
+  return testResourceSpans(service, spans);
 }
 
 /** Stores a trace as ingest and the assembler would, for one tenant (RED and edge rows included). */

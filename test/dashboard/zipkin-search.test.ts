@@ -2,26 +2,17 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
 import type { ZipkinSpan } from "../../shared/zipkin/encode.ts";
+import { str, testResourceSpans, testSpan } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, kind: number, startMs: number, durationMs: number, attributes: KeyValue[] = [], error = false): Span {
-  return {
-    traceId, spanId, parentSpanId, name, traceState: "", flags: 1, kind,
-    startTimeUnixNano: `${startMs}000000`, endTimeUnixNano: `${startMs + durationMs}000000`,
-    attributes, droppedAttributesCount: 0,
-    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: error ? 2 : 0, message: "" },
-  };
+  return testSpan({ traceId, spanId, parentSpanId, name, kind, startMs, durationMs, attributes, error });
 }
 
 function resource(service: string, spans: Span[]): ResourceSpans {
-  return {
-    resource: { attributes: [{ key: "service.name", value: { stringValue: service } }], droppedAttributesCount: 0 },
-    schemaUrl: "",
-    scopeSpans: [{ scope: { name: "test", version: "1.0", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }],
-  };
+  return testResourceSpans(service, spans);
 }
 
-const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
 
 async function get(path: string, key?: string) {
   const res = await exports.default.fetch(`http://localhost${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
