@@ -117,20 +117,7 @@ function Comparison({ a, b, ids }: { a: TraceModel; b: TraceModel; ids: [string,
       <h2>Slower in B</h2>
       {slower.length ? (
         <table class="tv-table cmp-slower">
-          <thead>
-            <tr>
-              <th scope="col">Span</th>
-              <th scope="col" class="num">
-                A
-              </th>
-              <th scope="col" class="num">
-                B
-              </th>
-              <th scope="col" class="num">
-                Change
-              </th>
-            </tr>
-          </thead>
+          <CompareHead />
           <tbody>
             {slower.slice(0, 50).map((m) => (
               <tr key={m.path}>
@@ -153,20 +140,7 @@ function Comparison({ a, b, ids }: { a: TraceModel; b: TraceModel; ids: [string,
       <h2>Side by side</h2>
       <p class="muted">Spans are matched by their place in the tree (service and operation names from the root, and the order among same-named siblings).</p>
       <table class="tv-table cmp-tree" aria-label="Both traces side by side">
-        <thead>
-          <tr>
-            <th scope="col">Span</th>
-            <th scope="col" class="num">
-              A
-            </th>
-            <th scope="col" class="num">
-              B
-            </th>
-            <th scope="col" class="num">
-              Change
-            </th>
-          </tr>
-        </thead>
+        <CompareHead />
         <tbody>
           {rows.slice(0, 2000).map((r) => {
             const kind = !r.a ? "added" : !r.b ? "removed" : slowerSet.has(r.path) ? "slower" : "";
@@ -253,3 +227,23 @@ function ComparePage() {
 }
 
 mount(() => <ComparePage />);
+
+/** The header both comparison tables share. */
+function CompareHead() {
+  return (
+    <thead>
+      <tr>
+        <th scope="col">Span</th>
+        <th scope="col" class="num">
+          A
+        </th>
+        <th scope="col" class="num">
+          B
+        </th>
+        <th scope="col" class="num">
+          Change
+        </th>
+      </tr>
+    </thead>
+  );
+}

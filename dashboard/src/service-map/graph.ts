@@ -4,21 +4,13 @@
  * callees, few crossings, edges routed between ranks), in SVG user units.
  */
 import dagre from "@dagrejs/dagre";
-import type { ServiceGraphNode } from "../../../shared/servicegraph/aggregate.ts";
+import type { ServiceGraphEdge, ServiceGraphNode } from "../../../shared/servicegraph/aggregate.ts";
 
 /** A node as /api/service-graph answers it (the type of the module that computes it). */
 export type GraphNode = ServiceGraphNode;
 
-export interface GraphEdge {
-  source: string;
-  target: string;
-  requests: number;
-  failed: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  connectionType: "" | "messaging_system" | "database" | "virtual_node";
-}
+/** An edge as /api/service-graph answers it. */
+export type GraphEdge = ServiceGraphEdge;
 
 export interface ServiceGraph {
   nodes: GraphNode[];
