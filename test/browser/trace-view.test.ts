@@ -235,6 +235,12 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   await page.locator(`.tv-flame-span[data-span-id="${seeded.ids.server}"]`).click();
   await expect(page.locator(".tv-flame-span").count()).resolves.toBe(5);
   await screenshot(page, "trace-flame");
+  // The same by keyboard: back out to the whole trace, then focus the span and press Enter.
+  await page.locator(".tv-crumbs button").first().click();
+  await expect(page.locator(".tv-flame-span").count()).resolves.toBe(8);
+  await page.locator(`.tv-flame-span[data-span-id="${seeded.ids.server}"]`).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator(".tv-flame-span").count()).resolves.toBe(5);
   await page.getByRole("tab", { name: "JSON" }).click();
   const json = await page.locator(".tv-json").innerText();
   expect(json).toContain('"resourceSpans"');

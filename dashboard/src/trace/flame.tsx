@@ -103,7 +103,7 @@ export function FlameGraph({ model, selected, onSelect }: { model: TraceModel; s
             </button>
           </span>
         ))}
-        <span class="muted"> · {formatDuration(width)} · click a span to zoom into it</span>
+        <span class="muted"> · {formatDuration(width)} · click or press Enter on a span to zoom into it</span>
       </nav>
       <div class="tv-flame" role="group" aria-label="Flame graph" style={{ height: `${rows * ROW}px` }}>
         {nodes.map((n) => {
@@ -111,10 +111,14 @@ export function FlameGraph({ model, selected, onSelect }: { model: TraceModel; s
           const w = ((Math.min(n.endUs, endUs) - Math.max(n.startUs, startUs)) / width) * 100;
           const err = n.span.status.code === 2;
           return (
-            <div
+            // Buttons, so the flame graph is usable from the keyboard too (Tab, Enter).
+            <button
+              type="button"
               key={n.span.spanId}
               class={`tv-flame-span${n === selected ? " selected" : ""}${err ? " err" : ""}`}
               data-span-id={n.span.spanId}
+              aria-label={`${n.service}: ${n.span.name}, ${formatDuration(n.endUs - n.startUs)}${err ? ", error" : ""}`}
+              aria-pressed={n === selected}
               title={`${n.service}: ${n.span.name} (${formatDuration(n.endUs - n.startUs)})`}
               style={{ left: `${l}%`, width: `max(1px, ${w}%)`, top: `${(layout.row.get(n)! - baseRow) * ROW}px`, background: model.colours.get(n.service) }}
               onClick={() => {
@@ -123,7 +127,7 @@ export function FlameGraph({ model, selected, onSelect }: { model: TraceModel; s
               }}
             >
               {w > 3 ? `${n.span.name} ${formatDuration(n.endUs - n.startUs)}` : ""}
-            </div>
+            </button>
           );
         })}
       </div>
