@@ -8,12 +8,12 @@
  */
 import type { TraceSummary } from "../block/summary-table.ts";
 import { groupBySegment, openBlock } from "./segments.ts";
+import { BlockGone, blockRangeReader } from "../storage/block-range-reader.ts";
 import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
 import { listBlocks } from "../db/queries/blocks.ts";
 import type { Block } from "../db/schema.ts";
 import type { Resource, Span } from "../model/span.ts";
-import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
 import { MetricsAccumulator, spanLabels, type Bucketing, type MetricsQuery, type Series } from "../traceql/metrics.ts";
@@ -24,7 +24,6 @@ export interface MetricsRangeResult {
   metrics: { inspectedTraces: number; inspectedBytes: number; inspectedSpans: number; totalBlocks: number; completedJobs: number; totalJobs: number };
 }
 
-class BlockGone extends Error {}
 
 const NANOS_PER_MS = 1_000_000n;
 
@@ -87,11 +86,5 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
 }
 
 function reader(store: ObjectStore, tenantId: string, b: Block, metrics: { inspectedBytes: number }) {
-  const key = blockKey(tenantId, b.id);
-  return async (offset: number, length: number) => {
-    const bytes = await store.getRange(key, offset, length);
-    if (!bytes) throw new BlockGone(`block ${key} is in the catalog but not in storage`);
-    metrics.inspectedBytes += bytes.length;
-    return bytes;
-  };
+  return blockRangeReader(store, tenantId, b.id, (n) => (metrics.inspectedBytes += n));
 }

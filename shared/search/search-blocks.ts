@@ -20,11 +20,11 @@
  */
 import type { TraceSummary } from "../block/summary-table.ts";
 import { openBlock, segmentsNewestFirst } from "./segments.ts";
+import { BlockGone, blockRangeReader, type ReadRange } from "../storage/block-range-reader.ts";
 import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
 import { listBlocks } from "../db/queries/blocks.ts";
 import type { Block } from "../db/schema.ts";
-import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import type { Condition, SpansetExpr } from "../traceql/ast.ts";
 import type { SpansetMatch, TraceMatcher } from "./matcher.ts";
@@ -72,7 +72,6 @@ export interface SearchResult {
 /** A matcher may name services every match has (legacy `service.name=`, TraceQL `resource.service.name = "x"`). */
 type PruningMatcher = TraceMatcher & { readonly requiredServices?: readonly string[] };
 
-class BlockGone extends Error {}
 
 interface Found {
   summary: TraceSummary;
@@ -103,15 +102,7 @@ async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher:
   const metrics: SearchMetrics = { inspectedTraces: 0, inspectedBytes: 0, inspectedBlocks: 0, completedJobs: 0, totalJobs: blocks.length };
   const found = new Map<string, Found>();
 
-  const reader = (b: Block) => {
-    const key = blockKey(tenantId, b.id);
-    return async (offset: number, length: number) => {
-      const bytes = await store.getRange(key, offset, length);
-      if (!bytes) throw new BlockGone(`block ${key} is in the catalog but not in storage`);
-      metrics.inspectedBytes += bytes.length;
-      return bytes;
-    };
-  };
+  const reader = (b: Block) => blockRangeReader(store, tenantId, b.id, (n) => (metrics.inspectedBytes += n));
 
   // The start of the limit-th newest match so far: nothing older can enter the answer.
   const cutoff = (): bigint | undefined => (found.size >= limit ? BigInt(newest(found)[limit - 1]!.summary.startTimeUnixNano) : undefined);
@@ -160,7 +151,7 @@ function newest(found: Map<string, Found>): Found[] {
   });
 }
 
-type Read = (offset: number, length: number) => Promise<Uint8Array>;
+type Read = ReadRange;
 
 interface BlockScan {
   matcher: TraceMatcher;
@@ -216,12 +207,7 @@ export async function rootSpanNames(db: Db, store: ObjectStore, tenantId: string
   const endNs = BigInt(range.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
   const names = new Set<string>();
   for (const b of blocks) {
-    const key = blockKey(tenantId, b.id);
-    const read = async (offset: number, length: number) => {
-      const bytes = await store.getRange(key, offset, length);
-      if (!bytes) throw new BlockGone(`block ${key} is in the catalog but not in storage`);
-      return bytes;
-    };
+    const read = blockRangeReader(store, tenantId, b.id);
     let rows: TraceSummary[];
     try {
       rows = (await openBlock(read, b.bytes, options.tailBytes)).traces;

@@ -7,6 +7,7 @@
 import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
 import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
 import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
+import type { ReadRange } from "../storage/block-range-reader.ts";
 
 export interface SegmentRows {
   offset: number;
@@ -33,7 +34,6 @@ export function segmentsNewestFirst(rows: Iterable<TraceSummary>): SegmentRows[]
     .sort((a, b) => (a.latest !== b.latest ? (a.latest > b.latest ? -1 : 1) : a.offset - b.offset));
 }
 
-export type ReadRange = (offset: number, length: number) => Promise<Uint8Array>;
 
 export interface OpenedBlock {
   traces: TraceSummary[];

@@ -22,8 +22,8 @@
 import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { TraceSummary } from "../block/summary-table.ts";
 import { openBlock, segmentsNewestFirst } from "./segments.ts";
+import { BlockGone, blockRangeReader, type ReadRange } from "../storage/block-range-reader.ts";
 import type { Span } from "../model/span.ts";
-import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import type { TraceMatcher } from "./matcher.ts";
 import type { TagSink } from "./tag-catalog.ts";
@@ -70,7 +70,6 @@ export interface TagScanMetrics {
 /** A q filter: a TraceQL matcher, with the services its matches must have when known. */
 export type TagFilter = TraceMatcher & { readonly requiredServices?: readonly string[] };
 
-class BlockGone extends Error {}
 class BudgetSpent extends Error {}
 
 const NANOS_PER_MS = 1_000_000n;
@@ -105,13 +104,10 @@ export async function scanTags(list: () => Promise<TagScanBlock[]>, store: Objec
         return gone;
       }
       visited.add(block.id);
-      const key = blockKey(tenantId, block.id);
-      const read = async (offset: number, length: number) => {
+      const readBlock = blockRangeReader(store, tenantId, block.id, (n) => (metrics.inspectedBytes += n));
+      const read = (offset: number, length: number) => {
         if (metrics.inspectedBytes >= maxBytesRead) throw new BudgetSpent();
-        const bytes = await store.getRange(key, offset, length);
-        if (!bytes) throw new BlockGone(`block ${key} is in the catalog but not in storage`);
-        metrics.inspectedBytes += bytes.length;
-        return bytes;
+        return readBlock(offset, length);
       };
       try {
         // A full scan of a small block reads nearly all of it anyway: one GET instead of one per segment.
@@ -145,7 +141,7 @@ interface BlockScan {
   tailBytes?: number;
 }
 
-type Read = (offset: number, length: number) => Promise<Uint8Array>;
+type Read = ReadRange;
 
 async function scanBlock(read: Read, objectSize: number, scan: BlockScan): Promise<void> {
   const { sink, filter, startNs, endNs, metrics } = scan;

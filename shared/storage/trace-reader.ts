@@ -4,12 +4,12 @@
  * when one is given, each block's trace-id filter tested in memory before any R2 read, and the
  * fragments found in several blocks (late spans, not yet compacted) combined into one trace.
  */
+import { BlockGone, blockRangeReader } from "./block-range-reader.ts";
 import type { Db } from "../db/client.ts";
 import { listBlockFilters } from "../db/queries/blocks.ts";
 import type { ResourceSpans } from "../model/span.ts";
 import { combineTraces } from "../block/combine.ts";
 import { filterMayContain, readTrace } from "../block/read-block.ts";
-import { blockKey } from "./keys.ts";
 import type { ObjectStore } from "./object-store.ts";
 
 export interface TraceLookupStats {
@@ -33,7 +33,6 @@ export async function findTrace(
   }
 }
 
-class BlockGone extends Error {}
 
 async function findTraceOnce(
   db: Db,
@@ -46,12 +45,7 @@ async function findTraceOnce(
   const hits = candidates.filter((b) => filterMayContain(b.traceFilter, traceId));
   const parts = await Promise.all(
     hits.map(async (b) => {
-      const key = blockKey(tenantId, b.id);
-      const found = await readTrace(async (offset, length) => {
-        const bytes = await store.getRange(key, offset, length);
-        if (!bytes) throw new BlockGone(`block ${key} is in the catalog but not in storage`);
-        return bytes;
-      }, b.bytes, traceId);
+      const found = await readTrace(blockRangeReader(store, tenantId, b.id), b.bytes, traceId);
       return found?.resourceSpans;
     }),
   );
