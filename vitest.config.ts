@@ -6,14 +6,22 @@ import { defineConfig } from "vitest/config";
 // against `npm start`.
 const migrations = await readD1Migrations("migrations");
 
-function workerProject(name: string, configPath: string, globalSetup: string[] = []) {
+/**
+ * `main`: for ingest and the dashboard, a test entry that also exports the tenant objects' class
+ * (test/support/mains/), bound here in the test's own worker: deployed, the assembler defines it
+ * and the others bind it by script name, which a single-worker test run cannot follow.
+ */
+function workerProject(name: string, configPath: string, globalSetup: string[] = [], main?: string) {
   return {
     plugins: [
       cloudflareTest({
+        main,
         wrangler: { configPath },
         miniflare: {
-          // Test-only bindings: the migrations to apply, and a known admin token.
-          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token" },
+          // Test-only bindings: the migrations to apply, a known admin token, and tenant objects
+          // that flush when a test says so (one test runs the alarm itself).
+          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token", TENANT_FLUSH_INTERVAL_MS: String(86_400_000) },
+          ...(main && { durableObjects: { TENANTS: { className: "TenantObject", useSQLite: true } } }),
         },
       }),
     ],
@@ -38,8 +46,8 @@ export default defineConfig({
           include: ["shared/**/*.test.ts", "test/unit/**/*.test.ts"],
         },
       },
-      workerProject("ingest", "workers/ingest/wrangler.toml", ["test/ingest/fixtures-setup.ts"]),
-      workerProject("dashboard", "wrangler.toml"),
+      workerProject("ingest", "workers/ingest/wrangler.toml", ["test/ingest/fixtures-setup.ts"], "test/support/mains/ingest.ts"),
+      workerProject("dashboard", "wrangler.toml", [], "test/support/mains/dashboard.ts"),
       workerProject("assembler", "workers/assembler/wrangler.toml", ["test/assembler/fixtures-setup.ts"]),
       {
         test: {

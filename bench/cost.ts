@@ -16,24 +16,29 @@
  * - Queues: one operation per 64 KB of each message written, read and deleted (bench/cost/protocol.ts);
  *   a message carries its ingest object inline when it fits, so its payload is counted in its size.
  * - Worker requests: ingest requests, queue consumer invocations, cron invocations.
+ * - Tenant objects (Durable Objects): every RPC call at the binding is a billed request
+ *   (bench/support/object-counts.ts: rate-limit leases, ledger checks, commits, flushes, which the
+ *   bench runs every 30 s of simulated time as the object's alarm does); rows written to and read
+ *   from their SQLite as the cursors report them (setAlarm counts as a row written); duration as
+ *   the wall time of each call seen by the caller, at 128 MB (an upper bound). Their D1 and R2 calls
+ *   (the flush) are counted with the rest (bench/support/bench-tenant-object.mts).
  * - CPU: user+system time of the workerd process during each phase, from /proc. That process also
  *   runs the local R2 and D1 simulators (SQLite, file I/O) and the counting wrappers; the pure
  *   compute (prepare; parse + assemble + encode, without compaction) timed in Node on the same data
  *   is printed next to it. Cost uses the larger of the two.
  *
- * Storage: R2 bytes per span after compaction (what is kept for the retention period: blocks, plus
- * the tenant's service-graph state object) against the OTLP protobuf bytes of the same spans; D1
+ * Storage: R2 bytes per span after compaction (what is kept for the retention period: blocks)
+ * against the OTLP protobuf bytes of the same spans; D1
  * bytes per span from D1's `meta.size_after`.
  *
  * Prints one JSON object to stdout; notes go to stderr.
  * Run: npx node bench/cost.ts   (BENCH_COST_TRACES=1600 sets the workload size)
  */
-import { assembleTenantBatch } from "../shared/assembly/assemble-batch.ts";
+import { planTenantBatch } from "../shared/assembly/plan.ts";
 import { encodeBlock } from "../shared/block/encode-block.ts";
 import { multiServiceWorkload } from "../shared/block/test-workload.ts";
 import { decodeIngestBatch } from "../shared/ingest/batch-object.ts";
 import { prepareBatch } from "../shared/ingest/prepare.ts";
-import type { EdgeStoreState } from "../shared/servicegraph/edges.ts";
 import { referenceEncode } from "../test/support/otlp-reference.ts";
 import type { CronRequest, DeliverRequest, DeliverResult, Phase, PhaseCounts, SentMessage } from "./cost/protocol.ts";
 import { queueBatches, sdkExports } from "./cost/workload.ts";
@@ -70,6 +75,12 @@ const PRICES = {
   d1_per_million_rows_written: 1.0,
   d1_per_gb_month: 0.75,
   queues_per_million_ops: 0.4,
+  /** Durable Objects (SQLite storage): https://developers.cloudflare.com/durable-objects/platform/pricing/ */
+  do_per_million_requests: 0.15,
+  do_per_million_gb_s: 12.5,
+  do_per_million_rows_read: 0.001,
+  do_per_million_rows_written: 1.0,
+  do_per_gb_month: 0.2,
   /**
    * Grafana Cloud Traces, Pro: $0.50 per GB ingested, 30 days retention included (grafana.com/pricing
    * as transcribed 2026-05-25 in api-evangelist/grafana-com plans/grafana-com-plans-pricing.yml).
@@ -98,7 +109,12 @@ log(`${spans} spans in ${workload.traces.length} traces, ${requests.length} expo
 
 // ---- the worker -------------------------------------------------------------------------------
 
-const { mf, db, call, dispose } = await startBenchWorker("cost", { compatibilityFlags: ["d1_binding_jsrpc"] });
+const { mf, db, call, dispose } = await startBenchWorker("cost", {
+  compatibilityFlags: ["d1_binding_jsrpc"],
+  durableObjects: { TENANTS: "BenchTenantObject" },
+  // The objects flush when the bench says, at the simulated time (their alarm would, every 30 s).
+  bindings: { TENANT_FLUSH_INTERVAL_MS: String(86_400_000) },
+});
 
 /** CPU of Miniflare's runtime: the workerd processes this process started. */
 const miniflareCpuMs = () => workerdCpuMs((pid) => pid === process.pid);
@@ -141,7 +157,15 @@ try {
   const batches = queueBatches(timed);
   wall = performance.now();
   let retried = 0;
-  for (const b of batches) retried += (await call<DeliverResult>("/deliver", { refs: b.map((x) => x.message.ref) } satisfies DeliverRequest)).retried;
+  // The tenant object's alarm writes closed minutes every 30 s: at the simulated time of the batch
+  // that crosses each 30 s mark.
+  let nextFlushMs = batches[0]![0]!.atMs + 30_000;
+  for (const b of batches) {
+    const lastMs = b.at(-1)!.atMs;
+    const flushAtMs = lastMs >= nextFlushMs ? lastMs : undefined;
+    if (flushAtMs !== undefined) nextFlushMs = lastMs + 30_000;
+    retried += (await call<DeliverResult>("/deliver", { refs: b.map((x) => x.message.ref), flushAtMs } satisfies DeliverRequest)).retried;
+  }
   phaseDone("assemble");
   if (retried) throw new Error(`${retried} messages were retried`);
   log(`assembly: ${timed.length} messages in ${batches.length} queue batches (${round(timed.length / batches.length, 1)} per batch) in ${round((performance.now() - wall) / 1000, 1)} s`);
@@ -187,12 +211,11 @@ try {
   for (const r of requests) prepared.set(r.body, prepareBatch(r.body, "otlp-proto", opts).body!);
   const nodePrepareMs = performance.now() - tc;
   tc = performance.now();
-  let state: EdgeStoreState | undefined;
-  for (const b of batches) {
-    const objects = b.map((x) => decodeIngestBatch(prepared.get(x.body)!));
-    const assembled = assembleTenantBatch(tenant.tenantId, objects, state);
-    await encodeBlock(assembled.traces, { tenantId: tenant.tenantId, blockId: "b", createdAtMs: now });
-    state = JSON.parse(JSON.stringify(assembled.edgeState)) as EdgeStoreState;
+  for (const [i, b] of batches.entries()) {
+    const objects = new Map(b.map((x, j) => [`t/${tenant.tenantId}/ingest/${i}-${j}`, decodeIngestBatch(prepared.get(x.body)!)]));
+    const plan = await planTenantBatch({ tenantId: tenant.tenantId, sources: [...objects.keys()].map((key) => ({ key, inline: new Uint8Array(1) })), assembled: new Map(), objects });
+    if (plan.block) await encodeBlock(plan.block.traces, { tenantId: tenant.tenantId, blockId: "b", createdAtMs: now });
+    JSON.stringify(plan.delta); // what the commit sends
   }
   const nodeAssembleMs = performance.now() - tc;
 
@@ -213,6 +236,11 @@ try {
   const rowsReadPerM = perMillion((c) => c.d1.rowsRead);
   const rowsWrittenPerM = perMillion((c) => c.d1.rowsWritten);
   const queueOpsPerM = perMillion((c) => c.queue.writeOps + c.queue.readOps + c.queue.deleteOps);
+  const objectRequestsPerM = perMillion((c) => c.object.requests);
+  const objectRowsWrittenPerM = perMillion((c) => c.object.rowsWritten);
+  const objectRowsReadPerM = perMillion((c) => c.object.rowsRead);
+  // Billed duration: 128 MB for the wall time of each call (as the caller saw it: an upper bound).
+  const objectGbSecondsPerM = perMillion((c) => c.object.callMs) / 1000 * 0.128;
   const r2BytesPerSpan = Object.values(afterCompaction).reduce((a, b) => a + b, 0) / spans;
   const l0BytesPerSpan = (afterAssembly.blocks ?? 0) / spans;
   const d1BytesPerSpan = Math.max(0, counters0.cron_compact.d1.sizeAfter - counters.ingest.d1.sizeAfter) / spans;
@@ -227,6 +255,10 @@ try {
     d1_rows_written: (rowsWrittenPerM / 1e6) * PRICES.d1_per_million_rows_written,
     d1_storage_14d: ((d1BytesPerSpan * 1e6) / 1e9) * PRICES.d1_per_gb_month * monthsKept,
     queues: (queueOpsPerM / 1e6) * PRICES.queues_per_million_ops,
+    do_requests: (objectRequestsPerM / 1e6) * PRICES.do_per_million_requests,
+    do_duration: (objectGbSecondsPerM / 1e6) * PRICES.do_per_million_gb_s,
+    do_rows_written: (objectRowsWrittenPerM / 1e6) * PRICES.do_per_million_rows_written,
+    do_rows_read: (objectRowsReadPerM / 1e6) * PRICES.do_per_million_rows_read,
   };
   const total = Object.values(usd).reduce((a, b) => a + b, 0);
   const otlpPerSpan = otlpBytes / spans;
@@ -246,6 +278,8 @@ try {
       "cost.r2_class_a_per_million_spans": round(classAPerM, 1),
       "cost.r2_class_b_per_million_spans": round(classBPerM, 1),
       "cost.queue_ops_per_million_spans": round(queueOpsPerM, 1),
+      "cost.object_requests_per_million_spans": round(objectRequestsPerM, 1),
+      "cost.object_rows_written_per_million_spans": round(objectRowsWrittenPerM, 1),
       "cost.worker_requests_per_million_spans": round(requestsPerM, 1),
       "cost.worker_cpu_ms_per_million_spans": Math.round(workerdCpuMsPerM),
       "cost.node_cpu_ms_per_million_spans": Math.round(nodeCpuMsPerM),
@@ -268,7 +302,6 @@ try {
       },
       "storage.r2_bytes_per_span": round(r2BytesPerSpan),
       "storage.r2_level0_bytes_per_span": round(l0BytesPerSpan),
-      "storage.r2_state_bytes": afterCompaction.state ?? 0,
       "storage.otlp_bytes_per_span": round(otlpPerSpan),
       "storage.otlp_to_r2_ratio": round(otlpPerSpan / r2BytesPerSpan, 1),
       "storage.d1_bytes_per_span": round(d1BytesPerSpan, 3),

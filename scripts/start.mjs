@@ -6,12 +6,18 @@
 // Overrides for tests and parallel stacks: INGEST_PORT, DASHBOARD_PORT, EDGETRACE_STATE_DIR, and
 // EDGETRACE_ASSEMBLER=0 to leave the assembler out (the ingest benchmark measures ingest alone).
 import { spawn, spawnSync } from "node:child_process";
+import { join, resolve } from "node:path";
 import { resolveAdminToken } from "./dev-vars.mjs";
 
 const ingestPort = Number(process.env.INGEST_PORT ?? 4318);
 const dashboardPort = Number(process.env.DASHBOARD_PORT ?? 8787);
 const stateDir = process.env.EDGETRACE_STATE_DIR ?? ".wrangler/state";
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "1" };
+// The dev registry is how the dashboard's process reaches the tenant objects (defined by the
+// assembler in the other process) and how a local queue finds its consumer. One per state
+// directory, so that two local stacks (a developer's, the tests', a bench's) never reach each
+// other's workers.
+const registry = process.env.WRANGLER_REGISTRY_PATH ?? join(resolve(stateDir), "registry");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "1", WRANGLER_REGISTRY_PATH: registry };
 const wrangler = "wrangler";
 
 const { token, source } = resolveAdminToken();

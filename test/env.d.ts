@@ -7,6 +7,10 @@ declare global {
       DB: D1Database;
       SPANS: R2Bucket;
       INGEST_QUEUE: Queue;
+      INGEST_QUEUE_1: Queue;
+      INGEST_QUEUE_2: Queue;
+      INGEST_QUEUE_3: Queue;
+      TENANTS: DurableObjectNamespace<import("../workers/assembler/tenant-object.ts").TenantObject>;
       ADMIN_TOKEN: string;
       TEST_MIGRATIONS: D1Migration[];
     }

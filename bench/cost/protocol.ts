@@ -2,6 +2,7 @@
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import type { R2OpCounts } from "../../shared/storage/counting-store.ts";
 import type { D1Counts } from "./counting-d1.ts";
+import type { ObjectCounts } from "../support/object-counts.ts";
 
 export interface QueueCounts {
   /** Messages sent, delivered, and acknowledged (deleted). */
@@ -16,10 +17,18 @@ export interface QueueCounts {
   bytes: number;
 }
 
+/** Tenant objects (Durable Objects): calls at the binding, and the rows they write to their own SQLite. */
+export interface TenantObjectCounts extends ObjectCounts {
+  rowsWritten: number;
+  rowsRead: number;
+}
+
 export interface PhaseCounts {
+  /** R2 and D1 include what the tenant objects do with them. */
   r2: R2OpCounts;
   d1: D1Counts;
   queue: QueueCounts;
+  object: TenantObjectCounts;
   /** Worker invocations: fetch requests, queue consumer batches, cron runs. */
   invocations: number;
 }
@@ -37,6 +46,8 @@ export interface SentMessage {
 
 export interface DeliverRequest {
   refs: string[];
+  /** After the batch, the tenant objects' flush at this time, as their alarm runs every 30 s. */
+  flushAtMs?: number;
 }
 export interface DeliverResult {
   acked: number;

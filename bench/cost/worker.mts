@@ -20,8 +20,10 @@ import { countingR2Bucket, newR2OpCounts } from "../../shared/storage/counting-s
 import { r2Store } from "../../shared/storage/object-store.ts";
 import assembler from "../../workers/assembler/index.ts";
 import { compactTenant } from "../../workers/assembler/compact.ts";
-import { flushClosedMinutes } from "../../workers/assembler/consume.ts";
 import { applyRetention } from "../../workers/assembler/retention.ts";
+import { tenantObject, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
+import type { BenchObjectCounts, BenchTenantObject } from "../support/bench-tenant-object.mts";
+import { countingNamespace } from "../support/object-counts.ts";
 import type { AssemblerEnv } from "../../workers/assembler/env.ts";
 import { app as ingestApp } from "../../workers/ingest/app.ts";
 import type { IngestEnv } from "../../workers/ingest/env.ts";
@@ -29,13 +31,18 @@ import { countingD1, newD1Counts } from "./counting-d1.ts";
 import { messageBytes, queueOps, type CronRequest, type DeliverRequest, type DeliverResult, type Phase, type PhaseCounts, type SentMessage } from "./protocol.ts";
 import { eq } from "drizzle-orm";
 
+export { BenchTenantObject } from "../support/bench-tenant-object.mts";
+
 interface Env {
   DB: D1Database;
   SPANS: R2Bucket;
+  TENANTS: DurableObjectNamespace<BenchTenantObject>;
 }
 
 const counters = new Map<Phase, PhaseCounts>();
-const envs = new Map<Phase, { DB: D1Database; SPANS: R2Bucket }>();
+const envs = new Map<Phase, { DB: D1Database; SPANS: R2Bucket; TENANTS: DurableObjectNamespace }>();
+/** What each tenant object reported last (its counts are cumulative), to add the difference to a phase. */
+const objectSeen = new Map<string, BenchObjectCounts>();
 /** Messages the ingest worker sent, by the x-bench-seq of the request that sent them, and by ref. */
 const sent = new Map<number, SentMessage[]>();
 const byRef = new Map<string, IngestBatchMessage>();
@@ -43,7 +50,7 @@ const byRef = new Map<string, IngestBatchMessage>();
 function phaseCounts(phase: Phase): PhaseCounts {
   let c = counters.get(phase);
   if (!c) {
-    c = { r2: newR2OpCounts(), d1: newD1Counts(), queue: { sent: 0, delivered: 0, acked: 0, retried: 0, writeOps: 0, readOps: 0, deleteOps: 0, bytes: 0 }, invocations: 0 };
+    c = { r2: newR2OpCounts(), d1: newD1Counts(), queue: { sent: 0, delivered: 0, acked: 0, retried: 0, writeOps: 0, readOps: 0, deleteOps: 0, bytes: 0 }, object: { requests: 0, callMs: 0, byMethod: {}, rowsWritten: 0, rowsRead: 0 }, invocations: 0 };
     counters.set(phase, c);
   }
   return c;
@@ -54,7 +61,7 @@ function phaseEnv(env: Env, phase: Phase) {
   let e = envs.get(phase);
   if (!e) {
     const c = phaseCounts(phase);
-    e = { DB: countingD1(env.DB, c.d1), SPANS: countingR2Bucket(env.SPANS, c.r2) };
+    e = { DB: countingD1(env.DB, c.d1), SPANS: countingR2Bucket(env.SPANS, c.r2), TENANTS: countingNamespace(env.TENANTS, () => c.object) as unknown as DurableObjectNamespace };
     envs.set(phase, e);
   }
   return e;
@@ -133,10 +140,41 @@ async function deliver(req: DeliverRequest, env: Env, ctx: ExecutionContext): Pr
       c.queue.deleteOps += queueOps(bytes);
     }
   }
+  if (req.flushAtMs !== undefined) await flushObjects(env, "assemble", req.flushAtMs);
+  await collectObjectCounts(env, "assemble");
   return { acked, retried };
 }
 
-/** What the assembler's scheduled handler does (workers/assembler/index.ts), at a chosen time. */
+/**
+ * The tenant objects' own work since last asked (rows in their SQLite, and the D1 and R2 calls they
+ * make when flushing), added to the phase: uncounted calls, as these are the bench's, not the system's.
+ */
+async function collectObjectCounts(env: Env, phase: Phase) {
+  const c = phaseCounts(phase);
+  for (const tenant of await listTenants(d1(env.DB))) {
+    const now = await env.TENANTS.get(env.TENANTS.idFromName(tenant.id)).benchCounts();
+    const was = objectSeen.get(tenant.id);
+    objectSeen.set(tenant.id, now);
+    c.object.rowsWritten += now.rowsWritten - (was?.rowsWritten ?? 0);
+    c.object.rowsRead += now.rowsRead - (was?.rowsRead ?? 0);
+    c.d1.queries += now.d1.queries - (was?.d1.queries ?? 0);
+    c.d1.rowsRead += now.d1.rowsRead - (was?.d1.rowsRead ?? 0);
+    c.d1.rowsWritten += now.d1.rowsWritten - (was?.d1.rowsWritten ?? 0);
+    if (now.d1.sizeAfter) c.d1.sizeAfter = Math.max(c.d1.sizeAfter, now.d1.sizeAfter);
+    c.r2.classA += now.r2.classA - (was?.r2.classA ?? 0);
+    c.r2.classB += now.r2.classB - (was?.r2.classB ?? 0);
+  }
+}
+
+/** Each tenant object's flush at `nowMs`, as its alarm runs it (one object request each). */
+async function flushObjects(env: Env, phase: Phase, nowMs: number) {
+  const e = phaseEnv(env, phase);
+  const out = [];
+  for (const tenant of await listTenants(d1(env.DB))) out.push(await tenantObject(e.TENANTS as unknown as TenantObjectNamespace, tenant.id).flush(tenant.id, nowMs));
+  return out;
+}
+
+/** What the assembler's scheduled handler does (workers/assembler/index.ts), at a chosen time, and the objects' alarms. */
 async function cron(req: CronRequest, env: Env) {
   const c = phaseCounts(req.phase);
   c.invocations++;
@@ -144,13 +182,14 @@ async function cron(req: CronRequest, env: Env) {
   const db = d1(e.DB) as BatchingDb;
   const store = r2Store(e.SPANS);
   const out = [];
+  const flushed = await flushObjects(env, req.phase, req.nowMs);
   for (const tenant of await listTenants(db)) {
-    const metricRowsFlushed = await flushClosedMinutes(db, store, tenant.id, req.nowMs);
     const retention = await applyRetention(db, store, tenant.id, tenant.retentionDays, req.nowMs);
     const compaction = await compactTenant(db, store, tenant.id, req.nowMs);
-    out.push({ tenantId: tenant.id, metricRowsFlushed, retention, compaction });
+    out.push({ tenantId: tenant.id, retention, compaction });
   }
-  return out;
+  await collectObjectCounts(env, req.phase);
+  return { flushed, out };
 }
 
 export default {
@@ -161,7 +200,8 @@ export default {
       const c = phaseCounts("ingest");
       c.invocations++;
       const ingestEnv: IngestEnv = { ...phaseEnv(env, "ingest"), INGEST_QUEUE: recordingQueue(seq, c) };
-      return ingestApp.fetch(request, ingestEnv, ctx);
+      const res = await ingestApp.fetch(request, ingestEnv, ctx);
+      return res;
     }
     if (url.pathname === "/messages") {
       return Response.json(Object.fromEntries(sent));

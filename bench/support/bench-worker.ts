@@ -24,7 +24,15 @@ export interface BenchWorker {
   dispose(): Promise<void>;
 }
 
-export async function startBenchWorker(name: string, options: { compatibilityFlags?: string[] } = {}): Promise<BenchWorker> {
+export interface BenchWorkerOptions {
+  compatibilityFlags?: string[];
+  /** Plain-text bindings (wrangler.toml [vars] are not read here). */
+  bindings?: Record<string, string>;
+  /** SQLite-backed Durable Object classes the bundle exports, by binding name. */
+  durableObjects?: Record<string, string>;
+}
+
+export async function startBenchWorker(name: string, options: BenchWorkerOptions = {}): Promise<BenchWorker> {
   const stateDir = mkdtempSync(join(tmpdir(), `edgetrace-${name}-`));
   const outDir = join(stateDir, "dist");
   const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir, "-c", `bench/${name}/wrangler.toml`], {
@@ -45,6 +53,8 @@ export async function startBenchWorker(name: string, options: { compatibilityFla
       compatibilityFlags: options.compatibilityFlags ?? [],
       d1Databases: { DB: "edgetrace" },
       r2Buckets: { SPANS: "edgetrace-spans" },
+      bindings: options.bindings ?? {},
+      durableObjects: Object.fromEntries(Object.entries(options.durableObjects ?? {}).map(([binding, className]) => [binding, { className, useSQLite: true }])),
       resourcePersistencePath: join(stateDir, "state"),
       log: new StderrLog(LogLevel.WARN),
       cf: false, // no fetch of the Request.cf object from the network

@@ -56,3 +56,18 @@ export function combineTraces(parts: ResourceSpans[][]): ResourceSpans[] {
   }
   return out;
 }
+
+/**
+ * Fragments of traces (each ingest object's trace groups, or each block's traces) merged into one
+ * entry per trace id, in order of first appearance, with `combineTraces`. Assembly and compaction
+ * both build their blocks with this.
+ */
+export function mergeTraceFragments(fragments: Iterable<{ traceId: string; resourceSpans: ResourceSpans[] }>): { traceId: string; resourceSpans: ResourceSpans[] }[] {
+  const parts = new Map<string, ResourceSpans[][]>();
+  for (const f of fragments) {
+    let list = parts.get(f.traceId);
+    if (!list) parts.set(f.traceId, (list = []));
+    list.push(f.resourceSpans);
+  }
+  return [...parts].map(([traceId, list]) => ({ traceId, resourceSpans: list.length === 1 ? list[0]! : combineTraces(list) }));
+}

@@ -203,3 +203,19 @@ export const usageDays = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.day] })],
 );
+
+/**
+ * The last write of closed metric rows and usage by each tenant's object (workers/assembler/
+ * tenant-object.ts), in the same D1 batch as the rows: a retried write whose first attempt did
+ * commit finds its id here and is not applied again. One row per tenant (each write deletes the
+ * previous one).
+ */
+export const metricFlushes = sqliteTable(
+  "metric_flushes",
+  {
+    tenantId: text("tenant_id").notNull(),
+    flushId: text("flush_id").notNull(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.flushId] })],
+);

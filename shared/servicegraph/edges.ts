@@ -83,6 +83,11 @@ export interface PendingHalf {
   peer: string;
   /** Store clock (ms) at which the half stops waiting. */
   expiresAtMs: number;
+  /**
+   * Wall-clock time (ms) at which the half reached this store, when it came from another store
+   * (`addPending`): it then also waits `waitMs` of wall time before it can expire (see `expire`).
+   */
+  heldSinceMs?: number;
 }
 
 export const EDGE_STORE_FORMAT = "edgetrace.edges.v1";
@@ -151,6 +156,11 @@ export class EdgeStore {
     return { format: EDGE_STORE_FORMAT, tenant: this.tenant, clockMs: this.#clockMs, pending: [...this.#pending.values()].map((h) => ({ ...h })) };
   }
 
+  /** The store's clock: the largest arrival time given so far. */
+  get clockMs(): number {
+    return this.#clockMs;
+  }
+
   get pendingCount(): number {
     return this.#pending.size;
   }
@@ -179,14 +189,31 @@ export class EdgeStore {
   }
 
   /**
+   * Halves another store left unpaired (a consumer's share of one queue batch), merged into this
+   * one: each pairs with a waiting partner, or waits with its own expiry (arrival time plus the
+   * wait). `clockMs` is the newest arrival time among them; `wallMs` is now, recorded on each half
+   * so that `expire` with a wall clock also lets it wait that long in real time.
+   */
+  addPending(halves: readonly PendingHalf[], clockMs: number, wallMs: number): Edge[] {
+    this.#advance(clockMs);
+    const out: Edge[] = [];
+    for (const half of halves) this.#upsert({ ...half, heldSinceMs: wallMs }, out);
+    return out;
+  }
+
+  /**
    * Ends the wait of every half whose time is up at `nowMs` (or the store's clock if later):
    * client halves with a virtual-node attribute become virtual-node edges, the rest are dropped.
+   * With `wallMs`, a half merged by `addPending` must also have been held `waitMs` of wall time:
+   * a message retried late (its consumer failed) during a fast backlog drain, when the arrival
+   * clock runs ahead of real time, still finds its partners waiting.
    */
-  expire(nowMs: number): Edge[] {
+  expire(nowMs: number, wallMs?: number): Edge[] {
     this.#advance(nowMs);
     const out: Edge[] = [];
     for (const half of this.#pending.values()) {
       if (half.expiresAtMs > this.#clockMs) continue;
+      if (wallMs !== undefined && half.heldSinceMs !== undefined && half.heldSinceMs + this.#waitMs > wallMs) continue;
       this.#pending.delete(half.key);
       this.#resolveExpired(half, out);
     }
@@ -246,7 +273,7 @@ export class EdgeStore {
     if (waiting !== undefined) {
       // The same half again (a second consumer of one message, or a repeat): the latest wins and
       // keeps the first one's place and expiry, as Tempo's store does.
-      this.#pending.set(half.key, { ...half, expiresAtMs: waiting.expiresAtMs });
+      this.#pending.set(half.key, { ...half, expiresAtMs: waiting.expiresAtMs, heldSinceMs: waiting.heldSinceMs });
       return;
     }
     if (this.#pending.size >= this.#maxPending) {

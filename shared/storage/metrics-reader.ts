@@ -1,22 +1,20 @@
 /**
  * @module
  * Per-minute edge and operation rows as the query API should see them: the rows in D1 plus the
- * rows the assembler still holds in the tenant's state object for minutes not closed yet (written
- * to D1 once a minute closes, see shared/assembly/assembler-state.ts). Without the open rows the
- * last two or three minutes would be missing, or, for an idle tenant, the last minutes until the
- * cron's flush.
+ * rows the tenant's object still holds for minutes not closed yet (written to D1 once a minute
+ * closes, see shared/tenant-object/open-metrics.ts). Without the open rows the last three minutes
+ * would be missing, or, for an idle tenant, the last minutes until the object's next flush.
  *
- * D1 is read before the state: a flush between the two reads makes the flushed rows missing from
- * that one answer, never counted twice.
+ * D1 is read before the object: a flush between the two reads makes the flushed rows missing from
+ * that one answer, never counted twice (the object drops rows from its open set when it takes
+ * them to write, before the write).
  */
 import type { Db } from "../db/client.ts";
 import { readEdgeRows, readOperationRows } from "../db/queries/metrics.ts";
-import { decodeState, withOpenEdgeRows, withOpenOperationRows, type AssemblerState } from "../assembly/assembler-state.ts";
-import type { EdgeRow } from "../servicegraph/aggregate.ts";
-import type { OperationRow } from "../metrics/red.ts";
+import { upsertEdgeRows, type EdgeRow } from "../servicegraph/aggregate.ts";
+import { upsertOperationRows, type OperationRow } from "../metrics/red.ts";
 import { bucketInWindow, type TimeWindow } from "../metrics/rows.ts";
-import { serviceGraphStateKey } from "./keys.ts";
-import type { ObjectStore } from "./object-store.ts";
+import type { TenantObjectApi } from "../tenant-object/api.ts";
 
 const STEP_SECONDS = 60;
 
@@ -25,20 +23,16 @@ function minuteRange(window: TimeWindow): { from: number; to: number } {
   return { from: Math.floor(window.start) - STEP_SECONDS, to: Math.ceil(window.end) };
 }
 
-async function openState(store: ObjectStore, tenantId: string): Promise<AssemblerState> {
-  return decodeState(await store.get(serviceGraphStateKey(tenantId)));
-}
-
 /** Edge rows overlapping the window (epoch seconds), one per key, D1 and open rows merged. */
-export async function readEdgeRowsWithOpen(db: Db, store: ObjectStore, tenantId: string, window: TimeWindow): Promise<EdgeRow[]> {
+export async function readEdgeRowsWithOpen(db: Db, tenant: Pick<TenantObjectApi, "edgeRows">, tenantId: string, window: TimeWindow): Promise<EdgeRow[]> {
   const stored = await readEdgeRows(db, tenantId, minuteRange(window));
-  const state = await openState(store, tenantId);
-  return withOpenEdgeRows(stored, state.openEdgeRows).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
+  const open = await tenant.edgeRows(tenantId, window);
+  return upsertEdgeRows(stored, open).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
 }
 
 /** Operation rows overlapping the window (epoch seconds), one per key, D1 and open rows merged. */
-export async function readOperationRowsWithOpen(db: Db, store: ObjectStore, tenantId: string, window: TimeWindow): Promise<OperationRow[]> {
+export async function readOperationRowsWithOpen(db: Db, tenant: Pick<TenantObjectApi, "operationRows">, tenantId: string, window: TimeWindow): Promise<OperationRow[]> {
   const stored = await readOperationRows(db, tenantId, minuteRange(window));
-  const state = await openState(store, tenantId);
-  return withOpenOperationRows(stored, state.openOperationRows).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
+  const open = await tenant.operationRows(tenantId, window);
+  return upsertOperationRows(stored, open).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
 }

@@ -1,87 +1,24 @@
-import { createMessageBatch, getQueueResult, createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import type { BatchingDb } from "../../shared/db/client.ts";
-import { d1 } from "../../shared/db/d1.ts";
 import { listBlocks } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows, readOperationRows } from "../../shared/db/queries/metrics.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
-import { batchTimeRange, encodeIngestBatch, inlinePayload, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
-import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
-import type { ResourceSpans, TraceBatch } from "../../shared/model/span.ts";
+import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { foldServiceGraph } from "../../shared/servicegraph/aggregate.ts";
-import { ingestBatchKey } from "../../shared/storage/keys.ts";
-import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
 import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../shared/storage/metrics-reader.ts";
-import { decodeState } from "../../shared/assembly/assembler-state.ts";
-import type { OperationRow } from "../../shared/metrics/red.ts";
-import { LatencyHistogram } from "../../shared/metrics/histogram.ts";
-import { findTrace } from "../../shared/storage/trace-reader.ts";
-import worker from "../../workers/assembler/index.ts";
 import { compactTenant } from "../../workers/assembler/compact.ts";
-import { assembleForTenant, flushClosedMinutes, SPILL_AFTER_ATTEMPTS, sweepIngest, SWEEP_AFTER_MS } from "../../workers/assembler/consume.ts";
+import { assembleForTenant, SPILL_AFTER_ATTEMPTS, sweepIngest, SWEEP_AFTER_MS } from "../../workers/assembler/consume.ts";
 import { applyRetention } from "../../workers/assembler/retention.ts";
-import type { AssemblerEnv } from "../../workers/assembler/env.ts";
+import { aenv, db, deliver, deps, expectTracesWhole, firstSpanMs, ingest, LATER, objectOf, sameOps, store, storedMetrics, stubOf, usageOf } from "./support.ts";
 import "./provided-context.ts";
 
-const db = () => d1(env.DB) as BatchingDb;
-const store = () => r2Store(env.SPANS);
-const aenv = env as unknown as AssemblerEnv;
+const expectAllTracesWhole = (tenantId: string) => expectTracesWhole(tenantId, inject("workloadTraces"));
+const totalSpans = () => inject("workloadTraces").reduce((n, t) => n + t.spans.length, 0);
 
-type Carrier = "object" | "inline";
-
-/**
- * The queue messages ingest sends for requests, built as ingest builds them: the ingest object in
- * R2 with the message pointing at it ("object"), or carried in the message ("inline").
- */
-async function ingest(tenantId: string, requests: TraceBatch[], receivedAtMs = Date.now(), carrier: Carrier = "object"): Promise<IngestBatchMessage[]> {
-  const messages: IngestBatchMessage[] = [];
-  for (const [i, req] of requests.entries()) {
-    const traces = groupByTrace(req);
-    const batchId = crypto.randomUUID();
-    const at = receivedAtMs + i;
-    const { bytes: stored, spanCount } = encodeIngestBatch({ tenantId, batchId, receivedAtMs: at, source: "otlp-proto", traces });
-    const key = ingestBatchKey(tenantId, at, batchId);
-    const message: IngestBatchMessage = { v: 2, tenantId, key, batchId, receivedAtMs: at, spanCount, traceCount: traces.length, bytes: stored.byteLength, ...batchTimeRange(traces) };
-    if (carrier === "inline") message.inline = await inlinePayload(stored);
-    else await env.SPANS.put(key, stored);
-    messages.push(message);
-  }
-  return messages;
-}
-
-async function deliver(messages: IngestBatchMessage[], attempts = 1, workerEnv: AssemblerEnv = aenv) {
-  const batch = createMessageBatch<IngestBatchMessage>("edgetrace-ingest", messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })));
-  const ctx = createExecutionContext();
-  await worker.queue(batch, workerEnv, ctx);
-  return getQueueResult(batch, ctx);
-}
-
-const spanIds = (rs: ResourceSpans[]) => rs.flatMap((r) => r.scopeSpans.flatMap((ss) => ss.spans.map((s) => `${s.spanId}/${s.kind}`))).sort();
-
-async function expectAllTracesWhole(tenantId: string) {
-  for (const t of inject("workloadTraces")) {
-    const found = await findTrace(db(), store(), tenantId, t.traceId);
-    expect(found, `trace ${t.traceId}`).toBeDefined();
-    expect(spanIds(found!.resourceSpans)).toEqual(t.spans);
-  }
-}
-
-function firstSpanMs(requests: TraceBatch[]): number {
-  let min = Infinity;
-  for (const r of requests) for (const rs of r.resourceSpans) for (const ss of rs.scopeSpans) for (const sp of ss.spans) min = Math.min(min, Number(BigInt(sp.startTimeUnixNano) / 1_000_000n));
-  return min;
-}
-
-const sortOps = (rows: OperationRow[]) => [...rows].sort((a, b) => JSON.stringify([a.minute, a.service, a.operation, a.kind]).localeCompare(JSON.stringify([b.minute, b.service, b.operation, b.kind])));
-/** Rows without the tenant, comparable across tenants (histograms by count: merge order changes their bytes). */
-const sameOps = (rows: OperationRow[]) => sortOps(rows).map(({ tenant: _tenant, durations, ...r }) => ({ ...r, observed: LatencyHistogram.decode(durations).count }));
-
-/** A store whose conditional write fails after its first success: the state rollback is lost. */
-function failingRollback(inner: ObjectStore): ObjectStore {
-  let writes = 0;
-  return { ...inner, putIfMatch: async (key, body, etag) => (writes++ === 0 ? inner.putIfMatch(key, body, etag) : undefined) };
-}
+/** A database whose batches fail: a fault that cannot be produced for real in workerd. */
+const failingDb = () => Object.assign(Object.create(db()), { batch: async () => { throw new Error("D1 unavailable"); } }) as BatchingDb;
 
 describe("assembler", () => {
   it("turns traces split over many requests and queue batches into whole traces", async () => {
@@ -99,20 +36,28 @@ describe("assembler", () => {
     // The ingest objects are gone once assembled.
     expect((await env.SPANS.list({ prefix: `t/${tenant.id}/ingest/` })).objects).toEqual([]);
     await expectAllTracesWhole(tenant.id);
-    const total = inject("workloadTraces").reduce((n, t) => n + t.spans.length, 0);
-    expect((await listBlocks(db(), tenant.id)).reduce((n, b) => n + b.spanCount, 0)).toBe(total);
+    expect((await listBlocks(db(), tenant.id)).reduce((n, b) => n + b.spanCount, 0)).toBe(totalSpans());
   });
 
-  it("changes nothing when messages are redelivered", async () => {
+  it("changes nothing when messages are redelivered, as retries or as first deliveries", async () => {
     const tenant = await createTenant(db(), "redelivery");
-    const messages = await ingest(tenant.id, inject("workloadRequests"));
+    const messages = await ingest(tenant.id, inject("workloadRequests"), firstSpanMs(inject("workloadRequests")) + 3_600_000, "inline");
     await deliver(messages);
+    await objectOf(tenant.id).flush(tenant.id, LATER());
     const blocks = await listBlocks(db(), tenant.id);
-    const ops = await readOperationRows(db(), tenant.id, {});
-    const result = await deliver(messages);
-    expect(result.explicitAcks.length).toBe(messages.length);
+    const metrics = await storedMetrics(tenant.id);
+    expect(metrics.ops.length).toBeGreaterThan(0);
+    // A retry asks the ledger first: nothing is read or written.
+    const retried = await deliver(messages, 2);
+    expect(retried.explicitAcks.length).toBe(messages.length);
+    // At-least-once delivery can also repeat a message as a first attempt: the same block is
+    // rewritten (same keys, same id) and the commit is refused by the ledger.
+    const again = await deliver(messages, 1);
+    expect(again.explicitAcks.length).toBe(messages.length);
+    await objectOf(tenant.id).flush(tenant.id, LATER());
     expect(await listBlocks(db(), tenant.id)).toEqual(blocks);
-    expect(await readOperationRows(db(), tenant.id, {})).toEqual(ops);
+    expect(await storedMetrics(tenant.id)).toEqual(metrics);
+    expect(await usageOf(tenant.id)).toEqual([{ day: expect.any(String), a: totalSpans(), r: 0 }]);
     await expectAllTracesWhole(tenant.id);
   });
 
@@ -132,8 +77,7 @@ describe("assembler", () => {
     const after = await listBlocks(db(), tenant.id);
     expect(after.length).toBeLessThan(before.length);
     await expectAllTracesWhole(tenant.id);
-    const total = inject("workloadTraces").reduce((n, t) => n + t.spans.length, 0);
-    expect(after.reduce((n, b) => n + b.spanCount, 0)).toBe(total);
+    expect(after.reduce((n, b) => n + b.spanCount, 0)).toBe(totalSpans());
     // Compacted-away block objects are deleted.
     const objects = (await env.SPANS.list({ prefix: `t/${tenant.id}/blocks/` })).objects.map((o) => o.key.split("/").pop()).sort();
     expect(objects).toEqual(after.map((b) => b.id).sort());
@@ -165,11 +109,13 @@ describe("assembler", () => {
     const tenant = await createTenant(db(), "graph");
     const batches = inject("graphBatches");
     const w = inject("graphWindow");
-    // Received as the spans happen, so their minutes are still open after the last batch.
+    const d = await deps();
+    // Received as the spans happen (the wall clock is the receive time), so their minutes are
+    // still open after the last batch.
     const t0 = (w.start + 120) * 1000;
-    for (const [i, b] of batches.entries()) await deliver(await ingest(tenant.id, [b], t0 + i * 1000));
-    // Halves that never pair are settled when their wait (60 s) ends: deliver a later batch.
-    await deliver(await ingest(tenant.id, [{ resourceSpans: [] }], t0 + 90_000));
+    for (const [i, b] of batches.entries()) await assembleForTenant(d, tenant.id, await ingest(tenant.id, [b], t0 + i * 1000), t0 + i * 1000);
+    // Halves that never pair are settled when their wait (60 s) ends: a later batch.
+    await assembleForTenant(d, tenant.id, await ingest(tenant.id, [{ resourceSpans: [] }], t0 + 90_000), t0 + 90_000);
     const truth = inject("graphTruth");
     const expectTruth = (graph: ReturnType<typeof foldServiceGraph>) => {
       expect(graph.edges.length).toBe(truth.length);
@@ -179,23 +125,24 @@ describe("assembler", () => {
         expect({ requests: e!.requests, failed: e!.failed }).toEqual({ requests: t.requests, failed: t.failed });
       }
     };
-    // No minute has closed yet: nothing in D1, everything in the state object, seen by the reader.
+    // No minute has closed yet: nothing in D1, everything in the tenant's object, seen by the reader.
     expect(await readEdgeRows(db(), tenant.id, {})).toEqual([]);
-    expectTruth(foldServiceGraph(await readEdgeRowsWithOpen(db(), store(), tenant.id, w), w));
-    // The cron's flush, once every minute has closed, writes them.
-    expect(await flushClosedMinutes(db(), store(), tenant.id, t0 + 20 * 60_000)).toBeGreaterThan(0);
+    expectTruth(foldServiceGraph(await readEdgeRowsWithOpen(db(), objectOf(tenant.id), tenant.id, w), w));
+    // The object's flush, once every minute has closed, writes them.
+    expect((await objectOf(tenant.id).flush(tenant.id, t0 + 20 * 60_000)).rows).toBeGreaterThan(0);
     expectTruth(foldServiceGraph(await readEdgeRows(db(), tenant.id, {}), w));
-    expectTruth(foldServiceGraph(await readEdgeRowsWithOpen(db(), store(), tenant.id, w), w));
-    expect(await flushClosedMinutes(db(), store(), tenant.id, t0 + 30 * 60_000)).toBe(0);
+    expectTruth(foldServiceGraph(await readEdgeRowsWithOpen(db(), objectOf(tenant.id), tenant.id, w), w));
+    expect((await objectOf(tenant.id).flush(tenant.id, t0 + 30 * 60_000)).rows).toBe(0);
   });
 
-  it("writes each minute's metric rows to D1 once, after the minute closes", async () => {
+  it("writes each minute's metric rows to D1 once, after the minute closes; a consumer writes only catalog rows", async () => {
     const requests = inject("workloadRequests");
     const r0 = firstSpanMs(requests);
     // Control: everything received an hour later, one batch, every minute closed at once.
     const control = await createTenant(db(), "rows-control");
-    await assembleForTenant(db(), store(), control.id, (await ingest(control.id, requests, r0 + 3_600_000)));
-    const expected = sortOps(await readOperationRows(db(), control.id, {}));
+    await assembleForTenant(await deps(), control.id, await ingest(control.id, requests, r0 + 3_600_000), r0 + 3_600_000);
+    await objectOf(control.id).flush(control.id, LATER());
+    const expected = sameOps(await readOperationRows(db(), control.id, {}));
     expect(expected.length).toBeGreaterThan(0);
 
     const tenant = await createTenant(db(), "rows-once");
@@ -206,78 +153,85 @@ describe("assembler", () => {
         return db().batch(statements);
       },
     }) as BatchingDb;
+    const d = { ...(await deps()), db: counting };
     // One queue batch every 2 s as the spans arrive.
-    for (const [i, r] of requests.entries()) {
-      await assembleForTenant(counting, store(), tenant.id, (await ingest(tenant.id, [r], r0 + i * 2000)));
-    }
-    const catalogRows = requests.length;
-    // Each batch: its catalog row and its usage row (one day), no metric row yet.
-    expect(written).toBe(2 * catalogRows);
+    for (const [i, r] of requests.entries()) await assembleForTenant(d, tenant.id, await ingest(tenant.id, [r], r0 + i * 2000), r0 + i * 2000);
+    // Each batch: its catalog row only; metrics and usage wait in the tenant's object.
+    expect(written).toBe(requests.length);
     expect(await readOperationRows(db(), tenant.id, {})).toEqual([]);
     expect(await readEdgeRows(db(), tenant.id, {})).toEqual([]);
+    expect(await usageOf(tenant.id)).toEqual([]);
     const window = { start: Math.floor(r0 / 1000) - 3600, end: Math.floor(r0 / 1000) + 3600 };
-    expect(sameOps(await readOperationRowsWithOpen(db(), store(), tenant.id, window))).toEqual(sameOps(expected));
+    expect(sameOps(await readOperationRowsWithOpen(db(), objectOf(tenant.id), tenant.id, window))).toEqual(expected);
 
-    // A batch whose watermark closes the minutes flushes them, merged with the open rows.
-    const late = await ingest(tenant.id, [{ resourceSpans: [] }], r0 + 10 * 60_000);
-    await assembleForTenant(counting, store(), tenant.id, late);
+    // Once the minutes close (a batch received 10 minutes later), a flush writes each row once.
+    await assembleForTenant(d, tenant.id, await ingest(tenant.id, [{ resourceSpans: [] }], r0 + 10 * 60_000), r0 + 10 * 60_000);
+    const flushed = await objectOf(tenant.id).flush(tenant.id, r0 + 10 * 60_000);
     const ops = await readOperationRows(db(), tenant.id, {});
     const edges = await readEdgeRows(db(), tenant.id, {});
-    expect(sameOps(ops)).toEqual(sameOps(expected));
+    expect(sameOps(ops)).toEqual(expected);
     expect(edges.length).toBeGreaterThan(0);
-    // Every row written exactly once.
-    expect(written).toBe(2 * catalogRows + 1 + ops.length + edges.length);
-    const state = decodeState((await store().get(`t/${tenant.id}/state/servicegraph.json`))!);
-    expect([state.openEdgeRows.length, state.openOperationRows.length]).toEqual([0, 0]);
+    expect(flushed.rows).toBe(ops.length + edges.length);
+    expect(sameOps(await readOperationRowsWithOpen(db(), objectOf(tenant.id), tenant.id, window))).toEqual(expected);
+    expect((await objectOf(tenant.id).flush(tenant.id, r0 + 11 * 60_000)).rows).toBe(0);
   });
 
-  it("counts a batch once when its D1 batch fails after the state was saved", async () => {
+  it("the object's alarm writes closed minutes by itself", async () => {
+    const tenant = await createTenant(db(), "alarm");
     const requests = inject("workloadRequests").slice(0, 3);
-    const r0 = firstSpanMs(requests);
+    // Received long ago: every minute is closed at the object's clock.
+    await deliver(await ingest(tenant.id, requests, firstSpanMs(requests) + 3_600_000));
+    expect(await readOperationRows(db(), tenant.id, {})).toEqual([]);
+    expect(await runDurableObjectAlarm(stubOf(tenant.id))).toBe(true);
+    expect((await readOperationRows(db(), tenant.id, {})).length).toBeGreaterThan(0);
+    expect((await usageOf(tenant.id))[0]!.a).toBe(requests.reduce((n, r) => n + r.resourceSpans.reduce((m, rs) => m + rs.scopeSpans.reduce((k, ss) => k + ss.spans.length, 0), 0), 0));
+  });
+
+  it("counts a batch once whatever fails: the catalog write, the commit's answer, or the object's memory", async () => {
+    const requests = inject("workloadRequests").slice(0, 3);
+    const at = firstSpanMs(requests) + 3_600_000;
     const control = await createTenant(db(), "fail-control");
-    await assembleForTenant(db(), store(), control.id, (await ingest(control.id, requests, r0 + 3_600_000)));
-    const expected = sameOps(await readOperationRows(db(), control.id, {}));
-    const failing = Object.assign(Object.create(db()), { batch: async () => { throw new Error("D1 unavailable"); } }) as BatchingDb;
+    await assembleForTenant(await deps(), control.id, await ingest(control.id, requests, at, "inline"), at);
+    await objectOf(control.id).flush(control.id, LATER());
+    const expected = await storedMetrics(control.id);
+    expect(expected.ops.length).toBeGreaterThan(0);
 
-    for (const [name, rollbackFails] of [["fail-rollback", false], ["fail-crash", true]] as const) {
-      const tenant = await createTenant(db(), name);
-      const keys = await ingest(tenant.id, requests, r0 + 3_600_000);
-      // rollbackFails: as if the worker died between the state write and the D1 batch.
-      const s = rollbackFails ? failingRollback(store()) : store();
-      await expect(assembleForTenant(failing, s, tenant.id, keys)).rejects.toThrow(/D1 unavailable/);
-      await assembleForTenant(db(), store(), tenant.id, keys);
-      expect(sameOps(await readOperationRows(db(), tenant.id, {})), name).toEqual(expected);
+    // 1. The catalog write fails: nothing is committed, the retry counts it.
+    const t1 = await createTenant(db(), "fail-catalog");
+    const m1 = await ingest(t1.id, requests, at, "inline");
+    await expect(assembleForTenant({ ...(await deps()), db: failingDb() }, t1.id, m1, at)).rejects.toThrow(/D1 unavailable/);
+    expect((await env.SPANS.list({ prefix: `t/${t1.id}/blocks/` })).objects).toEqual([]);
+    await assembleForTenant(await deps(), t1.id, m1.map((m) => ({ ...m, attempts: 2 })), at);
+
+    // 2. The commit applied but its answer was lost: the retry finds the keys in the ledger.
+    const t2 = await createTenant(db(), "fail-answer");
+    const m2 = await ingest(t2.id, requests, at, "inline");
+    const real = await deps();
+    const lostAnswer = { ...real, tenant: (id: string) => ({ ...objectOf(id), commit: async (...args: Parameters<ReturnType<typeof objectOf>["commit"]>) => { await objectOf(id).commit(...args); throw new Error("connection reset"); } }) };
+    await expect(assembleForTenant(lostAnswer, t2.id, m2, at)).rejects.toThrow(/connection reset/);
+    const retry = await assembleForTenant(real, t2.id, m2.map((m) => ({ ...m, attempts: 2 })), at);
+    expect(retry).toMatchObject({ skipped: m2.length, spans: 0 });
+
+    // 3. The object lost its memory (evicted) between the batch and a redelivery.
+    const t3 = await createTenant(db(), "fail-evicted");
+    const m3 = await ingest(t3.id, requests, at, "inline");
+    await assembleForTenant(real, t3.id, m3, at);
+    await evictDurableObject(stubOf(t3.id));
+    expect(await assembleForTenant(real, t3.id, m3.map((m) => ({ ...m, attempts: 2 })), at)).toMatchObject({ skipped: m3.length });
+    await evictDurableObject(stubOf(t3.id));
+
+    for (const t of [t1, t2, t3]) {
+      await objectOf(t.id).flush(t.id, LATER());
+      expect(await storedMetrics(t.id), t.name).toEqual(expected);
+      expect((await listBlocks(db(), t.id)).length, t.name).toBe(1);
     }
-  });
-
-  it("does not count twice when a catalogued batch is redelivered after its state was lost", async () => {
-    const tenant = await createTenant(db(), "lost-state");
-    const requests = inject("workloadRequests").slice(0, 3);
-    const r0 = firstSpanMs(requests);
-    const messages = await ingest(tenant.id, requests, r0 + 3_600_000);
-    const objects = await Promise.all(messages.map(async (m) => [m.key, new Uint8Array(await (await env.SPANS.get(m.key))!.arrayBuffer())] as const));
-    const stateKey = `t/${tenant.id}/state/servicegraph.json`;
-    const before = await env.SPANS.get(stateKey);
-    expect(before).toBeNull();
-    await deliver(messages);
-    const ops = sameOps(await readOperationRows(db(), tenant.id, {}));
-    const edges = (await readEdgeRows(db(), tenant.id, {})).length;
-    expect(ops.length).toBeGreaterThan(0);
-    // The state as before the batch, and the ingest objects back (their delete "failed").
-    await env.SPANS.delete(stateKey);
-    for (const [key, bytes] of objects) await env.SPANS.put(key, bytes);
-    const result = await deliver(messages);
-    expect(result.explicitAcks.length).toBe(messages.length);
-    expect(sameOps(await readOperationRows(db(), tenant.id, {}))).toEqual(ops);
-    expect((await readEdgeRows(db(), tenant.id, {})).length).toBe(edges);
-    expect((await listBlocks(db(), tenant.id)).length).toBe(1);
   });
 
   it("sweeps ingest objects whose queue message was lost", async () => {
     const tenant = await createTenant(db(), "sweep");
     await ingest(tenant.id, inject("workloadRequests")); // written, never delivered
-    expect(await sweepIngest(db(), store(), tenant.id, Date.now())).toBe(0); // too young to be lost
-    expect(await sweepIngest(db(), store(), tenant.id, Date.now() + SWEEP_AFTER_MS + 60_000)).toBe(inject("workloadRequests").length);
+    expect(await sweepIngest(await deps(), tenant.id, Date.now())).toBe(0); // too young to be lost
+    expect(await sweepIngest(await deps(), tenant.id, Date.now() + SWEEP_AFTER_MS + 60_000)).toBe(inject("workloadRequests").length);
     expect((await env.SPANS.list({ prefix: `t/${tenant.id}/ingest/` })).objects).toEqual([]);
     await expectAllTracesWhole(tenant.id);
   });
@@ -285,13 +239,11 @@ describe("assembler", () => {
   it("leaves no uncatalogued block behind when recording it fails", async () => {
     const tenant = await createTenant(db(), "orphan");
     const messages = await ingest(tenant.id, inject("workloadRequests").slice(0, 2));
-    // A fault that cannot be produced for real in workerd: D1 refusing the batch.
-    const failing = Object.assign(Object.create(db()), { batch: async () => { throw new Error("D1 unavailable"); } }) as BatchingDb;
-    await expect(assembleForTenant(failing, store(), tenant.id, messages)).rejects.toThrow(/D1 unavailable/);
+    await expect(assembleForTenant({ ...(await deps()), db: failingDb() }, tenant.id, messages)).rejects.toThrow(/D1 unavailable/);
     expect((await env.SPANS.list({ prefix: `t/${tenant.id}/blocks/` })).objects).toEqual([]);
     // The ingest objects are still there for the retry, which succeeds.
     expect((await env.SPANS.list({ prefix: `t/${tenant.id}/ingest/` })).objects.length).toBe(2);
-    await assembleForTenant(db(), store(), tenant.id, messages);
+    await assembleForTenant(await deps(), tenant.id, messages);
     expect((await listBlocks(db(), tenant.id)).length).toBe(1);
   });
 });
@@ -325,40 +277,18 @@ describe("assembler, with ingest objects carried inline in their queue messages"
     const half = Math.ceil(messages.length / 2);
     await deliver(messages.slice(0, half));
     await deliver(messages.slice(half));
+    await objectOf(tenant.id).flush(tenant.id, LATER());
     const blocks = await listBlocks(db(), tenant.id);
-    const ops = await readOperationRows(db(), tenant.id, {});
-    const edges = await readEdgeRows(db(), tenant.id, {});
-    // The same batch again, then every message in one batch (grouped differently: another block id).
+    const metrics = await storedMetrics(tenant.id);
+    // The same batch again, then every message in one batch (grouped differently), as retries.
     for (const again of [messages.slice(0, half), messages]) {
-      const result = await deliver(again);
+      const result = await deliver(again, 2);
       expect(result.explicitAcks.length).toBe(again.length);
     }
+    await objectOf(tenant.id).flush(tenant.id, LATER());
     expect(await listBlocks(db(), tenant.id)).toEqual(blocks);
-    expect(await readOperationRows(db(), tenant.id, {})).toEqual(ops);
-    expect(await readEdgeRows(db(), tenant.id, {})).toEqual(edges);
+    expect(await storedMetrics(tenant.id)).toEqual(metrics);
     await expectAllTracesWhole(tenant.id);
-  });
-
-  it("counts a batch once when its D1 batch fails after the state was saved", async () => {
-    const requests = inject("workloadRequests").slice(0, 3);
-    const r0 = firstSpanMs(requests);
-    const control = await createTenant(db(), "inline-fail-control");
-    await assembleForTenant(db(), store(), control.id, await ingest(control.id, requests, r0 + 3_600_000, "inline"));
-    const expected = sameOps(await readOperationRows(db(), control.id, {}));
-    expect(expected.length).toBeGreaterThan(0);
-    const failing = Object.assign(Object.create(db()), { batch: async () => { throw new Error("D1 unavailable"); } }) as BatchingDb;
-    for (const [name, rollbackFails] of [["inline-fail-rollback", false], ["inline-fail-crash", true]] as const) {
-      const tenant = await createTenant(db(), name);
-      const messages = await ingest(tenant.id, requests, r0 + 3_600_000, "inline");
-      const s = rollbackFails ? failingRollback(store()) : store();
-      await expect(assembleForTenant(failing, s, tenant.id, messages)).rejects.toThrow(/D1 unavailable/);
-      expect((await env.SPANS.list({ prefix: `t/${tenant.id}/blocks/` })).objects, name).toEqual([]);
-      await assembleForTenant(db(), store(), tenant.id, messages);
-      // And a redelivery after success changes nothing.
-      await assembleForTenant(db(), store(), tenant.id, messages);
-      expect(sameOps(await readOperationRows(db(), tenant.id, {})), name).toEqual(expected);
-      expect((await listBlocks(db(), tenant.id)).length, name).toBe(1);
-    }
   });
 
   it("hands a message that keeps failing to the sweep through R2, and the sweep assembles it", async () => {
@@ -376,7 +306,7 @@ describe("assembler, with ingest objects carried inline in their queue messages"
     expect(last.explicitAcks.length).toBe(messages.length);
     expect((await ingestObjects(tenant.id)).length).toBe(messages.length);
     expect(await listBlocks(db(), tenant.id)).toEqual([]);
-    expect(await sweepIngest(db(), store(), tenant.id, Date.now() + SWEEP_AFTER_MS + 60_000)).toBe(messages.length);
+    expect(await sweepIngest(await deps(), tenant.id, Date.now() + SWEEP_AFTER_MS + 60_000)).toBe(messages.length);
     expect(await ingestObjects(tenant.id)).toEqual([]);
     await expectAllTracesWhole(tenant.id);
   });
@@ -392,9 +322,7 @@ describe("assembler, with ingest objects carried inline in their queue messages"
 });
 
 describe("assembler usage counts", () => {
-  const usage = async (tenantId: string) => (await env.DB.prepare("SELECT day, spans_accepted AS a, spans_rejected AS r FROM usage_days WHERE tenant_id = ? ORDER BY day").bind(tenantId).all<{ day: string; a: number; r: number }>()).results;
-
-  it("counts accepted and rejected spans per day once, whatever the redelivery", async () => {
+  it("counts accepted and rejected spans per day once, whatever the redelivery (usage-only messages included)", async () => {
     const tenant = await createTenant(db(), "usage");
     const requests = inject("workloadRequests");
     const at = Date.UTC(2026, 10, 20, 12);
@@ -403,10 +331,11 @@ describe("assembler usage counts", () => {
     // A request whose spans were all refused: a usage-only message.
     const refused: IngestBatchMessage = { ...messages[1]!, key: `${messages[1]!.key}-refused`, batchId: "refused", spanCount: 0, traceCount: 0, bytes: 0, inline: undefined, rejectedSpans: 4 };
     const all = [...messages, refused];
-    const total = messages.reduce((n, m) => n + m.spanCount, 0);
     await deliver(all);
-    await deliver(all); // redelivered whole
-    await deliver([refused, ...messages.slice(0, 2)]); // and regrouped
-    expect(await usage(tenant.id)).toEqual([{ day: "2026-11-20", a: total, r: 7 }]);
+    await deliver(all, 2); // redelivered whole
+    await deliver([refused, ...messages.slice(0, 2)], 2); // and regrouped
+    await deliver([refused], 1); // a usage-only batch alone, as a first delivery again
+    await objectOf(tenant.id).flush(tenant.id, LATER());
+    expect(await usageOf(tenant.id)).toEqual([{ day: "2026-11-20", a: totalSpans(), r: 7 }]);
   });
 });

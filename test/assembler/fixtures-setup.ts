@@ -5,7 +5,8 @@
 import type { TestProject } from "vitest/node";
 import { multiServiceWorkload } from "../../shared/block/test-workload.ts";
 import { generateWorkload, splitIntoBatches } from "../../shared/servicegraph/workload.test-helpers.ts";
-import type { TruthEdge } from "./provided-context.ts";
+import type { TruthEdge, TruthOperation } from "./provided-context.ts";
+import { DEFAULT_RED_KINDS } from "../../shared/metrics/red.ts";
 import "./provided-context.ts";
 
 export function setup(project: TestProject) {
@@ -28,5 +29,20 @@ export function setup(project: TestProject) {
     truth.set(key, t);
   }
   project.provide("graphTruth", [...truth.values()]);
+  // RED truth: spans of the kinds RED counts (shared/metrics/red.ts), per service, name and kind.
+  const red = new Map<string, TruthOperation>();
+  for (const s of g.spans) {
+    if (!DEFAULT_RED_KINDS.includes(s.kind)) continue;
+    const key = `${s.service}|${s.name}|${s.kind}`;
+    const t = red.get(key) ?? { service: s.service, operation: s.name, kind: s.kind, count: 0, errors: 0 };
+    t.count++;
+    if (s.error) t.errors++;
+    red.set(key, t);
+  }
+  project.provide("graphRedTruth", [...red.values()]);
+  project.provide(
+    "graphTraces",
+    g.traces.map((spans) => ({ traceId: spans[0]!.span.traceId, spans: spans.map((s) => `${s.span.spanId}/${s.span.kind}`).sort() })),
+  );
   project.provide("graphWindow", { start: startSec - 120, end: startSec + 600 });
 }

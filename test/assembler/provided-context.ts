@@ -8,6 +8,14 @@ export interface TruthEdge {
   failed: number;
 }
 
+export interface TruthOperation {
+  service: string;
+  operation: string;
+  kind: number;
+  count: number;
+  errors: number;
+}
+
 declare module "vitest" {
   export interface ProvidedContext {
     /** Requests as SDKs export them: a trace's spans spread over several requests. */
@@ -18,5 +26,8 @@ declare module "vitest" {
     graphBatches: TraceBatch[];
     graphTruth: TruthEdge[];
     graphWindow: { start: number; end: number };
+    /** The graph workload's RED truth, and each of its traces' span ids (spanId/kind). */
+    graphRedTruth: TruthOperation[];
+    graphTraces: { traceId: string; spans: string[] }[];
   }
 }

@@ -335,11 +335,15 @@ describe("projects, keys and roles", () => {
     expect((await b.get(`/app/t/${tenantId}/traces/${"ab".repeat(16)}`)).text).not.toContain("data-logs-url-template");
   });
 
-  it("deletes a project after a typed confirmation: keys, index rows and R2 data", async () => {
+  it("deletes a project after a typed confirmation: keys, index rows, R2 data and the tenant's object", async () => {
     const { b, tenantId } = await withProject("doomed");
     await b.post(`/app/t/${tenantId}/keys`, { name: "k", scopes: ["ingest"] }, `/app/t/${tenantId}/keys`);
     await env.SPANS.put(`t/${tenantId}/blocks/l0-x`, "block");
-    await env.SPANS.put(`t/${tenantId}/state/servicegraph.json`, "{}");
+    await env.SPANS.put(`t/${tenantId}/ingest/2026-12-01/00/1764547200000-x.etb`, "object");
+    const object = env.TENANTS.get(env.TENANTS.idFromName(tenantId));
+    const key = `t/${tenantId}/ingest/2026-12-01/00/1764547200000-y.etb`;
+    await object.commit(tenantId, { keys: [key], clockMs: 1764547200000, halves: [], edgeRows: [], operationRows: [], usage: [{ day: "2026-12-01", spansAccepted: 5, spansRejected: 0 }] }, Date.now());
+    expect((await object.stats()).ledgerRows).toBe(1);
     await env.DB.prepare("INSERT INTO operation_minutes (tenant_id, minute, service, operation, kind, count, errors, durations) VALUES (?, 0, 's', 'o', 2, 1, 0, x'00')").bind(tenantId).run();
     const from = `/app/t/${tenantId}/settings`;
     expect((await b.post(`/app/t/${tenantId}/delete`, { confirm: "Doomed" }, from)).status).toBe(400);
@@ -349,6 +353,9 @@ describe("projects, keys and roles", () => {
       expect((await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`).bind(tenantId).first<{ n: number }>())!.n, table).toBe(0);
     }
     expect((await env.SPANS.list({ prefix: `t/${tenantId}/` })).objects).toEqual([]);
+    expect(await object.usage(tenantId)).toEqual([]);
+    expect(await object.assembled(tenantId, [key])).toEqual({});
+    expect((await object.stats()).ledgerRows).toBe(0);
     expect((await b.get(`/app/t/${tenantId}`)).status).toBe(404);
   });
 

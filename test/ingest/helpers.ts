@@ -36,11 +36,20 @@ function recording(queue: Queue<IngestBatchMessage>): Queue<IngestBatchMessage> 
   } as unknown as Queue<IngestBatchMessage>;
 }
 
-/** The real worker app with the real local bindings, optionally with a binding swapped for a fault. */
-export async function post(path: string, body: BodyInit | null, headers: Record<string, string>, bindings: Partial<IngestEnv> = {}) {
+export const QUEUE_BINDINGS = ["INGEST_QUEUE", "INGEST_QUEUE_1", "INGEST_QUEUE_2", "INGEST_QUEUE_3"] as const;
+
+/**
+ * The real worker app with the real local bindings, optionally with a binding swapped for a fault.
+ * An INGEST_QUEUE given here (a spy, a failing queue) stands for every queue shard: which shard a
+ * tenant's messages take is tested on its own ("sends each tenant's messages to its own queue").
+ */
+export async function post(path: string, body: BodyInit | null, headers: Record<string, string>, bindings: Partial<IngestEnv> = {}, shards: "same" | "own" = "same") {
   const ctx = createExecutionContext();
   const workerEnv = { ...(env as unknown as IngestEnv), ...bindings };
-  workerEnv.INGEST_QUEUE = recording(workerEnv.INGEST_QUEUE as unknown as Queue<IngestBatchMessage>) as unknown as IngestEnv["INGEST_QUEUE"];
+  for (const name of QUEUE_BINDINGS) {
+    const queue = (shards === "same" ? bindings.INGEST_QUEUE : undefined) ?? workerEnv[name];
+    workerEnv[name] = recording(queue as unknown as Queue<IngestBatchMessage>) as unknown as IngestEnv["INGEST_QUEUE"];
+  }
   const res = await app.fetch(new Request(`http://ingest.local${path}`, { method: "POST", body, headers }), workerEnv, ctx);
   await waitOnExecutionContext(ctx);
   return res;

@@ -6,7 +6,10 @@ import { revokeKey } from "../../shared/db/queries/keys.ts";
 import { countSpans } from "../../shared/model/span.ts";
 import "./provided-context.ts";
 import { INLINE_MAX_BYTES } from "../../shared/ingest/batch-object.ts";
-import { compress, fixture, JSON_TYPE, post, PROTO, spyQueue, storedBatches, storedObjects, storedSpanIds, tenantWithKey } from "./helpers.ts";
+import { compress, fixture, JSON_TYPE, post, PROTO, QUEUE_BINDINGS, spyQueue, storedBatches, storedObjects, storedSpanIds, tenantWithKey } from "./helpers.ts";
+import { queueShard } from "../../shared/ingest/queue-shard.ts";
+import { LEASE_MS, LeaseLimiter } from "../../shared/ingest/rate-limit.ts";
+import { tenantObject, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
 
 const validBatch = () => inject("otlpFixtureBatches").valid!;
 
@@ -224,6 +227,46 @@ describe("ingest limits and failures", () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(await storedBatches(tenantId)).toHaveLength(1);
+  });
+
+  it("holds one limit across ingest isolates: two isolates' limiters take leases from the tenant's object", async () => {
+    // Two LeaseLimiters are what two isolates hold; the tenant object (a real Durable Object here)
+    // is the one bucket behind them. Offered: as fast as the two can go, far above the rate.
+    const tenantId = `rl-${crypto.randomUUID()}`;
+    const stub = tenantObject(env.TENANTS as unknown as TenantObjectNamespace, tenantId);
+    const ask = (r: Parameters<typeof stub.takeLease>[1]) => stub.takeLease(tenantId, r);
+    const isolates = [new LeaseLimiter(), new LeaseLimiter()];
+    const limits = { ratePerSecond: 200_000, burst: 100_000 };
+    const cost = 2_000;
+    let admitted = 0;
+    let requests = 0;
+    const started = Date.now();
+    while (Date.now() - started < 3000) {
+      const results = await Promise.all(isolates.map((l) => l.take(tenantId, cost, limits, ask)));
+      requests += results.length;
+      admitted += results.filter((r) => r.ok).length * cost;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    // At most burst + rate x (T + one lease), whatever the two isolates do (shared/ingest/rate-limit.ts).
+    expect(admitted).toBeLessThanOrEqual(limits.burst + limits.ratePerSecond * (seconds + LEASE_MS / 1000));
+    expect(admitted).toBeLessThan(requests * cost);
+    expect(isolates.every((l) => l.stats.local + l.stats.objectCalls > 0 && l.stats.fallback === 0)).toBe(true);
+    // Two limiters with buckets of their own would each have admitted about that much.
+    expect(admitted).toBeLessThan(2 * (limits.burst + limits.ratePerSecond * seconds) * 0.75);
+  });
+
+  it("sends each tenant's messages to its own queue shard", async () => {
+    const shardsSeen = new Set<number>();
+    for (let i = 0; i < 8; i++) {
+      const { tenantId, secret } = await tenantWithKey();
+      const spies = QUEUE_BINDINGS.map(() => spyQueue());
+      const bindings = Object.fromEntries(QUEUE_BINDINGS.map((name, s) => [name, spies[s]!.queue]));
+      expect((await post("/v1/traces", fixture("valid"), { "content-type": PROTO, "x-api-key": secret }, bindings, "own")).status).toBe(200);
+      const shard = queueShard(tenantId, QUEUE_BINDINGS.length);
+      shardsSeen.add(shard);
+      expect(spies.map((s) => s.sent.length)).toEqual(QUEUE_BINDINGS.map((_, s) => (s === shard ? 1 : 0)));
+    }
+    expect(shardsSeen.size).toBeGreaterThan(1);
   });
 
   it("503 with Retry-After when R2 fails for a large request, and nothing is queued", async () => {

@@ -6,13 +6,12 @@
  * trace-reader.ts). The output id is a hash of the input ids, so a rerun after a crash rewrites
  * the same block.
  */
-import { deterministicBlockId } from "../../shared/assembly/assemble-batch.ts";
-import { combineTraces } from "../../shared/block/combine.ts";
-import { encodeBlock, type TraceInput } from "../../shared/block/encode-block.ts";
+import { deterministicBlockId } from "../../shared/assembly/plan.ts";
+import { mergeTraceFragments } from "../../shared/block/combine.ts";
+import { encodeBlock } from "../../shared/block/encode-block.ts";
 import { decodeBlock } from "../../shared/block/read-block.ts";
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { compactionCandidates, replaceBlocks } from "../../shared/db/queries/blocks.ts";
-import type { ResourceSpans } from "../../shared/model/span.ts";
 import { blockKey } from "../../shared/storage/keys.ts";
 import type { ObjectStore } from "../../shared/storage/object-store.ts";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
@@ -31,17 +30,14 @@ export async function compactTenant(db: BatchingDb, store: ObjectStore, tenantId
   for (const { level, minInputs, maxInputs } of COMPACTION_LEVELS) {
     const inputs = await compactionCandidates(db, tenantId, level, nowMs - COMPACTION_MIN_AGE_MS, maxInputs);
     if (inputs.length < minInputs) continue;
-    const parts = new Map<string, ResourceSpans[][]>();
+    const fragments = [];
     for (const b of inputs) {
       const bytes = await store.get(blockKey(tenantId, b.id));
       if (!bytes) throw new Error(`compaction: block ${b.id} is catalogued but missing`);
-      for (const t of (await decodeBlock(bytes)).traces) {
-        let list = parts.get(t.summary.traceId);
-        if (!list) parts.set(t.summary.traceId, (list = []));
-        list.push(t.resourceSpans);
-      }
+      for (const t of (await decodeBlock(bytes)).traces) fragments.push({ traceId: t.summary.traceId, resourceSpans: t.resourceSpans });
     }
-    const traces: TraceInput[] = [...parts].map(([traceId, list]) => ({ traceId, resourceSpans: list.length === 1 ? list[0]! : combineTraces(list) }));
+    // The same merge as assembly (shared/assembly/plan.ts): fragments by trace id, duplicates dropped.
+    const traces = mergeTraceFragments(fragments);
     const blockId = await deterministicBlockId(level + 1, inputs.map((b) => b.id));
     const encoded = await encodeBlock(traces, { tenantId, blockId, createdAtMs: nowMs });
     await store.put(blockKey(tenantId, blockId), encoded.bytes);

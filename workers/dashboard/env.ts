@@ -1,3 +1,5 @@
+import { tenantObject, type TenantObjectApi, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
+
 /** Bindings of the dashboard worker (../../wrangler.toml). */
 export interface DashboardEnv {
   DB: D1Database;
@@ -5,6 +7,8 @@ export interface DashboardEnv {
   INDEX_STORE_URL?: string;
   INDEX_STORE_AUTH_TOKEN?: string;
   SPANS: R2Bucket;
+  /** The tenants' objects (class in the assembler worker): open metric rows, clearing a deleted project. */
+  TENANTS: DurableObjectNamespace;
   ADMIN_TOKEN?: string;
   /** Base URL of the ingest worker, for the snippets the dashboard shows. */
   INGEST_URL?: string;
@@ -14,3 +18,8 @@ export interface DashboardEnv {
 }
 
 export type DashboardApp = { Bindings: DashboardEnv };
+
+/** The tenant's object: open metric rows for the query APIs (shared/storage/metrics-reader.ts). */
+export function tenantObjectOf(env: Pick<DashboardEnv, "TENANTS">, tenantId: string): TenantObjectApi {
+  return tenantObject(env.TENANTS as unknown as TenantObjectNamespace, tenantId);
+}

@@ -8,13 +8,15 @@ import { cors } from "hono/cors";
 import { ApiError, errorBody, grpcCodeForHttpStatus } from "../../shared/http/errors.ts";
 import { keyAuth } from "../../shared/http/middleware/key-auth.ts";
 import { readBody } from "../../shared/ingest/read-body.ts";
-import { TokenBuckets } from "../../shared/ingest/rate-limit.ts";
+import { LeaseLimiter } from "../../shared/ingest/rate-limit.ts";
+import { tenantObject, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
 import { prepareBatch, type IngestSource } from "../../shared/ingest/prepare.ts";
 import { encodeStatusProto, encodeTraceResponseProto } from "../../shared/otlp/encode-response.ts";
 import type { IngestApp } from "./env.ts";
 import { reportRejected, storeBatch } from "./store-batch.ts";
 
-const buckets = new TokenBuckets();
+/** The global rate limit: leases of the tenant's bucket in its object, spent locally (shared/ingest/rate-limit.ts). */
+const limiter = new LeaseLimiter();
 
 export const app = new Hono<IngestApp>();
 
@@ -78,7 +80,8 @@ async function readAndPrepare(c: Context<IngestApp>, source: IngestSource) {
   const { tenantId, limits } = c.var.principal;
   const bytes = await readBody(c.req.raw, limits.maxRequestBytes);
   const receivedAtMs = Date.now();
-  const limited = buckets.take(tenantId, bytes.byteLength, limits.ingestBytesPerSecond, limits.ingestBurstBytes, receivedAtMs);
+  const tenant = tenantObject(c.env.TENANTS as unknown as TenantObjectNamespace, tenantId);
+  const limited = await limiter.take(tenantId, bytes.byteLength, { ratePerSecond: limits.ingestBytesPerSecond, burst: limits.ingestBurstBytes }, (request) => tenant.takeLease(tenantId, request));
   if (!limited.ok) {
     throw new ApiError(429, "rate_limited", `Ingest rate limit of ${limits.ingestBytesPerSecond} bytes/s exceeded for this tenant`, limited.retryAfterSeconds);
   }

@@ -10,12 +10,12 @@ import { ApiError } from "../../shared/http/errors.ts";
 import { inlinePayload, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import type { PreparedBatch } from "../../shared/ingest/prepare.ts";
 import { ingestBatchKey } from "../../shared/storage/keys.ts";
-import type { IngestEnv } from "./env.ts";
+import { ingestQueue, type IngestEnv } from "./env.ts";
 
 const RETRY_AFTER_SECONDS = 5;
 
 export async function storeBatch(
-  env: Pick<IngestEnv, "SPANS" | "INGEST_QUEUE">,
+  env: Pick<IngestEnv, "SPANS" | "INGEST_QUEUE" | "INGEST_QUEUE_1" | "INGEST_QUEUE_2" | "INGEST_QUEUE_3">,
   tenantId: string,
   batchId: string,
   receivedAtMs: number,
@@ -51,7 +51,7 @@ export async function storeBatch(
   };
   try {
     // v8 (structured clone) keeps the inline payload binary; JSON would need base64 (+33%).
-    await env.INGEST_QUEUE.send(message, { contentType: "v8" });
+    await ingestQueue(env, tenantId).send(message, { contentType: "v8" });
   } catch (err) {
     console.error("ingest: queue send failed", key, err);
     if (!inline) await env.SPANS.delete(key).catch((e: unknown) => console.error("ingest: cleanup of", key, "failed", e));
@@ -64,7 +64,7 @@ export async function storeBatch(
  * Tells the assembler how many spans a request had refused when none was accepted (nothing is
  * stored), so that the tenant's usage shows them. Best effort: the client gets its 400 either way.
  */
-export async function reportRejected(env: Pick<IngestEnv, "INGEST_QUEUE">, tenantId: string, batchId: string, receivedAtMs: number, rejectedSpans: number): Promise<void> {
+export async function reportRejected(env: Pick<IngestEnv, "INGEST_QUEUE" | "INGEST_QUEUE_1" | "INGEST_QUEUE_2" | "INGEST_QUEUE_3">, tenantId: string, batchId: string, receivedAtMs: number, rejectedSpans: number): Promise<void> {
   const message: IngestBatchMessage = {
     v: 2,
     tenantId,
@@ -78,5 +78,5 @@ export async function reportRejected(env: Pick<IngestEnv, "INGEST_QUEUE">, tenan
     maxEndUnixNano: "0",
     rejectedSpans,
   };
-  await env.INGEST_QUEUE.send(message, { contentType: "v8" }).catch((err: unknown) => console.error("ingest: could not report rejected spans", err));
+  await ingestQueue(env, tenantId).send(message, { contentType: "v8" }).catch((err: unknown) => console.error("ingest: could not report rejected spans", err));
 }

@@ -2,13 +2,15 @@
  * @module
  * Per-minute service-graph and RED rows. Every function takes `tenantId` first and filters by it.
  */
-import { and, eq, gte, lt, lte, sql } from "drizzle-orm";
+import { and, eq, gte, lt, lte, ne, sql } from "drizzle-orm";
 import { inList } from "./in-list.ts";
 import type { BatchingDb, Db } from "../client.ts";
-import { edgeMinutes, operationMinutes } from "../schema.ts";
-import type { EdgeRow } from "../../servicegraph/aggregate.ts";
+import { edgeMinutes, metricFlushes, operationMinutes } from "../schema.ts";
+import { edgeRowKey, upsertEdgeRows, type EdgeRow } from "../../servicegraph/aggregate.ts";
 import type { ConnectionType } from "../../servicegraph/edges.ts";
-import type { OperationRow } from "../../metrics/red.ts";
+import { operationRowKey, upsertOperationRows, type OperationRow } from "../../metrics/red.ts";
+import type { UsageDelta } from "../../assembly/usage-deltas.ts";
+import { usageRowStatements } from "./usage.ts";
 
 export async function readEdgeRows(db: Db, tenantId: string, minutes: { in?: number[]; from?: number; to?: number }): Promise<EdgeRow[]> {
   const conds = [eq(edgeMinutes.tenantId, tenantId)];
@@ -82,8 +84,47 @@ export function metricRowStatements(db: Db, tenantId: string, edgeRows: readonly
   ];
 }
 
-/** One atomic D1 batch of merged metric rows (no catalog row): the cron's flush of closed minutes. */
-export async function writeMetricRows(db: BatchingDb, tenantId: string, edgeRows: readonly EdgeRow[], operationRows: readonly OperationRow[]): Promise<void> {
-  const statements = metricRowStatements(db, tenantId, edgeRows, operationRows);
-  if (statements.length) await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);
+/** Rows of closed minutes and usage counts that a tenant's object writes in one go. */
+export interface MetricFlush {
+  edgeRows: readonly EdgeRow[];
+  operationRows: readonly OperationRow[];
+  usage: readonly UsageDelta[];
+}
+
+/**
+ * Writes a tenant object's closed rows and usage exactly once: the rows merged with what D1 holds
+ * for their minutes (late spans reach minutes written before), the usage added to its days, and
+ * `flushId` as a marker, in one atomic batch that also drops the tenant's previous marker. Only the
+ * tenant's object writes these rows, one flush at a time, so the read and the batch cannot race.
+ * A retry of a flush that committed (its answer was lost) fails on its marker's primary key, which
+ * rolls the whole batch back, and answers "already-written".
+ */
+export async function writeMetricFlush(db: BatchingDb, tenantId: string, flushId: string, flush: MetricFlush, now = new Date()): Promise<"written" | "already-written"> {
+  const minutes = { in: [...new Set([...flush.edgeRows.map((r) => r.minute), ...flush.operationRows.map((r) => r.minute)])] };
+  const [storedEdges, storedOps] = await Promise.all([readEdgeRows(db, tenantId, minutes), readOperationRows(db, tenantId, minutes)]);
+  const statements = [
+    db.insert(metricFlushes).values({ tenantId, flushId, at: now }),
+    db.delete(metricFlushes).where(and(eq(metricFlushes.tenantId, tenantId), ne(metricFlushes.flushId, flushId))),
+    ...metricRowStatements(db, tenantId, onlyTouched(upsertEdgeRows(storedEdges, flush.edgeRows), flush.edgeRows, edgeRowKey), onlyTouched(upsertOperationRows(storedOps, flush.operationRows), flush.operationRows, operationRowKey)),
+    ...usageRowStatements(db, tenantId, flush.usage),
+  ];
+  try {
+    await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);
+  } catch (err) {
+    // The batch may have committed with its answer lost: the marker says.
+    if (await flushWritten(db, tenantId, flushId).catch(() => false)) return "already-written";
+    throw err;
+  }
+  return "written";
+}
+
+async function flushWritten(db: Db, tenantId: string, flushId: string): Promise<boolean> {
+  const row = await db.select({ id: metricFlushes.flushId }).from(metricFlushes).where(and(eq(metricFlushes.tenantId, tenantId), eq(metricFlushes.flushId, flushId))).get();
+  return row !== undefined;
+}
+
+/** Only the merged rows whose key the flush touched: untouched stored rows need no rewrite. */
+function onlyTouched<T>(merged: T[], incoming: readonly T[], key: (r: T) => string): T[] {
+  const touched = new Set(incoming.map(key));
+  return merged.filter((r) => touched.has(key(r)));
 }

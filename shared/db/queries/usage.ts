@@ -32,7 +32,12 @@ export interface UsageDay {
   bytes: number;
 }
 
-export async function usagePerDay(db: Db, tenantId: string, sinceMs: number): Promise<UsageDay[]> {
+/**
+ * @param open usage the tenant's object has counted and not written yet (its open metrics), added
+ * to the stored days so the chart is current (read D1 first: a write between the two reads leaves
+ * counts out of one answer, never in twice).
+ */
+export async function usagePerDay(db: Db, tenantId: string, sinceMs: number, open: readonly UsageDelta[] = []): Promise<UsageDay[]> {
   const day = sql<string>`strftime('%Y-%m-%d', ${blocks.startMs} / 1000, 'unixepoch')`;
   const sinceDay = new Date(sinceMs).toISOString().slice(0, 10);
   const [stored, counted] = await Promise.all([
@@ -48,6 +53,12 @@ export async function usagePerDay(db: Db, tenantId: string, sinceMs: number): Pr
   const at = (d: string) => out.get(d) ?? out.set(d, { day: d, spansAccepted: 0, spansRejected: 0, bytes: 0 }).get(d)!;
   for (const r of stored) at(r.day).bytes = Number(r.bytes);
   for (const r of counted) Object.assign(at(r.day), { spansAccepted: r.spansAccepted, spansRejected: r.spansRejected });
+  for (const u of open) {
+    if (u.day < sinceDay) continue;
+    const d = at(u.day);
+    d.spansAccepted += u.spansAccepted;
+    d.spansRejected += u.spansRejected;
+  }
   return [...out.values()].sort((a, b) => a.day.localeCompare(b.day));
 }
 

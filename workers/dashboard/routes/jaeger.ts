@@ -40,7 +40,7 @@ import { readOperationRowsWithOpen } from "../../../shared/storage/metrics-reade
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
-import type { DashboardEnv } from "../env.ts";
+import { tenantObjectOf, type DashboardEnv } from "../env.ts";
 import { jaegerDependencies, MAX_WINDOW_SECONDS, parseDependenciesWindow } from "./service-graph.ts";
 
 type JaegerApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
@@ -70,7 +70,7 @@ function parseMicrosRange(start: string | undefined, end: string | undefined): {
 
 async function recentOperationRows(env: DashboardEnv, tenantId: string): Promise<OperationRow[]> {
   const now = Math.floor(Date.now() / 1000);
-  return readOperationRowsWithOpen(await indexStore(env), r2Store(env.SPANS), tenantId, { start: now - LOOKBACK_SECONDS, end: now + 60 });
+  return readOperationRowsWithOpen(await indexStore(env), tenantObjectOf(env, tenantId), tenantId, { start: now - LOOKBACK_SECONDS, end: now + 60 });
 }
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();

@@ -24,8 +24,7 @@ import type { TimeWindow } from "../../../shared/metrics/rows.ts";
 import { foldServiceGraph, type ServiceGraph } from "../../../shared/servicegraph/aggregate.ts";
 import { USER_NODE } from "../../../shared/servicegraph/edges.ts";
 import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
-import { r2Store } from "../../../shared/storage/object-store.ts";
-import type { DashboardEnv } from "../env.ts";
+import { tenantObjectOf, type DashboardEnv } from "../env.ts";
 
 type ServiceGraphApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
@@ -60,13 +59,13 @@ export function parseWindow(query: Record<string, string>, nowSeconds = Math.flo
 
 /** The tenant's service graph over the window. */
 export async function serviceGraphFor(env: DashboardEnv, tenantId: string, window: TimeWindow): Promise<ServiceGraph> {
-  const rows = await readEdgeRowsWithOpen(await indexStore(env), r2Store(env.SPANS), tenantId, window);
+  const rows = await readEdgeRowsWithOpen(await indexStore(env), tenantObjectOf(env, tenantId), tenantId, window);
   return foldServiceGraph(rows, window);
 }
 
 /** RED per operation (span name and kind) of one of the tenant's services over the window. */
 export async function operationMetricsFor(env: DashboardEnv, tenantId: string, service: string, window: TimeWindow): Promise<OperationMetrics[]> {
-  const rows = await readOperationRowsWithOpen(await indexStore(env), r2Store(env.SPANS), tenantId, window);
+  const rows = await readOperationRowsWithOpen(await indexStore(env), tenantObjectOf(env, tenantId), tenantId, window);
   return summarizeOperations(rows.filter((r) => r.service === service), window);
 }
 

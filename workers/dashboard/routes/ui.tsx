@@ -42,7 +42,7 @@ import { AccountPage } from "../../../dashboard/pages/account-page.tsx";
 import { LoginPage, SignupPage } from "../../../dashboard/pages/auth-pages.tsx";
 import { KeysPage, OverviewPage, ProjectsPage, SettingsPage } from "../../../dashboard/pages/project-pages.tsx";
 import { fillDays } from "../../../dashboard/pages/usage-chart.tsx";
-import type { DashboardEnv } from "../env.ts";
+import { tenantObjectOf, type DashboardEnv } from "../env.ts";
 import { ClientPage } from "../../../dashboard/pages/client-page.tsx";
 import type { Frame } from "../../../dashboard/pages/layout.tsx";
 
@@ -240,7 +240,7 @@ const settingsPage = async (c: Ctx, extra: { error?: string; notice?: string } =
   const db = await indexStore(c.env);
   const tenant = (await getTenant(db, c.var.tenant.id)) ?? c.var.tenant;
   const now = Date.now();
-  const [members, rows] = await Promise.all([listMembers(db, tenant.id), usagePerDay(db, tenant.id, now - 30 * 86_400_000)]);
+  const [members, rows] = await Promise.all([listMembers(db, tenant.id), usagePerDay(db, tenant.id, now - 30 * 86_400_000, await tenantObjectOf(c.env, tenant.id).usage(tenant.id))]);
   const usage = fillDays(rows, 30, now);
   return c.html(<SettingsPage {...project(c)} tenant={tenant} members={members} usage={usage} bounds={boundsFromEnv(c.env)} selfId={c.var.user.id} {...extra} />, status);
 };
@@ -285,12 +285,13 @@ ui.post("/app/t/:tenantId/rename", owner, async (c) => {
   return c.redirect(`/app/t/${c.var.tenant.id}/settings?saved=1`, 303);
 });
 
-/** Typed confirmation, then the stored spans (R2) and every index row of the project. */
+/** Typed confirmation, then the stored spans (R2), the tenant's object and every index row of the project. */
 ui.post("/app/t/:tenantId/delete", owner, async (c) => {
   const confirm = (await form(c)).one("confirm");
   if (confirm !== c.var.tenant.name) return settingsPage(c, { error: "Type the project's exact name to delete it." }, 400);
   const db = (await indexStore(c.env)) as BatchingDb;
   await deleteTenantData(r2Store(c.env.SPANS), c.var.tenant.id);
+  await tenantObjectOf(c.env, c.var.tenant.id).destroy();
   await deleteTenantRows(db, c.var.tenant.id);
   return c.redirect("/app", 303);
 });

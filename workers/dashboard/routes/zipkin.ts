@@ -45,7 +45,7 @@ import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import { encodeZipkinSpans, type ZipkinSpan } from "../../../shared/zipkin/encode.ts";
 import { parseZipkinSearch, zipkinSpanMatcher, ZipkinSearchError, type ZipkinSearch } from "../../../shared/zipkin/search.ts";
-import type { DashboardEnv } from "../env.ts";
+import { tenantObjectOf, type DashboardEnv } from "../env.ts";
 import { MAX_WINDOW_SECONDS, parseDependenciesWindow, serviceGraphFor } from "./service-graph.ts";
 
 type ZipkinApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
@@ -100,17 +100,17 @@ export const zipkin = new Hono<ZipkinApp>()
     return c.json(traces.filter((t): t is ZipkinSpan[] => t !== undefined));
   })
   .get("/api/v2/services", async (c) => {
-    const rows = await readOperationRowsWithOpen(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, lookbackWindow());
+    const rows = await readOperationRowsWithOpen(await indexStore(c.env), tenantObjectOf(c.env, c.var.principal.tenantId), c.var.principal.tenantId, lookbackWindow());
     return c.json(sorted(rows.map((r) => r.service)));
   })
   .get("/api/v2/spans", async (c) => {
     const service = requiredServiceName(c.req.query("serviceName"));
-    const rows = await readOperationRowsWithOpen(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, lookbackWindow());
+    const rows = await readOperationRowsWithOpen(await indexStore(c.env), tenantObjectOf(c.env, c.var.principal.tenantId), c.var.principal.tenantId, lookbackWindow());
     return c.json(sorted(rows.filter((r) => r.service.toLowerCase() === service).map((r) => r.operation)));
   })
   .get("/api/v2/remoteServices", async (c) => {
     const service = requiredServiceName(c.req.query("serviceName"));
-    const rows = await readEdgeRowsWithOpen(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, lookbackWindow());
+    const rows = await readEdgeRowsWithOpen(await indexStore(c.env), tenantObjectOf(c.env, c.var.principal.tenantId), c.var.principal.tenantId, lookbackWindow());
     return c.json(sorted(rows.filter((r) => r.source.toLowerCase() === service).map((r) => r.target)));
   })
   .get("/api/v2/traces", async (c) => {
@@ -126,7 +126,7 @@ export const zipkin = new Hono<ZipkinApp>()
     const store = r2Store(c.env.SPANS);
     let service: string | undefined;
     if (q.serviceName) {
-      const rows = await readOperationRowsWithOpen(db, store, tenantId, lookbackWindow());
+      const rows = await readOperationRowsWithOpen(db, tenantObjectOf(c.env, tenantId), tenantId, lookbackWindow());
       service = resolveService(q.serviceName, sorted(rows.map((r) => r.service)));
     }
     const matcher = zipkinSpanMatcher(q, service);
@@ -165,7 +165,7 @@ export const zipkin = new Hono<ZipkinApp>()
     const key = c.req.query("key");
     if (!key) throw new ApiError(400, "missing_key", "key is required");
     if (key !== "serviceName" && key !== "service.name") return c.json([]);
-    const rows = await readOperationRowsWithOpen(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, lookbackWindow());
+    const rows = await readOperationRowsWithOpen(await indexStore(c.env), tenantObjectOf(c.env, c.var.principal.tenantId), c.var.principal.tenantId, lookbackWindow());
     return c.json(sorted(rows.map((r) => r.service)));
   })
   .onError((err, c) => {

@@ -1,0 +1,82 @@
+/**
+ * @module
+ * Bindings that answer after a fixed delay, for benchmarks of code that makes storage calls: local
+ * R2 and D1 answer in microseconds, Cloudflare's in 10-50 ms, so without this neither the number
+ * of calls in sequence nor the overlap of parallel work shows. Every call waits `ms`, then runs.
+ * Structural types, so it needs no Workers types.
+ */
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const R2_CALLS = new Set(["get", "put", "head", "list", "delete", "createMultipartUpload"]);
+
+/** An R2 bucket whose calls each wait `ms` first. */
+export function delayedR2<B extends object>(bucket: B, ms: number): B {
+  if (ms <= 0) return bucket;
+  return new Proxy(bucket, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== "function" || typeof prop !== "string" || !R2_CALLS.has(prop)) return value;
+      const fn = value as (...args: unknown[]) => unknown;
+      return async (...args: unknown[]) => {
+        await sleep(ms);
+        return fn.apply(target, args);
+      };
+    },
+  });
+}
+
+interface StatementLike {
+  bind(...values: unknown[]): StatementLike;
+  all(): Promise<unknown>;
+  run(): Promise<unknown>;
+  first(column?: string): Promise<unknown>;
+  raw(options?: unknown): Promise<unknown>;
+}
+interface D1Like {
+  prepare(sql: string): StatementLike;
+  batch(statements: StatementLike[]): Promise<unknown[]>;
+  query?(request: unknown): Promise<unknown>;
+}
+
+/** A D1 database whose queries and batches each wait `ms` first (one round trip each, as on Cloudflare). */
+export function delayedD1<T extends object>(binding: T, ms: number): T {
+  if (ms <= 0) return binding;
+  const db = binding as unknown as D1Like;
+  class Statement {
+    readonly inner: StatementLike;
+    constructor(inner: StatementLike) {
+      this.inner = inner;
+    }
+    bind(...values: unknown[]) {
+      return new Statement(this.inner.bind(...values));
+    }
+    async all() {
+      await sleep(ms);
+      return this.inner.all();
+    }
+    async run() {
+      await sleep(ms);
+      return this.inner.run();
+    }
+    async first(column?: string) {
+      await sleep(ms);
+      return this.inner.first(column);
+    }
+    async raw(options?: unknown) {
+      await sleep(ms);
+      return this.inner.raw(options);
+    }
+  }
+  return {
+    prepare: (sql: string) => new Statement(db.prepare(sql)),
+    batch: async (statements: Statement[]) => {
+      await sleep(ms);
+      return db.batch(statements.map((s) => s.inner));
+    },
+    query: db.query && (async (request: unknown) => {
+      await sleep(ms);
+      return db.query!(request);
+    }),
+  } as unknown as T;
+}
