@@ -36,7 +36,12 @@ export async function assemblerDeps(env: AssemblerEnv): Promise<AssemblerDeps> {
   return { db: (await indexStore(env)) as BatchingDb, store: r2Store(env.SPANS), tenant: (id) => tenantObject(namespace, id) };
 }
 
-export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env: AssemblerEnv, nowMs = Date.now()): Promise<void> {
+/**
+ * @param options.deps what to read and write with (default: the env's bindings); tests pass a
+ * tenant object that fails, a fault workerd cannot produce.
+ */
+export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env: AssemblerEnv, options: { nowMs?: number; deps?: AssemblerDeps } = {}): Promise<void> {
+  const nowMs = options.nowMs ?? Date.now();
   const byTenant = new Map<string, Message<IngestBatchMessage>[]>();
   for (const m of batch.messages) {
     // The tenant comes from the object key, which ingest built from the authenticated key.
@@ -50,17 +55,22 @@ export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env:
     if (!list) byTenant.set(tenantId, (list = []));
     list.push(m);
   }
-  const deps = await assemblerDeps(env);
+  const deps = options.deps ?? (await assemblerDeps(env));
+  const failed = async (m: Message<IngestBatchMessage>) => {
+    if (onFailure(m.body, m.attempts) === "spill" && (await spillInline(deps.store, m.body))) m.ack();
+    else m.retry({ delaySeconds: 10 });
+  };
   await forEachAtOnce([...byTenant], TENANTS_AT_ONCE, async ([tenantId, messages]) => {
     try {
-      await assembleForTenant(deps, tenantId, messages.map((m) => ({ ...m.body, attempts: m.attempts })), nowMs);
-      for (const m of messages) m.ack();
+      const result = await assembleForTenant(deps, tenantId, messages.map((m) => ({ ...m.body, attempts: m.attempts })), nowMs);
+      // A message whose object could not be read is retried alone; the rest are done.
+      for (const m of messages) {
+        if (result.unread.includes(m.body.key)) await failed(m);
+        else m.ack();
+      }
     } catch (err) {
       console.error("assembler: tenant batch failed, will retry", tenantId, err);
-      for (const m of messages) {
-        if (onFailure(m.body, m.attempts) === "spill" && (await spillInline(deps.store, m.body))) m.ack();
-        else m.retry({ delaySeconds: 10 });
-      }
+      for (const m of messages) await failed(m);
     }
   });
 }
@@ -73,6 +83,8 @@ export interface AssembleResult {
   skipped: number;
   /** Object calls made (ledger check, commits). */
   objectCalls: number;
+  /** Keys whose object could not be read (damaged, or R2 failing): left out, to be retried. */
+  unread: string[];
 }
 
 /** One tenant's sources: read, plan, write the block, commit the delta, delete R2 ingest objects. */
@@ -86,8 +98,18 @@ export async function assembleForTenant(deps: AssemblerDeps, tenantId: string, i
     assembled = new Map(Object.entries(await tenant.assembled(tenantId, sources.map((s) => s.key))));
   }
   const toRead = sourcesToRead(sources, assembled);
-  const objects = new Map(await Promise.all(toRead.map(async (s) => [s.key, await readSource(deps.store, tenantId, s)] as const)));
-  const plan = await planTenantBatch({ tenantId, sources, assembled, objects });
+  const reads = await Promise.allSettled(toRead.map((s) => readSource(deps.store, tenantId, s)));
+  const objects = new Map<string, IngestBatchObject | undefined>();
+  const unread: string[] = [];
+  reads.forEach((r, i) => {
+    if (r.status === "fulfilled") objects.set(toRead[i]!.key, r.value);
+    else {
+      console.error("assembler: could not read", toRead[i]!.key, r.reason);
+      unread.push(toRead[i]!.key);
+    }
+  });
+  if (unread.length === sources.length) throw new Error(`no object of tenant ${tenantId}'s batch could be read`);
+  const plan = await planTenantBatch({ tenantId, sources: sources.filter((s) => !unread.includes(s.key)), assembled, objects });
   if (plan.block) await writeBlock(deps, tenantId, plan.block);
   if (plan.delta) {
     let delta = plan.delta;
@@ -106,7 +128,7 @@ export async function assembleForTenant(deps: AssemblerDeps, tenantId: string, i
     }
   }
   if (plan.deleteAfter.length) await deps.store.delete(plan.deleteAfter);
-  return { blockId: plan.block?.blockId, spans: plan.block?.spanCount ?? 0, skipped: plan.skipped.length, objectCalls };
+  return { blockId: plan.block?.blockId, spans: plan.block?.spanCount ?? 0, skipped: plan.skipped.length, objectCalls, unread };
 }
 
 /**
