@@ -52,6 +52,17 @@ describe("admin API", () => {
     expect(list.keys[0].revokedAt).not.toBeNull();
   });
 
+  it("sets a tenant's limits, only those given, and refuses bad ones", async () => {
+    const t = (await call("POST", "/admin/v1/tenants", { name: "Limited" })).json;
+    const set = await call("PATCH", `/admin/v1/tenants/${t.id}`, { ingestBytesPerSecond: 250_000, ingestBurstBytes: 300_000 });
+    expect(set.status).toBe(200);
+    expect(set.json).toMatchObject({ id: t.id, ingestBytesPerSecond: 250_000, ingestBurstBytes: 300_000, retentionDays: 14 });
+    expect((await call("PATCH", `/admin/v1/tenants/${t.id}`, { retentionDays: 0 })).json.message).toMatch(/^retentionDays: /);
+    expect((await call("PATCH", `/admin/v1/tenants/${t.id}`, { name: "x" })).status).toBe(400);
+    expect((await call("PATCH", `/admin/v1/tenants/tn_nope`, { retentionDays: 3 })).status).toBe(404);
+    expect((await call("GET", `/admin/v1/tenants/${t.id}`)).json.ingestBytesPerSecond).toBe(250_000);
+  });
+
   it("says which field is wrong", async () => {
     const t = (await call("POST", "/admin/v1/tenants", { name: "C" })).json;
     const bad = await call("POST", `/admin/v1/tenants/${t.id}/keys`, { name: "k", scopes: ["write"] });

@@ -45,6 +45,10 @@ export function adminClient(dashboardUrl: string, adminToken: string) {
       if (res.status !== 201) throw new Error(`POST /tenants/${tenantId}/keys answered ${res.status}: ${JSON.stringify(res.json)}`);
       return res.json;
     },
+    async setLimits(tenantId: string, limits: { ingestBytesPerSecond?: number; ingestBurstBytes?: number; retentionDays?: number }): Promise<void> {
+      const res = await call("PATCH", `/tenants/${tenantId}`, limits);
+      if (res.status !== 200) throw new Error(`PATCH /tenants/${tenantId} answered ${res.status}: ${JSON.stringify(res.json)}`);
+    },
     async revokeKey(tenantId: string, keyId: string): Promise<number> {
       return (await call("DELETE", `/tenants/${tenantId}/keys/${keyId}`)).status;
     },

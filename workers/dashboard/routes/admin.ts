@@ -7,13 +7,22 @@ import { z } from "zod";
 import { SCOPES } from "../../../shared/auth/keys.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { createKey, listKeys, revokeKey } from "../../../shared/db/queries/keys.ts";
-import { createTenant, getTenant, listTenants } from "../../../shared/db/queries/tenants.ts";
+import { createTenant, getTenant, listTenants, updateTenantLimits } from "../../../shared/db/queries/tenants.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { adminToken } from "../../../shared/http/middleware/admin-token.ts";
 import { jsonBody } from "../../../shared/http/validate.ts";
 import type { DashboardApp } from "../env.ts";
 
 const TenantInput = z.object({ name: z.string().trim().min(1).max(200) });
+/** The operator's limits for a tenant: not bound by what owners may choose (settings-bounds.ts). */
+const LimitsInput = z
+  .object({
+    ingestBytesPerSecond: z.number().int().min(1).max(10_000_000_000),
+    ingestBurstBytes: z.number().int().min(1).max(10_000_000_000),
+    retentionDays: z.number().int().min(1).max(3650),
+  })
+  .partial()
+  .strict();
 const KeyInput = z.object({
   name: z.string().trim().min(1).max(200),
   scopes: z.array(z.enum(SCOPES)).min(1),
@@ -30,6 +39,15 @@ export const admin = new Hono<DashboardApp>()
     const tenant = await getTenant(await indexStore(c.env), c.req.param("tenantId"));
     if (!tenant) throw new ApiError(404, "tenant_not_found", "No such tenant");
     return c.json(tenant);
+  })
+  .patch("/tenants/:tenantId", async (c) => {
+    const db = await indexStore(c.env);
+    const tenant = await getTenant(db, c.req.param("tenantId"));
+    if (!tenant) throw new ApiError(404, "tenant_not_found", "No such tenant");
+    const input = await jsonBody(c, LimitsInput);
+    // Keys are cached per isolate for up to 30 s (shared/auth/authenticate.ts): new limits apply within that.
+    await updateTenantLimits(db, tenant.id, { retentionDays: tenant.retentionDays, ingestBytesPerSecond: tenant.ingestBytesPerSecond, ingestBurstBytes: tenant.ingestBurstBytes, ...input });
+    return c.json(await getTenant(db, tenant.id));
   })
   .post("/tenants/:tenantId/keys", async (c) => {
     const db = await indexStore(c.env);
