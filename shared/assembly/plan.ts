@@ -118,7 +118,8 @@ export interface DeltaEntry {
 }
 
 export async function planTenantBatch(input: TenantBatchInput): Promise<TenantBatchPlan> {
-  const { tenantId, sources, assembled, objects } = input;
+  const { tenantId, assembled, objects } = input;
+  const sources = distinctSources(input.sources);
   const skipped: string[] = [];
   const entries: DeltaEntry[] = [];
   for (const s of sources) {
@@ -133,7 +134,9 @@ export async function planTenantBatch(input: TenantBatchInput): Promise<TenantBa
   // In key order, so that the same objects make the same block whatever order they came in.
   const withObjects = entries.filter((e) => e.object).sort((a, b) => (a.source.key < b.source.key ? -1 : a.source.key > b.source.key ? 1 : 0));
   const traces = mergeTraceFragments(withObjects.flatMap((e) => e.object!.traces));
-  const spanCount = withObjects.reduce((n, e) => n + e.object!.spanCount, 0);
+  // Spans in the block: a span repeated across objects is kept once (mergeTraceFragments).
+  let spanCount = 0;
+  for (const t of traces) for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) spanCount += ss.spans.length;
   const block = traces.length
     ? { blockId: await deterministicBlockId(0, withObjects.map((e) => e.source.key)), traces, spanCount, createdAtMs: Math.max(...withObjects.map((e) => e.object!.receivedAtMs)) }
     : undefined;

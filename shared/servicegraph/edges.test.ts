@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SpanKind } from "../model/span.ts";
-import { at, batchOf, makeSpan, resourceSpans, type SpanSpec } from "../metrics/spans.test-helpers.ts";
+import { at, batchOf, makeSpan, resourceSpans, TRACE_ID, type SpanSpec } from "../metrics/spans.test-helpers.ts";
 import { EdgeStore, type EdgeStoreState } from "./edges.ts";
 
 const T0 = 1_764_090_000;
@@ -166,5 +166,92 @@ describe("EdgeStore", () => {
 
   it("refuses a state of another format", () => {
     expect(() => EdgeStore.fromJSON({ format: "x", tenant: "t", clockMs: 0, pending: [] } as unknown as EdgeStoreState)).toThrow(/unknown format/);
+  });
+});
+
+describe("EdgeStore.addPending and expire(clock, wallMs)", () => {
+  const WALL = 1_800_000_000_000; // the object's wall clock, unrelated to arrival times
+
+  /** The halves a consumer's own store leaves unpaired, as shared/assembly/plan.ts sends them. */
+  function halvesOf(nowMs: number, ...rs: ReturnType<typeof resourceSpans>[]) {
+    const consumer = new EdgeStore("tn_a");
+    expect(consumer.addBatch(batchOf(...rs), nowMs)).toEqual([]);
+    return consumer.toJSON().pending;
+  }
+  const lonely = (spanId: string, peer: string) => resourceSpans("frontend", [client(spanId, { attributes: { "peer.service": peer } })]);
+
+  it("pairs a half with a waiting half of the other side, whichever store it came from", () => {
+    const traceId = client("aaaaaaaaaaaaaaaa").traceId;
+    // Waiting from addBatch, partner through addPending.
+    const store = new EdgeStore("tn_a");
+    store.addBatch(batchOf(resourceSpans("frontend", [client("aaaaaaaaaaaaaaaa", { error: true })])), NOW);
+    const edges = store.addPending(halvesOf(NOW + 1_000, resourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW + 1_000, WALL);
+    expect(edges).toEqual([{ source: "frontend", target: "cart", connectionType: "", failed: true, clientMs: 30, serverMs: 20, startSec: T0, traceId }]);
+    expect(store.pendingCount).toBe(0);
+    expect(store.stats.paired).toBe(1);
+
+    // Both through addPending, server first.
+    const object = new EdgeStore("tn_a");
+    expect(object.addPending(halvesOf(NOW, resourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW, WALL)).toEqual([]);
+    expect(object.addPending(halvesOf(NOW, resourceSpans("frontend", [client("aaaaaaaaaaaaaaaa")])), NOW, WALL + 5_000)).toEqual([
+      { source: "frontend", target: "cart", connectionType: "", failed: false, clientMs: 30, serverMs: 20, startSec: T0, traceId },
+    ]);
+    expect(object.pendingCount).toBe(0);
+  });
+
+  it("records heldSinceMs, keeps the half's own expiry, and moves the clock forward only", () => {
+    const store = new EdgeStore("tn_a");
+    store.addPending(halvesOf(NOW, lonely("aaaaaaaaaaaaaaaa", "x")), NOW + 5_000, WALL);
+    // The expiry the consumer's store gave it (its arrival plus the wait), not the clock's.
+    expect(store.toJSON().pending).toMatchObject([{ key: `${TRACE_ID}-aaaaaaaaaaaaaaaa`, side: "client", peer: "x", expiresAtMs: NOW + 60_000, heldSinceMs: WALL }]);
+    expect(store.clockMs).toBe(NOW + 5_000);
+    store.addPending([], NOW, WALL + 1);
+    expect(store.clockMs).toBe(NOW + 5_000);
+  });
+
+  it("keeps the first copy's expiry and heldSinceMs when the same half comes again", () => {
+    const store = new EdgeStore("tn_a");
+    store.addPending(halvesOf(NOW, resourceSpans("shipping", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW, WALL);
+    // A second consumer of the same message, later in both clocks.
+    store.addPending(halvesOf(NOW + 30_000, resourceSpans("email", [server("cccccccccccccccc", "aaaaaaaaaaaaaaaa")])), NOW + 30_000, WALL + 30_000);
+    expect(store.toJSON().pending).toMatchObject([{ service: "email", side: "server", expiresAtMs: NOW + 60_000, heldSinceMs: WALL }]);
+    expect(store.pendingCount).toBe(1);
+    expect(store.stats.paired).toBe(0);
+  });
+
+  // A half that came through addPending at (NOW, WALL) with expiresAtMs NOW + 60 s.
+  it.each([
+    ["neither clock passed", NOW + 59_999, WALL + 59_999, false],
+    ["arrival clock passed, wall clock not (a fast backlog drain)", NOW + 600_000, WALL + 59_999, false],
+    ["wall clock passed, arrival clock not (a quiet tenant)", NOW + 59_999, WALL + 600_000, false],
+    ["both passed, exactly", NOW + 60_000, WALL + 60_000, true],
+    ["both passed", NOW + 600_000, WALL + 600_000, true],
+  ])("expire(clock, wall): %s -> expired %s", (_, clockMs, wallMs, expired) => {
+    const store = new EdgeStore("tn_a");
+    store.addPending(halvesOf(NOW, lonely("aaaaaaaaaaaaaaaa", "stripe")), NOW, WALL);
+    const edges = store.expire(clockMs, wallMs);
+    expect(edges).toEqual(expired ? [{ source: "frontend", target: "stripe", connectionType: "virtual_node", failed: false, clientMs: 30, serverMs: undefined, startSec: T0, traceId: TRACE_ID }] : []);
+    expect(store.pendingCount).toBe(expired ? 0 : 1);
+  });
+
+  it("holds halves of addBatch to the arrival clock only, and without a wall clock all halves", () => {
+    const store = new EdgeStore("tn_a");
+    store.addBatch(batchOf(lonely("aaaaaaaaaaaaaaaa", "local")), NOW);
+    store.addPending(halvesOf(NOW, lonely("bbbbbbbbbbbbbbbb", "merged")), NOW, WALL);
+    // The wall clock only holds the merged half back.
+    expect(store.expire(NOW + 60_000, WALL + 1).map((e) => e.target)).toEqual(["local"]);
+    // Without a wall clock the merged half goes by the arrival clock alone.
+    expect(store.expire(NOW + 60_000).map((e) => e.target)).toEqual(["merged"]);
+    expect(store.pendingCount).toBe(0);
+  });
+
+  it("keeps heldSinceMs through the JSON state", () => {
+    let store = new EdgeStore("tn_a");
+    store.addPending(halvesOf(NOW, lonely("aaaaaaaaaaaaaaaa", "stripe")), NOW, WALL);
+    store = roundTrip(store);
+    expect(store.toJSON().pending[0]!.heldSinceMs).toBe(WALL);
+    expect(store.expire(NOW + 60_000, WALL + 59_999)).toEqual([]);
+    store = roundTrip(store);
+    expect(store.expire(NOW + 60_000, WALL + 60_000)).toMatchObject([{ target: "stripe" }]);
   });
 });
