@@ -333,6 +333,7 @@ describe("planTenantBatch, block and metrics", () => {
     expect(edgeSummary(plan.delta!.edgeRows)).toEqual([`${T0} user->frontend:virtual_node requests=2 failed=0`]);
     expect(halfSummary(plan.delta!)).toEqual([`${T1}-a2a2a2a2a2a2a2a2 client frontend`]);
     expect(traceSummary(plan)).toEqual([`${T1}: a1a1a1a1a1a1a1a1,a2a2a2a2a2a2a2a2,a3a3a3a3a3a3a3a3`]);
+    expect(plan.block!.spanCount).toBe(3);
     // Usage is what ingest accepted: both objects, in full.
     expect(plan.delta!.usage).toEqual([{ day: DAY, spansAccepted: 5, spansRejected: 0 }]);
   });

@@ -39,8 +39,9 @@ export async function assemblerDeps(env: AssemblerEnv): Promise<AssemblerDeps> {
 /**
  * @param options.deps what to read and write with (default: the env's bindings); tests pass a
  * tenant object that fails, a fault workerd cannot produce.
+ * @param options.tenantsAtOnce default TENANTS_AT_ONCE (a benchmark compares with one at a time).
  */
-export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env: AssemblerEnv, options: { nowMs?: number; deps?: AssemblerDeps } = {}): Promise<void> {
+export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env: AssemblerEnv, options: { nowMs?: number; deps?: AssemblerDeps; tenantsAtOnce?: number } = {}): Promise<void> {
   const nowMs = options.nowMs ?? Date.now();
   const byTenant = new Map<string, Message<IngestBatchMessage>[]>();
   for (const m of batch.messages) {
@@ -60,7 +61,7 @@ export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env:
     if (onFailure(m.body, m.attempts) === "spill" && (await spillInline(deps.store, m.body))) m.ack();
     else m.retry({ delaySeconds: 10 });
   };
-  await forEachAtOnce([...byTenant], TENANTS_AT_ONCE, async ([tenantId, messages]) => {
+  await forEachAtOnce([...byTenant], options.tenantsAtOnce ?? TENANTS_AT_ONCE, async ([tenantId, messages]) => {
     try {
       const result = await assembleForTenant(deps, tenantId, messages.map((m) => ({ ...m.body, attempts: m.attempts })), nowMs);
       // A message whose object could not be read is retried alone; the rest are done.
