@@ -104,7 +104,10 @@ export const edgeMinutes = sqliteTable(
     clientDurations: bytes("client_durations").notNull(),
     serverDurations: bytes("server_durations").notNull(),
   },
-  // The primary key doubles as the only index: one written row per upsert, not two.
+  // WITHOUT ROWID (migration 0006, hand-written: drizzle cannot declare it): the primary key is the
+  // table, so an insert writes one billed row, not two (row and key index). The same for
+  // operation_minutes, usage_days and metric_flushes. A drizzle-kit migration that rebuilds one of
+  // these tables must add WITHOUT ROWID again.
   (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.source, t.target, t.connectionType] })],
 );
 
