@@ -35,6 +35,7 @@
  * Run: npx node bench/cost.ts   (BENCH_COST_TRACES=1600 sets the workload size)
  */
 import { planTenantBatch } from "../shared/assembly/plan.ts";
+import { encodeDelta } from "../shared/tenant-object/open-metrics.ts";
 import { encodeBlock } from "../shared/block/encode-block.ts";
 import { multiServiceWorkload } from "../shared/block/test-workload.ts";
 import { decodeIngestBatch } from "../shared/ingest/batch-object.ts";
@@ -215,7 +216,7 @@ try {
     const objects = new Map(b.map((x, j) => [`t/${tenant.tenantId}/ingest/${i}-${j}`, decodeIngestBatch(prepared.get(x.body)!)]));
     const plan = await planTenantBatch({ tenantId: tenant.tenantId, sources: [...objects.keys()].map((key) => ({ key, inline: new Uint8Array(1) })), assembled: new Map(), objects });
     if (plan.block) await encodeBlock(plan.block.traces, { tenantId: tenant.tenantId, blockId: "b", createdAtMs: now });
-    JSON.stringify(plan.delta); // what the commit sends
+    if (plan.delta) encodeDelta(plan.delta); // what the tenant object logs of the commit
   }
   const nodeAssembleMs = performance.now() - tc;
 
@@ -261,6 +262,24 @@ try {
     do_rows_read: (objectRowsReadPerM / 1e6) * PRICES.do_per_million_rows_read,
   };
   const total = Object.values(usd).reduce((a, b) => a + b, 0);
+  // The assembly phase's share alone (consumers and the tenant objects' flushes during it), which
+  // bench/assembly-scale.ts measures again with many tenants and consumers: storage excluded.
+  const a = counters.assemble;
+  const assembleUsd =
+    ((a.invocations * PRICES.workers_per_million_requests +
+      Math.max(cpu.assemble ?? 0, 0) * PRICES.workers_per_million_cpu_ms +
+      a.r2.classA * PRICES.r2_class_a_per_million +
+      a.r2.classB * PRICES.r2_class_b_per_million +
+      a.d1.rowsRead * PRICES.d1_per_million_rows_read +
+      a.d1.rowsWritten * PRICES.d1_per_million_rows_written +
+      (a.queue.readOps + a.queue.deleteOps) * PRICES.queues_per_million_ops +
+      a.object.requests * PRICES.do_per_million_requests +
+      (a.object.callMs / 1000) * 0.128 * PRICES.do_per_million_gb_s +
+      a.object.rowsWritten * PRICES.do_per_million_rows_written +
+      a.object.rowsRead * PRICES.do_per_million_rows_read) /
+      1e6 /
+      spans) *
+    1e6;
   const otlpPerSpan = otlpBytes / spans;
   const grafana = ((otlpPerSpan * 1e6) / 1e9) * PRICES.grafana_traces_per_gb;
   const driver = Object.entries(usd).sort((a, b) => b[1] - a[1])[0]!;
@@ -271,14 +290,21 @@ try {
   console.log(
     JSON.stringify({
       "cost.usd_per_million_spans": sig(total),
+      "cost.usd_per_million_spans_assemble": sig(assembleUsd),
       ...breakdown,
       "cost.biggest_driver": driver[0],
       "cost.d1_rows_written_per_span": sig(rowsWrittenPerM / 1e6),
       "cost.d1_rows_read_per_span": sig(rowsReadPerM / 1e6),
       "cost.r2_class_a_per_million_spans": round(classAPerM, 1),
+      "cost.r2_class_a_per_million_spans_by_phase": Object.fromEntries(phases.map((p) => [p, round(((counters[p]?.r2.classA ?? 0) / spans) * 1e6, 1)])),
+      "cost.r2_class_b_per_million_spans_by_phase": Object.fromEntries(phases.map((p) => [p, round(((counters[p]?.r2.classB ?? 0) / spans) * 1e6, 1)])),
       "cost.r2_class_b_per_million_spans": round(classBPerM, 1),
       "cost.queue_ops_per_million_spans": round(queueOpsPerM, 1),
       "cost.object_requests_per_million_spans": round(objectRequestsPerM, 1),
+      // For the capacity model (bench/capacity.ts): one tenant's metric rows per minute of traffic,
+      // and rate-limit lease calls per ingest request.
+      "cost.metric_rows_per_tenant_minute": round(sum((c) => c.object.metricRowsFlushed, ["assemble", "cron_compact", "cron_retention"]) / (simulatedSeconds / 60), 1),
+      "cost.lease_calls_per_request": sig(counters.ingest.object.requests / requests.length),
       "cost.object_rows_written_per_million_spans": round(objectRowsWrittenPerM, 1),
       "cost.worker_requests_per_million_spans": round(requestsPerM, 1),
       "cost.worker_cpu_ms_per_million_spans": Math.round(workerdCpuMsPerM),

@@ -9,9 +9,12 @@ const BENCHES = {
   decode: { file: "bench/decode.ts", title: "OTLP protobuf decode (512 realistic spans per request)" },
   ingest: { file: "bench/ingest.ts", title: "Ingest end to end through the local stack (wrangler dev)" },
   cost: { file: "bench/cost.ts", title: "Cost per million spans at Cloudflare list prices (real workers in Miniflare, counted at the bindings)" },
+  "assembly-scale": { file: "bench/assembly-scale.ts", title: "Assembly at scale: 10 tenants' backlog through 1 to 16 concurrent consumers, 20 ms per storage call (real assembler and tenant objects in Miniflare)" },
   "block-size": { file: "bench/block-size.ts", title: "Block format: bytes in R2 per span against the OTLP protobuf that came in" },
   "trace-by-id": { file: "bench/trace-by-id.ts", title: "Trace by id with a week of blocks present (real findTrace in Miniflare, local D1 and R2)" },
   dashboard: { file: "bench/dashboard.ts", title: "Dashboard trace view in Chromium (first render from navigation start, page weight)" },
+  // Last: computed from the figures of cost and assembly-scale (bench/results.json).
+  capacity: { file: "bench/capacity.ts", title: "Capacity model: 1 M spans/s from 10,000 tenants (computed from the measured figures above)" },
 };
 
 const only = process.argv.slice(2);
@@ -32,6 +35,9 @@ for (const [name, b] of Object.entries(BENCHES)) {
     results[group] ??= {};
     results[group][rest.join(".")] = v;
   }
+  // Written after each benchmark: a later one may use an earlier one's figures (assembly-scale
+  // prices the whole pipeline with the cost bench's ingest and cron shares).
+  writeFileSync("bench/results.json", JSON.stringify(results, null, 2) + "\n");
 }
 
 const machine = {

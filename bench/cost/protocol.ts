@@ -21,6 +21,8 @@ export interface QueueCounts {
 export interface TenantObjectCounts extends ObjectCounts {
   rowsWritten: number;
   rowsRead: number;
+  /** Edge and operation rows the objects' flushes wrote to D1. */
+  metricRowsFlushed: number;
 }
 
 export interface PhaseCounts {

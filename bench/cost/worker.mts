@@ -50,7 +50,7 @@ const byRef = new Map<string, IngestBatchMessage>();
 function phaseCounts(phase: Phase): PhaseCounts {
   let c = counters.get(phase);
   if (!c) {
-    c = { r2: newR2OpCounts(), d1: newD1Counts(), queue: { sent: 0, delivered: 0, acked: 0, retried: 0, writeOps: 0, readOps: 0, deleteOps: 0, bytes: 0 }, object: { requests: 0, callMs: 0, byMethod: {}, rowsWritten: 0, rowsRead: 0 }, invocations: 0 };
+    c = { r2: newR2OpCounts(), d1: newD1Counts(), queue: { sent: 0, delivered: 0, acked: 0, retried: 0, writeOps: 0, readOps: 0, deleteOps: 0, bytes: 0 }, object: { requests: 0, callMs: 0, byMethod: {}, rowsWritten: 0, rowsRead: 0, metricRowsFlushed: 0 }, invocations: 0 };
     counters.set(phase, c);
   }
   return c;
@@ -171,6 +171,7 @@ async function flushObjects(env: Env, phase: Phase, nowMs: number) {
   const e = phaseEnv(env, phase);
   const out = [];
   for (const tenant of await listTenants(d1(env.DB))) out.push(await tenantObject(e.TENANTS as unknown as TenantObjectNamespace, tenant.id).flush(tenant.id, nowMs));
+  phaseCounts(phase).object.metricRowsFlushed += out.reduce((n, f) => n + f.rows, 0);
   return out;
 }
 

@@ -20,7 +20,7 @@
  * - `snapshot`: the open metrics as JSON, in parts of at most 1 MB (rows cap at 2 MB).
  * - `ledger`: one row per (receive minute, commit) with the keys' ids as one blob.
  * - `pending_flush`: closed rows taken out of the state and not yet confirmed by D1.
- * - `meta`: the tenant id, the snapshot's log position, flags.
+ * - `meta`: the tenant id, the log position of the snapshot, flags.
  *
  * Every method runs its storage work without awaiting in between (the object's input gate holds
  * other calls only across storage operations): a ledger check and the commit that records the keys
@@ -221,8 +221,8 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
       }
       const parts = this.#all<{ body: string }>("SELECT body FROM snapshot ORDER BY part");
       const metrics = parts.length ? OpenMetrics.fromJSON(JSON.parse(parts.map((p) => p.body).join("")) as OpenMetricsJson) : new OpenMetrics(tenantId);
-      const snapshotSeq = Number(this.#meta("snapshot_seq") ?? 0);
-      this.#seq = Math.max(snapshotSeq, Number(this.#meta("seq") ?? 0));
+      // The log holds only what came after the snapshot (a snapshot drops the log behind it).
+      this.#seq = Number(this.#meta("seq") ?? 0);
       let logRows = 0;
       let current: { seq: number; wallMs: number; body: string } | undefined;
       const replay = () => {
@@ -355,7 +355,6 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
     const text = JSON.stringify(metrics.toJSON());
     this.#exec("DELETE FROM snapshot");
     for (let part = 0; part * PART_CHARS < text.length; part++) this.#exec("INSERT INTO snapshot (part, body) VALUES (?, ?)", part, text.slice(part * PART_CHARS, (part + 1) * PART_CHARS));
-    this.#exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('snapshot_seq', ?)", String(this.#seq));
     this.#exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('seq', ?)", String(this.#seq));
     this.#exec("DELETE FROM log WHERE seq <= ?", this.#seq);
     this.#logRows = 0;
