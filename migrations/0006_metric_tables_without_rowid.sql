@@ -1,7 +1,8 @@
 -- Hand-written (drizzle-kit generate --custom): drizzle's schema cannot say WITHOUT ROWID.
--- The per-minute metric tables, usage_days and metric_flushes become WITHOUT ROWID tables, whose
--- primary key is the table itself: inserting a row writes one b-tree entry instead of two (the
--- row and its primary-key index), and D1 bills each as a written row. Columns and keys unchanged.
+-- The per-minute metric tables, usage_days, metric_flushes and the block catalog become WITHOUT
+-- ROWID tables, whose primary key is the table itself: inserting a row writes one b-tree entry
+-- fewer (the row and its primary-key index were two), and D1 bills each as a written row. Columns,
+-- keys and the catalog's (tenant, end) index unchanged.
 -- A later drizzle-kit migration that rebuilds one of these tables must keep WITHOUT ROWID (see
 -- shared/db/schema.ts).
 CREATE TABLE `__new_edge_minutes` (
@@ -67,3 +68,27 @@ INSERT INTO `__new_metric_flushes` (`tenant_id`, `flush_id`, `at`) SELECT `tenan
 DROP TABLE `metric_flushes`;
 --> statement-breakpoint
 ALTER TABLE `__new_metric_flushes` RENAME TO `metric_flushes`;
+--> statement-breakpoint
+CREATE TABLE `__new_blocks` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`level` integer NOT NULL,
+	`format_version` integer NOT NULL,
+	`start_ms` integer NOT NULL,
+	`end_ms` integer NOT NULL,
+	`trace_count` integer NOT NULL,
+	`span_count` integer NOT NULL,
+	`bytes` integer NOT NULL,
+	`services` text NOT NULL,
+	`trace_filter` blob NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE cascade
+) WITHOUT ROWID;
+--> statement-breakpoint
+INSERT INTO `__new_blocks` (`id`, `tenant_id`, `level`, `format_version`, `start_ms`, `end_ms`, `trace_count`, `span_count`, `bytes`, `services`, `trace_filter`, `created_at`) SELECT `id`, `tenant_id`, `level`, `format_version`, `start_ms`, `end_ms`, `trace_count`, `span_count`, `bytes`, `services`, `trace_filter`, `created_at` FROM `blocks`;
+--> statement-breakpoint
+DROP TABLE `blocks`;
+--> statement-breakpoint
+ALTER TABLE `__new_blocks` RENAME TO `blocks`;
+--> statement-breakpoint
+CREATE INDEX `blocks_tenant_end` ON `blocks` (`tenant_id`,`end_ms`);

@@ -107,7 +107,7 @@ export const edgeMinutes = sqliteTable(
   // WITHOUT ROWID (migration 0006, hand-written: drizzle cannot declare it): the primary key is the
   // table, so an insert writes one billed row, not two (row and key index). The same for
   // operation_minutes, usage_days and metric_flushes. A drizzle-kit migration that rebuilds one of
-  // these tables must add WITHOUT ROWID again.
+  // these tables must add WITHOUT ROWID again (blocks is WITHOUT ROWID too).
   (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.source, t.target, t.connectionType] })],
 );
 

@@ -20,4 +20,10 @@ describe("D1 rows written per metric row", () => {
     ];
     for (const s of statements) expect((await s.run()).meta.rows_written).toBe(1);
   });
+
+  it("is two for a catalogued block (the row and its (tenant, end) index entry)", async () => {
+    await env.DB.prepare("INSERT INTO tenants (id, name, created_at) VALUES ('tn_rows', 'rows', 0)").run();
+    const insert = env.DB.prepare("INSERT INTO blocks VALUES ('l0-rows', 'tn_rows', 0, 1, 0, 1, 1, 1, 1, '[]', x'00', 0)");
+    expect((await insert.run()).meta.rows_written).toBe(2);
+  });
 });
