@@ -4,6 +4,7 @@
  * queues make, must give exactly what one consumer handling everything once gives.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { listBlocks } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows } from "../../shared/db/queries/metrics.ts";
@@ -139,5 +140,27 @@ describe("parallel assembly", () => {
     expect(await storedMetrics(failing.id)).toEqual(expected);
     await expectTracesWhole(failing.id, inject("workloadTraces"));
     expect((await usageOf(failing.id)).reduce((n, u) => n + u.a, 0)).toBe(inject("workloadTraces").reduce((n, t) => n + t.spans.length, 0));
+  });
+
+  it("writes a batch's catalog rows in one D1 batch; a tenant whose row fails (deleted meanwhile) is retried alone", async () => {
+    const requests = inject("workloadRequests").slice(0, 3);
+    const at = firstSpanMs(requests) + 3_600_000;
+    const [kept, gone] = await Promise.all(["catalog-kept", "catalog-gone"].map((n) => createTenant(db(), n)));
+    const messages = [...(await ingest(kept!.id, requests, at, "inline")), ...(await ingest(gone!.id, requests, at, "inline"))];
+    // A real fault: the tenant's row is gone, so its block's catalog row breaks the foreign key.
+    await env.DB.prepare("DELETE FROM tenants WHERE id = ?").bind(gone!.id).run();
+    let batches = 0;
+    const counting = Object.assign(Object.create(db()), { batch: (s: readonly [unknown, ...unknown[]]) => (batches++, db().batch(s)) });
+    const result = await (async () => {
+      const mb = createMessageBatch<IngestBatchMessage>("edgetrace-ingest", messages.map((body, i) => ({ id: `${i}:${body.key}`, timestamp: new Date(), attempts: 1, body })));
+      const ctx = createExecutionContext();
+      await consumeBatch(mb, aenv, { deps: { ...(await deps()), db: counting } });
+      return getQueueResult(mb, ctx);
+    })();
+    // One batch for both rows, then each alone once it failed.
+    expect(batches).toBe(3);
+    expect(result.retryMessages.map((m) => m.msgId.slice(m.msgId.indexOf(":") + 1)).sort()).toEqual(messages.filter((m) => m.tenantId === gone!.id).map((m) => m.key).sort());
+    expect((await listBlocks(db(), kept!.id)).length).toBe(1);
+    expect((await env.SPANS.list({ prefix: `t/${gone!.id}/blocks/` })).objects).toEqual([]);
   });
 });

@@ -8,6 +8,8 @@ import "./provided-context.ts";
 import { INLINE_MAX_BYTES } from "../../shared/ingest/batch-object.ts";
 import { compress, fixture, JSON_TYPE, post, PROTO, QUEUE_BINDINGS, spyQueue, storedBatches, storedObjects, storedSpanIds, tenantWithKey } from "./helpers.ts";
 import { queueShard } from "../../shared/ingest/queue-shard.ts";
+import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import { ingestQueues } from "../../workers/ingest/env.ts";
 import { LEASE_MS, LeaseLimiter } from "../../shared/ingest/rate-limit.ts";
 import { tenantObject, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
 
@@ -267,6 +269,14 @@ describe("ingest limits and failures", () => {
       expect(spies.map((s) => s.sent.length)).toEqual(QUEUE_BINDINGS.map((_, s) => (s === shard ? 1 : 0)));
     }
     expect(shardsSeen.size).toBeGreaterThan(1);
+  });
+
+  it("takes as many queue shards as are bound, and refuses a gap in their numbering", () => {
+    const q = (n: number) => ({ n }) as unknown as Queue<IngestBatchMessage>;
+    expect(ingestQueues({ INGEST_QUEUE: q(0), INGEST_QUEUE_2: q(2), INGEST_QUEUE_1: q(1), OTHER: 1 }).map((x) => (x as unknown as { n: number }).n)).toEqual([0, 1, 2]);
+    expect(ingestQueues({ INGEST_QUEUE: q(0), INGEST_QUEUE_1: q(1), INGEST_QUEUE_2: q(2), INGEST_QUEUE_3: q(3), INGEST_QUEUE_4: q(4) })).toHaveLength(5);
+    expect(() => ingestQueues({ INGEST_QUEUE: q(0), INGEST_QUEUE_2: q(2) })).toThrow(/without gaps/);
+    expect(() => ingestQueues({})).toThrow(/without gaps/);
   });
 
   it("503 with Retry-After when R2 fails for a large request, and nothing is queued", async () => {

@@ -9,11 +9,11 @@
  */
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { indexStore } from "../../shared/db/select-index-store.ts";
-import { blockExists, recordBlock } from "../../shared/db/queries/blocks.ts";
+import { blockExists, recordBlocks, type NewBlock } from "../../shared/db/queries/blocks.ts";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { encodeBlock } from "../../shared/block/encode-block.ts";
 import { decodeIngestBatch, inflateInline, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
-import { distinctSources, mayBeRedelivered, onFailure, planTenantBatch, sourcesToRead, tenantDelta, type AssemblySource, type BlockPlan } from "../../shared/assembly/plan.ts";
+import { distinctSources, mayBeRedelivered, onFailure, planTenantBatch, sourcesToRead, tenantDelta, type AssemblySource, type TenantBatchPlan } from "../../shared/assembly/plan.ts";
 import { blockKey, tenantOfKey, tenantPrefix } from "../../shared/storage/keys.ts";
 import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
 import { tenantObject, type TenantObjectApi, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
@@ -61,17 +61,38 @@ export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env:
     if (onFailure(m.body, m.attempts) === "spill" && (await spillInline(deps.store, m.body))) m.ack();
     else m.retry({ delaySeconds: 10 });
   };
-  await forEachAtOnce([...byTenant], options.tenantsAtOnce ?? TENANTS_AT_ONCE, async ([tenantId, messages]) => {
+  const atOnce = options.tenantsAtOnce ?? TENANTS_AT_ONCE;
+  const tenants = [...byTenant];
+  const retryTenant = async (tenantId: string, messages: Message<IngestBatchMessage>[], err: unknown) => {
+    console.error("assembler: tenant batch failed, will retry", tenantId, err);
+    for (const m of messages) await failed(m);
+  };
+  // 1. Each tenant read, planned, its block written: at once, each on its own.
+  const prepared = new Map<string, PreparedTenant>();
+  await forEachAtOnce(tenants, atOnce, async ([tenantId, messages]) => {
     try {
-      const result = await assembleForTenant(deps, tenantId, messages.map((m) => ({ ...m.body, attempts: m.attempts })), nowMs);
+      prepared.set(tenantId, await prepareTenant(deps, tenantId, messages.map((m) => ({ ...m.body, attempts: m.attempts }))));
+    } catch (err) {
+      await retryTenant(tenantId, messages, err);
+    }
+  });
+  // 2. Every tenant's catalog row in one D1 batch: one write transaction per consumer batch, not
+  //    one per tenant (a batch of small tenants holds a hundred).
+  const uncatalogued = await catalogBlocks(deps, [...prepared.values()]);
+  // 3. Each tenant's commit to its object, then its acks.
+  await forEachAtOnce(tenants, atOnce, async ([tenantId, messages]) => {
+    const p = prepared.get(tenantId);
+    if (!p) return;
+    try {
+      if (uncatalogued.has(tenantId)) throw uncatalogued.get(tenantId);
+      await finishTenant(deps, p, nowMs);
       // A message whose object could not be read is retried alone; the rest are done.
       for (const m of messages) {
-        if (result.unread.includes(m.body.key)) await failed(m);
+        if (p.unread.includes(m.body.key)) await failed(m);
         else m.ack();
       }
     } catch (err) {
-      console.error("assembler: tenant batch failed, will retry", tenantId, err);
-      for (const m of messages) await failed(m);
+      await retryTenant(tenantId, messages, err);
     }
   });
 }
@@ -88,15 +109,31 @@ export interface AssembleResult {
   unread: string[];
 }
 
-/** One tenant's sources: read, plan, write the block, commit the delta, delete R2 ingest objects. */
+/** One tenant's sources on their own: read, plan, write the block and its catalog row, commit, delete R2 ingest objects. */
 export async function assembleForTenant(deps: AssemblerDeps, tenantId: string, input: readonly AssemblySource[], nowMs = Date.now()): Promise<AssembleResult> {
+  const p = await prepareTenant(deps, tenantId, input);
+  const failures = await catalogBlocks(deps, [p]);
+  if (failures.has(tenantId)) throw failures.get(tenantId);
+  return finishTenant(deps, p, nowMs);
+}
+
+/** A tenant's share of a batch once its block is written, before its catalog row and commit. */
+interface PreparedTenant {
+  tenantId: string;
+  plan: TenantBatchPlan;
+  /** The catalog row of the block written (none without a block). */
+  catalog?: NewBlock;
+  unread: string[];
+  objectCalls: number;
+}
+
+async function prepareTenant(deps: AssemblerDeps, tenantId: string, input: readonly AssemblySource[]): Promise<PreparedTenant> {
   const sources = distinctSources(input);
-  const tenant = deps.tenant(tenantId);
   let objectCalls = 0;
   let assembled = new Map<string, string>();
   if (mayBeRedelivered(sources)) {
     objectCalls++;
-    assembled = new Map(Object.entries(await tenant.assembled(tenantId, sources.map((s) => s.key))));
+    assembled = new Map(Object.entries(await deps.tenant(tenantId).assembled(tenantId, sources.map((s) => s.key))));
   }
   const toRead = sourcesToRead(sources, assembled);
   const reads = await Promise.allSettled(toRead.map((s) => readSource(deps.store, tenantId, s)));
@@ -111,7 +148,56 @@ export async function assembleForTenant(deps: AssemblerDeps, tenantId: string, i
   });
   if (unread.length === sources.length) throw new Error(`no object of tenant ${tenantId}'s batch could be read`);
   const plan = await planTenantBatch({ tenantId, sources: sources.filter((s) => !unread.includes(s.key)), assembled, objects });
-  if (plan.block) await writeBlock(deps, tenantId, plan.block);
+  let catalog: NewBlock | undefined;
+  if (plan.block) {
+    const encoded = await encodeBlock(plan.block.traces, { tenantId, blockId: plan.block.blockId, createdAtMs: plan.block.createdAtMs });
+    await deps.store.put(blockKey(tenantId, plan.block.blockId), encoded.bytes);
+    catalog = catalogRow(encoded, 0, plan.block.createdAtMs);
+  }
+  return { tenantId, plan, catalog, unread, objectCalls };
+}
+
+/**
+ * The catalog rows of the blocks written, in one D1 batch. If the batch fails, each tenant's row
+ * is tried alone, so that one tenant's trouble (say, deleted meanwhile) stays its own. A tenant
+ * whose row cannot be written gets its block removed unless the catalog has it after all (a write
+ * that committed with its answer lost must keep its block): a retry grouped differently writes
+ * another id, and this one would sit where nothing finds it. Returns the failed tenants' errors.
+ */
+async function catalogBlocks(deps: AssemblerDeps, prepared: readonly PreparedTenant[]): Promise<Map<string, unknown>> {
+  const rows = prepared.flatMap((p) => (p.catalog ? [{ tenantId: p.tenantId, block: p.catalog }] : []));
+  const failures = new Map<string, unknown>();
+  if (!rows.length) return failures;
+  try {
+    await recordBlocks(deps.db, rows);
+    return failures;
+  } catch (err) {
+    if (rows.length === 1) failures.set(rows[0]!.tenantId, err);
+    else {
+      await Promise.all(
+        rows.map(async (r) => {
+          try {
+            await recordBlocks(deps.db, [r]);
+          } catch (e) {
+            failures.set(r.tenantId, e);
+          }
+        }),
+      );
+    }
+  }
+  for (const [tenantId] of failures) {
+    const blockId = rows.find((r) => r.tenantId === tenantId)!.block.id;
+    const catalogued = await blockExists(deps.db, tenantId, blockId).catch(() => true);
+    if (!catalogued) await deps.store.delete(blockKey(tenantId, blockId)).catch(() => {});
+  }
+  return failures;
+}
+
+/** The tenant's commit (again without keys committed meanwhile, if refused), then its R2 deletes. */
+async function finishTenant(deps: AssemblerDeps, p: PreparedTenant, nowMs: number): Promise<AssembleResult> {
+  const { tenantId, plan } = p;
+  const tenant = deps.tenant(tenantId);
+  let objectCalls = p.objectCalls;
   if (plan.delta) {
     let delta = plan.delta;
     const refused = new Set<string>();
@@ -129,25 +215,7 @@ export async function assembleForTenant(deps: AssemblerDeps, tenantId: string, i
     }
   }
   if (plan.deleteAfter.length) await deps.store.delete(plan.deleteAfter);
-  return { blockId: plan.block?.blockId, spans: plan.block?.spanCount ?? 0, skipped: plan.skipped.length, objectCalls, unread };
-}
-
-/**
- * The block object, then its catalog row. If cataloguing fails, the object is removed unless the
- * catalog has it after all (a write that committed with its answer lost must keep its block): a
- * retry grouped differently writes another id, and this one would sit where nothing finds it.
- */
-async function writeBlock(deps: AssemblerDeps, tenantId: string, block: BlockPlan): Promise<void> {
-  const encoded = await encodeBlock(block.traces, { tenantId, blockId: block.blockId, createdAtMs: block.createdAtMs });
-  const key = blockKey(tenantId, block.blockId);
-  await deps.store.put(key, encoded.bytes);
-  try {
-    await recordBlock(deps.db, tenantId, catalogRow(encoded, 0, block.createdAtMs), [], []);
-  } catch (err) {
-    const catalogued = await blockExists(deps.db, tenantId, block.blockId).catch(() => true);
-    if (!catalogued) await deps.store.delete(key).catch(() => {});
-    throw err;
-  }
+  return { blockId: plan.block?.blockId, spans: plan.block?.spanCount ?? 0, skipped: plan.skipped.length, objectCalls, unread: p.unread };
 }
 
 async function readSource(store: ObjectStore, tenantId: string, source: AssemblySource): Promise<IngestBatchObject | undefined> {

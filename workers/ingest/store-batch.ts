@@ -15,7 +15,7 @@ import { ingestQueue, type IngestEnv } from "./env.ts";
 const RETRY_AFTER_SECONDS = 5;
 
 export async function storeBatch(
-  env: Pick<IngestEnv, "SPANS" | "INGEST_QUEUE" | "INGEST_QUEUE_1" | "INGEST_QUEUE_2" | "INGEST_QUEUE_3">,
+  env: Pick<IngestEnv, "SPANS" | "INGEST_QUEUE">,
   tenantId: string,
   batchId: string,
   receivedAtMs: number,
@@ -64,7 +64,7 @@ export async function storeBatch(
  * Tells the assembler how many spans a request had refused when none was accepted (nothing is
  * stored), so that the tenant's usage shows them. Best effort: the client gets its 400 either way.
  */
-export async function reportRejected(env: Pick<IngestEnv, "INGEST_QUEUE" | "INGEST_QUEUE_1" | "INGEST_QUEUE_2" | "INGEST_QUEUE_3">, tenantId: string, batchId: string, receivedAtMs: number, rejectedSpans: number): Promise<void> {
+export async function reportRejected(env: Pick<IngestEnv, "INGEST_QUEUE">, tenantId: string, batchId: string, receivedAtMs: number, rejectedSpans: number): Promise<void> {
   const message: IngestBatchMessage = {
     v: 2,
     tenantId,

@@ -69,6 +69,17 @@ export async function recordBlock(db: BatchingDb, tenantId: string, block: NewBl
   await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);
 }
 
+/**
+ * Catalog rows of several tenants' blocks in one atomic D1 batch (a consumer's batch: one write
+ * transaction for all its tenants). Each row is inserted under its own tenant id; a block already
+ * catalogued (a redelivery) is left as it is.
+ */
+export async function recordBlocks(db: BatchingDb, rows: readonly { tenantId: string; block: NewBlock }[]): Promise<void> {
+  if (!rows.length) return;
+  const statements = rows.map((r) => db.insert(blocks).values({ ...r.block, tenantId: r.tenantId }).onConflictDoNothing());
+  await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);
+}
+
 /** Compaction's catalog swap, atomic: the merged block in, its inputs out. */
 export async function replaceBlocks(db: BatchingDb, tenantId: string, merged: NewBlock, inputIds: string[]): Promise<void> {
   await db.batch([
