@@ -75,6 +75,7 @@ const t0 = performance.now();
 const startMs = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
 const workload = multiServiceWorkload({ traces: TRACES_PER_TENANT, seed: 21, startMs });
 const requests = sdkExports(workload.requests);
+const instances = new Set(workload.requests.flatMap((r) => r.resourceSpans.map((rs) => rs.resource))).size;
 const tenantIds = Array.from({ length: TENANTS }, (_, i) => `tn_bench${String(i).padStart(2, "0")}`);
 const messages: IngestBatchMessage[] = [];
 for (const [seq, r] of requests.entries()) {
@@ -145,35 +146,38 @@ async function run(concurrency: number, tenantsAtOnce?: number, latencyMs = LATE
 
 // ---- runs -------------------------------------------------------------------------------------
 
-// The object's share of the work, in Node on the first batches: what one tenant's delta costs the
-// object to log and apply (the serial part per tenant), and how many halves go to it.
+// The object's share of the work, in Node, for one tenant (its messages in every batch, in the
+// order received): what its deltas cost the object to log and apply (the serial part per tenant),
+// how many halves go to it, and how many wait there at once (the steady state of the second half).
 const objectWork = await (async () => {
-  const metrics = new Map<string, OpenMetrics>();
+  const tenantId = tenantIds[0]!;
+  const metrics = new OpenMetrics(tenantId);
   let spansSeen = 0;
   let halves = 0;
   let ms = 0;
-  for (const refs of batches.slice(0, 6)) {
-    const byTenant = new Map<string, IngestBatchMessage[]>();
-    for (const r of refs) byTenant.set(messages[r]!.tenantId, [...(byTenant.get(messages[r]!.tenantId) ?? []), messages[r]!]);
-    for (const [tenantId, ms_] of byTenant) {
-      const objects = new Map(await Promise.all(ms_.map(async (m) => [m.key, decodeIngestBatch(await inflateInline(m.inline!, m.bytes))] as const)));
-      const plan = await planTenantBatch({ tenantId, sources: ms_, assembled: new Map(), objects });
-      const delta = plan.delta!;
-      spansSeen += ms_.reduce((n, m) => n + m.spanCount, 0);
-      halves += delta.halves.length;
-      let om = metrics.get(tenantId);
-      if (!om) metrics.set(tenantId, (om = new OpenMetrics(tenantId)));
-      const t = performance.now();
-      // What the object does per commit: hash the keys, log the delta (JSON), apply it.
-      await ledgerEntries(delta.keys);
-      encodeDelta(structuredClone(delta));
-      om.apply(delta, Date.now());
-      ms += performance.now() - t;
-    }
+  const pending: number[] = [];
+  for (const refs of batches) {
+    const mine = refs.map((r) => messages[r]!).filter((m) => m.tenantId === tenantId);
+    if (!mine.length) continue;
+    const objects = new Map(await Promise.all(mine.map(async (m) => [m.key, decodeIngestBatch(await inflateInline(m.inline!, m.bytes))] as const)));
+    const delta = (await planTenantBatch({ tenantId, sources: mine, assembled: new Map(), objects })).delta!;
+    spansSeen += mine.reduce((n, m) => n + m.spanCount, 0);
+    halves += delta.halves.length;
+    const t = performance.now();
+    // What the object does per commit: hash the keys, log the delta (JSON), apply it.
+    await ledgerEntries(delta.keys);
+    encodeDelta(structuredClone(delta));
+    metrics.apply(delta, delta.clockMs); // received as fast as it happened: wall = receive time
+    ms += performance.now() - t;
+    pending.push(metrics.pendingHalves);
   }
-  return { usPerSpan: (ms / spansSeen) * 1000, halvesPer1000: (halves / spansSeen) * 1000 };
+  const mine = messages.filter((m) => m.tenantId === tenantId);
+  const seconds = (mine.at(-1)!.receivedAtMs - mine[0]!.receivedAtMs) / 1000;
+  const steady = pending.slice(Math.floor(pending.length / 2));
+  const meanPending = steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length);
+  return { usPerSpan: (ms / spansSeen) * 1000, halvesPer1000: (halves / spansSeen) * 1000, pendingSecondsOfSpans: meanPending / (spansSeen / seconds), spansPerSecond: spansSeen / seconds };
 })();
-log(`object work in Node: ${round(objectWork.usPerSpan, 2)} us/span, ${round(objectWork.halvesPer1000)} halves per 1000 spans`);
+log(`object work in Node: ${round(objectWork.usPerSpan, 2)} us/span, ${round(objectWork.halvesPer1000)} halves per 1000 spans, ${round(objectWork.pendingSecondsOfSpans, 3)} s of spans' halves waiting`);
 
 const noLatency = await run(1, undefined, 0);
 log(`concurrency 1 without added latency: ${round(spans / (noLatency.wallMs / 1000), 0)} spans/s, mean batch ${round(noLatency.meanBatchMs, 0)} ms`);
@@ -257,6 +261,12 @@ console.log(
     "assembly_scale.spans_per_batch": Math.round(spans / batches.length),
     "assembly_scale.object_cpu_us_per_span": round(objectWork.usPerSpan, 2),
     "assembly_scale.halves_per_1000_spans": round(objectWork.halvesPer1000, 1),
+    // Halves waiting in a tenant's object at once, per span/s of the tenant (steady state).
+    "assembly_scale.pending_halves_per_span_per_second": round(objectWork.pendingSecondsOfSpans, 3),
+    "assembly_scale.tenant_spans_per_second": Math.round(objectWork.spansPerSecond),
+    // The workload's SDK instances (one per resource) and what one sends.
+    "assembly_scale.sdk_instances": instances,
+    "assembly_scale.spans_per_second_per_instance": round(objectWork.spansPerSecond / instances, 1),
     "assembly_scale.spans_per_message": round(spans / messages.length, 1),
     "assembly_scale.mean_message_bytes": Math.round(messages.reduce((n, m) => n + messageBytes(m), 0) / messages.length),
     "assembly_scale.cpu_us_per_span": round((cpuPerBatch / (spans / batches.length)) * 1000, 1),

@@ -81,6 +81,8 @@ function measured(results: Results) {
     objectCpuUsPerSpan: need(as, "object_cpu_us_per_span"),
     objectCallMs: need(as, "object_call_ms_mean"),
     halvesPerSpan: need(as, "halves_per_1000_spans") / 1000,
+    pendingHalvesPerSpanPerSecond: need(as, "pending_halves_per_span_per_second"),
+    spansPerSecondPerInstance: need(as, "spans_per_second_per_instance"),
     /** Rows an object writes to its SQLite per call from a consumer (commits and flushes). */
     objectRowsPerCall: need(as, "object_rows_written_per_1000_spans") / need(as, "object_calls_per_1000_spans"),
     catalogRowsPerCommit: need(as, "consumer_d1_rows_per_commit"),
@@ -123,10 +125,15 @@ function zipfExponent(n: number, share: number): number {
 export function capacityModel(m: ReturnType<typeof measured>) {
   const s = zipfExponent(SCENARIO.tenants, SCENARIO.largestSpansPerSecond / SCENARIO.spansPerSecond);
   const rates = zipf(SCENARIO.tenants, s).map((x) => x * SCENARIO.spansPerSecond);
-  // The bench's app shape: its instances export every 5 s, so a tenant sending less puts fewer
-  // spans in each message (at least one), and more, bigger ones (up to the SDK's 512).
-  const spansPerMessage = (r: number) => Math.min(512, Math.max(1, (m.spansPerMessage * r) / m.benchSpansPerSecond));
-  const tenants = rates.map((r, i) => ({ rank: i + 1, spansPerSecond: r, messagesPerSecond: r / spansPerMessage(r), queue: i % SCENARIO.queues }));
+  // SDK instances as in the bench's workload: each sends the workload's spans per second per
+  // instance and exports every 5 s (up to 512 spans); a tenant has as many as its rate needs, at
+  // least one. So a large tenant's requests hold the bench's spans per message and a tenant
+  // smaller than one instance sends one request per 5 s.
+  const messagesPerSecond = (r: number) => {
+    const instances = Math.max(1, r / m.spansPerSecondPerInstance);
+    return Math.max(instances / 5, r / 512);
+  };
+  const tenants = rates.map((r, i) => ({ rank: i + 1, spansPerSecond: r, messagesPerSecond: messagesPerSecond(r), queue: i % SCENARIO.queues }));
   // The largest tenant's queue carries it and an even share of the rest (tenants are spread by hash).
   const totalMessages = tenants.reduce((n, t) => n + t.messagesPerSecond, 0);
   const hottestQueue = tenants[0]!.messagesPerSecond + (totalMessages - tenants[0]!.messagesPerSecond) / SCENARIO.queues;
@@ -146,15 +153,16 @@ export function capacityModel(m: ReturnType<typeof measured>) {
   const bigLeases = Math.min(big.messagesPerSecond, SCENARIO.ingestIsolatesPerTenant);
   const bigObjectRequests = commits[0]! + bigLeases + 1 / SCENARIO.flushEverySeconds;
   const bigObjectCpu = (big.spansPerSecond * m.objectCpuUsPerSpan) / 1e6;
-  const bigPendingHalves = big.spansPerSecond * m.halvesPerSpan * 60;
+  const bigPendingHalves = big.spansPerSecond * m.pendingHalvesPerSpanPerSecond;
   const bigLedgerBytes = big.messagesPerSecond * 86_400 * SCENARIO.ledgerDays * 16 * 1.25; // + row overhead
 
-  // D1 (one database): a catalog insert per commit; per flush (every 30 s while active) the
-  // tenant's closed rows, usage and marker, read first; retention later deletes as many rows.
+  // D1 (one database): one batch of catalog rows per consumer batch (a row per tenant in it); per
+  // flush (every 30 s while active) the tenant's closed rows, usage and marker, read first;
+  // retention later deletes as many rows.
   const benchRowsPerMinute = m.metricRowsPerTenantMinute;
   const metricRowsPerSecond = tenants.reduce((n, t) => n + Math.min(benchRowsPerMinute, (benchRowsPerMinute * t.spansPerSecond) / m.benchSpansPerSecond) / 60, 0);
   const activeFlushesPerSecond = SCENARIO.tenants / SCENARIO.flushEverySeconds;
-  const d1QueriesPerSecond = totalCommits + activeFlushesPerSecond * 3; // insert; flush: 2 reads + 1 batch
+  const d1QueriesPerSecond = totalBatches + activeFlushesPerSecond * 3; // catalog batch; flush: 2 reads + 1 batch
   const d1RowsWrittenPerSecond = totalCommits * m.catalogRowsPerCommit + 2 * metricRowsPerSecond + activeFlushesPerSecond * 3;
   const d1Databases = Math.ceil(d1QueriesPerSecond / LIMITS.d1QueriesPerSecond);
 
@@ -223,7 +231,7 @@ const pct = (x: number) => `${fmt(x * 100, x < 0.1 ? 1 : 0)}%`;
 function table(c: ReturnType<typeof capacityModel>, m: ReturnType<typeof measured>, date: string): string {
   const rows: [string, string, string][] = [
     ["Zipf exponent (largest tenant = 10% of spans)", fmt(c.zipfExponent, 3), "scenario"],
-    ["ingest requests = queue messages /s", fmt(c.totalMessages), `bench export size, ${fmt(m.spansPerMessage, 1)} spans/message at ${fmt(m.benchSpansPerSecond)} spans/s, smaller for smaller tenants`],
+    ["ingest requests = queue messages /s", fmt(c.totalMessages), `SDK instances of the bench's workload: ${fmt(m.spansPerSecondPerInstance, 1)} spans/s each, an export every 5 s (${fmt(m.spansPerMessage, 1)} spans per request); a tenant smaller than one instance: one request per 5 s`],
     [`messages/s on the hottest of ${SCENARIO.queues} queues`, fmt(Math.max(...c.queueMessages)), `limit ${fmt(LIMITS.queueMessagesPerSecond)}; queues needed at minimum: ${c.queuesNeeded}`],
     ["consumer batches/s (all queues)", fmt(c.totalBatches, 1), `${fmt(c.spansPerBatch)} spans per batch`],
     ["time per batch on its own CPU", `${fmt(c.batchSeconds * 1000)} ms`, `${fmt(m.consumerCpuUsPerSpan, 1)} µs CPU per span + ${fmt(m.storageWaitMsPerBatch)} ms storage waits (assembly-scale)`],
@@ -231,9 +239,9 @@ function table(c: ReturnType<typeof capacityModel>, m: ReturnType<typeof measure
     ["commits/s to tenant objects (all)", fmt(c.totalCommits), "one per tenant per batch"],
     ["largest tenant's object: requests/s", fmt(c.big.objectRequests), `${fmt(c.big.commits, 1)} commits + ${fmt(c.big.leases)} leases (one per ingest isolate per second, ${SCENARIO.ingestIsolatesPerTenant} isolates); soft limit ${fmt(LIMITS.objectRequestsPerSecond)}`],
     ["largest tenant's object: CPU busy", pct(c.big.objectCpu), `${fmt(m.objectCpuUsPerSpan, 2)} µs per span to log and apply its deltas`],
-    ["largest tenant's object: pending halves", fmt(c.big.pendingHalves), `${fmt(m.halvesPerSpan * 1000, 1)} per 1000 spans wait up to 60 s; holds ${fmt(LIMITS.pendingHalvesPerObject)}`],
+    ["largest tenant's object: pending halves", fmt(c.big.pendingHalves), `${fmt(m.pendingHalvesPerSpanPerSecond, 3)} halves waiting per span/s (measured steady state; ${fmt(m.halvesPerSpan * 1000, 1)} per 1000 spans reach the object); holds ${fmt(LIMITS.pendingHalvesPerObject)}`],
     ["largest tenant's object: ledger", `${fmt(c.big.ledgerBytes / 1e9, 1)} GB`, `16 B per message for ${SCENARIO.ledgerDays} days; object limit 10 GB`],
-    ["D1 queries/s (one database)", fmt(c.d1.queriesPerSecond), `catalog inserts + 3 per tenant flush; ~${fmt(LIMITS.d1QueriesPerSecond)}/s at 1 ms each: ${c.d1.databases} databases`],
+    ["D1 queries/s (one database)", fmt(c.d1.queriesPerSecond), `a catalog batch per consumer batch + 3 per tenant flush; ~${fmt(LIMITS.d1QueriesPerSecond)}/s at 1 ms each: ${c.d1.databases} database(s)`],
     ["D1 rows written/s", fmt(c.d1.rowsWrittenPerSecond), `metric rows ${fmt(c.d1.metricRowsPerSecond)}/s written once (and deleted once at retention); bench tenant ${fmt(m.metricRowsPerTenantMinute)} rows/minute`],
     ["R2 writes/s (blocks, compaction)", fmt(c.r2WritesPerSecond), "every key written once (block ids are unique); no per-key limit applies"],
     ["monthly cost", `$${fmt(c.monthly)}`, `$${fmt(c.perMillion, 4)} per million spans (benches' single-tenant pipeline: $${Number.isFinite(m.pipelineUsdPerMillion) ? fmt(m.pipelineUsdPerMillion, 4) : "?"})`],

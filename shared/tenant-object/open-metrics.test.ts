@@ -68,8 +68,9 @@ describe("OpenMetrics: halves across deltas", () => {
     expect(m.pendingHalves).toBe(1);
     // A backlog drains fast: the arrival clock runs 2 minutes ahead in 30 s of wall time.
     m.apply(tick(RECV + 120_000), WALL + 30_000);
-    // A flush 59.999 s after the half came: the minute is still open, the half still waits.
-    expect(m.takeClosed(WALL + 59_999)).toMatchObject({ edgeRows: [], operationRows: [] });
+    // A flush 59.999 s after the half came: the minute is still open (nothing to take: usage waits
+    // for a closed minute), the half still waits.
+    expect(m.takeClosed(WALL + 59_999)).toBeUndefined();
     expect(m.pendingHalves).toBe(1);
     // The server half's message, retried, comes 59 s later.
     m.apply(deltaOf("s", RECV + 1_000, callServer()), WALL + 59_000);
@@ -82,7 +83,7 @@ describe("OpenMetrics: halves across deltas", () => {
     m.apply(deltaOf("c", RECV, callClient()), WALL);
     m.apply(tick(RECV + 120_000), WALL + 30_000);
     // Rows of minute T0 close only at clock > T0 + 180 s: the virtual edge stays open.
-    expect(m.takeClosed(WALL + 60_000)).toMatchObject({ edgeRows: [], operationRows: [] });
+    expect(m.takeClosed(WALL + 60_000)).toBeUndefined();
     expect(edgeSummary(m.edgeRowsIn({ start: T0, end: T0 + 60 }))).toEqual([`${T0} frontend->cart:virtual_node requests=1 failed=0`]);
     expect(m.pendingHalves).toBe(0);
     m.apply(deltaOf("s", RECV + 1_000, callServer()), WALL + 61_000);
@@ -118,6 +119,31 @@ describe("OpenMetrics: halves across deltas", () => {
   });
 });
 
+describe("OpenMetrics: which written minutes D1 may hold already", () => {
+  it("reads a minute before it is written only if written before, or before the object kept track", () => {
+    // The wall clock here is the arrival clock (live traffic): within a day of the minutes.
+    const wall = (sec: number) => (T0 + sec) * 1000;
+    const m = new OpenMetrics(TENANT, undefined, wall(-600));
+    const root = (id: string, startSec: number) => resourceSpans("frontend", [span(id.repeat(16), SpanKind.SERVER, "", { name: "GET /", startSec })]);
+    // Minute T0, first written: new, no read.
+    m.apply(deltaOf("a", RECV, root("a", T0 + 10)), wall(20));
+    m.apply(tick(wall(181)), wall(181));
+    expect(m.takeClosed(wall(182))!.storedMinutes).toEqual([]);
+    // A late span of T0 (written before: read and merged), and one of a minute before the object
+    // existed (another writer may have written it: read too).
+    m.apply(deltaOf("b", wall(190), root("b", T0 + 20)), wall(190));
+    m.apply(deltaOf("c", wall(191), root("c", T0 - 900)), wall(191));
+    expect(m.takeClosed(wall(192))!.storedMinutes).toEqual([T0 - 900, T0]);
+    // Kept through a snapshot.
+    const again = OpenMetrics.fromJSON(JSON.parse(JSON.stringify(m.toJSON())) as OpenMetricsJson);
+    again.apply(deltaOf("d", wall(200), root("d", T0 + 30)), wall(200));
+    expect(again.takeClosed(wall(201))!.storedMinutes).toEqual([T0]);
+    // A day later, any minute is read.
+    again.apply(deltaOf("e", wall(86_400 + 300), root("e", T0 + 40)), wall(86_400 + 300));
+    expect(again.takeClosed(wall(86_400 + 301))!.storedMinutes).toEqual([T0]);
+  });
+});
+
 describe("OpenMetrics: closing minutes", () => {
   const root = () => resourceSpans("frontend", [span("cccccccccccccccc", SpanKind.SERVER, "", { name: "GET /" })]);
 
@@ -127,8 +153,8 @@ describe("OpenMetrics: closing minutes", () => {
 
     const m = new OpenMetrics(TENANT);
     m.apply(deltaOf("r", RECV, root()), WALL);
-    // Usage leaves at once, rows stay open.
-    expect(m.takeClosed(WALL + 1_000)).toEqual({ edgeRows: [], operationRows: [], usage: [{ day: DAY, spansAccepted: 1, spansRejected: 0 }] });
+    // Rows stay open, and the usage with them (a busy tenant writes at most once a minute).
+    expect(m.takeClosed(WALL + 1_000)).toBeUndefined();
     expect(m.takeClosed(WALL + 2_000)).toBeUndefined();
     m.apply(tick((T0 + 180) * 1000), WALL + 3_000);
     expect(m.takeClosed(WALL + 3_000)).toBeUndefined();
@@ -136,7 +162,7 @@ describe("OpenMetrics: closing minutes", () => {
     const closed = m.takeClosed(WALL + 4_000)!;
     expect(edgeSummary(closed.edgeRows)).toEqual([`${T0} user->frontend:virtual_node requests=1 failed=0`]);
     expect(opSummary(closed.operationRows)).toEqual([`${T0} frontend GET / kind=${SpanKind.SERVER} count=1 errors=0`]);
-    expect(closed.usage).toEqual([]);
+    expect(closed.usage).toEqual([{ day: DAY, spansAccepted: 1, spansRejected: 0 }]);
     expect(m.holdsAnything).toBe(false);
   });
 
@@ -154,10 +180,16 @@ describe("OpenMetrics: closing minutes", () => {
     // A batch that moves neither clock nor rows, only the time of the last apply.
     if (lastApplyWallMs !== RECV) m.apply(tick(RECV), lastApplyWallMs);
     expect(m.clockMs).toBe(RECV);
-    const taken = m.takeClosed(flushWallMs)!;
-    expect(taken.usage).toEqual([{ day: DAY, spansAccepted: 1, spansRejected: 0 }]);
-    expect(opSummary(taken.operationRows)).toEqual(closed ? [`${T0} frontend GET / kind=${SpanKind.SERVER} count=1 errors=0`] : []);
-    expect(edgeSummary(taken.edgeRows)).toEqual(closed ? [`${T0} user->frontend:virtual_node requests=1 failed=0`] : []);
+    const taken = m.takeClosed(flushWallMs);
+    // Busy and nothing closed: nothing leaves, the usage waits for a closed minute.
+    if (flushWallMs - lastApplyWallMs < IDLE_AFTER_MS) {
+      expect(taken).toBeUndefined();
+      expect(m.operationRowsIn({ start: T0, end: T0 + 60 })).toHaveLength(1);
+      return;
+    }
+    expect(taken!.usage).toEqual([{ day: DAY, spansAccepted: 1, spansRejected: 0 }]);
+    expect(opSummary(taken!.operationRows)).toEqual(closed ? [`${T0} frontend GET / kind=${SpanKind.SERVER} count=1 errors=0`] : []);
+    expect(edgeSummary(taken!.edgeRows)).toEqual(closed ? [`${T0} user->frontend:virtual_node requests=1 failed=0`] : []);
     expect(m.operationRowsIn({ start: T0, end: T0 + 60 })).toHaveLength(closed ? 0 : 1);
   });
 
@@ -186,9 +218,11 @@ describe("OpenMetrics: usage", () => {
     ];
     expect(m.usage).toEqual(expected);
     expect(m.holdsAnything).toBe(true);
-    expect(m.takeClosed(WALL + 3)).toEqual({ edgeRows: [], operationRows: [], usage: expected });
+    // Not while the tenant is busy and no minute closes; once it is idle, usage leaves alone.
+    expect(m.takeClosed(WALL + 3)).toBeUndefined();
+    expect(m.takeClosed(WALL + 2 + IDLE_AFTER_MS)).toEqual({ edgeRows: [], operationRows: [], usage: expected, storedMinutes: [] });
     expect(m.usage).toEqual([]);
-    expect(m.takeClosed(WALL + 4)).toBeUndefined();
+    expect(m.takeClosed(WALL + 3 + IDLE_AFTER_MS)).toBeUndefined();
     expect(m.holdsAnything).toBe(false);
   });
 

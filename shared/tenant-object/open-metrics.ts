@@ -64,7 +64,16 @@ export interface ClosedRows {
   edgeRows: EdgeRow[];
   operationRows: OperationRow[];
   usage: UsageDelta[];
+  /**
+   * Minutes of these rows that D1 may hold rows of already (written before by this object, or
+   * before it kept track): their stored rows must be read and merged. The others are new: written
+   * as they are, without a read.
+   */
+  storedMinutes: number[];
 }
+
+/** How long the object remembers which minutes it wrote (later than this, a minute is read anyway). */
+export const WRITTEN_MINUTES_KEPT_SECONDS = 86_400;
 
 /** Whether a row's minute is closed at `clockMs`: its end plus the late window has passed. */
 export function minuteClosed(minute: number, clockMs: number, stepSeconds = 60): boolean {
@@ -80,10 +89,20 @@ export class OpenMetrics {
   #lastApplyWallMs = 0;
   /** Clocks of the last expiry pass: a pass walks every pending half, so at most one per second. */
   #expiredAt = { clockMs: 0, wallMs: 0 };
+  /** Minutes whose rows were taken out to be written, for WRITTEN_MINUTES_KEPT_SECONDS. */
+  readonly #written = new Set<number>();
+  /**
+   * From this minute on, `#written` knows every minute written: before it (this object did not
+   * exist, or another writer, like the assembler before tenant objects, may have written them),
+   * stored rows are always read.
+   */
+  #trackedFromMinute: number;
 
-  constructor(tenant: string, edges?: EdgeStore) {
+  /** @param createdAtMs now, for a new object: minutes before it are read before they are written. */
+  constructor(tenant: string, edges?: EdgeStore, createdAtMs = Date.now()) {
     this.tenant = tenant;
     this.#edges = edges ?? new EdgeStore(tenant, { maxPending: MAX_PENDING_HALVES });
+    this.#trackedFromMinute = Math.floor(createdAtMs / 60_000) * 60 + 60;
   }
 
   get clockMs(): number {
@@ -115,8 +134,10 @@ export class OpenMetrics {
   }
 
   /**
-   * Takes out the rows of closed minutes and the usage counts, after ending the wait of halves
-   * whose time is up. Undefined when nothing is final.
+   * Takes out the rows of closed minutes, after ending the wait of halves whose time is up, and
+   * with them the usage counts (alone only when the tenant is idle: a busy tenant's usage goes with
+   * its next closed minute, so the object writes to D1 at most about once a minute). Undefined
+   * when nothing is final.
    */
   takeClosed(wallMs: number): ClosedRows | undefined {
     const idle = wallMs - this.#lastApplyWallMs >= IDLE_AFTER_MS;
@@ -127,10 +148,15 @@ export class OpenMetrics {
     this.#addRows(expired.rows(), [], []);
     const edgeRows = takeWhere(this.#edgeRows, (r) => minuteClosed(r.minute, closeAtMs));
     const operationRows = takeWhere(this.#operationRows, (r) => minuteClosed(r.minute, closeAtMs));
+    if (!edgeRows.length && !operationRows.length && !(idle && this.#usage.size)) return undefined;
     const usage = [...this.#usage.values()];
     this.#usage.clear();
-    if (!edgeRows.length && !operationRows.length && !usage.length) return undefined;
-    return { edgeRows, operationRows, usage };
+    const oldest = Math.floor(wallMs / 1000) - WRITTEN_MINUTES_KEPT_SECONDS;
+    const minutes = new Set([...edgeRows, ...operationRows].map((r) => r.minute));
+    const storedMinutes = [...minutes].filter((m) => m < this.#trackedFromMinute || m < oldest || this.#written.has(m)).sort((a, b) => a - b);
+    for (const m of minutes) this.#written.add(m);
+    for (const m of this.#written) if (m < oldest) this.#written.delete(m);
+    return { edgeRows, operationRows, usage, storedMinutes };
   }
 
   /** Open edge rows of minutes overlapping the window (epoch seconds). */
@@ -162,6 +188,8 @@ export class OpenMetrics {
       usage: [...this.#usage.values()],
       lastApplyWallMs: this.#lastApplyWallMs,
       expiredAt: this.#expiredAt,
+      writtenMinutes: [...this.#written],
+      trackedFromMinute: this.#trackedFromMinute,
     };
   }
 
@@ -173,6 +201,8 @@ export class OpenMetrics {
     for (const u of json.usage) m.#usage.set(u.day, { ...u });
     m.#lastApplyWallMs = json.lastApplyWallMs;
     m.#expiredAt = { ...json.expiredAt };
+    for (const minute of json.writtenMinutes) m.#written.add(minute);
+    m.#trackedFromMinute = json.trackedFromMinute;
     return m;
   }
 }
@@ -188,6 +218,8 @@ export interface OpenMetricsJson {
   usage: UsageDelta[];
   lastApplyWallMs: number;
   expiredAt: { clockMs: number; wallMs: number };
+  writtenMinutes: number[];
+  trackedFromMinute: number;
 }
 
 function upsert<T>(rows: Map<string, T>, key: string, row: T, merge: (a: T, b: T) => T): void {

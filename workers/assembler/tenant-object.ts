@@ -57,6 +57,7 @@ interface PendingFlushJson {
   edgeRows: EncodedEdgeRow[];
   operationRows: EncodedOperationRow[];
   usage: ClosedRows["usage"];
+  storedMinutes: number[];
 }
 
 export class TenantObject extends DurableObject<AssemblerEnv> implements TenantObjectApi {
@@ -336,7 +337,7 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
         this.ctx.storage.transactionSync(() => {
           this.#writeSnapshot(metrics);
           if (id && closed) {
-            const body: PendingFlushJson = { edgeRows: closed.edgeRows.map(encodeEdgeRow), operationRows: closed.operationRows.map(encodeOperationRow), usage: closed.usage };
+            const body: PendingFlushJson = { edgeRows: closed.edgeRows.map(encodeEdgeRow), operationRows: closed.operationRows.map(encodeOperationRow), usage: closed.usage, storedMinutes: closed.storedMinutes };
             this.#exec("INSERT INTO pending_flush (id, body) VALUES (?, ?)", id, JSON.stringify(body));
           }
         });
@@ -363,7 +364,7 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
   #pendingFlushes(): { id: string; rows: ClosedRows }[] {
     return this.#all<{ id: string; body: string }>("SELECT id, body FROM pending_flush").map((r) => {
       const json = JSON.parse(r.body) as PendingFlushJson;
-      return { id: r.id, rows: { edgeRows: json.edgeRows.map(decodeEdgeRow), operationRows: json.operationRows.map(decodeOperationRow), usage: json.usage } };
+      return { id: r.id, rows: { edgeRows: json.edgeRows.map(decodeEdgeRow), operationRows: json.operationRows.map(decodeOperationRow), usage: json.usage, storedMinutes: json.storedMinutes } };
     });
   }
 

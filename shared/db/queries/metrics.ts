@@ -89,19 +89,23 @@ export interface MetricFlush {
   edgeRows: readonly EdgeRow[];
   operationRows: readonly OperationRow[];
   usage: readonly UsageDelta[];
+  /** Minutes D1 may hold rows of already: read and merged. The rest are written as they are. */
+  storedMinutes: readonly number[];
 }
 
 /**
- * Writes a tenant object's closed rows and usage exactly once: the rows merged with what D1 holds
- * for their minutes (late spans reach minutes written before), the usage added to its days, and
+ * Writes a tenant object's closed rows and usage exactly once: the rows of minutes D1 may hold
+ * already (late spans reach minutes written before) merged with the stored ones, read first; the
+ * rows of new minutes as they are, without a read (the usual case: one query); the usage added to
+ * its days; and
  * `flushId` as a marker, in one atomic batch that also drops the tenant's previous marker. Only the
  * tenant's object writes these rows, one flush at a time, so the read and the batch cannot race.
  * A retry of a flush that committed (its answer was lost) fails on its marker's primary key, which
  * rolls the whole batch back, and answers "already-written".
  */
 export async function writeMetricFlush(db: BatchingDb, tenantId: string, flushId: string, flush: MetricFlush, now = new Date()): Promise<"written" | "already-written"> {
-  const minutes = { in: [...new Set([...flush.edgeRows.map((r) => r.minute), ...flush.operationRows.map((r) => r.minute)])] };
-  const [storedEdges, storedOps] = await Promise.all([readEdgeRows(db, tenantId, minutes), readOperationRows(db, tenantId, minutes)]);
+  const minutes = { in: [...new Set(flush.storedMinutes)] };
+  const [storedEdges, storedOps] = minutes.in.length ? await Promise.all([readEdgeRows(db, tenantId, minutes), readOperationRows(db, tenantId, minutes)]) : [[], []];
   const statements = [
     db.insert(metricFlushes).values({ tenantId, flushId, at: now }),
     db.delete(metricFlushes).where(and(eq(metricFlushes.tenantId, tenantId), ne(metricFlushes.flushId, flushId))),

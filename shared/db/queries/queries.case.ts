@@ -28,7 +28,8 @@ import {
   tenantsWithBlocks,
   type NewBlock,
 } from "./blocks.ts";
-import { deleteMetricsBefore, readEdgeRows, readOperationRows } from "./metrics.ts";
+import { deleteMetricsBefore, readEdgeRows, readOperationRows, writeMetricFlush } from "./metrics.ts";
+import { LatencyHistogram } from "../../metrics/histogram.ts";
 import {
   addMember,
   changePassword,
@@ -421,6 +422,29 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         await recordBlock(getDb(), tenantId, newBlock(), edges, ops);
         return { edges, ops };
       }
+
+      it("writeMetricFlush writes a tenant object's rows once: new minutes as they are, stored minutes merged, a repeated flush not again", async () => {
+        const tenantId = await tenant();
+        const hist = (...ms: number[]) => {
+          const h = new LatencyHistogram();
+          for (const x of ms) h.observe(x);
+          return h.encode();
+        };
+        const edge = (requests: number, ms: number[]) => edgeRow(tenantId, { minute: M, requests, failed: 0, clientDurations: hist(...ms), serverDurations: hist(...ms) });
+        const op = (count: number, ms: number[]) => operationRow(tenantId, { minute: M, count, errors: 0, durations: hist(...ms) });
+        const usage = [{ day: "2026-01-01", spansAccepted: 10, spansRejected: 1 }];
+        expect(await writeMetricFlush(getDb(), tenantId, "f1", { edgeRows: [edge(2, [5, 6])], operationRows: [op(3, [1, 2, 3])], usage, storedMinutes: [] })).toBe("written");
+        // Late spans of the same minute: the object says the minute may be stored, so it is merged.
+        const late = { edgeRows: [edge(1, [7])], operationRows: [op(1, [4])], usage, storedMinutes: [M] };
+        expect(await writeMetricFlush(getDb(), tenantId, "f2", late)).toBe("written");
+        // The same flush again (its first answer lost): nothing is added.
+        expect(await writeMetricFlush(getDb(), tenantId, "f2", late)).toBe("already-written");
+        const [e] = await readEdgeRows(getDb(), tenantId, { in: [M] });
+        const [o] = await readOperationRows(getDb(), tenantId, { in: [M] });
+        expect({ requests: e!.requests, observed: LatencyHistogram.decode(e!.clientDurations).count }).toEqual({ requests: 3, observed: 3 });
+        expect({ count: o!.count, observed: LatencyHistogram.decode(o!.durations).count }).toEqual({ count: 4, observed: 4 });
+        expect(await usagePerDay(getDb(), tenantId, Date.UTC(2026, 0, 1))).toMatchObject([{ day: "2026-01-01", spansAccepted: 20, spansRejected: 2 }]);
+      });
 
       it("readEdgeRows and readOperationRows select minutes by `in`, `from` and `to` (inclusive)", async () => {
         const tenantId = await tenant();
