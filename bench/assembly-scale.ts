@@ -15,9 +15,13 @@
  *
  * Locally every consumer shares one workerd thread on a 2-core machine, so CPU per batch bounds
  * the local speed-up; on Cloudflare each invocation has its own. So the figures also give each
- * run's CPU per batch (workerd's user+system time) and the time a batch waits on storage, and the
- * projection `n x batch / (cpu + waits)` of what n consumers give when they do not share a CPU,
- * checked against the per-tenant-object serial time (each object call's own duration).
+ * run's CPU per batch (workerd's user+system time), the time a batch waits on storage (one
+ * consumer with and without the added latency), and the projection of what n consumers give when
+ * they do not share a CPU: n batches per batch time, until a tenant's object (one commit per
+ * batch, one at a time) is busy all the time (each object call's own duration).
+ *
+ * In Node, for one tenant's messages in the order received: what its deltas cost its object to
+ * log and apply, how many halves reach it and how many wait there at once (for bench/capacity.ts).
  *
  * Counted at the bindings (as bench/cost.ts counts): R2 operations, D1 rows, object requests and
  * the rows the objects write to their own SQLite, consumer invocations, queue reads and deletes.

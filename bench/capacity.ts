@@ -21,8 +21,10 @@ const SCENARIO = {
   batchMessages: 100,
   /** Ingest isolates that serve one busy tenant at once, worldwide (each asks its object for a rate-limit lease at most once a second). */
   ingestIsolatesPerTenant: 300,
-  /** A tenant's object writes what is final every 30 s while the tenant sends (tenant-object.ts FLUSH_EVERY_MS). */
-  flushEverySeconds: 30,
+  /** A tenant's object's alarm runs every 30 s while the tenant sends (tenant-object.ts FLUSH_EVERY_MS)... */
+  alarmEverySeconds: 30,
+  /** ...and writes to D1 when a minute has closed: once a minute (open-metrics.ts takeClosed). */
+  d1WriteEverySeconds: 60,
   /** Days R2 keeps blocks (the default retention) and the ledger keeps keys (ledger.ts). */
   retentionDays: 14,
   ledgerDays: 5,
@@ -151,7 +153,7 @@ export function capacityModel(m: ReturnType<typeof measured>) {
   // The largest tenant's object.
   const big = tenants[0]!;
   const bigLeases = Math.min(big.messagesPerSecond, SCENARIO.ingestIsolatesPerTenant);
-  const bigObjectRequests = commits[0]! + bigLeases + 1 / SCENARIO.flushEverySeconds;
+  const bigObjectRequests = commits[0]! + bigLeases + 1 / SCENARIO.alarmEverySeconds;
   const bigObjectCpu = (big.spansPerSecond * m.objectCpuUsPerSpan) / 1e6;
   const bigPendingHalves = big.spansPerSecond * m.pendingHalvesPerSpanPerSecond;
   const bigLedgerBytes = big.messagesPerSecond * 86_400 * SCENARIO.ledgerDays * 16 * 1.25; // + row overhead
@@ -161,9 +163,13 @@ export function capacityModel(m: ReturnType<typeof measured>) {
   // retention later deletes as many rows.
   const benchRowsPerMinute = m.metricRowsPerTenantMinute;
   const metricRowsPerSecond = tenants.reduce((n, t) => n + Math.min(benchRowsPerMinute, (benchRowsPerMinute * t.spansPerSecond) / m.benchSpansPerSecond) / 60, 0);
-  const activeFlushesPerSecond = SCENARIO.tenants / SCENARIO.flushEverySeconds;
-  const d1QueriesPerSecond = totalBatches + activeFlushesPerSecond * 3; // catalog batch; flush: 2 reads + 1 batch
-  const d1RowsWrittenPerSecond = totalCommits * m.catalogRowsPerCommit + 2 * metricRowsPerSecond + activeFlushesPerSecond * 3;
+  // Every tenant sends all the time in this scenario: each object's alarm every 30 s, and a D1
+  // batch per closed minute (reads only for late spans of minutes written before: left out).
+  const alarmsPerSecond = SCENARIO.tenants / SCENARIO.alarmEverySeconds;
+  const d1FlushesPerSecond = SCENARIO.tenants / SCENARIO.d1WriteEverySeconds;
+  const d1QueriesPerSecond = totalBatches + d1FlushesPerSecond;
+  // Rows: catalog rows; metric rows written once and deleted once at retention; per flush a usage row and the marker's insert and delete.
+  const d1RowsWrittenPerSecond = totalCommits * m.catalogRowsPerCommit + 2 * metricRowsPerSecond + d1FlushesPerSecond * 3;
   const d1Databases = Math.ceil(d1QueriesPerSecond / LIMITS.d1QueriesPerSecond);
 
   // R2: a block per commit, compaction's merged blocks; every key written once.
@@ -173,7 +179,7 @@ export function capacityModel(m: ReturnType<typeof measured>) {
   const month = SCENARIO.secondsPerMonth;
   const spansMonth = SCENARIO.spansPerSecond * month;
   const leaseCallsPerSecond = tenants.reduce((n, t) => n + Math.min(t.messagesPerSecond, SCENARIO.ingestIsolatesPerTenant), 0);
-  const objectRequestsPerSecond = totalCommits + leaseCallsPerSecond + activeFlushesPerSecond;
+  const objectRequestsPerSecond = totalCommits + leaseCallsPerSecond + alarmsPerSecond;
   const bill = {
     workers_requests: ((totalMessages + totalBatches) * month * PRICES.workersPerMillionRequests) / 1e6,
     workers_cpu: ((SCENARIO.spansPerSecond * (m.ingestCpuMsPerSpan + m.consumerCpuUsPerSpan / 1000 + m.compactCpuMsPerSpan)) * month * PRICES.workersPerMillionCpuMs) / 1e6,
@@ -183,8 +189,8 @@ export function capacityModel(m: ReturnType<typeof measured>) {
     r2_storage: ((SCENARIO.spansPerSecond * 86_400 * SCENARIO.retentionDays * m.r2BytesPerSpan) / 1e9) * PRICES.r2PerGbMonth,
     d1_rows_written: (d1RowsWrittenPerSecond * month * PRICES.d1PerMillionRowsWritten) / 1e6,
     do_requests: (objectRequestsPerSecond * month * PRICES.doPerMillionRequests) / 1e6,
-    do_duration: (((totalCommits + activeFlushesPerSecond) * (m.objectCallMs / 1000) * 0.128) * month * PRICES.doPerMillionGbS) / 1e6,
-    do_rows_written: ((totalCommits + activeFlushesPerSecond) * m.objectRowsPerCall * month * PRICES.doPerMillionRowsWritten) / 1e6,
+    do_duration: (((totalCommits + alarmsPerSecond) * (m.objectCallMs / 1000) * 0.128) * month * PRICES.doPerMillionGbS) / 1e6,
+    do_rows_written: ((totalCommits + alarmsPerSecond) * m.objectRowsPerCall * month * PRICES.doPerMillionRowsWritten) / 1e6,
     do_storage: ((tenants.reduce((n, t) => n + t.messagesPerSecond, 0) * 86_400 * SCENARIO.ledgerDays * 20) / 1e9) * PRICES.doPerGbMonth,
   };
   const monthly = Object.values(bill).reduce((a, b) => a + b, 0);
@@ -241,10 +247,10 @@ function table(c: ReturnType<typeof capacityModel>, m: ReturnType<typeof measure
     ["largest tenant's object: CPU busy", pct(c.big.objectCpu), `${fmt(m.objectCpuUsPerSpan, 2)} µs per span to log and apply its deltas`],
     ["largest tenant's object: pending halves", fmt(c.big.pendingHalves), `${fmt(m.pendingHalvesPerSpanPerSecond, 3)} halves waiting per span/s (measured steady state; ${fmt(m.halvesPerSpan * 1000, 1)} per 1000 spans reach the object); holds ${fmt(LIMITS.pendingHalvesPerObject)}`],
     ["largest tenant's object: ledger", `${fmt(c.big.ledgerBytes / 1e9, 1)} GB`, `16 B per message for ${SCENARIO.ledgerDays} days; object limit 10 GB`],
-    ["D1 queries/s (one database)", fmt(c.d1.queriesPerSecond), `a catalog batch per consumer batch + 3 per tenant flush; ~${fmt(LIMITS.d1QueriesPerSecond)}/s at 1 ms each: ${c.d1.databases} database(s)`],
+    ["D1 queries/s (one database)", fmt(c.d1.queriesPerSecond), `a catalog batch per consumer batch + a batch per tenant per closed minute; ~${fmt(LIMITS.d1QueriesPerSecond)}/s at 1 ms each: ${c.d1.databases} database(s)`],
     ["D1 rows written/s", fmt(c.d1.rowsWrittenPerSecond), `metric rows ${fmt(c.d1.metricRowsPerSecond)}/s written once (and deleted once at retention); bench tenant ${fmt(m.metricRowsPerTenantMinute)} rows/minute`],
     ["R2 writes/s (blocks, compaction)", fmt(c.r2WritesPerSecond), "every key written once (block ids are unique); no per-key limit applies"],
-    ["monthly cost", `$${fmt(c.monthly)}`, `$${fmt(c.perMillion, 4)} per million spans (benches' single-tenant pipeline: $${Number.isFinite(m.pipelineUsdPerMillion) ? fmt(m.pipelineUsdPerMillion, 4) : "?"})`],
+    ["monthly cost", `$${fmt(c.monthly)}`, `$${fmt(c.perMillion, 4)} per million spans (the benches' pipeline with 10 equal tenants: $${Number.isFinite(m.pipelineUsdPerMillion) ? fmt(m.pipelineUsdPerMillion, 4) : "?"}; small tenants cost more per span, see below)`],
   ];
   const bill = Object.entries(c.bill)
     .sort((a, b) => b[1] - a[1])

@@ -221,7 +221,7 @@ try {
   const nodeAssembleMs = performance.now() - tc;
 
   // ---- figures ----------------------------------------------------------------------------------
-  const phases: Phase[] = ["ingest", "assemble", "cron_compact", "cron_retention"];
+  const phases: Phase[] = ["ingest", "assemble", "flush", "cron_compact", "cron_retention"];
   const sum = (f: (c: PhaseCounts) => number, ps: Phase[] = phases) => ps.reduce((n, p) => n + (counters[p] ? f(counters[p]) : 0), 0);
   const spansPerDay = (spans / simulatedSeconds) * 86_400;
   /** Idle cron runs per million spans at this tenant's rate: a fixed cost spread over its spans. */
@@ -262,17 +262,18 @@ try {
     do_rows_read: (objectRowsReadPerM / 1e6) * PRICES.do_per_million_rows_read,
   };
   const total = Object.values(usd).reduce((a, b) => a + b, 0);
-  // The assembly phase's share alone (consumers and the tenant objects' flushes during it), which
+  // The share of assembly (the consumers) and the tenant objects' flushes, which
   // bench/assembly-scale.ts measures again with many tenants and consumers: storage excluded.
-  const a = counters.assemble;
-  const assembleUsd =
-    ((a.invocations * PRICES.workers_per_million_requests +
-      Math.max(cpu.assemble ?? 0, 0) * PRICES.workers_per_million_cpu_ms +
+  const assembleUsd = (["assemble", "flush"] as const).reduce((n, p) => n + phaseUsd(counters[p], p === "assemble" ? (cpu.assemble ?? 0) : 0), 0);
+  function phaseUsd(a: PhaseCounts | undefined, cpuMs: number): number {
+    if (!a) return 0;
+    return ((a.invocations * PRICES.workers_per_million_requests +
+      cpuMs * PRICES.workers_per_million_cpu_ms +
       a.r2.classA * PRICES.r2_class_a_per_million +
       a.r2.classB * PRICES.r2_class_b_per_million +
       a.d1.rowsRead * PRICES.d1_per_million_rows_read +
       a.d1.rowsWritten * PRICES.d1_per_million_rows_written +
-      (a.queue.readOps + a.queue.deleteOps) * PRICES.queues_per_million_ops +
+      (a.queue.writeOps + a.queue.readOps + a.queue.deleteOps) * PRICES.queues_per_million_ops +
       a.object.requests * PRICES.do_per_million_requests +
       (a.object.callMs / 1000) * 0.128 * PRICES.do_per_million_gb_s +
       a.object.rowsWritten * PRICES.do_per_million_rows_written +
@@ -280,6 +281,7 @@ try {
       1e6 /
       spans) *
     1e6;
+  }
   const otlpPerSpan = otlpBytes / spans;
   const grafana = ((otlpPerSpan * 1e6) / 1e9) * PRICES.grafana_traces_per_gb;
   const driver = Object.entries(usd).sort((a, b) => b[1] - a[1])[0]!;
@@ -291,6 +293,7 @@ try {
     JSON.stringify({
       "cost.usd_per_million_spans": sig(total),
       "cost.usd_per_million_spans_assemble": sig(assembleUsd),
+      "cost.usd_per_million_spans_by_phase": Object.fromEntries(phases.map((p) => [p, sig(phaseUsd(counters[p], cpu[p as keyof typeof cpu] ?? 0))])),
       ...breakdown,
       "cost.biggest_driver": driver[0],
       "cost.d1_rows_written_per_span": sig(rowsWrittenPerM / 1e6),
@@ -303,7 +306,7 @@ try {
       "cost.object_requests_per_million_spans": round(objectRequestsPerM, 1),
       // For the capacity model (bench/capacity.ts): one tenant's metric rows per minute of traffic,
       // and rate-limit lease calls per ingest request.
-      "cost.metric_rows_per_tenant_minute": round(sum((c) => c.object.metricRowsFlushed, ["assemble", "cron_compact", "cron_retention"]) / (simulatedSeconds / 60), 1),
+      "cost.metric_rows_per_tenant_minute": round(sum((c) => c.object.metricRowsFlushed, ["flush"]) / (simulatedSeconds / 60), 1),
       "cost.lease_calls_per_request": sig(counters.ingest.object.requests / requests.length),
       "cost.object_rows_written_per_million_spans": round(objectRowsWrittenPerM, 1),
       "cost.worker_requests_per_million_spans": round(requestsPerM, 1),

@@ -35,7 +35,8 @@ export interface PhaseCounts {
   invocations: number;
 }
 
-export type Phase = "setup" | "ingest" | "assemble" | "cron_compact" | "cron_retention" | "cron_idle";
+/** `flush`: the tenant objects' writes of closed minutes and usage (their alarm), wherever they run. */
+export type Phase = "setup" | "ingest" | "assemble" | "flush" | "cron_compact" | "cron_retention" | "cron_idle";
 
 /** A sent message as Node sees it: the message stays in the worker (its inline payload is binary). */
 export interface SentMessage {

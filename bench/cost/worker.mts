@@ -140,8 +140,8 @@ async function deliver(req: DeliverRequest, env: Env, ctx: ExecutionContext): Pr
       c.queue.deleteOps += queueOps(bytes);
     }
   }
-  if (req.flushAtMs !== undefined) await flushObjects(env, "assemble", req.flushAtMs);
   await collectObjectCounts(env, "assemble");
+  if (req.flushAtMs !== undefined) await flushObjects(env, req.flushAtMs);
   return { acked, retried };
 }
 
@@ -166,12 +166,13 @@ async function collectObjectCounts(env: Env, phase: Phase) {
   }
 }
 
-/** Each tenant object's flush at `nowMs`, as its alarm runs it (one object request each). */
-async function flushObjects(env: Env, phase: Phase, nowMs: number) {
-  const e = phaseEnv(env, phase);
+/** Each tenant object's flush at `nowMs`, as its alarm runs it (one object request each), counted as phase `flush`. */
+async function flushObjects(env: Env, nowMs: number) {
+  const e = phaseEnv(env, "flush");
   const out = [];
   for (const tenant of await listTenants(d1(env.DB))) out.push(await tenantObject(e.TENANTS as unknown as TenantObjectNamespace, tenant.id).flush(tenant.id, nowMs));
-  phaseCounts(phase).object.metricRowsFlushed += out.reduce((n, f) => n + f.rows, 0);
+  phaseCounts("flush").object.metricRowsFlushed += out.reduce((n, f) => n + f.rows, 0);
+  await collectObjectCounts(env, "flush");
   return out;
 }
 
@@ -183,7 +184,7 @@ async function cron(req: CronRequest, env: Env) {
   const db = d1(e.DB) as BatchingDb;
   const store = r2Store(e.SPANS);
   const out = [];
-  const flushed = await flushObjects(env, req.phase, req.nowMs);
+  const flushed = await flushObjects(env, req.nowMs);
   for (const tenant of await listTenants(db)) {
     const retention = await applyRetention(db, store, tenant.id, tenant.retentionDays, req.nowMs);
     const compaction = await compactTenant(db, store, tenant.id, req.nowMs);
