@@ -9,19 +9,12 @@ export interface ObjectStore {
   getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
   delete(keys: string | string[]): Promise<void>;
   list(prefix: string): Promise<{ key: string; size: number; uploadedMs: number }[]>;
-  /** `get` with the object's etag, for a later `putIfMatch`. */
-  getVersioned(key: string): Promise<{ bytes: Uint8Array; etag: string } | undefined>;
-  /**
-   * Writes only if the object is still the version read (`etag`), or, with `null`, only if it does
-   * not exist. Returns the new etag, or undefined when the condition failed (someone else wrote).
-   */
-  putIfMatch(key: string, body: Uint8Array | string, etag: string | null): Promise<string | undefined>;
 }
 
 /** The subset of R2Bucket used here, so this module needs no Workers types. */
 interface R2Like {
-  put(key: string, body: Uint8Array | string, options?: { onlyIf?: { etagMatches?: string; etagDoesNotMatch?: string } }): Promise<{ etag: string } | null>;
-  get(key: string, options?: { range?: { offset: number; length: number } }): Promise<{ arrayBuffer(): Promise<ArrayBuffer>; etag: string } | null>;
+  put(key: string, body: Uint8Array | string): Promise<unknown>;
+  get(key: string, options?: { range?: { offset: number; length: number } }): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
   delete(keys: string | string[]): Promise<void>;
   list(options: { prefix: string; cursor?: string }): Promise<{ objects: { key: string; size: number; uploaded: Date }[]; truncated: boolean; cursor?: string }>;
 }
@@ -43,15 +36,6 @@ export function r2Store(bucket: R2Like): ObjectStore {
       // R2 deletes up to 1000 keys per call.
       const all = Array.isArray(keys) ? keys : [keys];
       for (let i = 0; i < all.length; i += 1000) await bucket.delete(all.slice(i, i + 1000));
-    },
-    async getVersioned(key) {
-      const o = await bucket.get(key);
-      return o ? { bytes: new Uint8Array(await o.arrayBuffer()), etag: o.etag } : undefined;
-    },
-    async putIfMatch(key, body, etag) {
-      // R2 answers a failed condition with null; "*" matches any existing object.
-      const written = await bucket.put(key, body, { onlyIf: etag === null ? { etagDoesNotMatch: "*" } : { etagMatches: etag } });
-      return written?.etag;
     },
     async list(prefix) {
       const out: { key: string; size: number; uploadedMs: number }[] = [];
