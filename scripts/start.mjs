@@ -4,7 +4,8 @@
 //   dashboard -> http://localhost:8787 (admin API now, query API and UI later)
 // Both wrangler processes share one state directory, so they see the same D1 and R2.
 // Overrides for tests and parallel stacks: INGEST_PORT, DASHBOARD_PORT, EDGETRACE_STATE_DIR, and
-// EDGETRACE_ASSEMBLER=0 to leave the assembler out (the ingest benchmark measures ingest alone).
+// EDGETRACE_ASSEMBLER=0 to leave the assembler out (the ingest benchmark measures ingest alone;
+// without the assembler there are no tenant objects, so the rate limit falls back to one per isolate).
 import { spawn, spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { resolveAdminToken } from "./dev-vars.mjs";
