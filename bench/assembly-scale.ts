@@ -43,6 +43,7 @@ import { ingestBatchKey } from "../shared/storage/keys.ts";
 import { toBase64 } from "../shared/encoding/base64.ts";
 import { messageBytes, queueOps } from "./cost/protocol.ts";
 import { sdkExports } from "./cost/workload.ts";
+import { PRICES } from "./cost/prices.ts";
 import type { D1Counts } from "./cost/counting-d1.ts";
 import type { R2OpCounts } from "../shared/storage/counting-store.ts";
 import type { ObjectCounts } from "./support/object-counts.ts";
@@ -57,21 +58,6 @@ const CONCURRENCY = [1, 2, 4, 8, 16];
 const BATCH = 100;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const sig = (x: number, digits = 3) => (x === 0 ? 0 : Number(x.toPrecision(digits)));
-
-/** Prices as bench/cost.ts states them (USD). */
-const PRICES = {
-  workers_per_million_requests: 0.3,
-  workers_per_million_cpu_ms: 0.02,
-  r2_class_a_per_million: 4.5,
-  r2_class_b_per_million: 0.36,
-  d1_per_million_rows_read: 0.001,
-  d1_per_million_rows_written: 1.0,
-  queues_per_million_ops: 0.4,
-  do_per_million_requests: 0.15,
-  do_per_million_gb_s: 12.5,
-  do_per_million_rows_read: 0.001,
-  do_per_million_rows_written: 1.0,
-};
 
 // ---- the backlog ------------------------------------------------------------------------------
 

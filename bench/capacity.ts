@@ -10,6 +10,7 @@
  * figure comes from `measured()`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { PRICES } from "./cost/prices.ts";
 
 const SCENARIO = {
   spansPerSecond: 1_000_000,
@@ -44,21 +45,6 @@ const LIMITS = {
   r2WritesPerKeyPerSecond: 1,
   /** shared/tenant-object/open-metrics.ts MAX_PENDING_HALVES. */
   pendingHalvesPerObject: 100_000,
-};
-
-const PRICES = {
-  workersPerMillionRequests: 0.3,
-  workersPerMillionCpuMs: 0.02,
-  queuesPerMillionOps: 0.4,
-  r2ClassAPerMillion: 4.5,
-  r2ClassBPerMillion: 0.36,
-  r2PerGbMonth: 0.015,
-  d1PerMillionRowsWritten: 1.0,
-  d1PerMillionRowsRead: 0.001,
-  doPerMillionRequests: 0.15,
-  doPerMillionGbS: 12.5,
-  doPerMillionRowsWritten: 1.0,
-  doPerGbMonth: 0.2,
 };
 
 type Results = Record<string, Record<string, unknown>>;
@@ -181,17 +167,17 @@ export function capacityModel(m: ReturnType<typeof measured>) {
   const leaseCallsPerSecond = tenants.reduce((n, t) => n + Math.min(t.messagesPerSecond, SCENARIO.ingestIsolatesPerTenant), 0);
   const objectRequestsPerSecond = totalCommits + leaseCallsPerSecond + alarmsPerSecond;
   const bill = {
-    workers_requests: ((totalMessages + totalBatches) * month * PRICES.workersPerMillionRequests) / 1e6,
-    workers_cpu: ((SCENARIO.spansPerSecond * (m.ingestCpuMsPerSpan + m.consumerCpuUsPerSpan / 1000 + m.compactCpuMsPerSpan)) * month * PRICES.workersPerMillionCpuMs) / 1e6,
-    queues: (totalMessages * 3 * Math.max(1, Math.ceil(m.messageBytes / 64_000)) * month * PRICES.queuesPerMillionOps) / 1e6,
-    r2_class_a: (r2WritesPerSecond * month * PRICES.r2ClassAPerMillion) / 1e6,
-    r2_class_b: (SCENARIO.spansPerSecond * m.cronClassBPerSpan * month * PRICES.r2ClassBPerMillion) / 1e6,
-    r2_storage: ((SCENARIO.spansPerSecond * 86_400 * SCENARIO.retentionDays * m.r2BytesPerSpan) / 1e9) * PRICES.r2PerGbMonth,
-    d1_rows_written: (d1RowsWrittenPerSecond * month * PRICES.d1PerMillionRowsWritten) / 1e6,
-    do_requests: (objectRequestsPerSecond * month * PRICES.doPerMillionRequests) / 1e6,
-    do_duration: (((totalCommits + alarmsPerSecond) * (m.objectCallMs / 1000) * 0.128) * month * PRICES.doPerMillionGbS) / 1e6,
-    do_rows_written: ((totalCommits + alarmsPerSecond) * m.objectRowsPerCall * month * PRICES.doPerMillionRowsWritten) / 1e6,
-    do_storage: ((tenants.reduce((n, t) => n + t.messagesPerSecond, 0) * 86_400 * SCENARIO.ledgerDays * 20) / 1e9) * PRICES.doPerGbMonth,
+    workers_requests: ((totalMessages + totalBatches) * month * PRICES.workers_per_million_requests) / 1e6,
+    workers_cpu: ((SCENARIO.spansPerSecond * (m.ingestCpuMsPerSpan + m.consumerCpuUsPerSpan / 1000 + m.compactCpuMsPerSpan)) * month * PRICES.workers_per_million_cpu_ms) / 1e6,
+    queues: (totalMessages * 3 * Math.max(1, Math.ceil(m.messageBytes / 64_000)) * month * PRICES.queues_per_million_ops) / 1e6,
+    r2_class_a: (r2WritesPerSecond * month * PRICES.r2_class_a_per_million) / 1e6,
+    r2_class_b: (SCENARIO.spansPerSecond * m.cronClassBPerSpan * month * PRICES.r2_class_b_per_million) / 1e6,
+    r2_storage: ((SCENARIO.spansPerSecond * 86_400 * SCENARIO.retentionDays * m.r2BytesPerSpan) / 1e9) * PRICES.r2_per_gb_month,
+    d1_rows_written: (d1RowsWrittenPerSecond * month * PRICES.d1_per_million_rows_written) / 1e6,
+    do_requests: (objectRequestsPerSecond * month * PRICES.do_per_million_requests) / 1e6,
+    do_duration: (((totalCommits + alarmsPerSecond) * (m.objectCallMs / 1000) * 0.128) * month * PRICES.do_per_million_gb_s) / 1e6,
+    do_rows_written: ((totalCommits + alarmsPerSecond) * m.objectRowsPerCall * month * PRICES.do_per_million_rows_written) / 1e6,
+    do_storage: ((tenants.reduce((n, t) => n + t.messagesPerSecond, 0) * 86_400 * SCENARIO.ledgerDays * 20) / 1e9) * PRICES.do_per_gb_month,
   };
   const monthly = Object.values(bill).reduce((a, b) => a + b, 0);
 
