@@ -103,8 +103,6 @@ export interface AssembleResult {
   spans: number;
   /** Keys acked without work (assembled before). */
   skipped: number;
-  /** Object calls made (ledger check, commits). */
-  objectCalls: number;
   /** Keys whose object could not be read (damaged, or R2 failing): left out, to be retried. */
   unread: string[];
 }
@@ -124,15 +122,12 @@ interface PreparedTenant {
   /** The catalog row of the block written (none without a block). */
   catalog?: NewBlock;
   unread: string[];
-  objectCalls: number;
 }
 
 async function prepareTenant(deps: AssemblerDeps, tenantId: string, input: readonly AssemblySource[]): Promise<PreparedTenant> {
   const sources = distinctSources(input);
-  let objectCalls = 0;
   let assembled = new Map<string, string>();
   if (mayBeRedelivered(sources)) {
-    objectCalls++;
     assembled = new Map(Object.entries(await deps.tenant(tenantId).assembled(tenantId, sources.map((s) => s.key))));
   }
   const toRead = sourcesToRead(sources, assembled);
@@ -154,7 +149,7 @@ async function prepareTenant(deps: AssemblerDeps, tenantId: string, input: reado
     await deps.store.put(blockKey(tenantId, plan.block.blockId), encoded.bytes);
     catalog = catalogRow(encoded, 0, plan.block.createdAtMs);
   }
-  return { tenantId, plan, catalog, unread, objectCalls };
+  return { tenantId, plan, catalog, unread };
 }
 
 /**
@@ -197,12 +192,10 @@ async function catalogBlocks(deps: AssemblerDeps, prepared: readonly PreparedTen
 async function finishTenant(deps: AssemblerDeps, p: PreparedTenant, nowMs: number): Promise<AssembleResult> {
   const { tenantId, plan } = p;
   const tenant = deps.tenant(tenantId);
-  let objectCalls = p.objectCalls;
   if (plan.delta) {
     let delta = plan.delta;
     const refused = new Set<string>();
     for (;;) {
-      objectCalls++;
       const result = await tenant.commit(tenantId, delta, nowMs);
       if (result.applied) break;
       // Committed meanwhile by a consumer that got the same message (at-least-once delivery).
@@ -215,7 +208,7 @@ async function finishTenant(deps: AssemblerDeps, p: PreparedTenant, nowMs: numbe
     }
   }
   if (plan.deleteAfter.length) await deps.store.delete(plan.deleteAfter);
-  return { blockId: plan.block?.blockId, spans: plan.block?.spanCount ?? 0, skipped: plan.skipped.length, objectCalls, unread: p.unread };
+  return { blockId: plan.block?.blockId, spans: plan.block?.spanCount ?? 0, skipped: plan.skipped.length, unread: p.unread };
 }
 
 async function readSource(store: ObjectStore, tenantId: string, source: AssemblySource): Promise<IngestBatchObject | undefined> {
@@ -259,7 +252,7 @@ export async function sweepIngest(deps: AssemblerDeps, tenantId: string, nowMs =
 }
 
 /** Runs `work` over `items`, at most `limit` at a time. */
-export async function forEachAtOnce<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+async function forEachAtOnce<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
