@@ -3,7 +3,6 @@
  * invocations at the same time, with the duplicates, reordering and redeliveries at-least-once
  * queues make, must give exactly what one consumer handling everything once gives.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import { listBlocks } from "../../shared/db/queries/blocks.ts";
@@ -12,9 +11,9 @@ import { createTenant } from "../../shared/db/queries/tenants.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { foldServiceGraph } from "../../shared/servicegraph/aggregate.ts";
 import { compactTenant } from "../../workers/assembler/compact.ts";
-import { assembleForTenant, assemblerDeps, consumeBatch } from "../../workers/assembler/consume.ts";
+import { assembleForTenant, assemblerDeps } from "../../workers/assembler/consume.ts";
 import { Rng } from "../support/random-otlp.ts";
-import { aenv, db, deliver, deps, expectTracesWhole, firstSpanMs, ingest, LATER, objectOf, store, storedMetrics, usageOf } from "./support.ts";
+import { aenv, db, deliver, deliverWith, retriedKeys, deps, expectTracesWhole, firstSpanMs, ingest, LATER, objectOf, store, storedMetrics, usageOf } from "./support.ts";
 import "./provided-context.ts";
 
 /** Deals messages into `n` queue batches in a seeded random order, some of them in two batches. */
@@ -114,15 +113,9 @@ describe("parallel assembly", () => {
     // A fault workerd cannot produce: the failing tenant's object refuses every commit.
     const real = await assemblerDeps(aenv);
     const faulty = { ...real, tenant: (id: string) => (id === failing.id ? { ...objectOf(id), commit: () => Promise.reject(new Error("object unavailable")) } : objectOf(id)) };
-    const consume = async (batch: IngestBatchMessage[], attempts: number) => {
-      const mb = createMessageBatch<IngestBatchMessage>("edgetrace-ingest", batch.map((body, i) => ({ id: `${i}:${body.key}`, timestamp: new Date(), attempts, body })));
-      const ctx = createExecutionContext();
-      await consumeBatch(mb, aenv, { deps: faulty });
-      return getQueueResult(mb, ctx);
-    };
     const batches = dealt(all, 6, 11, 2);
-    const results = await Promise.all(batches.map((b) => consume(b, 1)));
-    const retried = new Set(results.flatMap((r) => r.retryMessages.map((m) => m.msgId.slice(m.msgId.indexOf(":") + 1))));
+    const results = await Promise.all(batches.map((b) => deliverWith(b, faulty)));
+    const retried = new Set(results.flatMap(retriedKeys));
     // Retried: every message of the failing tenant and the damaged one; nothing else.
     expect([...retried].sort()).toEqual([...messages.get(failing.id)!.map((m) => m.key), damaged.key].sort());
     for (const t of tenants.slice(0, 3)) {
@@ -151,15 +144,10 @@ describe("parallel assembly", () => {
     await env.DB.prepare("DELETE FROM tenants WHERE id = ?").bind(gone!.id).run();
     let batches = 0;
     const counting = Object.assign(Object.create(db()), { batch: (s: readonly [unknown, ...unknown[]]) => (batches++, db().batch(s)) });
-    const result = await (async () => {
-      const mb = createMessageBatch<IngestBatchMessage>("edgetrace-ingest", messages.map((body, i) => ({ id: `${i}:${body.key}`, timestamp: new Date(), attempts: 1, body })));
-      const ctx = createExecutionContext();
-      await consumeBatch(mb, aenv, { deps: { ...(await deps()), db: counting } });
-      return getQueueResult(mb, ctx);
-    })();
+    const result = await deliverWith(messages, { ...(await deps()), db: counting });
     // One batch for both rows, then each alone once it failed.
     expect(batches).toBe(3);
-    expect(result.retryMessages.map((m) => m.msgId.slice(m.msgId.indexOf(":") + 1)).sort()).toEqual(messages.filter((m) => m.tenantId === gone!.id).map((m) => m.key).sort());
+    expect(retriedKeys(result).sort()).toEqual(messages.filter((m) => m.tenantId === gone!.id).map((m) => m.key).sort());
     expect((await listBlocks(db(), kept!.id)).length).toBe(1);
     expect((await env.SPANS.list({ prefix: `t/${gone!.id}/blocks/` })).objects).toEqual([]);
   });

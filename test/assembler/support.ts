@@ -18,7 +18,7 @@ import { r2Store } from "../../shared/storage/object-store.ts";
 import { findTrace } from "../../shared/storage/trace-reader.ts";
 import { tenantObject, type TenantObjectApi, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
 import worker from "../../workers/assembler/index.ts";
-import { assemblerDeps, type AssemblerDeps } from "../../workers/assembler/consume.ts";
+import { assemblerDeps, consumeBatch, type AssemblerDeps } from "../../workers/assembler/consume.ts";
 import type { AssemblerEnv } from "../../workers/assembler/env.ts";
 import type { TenantObject } from "../../workers/assembler/tenant-object.ts";
 import "./provided-context.ts";
@@ -62,6 +62,20 @@ export async function deliver(messages: IngestBatchMessage[], attempts = 1, work
   await worker.queue(batch, workerEnv, ctx);
   return getQueueResult(batch, ctx);
 }
+
+/**
+ * One consumer invocation with the assembler's dependencies given (a fault workerd cannot make,
+ * or a counting database). Message ids are `<index>:<key>`, so a result names its keys.
+ */
+export async function deliverWith(messages: IngestBatchMessage[], deps: AssemblerDeps, attempts = 1) {
+  const batch = createMessageBatch<IngestBatchMessage>("edgetrace-ingest", messages.map((body, i) => ({ id: `${i}:${body.key}`, timestamp: new Date(), attempts, body })));
+  const ctx = createExecutionContext();
+  await consumeBatch(batch, aenv, { deps });
+  return getQueueResult(batch, ctx);
+}
+
+/** The keys of the messages a queue result retries (ids from `deliverWith`). */
+export const retriedKeys = (result: Awaited<ReturnType<typeof deliverWith>>) => result.retryMessages.map((m) => m.msgId.slice(m.msgId.indexOf(":") + 1));
 
 export const spanIds = (rs: ResourceSpans[]) => rs.flatMap((r) => r.scopeSpans.flatMap((ss) => ss.spans.map((s) => `${s.spanId}/${s.kind}`))).sort();
 
