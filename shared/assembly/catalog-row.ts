@@ -14,6 +14,7 @@ export function catalogRow(encoded: EncodedBlock, level: number, createdAtMs: nu
     bytes: encoded.bytes.byteLength,
     services: encoded.meta.services,
     traceFilter: encoded.filter,
+    attributeIndex: encoded.meta.attributeIndex,
     createdAt: new Date(createdAtMs),
   };
 }

@@ -34,6 +34,7 @@ import { packSection } from "./compress.ts";
 import { encodeDictionaryRaw, type BlockDictionary } from "./dictionary.ts";
 import { crc32 } from "./bytes.ts";
 import { BLOCK_FORMAT_VERSION, encodeFooter, FOOTER_SIZE } from "./footer.ts";
+import { AttributeIndexBuilder, BLOCK_INDEX_CAPS, SEGMENT_INDEX_CAPS } from "./attribute-index.ts";
 import { summarizeTrace, type TraceFacts } from "./summarize.ts";
 import { encodeSummariesRaw, type TraceSummary } from "./summary-table.ts";
 import { buildFilter } from "./trace-filter.ts";
@@ -66,6 +67,8 @@ export interface BlockMeta extends BlockMetaInput {
   services: string[];
   /** Size of the block object. */
   sizeBytes: number;
+  /** The block's attribute index (attribute-index.ts), for the catalog: lets a search skip the block unread. */
+  attributeIndex: Uint8Array;
 }
 
 export interface EncodeOptions {
@@ -106,6 +109,7 @@ export const BLOCK_FILTER_BITS_PER_TRACE = 16;
 
 interface Item {
   facts: TraceFacts;
+  index: AttributeIndexBuilder;
   prepared: PreparedTrace;
   start: bigint;
 }
@@ -231,7 +235,9 @@ export async function encodeBlock(traces: TraceInput[], meta: BlockMetaInput, op
     if (seen.has(t.traceId)) throw new Error(`trace ${t.traceId} given twice; combine its parts first (combineTraces)`);
     seen.add(t.traceId);
     const facts = summarizeTrace(t.traceId, t.resourceSpans);
-    return { facts, prepared: prepareTrace(t.traceId, t.resourceSpans), start: BigInt(facts.startTimeUnixNano) };
+    const index = new AttributeIndexBuilder();
+    for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.addSpan(span, rs.resource);
+    return { facts, index, prepared: prepareTrace(t.traceId, t.resourceSpans), start: BigInt(facts.startTimeUnixNano) };
   });
   items.sort(compareItems);
   const groups = groupSegments(items, segmentSpans);
@@ -268,7 +274,15 @@ export async function encodeBlock(traces: TraceInput[], meta: BlockMetaInput, op
 
   const identity = { formatVersion: BLOCK_FORMAT_VERSION, tenantId: meta.tenantId, blockId: meta.blockId, createdAtMs: meta.createdAtMs };
   const rawDictionary = encodeDictionaryRaw(dict);
-  const rawSummaries = encodeSummariesRaw(identity, summaries);
+  // Per segment and for the whole block: what lets a search skip either unread.
+  const blockIndex = new AttributeIndexBuilder();
+  const segmentIndexes = groups.map((g) => {
+    const b = new AttributeIndexBuilder();
+    for (const it of g) b.absorb(it.index);
+    blockIndex.absorb(b);
+    return b.encode(SEGMENT_INDEX_CAPS);
+  });
+  const rawSummaries = encodeSummariesRaw(identity, summaries, segmentIndexes);
   const [dictionarySection, summariesSection] = await Promise.all([
     packSection(rawDictionary.bytes, codec, rawDictionary.tailLength),
     packSection(rawSummaries.bytes, codec, rawSummaries.tailLength),
@@ -328,6 +342,7 @@ export async function encodeBlock(traces: TraceInput[], meta: BlockMetaInput, op
       maxEndUnixNano: (maxEnd ?? 0n).toString(),
       services: [...services].sort(),
       sizeBytes: total,
+      attributeIndex: blockIndex.encode(BLOCK_INDEX_CAPS),
     },
     summaries,
     filter,

@@ -17,8 +17,11 @@ import { ByteReader, ByteWriter, crc32 } from "./bytes.ts";
 
 export { crc32 } from "./bytes.ts";
 
-/** Bumped on any change a reader of the previous version would misread. */
-export const BLOCK_FORMAT_VERSION = 1;
+/**
+ * Bumped on any change a reader of the previous version would misread. 2: the summary table also
+ * holds each segment's attribute index. Readers read 1 and 2.
+ */
+export const BLOCK_FORMAT_VERSION = 2;
 export const FOOTER_SIZE = 64;
 const MAGIC = 0x4b425445; // "ETBK" little-endian
 
@@ -73,7 +76,7 @@ export function readFooter(tail: Uint8Array): BlockFooter {
   if (r.u32() !== MAGIC || new ByteReader(bytes, 60).u32() !== MAGIC) throw new Error("not an edgetrace block (bad footer magic)");
   const version = r.byte() | (r.byte() << 8);
   // The version is checked before the CRC so that a newer layout is reported as such.
-  if (version !== BLOCK_FORMAT_VERSION) throw new Error(`unknown block format version ${version} (this reader knows ${BLOCK_FORMAT_VERSION})`);
+  if (version < 1 || version > BLOCK_FORMAT_VERSION) throw new Error(`unknown block format version ${version} (this reader knows 1 to ${BLOCK_FORMAT_VERSION})`);
   const footerSize = r.byte() | (r.byte() << 8);
   if (footerSize !== FOOTER_SIZE) throw new Error(`unexpected block footer size ${footerSize}`);
   if (crc32(bytes.subarray(0, 56)) !== new ByteReader(bytes, 56).u32()) throw new Error("block footer checksum mismatch");

@@ -33,9 +33,15 @@ export interface BlockIdentity {
 export interface SummaryTable {
   block: BlockIdentity;
   traces: TraceSummary[];
+  /**
+   * Each segment's attribute index (attribute-index.ts) by segment offset; empty for version-1
+   * blocks, written before indexes.
+   */
+  segmentIndexes: Map<number, Uint8Array>;
 }
 
-export function encodeSummariesRaw(block: BlockIdentity, rows: TraceSummary[]): { bytes: Uint8Array; tailLength: number } {
+/** `segmentIndexes`: one per segment, in order (version 2; kept after the rows in the head column). */
+export function encodeSummariesRaw(block: BlockIdentity, rows: TraceSummary[], segmentIndexes: readonly Uint8Array[] = []): { bytes: Uint8Array; tailLength: number } {
   const c = new ColumnsWriter();
   const refs = new StringRefs();
   const head = c.cols[Col.HEAD]!;
@@ -86,12 +92,19 @@ export function encodeSummariesRaw(block: BlockIdentity, rows: TraceSummary[]): 
       nextOffset += row.segmentLength;
     }
   }
+  if (block.formatVersion >= 2) {
+    head.uvarint(segmentIndexes.length);
+    for (const ix of segmentIndexes) {
+      head.uvarint(ix.length);
+      head.bytes(ix);
+    }
+  }
   refs.writeTable(c.cols[Col.STRINGS]!);
   return c.finish();
 }
 
-export function encodeSummaries(block: BlockIdentity, rows: TraceSummary[], codec: CodecName): Promise<Uint8Array> {
-  const { bytes, tailLength } = encodeSummariesRaw(block, rows);
+export function encodeSummaries(block: BlockIdentity, rows: TraceSummary[], codec: CodecName, segmentIndexes: readonly Uint8Array[] = []): Promise<Uint8Array> {
+  const { bytes, tailLength } = encodeSummariesRaw(block, rows, segmentIndexes);
   return packSection(bytes, codec, tailLength);
 }
 
@@ -100,7 +113,7 @@ export async function decodeSummaries(section: Uint8Array): Promise<SummaryTable
   const c = new ColumnsReader(await unpackSection(section));
   const head = c.cols[Col.HEAD]!;
   const formatVersion = head.uvarint();
-  if (formatVersion !== BLOCK_FORMAT_VERSION) throw new Error(`unknown block format version ${formatVersion} (this reader knows ${BLOCK_FORMAT_VERSION})`);
+  if (formatVersion < 1 || formatVersion > BLOCK_FORMAT_VERSION) throw new Error(`unknown block format version ${formatVersion} (this reader knows 1 to ${BLOCK_FORMAT_VERSION})`);
   const block: BlockIdentity = { formatVersion, tenantId: head.string(), blockId: head.string(), createdAtMs: head.uvarint() };
   const n = head.uvarint();
   const base = head.ubig();
@@ -152,7 +165,14 @@ export async function decodeSummaries(section: Uint8Array): Promise<SummaryTable
       segmentIndex,
     });
   }
+  const segmentIndexes = new Map<number, Uint8Array>();
+  if (formatVersion >= 2) {
+    const offsets = [...new Set(traces.map((t) => t.segmentOffset))];
+    const count = head.uvarint();
+    if (count !== offsets.length) throw new Error(`summary table has ${offsets.length} segments and ${count} segment indexes`);
+    for (const offset of offsets) segmentIndexes.set(offset, head.bytes(head.uvarint()));
+  }
   c.assertConsumed();
   strings.assertConsumed();
-  return { block, traces };
+  return { block, traces, segmentIndexes };
 }

@@ -85,6 +85,11 @@ export const blocks = sqliteTable(
     services: text("services", { mode: "json" }).$type<string[]>().notNull(),
     /** The block's trace-id filter (see shared/block/trace-filter.ts). */
     traceFilter: bytes("trace_filter").notNull(),
+    /**
+     * The block's attribute index (shared/block/attribute-index.ts): a search skips the block
+     * without reading R2 when its query cannot match. Null for blocks written before indexes.
+     */
+    attributeIndex: bytes("attribute_index"),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   },
   (t) => [index("blocks_tenant_end").on(t.tenantId, t.endMs)],

@@ -10,6 +10,7 @@
  * `otel.scope.name`, ...; convert.ts), its process's tags (the resource's attributes) or its logs'
  * fields (event attributes and the `event` name), compared by string form as Jaeger does.
  */
+import { ALL, allOf } from "../block/attribute-index.ts";
 import type { Resource } from "../model/span.ts";
 import { spanMatcher, type SpanMatcher, type SpanTest } from "../search/span-matcher.ts";
 import { jaegerLogs, jaegerProcess, jaegerSpanTags, type JaegerKeyValue } from "./convert.ts";
@@ -22,6 +23,13 @@ export interface JaegerSpanQuery {
   minDurationNanos?: bigint;
   maxDurationNanos?: bigint;
 }
+
+/**
+ * Tags and log fields convert.ts makes from something other than an attribute: an index of
+ * attributes cannot rule them out. Any other tag is an attribute of the span, its resource or one
+ * of its events, compared by a string form the index keeps.
+ */
+const DERIVED_TAGS = new Set(["otel.scope.name", "otel.scope.version", "span.kind", "otel.status_code", "error", "otel.status_description", "w3c.tracestate", "event"]);
 
 const hasTag = (kvs: readonly JaegerKeyValue[], key: string, value: string) => kvs.some((kv) => kv.key === key && String(kv.value) === value);
 
@@ -38,5 +46,6 @@ export function jaegerSpanMatcher(q: JaegerSpanQuery, options: { spss?: number }
       return q.tags.every(([k, v]) => hasTag(own, k, v) || hasTag(proc, k, v) || hasTag(fields, k, v));
     };
   }
-  return spanMatcher({ service: q.service, name: q.operation, minDurationNanos: q.minDurationNanos, maxDurationNanos: q.maxDurationNanos, test }, options);
+  const testIndex = allOf(q.tags.map(([k, v]) => (DERIVED_TAGS.has(k) ? ALL : { kind: "pair" as const, name: k, value: v })));
+  return spanMatcher({ service: q.service, name: q.operation, minDurationNanos: q.minDurationNanos, maxDurationNanos: q.maxDurationNanos, test, testIndex }, options);
 }

@@ -5,6 +5,7 @@
  * only when that says "maybe" the decoded trace. Tempo's split between the engine and the storage
  * fetcher, reduced to what a block offers.
  */
+import type { IndexCondition } from "../block/attribute-index.ts";
 import type { TraceFacts } from "../block/summarize.ts";
 import type { KeyValue, ResourceSpans } from "../model/span.ts";
 
@@ -30,6 +31,11 @@ export interface TraceMatcher {
   mayMatch(summary: TraceFacts): boolean;
   /** True when `mayMatch` already decides (no span-level condition): the trace is not decoded. */
   readonly summaryOnly: boolean;
+  /**
+   * What a block's or a segment's attribute index must allow for it to hold a match (necessary,
+   * never sufficient); absent or `all` when the query names nothing the index keeps.
+   */
+  readonly indexCondition?: IndexCondition;
   /** The full test on the decoded trace: the matching spansets, or undefined when none. */
   match(trace: ResourceSpans[], summary: TraceFacts): SpansetMatch[] | undefined;
 }

@@ -6,85 +6,87 @@
  * trace fragment, even when in several spansets) is bucketed by its start time. No `limit`: the
  * whole range is read.
  */
-import type { TraceSummary } from "../block/summary-table.ts";
-import { groupBySegment, openBlock } from "./segments.ts";
-import { BlockGone, blockRangeReader } from "../storage/block-range-reader.ts";
-import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
-import { listBlocks } from "../db/queries/blocks.ts";
-import type { Block } from "../db/schema.ts";
 import type { Resource, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
 import { MetricsAccumulator, spanLabels, type Bucketing, type MetricsQuery, type Series } from "../traceql/metrics.ts";
+import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
 import { traceqlRequiredServices } from "./search-blocks.ts";
 
 export interface MetricsRangeResult {
   series: Series[];
-  metrics: { inspectedTraces: number; inspectedBytes: number; inspectedSpans: number; totalBlocks: number; completedJobs: number; totalJobs: number };
+  metrics: { inspectedTraces: number; inspectedBytes: number; inspectedSpans: number; totalBlocks: number; completedJobs: number; totalJobs: number; skippedBlocks: number; skippedSegments: number; reads: number };
 }
-
 
 const NANOS_PER_MS = 1_000_000n;
 
-export async function metricsQueryRange(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: { tailBytes?: number } = {}): Promise<MetricsRangeResult> {
-  try {
-    return await once(db, store, tenantId, mq, bucketing, options);
-  } catch (err) {
-    // Compaction may have swapped blocks between the catalog read and the R2 reads: look again.
-    if (err instanceof BlockGone) return once(db, store, tenantId, mq, bucketing, options);
-    throw err;
-  }
+interface SpanPoint {
+  startMs: number;
+  durationNanos: number;
+  labels: ReturnType<typeof spanLabels>;
 }
 
-async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: { tailBytes?: number }): Promise<MetricsRangeResult> {
+export async function metricsQueryRange(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings = {}): Promise<MetricsRangeResult> {
+  return retryIfBlockGone(() => once(db, store, tenantId, mq, bucketing, options));
+}
+
+async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings): Promise<MetricsRangeResult> {
   const { startMs, endMs } = bucketing;
   const startNs = BigInt(startMs) * NANOS_PER_MS;
-  const endNs = BigInt(endMs) * NANOS_PER_MS;
+  // The range is half-open here: a trace starting at endMs is out.
+  const endNs = BigInt(endMs) * NANOS_PER_MS - 1n;
   const matcher = compileQuery(mq.query, { spss: Number.MAX_SAFE_INTEGER });
-  const required = traceqlRequiredServices(mq.query);
-  const all = await listBlocks(db, tenantId, { startMs, endMs: endMs - 1 });
-  const blocks = all.filter((b) => required.every((s) => b.services.includes(s)));
+  const filter: ScanFilter = { requiredServices: traceqlRequiredServices(mq.query), indexCondition: matcher.indexCondition, mayMatch: (s) => matcher.mayMatch(s) };
+  const counters = newCounters();
+  const blocks = await blocksToScan(db, tenantId, { startMs, endMs: endMs - 1 }, filter, options, counters);
   const acc = new MetricsAccumulator(mq, bucketing);
-  const metrics: MetricsRangeResult["metrics"] = { inspectedTraces: 0, inspectedBytes: 0, inspectedSpans: 0, totalBlocks: blocks.length, completedJobs: 0, totalJobs: blocks.length };
+  let inspectedSpans = 0;
 
-  for (const block of blocks) {
-    const read = reader(store, tenantId, block, metrics);
-    const opened = await openBlock(read, block.bytes, options.tailBytes);
-    const candidates: TraceSummary[] = [];
-    for (const row of opened.traces) {
-      if (BigInt(row.startTimeUnixNano) >= endNs || BigInt(row.endTimeUnixNano) < startNs) continue;
-      metrics.inspectedTraces++;
-      if (matcher.mayMatch(row)) candidates.push(row);
-    }
-    const bySegment = groupBySegment(candidates);
-    for (const [offset, rows] of bySegment) {
-      const traces = await decodeSegmentTraces(await opened.range({ offset, length: rows[0]!.segmentLength }), await opened.dictionary(), rows);
-      for (const [i, row] of rows.entries()) {
-        const trace = traces[i]!;
-        const sets = matcher.match(trace, row);
-        if (!sets) continue;
-        const ids = new Set(sets.flatMap((s) => s.spans.map((sp) => sp.spanID)));
-        const index = new Map<string, { span: Span; resource: Resource }>();
-        for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.set(span.spanId, { span, resource: rs.resource });
-        for (const id of ids) {
-          const hit = index.get(id);
-          if (!hit) continue;
-          metrics.inspectedSpans++;
-          const start = BigInt(hit.span.startTimeUnixNano);
-          acc.add({
-            startMs: Number(start / NANOS_PER_MS),
-            durationNanos: Number(BigInt(hit.span.endTimeUnixNano) - start),
-            labels: spanLabels(mq.by, hit.span, hit.resource),
-          });
-        }
-      }
-    }
-    metrics.completedJobs++;
-  }
-  return { series: acc.series(), metrics };
-}
-
-function reader(store: ObjectStore, tenantId: string, b: Block, metrics: { inspectedBytes: number }) {
-  return blockRangeReader(store, tenantId, b.id, (n) => (metrics.inspectedBytes += n));
+  const completed = await scanInOrder(
+    blocks,
+    options.concurrency ?? DEFAULT_SCAN_CONCURRENCY,
+    async (block) => {
+      const c = await candidateRows(scanReader(store, tenantId, block, counters), block.bytes, { startNs, endNs, filter, useIndex: options.useIndex, tailBytes: options.tailBytes }, counters);
+      const points: SpanPoint[] = [];
+      await readSegments(
+        c,
+        c.rows,
+        (row, trace) => {
+          const sets = matcher.match(trace, row);
+          if (!sets) return;
+          // Each matching span once per trace fragment, even when in several spansets.
+          const ids = new Set(sets.flatMap((s) => s.spans.map((sp) => sp.spanID)));
+          const index = new Map<string, { span: Span; resource: Resource }>();
+          for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.set(span.spanId, { span, resource: rs.resource });
+          for (const id of ids) {
+            const hit = index.get(id);
+            if (!hit) continue;
+            const start = BigInt(hit.span.startTimeUnixNano);
+            points.push({ startMs: Number(start / NANOS_PER_MS), durationNanos: Number(BigInt(hit.span.endTimeUnixNano) - start), labels: spanLabels(mq.by, hit.span, hit.resource) });
+          }
+        },
+        counters,
+      );
+      return points;
+    },
+    (points) => {
+      inspectedSpans += points.length;
+      for (const p of points) acc.add(p);
+    },
+  );
+  return {
+    series: acc.series(),
+    metrics: {
+      inspectedTraces: counters.inspectedTraces,
+      inspectedBytes: counters.inspectedBytes,
+      inspectedSpans,
+      totalBlocks: counters.listedBlocks,
+      completedJobs: completed,
+      totalJobs: blocks.length,
+      skippedBlocks: counters.skippedBlocks,
+      skippedSegments: counters.skippedSegments,
+      reads: counters.reads,
+    },
+  };
 }

@@ -19,24 +19,19 @@
  * a condition spread over fragments (one tag in each) is not seen.
  */
 import type { TraceSummary } from "../block/summary-table.ts";
-import { openBlock, segmentsNewestFirst } from "./segments.ts";
-import { BlockGone, blockRangeReader, type ReadRange } from "../storage/block-range-reader.ts";
-import { decodeSegmentTraces } from "../block/read-block.ts";
 import type { Db } from "../db/client.ts";
-import { listBlocks } from "../db/queries/blocks.ts";
-import type { Block } from "../db/schema.ts";
+import { BlockGone } from "../storage/block-range-reader.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import type { Condition, SpansetExpr } from "../traceql/ast.ts";
+import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanBlock, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
 import type { SpansetMatch, TraceMatcher } from "./matcher.ts";
 
-export interface SearchOptions {
+export interface SearchOptions extends ScanSettings {
   startMs: number;
   endMs: number;
   limit: number;
   /** Spans per spanset (the matcher applies it; kept here for callers that build one). */
   spss?: number;
-  /** Bytes of a block's tail fetched by its first read. Default 64 KiB. */
-  tailBytes?: number;
 }
 
 export interface SearchTrace {
@@ -62,6 +57,12 @@ export interface SearchMetrics {
   /** Blocks read, of the blocks in range after pruning (Tempo's jobs). */
   completedJobs: number;
   totalJobs: number;
+  /** Blocks the catalog ruled out unread (services, attribute index). */
+  skippedBlocks: number;
+  /** Segments their attribute index ruled out. */
+  skippedSegments: number;
+  /** R2 range reads. */
+  reads: number;
 }
 
 export interface SearchResult {
@@ -72,7 +73,6 @@ export interface SearchResult {
 /** A matcher may name services every match has (legacy `service.name=`, TraceQL `resource.service.name = "x"`). */
 type PruningMatcher = TraceMatcher & { readonly requiredServices?: readonly string[] };
 
-
 interface Found {
   summary: TraceSummary;
   spanSets: SpansetMatch[];
@@ -81,51 +81,82 @@ interface Found {
 const NANOS_PER_MS = 1_000_000n;
 
 export async function searchTraces(db: Db, store: ObjectStore, tenantId: string, matcher: TraceMatcher, options: SearchOptions): Promise<SearchResult> {
-  try {
-    return await searchOnce(db, store, tenantId, matcher, options);
-  } catch (err) {
-    // Compaction may have swapped blocks between the catalog read and the R2 reads: look again.
-    if (err instanceof BlockGone) return searchOnce(db, store, tenantId, matcher, options);
-    throw err;
-  }
+  return retryIfBlockGone(() => searchOnce(db, store, tenantId, matcher, options));
 }
 
 async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher: TraceMatcher, options: SearchOptions): Promise<SearchResult> {
   const { startMs, endMs, limit } = options;
   const startNs = BigInt(startMs) * NANOS_PER_MS;
   const endNs = BigInt(endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
-  const required = (matcher as PruningMatcher).requiredServices ?? [];
-  const all = await listBlocks(db, tenantId, { startMs, endMs });
-  // Same end: a fixed order by id, so that ties do not depend on the database's mood.
-  all.sort((a, b) => b.endMs - a.endMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const blocks = all.filter((b) => required.every((s) => b.services.includes(s)));
-  const metrics: SearchMetrics = { inspectedTraces: 0, inspectedBytes: 0, inspectedBlocks: 0, completedJobs: 0, totalJobs: blocks.length };
+  const filter: ScanFilter = { requiredServices: (matcher as PruningMatcher).requiredServices, indexCondition: matcher.indexCondition, mayMatch: (s) => matcher.mayMatch(s) };
+  const counters = newCounters();
+  const blocks = await blocksToScan(db, tenantId, { startMs, endMs }, filter, options, counters);
   const found = new Map<string, Found>();
-
-  const reader = (b: Block) => blockRangeReader(store, tenantId, b.id, (n) => (metrics.inspectedBytes += n));
-
-  // The start of the limit-th newest match so far: nothing older can enter the answer.
-  const cutoff = (): bigint | undefined => (found.size >= limit ? BigInt(newest(found)[limit - 1]!.summary.startTimeUnixNano) : undefined);
-  const scan: BlockScan = {
-    matcher,
-    startNs,
-    endNs,
-    metrics,
-    tailBytes: options.tailBytes,
-    seen: (id) => found.has(id),
-    add: (m) => {
-      if (!found.has(m.summary.traceId)) found.set(m.summary.traceId, m);
-    },
-    cutoff,
+  // Matches of the blocks taken so far (a prefix of the newest-first order): the start of the
+  // limit-th newest is a bound no trace of a later block can beat once the block ends before it.
+  let cutoff: bigint | undefined;
+  const updateCutoff = () => {
+    cutoff = found.size >= limit ? BigInt(newest(found)[limit - 1]!.summary.startTimeUnixNano) : undefined;
   };
-  for (const block of blocks) {
-    // Every trace of this and older blocks starts at or before the block's end.
-    const c = cutoff();
-    if (c !== undefined && BigInt(block.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n) < c) break;
-    await searchBlock(reader(block), block.bytes, scan);
-    metrics.completedJobs++;
-  }
+  const endsBeforeCutoff = (b: ScanBlock) => cutoff !== undefined && BigInt(b.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n) < cutoff;
 
+  // One block: its matches, newest segments first. With `localStop`, segments are left unread
+  // once `limit` matches of this block alone are newer than them.
+  const readBlock = async (block: ScanBlock, localStop: boolean): Promise<{ hits: Found[]; stoppedEarly: boolean }> => {
+    const c = await candidateRows(scanReader(store, tenantId, block, counters), block.bytes, { startNs, endNs, filter, useIndex: options.useIndex, tailBytes: options.tailBytes }, counters);
+    const hits: Found[] = [];
+    if (matcher.summaryOnly) {
+      for (const row of c.rows) hits.push({ summary: row, spanSets: [] });
+      return { hits, stoppedEarly: false };
+    }
+    const local: bigint[] = [];
+    let stoppedEarly = false;
+    await readSegments(
+      c,
+      c.rows.filter((r) => !found.has(r.traceId)),
+      (row, trace) => {
+        const spanSets = matcher.match(trace, row);
+        if (!spanSets) return;
+        hits.push({ summary: row, spanSets });
+        local.push(BigInt(row.startTimeUnixNano));
+      },
+      counters,
+      (latest) => {
+        if (cutoff !== undefined && latest < cutoff) return (stoppedEarly = true);
+        if (!localStop || local.length < limit) return false;
+        const sorted = [...local].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+        return (stoppedEarly = latest < sorted[limit - 1]!);
+      },
+    );
+    return { hits, stoppedEarly };
+  };
+
+  const completed = await scanInOrder(
+    blocks,
+    options.concurrency ?? DEFAULT_SCAN_CONCURRENCY,
+    (block) => readBlock(block, true),
+    async (result, block) => {
+      let { hits } = result;
+      // A trace already taken from a newer block (read at the same time as this one) does not
+      // count here; if this block stopped early counting it, read it again without stopping.
+      if (result.stoppedEarly && hits.some((h) => found.has(h.summary.traceId))) hits = (await readBlock(block, false)).hits;
+      // The fragment in the newest block wins: blocks are taken newest first.
+      for (const h of hits) if (!found.has(h.summary.traceId)) found.set(h.summary.traceId, h);
+      updateCutoff();
+    },
+    (block) => !endsBeforeCutoff(block),
+  );
+
+  const metrics: SearchMetrics = {
+    inspectedTraces: counters.inspectedTraces,
+    inspectedBytes: counters.inspectedBytes,
+    inspectedBlocks: counters.inspectedBlocks,
+    completedJobs: completed,
+    totalJobs: blocks.length,
+    skippedBlocks: counters.skippedBlocks,
+    skippedSegments: counters.skippedSegments,
+    reads: counters.reads,
+  };
   const traces = newest(found)
     .slice(0, limit)
     .map(({ summary, spanSets }): SearchTrace => ({
@@ -151,76 +182,32 @@ function newest(found: Map<string, Found>): Found[] {
   });
 }
 
-type Read = ReadRange;
-
-interface BlockScan {
-  matcher: TraceMatcher;
-  startNs: bigint;
-  endNs: bigint;
-  metrics: SearchMetrics;
-  tailBytes?: number;
-  /** Already found in a newer block. */
-  seen(traceId: string): boolean;
-  add(found: Found): void;
-  cutoff(): bigint | undefined;
-}
-
-async function searchBlock(read: Read, objectSize: number, scan: BlockScan): Promise<void> {
-  const { matcher, startNs, endNs, metrics } = scan;
-  const block = await openBlock(read, objectSize, scan.tailBytes);
-  metrics.inspectedBlocks++;
-
-  const toDecode: TraceSummary[] = [];
-  for (const row of block.traces) {
-    const s = BigInt(row.startTimeUnixNano);
-    const e = BigInt(row.endTimeUnixNano);
-    if (s > endNs || e < startNs) continue;
-    metrics.inspectedTraces++;
-    if (scan.seen(row.traceId) || !matcher.mayMatch(row)) continue;
-    if (matcher.summaryOnly) scan.add({ summary: row, spanSets: [] });
-    else toDecode.push(row);
-  }
-  if (!toDecode.length) return;
-
-  // Rows sharing a segment: one read and one inflate per segment; segments with the newest
-  // traces first, so that once `limit` newer matches are known the rest is not read.
-  const segments = segmentsNewestFirst(toDecode);
-
-  for (const { offset, rows, latest: segLatest } of segments) {
-    const c = scan.cutoff();
-    if (c !== undefined && segLatest < c) break;
-    const traces = await decodeSegmentTraces(await block.range({ offset, length: rows[0]!.segmentLength }), await block.dictionary(), rows);
-    rows.forEach((row, i) => {
-      const spanSets = matcher.match(traces[i]!, row);
-      if (spanSets) scan.add({ summary: row, spanSets });
-    });
-  }
-}
-
 /**
  * Root span names of the traces in the range, from the summary tables of the newest `maxBlocks`
  * blocks (range reads only, no span decoding), sorted, at most `maxValues`.
  */
-export async function rootSpanNames(db: Db, store: ObjectStore, tenantId: string, range: { startMs: number; endMs: number }, options: { maxBlocks?: number; maxValues?: number; tailBytes?: number } = {}): Promise<string[]> {
-  const blocks = await listBlocks(db, tenantId, { ...range, limit: options.maxBlocks ?? 100 });
+export async function rootSpanNames(db: Db, store: ObjectStore, tenantId: string, range: { startMs: number; endMs: number }, options: { maxBlocks?: number; maxValues?: number } & ScanSettings = {}): Promise<string[]> {
+  const counters = newCounters();
+  const blocks = (await blocksToScan(db, tenantId, range, undefined, options, counters)).slice(0, options.maxBlocks ?? 100);
   const startNs = BigInt(range.startMs) * NANOS_PER_MS;
   const endNs = BigInt(range.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
   const names = new Set<string>();
-  for (const b of blocks) {
-    const read = blockRangeReader(store, tenantId, b.id);
-    let rows: TraceSummary[];
-    try {
-      rows = (await openBlock(read, b.bytes, options.tailBytes)).traces;
-    } catch (err) {
-      // A block compacted away meanwhile: its traces are in the merged block, listed or not.
-      if (err instanceof BlockGone) continue;
-      throw err;
-    }
-    for (const row of rows) {
-      if (BigInt(row.startTimeUnixNano) > endNs || BigInt(row.endTimeUnixNano) < startNs) continue;
-      if (row.rootSpanName) names.add(row.rootSpanName);
-    }
-  }
+  await scanInOrder(
+    blocks,
+    options.concurrency ?? DEFAULT_SCAN_CONCURRENCY,
+    async (b) => {
+      try {
+        return (await candidateRows(scanReader(store, tenantId, b, counters), b.bytes, { startNs, endNs, tailBytes: options.tailBytes }, counters)).rows;
+      } catch (err) {
+        // A block compacted away meanwhile: its traces are in the merged block, listed or not.
+        if (err instanceof BlockGone) return [];
+        throw err;
+      }
+    },
+    (rows) => {
+      for (const row of rows) if (row.rootSpanName) names.add(row.rootSpanName);
+    },
+  );
   return [...names].sort().slice(0, options.maxValues ?? 1000);
 }
 

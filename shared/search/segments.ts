@@ -37,6 +37,8 @@ export function segmentsNewestFirst(rows: Iterable<TraceSummary>): SegmentRows[]
 
 export interface OpenedBlock {
   traces: TraceSummary[];
+  /** Each segment's attribute index by offset (none in version-1 blocks). */
+  segmentIndexes: Map<number, Uint8Array>;
   /** A range of the block, from the tail already read when it lies there, else read now. */
   range(r: { offset: number; length: number }): Promise<Uint8Array>;
   /** The block dictionary, read and decoded on first use. */
@@ -57,5 +59,5 @@ export async function openBlock(read: ReadRange, objectSize: number, tailBytes =
   const range = async (r: { offset: number; length: number }) => (r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : await read(r.offset, r.length));
   const table = await decodeSummaries(await range(footer.summaries));
   let dictionary: Promise<BlockDictionary> | undefined;
-  return { traces: table.traces, range, dictionary: () => (dictionary ??= range(footer.dictionary).then(decodeDictionary)) };
+  return { traces: table.traces, segmentIndexes: table.segmentIndexes, range, dictionary: () => (dictionary ??= range(footer.dictionary).then(decodeDictionary)) };
 }

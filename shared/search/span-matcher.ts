@@ -13,6 +13,7 @@
  * The spanset reported is the matching spans by start time, at most `spss`, each with its
  * `service.name`.
  */
+import { allOf, type IndexCondition } from "../block/attribute-index.ts";
 import type { TraceFacts } from "../block/summarize.ts";
 import { serviceNameOf } from "../block/summarize.ts";
 import type { InstrumentationScope, Resource, Span } from "../model/span.ts";
@@ -30,6 +31,8 @@ export interface SpanQuery {
   minDurationNanos?: bigint;
   maxDurationNanos?: bigint;
   test?: SpanTest;
+  /** What `test` needs of a block's or segment's attribute index (the caller knows what it tests). */
+  testIndex?: IndexCondition;
 }
 
 export interface SpanMatcher extends TraceMatcher {
@@ -58,8 +61,17 @@ export function spanMatcher(query: SpanQuery, options: { spss?: number } = {}): 
     return s.spanCount > 0;
   };
 
+  // One span meets every condition, so its facts are all in the segment that holds it.
+  const indexCondition = allOf([
+    ...(name !== undefined ? [{ kind: "spanName" as const, value: name }] : []),
+    ...(min !== undefined ? [{ kind: "duration" as const, op: ">=" as const, nanos: min }] : []),
+    ...(max !== undefined ? [{ kind: "duration" as const, op: "<=" as const, nanos: max }] : []),
+    ...(query.testIndex ? [query.testIndex] : []),
+  ]);
+
   return {
     requiredServices: service !== undefined ? [service] : undefined,
+    indexCondition,
     summaryOnly,
     mayMatch,
     match(trace, summary) {

@@ -19,6 +19,7 @@
  * most `spss`; when every condition is decided by the summary, no span is decoded and the
  * trace has no spanset.
  */
+import { allOf, type IndexCondition } from "../block/attribute-index.ts";
 import type { TraceFacts } from "../block/summarize.ts";
 import { serviceNameOf } from "../block/summarize.ts";
 import type { AnyValue, KeyValue, Span } from "../model/span.ts";
@@ -141,6 +142,8 @@ interface Condition {
   /** Decided on the summary alone (no span condition). */
   summary?: (s: TraceFacts) => boolean;
   span?: SpanCondition;
+  /** What the span condition needs of an attribute index (tags are compared by string form). */
+  index?: IndexCondition;
 }
 
 const STATUS_CODES: Record<string, number> = { error: StatusCode.ERROR, ok: StatusCode.OK, unset: StatusCode.UNSET };
@@ -150,12 +153,12 @@ function condition(key: string, value: string): Condition {
     case "service.name":
       return { key, value, summary: (s) => s.services.some((c) => c.serviceName === value && c.spanCount > 0) };
     case "name":
-      return { key, value, span: (span) => span.name === value };
+      return { key, value, span: (span) => span.name === value, index: { kind: "spanName", value } };
     case "status": {
       const code = STATUS_CODES[value];
       if (code === undefined) throw new TagsQueryError(`tags: status must be error, ok or unset, got "${value}"`);
       if (code === StatusCode.ERROR) return { key, value, summary: (s) => s.errorCount > 0 };
-      return { key, value, span: (span) => span.status.code === code };
+      return { key, value, span: (span) => span.status.code === code, index: { kind: "status", value: code } };
     }
     case "error":
       if (value === "true") return { key, value, summary: (s) => s.errorCount > 0 };
@@ -166,6 +169,7 @@ function condition(key: string, value: string): Condition {
         key,
         value,
         span: (span, resourceAttrs) => span.attributes.some((kv) => kv.key === key && attributeString(kv.value) === value) || resourceAttrs.some((kv) => kv.key === key && attributeString(kv.value) === value),
+        index: { kind: "pair", name: key, value },
       };
   }
 }
@@ -196,6 +200,8 @@ export function tagsMatcher(params: TagsSearch, options: { spss?: number } = {})
 
   return {
     requiredServices: service !== undefined ? [service] : undefined,
+    // Every condition is met by some span of the trace, and a trace lies in one segment.
+    indexCondition: allOf(conditions.flatMap((c) => (c.index ? [c.index] : []))),
     summaryOnly: spanConditions.length === 0,
     mayMatch(s) {
       const d = BigInt(s.durationNanos);

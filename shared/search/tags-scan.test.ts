@@ -115,10 +115,15 @@ describe("scanTags", () => {
       { id: "b2", traces: [trace("b".repeat(32), "web", 2000, [str("id", "x2")])] },
     ]);
     const values = new TagValueCollector(parseTagIdentifier("span.id")!, { maxValues: 1 });
-    const m = await scanTags(s.list, s.store, TENANT, values, undefined, RANGE);
+    // One block at a time, the older block is never read.
+    const m = await scanTags(s.list, s.store, TENANT, values, undefined, { ...RANGE, concurrency: 1 });
     expect(values.values()).toEqual([{ type: "string", value: "x2" }]);
     expect(m.truncated).toBe(true);
     expect(s.reads).toHaveLength(1);
+    // Read at once, the older block's values still do not enter: blocks are fed newest first.
+    const parallel = new TagValueCollector(parseTagIdentifier("span.id")!, { maxValues: 1 });
+    expect((await scanTags(s.list, s.store, TENANT, parallel, undefined, RANGE)).truncated).toBe(true);
+    expect(parallel.values()).toEqual([{ type: "string", value: "x2" }]);
   });
 
   it("reads root names from the summary table alone", async () => {

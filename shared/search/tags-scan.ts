@@ -12,19 +12,21 @@
  *    when a segment is; the wanted traces are decoded, matched against the filter (the TraceQL
  *    engine, per span) and handed to the sink.
  *    Without a filter, blocks of up to 1 MiB are read whole in one request.
- * 4. It stops when the sink is done (its caps) or `maxBytesRead` bytes have been read from
- *    storage (checked before each read: a scan reads at most one segment past it). Either way the
+ * 4. Blocks are read several at once (block-scanner.ts) and fed to the sink in block order. It
+ *    stops when the sink is done (its caps) or the blocks fed so far read `maxBytesRead` bytes
+ *    (also checked before each read; reads already in flight finish, so a scan reads at most one
+ *    segment per block in flight past it, and what those blocks hold is not fed). Either way the
  *    result says `truncated`.
  *
  * A block compacted away between the catalog read and its first range read is skipped, and the
  * catalog is read once more at the end for blocks not yet seen (the merged block).
  */
-import { decodeSegmentTraces } from "../block/read-block.ts";
+import { encodedIndexMayMatch } from "../block/attribute-index.ts";
 import type { TraceSummary } from "../block/summary-table.ts";
-import { openBlock, segmentsNewestFirst } from "./segments.ts";
 import { BlockGone, blockRangeReader, type ReadRange } from "../storage/block-range-reader.ts";
-import type { Span } from "../model/span.ts";
+import type { ResourceSpans, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
+import { candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, scanInOrder, type ScanCounters, type ScanSettings } from "./block-scanner.ts";
 import type { TraceMatcher } from "./matcher.ts";
 import type { TagSink } from "./tag-catalog.ts";
 
@@ -34,15 +36,14 @@ export interface TagScanBlock {
   bytes: number;
   endMs: number;
   services: readonly string[];
+  attributeIndex?: Uint8Array | null;
 }
 
-export interface TagScanOptions {
+export interface TagScanOptions extends ScanSettings {
   startMs: number;
   endMs: number;
   /** Stop reading storage past this many bytes. Default `DEFAULT_MAX_BYTES_READ`. */
   maxBytesRead?: number;
-  /** Bytes of a block's tail fetched by its first read. Default 64 KiB. */
-  tailBytes?: number;
 }
 
 /**
@@ -86,50 +87,81 @@ export async function scanTags(list: () => Promise<TagScanBlock[]>, store: Objec
   const startNs = BigInt(options.startMs) * NANOS_PER_MS;
   const endNs = BigInt(options.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
   const required = filter?.requiredServices ?? [];
+  const cond = options.useIndex === false ? undefined : filter?.indexCondition;
   const metrics: TagScanMetrics = { inspectedBytes: 0, inspectedBlocks: 0, inspectedTraces: 0, completedJobs: 0, totalJobs: 0, totalBlockBytes: 0, truncated: false };
+  const counters = newCounters();
   const visited = new Set<string>();
+  let budgetSpent = false;
+  let takenBytes = 0;
 
   const order = (blocks: TagScanBlock[]) =>
     blocks
-      .filter((b) => !visited.has(b.id) && required.every((s) => b.services.includes(s)))
+      .filter((b) => !visited.has(b.id) && required.every((s) => b.services.includes(s)) && (!cond || encodedIndexMayMatch(b.attributeIndex, cond)))
       .sort((a, b) => b.endMs - a.endMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   const run = async (blocks: TagScanBlock[]): Promise<boolean> => {
     let gone = false;
     metrics.totalJobs += blocks.length;
     for (const b of blocks) metrics.totalBlockBytes += b.bytes;
-    for (const block of blocks) {
-      if (sink.done) {
-        metrics.truncated = true;
-        return gone;
-      }
-      visited.add(block.id);
-      const readBlock = blockRangeReader(store, tenantId, block.id, (n) => (metrics.inspectedBytes += n));
-      const read = (offset: number, length: number) => {
-        if (metrics.inspectedBytes >= maxBytesRead) throw new BudgetSpent();
-        return readBlock(offset, length);
-      };
-      try {
-        // A full scan of a small block reads nearly all of it anyway: one GET instead of one per segment.
-        const whole = !filter && sink.needsSpans && block.bytes <= WHOLE_BLOCK_BYTES;
-        await scanBlock(read, block.bytes, { sink, filter, startNs, endNs, metrics, tailBytes: whole ? block.bytes : options.tailBytes });
-      } catch (err) {
-        if (err instanceof BudgetSpent) {
-          metrics.truncated = true;
-          return gone;
+    await scanInOrder(
+      blocks,
+      options.concurrency ?? DEFAULT_SCAN_CONCURRENCY,
+      async (block): Promise<{ fed: Fed[]; bytes: number } | "gone" | "budget"> => {
+        visited.add(block.id);
+        let bytes = 0;
+        const readBlock = blockRangeReader(store, tenantId, block.id, (n) => {
+          counters.inspectedBytes += n;
+          bytes += n;
+        });
+        const read = (offset: number, length: number) => {
+          if (counters.inspectedBytes >= maxBytesRead) throw new BudgetSpent();
+          return readBlock(offset, length);
+        };
+        try {
+          // A full scan of a small block reads nearly all of it anyway: one GET instead of one per segment.
+          const whole = !filter && sink.needsSpans && block.bytes <= WHOLE_BLOCK_BYTES;
+          return { fed: await scanBlock(read, block.bytes, { sink, filter, startNs, endNs, counters, useIndex: options.useIndex, tailBytes: whole ? block.bytes : options.tailBytes }), bytes };
+        } catch (err) {
+          if (err instanceof BudgetSpent) return "budget";
+          if (err instanceof BlockGone) return "gone";
+          throw err;
         }
-        if (!(err instanceof BlockGone)) throw err;
-        gone = true;
-        continue;
-      }
-      metrics.completedJobs++;
-    }
+      },
+      (result) => {
+        if (budgetSpent) return;
+        // Blocks read at once with newer ones do not count once the newer ones spent the budget:
+        // what is fed is what one block after another would have fed.
+        if (takenBytes >= maxBytesRead) budgetSpent = true;
+        else if (result === "gone") gone = true;
+        else if (result === "budget") budgetSpent = true;
+        else {
+          takenBytes += result.bytes;
+          // Fed in block order, so caps keep the newest values whatever order reads finished in.
+          for (const f of result.fed) {
+            if (sink.done) break;
+            sink.add(f.row, f.trace, f.keep);
+          }
+          metrics.completedJobs++;
+        }
+      },
+      () => !sink.done && !budgetSpent,
+    );
     return gone;
   };
 
-  if ((await run(order(await list()))) && !metrics.truncated) await run(order(await list()));
-  if (sink.done) metrics.truncated = true;
+  if ((await run(order(await list()))) && !budgetSpent && !sink.done) await run(order(await list()));
+  metrics.inspectedBytes = counters.inspectedBytes;
+  metrics.inspectedBlocks = counters.inspectedBlocks;
+  metrics.inspectedTraces = counters.inspectedTraces;
+  if (sink.done || budgetSpent) metrics.truncated = true;
   return metrics;
+}
+
+/** What a block gives the sink: a row, its trace when decoded, and which spans matched. */
+interface Fed {
+  row: TraceSummary;
+  trace: ResourceSpans[] | undefined;
+  keep: ((span: Span) => boolean) | undefined;
 }
 
 interface BlockScan {
@@ -137,52 +169,36 @@ interface BlockScan {
   filter: TagFilter | undefined;
   startNs: bigint;
   endNs: bigint;
-  metrics: TagScanMetrics;
+  counters: ScanCounters;
+  useIndex?: boolean;
   tailBytes?: number;
 }
 
-type Read = ReadRange;
-
-async function scanBlock(read: Read, objectSize: number, scan: BlockScan): Promise<void> {
-  const { sink, filter, startNs, endNs, metrics } = scan;
-  const block = await openBlock(read, objectSize, scan.tailBytes);
-  metrics.inspectedBlocks++;
-
-  const rows: TraceSummary[] = [];
-  for (const row of block.traces) {
-    if (BigInt(row.startTimeUnixNano) > endNs || BigInt(row.endTimeUnixNano) < startNs) continue;
-    metrics.inspectedTraces++;
-    if (filter && !filter.mayMatch(row)) continue;
-    // Without a filter, a sink of summary facts needs nothing more.
-    if (!filter && !sink.needsSpans) {
-      sink.add(row, undefined, undefined);
-      if (sink.done) return;
-    } else rows.push(row);
-  }
-  if (!rows.length) return;
-
-  const segments = segmentsNewestFirst(rows);
-
-  for (const { offset, rows: list } of segments) {
-    if (sink.done) return;
-    const segment = await block.range({ offset, length: list[0]!.segmentLength });
-    const traces = await decodeSegmentTraces(segment, await block.dictionary(), list);
-    for (let i = 0; i < list.length; i++) {
-      const row = list[i]!;
-      const trace = traces[i]!;
+async function scanBlock(read: ReadRange, objectSize: number, scan: BlockScan): Promise<Fed[]> {
+  const { sink, filter, counters } = scan;
+  const c = await candidateRows(read, objectSize, { startNs: scan.startNs, endNs: scan.endNs, filter, useIndex: scan.useIndex, tailBytes: scan.tailBytes }, counters);
+  // Without a filter, a sink of summary facts needs nothing more.
+  if (!filter && !sink.needsSpans) return c.rows.map((row) => ({ row, trace: undefined, keep: undefined }));
+  const out: Fed[] = [];
+  await readSegments(
+    c,
+    c.rows,
+    (row, trace) => {
       let keep: ((span: Span) => boolean) | undefined;
       if (filter) {
         const sets = filter.match(trace, row);
-        if (!sets) continue;
+        if (!sets) return;
         // Spans are told apart by id, start and name: Zipkin's shared spans repeat an id.
         const matched = new Set<string>();
         for (const set of sets) for (const s of set.spans) matched.add(`${s.spanID}|${s.startTimeUnixNano}|${s.name}`);
         keep = (span) => matched.has(`${span.spanId}|${span.startTimeUnixNano}|${span.name}`);
       }
-      sink.add(row, trace, keep);
-      if (sink.done) return;
-    }
-  }
+      out.push({ row, trace, keep });
+    },
+    counters,
+    () => sink.done,
+  );
+  return out;
 }
 
 /** The `spss` a tag filter is compiled with: every matching span counts. */

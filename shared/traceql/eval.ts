@@ -11,6 +11,7 @@
  */
 import type { TraceFacts } from "../block/summarize.ts";
 import { parseU64 } from "../block/summarize.ts";
+import { indexConditionOf } from "./index-conditions.ts";
 import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts";
 import type { ComparisonOp, Condition, Field, Query, SpansetExpr, Stage, Static } from "./ast.ts";
@@ -601,6 +602,7 @@ export function compileQuery(ast: Query, options: CompileOptions = {}): TraceMat
   const summaryOnly = isSummaryOnly(ast);
   return {
     summaryOnly,
+    indexCondition: indexConditionOf(ast),
     mayMatch: prune,
     match(trace: ResourceSpans[], summary: TraceFacts): SpansetMatch[] | undefined {
       const ctx: Ctx = { summary };

@@ -20,6 +20,7 @@
  * - `endTs`/`lookback` (ms; default now and 1 day, at most the caller's maximum), `limit` (default
  *   10, at most `MAX_SEARCH_LIMIT`).
  */
+import { ALL, allOf } from "../block/attribute-index.ts";
 import type { Resource } from "../model/span.ts";
 import { spanMatcher, type SpanMatcher } from "../search/span-matcher.ts";
 import { encodeZipkinSpan, zipkinResource, type ZipkinResource } from "./encode.ts";
@@ -92,6 +93,11 @@ export function parseZipkinSearch(q: Record<string, string | undefined>, nowMs: 
   return out;
 }
 
+/** Tags encode.ts makes from something other than an attribute of the span or its resource. */
+function isDerivedTag(key: string): boolean {
+  return key === "span.kind" || key === "error" || key === "w3c.tracestate" || key.startsWith("otel.") || key.startsWith("otlp.");
+}
+
 /**
  * The span-level matcher of a search. `service` is the stored service name `serviceName`
  * resolved to (the route knows the stored names); without it any span may match.
@@ -104,6 +110,8 @@ export function zipkinSpanMatcher(q: ZipkinSearch, service: string | undefined):
   const needsSpan = spanName !== undefined || remote !== undefined || terms.length > 0;
   return spanMatcher({
     service,
+    // A tag with a value is an attribute (span or resource) unless encode.ts derives it.
+    testIndex: allOf(terms.map(([key, value]) => (value === "" || isDerivedTag(key) ? ALL : { kind: "pair" as const, name: key, value }))),
     // Whole microseconds, as Zipkin's durations are: floor(d / 1000) within [min, max].
     ...(q.minDurationMicros !== undefined ? { minDurationNanos: BigInt(q.minDurationMicros) * 1000n } : {}),
     ...(q.maxDurationMicros !== undefined ? { maxDurationNanos: BigInt(q.maxDurationMicros + 1) * 1000n - 1n } : {}),

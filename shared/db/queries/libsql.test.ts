@@ -46,7 +46,7 @@ describe("libSQL adapter", () => {
     const plain = drizzle({ client, schema });
     const tenantId = (await createTenant(db, "blobs")).id;
     const filter = Uint8Array.from([0x00, 0xff, 0xfe, 0x80, 0x41]);
-    await recordBlock(db, tenantId, { id: `blk_${crypto.randomUUID()}`, level: 0, formatVersion: 1, startMs: 1, endMs: 2, traceCount: 1, spanCount: 1, bytes: 1, services: [], traceFilter: filter, createdAt: new Date(0) }, [], []);
+    await recordBlock(db, tenantId, { id: `blk_${crypto.randomUUID()}`, level: 0, formatVersion: 1, startMs: 1, endMs: 2, traceCount: 1, spanCount: 1, bytes: 1, services: [], traceFilter: filter, attributeIndex: null, createdAt: new Date(0) }, [], []);
 
     vi.stubGlobal("Buffer", undefined);
     try {

@@ -90,6 +90,7 @@ function newBlock(over: Partial<NewBlock> = {}): NewBlock {
     bytes: 4096 + n,
     services: ["api", "db"],
     traceFilter: bytes(128, n),
+    attributeIndex: null,
     createdAt: new Date(T0 + 60_000),
     ...over,
   };

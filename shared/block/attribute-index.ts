@@ -1,0 +1,343 @@
+/**
+ * @module
+ * What a block, or one segment of it, holds, in a form a query can test without decoding spans:
+ * which attribute names occur, which (name, value) pairs for names with few values, the numeric
+ * range per name, the span names, kinds and status codes, and the span-duration range. A search
+ * skips a block (catalog copy, in D1) or a segment (in the block's summary table) when the test
+ * says "certainly not"; Bloom-filter false positives only cost a read, never a missed span.
+ *
+ * Sound by construction for every matcher that reads these facts:
+ * - names and pairs cover span, resource and event attributes (Jaeger matches log fields too);
+ * - a pair is stored in every string form a matcher compares by: the string itself, `true`/`false`,
+ *   an int's decimal as sent and as `Number` prints it, a double as `String` prints it. A name
+ *   with a bytes, array or map value, or with more than `maxValuesPerName` values, is marked
+ *   "many" and its pairs are not stored (a pair test on it answers "maybe");
+ * - numeric ranges take ints by `Number()` and doubles (NaN left out: it compares false), as the
+ *   TraceQL engine reads them;
+ * - durations are `end - start` (0 when not after), by both parsers the matchers use.
+ *
+ * Bytes: `[1][flags: 1 = many span names][kinds bitmask][status bitmask][span count][min duration]
+ * [max duration][numeric names: name, min f64, max f64 ...][Bloom filter (trace-filter.ts) of the
+ * keys]`. Keys: `a\0name`, `v\0name\0value`, `m\0name` (many values), `n\0span name`.
+ */
+import { ByteReader, ByteWriter } from "./bytes.ts";
+import { parseU64 } from "./summarize.ts";
+import { buildFilter, filterMayContain } from "./trace-filter.ts";
+import type { AnyValue, KeyValue, Resource, Span } from "../model/span.ts";
+
+const VERSION = 1;
+const BITS_PER_KEY = 10;
+/** Distinct values kept per name while collecting; past it the name is "many" anyway. */
+const COLLECT_CAP = 512;
+
+export interface IndexCaps {
+  /** A name with more distinct values than this stores no pairs. */
+  maxValuesPerName: number;
+  /** More distinct span names than this: span names are not stored. */
+  maxSpanNames: number;
+}
+
+/** Segments are small: few values each. Blocks keep more, for the catalog copy. */
+export const SEGMENT_INDEX_CAPS: IndexCaps = { maxValuesPerName: 32, maxSpanNames: 256 };
+export const BLOCK_INDEX_CAPS: IndexCaps = { maxValuesPerName: 128, maxSpanNames: 1024 };
+
+const MANY = "many" as const;
+
+/** The string forms a tag matcher may compare this value by; undefined: not enumerable. */
+function valueForms(v: AnyValue): string[] | undefined {
+  if ("stringValue" in v) return [v.stringValue];
+  if ("boolValue" in v) return [v.boolValue ? "true" : "false"];
+  if ("intValue" in v) {
+    const asNumber = String(Number(v.intValue));
+    return asNumber === v.intValue ? [v.intValue] : [v.intValue, asNumber];
+  }
+  if ("doubleValue" in v) return [String(v.doubleValue)];
+  return undefined;
+}
+
+function numberOf(v: AnyValue): number | undefined {
+  if ("intValue" in v) return Number(v.intValue);
+  if ("doubleValue" in v) return v.doubleValue;
+  return undefined;
+}
+
+/** A span's duration by both readers: the TraceQL engine's (parseU64) and the tag matchers' (decimal). */
+function durations(span: Span): [bigint, bigint] {
+  const s = parseU64(span.startTimeUnixNano) ?? 0n;
+  const e = parseU64(span.endTimeUnixNano) ?? 0n;
+  const engine = e > s ? e - s : 0n;
+  let decimal = 0n;
+  if (/^\d+$/.test(span.startTimeUnixNano) && /^\d+$/.test(span.endTimeUnixNano)) {
+    const d = BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano);
+    decimal = d > 0n ? d : 0n;
+  }
+  return engine <= decimal ? [engine, decimal] : [decimal, engine];
+}
+
+/** Collects the facts of some spans; `absorb` merges another builder (a segment into its block). */
+export class AttributeIndexBuilder {
+  readonly values = new Map<string, Set<string> | typeof MANY>();
+  readonly numeric = new Map<string, [number, number]>();
+  spanNames: Set<string> | typeof MANY = new Set();
+  kinds = 0;
+  statuses = 0;
+  spanCount = 0;
+  minDuration: bigint | undefined;
+  maxDuration: bigint | undefined;
+  readonly #resources = new WeakSet<Resource>();
+
+  addSpan(span: Span, resource: Resource): void {
+    this.spanCount++;
+    if (!this.#resources.has(resource)) {
+      this.#resources.add(resource);
+      this.#addAttributes(resource.attributes);
+    }
+    this.#addAttributes(span.attributes);
+    for (const e of span.events) this.#addAttributes(e.attributes);
+    if (this.spanNames !== MANY) {
+      this.spanNames.add(span.name);
+      if (this.spanNames.size > COLLECT_CAP) this.spanNames = MANY;
+    }
+    if (span.kind >= 0 && span.kind < 8) this.kinds |= 1 << span.kind;
+    else this.kinds |= 0x80;
+    if (span.status.code >= 0 && span.status.code < 8) this.statuses |= 1 << span.status.code;
+    else this.statuses |= 0x80;
+    const [lo, hi] = durations(span);
+    if (this.minDuration === undefined || lo < this.minDuration) this.minDuration = lo;
+    if (this.maxDuration === undefined || hi > this.maxDuration) this.maxDuration = hi;
+  }
+
+  #addAttributes(attrs: readonly KeyValue[]): void {
+    for (const { key, value } of attrs) {
+      const n = numberOf(value);
+      if (n !== undefined && !Number.isNaN(n)) {
+        const r = this.numeric.get(key);
+        if (!r) this.numeric.set(key, [n, n]);
+        else {
+          if (n < r[0]) r[0] = n;
+          if (n > r[1]) r[1] = n;
+        }
+      }
+      const have = this.values.get(key);
+      if (have === MANY) continue;
+      const forms = valueForms(value);
+      if (!forms) {
+        this.values.set(key, MANY);
+        continue;
+      }
+      const set = have ?? new Set<string>();
+      for (const f of forms) set.add(f);
+      this.values.set(key, set.size > COLLECT_CAP ? MANY : set);
+    }
+  }
+
+  absorb(other: AttributeIndexBuilder): void {
+    this.spanCount += other.spanCount;
+    for (const [key, vs] of other.values) {
+      const have = this.values.get(key);
+      if (have === MANY) continue;
+      if (vs === MANY) {
+        this.values.set(key, MANY);
+        continue;
+      }
+      const set = have ?? new Set<string>();
+      for (const v of vs) set.add(v);
+      this.values.set(key, set.size > COLLECT_CAP ? MANY : set);
+    }
+    for (const [key, [lo, hi]] of other.numeric) {
+      const r = this.numeric.get(key);
+      if (!r) this.numeric.set(key, [lo, hi]);
+      else {
+        if (lo < r[0]) r[0] = lo;
+        if (hi > r[1]) r[1] = hi;
+      }
+    }
+    if (this.spanNames !== MANY) {
+      if (other.spanNames === MANY) this.spanNames = MANY;
+      else {
+        for (const n of other.spanNames) this.spanNames.add(n);
+        if (this.spanNames.size > COLLECT_CAP) this.spanNames = MANY;
+      }
+    }
+    this.kinds |= other.kinds;
+    this.statuses |= other.statuses;
+    if (other.minDuration !== undefined && (this.minDuration === undefined || other.minDuration < this.minDuration)) this.minDuration = other.minDuration;
+    if (other.maxDuration !== undefined && (this.maxDuration === undefined || other.maxDuration > this.maxDuration)) this.maxDuration = other.maxDuration;
+  }
+
+  encode(caps: IndexCaps): Uint8Array {
+    const keys: string[] = [];
+    for (const [name, vs] of this.values) {
+      keys.push(`a\0${name}`);
+      if (vs === MANY || vs.size > caps.maxValuesPerName) keys.push(`m\0${name}`);
+      else for (const v of vs) keys.push(`v\0${name}\0${v}`);
+    }
+    const manyNames = this.spanNames === MANY || this.spanNames.size > caps.maxSpanNames;
+    if (this.spanNames !== MANY && !manyNames) for (const n of this.spanNames) keys.push(`n\0${n}`);
+    const w = new ByteWriter(64 + keys.length * 2);
+    w.byte(VERSION);
+    w.byte(manyNames ? 1 : 0);
+    w.byte(this.kinds);
+    w.byte(this.statuses);
+    w.uvarint(this.spanCount);
+    w.ubig(this.minDuration ?? 0n);
+    w.ubig(this.maxDuration ?? 0n);
+    w.uvarint(this.numeric.size);
+    for (const [name, [lo, hi]] of this.numeric) {
+      w.string(name);
+      w.f64(lo);
+      w.f64(hi);
+    }
+    const bloom = buildFilter(keys, keys.length, BITS_PER_KEY);
+    w.uvarint(bloom.length);
+    w.bytes(bloom);
+    return w.finish();
+  }
+}
+
+/** A decoded index: what `indexMayMatch` tests. */
+export interface AttributeIndex {
+  manySpanNames: boolean;
+  kinds: number;
+  statuses: number;
+  spanCount: number;
+  minDuration: bigint;
+  maxDuration: bigint;
+  numeric: Map<string, [number, number]>;
+  bloom: Uint8Array;
+}
+
+export function decodeAttributeIndex(bytes: Uint8Array): AttributeIndex {
+  const r = new ByteReader(bytes);
+  const version = r.byte();
+  if (version !== VERSION) throw new Error(`unknown attribute index version ${version}`);
+  const manySpanNames = (r.byte() & 1) === 1;
+  const kinds = r.byte();
+  const statuses = r.byte();
+  const spanCount = r.uvarint();
+  const minDuration = r.ubig();
+  const maxDuration = r.ubig();
+  const numeric = new Map<string, [number, number]>();
+  for (let i = r.uvarint(); i > 0; i--) {
+    const name = r.string();
+    numeric.set(name, [r.f64(), r.f64()]);
+  }
+  const bloom = r.bytes(r.uvarint());
+  return { manySpanNames, kinds, statuses, spanCount, minDuration, maxDuration, numeric, bloom };
+}
+
+/** Builds the index of some spans in one go (tests, and callers without segments). */
+export function attributeIndexOf(spans: Iterable<{ span: Span; resource: Resource }>, caps: IndexCaps): Uint8Array {
+  const b = new AttributeIndexBuilder();
+  for (const { span, resource } of spans) b.addSpan(span, resource);
+  return b.encode(caps);
+}
+
+// ---- what a query can ask of an index ---------------------------------------------------------
+
+export type NumericOp = "=" | ">" | ">=" | "<" | "<=";
+
+/**
+ * A necessary condition for a span (or, under `and`, spans) of a matching trace to be in the
+ * indexed spans. `all` is "no condition known". Built by each query language's compiler.
+ */
+export type IndexCondition =
+  | { kind: "all" }
+  | { kind: "none" }
+  | { kind: "and"; of: IndexCondition[] }
+  | { kind: "or"; of: IndexCondition[] }
+  /** Some span, resource or event attribute has this name. */
+  | { kind: "attr"; name: string }
+  /** Some attribute `name` has this value (in any of its string forms). */
+  | { kind: "pair"; name: string; value: string }
+  /** Some numeric attribute `name` compares true with `value`. */
+  | { kind: "numeric"; name: string; op: NumericOp; value: number }
+  | { kind: "spanName"; value: string }
+  | { kind: "spanKind"; value: number }
+  | { kind: "status"; value: number }
+  | { kind: "duration"; op: NumericOp; nanos: bigint };
+
+export const ALL: IndexCondition = { kind: "all" };
+
+/** `and`, dropping `all` and collapsing to `none`. */
+export function allOf(conds: IndexCondition[]): IndexCondition {
+  const of = conds.flatMap((c) => (c.kind === "all" ? [] : c.kind === "and" ? c.of : [c]));
+  if (of.some((c) => c.kind === "none")) return { kind: "none" };
+  return of.length === 0 ? ALL : of.length === 1 ? of[0]! : { kind: "and", of };
+}
+
+/** `or`: `all` when any side is unknown. */
+export function anyOf(conds: IndexCondition[]): IndexCondition {
+  if (conds.some((c) => c.kind === "all")) return ALL;
+  const of = conds.flatMap((c) => (c.kind === "none" ? [] : c.kind === "or" ? c.of : [c]));
+  return of.length === 0 ? { kind: "none" } : of.length === 1 ? of[0]! : { kind: "or", of };
+}
+
+const has = (ix: AttributeIndex, key: string) => filterMayContain(ix.bloom, key);
+
+function compareRange(op: NumericOp, lo: number, hi: number, v: number): boolean {
+  switch (op) {
+    case "=":
+      return lo <= v && v <= hi;
+    case ">":
+      return hi > v;
+    case ">=":
+      return hi >= v;
+    case "<":
+      return lo < v;
+    case "<=":
+      return lo <= v;
+  }
+}
+
+/** False only when no span indexed in `ix` can meet `c`. */
+export function indexMayMatch(ix: AttributeIndex, c: IndexCondition): boolean {
+  if (ix.spanCount === 0) return false;
+  switch (c.kind) {
+    case "all":
+      return true;
+    case "none":
+      return false;
+    case "and":
+      return c.of.every((x) => indexMayMatch(ix, x));
+    case "or":
+      return c.of.some((x) => indexMayMatch(ix, x));
+    case "attr":
+      return has(ix, `a\0${c.name}`);
+    case "pair":
+      return has(ix, `a\0${c.name}`) && (has(ix, `m\0${c.name}`) || has(ix, `v\0${c.name}\0${c.value}`));
+    case "numeric": {
+      const r = ix.numeric.get(c.name);
+      return r !== undefined && compareRange(c.op, r[0], r[1], c.value);
+    }
+    case "spanName":
+      return ix.manySpanNames || has(ix, `n\0${c.value}`);
+    case "spanKind":
+      return c.value >= 0 && c.value < 7 ? (ix.kinds & ((1 << c.value) | 0x80)) !== 0 : true;
+    case "status":
+      return c.value >= 0 && c.value < 7 ? (ix.statuses & ((1 << c.value) | 0x80)) !== 0 : true;
+    case "duration": {
+      const v = c.nanos;
+      const lo = ix.minDuration;
+      const hi = ix.maxDuration;
+      switch (c.op) {
+        case "=":
+          return lo <= v && v <= hi;
+        case ">":
+          return hi > v;
+        case ">=":
+          return hi >= v;
+        case "<":
+          return lo < v;
+        case "<=":
+          return lo <= v;
+      }
+    }
+  }
+}
+
+/** The test on encoded bytes; missing bytes (blocks written before indexes) always "maybe". */
+export function encodedIndexMayMatch(bytes: Uint8Array | null | undefined, c: IndexCondition): boolean {
+  if (!bytes || c.kind === "all") return true;
+  return indexMayMatch(decodeAttributeIndex(bytes), c);
+}

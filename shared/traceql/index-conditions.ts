@@ -1,0 +1,78 @@
+/**
+ * @module
+ * Compiles a TraceQL query into the condition a block's or segment's attribute index can test
+ * (shared/block/attribute-index.ts), the way Tempo's engine hands its storage the conditions of a
+ * `FetchSpansRequest`: a necessary condition, so a block or segment that fails it holds no span
+ * of a matching trace and is not read.
+ *
+ * Inside a selector `&&` needs both sides, `||` either; a comparison of an attribute or an
+ * intrinsic with a literal becomes a name, pair, numeric-range, span-name, kind, status or
+ * duration test; anything else (negation, `nil` equality, field against field, regexes) needs
+ * nothing. Across spansets `&&` and the structural operators need both sides in the trace, `||`
+ * either; a pipeline needs what its source needs (its stages only filter).
+ */
+import { ALL, allOf, anyOf, type IndexCondition, type NumericOp } from "../block/attribute-index.ts";
+import type { ComparisonOp, Condition, SpansetExpr, Static } from "./ast.ts";
+
+const BOTH_SIDES = new Set(["&&", ">", ">>", "<", "<<", "~"]);
+
+export function indexConditionOf(e: SpansetExpr): IndexCondition {
+  switch (e.kind) {
+    case "selector":
+      return e.cond ? conditionOf(e.cond) : ALL;
+    case "pipeline":
+      return indexConditionOf(e.source);
+    case "spansetOp":
+      if (e.op === "||") return anyOf([indexConditionOf(e.left), indexConditionOf(e.right)]);
+      if (BOTH_SIDES.has(e.op)) return allOf([indexConditionOf(e.left), indexConditionOf(e.right)]);
+      return ALL;
+  }
+}
+
+const FLIPPED: Partial<Record<ComparisonOp, ComparisonOp>> = { "=": "=", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=": ">=" };
+const ORDERED = new Set<ComparisonOp>(["=", ">", ">=", "<", "<="]);
+
+function conditionOf(c: Condition): IndexCondition {
+  switch (c.kind) {
+    case "logical":
+      return c.op === "&&" ? allOf([conditionOf(c.left), conditionOf(c.right)]) : anyOf([conditionOf(c.left), conditionOf(c.right)]);
+    case "attribute":
+      // A bare attribute is true only when it is a true boolean: it must at least be there.
+      return { kind: "attr", name: c.name };
+    case "comparison": {
+      if (c.right.kind === "literal" && (c.left.kind === "attribute" || c.left.kind === "intrinsic")) return comparisonOf(c.left, c.op, c.right.value);
+      const flipped = FLIPPED[c.op];
+      if (flipped && c.left.kind === "literal" && (c.right.kind === "attribute" || c.right.kind === "intrinsic")) return comparisonOf(c.right, flipped, c.left.value);
+      return ALL;
+    }
+    default:
+      return ALL;
+  }
+}
+
+function comparisonOf(field: Extract<Condition, { kind: "attribute" | "intrinsic" }>, op: ComparisonOp, value: Static): IndexCondition {
+  if (field.kind === "attribute") {
+    const name = field.name;
+    if (value.type === "nil") return op === "!=" ? { kind: "attr", name } : ALL;
+    // Any comparison that can be true reads a value of the attribute.
+    if (op === "=" && value.type === "string") return { kind: "pair", name, value: value.value };
+    if (op === "=" && value.type === "bool") return { kind: "pair", name, value: value.value ? "true" : "false" };
+    if ((value.type === "int" || value.type === "float" || value.type === "duration") && ORDERED.has(op)) return { kind: "numeric", name, op: op as NumericOp, value: value.value };
+    return { kind: "attr", name };
+  }
+  switch (field.name) {
+    case "name":
+      return op === "=" && value.type === "string" ? { kind: "spanName", value: value.value } : ALL;
+    case "status":
+      return op === "=" && value.type === "status" ? { kind: "status", value: value.value } : ALL;
+    case "kind":
+      return op === "=" && value.type === "kind" ? { kind: "spanKind", value: value.value } : ALL;
+    case "duration":
+      if ((value.type === "duration" || value.type === "int" || value.type === "float") && Number.isSafeInteger(value.value) && ORDERED.has(op)) {
+        return { kind: "duration", op: op as NumericOp, nanos: BigInt(value.value) };
+      }
+      return ALL;
+    default:
+      return ALL;
+  }
+}
