@@ -15,6 +15,8 @@ export interface DashboardEnv {
   /** Operator bounds for tenant settings (defaults in shared/tenancy/settings-bounds.ts). */
   MAX_RETENTION_DAYS?: string;
   MAX_INGEST_BYTES_PER_SECOND?: string;
+  /** "0": TraceQL metrics always scan blocks, never answer from the per-minute rows (routes/metrics.ts). */
+  METRICS_FROM_ROLLUPS?: string;
 }
 
 export type DashboardApp = { Bindings: DashboardEnv };

@@ -12,6 +12,13 @@
  *   a sample's `timestampMs` is its bucket's start, rates are per second, quantiles are span
  *   durations in seconds. A bad or unsupported query is a 400 with its `position`.
  *
+ * A query the per-minute operation rows answer exactly (`shared/traceql/metrics-from-rollups.ts`:
+ * rate or count of SERVER/CLIENT/PRODUCER/CONSUMER spans by service, name or kind, over whole
+ * minutes) is answered from them, reading no block: `metrics.inspectedBytes` is "0" and the
+ * header `Edgetrace-Metrics-Source` says `rollups` (else `blocks`): Tempo's `metrics` object
+ * (SearchMetrics) has no field for it, and Grafana decodes the body as that protobuf message
+ * (today allowing unknown fields, as a stopgap). `METRICS_FROM_ROLLUPS=0` turns this off.
+ *
  * Needs a key with the `read` scope; sees only that key's tenant. Mounted before the Tempo app.
  */
 import { Hono } from "hono";
@@ -19,12 +26,16 @@ import type { Principal } from "../../../shared/auth/authenticate.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError, grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
+import { anyBlockWithUnnamedService } from "../../../shared/db/queries/block-services.ts";
+import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
 import { parseGoDuration, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
+import { readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
-import { parseMetricsQuery, type MetricsQuery } from "../../../shared/traceql/metrics.ts";
-import type { DashboardEnv } from "../env.ts";
+import { parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
+import { metricsFromRollups, rollupUnsupportedReason } from "../../../shared/traceql/metrics-from-rollups.ts";
+import { tenantObjectOf, type DashboardEnv } from "../env.ts";
 
 type MetricsApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
@@ -73,6 +84,23 @@ export function parseRange(query: Record<string, string>, nowMs = Date.now()): {
 
 const auth = keyAuth<MetricsApp>({ scope: "read" });
 
+/** The header naming where an answer came from: `rollups` (the per-minute rows) or `blocks`. */
+export const METRICS_SOURCE_HEADER = "Edgetrace-Metrics-Source";
+
+/**
+ * The answer from the per-minute operation rows, or undefined when they cannot give exactly the
+ * block scan's (see metrics-from-rollups.ts) or the operator turned it off. Costs a catalog query
+ * (any block in range with spans lacking a service name?) and the rows' read, in parallel.
+ */
+export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "METRICS_FROM_ROLLUPS">, db: Db, tenantId: string, mq: MetricsQuery, range: Bucketing): Promise<Series[] | undefined> {
+  if (env.METRICS_FROM_ROLLUPS === "0" || rollupUnsupportedReason(mq) !== undefined) return undefined;
+  const [unnamed, rows] = await Promise.all([
+    anyBlockWithUnnamedService(db, tenantId, { startMs: range.startMs, endMs: range.endMs - 1 }),
+    readOperationRowsWithOpen(db, tenantObjectOf(env, tenantId), tenantId, { start: range.startMs / 1000, end: range.endMs / 1000 }),
+  ]);
+  return metricsFromRollups(mq, range, rows, { everySpanNamed: !unnamed });
+}
+
 export const metrics = new Hono<MetricsApp>().get("/metrics/query_range", auth, async (c) => {
   const query = c.req.query();
   const q = query.q?.trim();
@@ -86,8 +114,16 @@ export const metrics = new Hono<MetricsApp>().get("/metrics/query_range", auth, 
     const position = { line: err.line, column: err.column, offset: err.offset };
     return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) }, 400);
   }
-  const result = await metricsQueryRange(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, mq, range);
+  const db = await indexStore(c.env);
+  const tenantId = c.var.principal.tenantId;
+  const fromRows = await seriesFromRollups(c.env, db, tenantId, mq, range);
+  if (fromRows) {
+    c.header(METRICS_SOURCE_HEADER, "rollups");
+    return c.json({ series: fromRows, metrics: { inspectedBytes: "0", inspectedTraces: 0, inspectedSpans: "0", totalBlocks: 0, completedJobs: 0, totalJobs: 0 } });
+  }
+  const result = await metricsQueryRange(db, r2Store(c.env.SPANS), tenantId, mq, range);
   const m = result.metrics;
+  c.header(METRICS_SOURCE_HEADER, "blocks");
   return c.json({
     series: result.series,
     metrics: { inspectedBytes: String(m.inspectedBytes), inspectedTraces: m.inspectedTraces, inspectedSpans: String(m.inspectedSpans), totalBlocks: m.totalBlocks, completedJobs: m.completedJobs, totalJobs: m.totalJobs },
