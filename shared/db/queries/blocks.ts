@@ -2,7 +2,7 @@
  * @module
  * The block catalog. Every function takes `tenantId` first and filters by it.
  */
-import { and, asc, desc, eq, gte, lt, lte } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
 import { inList } from "./in-list.ts";
 import type { BatchingDb, Db } from "../client.ts";
 import { blocks, type Block } from "../schema.ts";
@@ -38,6 +38,52 @@ export async function listBlockFilters(db: Db, tenantId: string, range: { startM
   if (range.startMs !== undefined) conds.push(gte(blocks.endMs, range.startMs));
   if (range.endMs !== undefined) conds.push(lte(blocks.startMs, range.endMs));
   return db.select({ id: blocks.id, bytes: blocks.bytes, traceFilter: blocks.traceFilter }).from(blocks).where(and(...conds)).orderBy(desc(blocks.endMs)).all();
+}
+
+/**
+ * A catalog row as trace by id's per-isolate filter cache (shared/storage/trace-filter-cache.ts)
+ * needs it: the id, and the size and creation time that, with the id, tell a cached filter is the
+ * row's own. `traceFilter` is null when the query was told not to send it.
+ */
+export interface BlockFilterRow {
+  id: string;
+  bytes: number;
+  createdAtMs: number;
+  traceFilter: Uint8Array | null;
+}
+
+/**
+ * The tenant's blocks that may hold spans in [startMs, endMs], newest end first, like
+ * `listBlockFilters`, but sending a row's trace-id filter only when the caller lacks it: with
+ * `filtersFor`, only rows created at or after `createdFromMs` whose id is not in `exceptIds` come
+ * with their filter (the rest have `traceFilter: null`; the caller reads those it does not hold
+ * with `blockFiltersById`); without it, every row does. `exceptIds` is bound as one JSON parameter.
+ */
+export async function listBlockFilterRows(
+  db: Db,
+  tenantId: string,
+  range: { startMs?: number; endMs?: number } = {},
+  filtersFor?: { createdFromMs: number; exceptIds: readonly string[] },
+): Promise<BlockFilterRow[]> {
+  const conds = [eq(blocks.tenantId, tenantId)];
+  if (range.startMs !== undefined) conds.push(gte(blocks.endMs, range.startMs));
+  if (range.endMs !== undefined) conds.push(lte(blocks.startMs, range.endMs));
+  const traceFilter = filtersFor
+    ? sql<Uint8Array | null>`case when ${blocks.createdAt} >= ${filtersFor.createdFromMs} and not (${inList(blocks.id, filtersFor.exceptIds)}) then ${blocks.traceFilter} end`.mapWith(blocks.traceFilter)
+    : blocks.traceFilter;
+  const rows = await db.select({ id: blocks.id, bytes: blocks.bytes, createdAt: blocks.createdAt, traceFilter }).from(blocks).where(and(...conds)).orderBy(desc(blocks.endMs)).all();
+  return rows.map((r) => ({ id: r.id, bytes: r.bytes, createdAtMs: r.createdAt.getTime(), traceFilter: r.traceFilter ?? null }));
+}
+
+/** The given blocks' catalog rows with their filters, in no particular order; ids not in the tenant's catalog are absent. */
+export async function blockFiltersById(db: Db, tenantId: string, ids: readonly string[]): Promise<BlockFilterRow[]> {
+  if (!ids.length) return [];
+  const rows = await db
+    .select({ id: blocks.id, bytes: blocks.bytes, createdAt: blocks.createdAt, traceFilter: blocks.traceFilter })
+    .from(blocks)
+    .where(and(eq(blocks.tenantId, tenantId), inList(blocks.id, ids)))
+    .all();
+  return rows.map((r) => ({ id: r.id, bytes: r.bytes, createdAtMs: r.createdAt.getTime(), traceFilter: r.traceFilter }));
 }
 
 /** Oldest-first blocks of a level created before a time: compaction's input. */
