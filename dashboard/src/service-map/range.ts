@@ -38,8 +38,12 @@ export interface Window {
   step: number;
 }
 
-/** The window of a range, ending now. */
+/**
+ * The window of a range, ending at the end of the current minute: over whole minutes, with a step
+ * of whole minutes (every range but 15m), the metrics charts are answered from the per-minute rows
+ * instead of the blocks (README, TraceQL metrics).
+ */
 export function windowOf(range: RangeOption, nowMs = Date.now()): Window {
-  const end = Math.ceil(nowMs / 1000);
+  const end = Math.ceil(nowMs / 60_000) * 60;
   return { start: end - range.seconds, end, step: Math.max(15, Math.round(range.seconds / 60)) };
 }
