@@ -5,6 +5,8 @@
  * `resource.service.name` without `q` comes from the catalog's services lists, the fixed
  * intrinsics (status, kind, durations) from constants.
  */
+import { listScanBlocks } from "../db/queries/block-scan.ts";
+import type { ScanSettings } from "./block-scanner.ts";
 import type { Db } from "../db/client.ts";
 import { listBlocks } from "../db/queries/blocks.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
@@ -23,7 +25,7 @@ import {
 } from "./tag-catalog.ts";
 import { scanTags, TAG_FILTER_SPSS, type TagFilter, type TagScanMetrics } from "./tags-scan.ts";
 
-export interface TagQueryOptions {
+export interface TagQueryOptions extends ScanSettings {
   startMs: number;
   endMs: number;
   /** A TraceQL spanset filter (Tempo's `q`); see `tagFilterQuery` for what is used of it. */
@@ -69,5 +71,5 @@ export async function searchTagValues(db: Db, store: ObjectStore, tenantId: stri
 
 function scan(db: Db, store: ObjectStore, tenantId: string, sink: TagNameCollector | TagValueCollector, options: TagQueryOptions): Promise<TagScanMetrics> {
   const range = { startMs: options.startMs, endMs: options.endMs };
-  return scanTags(() => listBlocks(db, tenantId, range), store, tenantId, sink, compileTagFilter(options.q), { ...range, maxBytesRead: options.maxBytesRead });
+  return scanTags(() => listScanBlocks(db, tenantId, range), store, tenantId, sink, compileTagFilter(options.q), { ...range, maxBytesRead: options.maxBytesRead, concurrency: options.concurrency, useIndex: options.useIndex, tailBytes: options.tailBytes });
 }

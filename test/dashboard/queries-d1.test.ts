@@ -23,7 +23,7 @@ describe("D1 rows written per metric row", () => {
 
   it("is two for a catalogued block (the row and its (tenant, end) index entry)", async () => {
     await env.DB.prepare("INSERT INTO tenants (id, name, created_at) VALUES ('tn_rows', 'rows', 0)").run();
-    const insert = env.DB.prepare("INSERT INTO blocks VALUES ('l0-rows', 'tn_rows', 0, 1, 0, 1, 1, 1, 1, '[]', x'00', 0)");
+    const insert = env.DB.prepare("INSERT INTO blocks (id, tenant_id, level, format_version, start_ms, end_ms, trace_count, span_count, bytes, services, trace_filter, attribute_index, created_at) VALUES ('l0-rows', 'tn_rows', 0, 2, 0, 1, 1, 1, 1, '[]', x'00', x'01', 0)");
     expect((await insert.run()).meta.rows_written).toBe(2);
   });
 });

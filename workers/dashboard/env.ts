@@ -1,3 +1,4 @@
+import type { ScanSettings } from "../../shared/search/block-scanner.ts";
 import { tenantObject, type TenantObjectApi, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
 
 /** Bindings of the dashboard worker (../../wrangler.toml). */
@@ -15,6 +16,10 @@ export interface DashboardEnv {
   /** Operator bounds for tenant settings (defaults in shared/tenancy/settings-bounds.ts). */
   MAX_RETENTION_DAYS?: string;
   MAX_INGEST_BYTES_PER_SECOND?: string;
+  /** Blocks one request reads at once (default 6: Cloudflare's simultaneous connections per invocation). */
+  SCAN_CONCURRENCY?: string;
+  /** "0": searches do not use the attribute indexes to skip blocks and segments (for comparisons). */
+  SCAN_USE_INDEX?: string;
   /** "0": TraceQL metrics always scan blocks, never answer from the per-minute rows (routes/metrics.ts). */
   METRICS_FROM_ROLLUPS?: string;
 }
@@ -24,4 +29,13 @@ export type DashboardApp = { Bindings: DashboardEnv };
 /** The tenant's object: open metric rows for the query APIs (shared/storage/metrics-reader.ts). */
 export function tenantObjectOf(env: Pick<DashboardEnv, "TENANTS">, tenantId: string): TenantObjectApi {
   return tenantObject(env.TENANTS as unknown as TenantObjectNamespace, tenantId);
+}
+
+/** How this deployment's block scans run (shared/search/block-scanner.ts), from its variables. */
+export function scanSettings(env: Pick<DashboardEnv, "SCAN_CONCURRENCY" | "SCAN_USE_INDEX">): ScanSettings {
+  const n = Number(env.SCAN_CONCURRENCY);
+  return {
+    ...(Number.isInteger(n) && n > 0 ? { concurrency: n } : {}),
+    useIndex: env.SCAN_USE_INDEX !== "0",
+  };
 }

@@ -40,7 +40,7 @@ import { readOperationRowsWithOpen } from "../../../shared/storage/metrics-reade
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
-import { tenantObjectOf, type DashboardEnv } from "../env.ts";
+import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
 import { jaegerDependencies, MAX_WINDOW_SECONDS, parseDependenciesWindow } from "./service-graph.ts";
 
 type JaegerApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
@@ -132,7 +132,7 @@ function parsed<T>(parse: () => T): T {
 async function searchFullTraces(env: DashboardEnv, tenantId: string, search: JaegerSearch): Promise<{ traceId: string; resourceSpans: ResourceSpans[] }[]> {
   const db = await indexStore(env);
   const store = r2Store(env.SPANS);
-  const { traces } = await searchTraces(db, store, tenantId, jaegerSpanMatcher(search.query), { startMs: search.startMs, endMs: search.endMs, limit: search.limit });
+  const { traces } = await searchTraces(db, store, tenantId, jaegerSpanMatcher(search.query), { startMs: search.startMs, endMs: search.endMs, limit: search.limit, ...scanSettings(env) });
   const full = await Promise.all(
     traces.map(async (t) => {
       const startMs = Math.floor(Number(BigInt(t.startTimeUnixNano) / 1_000_000n));

@@ -35,7 +35,7 @@ import { r2Store } from "../../../shared/storage/object-store.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
 import { parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
 import { metricsFromRollups, rollupUnsupportedReason } from "../../../shared/traceql/metrics-from-rollups.ts";
-import { tenantObjectOf, type DashboardEnv } from "../env.ts";
+import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
 
 type MetricsApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
@@ -121,7 +121,7 @@ export const metrics = new Hono<MetricsApp>().get("/metrics/query_range", auth, 
     c.header(METRICS_SOURCE_HEADER, "rollups");
     return c.json({ series: fromRows, metrics: { inspectedBytes: "0", inspectedTraces: 0, inspectedSpans: "0", totalBlocks: 0, completedJobs: 0, totalJobs: 0 } });
   }
-  const result = await metricsQueryRange(db, r2Store(c.env.SPANS), tenantId, mq, range);
+  const result = await metricsQueryRange(db, r2Store(c.env.SPANS), tenantId, mq, range, scanSettings(c.env));
   const m = result.metrics;
   c.header(METRICS_SOURCE_HEADER, "blocks");
   return c.json({

@@ -56,7 +56,7 @@ import { searchTagNames, searchTagValues } from "../../../shared/search/tags-que
 import type { TagScanMetrics } from "../../../shared/search/tags-scan.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { compileQuery, parseTraceQL, TraceQLError } from "../../../shared/traceql/index.ts";
-import type { DashboardEnv } from "../env.ts";
+import { scanSettings, type DashboardEnv } from "../env.ts";
 import pkg from "../../../package.json" with { type: "json" };
 
 type SearchApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
@@ -179,7 +179,7 @@ export const search = new Hono<SearchApp>()
       const position = { line: err.line, column: err.column, offset: err.offset };
       return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) }, 400);
     }
-    const result = await searchTraces(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, matcher, { ...window, limit, spss });
+    const result = await searchTraces(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, matcher, { ...window, limit, spss, ...scanSettings(c.env) });
     return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) } });
   })
   .get("/search/tags", auth, async (c) => {
@@ -187,7 +187,7 @@ export const search = new Hono<SearchApp>()
     // Without a scope Tempo's v1 endpoint lists span and resource attributes; it has no q.
     const scopes: readonly V2Scope[] = p.scope === "" ? ["span", "resource"] : parseScopes(p.scope);
     const attributeScopes = scopes.filter((s): s is AttributeScope => s !== "intrinsic");
-    const { names, metrics } = await searchTagNames(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, attributeScopes, { ...p, q: undefined, limits: p.limits });
+    const { names, metrics } = await searchTagNames(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, attributeScopes, { ...p, q: undefined, limits: p.limits, ...scanSettings(c.env) });
     const all = new Set(attributeScopes.flatMap((s) => names[s]));
     if (p.scope === "") for (const t of V1_SPECIAL_TAGS) all.add(t);
     if (scopes.includes("intrinsic")) for (const t of INTRINSIC_TAGS) all.add(t);
@@ -200,18 +200,18 @@ export const search = new Hono<SearchApp>()
     const db = await indexStore(c.env);
     if (tag === "name") {
       // The legacy name: root span names, from the summary tables alone.
-      return c.json({ tagValues: await rootSpanNames(db, r2Store(c.env.SPANS), tenantId, p, { maxValues: p.limits.maxValues }) });
+      return c.json({ tagValues: await rootSpanNames(db, r2Store(c.env.SPANS), tenantId, p, { maxValues: p.limits.maxValues, ...scanSettings(c.env) }) });
     }
     const target: TagTarget = tag === "status" ? { kind: "intrinsic", name: "status" } : { kind: "attribute", scope: "any", name: tag };
     // Tempo's v1 endpoint answers string values only.
-    const { values, metrics } = await searchTagValues(db, r2Store(c.env.SPANS), tenantId, target, { ...p, q: undefined, types: ["string", "keyword"] });
+    const { values, metrics } = await searchTagValues(db, r2Store(c.env.SPANS), tenantId, target, { ...p, q: undefined, types: ["string", "keyword"], ...scanSettings(c.env) });
     return c.json({ tagValues: values.map((v) => v.value), metrics: tagMetrics(metrics) });
   })
   .get("/v2/search/tags", auth, async (c) => {
     const p = parseTagQuery(c.req.query());
     const scopes = parseScopes(p.scope);
     const attributeScopes = scopes.filter((s): s is AttributeScope => s !== "intrinsic");
-    const { names, metrics } = await searchTagNames(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, attributeScopes, p);
+    const { names, metrics } = await searchTagNames(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, attributeScopes, { ...p, ...scanSettings(c.env) });
     return c.json({ scopes: scopes.map((name) => ({ name, tags: name === "intrinsic" ? INTRINSIC_TAGS : names[name] })), metrics: tagMetrics(metrics) });
   })
   .get("/v2/search/tag/:tag/values", auth, async (c) => {
@@ -219,7 +219,7 @@ export const search = new Hono<SearchApp>()
     const p = parseTagQuery(c.req.query());
     const target = parseTagIdentifier(tag);
     if (!target) throw bad(`tag: "${tag}" is not a TraceQL attribute (span.x, resource.x, .x, event.x, link.x, instrumentation.x) or intrinsic (${INTRINSIC_TAGS.join(", ")})`);
-    const { values, metrics } = await searchTagValues(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, target, p);
+    const { values, metrics } = await searchTagValues(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, target, { ...p, ...scanSettings(c.env) });
     return c.json({ tagValues: values, metrics: tagMetrics(metrics) });
   })
   .get("/status/buildinfo", auth, (c) => c.json(BUILD_INFO));

@@ -45,7 +45,7 @@ import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import { encodeZipkinSpans, type ZipkinSpan } from "../../../shared/zipkin/encode.ts";
 import { parseZipkinSearch, zipkinSpanMatcher, ZipkinSearchError, type ZipkinSearch } from "../../../shared/zipkin/search.ts";
-import { tenantObjectOf, type DashboardEnv } from "../env.ts";
+import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
 import { MAX_WINDOW_SECONDS, parseDependenciesWindow, serviceGraphFor } from "./service-graph.ts";
 
 type ZipkinApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
@@ -130,7 +130,7 @@ export const zipkin = new Hono<ZipkinApp>()
       service = resolveService(q.serviceName, sorted(rows.map((r) => r.service)));
     }
     const matcher = zipkinSpanMatcher(q, service);
-    const { traces } = await searchTraces(db, store, tenantId, matcher, { startMs: q.startMs, endMs: q.endMs, limit: q.limit });
+    const { traces } = await searchTraces(db, store, tenantId, matcher, { startMs: q.startMs, endMs: q.endMs, limit: q.limit, ...scanSettings(c.env) });
     const newestFirst = [...traces].sort((a, b) => {
       const d = BigInt(b.startTimeUnixNano) - BigInt(a.startTimeUnixNano);
       return d > 0n ? 1 : d < 0n ? -1 : 0;
