@@ -18,9 +18,10 @@ function workerProject(name: string, configPath: string, globalSetup: string[] =
         main,
         wrangler: { configPath },
         miniflare: {
-          // Test-only bindings: the migrations to apply, a known admin token, and tenant objects
-          // that flush when a test says so (one test runs the alarm itself).
-          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token", TENANT_FLUSH_INTERVAL_MS: String(86_400_000) },
+          // Test-only bindings: the migrations to apply, a known admin token, tenant objects that
+          // flush when a test says so (one test runs the alarm itself), and dashboard searches
+          // that fan out into jobs from three blocks up, so every search test runs through jobs.
+          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token", TENANT_FLUSH_INTERVAL_MS: String(86_400_000), SCAN_BLOCKS_PER_JOB: "2" },
           ...(main && { durableObjects: { TENANTS: { className: "TenantObject", useSQLite: true } } }),
         },
       }),

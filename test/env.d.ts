@@ -13,6 +13,8 @@ declare global {
       TENANTS: DurableObjectNamespace<import("../workers/assembler/tenant-object.ts").TenantObject>;
       ADMIN_TOKEN: string;
       TEST_MIGRATIONS: D1Migration[];
+      /** Dashboard tests: the dashboard's binding to its own ScanJobs entrypoint (wrangler.toml). */
+      SCAN_JOBS?: unknown;
     }
     // Types `exports.default` from "cloudflare:workers" in the dashboard tests (its main module).
     interface GlobalProps {

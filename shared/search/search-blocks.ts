@@ -23,7 +23,7 @@ import type { Db } from "../db/client.ts";
 import { BlockGone } from "../storage/block-range-reader.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import type { Condition, SpansetExpr } from "../traceql/ast.ts";
-import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanBlock, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
+import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanBlock, type ScanCounters, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
 import type { SpansetMatch, TraceMatcher } from "./matcher.ts";
 
 export interface SearchOptions extends ScanSettings {
@@ -73,32 +73,146 @@ export interface SearchResult {
 /** A matcher may name services every match has (legacy `service.name=`, TraceQL `resource.service.name = "x"`). */
 type PruningMatcher = TraceMatcher & { readonly requiredServices?: readonly string[] };
 
-interface Found {
+/** A match: the summary row of the trace fragment that matched, and its spansets. Plain data. */
+export interface Found {
   summary: TraceSummary;
   spanSets: SpansetMatch[];
 }
 
+/** What one job of a fanned-out search answers (searchBlockList on its blocks). */
+export interface SearchJobResult {
+  /** Its matches, newest first, at most the job's limit. */
+  hits: Found[];
+  /** True when it left blocks or segments unread because it had `limit` newer matches. */
+  stoppedEarly: boolean;
+  counters: ScanCounters;
+  completed: number;
+}
+
+/** A search split into jobs by block range, each run as its own Worker invocation. */
+export interface SearchFanOut {
+  /** Blocks per job, at least (more when the blocks would need more than `maxJobs` jobs). */
+  blocksPerJob: number;
+  /** Jobs per search at most (Cloudflare allows 32 Worker invocations per request). */
+  maxJobs: number;
+  /** Jobs in flight at once. */
+  jobsAtOnce: number;
+  /** Runs `searchBlockList` over `blocks` in another invocation. */
+  run(job: { blocks: ScanBlock[]; limit: number; cutoffNs: string | undefined }): Promise<SearchJobResult>;
+}
+
 const NANOS_PER_MS = 1_000_000n;
 
-export async function searchTraces(db: Db, store: ObjectStore, tenantId: string, matcher: TraceMatcher, options: SearchOptions): Promise<SearchResult> {
+export async function searchTraces(db: Db, store: ObjectStore, tenantId: string, matcher: TraceMatcher, options: SearchOptions & { fanOut?: SearchFanOut }): Promise<SearchResult> {
   return retryIfBlockGone(() => searchOnce(db, store, tenantId, matcher, options));
 }
 
-async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher: TraceMatcher, options: SearchOptions): Promise<SearchResult> {
+const blockEndNs = (b: ScanBlock) => BigInt(b.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
+
+async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher: TraceMatcher, options: SearchOptions & { fanOut?: SearchFanOut }): Promise<SearchResult> {
   const { startMs, endMs, limit } = options;
-  const startNs = BigInt(startMs) * NANOS_PER_MS;
-  const endNs = BigInt(endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
-  const filter: ScanFilter = { requiredServices: (matcher as PruningMatcher).requiredServices, indexCondition: matcher.indexCondition, mayMatch: (s) => matcher.mayMatch(s) };
   const counters = newCounters();
-  const blocks = await blocksToScan(db, tenantId, { startMs, endMs }, filter, options, counters);
+  const blocks = await blocksToScan(db, tenantId, { startMs, endMs }, scanFilterOf(matcher), options, counters);
+  const fanOut = options.fanOut;
+  let found: Found[];
+  let completed: number;
+  if (fanOut && blocks.length > fanOut.blocksPerJob) {
+    ({ found, completed } = await searchInJobs(blocks, limit, fanOut, counters));
+  } else {
+    const r = await searchBlockList(store, tenantId, matcher, blocks, options);
+    addCounters(counters, r.counters);
+    found = r.hits;
+    completed = r.completed;
+  }
+  const metrics: SearchMetrics = {
+    inspectedTraces: counters.inspectedTraces,
+    inspectedBytes: counters.inspectedBytes,
+    inspectedBlocks: counters.inspectedBlocks,
+    completedJobs: completed,
+    totalJobs: blocks.length,
+    skippedBlocks: counters.skippedBlocks,
+    skippedSegments: counters.skippedSegments,
+    reads: counters.reads,
+  };
+  const traces = found.slice(0, limit).map(({ summary, spanSets }): SearchTrace => ({
+    traceID: summary.traceId,
+    rootServiceName: summary.rootServiceName || "<root span not yet received>",
+    rootTraceName: summary.rootSpanName,
+    startTimeUnixNano: summary.startTimeUnixNano,
+    durationMs: Number(BigInt(summary.durationNanos) / NANOS_PER_MS),
+    // Tempo omits a zero errorCount (proto3 JSON); so do we.
+    serviceStats: Object.fromEntries(summary.services.map((c) => [c.serviceName, c.errorCount ? { spanCount: c.spanCount, errorCount: c.errorCount } : { spanCount: c.spanCount }])),
+    spanSets,
+    ...(spanSets[0] ? { spanSet: spanSets[0] } : {}),
+  }));
+  return { traces, metrics };
+}
+
+function scanFilterOf(matcher: TraceMatcher): ScanFilter {
+  return { requiredServices: (matcher as PruningMatcher).requiredServices, indexCondition: matcher.indexCondition, mayMatch: (s) => matcher.mayMatch(s) };
+}
+
+function addCounters(into: ScanCounters, from: ScanCounters): void {
+  for (const k of Object.keys(into) as (keyof ScanCounters)[]) into[k] += from[k];
+}
+
+/**
+ * The search over jobs of consecutive blocks (newest first), merged in job order the way blocks
+ * are merged within a job: a job starts only while its newest block can still hold a trace newer
+ * than the limit-th match of the jobs taken before it, and is told that bound.
+ */
+async function searchInJobs(blocks: ScanBlock[], limit: number, fanOut: SearchFanOut, counters: ScanCounters): Promise<{ found: Found[]; completed: number }> {
+  const jobs: ScanBlock[][] = [];
+  const size = Math.max(fanOut.blocksPerJob, Math.ceil(blocks.length / fanOut.maxJobs));
+  for (let i = 0; i < blocks.length; i += size) jobs.push(blocks.slice(i, i + size));
   const found = new Map<string, Found>();
+  let cutoff: bigint | undefined;
+  let completed = 0;
+  await scanInOrder(
+    jobs,
+    fanOut.jobsAtOnce,
+    (job) => fanOut.run({ blocks: job, limit, cutoffNs: cutoff?.toString() }),
+    async (result, job) => {
+      let r = result;
+      // As within a job: a trace taken from a newer job does not count here; if this job
+      // stopped early counting it, run it again asking for that many more.
+      const dups = r.hits.filter((h) => found.has(h.summary.traceId)).length;
+      if (r.stoppedEarly && dups > 0) {
+        addCounters(counters, r.counters);
+        r = await fanOut.run({ blocks: job, limit: limit + dups, cutoffNs: cutoff?.toString() });
+      }
+      addCounters(counters, r.counters);
+      completed += r.completed;
+      for (const h of r.hits) if (!found.has(h.summary.traceId)) found.set(h.summary.traceId, h);
+      const ordered = newest(found);
+      cutoff = ordered.length >= limit ? BigInt(ordered[limit - 1]!.summary.startTimeUnixNano) : undefined;
+    },
+    (job) => cutoff === undefined || blockEndNs(job[0]!) >= cutoff,
+  );
+  return { found: newest(found), completed };
+}
+
+/**
+ * Search over the given blocks (newest first, as `blocksToScan` orders them): the `limit` newest
+ * matches, newest first. What one invocation runs, alone or as a job of a fanned-out search.
+ * `cutoffNs`: a start no match can be older than to count (a bound from newer blocks).
+ */
+export async function searchBlockList(store: ObjectStore, tenantId: string, matcher: TraceMatcher, blocks: readonly ScanBlock[], options: SearchOptions & { cutoffNs?: string }): Promise<SearchJobResult> {
+  const { limit } = options;
+  const startNs = BigInt(options.startMs) * NANOS_PER_MS;
+  const endNs = BigInt(options.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
+  const filter = scanFilterOf(matcher);
+  const counters = newCounters();
+  const found = new Map<string, Found>();
+  const given = options.cutoffNs !== undefined ? BigInt(options.cutoffNs) : undefined;
   // Matches of the blocks taken so far (a prefix of the newest-first order): the start of the
   // limit-th newest is a bound no trace of a later block can beat once the block ends before it.
-  let cutoff: bigint | undefined;
+  let cutoff: bigint | undefined = given;
+  let stoppedEarly = false;
   const updateCutoff = () => {
-    cutoff = found.size >= limit ? BigInt(newest(found)[limit - 1]!.summary.startTimeUnixNano) : undefined;
+    const own = found.size >= limit ? BigInt(newest(found)[limit - 1]!.summary.startTimeUnixNano) : undefined;
+    cutoff = own === undefined ? given : given === undefined || own > given ? own : given;
   };
-  const endsBeforeCutoff = (b: ScanBlock) => cutoff !== undefined && BigInt(b.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n) < cutoff;
 
   // One block: its matches, newest segments first. With `localStop`, segments are left unread
   // once `limit` matches of this block alone are newer than them.
@@ -110,7 +224,7 @@ async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher:
       return { hits, stoppedEarly: false };
     }
     const local: bigint[] = [];
-    let stoppedEarly = false;
+    let early = false;
     await readSegments(
       c,
       c.rows.filter((r) => !found.has(r.traceId)),
@@ -122,13 +236,13 @@ async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher:
       },
       counters,
       (latest) => {
-        if (cutoff !== undefined && latest < cutoff) return (stoppedEarly = true);
+        if (cutoff !== undefined && latest < cutoff) return (early = true);
         if (!localStop || local.length < limit) return false;
         const sorted = [...local].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
-        return (stoppedEarly = latest < sorted[limit - 1]!);
+        return (early = latest < sorted[limit - 1]!);
       },
     );
-    return { hits, stoppedEarly };
+    return { hits, stoppedEarly: early };
   };
 
   const completed = await scanInOrder(
@@ -140,37 +254,18 @@ async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher:
       // A trace already taken from a newer block (read at the same time as this one) does not
       // count here; if this block stopped early counting it, read it again without stopping.
       if (result.stoppedEarly && hits.some((h) => found.has(h.summary.traceId))) hits = (await readBlock(block, false)).hits;
+      if (result.stoppedEarly) stoppedEarly = true;
       // The fragment in the newest block wins: blocks are taken newest first.
       for (const h of hits) if (!found.has(h.summary.traceId)) found.set(h.summary.traceId, h);
       updateCutoff();
     },
-    (block) => !endsBeforeCutoff(block),
+    (block) => {
+      const go = cutoff === undefined || blockEndNs(block) >= cutoff;
+      if (!go) stoppedEarly = true;
+      return go;
+    },
   );
-
-  const metrics: SearchMetrics = {
-    inspectedTraces: counters.inspectedTraces,
-    inspectedBytes: counters.inspectedBytes,
-    inspectedBlocks: counters.inspectedBlocks,
-    completedJobs: completed,
-    totalJobs: blocks.length,
-    skippedBlocks: counters.skippedBlocks,
-    skippedSegments: counters.skippedSegments,
-    reads: counters.reads,
-  };
-  const traces = newest(found)
-    .slice(0, limit)
-    .map(({ summary, spanSets }): SearchTrace => ({
-      traceID: summary.traceId,
-      rootServiceName: summary.rootServiceName || "<root span not yet received>",
-      rootTraceName: summary.rootSpanName,
-      startTimeUnixNano: summary.startTimeUnixNano,
-      durationMs: Number(BigInt(summary.durationNanos) / NANOS_PER_MS),
-      // Tempo omits a zero errorCount (proto3 JSON); so do we.
-      serviceStats: Object.fromEntries(summary.services.map((c) => [c.serviceName, c.errorCount ? { spanCount: c.spanCount, errorCount: c.errorCount } : { spanCount: c.spanCount }])),
-      spanSets,
-      ...(spanSets[0] ? { spanSet: spanSets[0] } : {}),
-    }));
-  return { traces, metrics };
+  return { hits: newest(found).slice(0, limit), stoppedEarly: stoppedEarly || found.size > limit, counters, completed };
 }
 
 function newest(found: Map<string, Found>): Found[] {

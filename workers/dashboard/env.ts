@@ -16,6 +16,12 @@ export interface DashboardEnv {
   /** Operator bounds for tenant settings (defaults in shared/tenancy/settings-bounds.ts). */
   MAX_RETENTION_DAYS?: string;
   MAX_INGEST_BYTES_PER_SECOND?: string;
+  /** The dashboard itself, entrypoint ScanJobs: searches over many blocks run as jobs (scan-jobs.ts). */
+  SCAN_JOBS?: unknown;
+  /** "0": no fan-out, one invocation reads every block (for comparisons). */
+  SCAN_FANOUT?: string;
+  /** Blocks per fan-out job at least (default 16, scan-jobs.ts). */
+  SCAN_BLOCKS_PER_JOB?: string;
   /** Blocks one request reads at once (default 6: Cloudflare's simultaneous connections per invocation). */
   SCAN_CONCURRENCY?: string;
   /** "0": searches do not use the attribute indexes to skip blocks and segments (for comparisons). */

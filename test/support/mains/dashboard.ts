@@ -3,5 +3,5 @@
  * class, which on Cloudflare (and under `npm start`) the assembler worker defines and the dashboard
  * binds by script name (see ingest.ts beside this file).
  */
-export { default } from "../../../workers/dashboard/index.ts";
+export { default, ScanJobs } from "../../../workers/dashboard/index.ts";
 export { TenantObject } from "../../../workers/assembler/tenant-object.ts";

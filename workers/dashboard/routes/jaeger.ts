@@ -24,6 +24,7 @@
  * minutes in the tenant's state object), so they list what was seen with a request-shaped span kind
  * (server, client, producer, consumer): internal spans get no RED rows.
  */
+import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
 import type { Principal } from "../../../shared/auth/authenticate.ts";
 import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
@@ -132,7 +133,9 @@ function parsed<T>(parse: () => T): T {
 async function searchFullTraces(env: DashboardEnv, tenantId: string, search: JaegerSearch): Promise<{ traceId: string; resourceSpans: ResourceSpans[] }[]> {
   const db = await indexStore(env);
   const store = r2Store(env.SPANS);
-  const { traces } = await searchTraces(db, store, tenantId, jaegerSpanMatcher(search.query), { startMs: search.startMs, endMs: search.endMs, limit: search.limit, ...scanSettings(env) });
+  const window = { startMs: search.startMs, endMs: search.endMs };
+  const fanOut = searchFanOut(env, tenantId, { kind: "jaeger", query: search.query }, window);
+  const { traces } = await searchTraces(db, store, tenantId, jaegerSpanMatcher(search.query), { ...window, limit: search.limit, ...scanSettings(env), fanOut });
   const full = await Promise.all(
     traces.map(async (t) => {
       const startMs = Math.floor(Number(BigInt(t.startTimeUnixNano) / 1_000_000n));

@@ -42,6 +42,8 @@
  * middleware is per route: this app is mounted at /api before the Tempo app (whose `*` auth
  * would otherwise be the one to answer).
  */
+import { matcherOf, type MatcherSpec } from "../../../shared/search/matcher-spec.ts";
+import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Principal } from "../../../shared/auth/authenticate.ts";
@@ -49,13 +51,13 @@ import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError, grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import type { TraceMatcher } from "../../../shared/search/matcher.ts";
-import { rootSpanNames, searchTraces, traceqlRequiredServices } from "../../../shared/search/search-blocks.ts";
+import { rootSpanNames, searchTraces } from "../../../shared/search/search-blocks.ts";
 import { ATTRIBUTE_SCOPES, DEFAULT_TAG_LIMITS, INTRINSIC_TAGS, parseTagIdentifier, type AttributeScope, type TagLimits, type TagTarget } from "../../../shared/search/tag-catalog.ts";
-import { tagsMatcher, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
+import { TagsQueryError } from "../../../shared/search/tags-matcher.ts";
 import { searchTagNames, searchTagValues } from "../../../shared/search/tags-query.ts";
 import type { TagScanMetrics } from "../../../shared/search/tags-scan.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
-import { compileQuery, parseTraceQL, TraceQLError } from "../../../shared/traceql/index.ts";
+import { TraceQLError } from "../../../shared/traceql/index.ts";
 import { scanSettings, type DashboardEnv } from "../env.ts";
 import pkg from "../../../package.json" with { type: "json" };
 
@@ -93,16 +95,19 @@ export function parseSearchWindow(start: string | undefined, end: string | undef
   return { startMs: s * 1000, endMs: e * 1000 + 999 };
 }
 
-function buildMatcher(query: Record<string, string>, spss: number): TraceMatcher {
+/** The search a request asks for, as data (a fanned-out search sends it to its jobs). */
+function searchSpec(query: Record<string, string>, spss: number): MatcherSpec {
   const q = query.q?.trim();
   if (q) {
     if (query.tags || query.minDuration || query.maxDuration) throw bad("q: give either a TraceQL query or tags/minDuration/maxDuration, not both");
-    const ast = parseTraceQL(q);
-    // The block pruning by catalog services that `service.name=` gets with tags.
-    return Object.assign(compileQuery(ast, { spss }), { requiredServices: traceqlRequiredServices(ast) });
+    return { kind: "traceql", query: q, spss };
   }
+  return { kind: "tags", search: { tags: query.tags, minDuration: query.minDuration, maxDuration: query.maxDuration }, spss };
+}
+
+function buildMatcher(spec: MatcherSpec): TraceMatcher {
   try {
-    return tagsMatcher({ tags: query.tags, minDuration: query.minDuration, maxDuration: query.maxDuration }, { spss });
+    return matcherOf(spec);
   } catch (err) {
     if (err instanceof TagsQueryError) throw bad(err.message);
     throw err;
@@ -172,14 +177,15 @@ export const search = new Hono<SearchApp>()
     const spss = intParam("spss", query.spss, DEFAULT_SPSS, 1, MAX_LIMIT);
     const window = parseSearchWindow(query.start, query.end);
     let matcher: TraceMatcher;
+    const spec = searchSpec(query, spss);
     try {
-      matcher = buildMatcher(query, spss);
+      matcher = buildMatcher(spec);
     } catch (err) {
       if (!(err instanceof TraceQLError)) throw err;
       const position = { line: err.line, column: err.column, offset: err.offset };
       return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) }, 400);
     }
-    const result = await searchTraces(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, matcher, { ...window, limit, spss, ...scanSettings(c.env) });
+    const result = await searchTraces(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, matcher, { ...window, limit, spss, ...scanSettings(c.env), fanOut: searchFanOut(c.env, c.var.principal.tenantId, spec, window) });
     return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) } });
   })
   .get("/search/tags", auth, async (c) => {

@@ -32,6 +32,7 @@
  * autocompleteValues?key=` answers the services for `serviceName`/`service.name` and `[]` for
  * any other key; a missing key is a 400.
  */
+import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
 import type { Principal } from "../../../shared/auth/authenticate.ts";
 import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
@@ -130,7 +131,7 @@ export const zipkin = new Hono<ZipkinApp>()
       service = resolveService(q.serviceName, sorted(rows.map((r) => r.service)));
     }
     const matcher = zipkinSpanMatcher(q, service);
-    const { traces } = await searchTraces(db, store, tenantId, matcher, { startMs: q.startMs, endMs: q.endMs, limit: q.limit, ...scanSettings(c.env) });
+    const { traces } = await searchTraces(db, store, tenantId, matcher, { startMs: q.startMs, endMs: q.endMs, limit: q.limit, ...scanSettings(c.env), fanOut: searchFanOut(c.env, tenantId, { kind: "zipkin", search: q, service }, { startMs: q.startMs, endMs: q.endMs }) });
     const newestFirst = [...traces].sort((a, b) => {
       const d = BigInt(b.startTimeUnixNano) - BigInt(a.startTimeUnixNano);
       return d > 0n ? 1 : d < 0n ? -1 : 0;

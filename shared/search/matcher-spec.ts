@@ -1,0 +1,38 @@
+/**
+ * @module
+ * A search's matcher as plain data, so a search split into jobs can send it to another Worker
+ * invocation (block-scanner fan-out) and rebuild the very same matcher there: matchers are
+ * closures, specs are what the routes parsed.
+ */
+import { jaegerSpanMatcher, type JaegerSpanQuery } from "../jaeger/span-query.ts";
+import { compileQuery, parseTraceQL } from "../traceql/index.ts";
+import { zipkinSpanMatcher, type ZipkinSearch } from "../zipkin/search.ts";
+import type { TraceMatcher } from "./matcher.ts";
+import { traceqlRequiredServices } from "./search-blocks.ts";
+import { tagsMatcher, type TagsSearch } from "./tags-matcher.ts";
+
+export type MatcherSpec =
+  /** Tempo's `q`. */
+  | { kind: "traceql"; query: string; spss: number }
+  /** Tempo's legacy `tags`, `minDuration`, `maxDuration`. */
+  | { kind: "tags"; search: TagsSearch; spss: number }
+  | { kind: "jaeger"; query: JaegerSpanQuery }
+  /** `service`: the stored service name the route resolved `serviceName` to. */
+  | { kind: "zipkin"; search: ZipkinSearch; service: string | undefined };
+
+/** The matcher a spec stands for; throws what the underlying parser throws on a bad query. */
+export function matcherOf(spec: MatcherSpec): TraceMatcher {
+  switch (spec.kind) {
+    case "traceql": {
+      const ast = parseTraceQL(spec.query);
+      // The block pruning by catalog services that `service.name=` gets with tags.
+      return Object.assign(compileQuery(ast, { spss: spec.spss }), { requiredServices: traceqlRequiredServices(ast) });
+    }
+    case "tags":
+      return tagsMatcher(spec.search, { spss: spec.spss });
+    case "jaeger":
+      return jaegerSpanMatcher(spec.query);
+    case "zipkin":
+      return zipkinSpanMatcher(spec.search, spec.service);
+  }
+}
