@@ -10,12 +10,12 @@ import { catalogRow } from "../assembly/catalog-row.ts";
 import { mergeTraceFragments } from "../block/combine.ts";
 import { encodeBlock } from "../block/encode-block.ts";
 import { libsql, migrateLibsql, type LibsqlDb } from "../db/libsql.ts";
-import { deleteBlocks, recordBlock, replaceBlocks } from "../db/queries/blocks.ts";
+import { deleteBlocks, listBlocks, recordBlock, replaceBlocks } from "../db/queries/blocks.ts";
 import { createTenant } from "../db/queries/tenants.ts";
 import type { ResourceSpans } from "../model/span.ts";
 import { blockKey } from "./keys.ts";
 import type { ObjectStore } from "./object-store.ts";
-import { ENTRY_OVERHEAD_BYTES, RECENT_MARGIN_MS, TraceFilterCache } from "./trace-filter-cache.ts";
+import { ENTRY_OVERHEAD_BYTES, TraceFilterCache } from "./trace-filter-cache.ts";
 import { findTrace } from "./trace-reader.ts";
 
 // The by-id query goes through this module's export, so a test can act between the two queries.
@@ -130,7 +130,7 @@ async function world(name: string) {
 const spanIds = (rs: ResourceSpans[] | undefined) => rs?.flatMap((r) => r.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.spanId))).sort();
 
 describe("trace by id with the filter cache", () => {
-  it("finds traces in blocks added after the cache was filled, in one query when they are recent and in two when created out of order", async () => {
+  it("finds traces in blocks added after the cache was filled, in any order, in one statement", async () => {
     const w = await world("added");
     const cache = new TraceFilterCache();
     const old = Array.from({ length: 4 }, (_, i) => trace(T0 + i * MIN));
@@ -138,28 +138,40 @@ describe("trace by id with the filter cache", () => {
     expect((await w.find(old[0]!.traceId, cache))!.stats).toMatchObject({ blocksInRange: 4, filtersRead: 4 });
     expect(cache.stats().byTenant[w.tenantId]!.blocks).toBe(4);
 
-    // Warm: nothing new, one query, no filter read.
+    // Warm: nothing new, one statement, no row read.
     statements = 0;
     expect((await w.find(old[1]!.traceId, cache))!.stats).toMatchObject({ blocksInRange: 4, filtersRead: 0 });
     expect(statements).toBe(1);
 
-    // A block created after the newest cached one: its filter comes with the listing.
-    const fresh = trace(T0 + 10 * MIN);
-    await w.add([fresh], T0 + 10 * MIN);
+    // A block newer than all, then one older than all (a consumer's backlog, catalogued late): each
+    // read in the same statement that lists the catalog.
+    for (const [n, t] of [[5, trace(T0 + 10 * MIN)], [6, trace(T0 - 60 * MIN)]] as const) {
+      await w.add([t], T0 - 3_600 * MIN);
+      statements = 0;
+      expect((await w.find(t.traceId, cache))!.stats).toMatchObject({ blocksInRange: n, filtersRead: 1 });
+      expect(statements).toBe(1);
+    }
     statements = 0;
-    expect((await w.find(fresh.traceId, cache))!.stats).toMatchObject({ blocksInRange: 5, filtersRead: 1 });
-    expect(statements).toBe(1);
-
-    // A block catalogued now but created long before (a consumer's backlog): read by id, second query.
-    const late = trace(T0 - 60 * MIN);
-    await w.add([late], T0 - RECENT_MARGIN_MS - 30 * MIN);
-    statements = 0;
-    expect((await w.find(late.traceId, cache))!.stats).toMatchObject({ blocksInRange: 6, filtersRead: 1 });
-    expect(statements).toBe(2);
-    statements = 0;
-    expect((await w.find(late.traceId, cache))!.stats).toMatchObject({ blocksInRange: 6, filtersRead: 0 });
+    expect((await w.find(old[3]!.traceId, cache))!.stats).toMatchObject({ blocksInRange: 6, filtersRead: 0 });
     expect(statements).toBe(1);
     expect(cache.stats().byTenant[w.tenantId]!.blocks).toBe(6);
+  });
+
+  it("with more cached blocks than the ids it sends, reads the older uncached ones by id", async () => {
+    const w = await world("many");
+    const cache = new TraceFilterCache({ maxKnownIds: 2 });
+    const ts = Array.from({ length: 4 }, (_, i) => trace(T0 + i * MIN));
+    for (const t of ts) await w.add([t], T0);
+    expect(await w.find(ts[0]!.traceId, cache)).toBeDefined();
+    expect(cache.known(w.tenantId).ids).toHaveLength(2);
+    statements = 0;
+    expect((await w.find(ts[0]!.traceId, cache))!.stats.filtersRead).toBe(0); // the two oldest come from the cache too
+    expect(statements).toBe(1);
+    const late = trace(T0 - 60 * MIN);
+    await w.add([late], T0);
+    statements = 0;
+    expect((await w.find(late.traceId, cache))!.stats).toMatchObject({ blocksInRange: 5, filtersRead: 1 });
+    expect(statements).toBe(2);
   });
 
   it("does not read blocks that compaction removed from the catalog, even while their objects remain", async () => {
@@ -176,8 +188,7 @@ describe("trace by id with the filter cache", () => {
     for (const t of ts) expect(spanIds((await w.find(t.traceId, cache))?.resourceSpans)).toEqual(spanIds(t.resourceSpans));
     expect(new Set(w.reads)).toEqual(new Set([blockKey(w.tenantId, merged), blockKey(w.tenantId, ids[3]!)]));
     // The full listing dropped the inputs from the cache.
-    expect(cache.get(w.tenantId, { id: ids[0]!, bytes: w.objects.get(blockKey(w.tenantId, ids[0]!))!.byteLength, createdAtMs: T0 })).toBeUndefined();
-    expect(cache.stats().byTenant[w.tenantId]!.blocks).toBe(2);
+    expect(cache.known(w.tenantId).ids.sort()).toEqual([merged, ids[3]!].sort());
 
     // Retention: the block leaves the catalog and the store; the trace is gone, no read is tried.
     await w.expire([ids[3]!]);
@@ -220,22 +231,33 @@ describe("trace by id with the filter cache", () => {
 
   it("a block that leaves the catalog between the listing and the read by id: the catalog is read again whole", async () => {
     const w = await world("moved");
-    const cache = new TraceFilterCache();
-    const ts = [trace(T0), trace(T0 + MIN), trace(T0 + 2 * MIN)];
+    const cache = new TraceFilterCache({ maxKnownIds: 1 });
+    const ts = [trace(T0), trace(T0 + MIN), trace(T0 - 60 * MIN), trace(T0 - 59 * MIN)];
     const a = await w.add([ts[0]!], T0);
+    await w.add([ts[1]!], T0);
     expect(await w.find(ts[0]!.traceId, cache)).toBeDefined();
-    // Two blocks created long ago (not sent with the listing), compacted away right after it.
-    const b = await w.add([ts[1]!], T0 - 2 * RECENT_MARGIN_MS);
-    const c = await w.add([ts[2]!], T0 - 2 * RECENT_MARGIN_MS);
+    // Two blocks older than the one id sent (so read by id), compacted away right after the listing.
+    const b = await w.add([ts[2]!], T0);
+    const c = await w.add([ts[3]!], T0);
     beforeById = async () => void (await w.compact([b, c], T0 + 3 * MIN));
     statements = 0;
-    const found = await w.find(ts[1]!.traceId, cache);
-    expect(spanIds(found?.resourceSpans)).toEqual(spanIds(ts[1]!.resourceSpans));
-    expect(found!.stats.blocksInRange).toBe(2); // a and the merged block
-    expect(statements).toBe(1 + 2 + 1); // listing, by id, compaction's batch, listing again
+    const found = await w.find(ts[2]!.traceId, cache);
+    expect(spanIds(found?.resourceSpans)).toEqual(spanIds(ts[2]!.resourceSpans));
+    expect(found!.stats.blocksInRange).toBe(3); // the first two and the merged block
+    expect(statements).toBe(1 + 1 + 1 + 1); // listing, compaction's batch, by id, listing again
     expect(w.reads).not.toContain(blockKey(w.tenantId, b));
-    expect(cache.stats().byTenant[w.tenantId]!.blocks).toBe(2);
     expect(w.contents.has(a)).toBe(true);
+  });
+
+  it("orders blocks that end at the same millisecond as the uncached path does", async () => {
+    const w = await world("ties");
+    const cache = new TraceFilterCache();
+    const t = trace(T0, 1);
+    // Three fragments of one trace, each block ending at T0 + 25; ids out of insertion order.
+    for (const id of ["ties-m", "ties-z", "ties-a"]) await w.add([trace(T0, 1, t.traceId)], T0, 0, id);
+    const want = await w.find(t.traceId, null);
+    expect(want!.stats.blocksRead).toBe(3);
+    for (let i = 0; i < 2; i++) expect((await w.find(t.traceId, cache))?.resourceSpans).toEqual(want!.resourceSpans);
   });
 
   it("keeps tenants apart: tenant A's cached filters never answer for tenant B", async () => {
@@ -251,18 +273,26 @@ describe("trace by id with the filter cache", () => {
     expect(await b.find(ta.traceId, cache)).toBeUndefined();
     expect(cache.stats().byTenant).toEqual({ [a.tenantId]: expect.objectContaining({ blocks: 1 }), [b.tenantId]: expect.objectContaining({ blocks: 1 }) });
 
-    // Poison A's cache with B's block id: a filter that says "everything" for the id, and one that
-    // says "nothing" under B. Neither changes an answer: A's listing never holds B's block, and
-    // B's entry for its block is B's own.
-    const bRow = { id: bId, bytes: b.objects.get(blockKey(b.tenantId, bId))!.byteLength, createdAtMs: T0 };
+    // Poison A's cache with B's block id and a filter that matches every trace: A's lookup still
+    // never reads B's block (A's listing never holds it), and B's lookup, with B's own entry
+    // dropped, reads B's row from D1 rather than take A's.
+    const bEnd = (await listBlocks(db, b.tenantId)).find((r) => r.id === bId)!.endMs;
+    const bRow = cache.get(b.tenantId, bId, bEnd)!;
+    expect(bRow).toBeDefined();
     cache.put(a.tenantId, { ...bRow, traceFilter: Uint8Array.from([1, 1, ...new Array(64).fill(255)]) });
+    expect(cache.get(b.tenantId, bId, bEnd)!.traceFilter).not.toEqual(cache.get(a.tenantId, bId, bEnd)!.traceFilter);
     b.reads.length = 0;
     a.reads.length = 0;
     expect(await a.find(tb.traceId, cache)).toBeUndefined();
     expect(a.reads).toEqual([]);
     expect(spanIds((await b.find(tb.traceId, cache))?.resourceSpans)).toEqual(spanIds(tb.resourceSpans));
     expect(b.reads.every((k) => k === blockKey(b.tenantId, bId))).toBe(true);
-    expect(cache.get(b.tenantId, bRow)).not.toEqual(cache.get(a.tenantId, bRow));
+    cache.put(a.tenantId, { ...bRow, traceFilter: Uint8Array.from([1, 1, ...new Array(64).fill(0)]) });
+    cache.drop(b.tenantId, bId);
+    expect(cache.get(b.tenantId, bId, bEnd)).toBeUndefined();
+    const again = await b.find(tb.traceId, cache);
+    expect(again!.stats.filtersRead).toBe(1);
+    expect(spanIds(again?.resourceSpans)).toEqual(spanIds(tb.resourceSpans));
   });
 
   it("stays within its byte cap: least recently used tenants go first, and a tenant over the cap alone reads the overflow from D1", async () => {
@@ -280,7 +310,7 @@ describe("trace by id with the filter cache", () => {
     await ws[0]!.find(ts[0]![0]!.traceId, probe);
     const perBlock = probe.stats().bytes / 5;
     expect(perBlock).toBeGreaterThan(ENTRY_OVERHEAD_BYTES);
-    const cache = new TraceFilterCache(perBlock * 12); // two tenants' 5 blocks fit, not three
+    const cache = new TraceFilterCache({ maxBytes: perBlock * 12 }); // two tenants' 5 blocks fit, not three
     await ws[0]!.find(ts[0]![0]!.traceId, cache);
     await ws[1]!.find(ts[1]![0]!.traceId, cache);
     await ws[0]!.find(ts[0]![1]!.traceId, cache); // tenant 1 used last: tenant 2 is the least recent
@@ -288,7 +318,7 @@ describe("trace by id with the filter cache", () => {
     expect(Object.keys(cache.stats().byTenant).sort()).toEqual([ws[0]!.tenantId, ws[2]!.tenantId].sort());
     expect(cache.stats().bytes).toBeLessThanOrEqual(cache.maxBytes);
 
-    const small = new TraceFilterCache(perBlock * 3);
+    const small = new TraceFilterCache({ maxBytes: perBlock * 3 });
     const w = ws[0]!;
     for (const t of ts[0]!) {
       const found = await w.find(t.traceId, small);
@@ -304,7 +334,7 @@ describe("trace by id with the filter cache", () => {
     let seed = 7;
     const rand = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32);
     const w = await world("random");
-    const caches = [new TraceFilterCache(), new TraceFilterCache(4096)];
+    const caches = [new TraceFilterCache(), new TraceFilterCache({ maxBytes: 4096 }), new TraceFilterCache({ maxKnownIds: 3 })];
     const known: Trace[] = [];
     let compared = 0;
     let foundCount = 0;
@@ -338,7 +368,7 @@ describe("trace by id with the filter cache", () => {
         if (want) foundCount++;
       }
     }
-    expect(compared).toBe(60 * 4 * 2);
+    expect(compared).toBe(60 * 4 * caches.length);
     expect(foundCount).toBeGreaterThan(60); // most lookups find something: the comparison is not vacuous
     expect(caches[1]!.stats().bytes).toBeLessThanOrEqual(4096);
   });

@@ -5,11 +5,12 @@
  * fragments found in several blocks (late spans, not yet compacted) combined into one trace.
  *
  * The filters come from the isolate's cache where it holds them (shared/storage/trace-filter-cache.ts):
- * the catalog is still listed on every lookup, and a cached filter serves only a block listed then.
+ * the catalog is still listed on every lookup (from its index), and a cached filter serves only a
+ * block listed then.
  */
 import { BlockGone, blockRangeReader } from "./block-range-reader.ts";
 import type { Db } from "../db/client.ts";
-import { blockFiltersById, listBlockFilterRows, listBlockFilters, type BlockFilterRow } from "../db/queries/blocks.ts";
+import { blockFiltersById, listBlockFilters, listBlocksForFilterCache, type BlockFilterRow } from "../db/queries/blocks.ts";
 import type { ResourceSpans } from "../model/span.ts";
 import { combineTraces } from "../block/combine.ts";
 import { filterMayContain, readTrace } from "../block/read-block.ts";
@@ -26,7 +27,7 @@ export interface TraceLookupStats {
 /** The isolate's cache of catalog filters: module scope, so it lives as long as the isolate. */
 export const isolateFilterCache = new TraceFilterCache();
 
-/** Lookups after a block turned out gone from R2 (compaction swapped it after the catalog read). */
+/** Attempts at most: a block gone from R2 (compaction swapped it after the catalog read) runs the lookup again. */
 const MAX_ATTEMPTS = 3;
 
 /**
@@ -58,54 +59,42 @@ export interface CandidateBlock {
   traceFilter: Uint8Array;
 }
 
+type Range = { startMs?: number; endMs?: number };
+
 /**
- * The tenant's catalog rows in range, newest end first, each with its trace-id filter: one D1
- * query that sends only the filters `filters` lacks (or every filter, without a cache), and a
- * second one by id for listed blocks whose filter neither the cache nor the first query had.
+ * The tenant's catalog rows in range, newest end first, each with its trace-id filter: without a
+ * cache every row from D1 (`listBlockFilters`); with one, one statement that lists the blocks from
+ * the index and reads the rows only of blocks the cache lacks, and (past the cache's `maxKnownIds`
+ * only) a second query by id.
  */
-export async function catalogFilters(
-  db: Db,
-  tenantId: string,
-  range: { startMs?: number; endMs?: number },
-  filters: TraceFilterCache | null,
-): Promise<{ blocks: CandidateBlock[]; filtersRead: number }> {
+export async function catalogFilters(db: Db, tenantId: string, range: Range, filters: TraceFilterCache | null): Promise<{ blocks: CandidateBlock[]; filtersRead: number }> {
   if (!filters) {
     const rows = await listBlockFilters(db, tenantId, range);
     return { blocks: rows, filtersRead: rows.length };
   }
-  const rows = await listBlockFilterRows(db, tenantId, range, filters.known(tenantId));
-  const found = rows.map((r) => r.traceFilter ?? filters.get(tenantId, r));
-  let read = rows.filter(hasFilter);
-  const missing = rows.filter((_, i) => !found[i]);
+  const known = filters.known(tenantId);
+  const { listed, rows } = await listBlocksForFilterCache(db, tenantId, { endFromMs: range.startMs, knownIds: known.ids, rowsFromMs: known.rowsFromMs });
+  const read = new Map(rows.map((r) => [r.id, r]));
+  const found = listed.map((l) => read.get(l.id) ?? filters.get(tenantId, l.id, l.endMs));
+  const missing = listed.filter((_, i) => !found[i]);
   if (missing.length) {
-    const byId = new Map((await blockFiltersById(db, tenantId, missing.map((r) => r.id))).map((r) => [r.id, r]));
-    const same = (r: BlockFilterRow) => {
-      const now = byId.get(r.id);
-      return now !== undefined && now.bytes === r.bytes && now.createdAtMs === r.createdAtMs;
-    };
-    if (missing.every(same)) {
-      for (const [i, r] of rows.entries()) found[i] ??= byId.get(r.id)!.traceFilter!;
-      read = [...read, ...missing.map((r) => ({ ...r, traceFilter: byId.get(r.id)!.traceFilter! }))];
-    } else {
-      // A listed block left the catalog (or came back changed) between the two queries: its
-      // replacement may be missing from the listing. Read the catalog once more, filters and all,
-      // in one query, as the uncached path does.
-      const all = await listBlockFilterRows(db, tenantId, range);
-      remember(filters, tenantId, all.filter(hasFilter), range);
-      return { blocks: all.map((r) => ({ id: r.id, bytes: r.bytes, traceFilter: r.traceFilter! })), filtersRead: read.length + byId.size + all.length };
+    const byId = new Map((await blockFiltersById(db, tenantId, missing.map((l) => l.id))).map((r) => [r.id, r]));
+    if (missing.some((l) => byId.get(l.id)?.endMs !== l.endMs)) {
+      // A listed block left the catalog before this second read, and what replaced it is not in
+      // the listing: read the catalog again, filters and all, in one statement.
+      const all = await listBlockFilters(db, tenantId, range);
+      return { blocks: all, filtersRead: read.size + byId.size + all.length };
     }
+    for (const [i, l] of listed.entries()) found[i] ??= byId.get(l.id);
+    for (const r of byId.values()) read.set(r.id, r);
   }
-  remember(filters, tenantId, read, range, rows);
-  return { blocks: rows.map((r, i) => ({ id: r.id, bytes: r.bytes, traceFilter: found[i]! })), filtersRead: read.length };
-}
-
-type RowWithFilter = BlockFilterRow & { traceFilter: Uint8Array };
-const hasFilter = (r: BlockFilterRow): r is RowWithFilter => r.traceFilter !== null;
-
-/** Caches the filters read, oldest block first (so a tenant over the byte cap keeps its newest); a full listing also drops what left the catalog. */
-function remember(filters: TraceFilterCache, tenantId: string, read: RowWithFilter[], range: { startMs?: number; endMs?: number }, listed: readonly { id: string }[] = read): void {
-  if (range.startMs === undefined && range.endMs === undefined) filters.retain(tenantId, new Set(listed.map((r) => r.id)));
-  for (let i = read.length - 1; i >= 0; i--) filters.put(tenantId, read[i]!);
+  // Cache what was read, oldest first (a tenant over the byte cap keeps its newest); a full
+  // listing also tells which cached blocks left the catalog.
+  if (range.startMs === undefined) filters.retain(tenantId, new Set(listed.map((l) => l.id)));
+  for (const r of [...read.values()].sort((a, b) => a.endMs - b.endMs)) filters.put(tenantId, r);
+  // The index gave blocks ending at or after the range's start; those starting after its end go here.
+  const blocks = (found as BlockFilterRow[]).filter((b) => range.endMs === undefined || b.startMs <= range.endMs);
+  return { blocks, filtersRead: read.size };
 }
 
 async function findTraceOnce(
@@ -113,7 +102,7 @@ async function findTraceOnce(
   store: ObjectStore,
   tenantId: string,
   traceId: string,
-  range: { startMs?: number; endMs?: number },
+  range: Range,
   filters: TraceFilterCache | null,
 ): Promise<{ resourceSpans: ResourceSpans[]; stats: TraceLookupStats } | undefined> {
   const { blocks: candidates, filtersRead } = await catalogFilters(db, tenantId, range, filters);

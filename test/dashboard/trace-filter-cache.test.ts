@@ -1,8 +1,8 @@
 /**
  * Trace by id with the per-isolate filter cache on the real local D1 and R2 in workerd, with blocks
  * written by the real assembler and compaction (shared/storage/trace-filter-cache.test.ts covers
- * the cases one by one on libSQL): D1 hands blobs back its own way, and the listing's `case`
- * expression must come back as the same bytes.
+ * the cases one by one on libSQL): D1 hands blobs back its own way, and the catalog read's
+ * compound statement (a null blob on one side) must come back as the same bytes.
  */
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -45,8 +45,8 @@ describe("trace by id with the filter cache (workerd, local D1 and R2)", () => {
     const first = await findTrace(db(), r2Store(env.SPANS), tenantId, ids[0]!, {}, cache);
     expect(first?.stats).toMatchObject({ blocksInRange: 1, filtersRead: 1 });
 
-    // New blocks after the cache was filled: two recent (their filters come with the listing) and
-    // one received two hours ago (an old created_at: read by id).
+    // New blocks after the cache was filled, one of them received two hours ago (ending before the
+    // cached one): all three rows come with the listing, in its one statement.
     await store(1, now - 9 * 60_000);
     await store(2, now - 8 * 60_000);
     await store(3, now - 2 * 3_600_000);
