@@ -10,8 +10,8 @@ import type { Db } from "../db/client.ts";
 import type { Resource, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
-import { MetricsAccumulator, spanLabels, type Bucketing, type MetricsQuery, type Series } from "../traceql/metrics.ts";
-import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
+import { MetricsAccumulator, spanLabels, type AccumulatorState, type Bucketing, type MetricsQuery, type Series } from "../traceql/metrics.ts";
+import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanBlock, type ScanCounters, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
 import { traceqlRequiredServices } from "./search-blocks.ts";
 
 export interface MetricsRangeResult {
@@ -27,19 +27,81 @@ interface SpanPoint {
   labels: ReturnType<typeof spanLabels>;
 }
 
-export async function metricsQueryRange(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings = {}): Promise<MetricsRangeResult> {
+/** A metrics scan split into jobs by block range, each run as its own Worker invocation. */
+export interface MetricsFanOut {
+  /** Blocks per job, at least (more when the blocks would need more than `maxJobs` jobs). */
+  blocksPerJob: number;
+  maxJobs: number;
+  jobsAtOnce: number;
+  /** Runs `metricsOverBlocks` over `blocks` in another invocation. */
+  run(blocks: ScanBlock[]): Promise<MetricsJobResult>;
+}
+
+export interface MetricsJobResult {
+  state: AccumulatorState;
+  counters: ScanCounters;
+  inspectedSpans: number;
+  completed: number;
+}
+
+export async function metricsQueryRange(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings & { fanOut?: MetricsFanOut } = {}): Promise<MetricsRangeResult> {
   return retryIfBlockGone(() => once(db, store, tenantId, mq, bucketing, options));
 }
 
-async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings): Promise<MetricsRangeResult> {
-  const { startMs, endMs } = bucketing;
-  const startNs = BigInt(startMs) * NANOS_PER_MS;
-  // The range is half-open here: a trace starting at endMs is out.
-  const endNs = BigInt(endMs) * NANOS_PER_MS - 1n;
+function scanFilterOf(mq: MetricsQuery) {
   const matcher = compileQuery(mq.query, { spss: Number.MAX_SAFE_INTEGER });
   const filter: ScanFilter = { requiredServices: traceqlRequiredServices(mq.query), indexCondition: matcher.indexCondition, mayMatch: (s) => matcher.mayMatch(s) };
+  return { matcher, filter };
+}
+
+async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings & { fanOut?: MetricsFanOut }): Promise<MetricsRangeResult> {
+  const { startMs, endMs } = bucketing;
   const counters = newCounters();
-  const blocks = await blocksToScan(db, tenantId, { startMs, endMs: endMs - 1 }, filter, options, counters);
+  const blocks = await blocksToScan(db, tenantId, { startMs, endMs: endMs - 1 }, scanFilterOf(mq).filter, options, counters);
+  const acc = new MetricsAccumulator(mq, bucketing);
+  let inspectedSpans = 0;
+  let completed = 0;
+  const take = (r: MetricsJobResult) => {
+    acc.merge(r.state);
+    for (const k of Object.keys(counters) as (keyof ScanCounters)[]) counters[k] += r.counters[k];
+    inspectedSpans += r.inspectedSpans;
+    completed += r.completed;
+  };
+  const fanOut = options.fanOut;
+  if (fanOut && blocks.length > fanOut.blocksPerJob) {
+    const size = Math.max(fanOut.blocksPerJob, Math.ceil(blocks.length / fanOut.maxJobs));
+    const jobs: ScanBlock[][] = [];
+    for (let i = 0; i < blocks.length; i += size) jobs.push(blocks.slice(i, i + size));
+    await scanInOrder(jobs, fanOut.jobsAtOnce, (job) => fanOut.run(job), take);
+  } else {
+    take(await metricsOverBlocks(store, tenantId, mq, bucketing, blocks, options));
+  }
+  return {
+    series: acc.series(),
+    metrics: {
+      inspectedTraces: counters.inspectedTraces,
+      inspectedBytes: counters.inspectedBytes,
+      inspectedSpans,
+      totalBlocks: counters.listedBlocks,
+      completedJobs: completed,
+      totalJobs: blocks.length,
+      skippedBlocks: counters.skippedBlocks,
+      skippedSegments: counters.skippedSegments,
+      reads: counters.reads,
+    },
+  };
+}
+
+/**
+ * The matching spans of the given blocks, bucketed: what one invocation runs, alone or as a job
+ * of a fanned-out query. Every block in the list is read (a metrics query has no limit).
+ */
+export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, blocks: readonly ScanBlock[], options: ScanSettings = {}): Promise<MetricsJobResult> {
+  const startNs = BigInt(bucketing.startMs) * NANOS_PER_MS;
+  // The range is half-open here: a trace starting at endMs is out.
+  const endNs = BigInt(bucketing.endMs) * NANOS_PER_MS - 1n;
+  const { matcher, filter } = scanFilterOf(mq);
+  const counters = newCounters();
   const acc = new MetricsAccumulator(mq, bucketing);
   let inspectedSpans = 0;
 
@@ -75,18 +137,5 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
       for (const p of points) acc.add(p);
     },
   );
-  return {
-    series: acc.series(),
-    metrics: {
-      inspectedTraces: counters.inspectedTraces,
-      inspectedBytes: counters.inspectedBytes,
-      inspectedSpans,
-      totalBlocks: counters.listedBlocks,
-      completedJobs: completed,
-      totalJobs: blocks.length,
-      skippedBlocks: counters.skippedBlocks,
-      skippedSegments: counters.skippedSegments,
-      reads: counters.reads,
-    },
-  };
+  return { state: acc.state(), counters, inspectedSpans, completed };
 }

@@ -239,6 +239,9 @@ export function promLabels(labels: KeyValue[]): string {
  * Accumulates spans into series. count_over_time/rate answer every bucket of a series (0 where
  * no span fell); quantile_over_time only the buckets with spans.
  */
+/** A MetricsAccumulator's groups: labels, counts per bucket, span durations (seconds) per bucket. */
+export type AccumulatorState = { labels: KeyValue[]; counts: number[]; durations: number[][] }[];
+
 export class MetricsAccumulator {
   private readonly groups = new Map<string, { labels: KeyValue[]; counts: number[]; durations: number[][] }>();
   private readonly n: number;
@@ -261,6 +264,27 @@ export class MetricsAccumulator {
     }
     g.counts[i] = (g.counts[i] ?? 0) + 1;
     if (this.mq.fn === "quantile_over_time") (g.durations[i] ??= []).push(span.durationNanos / 1e9);
+  }
+
+  /** What has been accumulated, as plain data: another invocation's share of a fanned-out query. */
+  state(): AccumulatorState {
+    return [...this.groups.values()];
+  }
+
+  /** Adds another accumulator's state (same query and bucketing). */
+  merge(state: AccumulatorState): void {
+    for (const g of state) {
+      const key = JSON.stringify(g.labels);
+      const have = this.groups.get(key);
+      if (!have) {
+        this.groups.set(key, { labels: g.labels, counts: [...g.counts], durations: g.durations.map((d) => (d ? [...d] : d)) });
+        continue;
+      }
+      g.counts.forEach((c, i) => (have.counts[i] = (have.counts[i] ?? 0) + c));
+      g.durations.forEach((d, i) => {
+        if (d?.length) (have.durations[i] ??= []).push(...d);
+      });
+    }
   }
 
   series(): Series[] {

@@ -10,7 +10,9 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
 import { matcherOf, type MatcherSpec } from "../../shared/search/matcher-spec.ts";
+import { metricsQueryRange } from "../../shared/search/metrics-blocks.ts";
 import { searchTraces, type SearchFanOut } from "../../shared/search/search-blocks.ts";
+import { parseMetricsQuery } from "../../shared/traceql/metrics.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import type { ScanJobsBinding } from "../../workers/dashboard/scan-jobs.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
@@ -126,4 +128,39 @@ describe("search fanned out into jobs", () => {
     expect(rare.traces.map((t) => t.traceID)).toEqual([hex(18, 32)]);
     expect(rare.metrics.inspectedBlocks).toBeLessThanOrEqual(2);
   });
+});
+
+describe("TraceQL metrics fanned out into jobs", () => {
+  const QUERIES = [
+    "{ } | rate() by (resource.service.name)",
+    '{ span.db.system = "redis" } | count_over_time() by (name)',
+    "{ status = error } | quantile_over_time(duration, 0.5, 0.9)",
+    '{ span.http.route = "/nonexistent" } | rate()',
+  ];
+  for (const q of QUERIES) {
+    it(`answers ${q} as one invocation does`, async () => {
+      const db = d1(env.DB) as BatchingDb;
+      const store = r2Store(env.SPANS);
+      const mq = parseMetricsQuery(q);
+      const stepMs = 60_000;
+      const bucketing = { startMs: Math.floor(window.startMs / stepMs) * stepMs, endMs: Math.ceil(window.endMs / stepMs) * stepMs, stepMs };
+      const jobs = env.SCAN_JOBS as ScanJobsBinding;
+      let calls = 0;
+      const alone = await metricsQueryRange(db, store, tenantId, mq, bucketing, { concurrency: 1, useIndex: false });
+      const fanned = await metricsQueryRange(db, store, tenantId, mq, bucketing, {
+        fanOut: {
+          blocksPerJob: 2,
+          maxJobs: 31,
+          jobsAtOnce: 3,
+          run: (blocks) => {
+            calls++;
+            return jobs.metrics({ tenantId, query: mq, bucketing, blocks });
+          },
+        },
+      });
+      expect(fanned.series).toEqual(alone.series);
+      expect(fanned.metrics.inspectedSpans).toBe(alone.metrics.inspectedSpans);
+      if (fanned.metrics.totalJobs > 2) expect(calls).toBeGreaterThan(1);
+    });
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * @module
- * Fan-out of searches over many blocks: the `ScanJobs` entrypoint runs one job (a range of
- * consecutive blocks) of a search as its own Worker invocation, reached only through the
+ * Fan-out of searches and TraceQL metrics over many blocks: the `ScanJobs` entrypoint runs one job
+ * (a range of consecutive blocks) of a search or a metrics scan as its own Worker invocation, reached only through the
  * dashboard's service binding to itself (`SCAN_JOBS` in wrangler.toml), never from the Internet.
  * Each invocation has its own subrequest budget and its own six connections, so a search over a
  * week of blocks reads them from many invocations at once; the caller merges the jobs' answers in
@@ -13,6 +13,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { ScanBlock } from "../../shared/search/block-scanner.ts";
 import { matcherOf, type MatcherSpec } from "../../shared/search/matcher-spec.ts";
+import { metricsOverBlocks, type MetricsFanOut, type MetricsJobResult } from "../../shared/search/metrics-blocks.ts";
+import type { Bucketing, MetricsQuery } from "../../shared/traceql/metrics.ts";
 import { searchBlockList, type SearchFanOut, type SearchJobResult } from "../../shared/search/search-blocks.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import { scanSettings, type DashboardEnv } from "./env.ts";
@@ -27,9 +29,17 @@ export interface SearchJob {
   blocks: ScanBlock[];
 }
 
+export interface MetricsJob {
+  tenantId: string;
+  query: MetricsQuery;
+  bucketing: Bucketing;
+  blocks: ScanBlock[];
+}
+
 /** The service binding's face, as the caller sees it. */
 export interface ScanJobsBinding {
   search(job: SearchJob): Promise<SearchJobResult>;
+  metrics(job: MetricsJob): Promise<MetricsJobResult>;
 }
 
 export class ScanJobs extends WorkerEntrypoint<DashboardEnv> {
@@ -41,6 +51,10 @@ export class ScanJobs extends WorkerEntrypoint<DashboardEnv> {
       cutoffNs: job.cutoffNs,
       ...scanSettings(this.env),
     });
+  }
+
+  async metrics(job: MetricsJob): Promise<MetricsJobResult> {
+    return metricsOverBlocks(r2Store(this.env.SPANS), job.tenantId, job.query, job.bucketing, job.blocks, scanSettings(this.env));
   }
 }
 
@@ -66,5 +80,18 @@ export function searchFanOut(env: DashboardEnv, tenantId: string, spec: MatcherS
     jobsAtOnce: JOBS_AT_ONCE,
     // The job needs no index bytes: the caller already tested them.
     run: ({ blocks, limit, cutoffNs }) => jobs.search({ tenantId, spec, ...window, limit, cutoffNs, blocks: blocks.map((b) => ({ ...b, attributeIndex: null })) }),
+  };
+}
+
+/** The fan-out of a TraceQL metrics scan, or undefined when the deployment has none. */
+export function metricsFanOut(env: DashboardEnv, tenantId: string, query: MetricsQuery, bucketing: Bucketing): MetricsFanOut | undefined {
+  const jobs = env.SCAN_JOBS as ScanJobsBinding | undefined;
+  if (!jobs || env.SCAN_FANOUT === "0") return undefined;
+  const perJob = Number(env.SCAN_BLOCKS_PER_JOB);
+  return {
+    blocksPerJob: Number.isInteger(perJob) && perJob > 0 ? perJob : BLOCKS_PER_JOB,
+    maxJobs: MAX_JOBS,
+    jobsAtOnce: JOBS_AT_ONCE,
+    run: (blocks) => jobs.metrics({ tenantId, query, bucketing, blocks: blocks.map((b) => ({ ...b, attributeIndex: null })) }),
   };
 }

@@ -36,6 +36,7 @@ import { TraceQLError } from "../../../shared/traceql/index.ts";
 import { parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
 import { metricsFromRollups, rollupUnsupportedReason } from "../../../shared/traceql/metrics-from-rollups.ts";
 import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
+import { metricsFanOut } from "../scan-jobs.ts";
 
 type MetricsApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
@@ -121,7 +122,7 @@ export const metrics = new Hono<MetricsApp>().get("/metrics/query_range", auth, 
     c.header(METRICS_SOURCE_HEADER, "rollups");
     return c.json({ series: fromRows, metrics: { inspectedBytes: "0", inspectedTraces: 0, inspectedSpans: "0", totalBlocks: 0, completedJobs: 0, totalJobs: 0 } });
   }
-  const result = await metricsQueryRange(db, r2Store(c.env.SPANS), tenantId, mq, range, scanSettings(c.env));
+  const result = await metricsQueryRange(db, r2Store(c.env.SPANS), tenantId, mq, range, { ...scanSettings(c.env), fanOut: metricsFanOut(c.env, tenantId, mq, range) });
   const m = result.metrics;
   c.header(METRICS_SOURCE_HEADER, "blocks");
   return c.json({
