@@ -14,9 +14,16 @@
  * latency of a no-op request to the same worker is subtracted. (workerd's clocks only advance
  * across I/O, so Date.now() around findTrace inside the worker misses the decode after the last
  * read; that figure is printed too, as `worker_p50_ms_*`.) Lookups: 200 existing ids without a
- * range, the same 200 with a +-1 h range around the trace's start, 100 absent ids. Then a breakdown
- * of 30 lookups of each kind into D1 catalog query, filter test, R2 reads and decode (each step
- * ended with a zero-length timer so the clock catches up; blocks read one after another).
+ * range, each followed by the same id through the uncached path (`no_range_uncached`: every
+ * catalog row from D1, as before the isolate's filter cache), the same 200 with a +-1 h range
+ * around the trace's start (likewise alternating with `with_range_uncached`), 100 absent ids, and
+ * 50 existing ids each with the cache emptied first (`cold`: the first lookup in a new isolate).
+ * The other lookups find the cache warm, as a dashboard isolate that served a lookup of the tenant
+ * before does. Then a breakdown of 30 lookups of each kind into D1 catalog query (with the cache,
+ * and the uncached query beside it), filter test, R2 reads and decode (each step ended with a
+ * zero-length timer so the clock catches up; blocks read one after another). Last, after the
+ * searches, `after_new_block`: 24 more blocks of tenant A, each uploaded just before a lookup of
+ * one of its traces, so every lookup has one block the cache has not seen.
  *
  * Search (issue 4): the real searchTraces (the matcher built as GET /api/search builds it) over the
  * newest 24 h of tenant A's blocks, limit 20: 30 times the TraceQL query
@@ -47,6 +54,8 @@ const THREADS = 2;
 const LOOKUPS = 200;
 const ABSENT = 100;
 const BREAKDOWN = 30;
+const COLD = 50;
+const NEW_BLOCKS = 24;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -62,12 +71,14 @@ interface FindResult {
   found: boolean;
   spans: number;
   blocksInRange?: number;
+  filtersRead?: number;
   blocksRead: number;
   r2Reads: number;
   r2Bytes: number;
   ms: number;
 }
 interface Breakdown {
+  d1Uncached: number;
   d1: number;
   filter: number;
   r2: number;
@@ -76,6 +87,7 @@ interface Breakdown {
   fence: number;
   found: boolean;
   catalogRows: number;
+  filtersRead: number;
   blocksRead: number;
   indexBytes: number;
   summaryRows: number;
@@ -99,6 +111,9 @@ try {
     specs.push({ tenantId: tenantB, blockId: `bB${n}`, level: 2, startMs: s, endMs: s + 3_600_000, traces: TRACES_PER_BLOCK, pool: n + 3 });
     n++;
   }
+  // Held back for after_new_block: the 24 blocks after the week, uploaded one per lookup at the end.
+  for (let i = 0; i < NEW_BLOCKS; i++) specs.push({ tenantId: tenantA, blockId: `bNew${i}`, level: 0, startMs: endMs + i * BLOCK_MS, endMs: endMs + (i + 1) * BLOCK_MS, traces: TRACES_LAST_DAY, pool: i });
+  const held: BuiltBlock[] = [];
   const tBuild = performance.now();
   const ids: Record<string, { traceId: string; startMs: number }[]> = { [tenantA]: [], [tenantB]: [] };
   const allIds = new Set<string>();
@@ -129,11 +144,12 @@ try {
         w.on("message", (b: BuiltBlock | { error: string }) => {
           if ("error" in b) return reject(new Error(b.error));
           next();
-          b.traceIds.forEach((traceId, i) => {
+          for (const traceId of b.traceIds) {
             if (allIds.has(traceId)) throw new Error(`duplicate trace id ${traceId}`);
             allIds.add(traceId);
-            ids[b.spec.tenantId]!.push({ traceId, startMs: b.traceStartMs[i]! });
-          });
+          }
+          if (b.spec.blockId.startsWith("bNew")) return void held.push(b);
+          b.traceIds.forEach((traceId, i) => ids[b.spec.tenantId]!.push({ traceId, startMs: b.traceStartMs[i]! }));
           if (b.spec.tenantId === tenantA) {
             spansA += b.spans;
             if (b.spec.startMs >= endMs - DAY_MS) {
@@ -176,20 +192,36 @@ try {
   const noops: number[] = [];
   for (let i = 0; i < 50; i++) noops.push(await noop());
   const sample = Array.from({ length: LOOKUPS }, () => pick(ids[tenantA]!));
-  const kinds = {
+  type FindQuery = { tenantId: string; traceId: string; startMs?: number; endMs?: number; cache?: boolean; cold?: boolean };
+  const kinds: Record<string, FindQuery[]> = {
     no_range: sample.map((x) => ({ tenantId: tenantA, traceId: x.traceId })),
+    no_range_uncached: sample.map((x) => ({ tenantId: tenantA, traceId: x.traceId, cache: false })),
     with_range: sample.map((x) => ({ tenantId: tenantA, traceId: x.traceId, startMs: x.startMs - 3_600_000, endMs: x.startMs + 3_600_000 })),
+    with_range_uncached: sample.map((x) => ({ tenantId: tenantA, traceId: x.traceId, startMs: x.startMs - 3_600_000, endMs: x.startMs + 3_600_000, cache: false })),
     absent: Array.from({ length: ABSENT }, () => ({ tenantId: tenantA, traceId: randomBytes(16).toString("hex") })),
+    cold: sample.slice(0, COLD).map((x) => ({ tenantId: tenantA, traceId: x.traceId, cold: true })),
   };
-  const results: Record<string, (FindResult & { nodeMs: number })[]> = {};
-  for (const [kind, qs] of Object.entries(kinds)) {
-    results[kind] = [];
-    for (const q of qs) {
-      results[kind].push(await timed(q));
-      if (results[kind].length % 25 === 0) noops.push(await noop());
-    }
-    const missing = results[kind].filter((r) => r.found !== (kind !== "absent") || (r.found && r.spans === 0)).length;
+  // Each kind alternates with its uncached twin, so the machine's drift falls on both alike.
+  const pairs = (a: string, b: string) => sample.flatMap((_, i) => [[a, kinds[a]![i]!], [b, kinds[b]![i]!]] as [string, FindQuery][]);
+  const order: [string, FindQuery][] = [
+    ...pairs("no_range", "no_range_uncached"),
+    ...pairs("with_range", "with_range_uncached"),
+    ...(["absent", "cold"] as const).flatMap((k) => kinds[k]!.map((q) => [k, q] as [string, FindQuery])),
+  ];
+  const results: Record<string, (FindResult & { nodeMs: number })[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+  for (const [i, [kind, q]] of order.entries()) {
+    results[kind]!.push(await timed(q));
+    if (i % 25 === 24) noops.push(await noop());
+  }
+  for (const [kind, rs] of Object.entries(results)) {
+    const missing = rs.filter((r) => r.found !== (kind !== "absent") || (r.found && r.spans === 0)).length;
     if (missing) throw new Error(`${kind}: ${missing} lookups answered wrongly`);
+  }
+  for (const kind of ["no_range", "with_range"]) {
+    for (const [i, r] of results[kind]!.entries()) {
+      const u = results[`${kind}_uncached`]![i]!;
+      if (r.spans !== u.spans || r.blocksInRange !== u.blocksInRange) throw new Error(`${kind}: lookup ${i} answered ${r.spans} spans in ${r.blocksInRange} blocks, uncached ${u.spans} in ${u.blocksInRange}`);
+    }
   }
   // Scoping: tenant B's ids are not found through tenant A, nor A's through B.
   for (let i = 0; i < 20; i++) {
@@ -203,9 +235,9 @@ try {
 
   // ---- breakdown -------------------------------------------------------------------------------
   const parts: Record<string, Breakdown[]> = {};
-  for (const [kind, qs] of Object.entries(kinds)) {
+  for (const kind of ["no_range", "with_range", "absent"]) {
     parts[kind] = [];
-    for (const q of qs.slice(0, BREAKDOWN)) parts[kind].push(await call<Breakdown>("/breakdown", q));
+    for (const q of kinds[kind]!.slice(0, BREAKDOWN)) parts[kind].push(await call<Breakdown>("/breakdown", q));
   }
 
   // ---- search over the newest 24 h ---------------------------------------------------------------
@@ -241,6 +273,17 @@ try {
   const searchOverhead = pct(noops, 50);
   const searchMs = (kind: string) => searched[kind]!.map((r) => Math.max(0, r.nodeMs - searchOverhead));
 
+  // ---- after_new_block: one block the cache has not seen before each lookup --------------------
+  results.after_new_block = [];
+  held.sort((a, b) => a.spec.startMs - b.spec.startMs);
+  for (const b of held) {
+    await upload(b);
+    const r = await timed({ tenantId: tenantA, traceId: pick(b.traceIds) });
+    if (!r.found || r.filtersRead !== 1) throw new Error(`after_new_block ${b.spec.blockId}: found ${r.found}, ${r.filtersRead} filters read (1 expected)`);
+    results.after_new_block.push(r);
+  }
+  const cacheStats = await call<{ tenants: number; blocks: number; bytes: number }>("/cache");
+
   // ---- figures ---------------------------------------------------------------------------------
   const out: Record<string, unknown> = {};
   for (const [kind, rs] of Object.entries(results)) {
@@ -253,10 +296,12 @@ try {
   for (const [kind, rs] of Object.entries(results)) out[`trace_by_id.mean_blocks_read_${kind}`] = round(mean(rs.map((r) => r.blocksRead)), 2);
   out["trace_by_id.mean_blocks_read"] = out["trace_by_id.mean_blocks_read_no_range"];
   for (const [kind, rs] of Object.entries(results)) out[`trace_by_id.mean_r2_reads_${kind}`] = round(mean(rs.map((r) => r.r2Reads)), 2);
+  for (const [kind, rs] of Object.entries(results)) out[`trace_by_id.mean_filters_read_from_d1_${kind}`] = round(mean(rs.map((r) => r.filtersRead ?? 0)), 2);
   out["trace_by_id.mean_catalog_rows_with_range"] = round(mean(parts.with_range!.map((p) => p.catalogRows)), 1);
   for (const [kind, ps] of Object.entries(parts)) {
     out[`trace_by_id.breakdown_ms_${kind}`] = {
       d1_catalog: round(mean(ps.map((p) => p.d1))),
+      d1_catalog_uncached: round(mean(ps.map((p) => p.d1Uncached))),
       filter_test: round(mean(ps.map((p) => p.filter))),
       r2_reads: round(mean(ps.map((p) => p.r2))),
       decode_index: round(mean(ps.map((p) => p.decodeIndex))),
@@ -271,6 +316,8 @@ try {
   out["trace_by_id.spans"] = spansA;
   out["trace_by_id.block_mib"] = round(bytesA / 2 ** 20);
   out["trace_by_id.catalog_filter_bytes"] = rowA.filter_bytes;
+  out["trace_by_id.filter_cache_bytes"] = cacheStats.bytes;
+  out["trace_by_id.filter_cache_blocks"] = cacheStats.blocks;
   out["trace_by_id.other_tenant_blocks"] = rowB.n;
   out["trace_by_id.days"] = DAYS;
   out["trace_by_id.setup_s"] = round(setupS);

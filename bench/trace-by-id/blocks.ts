@@ -25,7 +25,7 @@ export interface BlockSpec {
 export interface BuiltBlock {
   spec: BlockSpec;
   bytes: Uint8Array;
-  /** The catalog row with the filter as base64 and createdAt as ms (JSON to the worker). */
+  /** The catalog row with the filter and the attribute index as base64 and createdAt as ms (JSON to the worker). */
   row: Record<string, unknown>;
   /** Every trace id of the block with its start, unix ms. */
   traceIds: string[];
@@ -71,6 +71,8 @@ function moved(t: TraceInput, traceId: string, delta: bigint): TraceInput {
   return { traceId, resourceSpans };
 }
 
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+
 export async function buildBlock(spec: BlockSpec): Promise<BuiltBlock> {
   const base = pool(spec.pool, spec.traces);
   const n = base.length;
@@ -92,7 +94,7 @@ export async function buildBlock(spec: BlockSpec): Promise<BuiltBlock> {
   return {
     spec,
     bytes: encoded.bytes,
-    row: { ...row, traceFilter: Buffer.from(row.traceFilter).toString("base64"), createdAt: createdAtMs },
+    row: { ...row, traceFilter: b64(row.traceFilter), attributeIndex: row.attributeIndex && b64(row.attributeIndex), createdAt: createdAtMs },
     traceIds: traces.map((t) => t.traceId),
     traceStartMs,
     spans,

@@ -10,20 +10,26 @@
  * by ending every step with a zero-length timer (a "fence", which lets the clock catch up) and
  * subtracting the fence's own cost.
  *
+ * The lookups use the isolate's filter cache (shared/storage/trace-filter-cache.ts), as the
+ * dashboard does; `cache: false` runs the uncached path (every filter from D1), `cold: true` empties
+ * the cache first. The breakdown times the catalog step both ways: with the cache as it stands, and
+ * the uncached query.
+ *
  * `.mts` keeps this file out of tsconfig.node.json; check it with `npx tsc -p bench/trace-by-id`.
  *
- * Routes: POST /setup, POST /put (x-tenant, x-row; body = block bytes), GET /noop, POST /find,
+ * Routes: POST /setup, POST /put (x-tenant, x-row; body = block bytes), GET /noop, GET /cache (the
+ * isolate's filter cache: tenants, blocks, bytes), POST /find,
  * POST /breakdown, GET /fence, POST /search (the real searchTraces with a TraceQL query or legacy
  * tags, matcher built as the dashboard's /api/search route builds it).
  */
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
-import { listBlocks, recordBlock, type NewBlock } from "../../shared/db/queries/blocks.ts";
+import { listBlockFilters, recordBlock, type NewBlock } from "../../shared/db/queries/blocks.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
 import { decodeDictionary, decodeSummaries, decodeTraceSegment, filterMayContain, FOOTER_SIZE, readFooter } from "../../shared/block/read-block.ts";
 import { blockKey } from "../../shared/storage/keys.ts";
 import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
-import { findTrace } from "../../shared/storage/trace-reader.ts";
+import { catalogFilters, findTrace, isolateFilterCache } from "../../shared/storage/trace-reader.ts";
 import type { TraceMatcher } from "../../shared/search/matcher.ts";
 import { searchTraces, traceqlRequiredServices } from "../../shared/search/search-blocks.ts";
 import { tagsMatcher } from "../../shared/search/tags-matcher.ts";
@@ -39,6 +45,10 @@ export interface FindRequest {
   traceId: string;
   startMs?: number;
   endMs?: number;
+  /** false: the uncached path. */
+  cache?: boolean;
+  /** Empty the isolate's cache first. */
+  cold?: boolean;
 }
 
 const fence = () => new Promise((r) => setTimeout(r, 0));
@@ -73,18 +83,19 @@ function rangeOf(q: FindRequest) {
 
 async function find(q: FindRequest, env: Env) {
   const { store, c } = countingStore(r2Store(env.SPANS));
+  if (q.cold) isolateFilterCache.clear();
   const t0 = Date.now();
-  const found = await findTrace(d1(env.DB), store, q.tenantId, q.traceId, rangeOf(q));
+  const found = await findTrace(d1(env.DB), store, q.tenantId, q.traceId, rangeOf(q), q.cache === false ? null : isolateFilterCache);
   const ms = Date.now() - t0;
   let spans = 0;
   for (const rs of found?.resourceSpans ?? []) for (const ss of rs.scopeSpans) for (const s of ss.spans) if (s.traceId === q.traceId) spans++;
-  return { found: !!found, spans, blocksInRange: found?.stats.blocksInRange, blocksRead: c.keys.size, r2Reads: c.reads, r2Bytes: c.bytes, ms };
+  return { found: !!found, spans, blocksInRange: found?.stats.blocksInRange, filtersRead: found?.stats.filtersRead, blocksRead: c.keys.size, r2Reads: c.reads, r2Bytes: c.bytes, ms };
 }
 
 /** The steps of findTrace + readTrace one at a time (blocks one after another), each timed. */
 async function breakdown(q: FindRequest, env: Env) {
   const r2 = r2Store(env.SPANS);
-  const t = { d1: 0, filter: 0, r2: 0, decodeIndex: 0, decodeSegment: 0, fence: 0 };
+  const t = { d1Uncached: 0, d1: 0, filter: 0, r2: 0, decodeIndex: 0, decodeSegment: 0, fence: 0 };
   let last = Date.now();
   await fence();
   t.fence = Date.now() - last;
@@ -95,7 +106,9 @@ async function breakdown(q: FindRequest, env: Env) {
     last = now;
   };
   last = Date.now();
-  const rows = await listBlocks(d1(env.DB), q.tenantId, rangeOf(q));
+  await listBlockFilters(d1(env.DB), q.tenantId, rangeOf(q));
+  await lap("d1Uncached");
+  const { blocks: rows, filtersRead } = await catalogFilters(d1(env.DB), q.tenantId, rangeOf(q), isolateFilterCache);
   await lap("d1");
   const hits = rows.filter((b) => filterMayContain(b.traceFilter, q.traceId));
   await lap("filter");
@@ -125,7 +138,7 @@ async function breakdown(q: FindRequest, env: Env) {
     await lap("decodeSegment");
     found = true;
   }
-  return { ...t, found, catalogRows: rows.length, blocksRead: hits.length, indexBytes, summaryRows };
+  return { ...t, found, catalogRows: rows.length, filtersRead, blocksRead: hits.length, indexBytes, summaryRows };
 }
 
 export interface SearchRequest {
@@ -155,13 +168,14 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/noop") return Response.json({});
+    if (url.pathname === "/cache") return Response.json(isolateFilterCache.stats());
     if (url.pathname === "/find") return Response.json(await find((await request.json()) as FindRequest, env));
     if (url.pathname === "/search") return Response.json(await search((await request.json()) as SearchRequest, env));
     if (url.pathname === "/breakdown") return Response.json(await breakdown((await request.json()) as FindRequest, env));
     if (url.pathname === "/put") {
       const tenantId = request.headers.get("x-tenant")!;
       const row = JSON.parse(request.headers.get("x-row")!) as Record<string, unknown>;
-      const block = { ...row, traceFilter: b64(row.traceFilter as string), createdAt: new Date(row.createdAt as number) } as unknown as NewBlock;
+      const block = { ...row, traceFilter: b64(row.traceFilter as string), attributeIndex: row.attributeIndex ? b64(row.attributeIndex as string) : null, createdAt: new Date(row.createdAt as number) } as unknown as NewBlock;
       await env.SPANS.put(blockKey(tenantId, block.id), await request.arrayBuffer());
       await recordBlock(d1(env.DB) as BatchingDb, tenantId, block, [], []);
       return Response.json({});
