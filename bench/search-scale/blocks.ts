@@ -181,13 +181,18 @@ function blockDelta(spec: BlockSpec, spans: number): TenantDelta {
   const shiftMs = spec.startMs - REFERENCE_MS;
   if (shiftMs % 60_000 !== 0) throw new Error("blocks must start on a whole minute");
   const shiftSec = shiftMs / 1000;
+  // Every list of per-minute rows the delta holds (whichever the project writes) moves.
+  const moved: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ref)) {
+    const rows = Array.isArray(v) && v.length > 0 && typeof v[0] === "object" && v[0] !== null && "minute" in v[0];
+    moved[k] = rows ? (v as { minute: number }[]).map((r) => ({ ...r, minute: r.minute + shiftSec })) : v;
+  }
   return {
+    ...(moved as unknown as TenantDelta),
     keys: [`bench/${spec.blockId}`],
     blockId: spec.blockId,
     clockMs: ref.clockMs + shiftMs,
     halves: ref.halves.map((h) => ({ ...h, key: `${spec.blockId}-${h.key}`, startSec: h.startSec + shiftSec, expiresAtMs: h.expiresAtMs + shiftMs, ...(h.heldSinceMs === undefined ? {} : { heldSinceMs: h.heldSinceMs + shiftMs }) })),
-    edgeRows: ref.edgeRows.map((r) => ({ ...r, minute: r.minute + shiftSec })),
-    operationRows: ref.operationRows.map((r) => ({ ...r, minute: r.minute + shiftSec })),
     usage: usageDeltas([{ receivedAtMs: spec.endMs, spanCount: spans }], []),
   };
 }

@@ -35,29 +35,31 @@ export class BenchDeadline extends Error {
   }
 }
 
+export type StorageKind = "r2" | "d1";
+
 /** A semaphore of `limit` slots; each call waits `delayMs` inside its slot, then runs. */
 export class Gate {
   readonly counts: GateCounts;
   readonly #limit: number;
   readonly #delayMs: number;
-  readonly #deadline: () => number;
+  readonly #deadline: (kind: StorageKind) => number;
   #inFlight = 0;
   readonly #waiting: (() => void)[] = [];
 
-  constructor(limit: number, delayMs: number, deadline: () => number, counts = newGateCounts()) {
+  constructor(limit: number, delayMs: number, deadline: (kind: StorageKind) => number, counts = newGateCounts()) {
     this.#limit = limit;
     this.#delayMs = delayMs;
     this.#deadline = deadline;
     this.counts = counts;
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    this.#check();
+  async run<T>(kind: StorageKind, fn: () => Promise<T>): Promise<T> {
+    this.#check(kind);
     if (this.#inFlight >= this.#limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     else this.#inFlight++;
     this.counts.maxInFlight = Math.max(this.counts.maxInFlight, this.#inFlight);
     try {
-      this.#check();
+      this.#check(kind);
       if (this.#delayMs > 0) await sleep(this.#delayMs);
       return await fn();
     } finally {
@@ -68,8 +70,8 @@ export class Gate {
     }
   }
 
-  #check() {
-    if (Date.now() > this.#deadline()) {
+  #check(kind: StorageKind) {
+    if (Date.now() > this.#deadline(kind)) {
       this.counts.deadlineHit = true;
       throw new BenchDeadline();
     }
@@ -117,7 +119,7 @@ export function gatedR2<B extends object>(bucket: B, gate: Gate): B {
       const fn = value as (...args: unknown[]) => Promise<unknown>;
       if (prop === "get")
         return (...args: unknown[]) =>
-          gate.run(async () => {
+          gate.run("r2", async () => {
             gate.counts.r2Reads++;
             const o = (await fn.apply(target, args)) as R2BodyLike | null;
             if (!o) return null;
@@ -127,7 +129,7 @@ export function gatedR2<B extends object>(bucket: B, gate: Gate): B {
           });
       if (["head", "list", "put", "delete", "createMultipartUpload"].includes(prop))
         return (...args: unknown[]) =>
-          gate.run(() => {
+          gate.run("r2", () => {
             gate.counts.r2Other++;
             return fn.apply(target, args);
           });
@@ -154,7 +156,7 @@ interface D1Like {
 export function gatedD1<T extends object>(binding: T, gate: Gate): T {
   const db = binding as unknown as D1Like;
   const call = <R>(fn: () => Promise<R>) =>
-    gate.run(() => {
+    gate.run("d1", () => {
       gate.counts.d1Queries++;
       return fn();
     });

@@ -5,9 +5,9 @@
  * Worker invocation with its bindings wrapped for that invocation (gate.ts): each R2 and D1 call
  * waits BENCH_LATENCY_MS and at most BENCH_SS_INFLIGHT (6) are open at once, counted; calls to the
  * tenant objects wait the same and are counted (not gated: Cloudflare's six-connection limit
- * names fetch, KV, Cache, R2 and Queues, not Durable Objects). Any other binding (a service binding
- * the dashboard may fan a query out over) is passed through: an invocation that reaches this
- * worker through one is wrapped and counted as its own invocation.
+ * names fetch, KV, Cache, R2 and Queues, not Durable Objects). The dashboard's fan-out binding
+ * SCAN_JOBS points at BenchScanJobs here (the real ScanJobs entrypoint, its env wrapped the same way
+ * per call): each job is counted as its own invocation.
  *
  * Before and after: POST /bench/begin says which configuration the next requests run with.
  * "before" sets the dashboard's scan switches to today's behaviour (SCAN_CONCURRENCY=1,
@@ -15,7 +15,8 @@
  * defaults). It is module state, not a header, so that invocations a query fans out to run with
  * the same configuration. It also sets a deadline: a storage call after it throws, so a query
  * that would take minutes stops (reported as timed out). GET /bench/end answers every invocation
- * since the last begin with its counts.
+ * since the last begin with its counts; work of that query still running after its answer fails at
+ * its next R2 call, so it cannot slow the next query.
  *
  * Note: the key-auth middleware keeps one authenticator per isolate, built on the D1 binding of
  * the first request it saw, so its (cached, every 30 s) key lookups go through that first
@@ -24,27 +25,28 @@
  * `.mts` keeps this file out of tsconfig.node.json; check it with `npx tsc -p bench/search-scale`.
  *
  * Routes: POST /bench/setup, POST /bench/put (x-tenant; body: u32 length, catalog row as tagged
- * JSON, block bytes), POST /bench/metrics, POST /bench/begin, GET /bench/end, GET /bench/noop;
+ * JSON, block bytes), POST /bench/metrics (closed rows as tagged JSON, written with
+ * writeMetricFlush), POST /bench/begin, GET /bench/end, GET /bench/noop;
  * everything else goes to the dashboard.
  */
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import { recordBlock, type NewBlock } from "../../shared/db/queries/blocks.ts";
 import { createKey } from "../../shared/db/queries/keys.ts";
-import { writeMetricFlush } from "../../shared/db/queries/metrics.ts";
+import { writeMetricFlush, type MetricFlush } from "../../shared/db/queries/metrics.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
 import { fromBase64 } from "../../shared/encoding/base64.ts";
 import { blockKey } from "../../shared/storage/keys.ts";
-import { decodeEdgeRow, decodeOperationRow, type EncodedEdgeRow, type EncodedOperationRow } from "../../shared/tenant-object/open-metrics.ts";
-import type { UsageDelta } from "../../shared/assembly/usage-deltas.ts";
 import { app } from "../../workers/dashboard/app.ts";
 import type { DashboardEnv } from "../../workers/dashboard/env.ts";
 import { countingNamespace, newObjectCounts } from "../support/object-counts.ts";
 import { Gate, gatedD1, gatedR2, newGateCounts, type GateCounts } from "./gate.ts";
+import { ScanJobs, type MetricsJob, type SearchJob } from "../../workers/dashboard/scan-jobs.ts";
 
 export { TenantObject } from "../../workers/assembler/tenant-object.ts";
 
 interface Env {
+  [binding: string]: unknown;
   DB: D1Database;
   SPANS: R2Bucket;
   TENANTS: DurableObjectNamespace;
@@ -69,22 +71,27 @@ export interface Invocation extends GateCounts {
 
 let config: Config = "after";
 let deadlineMs = Infinity;
+/** Bumped by begin and end: an invocation of an earlier query (work left running after its answer) fails at its next storage call. */
+let generation = 0;
 let invocations: Invocation[] = [];
 
-/** The catalog row as the driver sent it: JSON with Uint8Arrays as {$b64} and Dates as {$date}. */
-function parseRow(text: string): NewBlock {
+/** What the driver sent (catalog rows, closed metric rows): JSON with Uint8Arrays as {$b64} and Dates as {$date}. */
+function parseTagged(text: string): unknown {
   return JSON.parse(text, (_k, v: unknown) => {
     if (v && typeof v === "object" && "$b64" in v) return fromBase64((v as { $b64: string }).$b64);
     if (v && typeof v === "object" && "$date" in v) return new Date((v as { $date: number }).$date);
     return v;
-  }) as NewBlock;
+  });
 }
 
-async function dashboard(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+/** A new invocation's bindings (gated, counted, with the configuration's vars) and its record. */
+function invocation(env: Env, path: string) {
   const latency = Number(env.BENCH_LATENCY_MS ?? 20);
-  const inv: Invocation = { path: new URL(request.url).pathname, config, status: 0, objectCalls: 0, ms: 0, done: false, ...newGateCounts() };
+  const inv: Invocation = { path, config, status: 0, objectCalls: 0, ms: 0, done: false, ...newGateCounts() };
   invocations.push(inv);
-  const gate = new Gate(Number(env.BENCH_SS_INFLIGHT ?? 6), latency, () => deadlineMs, inv);
+  const gen = generation;
+  // R2 calls of an earlier query fail; D1 calls only past the deadline (see the note on key auth).
+  const gate = new Gate(Number(env.BENCH_SS_INFLIGHT ?? 6), latency, (kind) => (gen === generation || kind === "d1" ? deadlineMs : -Infinity), inv);
   const objects = newObjectCounts();
   const vars = config === "before" ? BEFORE_VARS : {};
   const dashEnv = {
@@ -95,14 +102,57 @@ async function dashboard(request: Request, env: Env, ctx: ExecutionContext): Pro
     ...vars,
   } as unknown as DashboardEnv;
   const t0 = Date.now();
-  try {
-    const res = await app.fetch(request, dashEnv, ctx);
-    inv.status = res.status;
-    return res;
-  } finally {
+  const finish = (status: number) => {
+    inv.status = status;
     inv.ms = Date.now() - t0;
     inv.objectCalls = objects.requests;
     inv.done = true;
+  };
+  return { dashEnv, finish };
+}
+
+async function dashboard(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const { dashEnv, finish } = invocation(env, new URL(request.url).pathname);
+  let status = 500;
+  try {
+    const res = await app.fetch(request, dashEnv, ctx);
+    status = res.status;
+    return res;
+  } finally {
+    finish(status);
+  }
+}
+
+/**
+ * The dashboard's fan-out entrypoint (SCAN_JOBS binds it, as the dashboard's wrangler.toml binds
+ * ScanJobs to itself): each call is a new invocation, so its bindings are wrapped and counted anew.
+ */
+export class BenchScanJobs extends ScanJobs {
+  readonly #finish: (status: number) => void;
+
+  constructor(ctx: ExecutionContext, env: Env) {
+    const { dashEnv, finish } = invocation(env, "ScanJobs");
+    super(ctx, dashEnv);
+    this.#finish = finish;
+  }
+
+  override async search(job: SearchJob) {
+    return this.#timed(() => super.search(job));
+  }
+
+  override async metrics(job: MetricsJob) {
+    return this.#timed(() => super.metrics(job));
+  }
+
+  async #timed<T>(fn: () => Promise<T>): Promise<T> {
+    let status = 500;
+    try {
+      const r = await fn();
+      status = 200;
+      return r;
+    } finally {
+      this.#finish(status);
+    }
   }
 }
 
@@ -123,29 +173,29 @@ export default {
         const tenantId = request.headers.get("x-tenant")!;
         const body = new Uint8Array(await request.arrayBuffer());
         const n = new DataView(body.buffer, body.byteOffset).getUint32(0);
-        const block = parseRow(new TextDecoder().decode(body.subarray(4, 4 + n)));
+        const block = parseTagged(new TextDecoder().decode(body.subarray(4, 4 + n))) as NewBlock;
         await env.SPANS.put(blockKey(tenantId, block.id), body.subarray(4 + n));
         await recordBlock(db, tenantId, block, [], []);
         return Response.json({});
       }
       case "/bench/metrics": {
-        const { tenantId, flush } = (await request.json()) as { tenantId: string; flush: { edgeRows: EncodedEdgeRow[]; operationRows: EncodedOperationRow[]; usage: UsageDelta[]; storedMinutes: number[] } };
-        const rows = { ...flush, edgeRows: flush.edgeRows.map(decodeEdgeRow), operationRows: flush.operationRows.map(decodeOperationRow) };
+        const { tenantId, flush } = parseTagged(await request.text()) as { tenantId: string; flush: MetricFlush };
         const t0 = Date.now();
-        const r = await writeMetricFlush(db, tenantId, crypto.randomUUID(), rows);
+        const r = await writeMetricFlush(db, tenantId, crypto.randomUUID(), flush);
         return Response.json({ result: r, ms: Date.now() - t0 });
       }
       case "/bench/begin": {
         const b = (await request.json()) as { config: Config; timeoutMs: number };
         config = b.config;
         deadlineMs = Date.now() + b.timeoutMs;
+        generation++;
         invocations = [];
         return Response.json({});
       }
       case "/bench/end": {
         const out = invocations;
         invocations = [];
-        deadlineMs = Infinity;
+        generation++;
         return Response.json({ invocations: out });
       }
     }

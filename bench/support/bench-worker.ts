@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare, type V4ServiceDesignator } from "miniflare";
 
 /** Miniflare's log on stderr (stdout carries only a bench's figures): warnings and errors. */
 class StderrLog extends Log {
@@ -30,6 +30,8 @@ export interface BenchWorkerOptions {
   bindings?: Record<string, string>;
   /** SQLite-backed Durable Object classes the bundle exports, by binding name. */
   durableObjects?: Record<string, string>;
+  /** Service bindings (e.g. to an entrypoint of the worker itself: `{ name: kCurrentWorker, entrypoint }`). */
+  serviceBindings?: Record<string, V4ServiceDesignator>;
 }
 
 export async function startBenchWorker(name: string, options: BenchWorkerOptions = {}): Promise<BenchWorker> {
@@ -54,6 +56,7 @@ export async function startBenchWorker(name: string, options: BenchWorkerOptions
       d1Databases: { DB: "edgetrace" },
       r2Buckets: { SPANS: "edgetrace-spans" },
       bindings: options.bindings ?? {},
+      serviceBindings: options.serviceBindings ?? {},
       durableObjects: Object.fromEntries(Object.entries(options.durableObjects ?? {}).map(([binding, className]) => [binding, { className, useSQLite: true }])),
       resourcePersistencePath: join(stateDir, "state"),
       log: new StderrLog(LogLevel.WARN),
