@@ -14,14 +14,14 @@
  *   "many" and its pairs are not stored (a pair test on it answers "maybe");
  * - numeric ranges take ints by `Number()` and doubles (NaN left out: it compares false), as the
  *   TraceQL engine reads them;
- * - durations are `end - start` (0 when not after), by both parsers the matchers use.
+ * - durations are `spanDurationNanos` (summarize.ts), the one reading every matcher uses.
  *
  * Bytes: `[1][flags: 1 = many span names][kinds bitmask][status bitmask][span count][min duration]
  * [max duration][numeric names: name, min f64, max f64 ...][Bloom filter (trace-filter.ts) of the
  * keys]`. Keys: `a\0name`, `v\0name\0value`, `m\0name` (many values), `n\0span name`.
  */
 import { ByteReader, ByteWriter } from "./bytes.ts";
-import { parseU64 } from "./summarize.ts";
+import { spanDurationNanos } from "./summarize.ts";
 import { buildFilter, filterMayContain } from "./trace-filter.ts";
 import type { AnyValue, KeyValue, Resource, Span } from "../model/span.ts";
 
@@ -61,19 +61,6 @@ function numberOf(v: AnyValue): number | undefined {
   return undefined;
 }
 
-/** A span's duration by both readers: the TraceQL engine's (parseU64) and the tag matchers' (decimal). */
-function durations(span: Span): [bigint, bigint] {
-  const s = parseU64(span.startTimeUnixNano) ?? 0n;
-  const e = parseU64(span.endTimeUnixNano) ?? 0n;
-  const engine = e > s ? e - s : 0n;
-  let decimal = 0n;
-  if (/^\d+$/.test(span.startTimeUnixNano) && /^\d+$/.test(span.endTimeUnixNano)) {
-    const d = BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano);
-    decimal = d > 0n ? d : 0n;
-  }
-  return engine <= decimal ? [engine, decimal] : [decimal, engine];
-}
-
 /** Collects the facts of some spans; `absorb` merges another builder (a segment into its block). */
 export class AttributeIndexBuilder {
   readonly values = new Map<string, Set<string> | typeof MANY>();
@@ -102,9 +89,9 @@ export class AttributeIndexBuilder {
     else this.kinds |= 0x80;
     if (span.status.code >= 0 && span.status.code < 8) this.statuses |= 1 << span.status.code;
     else this.statuses |= 0x80;
-    const [lo, hi] = durations(span);
-    if (this.minDuration === undefined || lo < this.minDuration) this.minDuration = lo;
-    if (this.maxDuration === undefined || hi > this.maxDuration) this.maxDuration = hi;
+    const d = spanDurationNanos(span);
+    if (this.minDuration === undefined || d < this.minDuration) this.minDuration = d;
+    if (this.maxDuration === undefined || d > this.maxDuration) this.maxDuration = d;
   }
 
   #addAttributes(attrs: readonly KeyValue[]): void {

@@ -40,6 +40,18 @@ export function parseU64(s: string): bigint | undefined {
   return v <= U64_MAX ? v : undefined;
 }
 
+/**
+ * A span's duration as every search reads it: end - start when both are u64 decimals in canonical
+ * form (`parseU64`) and the end is after the start, else 0. The summary row reads times the same
+ * way, so no span lasts longer than the trace its row describes (the prunes on trace duration rely
+ * on that).
+ */
+export function spanDurationNanos(span: { startTimeUnixNano: string; endTimeUnixNano: string }): bigint {
+  const start = parseU64(span.startTimeUnixNano);
+  const end = parseU64(span.endTimeUnixNano);
+  return start !== undefined && end !== undefined && end > start ? end - start : 0n;
+}
+
 /** The resource's `service.name` string attribute, "" when absent. */
 export function serviceNameOf(resource: Resource): string {
   for (const kv of resource.attributes) {

@@ -15,7 +15,7 @@
  */
 import { allOf, type IndexCondition } from "../block/attribute-index.ts";
 import type { TraceFacts } from "../block/summarize.ts";
-import { serviceNameOf } from "../block/summarize.ts";
+import { serviceNameOf, spanDurationNanos } from "../block/summarize.ts";
 import type { InstrumentationScope, Resource, Span } from "../model/span.ts";
 import type { SpanMatch, SpansetMatch, TraceMatcher } from "./matcher.ts";
 
@@ -40,11 +40,7 @@ export interface SpanMatcher extends TraceMatcher {
   readonly requiredServices?: string[];
 }
 
-export function spanDurationNanos(span: Span): bigint {
-  if (!/^\d+$/.test(span.startTimeUnixNano) || !/^\d+$/.test(span.endTimeUnixNano)) return 0n;
-  const d = BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano);
-  return d > 0n ? d : 0n;
-}
+export { spanDurationNanos };
 
 function compareDecimal(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);

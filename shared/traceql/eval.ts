@@ -10,7 +10,7 @@
  * fully anchored.
  */
 import type { TraceFacts } from "../block/summarize.ts";
-import { parseU64 } from "../block/summarize.ts";
+import { spanDurationNanos } from "../block/summarize.ts";
 import { indexConditionOf } from "./index-conditions.ts";
 import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts";
@@ -242,9 +242,7 @@ function buildIndex(trace: ResourceSpans[]): SpanNode[] {
   for (const rs of trace) {
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) {
-        const start = parseU64(span.startTimeUnixNano) ?? 0n;
-        const end = parseU64(span.endTimeUnixNano) ?? 0n;
-        nodes.push({ index: nodes.length, span, resource: rs.resource, parent: undefined, children: [], durationNanos: end > start ? end - start : 0n });
+        nodes.push({ index: nodes.length, span, resource: rs.resource, parent: undefined, children: [], durationNanos: spanDurationNanos(span) });
       }
     }
   }
