@@ -279,10 +279,11 @@ function compareRange(op: NumericOp, lo: number, hi: number, v: number): boolean
 
 /** False only when no span indexed in `ix` can meet `c`. */
 export function indexMayMatch(ix: AttributeIndex, c: IndexCondition): boolean {
+  // Nothing known rules nothing out, not even a segment of traces without spans (a search with no
+  // condition lists those too).
+  if (c.kind === "all") return true;
   if (ix.spanCount === 0) return false;
   switch (c.kind) {
-    case "all":
-      return true;
     case "none":
       return false;
     case "and":
