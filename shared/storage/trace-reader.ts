@@ -10,7 +10,7 @@
  */
 import { BlockGone, blockRangeReader } from "./block-range-reader.ts";
 import type { Db } from "../db/client.ts";
-import { blockFiltersById, listBlockFilters, listBlocksForFilterCache, type BlockFilterRow } from "../db/queries/blocks.ts";
+import { blockFiltersById, listBlockFilterRows, listBlockFilters, listBlocksForFilterCache, type BlockFilterRow } from "../db/queries/blocks.ts";
 import type { ResourceSpans } from "../model/span.ts";
 import { combineTraces } from "../block/combine.ts";
 import { filterMayContain, readTrace } from "../block/read-block.ts";
@@ -63,9 +63,9 @@ type Range = { startMs?: number; endMs?: number };
 
 /**
  * The tenant's catalog rows in range, newest end first, each with its trace-id filter: without a
- * cache every row from D1 (`listBlockFilters`); with one, one statement that lists the blocks from
- * the index and reads the rows only of blocks the cache lacks, and (past the cache's `maxKnownIds`
- * only) a second query by id.
+ * cache, or with nothing cached for the tenant, every row from D1 (`listBlockFilters`); with some,
+ * one statement that lists the blocks from the index and reads the rows only of blocks the cache
+ * lacks, and (past the cache's `maxKnownIds` only) a second query by id.
  */
 export async function catalogFilters(db: Db, tenantId: string, range: Range, filters: TraceFilterCache | null): Promise<{ blocks: CandidateBlock[]; filtersRead: number }> {
   if (!filters) {
@@ -73,6 +73,12 @@ export async function catalogFilters(db: Db, tenantId: string, range: Range, fil
     return { blocks: rows, filtersRead: rows.length };
   }
   const known = filters.known(tenantId);
+  if (!known.ids.length) {
+    // Nothing cached for the tenant: one plain read of its rows, as without a cache, kept.
+    const rows = await listBlockFilterRows(db, tenantId, range);
+    remember(filters, tenantId, range, rows, rows);
+    return { blocks: rows, filtersRead: rows.length };
+  }
   const { listed, rows } = await listBlocksForFilterCache(db, tenantId, { endFromMs: range.startMs, knownIds: known.ids, rowsFromMs: known.rowsFromMs });
   const read = new Map(rows.map((r) => [r.id, r]));
   const found = listed.map((l) => read.get(l.id) ?? filters.get(tenantId, l.id, l.endMs));
@@ -88,13 +94,19 @@ export async function catalogFilters(db: Db, tenantId: string, range: Range, fil
     for (const [i, l] of listed.entries()) found[i] ??= byId.get(l.id);
     for (const r of byId.values()) read.set(r.id, r);
   }
-  // Cache what was read, oldest first (a tenant over the byte cap keeps its newest); a full
-  // listing also tells which cached blocks left the catalog.
-  if (range.startMs === undefined) filters.retain(tenantId, new Set(listed.map((l) => l.id)));
-  for (const r of [...read.values()].sort((a, b) => a.endMs - b.endMs)) filters.put(tenantId, r);
+  remember(filters, tenantId, range, listed, read.values());
   // The index gave blocks ending at or after the range's start; those starting after its end go here.
   const blocks = (found as BlockFilterRow[]).filter((b) => range.endMs === undefined || b.startMs <= range.endMs);
   return { blocks, filtersRead: read.size };
+}
+
+/**
+ * Caches the rows read, oldest first (a tenant over the byte cap keeps its newest); a listing
+ * without a range also tells which cached blocks left the catalog.
+ */
+function remember(filters: TraceFilterCache, tenantId: string, range: Range, listed: readonly { id: string }[], read: Iterable<BlockFilterRow>): void {
+  if (range.startMs === undefined && range.endMs === undefined) filters.retain(tenantId, new Set(listed.map((l) => l.id)));
+  for (const r of [...read].sort((a, b) => a.endMs - b.endMs)) filters.put(tenantId, r);
 }
 
 async function findTraceOnce(

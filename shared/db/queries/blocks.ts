@@ -99,6 +99,19 @@ export async function listBlocksForFilterCache(
   return out;
 }
 
+/** `listBlockFilters` with each block's time span: what the filter cache keeps, for a tenant it holds nothing of. */
+export async function listBlockFilterRows(db: Db, tenantId: string, range: { startMs?: number; endMs?: number } = {}): Promise<BlockFilterRow[]> {
+  const conds = [eq(blocks.tenantId, tenantId)];
+  if (range.startMs !== undefined) conds.push(gte(blocks.endMs, range.startMs));
+  if (range.endMs !== undefined) conds.push(lte(blocks.startMs, range.endMs));
+  return db
+    .select({ id: blocks.id, startMs: blocks.startMs, endMs: blocks.endMs, bytes: blocks.bytes, traceFilter: blocks.traceFilter })
+    .from(blocks)
+    .where(and(...conds))
+    .orderBy(desc(blocks.endMs))
+    .all();
+}
+
 /** The given blocks' catalog rows, in no particular order; ids not in the tenant's catalog are absent. */
 export async function blockFiltersById(db: Db, tenantId: string, ids: readonly string[]): Promise<BlockFilterRow[]> {
   if (!ids.length) return [];
