@@ -171,6 +171,7 @@ export function tenantDelta(tenantId: string, entries: readonly DeltaEntry[], bl
     halves: store.toJSON().pending,
     edgeRows: edges.rows(),
     operationRows: red.rows(),
+    serviceRows: red.serviceRows(),
     usage: usageDeltas(objects, entries.map((e) => e.source)),
   };
 }

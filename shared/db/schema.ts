@@ -132,6 +132,28 @@ export const operationMinutes = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.service, t.operation, t.kind] })],
 );
 
+/**
+ * Every span per service per minute, whatever its kind (shared/metrics/red.ts ServiceRow): what
+ * TraceQL metrics over all spans (`{ } | rate() by(resource.service.name)`) read instead of blocks.
+ * A table of its own rather than operation rows with a sentinel kind: the rollup read is then a
+ * primary-key range of exactly these rows (a day of a tenant: minutes x services), not every
+ * operation row of the window filtered, and no reader of operation rows can pick them up.
+ * WITHOUT ROWID (migration 0008, hand-edited), as the other metric tables.
+ */
+export const serviceMinutes = sqliteTable(
+  "service_minutes",
+  {
+    tenantId: text("tenant_id").notNull(),
+    minute: integer("minute").notNull(),
+    service: text("service").notNull(),
+    serviceNameType: integer("service_name_type").notNull(),
+    count: integer("count").notNull(),
+    errors: integer("errors").notNull(),
+    durations: bytes("durations").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.service, t.serviceNameType] })],
+);
+
 export type Block = typeof blocks.$inferSelect;
 
 /** Dashboard accounts. Email is stored lowercased; the password only as a PBKDF2 hash. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { SpanKind } from "../model/span.ts";
 import { LatencyHistogram } from "./histogram.ts";
-import { RedAccumulator, mergeOperationRows, summarizeOperations, upsertOperationRows, type OperationRow } from "./red.ts";
+import type { AnyValue, ResourceSpans } from "../model/span.ts";
+import { RedAccumulator, ServiceNameType, mergeOperationRows, mergeServiceRows, serviceNameValue, serviceOfResource, summarizeOperations, upsertOperationRows, upsertServiceRows, type OperationRow, type ServiceRow } from "./red.ts";
 import { at, batchOf, makeSpan, resourceSpans } from "./spans.test-helpers.ts";
 
 const T0 = 1_764_090_000; // a minute boundary
@@ -76,5 +77,74 @@ describe("RED rows", () => {
     expect(op!.rate).toBeCloseTo(100 / 120);
     expect(Math.abs(op!.p50Ms - 50) / 50).toBeLessThan(0.05);
     expect(Math.abs(op!.p99Ms - 99) / 99).toBeLessThan(0.05);
+  });
+
+  it("service rows: every span of a service per minute, whatever its kind", () => {
+    const acc = new RedAccumulator("tn_a");
+    const kinds = [SpanKind.UNSPECIFIED, SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER, 9];
+    acc.addSpans(
+      batchOf(
+        resourceSpans(
+          "cart",
+          kinds.map((kind, i) => makeSpan({ spanId: `k${i}`, name: `op${i}`, kind, start: at(T0 + i), end: at(T0 + i, 10 * (i + 1)), error: i % 2 === 0 })),
+        ),
+        resourceSpans("cart", [makeSpan({ spanId: "n1", kind: SpanKind.INTERNAL, start: at(T0 + 61), end: at(T0 + 61, 3) })]),
+      ),
+    );
+    const rows = acc.serviceRows();
+    expect(rows.map((r) => ({ minute: r.minute, service: r.service, serviceNameType: r.serviceNameType, count: r.count, errors: r.errors }))).toEqual([
+      { minute: T0, service: "cart", serviceNameType: ServiceNameType.STRING, count: 7, errors: 4 },
+      { minute: T0 + 60, service: "cart", serviceNameType: ServiceNameType.STRING, count: 1, errors: 0 },
+    ]);
+    const h = LatencyHistogram.decode(rows[0]!.durations);
+    expect(h.count).toBe(7);
+    expect(h.sum).toBe(280);
+    // The operation rows still hold only SERVER, CLIENT, PRODUCER and CONSUMER.
+    expect(acc.rows().map((r) => r.kind).sort()).toEqual([SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER].sort());
+  });
+
+  it("service rows: a resource's service.name as TraceQL reads it (the first one; none; another type)", () => {
+    const kv = (value: AnyValue) => ({ key: "service.name", value });
+    const withAttributes = (attributes: { key: string; value: AnyValue }[], spanId: string): ResourceSpans => ({
+      ...resourceSpans(undefined, [server(spanId, "GET /", T0, 1)]),
+      resource: { attributes, droppedAttributesCount: 0 },
+    });
+    const cases: [string, { key: string; value: AnyValue }[], string, number, AnyValue | undefined][] = [
+      ["absent", [{ key: "host.name", value: { stringValue: "h" } }], "", ServiceNameType.ABSENT, undefined],
+      ["empty string", [kv({ stringValue: "" })], "", ServiceNameType.STRING, { stringValue: "" }],
+      ["after another attribute", [{ key: "host.name", value: { stringValue: "h" } }, kv({ stringValue: "web" })], "web", ServiceNameType.STRING, { stringValue: "web" }],
+      ["the first of two", [kv({ stringValue: "cart" }), kv({ stringValue: "web" })], "cart", ServiceNameType.STRING, { stringValue: "cart" }],
+      ["an int", [kv({ intValue: "7" })], '{"intValue":"7"}', ServiceNameType.OTHER, { intValue: "7" }],
+      ["a NaN double", [kv({ doubleValue: Number.NaN })], '{"doubleValue":"NaN"}', ServiceNameType.OTHER, { doubleValue: Number.NaN }],
+      ["an array", [kv({ arrayValue: { values: [{ doubleValue: -Infinity }, { boolValue: true }] } })], '{"arrayValue":{"values":[{"doubleValue":"-Infinity"},{"boolValue":true}]}}', ServiceNameType.OTHER, { arrayValue: { values: [{ doubleValue: -Infinity }, { boolValue: true }] } }],
+      ["an empty value", [kv({} as AnyValue)], "{}", ServiceNameType.OTHER, {} as AnyValue],
+    ];
+    for (const [what, attributes, service, serviceNameType, value] of cases) {
+      const identity = serviceOfResource({ attributes, droppedAttributesCount: 0 });
+      expect(identity, what).toEqual({ service, serviceNameType });
+      expect(serviceNameValue(identity), what).toEqual(value);
+      const acc = new RedAccumulator("tn_a");
+      acc.addSpans(batchOf(withAttributes(attributes, "s1")));
+      expect(acc.serviceRows().map((r) => [r.service, r.serviceNameType, r.count]), what).toEqual([[service, serviceNameType, 1]]);
+    }
+    // "" named and unnamed stay apart: TraceQL tells them apart.
+    const acc = new RedAccumulator("tn_a");
+    acc.addSpans(batchOf(withAttributes([], "a"), withAttributes([kv({ stringValue: "" })], "b"), withAttributes([], "c")));
+    expect(acc.serviceRows().map((r) => [r.serviceNameType, r.count]).sort()).toEqual([[ServiceNameType.STRING, 1], [ServiceNameType.ABSENT, 2]].sort());
+    // Operation rows leave both out, as before.
+    expect(acc.rows()).toEqual([]);
+  });
+
+  it("service rows merge by key, as an upsert would", () => {
+    const parts = [0, 1].map((b) => {
+      const acc = new RedAccumulator("tn_a");
+      acc.addSpans(batchOf(resourceSpans("web", [server(`p${b}`, "GET /", T0 + b, 10, b === 1)])));
+      return acc.serviceRows();
+    });
+    const merged: ServiceRow[] = upsertServiceRows(parts[0]!, parts[1]!);
+    expect(merged).toHaveLength(1);
+    expect(merged[0]).toMatchObject({ count: 2, errors: 1 });
+    expect(LatencyHistogram.decode(merged[0]!.durations).count).toBe(2);
+    expect(() => mergeServiceRows(parts[0]![0]!, { ...parts[0]![0]!, serviceNameType: ServiceNameType.ABSENT })).toThrow(/different keys/);
   });
 });

@@ -12,8 +12,16 @@
  * servicegraph/aggregate.ts for the figures).
  *
  * A span counts in the minute of its start time. An error is status code 2 (ERROR).
+ *
+ * Beside them, one **service row** per (tenant, minute, service) counts every span of the service
+ * whatever its kind (INTERNAL and UNSPECIFIED included), with its errors and durations, and the
+ * spans of resources without a string `service.name` too, each under what TraceQL reads there
+ * (`ServiceRow.serviceNameType`). About as many rows as services a minute, a few percent of the
+ * operation rows, and they answer `{ } | rate() by(resource.service.name)` and its kin exactly
+ * (shared/traceql/metrics-from-rollups.ts). Stored in their own table (`service_minutes`), so no
+ * reader of operation rows sees them.
  */
-import { SpanKind, StatusCode, type ResourceSpans, type Span } from "../model/span.ts";
+import { SpanKind, StatusCode, type AnyValue, type Resource, type ResourceSpans, type Span } from "../model/span.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import { bucketInWindow, mergeRowsByKey, roundMs, type TimeWindow } from "./rows.ts";
 import { bucketStart, durationMs, serviceName, unixSeconds } from "./span-fields.ts";
@@ -42,6 +50,58 @@ export interface RedOptions {
 
 export const DEFAULT_RED_KINDS: readonly number[] = [SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER];
 
+/**
+ * How a service row's `service` reads: what the resource's first `service.name` attribute is, the
+ * attribute TraceQL's `resource.service.name` reads (shared/traceql/eval.ts) and `by()` labels.
+ */
+export const ServiceNameType = {
+  /** A string (the empty string included): `service` is it. */
+  STRING: 0,
+  /** No `service.name`: `service` is "". TraceQL compares nothing equal to it, and `by()` gives no label. */
+  ABSENT: 1,
+  /** Another type (int, double, bool, array, kvlist, bytes): `service` is the OTLP AnyValue as JSON (`serviceNameValue`). */
+  OTHER: 2,
+} as const;
+export type ServiceNameType = (typeof ServiceNameType)[keyof typeof ServiceNameType];
+
+/** Every span of one service in one minute, whatever its kind. */
+export interface ServiceRow {
+  tenant: string;
+  /** Start of the minute in unix seconds. */
+  minute: number;
+  /** The service name, or "" / the value's JSON, as `serviceNameType` says. */
+  service: string;
+  serviceNameType: ServiceNameType;
+  count: number;
+  /** Spans with status ERROR. */
+  errors: number;
+  /** Span durations in ms, an encoded LatencyHistogram. */
+  durations: Uint8Array;
+}
+
+/** The service identity of a resource's spans: its first `service.name` attribute, as TraceQL reads it. */
+export function serviceOfResource(resource: Resource): { service: string; serviceNameType: ServiceNameType } {
+  for (const kv of resource.attributes) {
+    if (kv.key !== "service.name") continue;
+    if ("stringValue" in kv.value) return { service: kv.value.stringValue, serviceNameType: ServiceNameType.STRING };
+    // Non-finite doubles have no JSON number: as strings, and back in serviceNameValue.
+    return { service: JSON.stringify(kv.value, (k, v: unknown) => (k === "doubleValue" && typeof v === "number" && !Number.isFinite(v) ? String(v) : v)), serviceNameType: ServiceNameType.OTHER };
+  }
+  return { service: "", serviceNameType: ServiceNameType.ABSENT };
+}
+
+/** The `service.name` value a service row stands for; undefined when the resource has none. */
+export function serviceNameValue(row: Pick<ServiceRow, "service" | "serviceNameType">): AnyValue | undefined {
+  switch (row.serviceNameType) {
+    case ServiceNameType.STRING:
+      return { stringValue: row.service };
+    case ServiceNameType.ABSENT:
+      return undefined;
+    default:
+      return JSON.parse(row.service, (k, v: unknown) => (k === "doubleValue" && typeof v === "string" ? Number(v) : v)) as AnyValue;
+  }
+}
+
 interface Cell {
   minute: number;
   service: string;
@@ -52,12 +112,25 @@ interface Cell {
   durations: LatencyHistogram;
 }
 
-/** Collects spans into per-minute operation rows; histograms stay decoded until `rows()`. */
+interface ServiceCell {
+  minute: number;
+  service: string;
+  serviceNameType: ServiceNameType;
+  count: number;
+  errors: number;
+  durations: LatencyHistogram;
+}
+
+/**
+ * Collects spans into per-minute operation rows (`rows()`) and service rows (`serviceRows()`, every
+ * span of every resource, per minute whatever the step); histograms stay decoded until read.
+ */
 export class RedAccumulator {
   readonly tenant: string;
   readonly #step: number;
   readonly #kinds: ReadonlySet<number>;
   readonly #cells = new Map<string, Cell>();
+  readonly #services = new Map<string, ServiceCell>();
 
   constructor(tenant: string, options: RedOptions = {}) {
     this.tenant = tenant;
@@ -69,9 +142,27 @@ export class RedAccumulator {
   addSpans(group: { resourceSpans: readonly ResourceSpans[] }): void {
     for (const rs of group.resourceSpans) {
       const service = serviceName(rs.resource);
-      if (service === undefined) continue;
-      for (const ss of rs.scopeSpans) for (const span of ss.spans) this.addSpan(span, service);
+      const identity = serviceOfResource(rs.resource);
+      for (const ss of rs.scopeSpans) {
+        for (const span of ss.spans) {
+          this.#addServiceSpan(span, identity);
+          if (service !== undefined) this.addSpan(span, service);
+        }
+      }
     }
+  }
+
+  #addServiceSpan(span: Span, identity: { service: string; serviceNameType: ServiceNameType }): void {
+    const minute = bucketStart(unixSeconds(span.startTimeUnixNano), 60);
+    const key = JSON.stringify([minute, identity.service, identity.serviceNameType]);
+    let cell = this.#services.get(key);
+    if (cell === undefined) {
+      cell = { minute, ...identity, count: 0, errors: 0, durations: new LatencyHistogram() };
+      this.#services.set(key, cell);
+    }
+    cell.count++;
+    if (span.status.code === StatusCode.ERROR) cell.errors++;
+    cell.durations.observe(durationMs(span.startTimeUnixNano, span.endTimeUnixNano));
   }
 
   addSpan(span: Span, service: string): void {
@@ -105,6 +196,19 @@ export class RedAccumulator {
       durations: c.durations.encode(),
     }));
   }
+
+  /** One row per minute and service of every span added through `addSpans`. */
+  serviceRows(): ServiceRow[] {
+    return [...this.#services.values()].map((c) => ({
+      tenant: this.tenant,
+      minute: c.minute,
+      service: c.service,
+      serviceNameType: c.serviceNameType,
+      count: c.count,
+      errors: c.errors,
+      durations: c.durations.encode(),
+    }));
+  }
 }
 
 function operationKey(minute: number, service: string, operation: string, kind: number): string {
@@ -130,6 +234,22 @@ export function mergeOperationRows(a: OperationRow, b: OperationRow): OperationR
 /** Stored rows first, then new ones: one row per key, ready to write back. */
 export function upsertOperationRows(existing: Iterable<OperationRow>, incoming: Iterable<OperationRow>): OperationRow[] {
   return mergeRowsByKey([...existing, ...incoming], operationRowKey, mergeOperationRows);
+}
+
+/** The service row's identity (tenant, minute, service, name type) as one string. */
+export function serviceRowKey(row: ServiceRow): string {
+  return JSON.stringify([row.tenant, row.minute, row.service, row.serviceNameType]);
+}
+
+/** Combines two service rows of the same key. */
+export function mergeServiceRows(a: ServiceRow, b: ServiceRow): ServiceRow {
+  if (serviceRowKey(a) !== serviceRowKey(b)) throw new Error("mergeServiceRows: rows of different keys");
+  return { ...a, count: a.count + b.count, errors: a.errors + b.errors, durations: LatencyHistogram.decode(a.durations).merge(LatencyHistogram.decode(b.durations)).encode() };
+}
+
+/** Stored service rows first, then new ones: one row per key, ready to write back. */
+export function upsertServiceRows(existing: Iterable<ServiceRow>, incoming: Iterable<ServiceRow>): ServiceRow[] {
+  return mergeRowsByKey([...existing, ...incoming], serviceRowKey, mergeServiceRows);
 }
 
 /** RED of one operation over a window, for `/api/services/{service}/operations/metrics`. */

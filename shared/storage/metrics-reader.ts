@@ -1,6 +1,6 @@
 /**
  * @module
- * Per-minute edge and operation rows as the query API should see them: the rows in D1 plus the
+ * Per-minute edge, operation and service rows as the query API should see them: the rows in D1 plus the
  * rows the tenant's object still holds for minutes not closed yet (written to D1 once a minute
  * closes, see shared/tenant-object/open-metrics.ts). Without the open rows the last three minutes
  * would be missing, or, for an idle tenant, the last minutes until the object's next flush.
@@ -10,9 +10,9 @@
  * them to write, before the write).
  */
 import type { Db } from "../db/client.ts";
-import { readEdgeRows, readOperationRows } from "../db/queries/metrics.ts";
+import { readEdgeRows, readOperationRows, readServiceRows, readServiceRowsByStep, type SummedServiceRow } from "../db/queries/metrics.ts";
 import { upsertEdgeRows, type EdgeRow } from "../servicegraph/aggregate.ts";
-import { upsertOperationRows, type OperationRow } from "../metrics/red.ts";
+import { upsertOperationRows, type OperationRow, type ServiceRow } from "../metrics/red.ts";
 import { bucketInWindow, type TimeWindow } from "../metrics/rows.ts";
 import type { TenantObjectApi } from "../tenant-object/api.ts";
 
@@ -35,4 +35,28 @@ export async function readOperationRowsWithOpen(db: Db, tenant: Pick<TenantObjec
   const stored = await readOperationRows(db, tenantId, minuteRange(window));
   const open = await tenant.operationRows(tenantId, window);
   return upsertOperationRows(stored, open).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
+}
+
+/** Service rows as the TraceQL metrics read them: summed per step (no histogram), or per minute with it. */
+export type ServiceRollupRow = SummedServiceRow | ServiceRow;
+
+/**
+ * The service rows of a TraceQL metrics window ([startMs, endMs), in `stepMs` steps): D1's summed
+ * per step by D1 itself (`readServiceRowsByStep`), or, with `durations` (quantiles), per minute with
+ * their histograms; then the object's open rows, per minute. Rows of one minute and service may
+ * come from both (a late span's minute written, then reopened): the caller adds them, as it adds
+ * minutes. `from`: the first minute from which the rows hold every span (the object's
+ * `serviceRowsFrom`).
+ */
+export async function readServiceRowsWithOpen(
+  db: Db,
+  tenant: Pick<TenantObjectApi, "serviceRows">,
+  tenantId: string,
+  bucketing: { startMs: number; endMs: number; stepMs: number },
+  options: { durations: boolean },
+): Promise<{ rows: ServiceRollupRow[]; from: number }> {
+  const window = { start: bucketing.startMs / 1000, end: bucketing.endMs / 1000 };
+  const stored: ServiceRollupRow[] = options.durations ? await readServiceRows(db, tenantId, minuteRange(window)) : await readServiceRowsByStep(db, tenantId, bucketing);
+  const open = await tenant.serviceRows(tenantId, window);
+  return { rows: [...stored, ...open.rows], from: open.from };
 }

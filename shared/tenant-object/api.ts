@@ -10,7 +10,7 @@
  */
 import type { LeaseAnswer, LeaseRequest } from "../ingest/rate-limit.ts";
 import type { EdgeRow } from "../servicegraph/aggregate.ts";
-import type { OperationRow } from "../metrics/red.ts";
+import type { OperationRow, ServiceRow } from "../metrics/red.ts";
 import type { TimeWindow } from "../metrics/rows.ts";
 import type { TenantDelta } from "./open-metrics.ts";
 import type { UsageDelta } from "../assembly/usage-deltas.ts";
@@ -19,7 +19,7 @@ import type { UsageDelta } from "../assembly/usage-deltas.ts";
 export type CommitResult = { applied: true } | { applied: false; assembled: Record<string, string> };
 
 export interface FlushResult {
-  /** Rows (edge + operation) and usage days written to D1 by this call. */
+  /** Rows (edge + operation + service) and usage days written to D1 by this call. */
   rows: number;
   usageDays: number;
 }
@@ -32,6 +32,11 @@ export interface TenantObjectApi {
   takeLease(tenantId: string, request: LeaseRequest): Promise<LeaseAnswer>;
   edgeRows(tenantId: string, window: TimeWindow): Promise<EdgeRow[]>;
   operationRows(tenantId: string, window: TimeWindow): Promise<OperationRow[]>;
+  /**
+   * Open service rows overlapping the window, and the first minute (unix seconds) from which the
+   * service rows, these and D1's, hold every span (see shared/tenant-object/open-metrics.ts).
+   */
+  serviceRows(tenantId: string, window: TimeWindow): Promise<{ rows: ServiceRow[]; from: number }>;
   /** Usage counted and not yet written to D1. */
   usage(tenantId: string): Promise<UsageDelta[]>;
   /** Writes what is final at `wallMs` (default now) to D1, as the object's alarm does. */

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { SpanKind, type ResourceSpans, type TraceBatch } from "../model/span.ts";
 import { at, batchOf, makeSpan, resourceSpans } from "../metrics/spans.test-helpers.ts";
-import { DEFAULT_RED_KINDS, upsertOperationRows, type OperationRow } from "../metrics/red.ts";
+import { DEFAULT_RED_KINDS, ServiceNameType, upsertOperationRows, upsertServiceRows, type OperationRow, type ServiceRow } from "../metrics/red.ts";
 import { foldServiceGraph, upsertEdgeRows, type EdgeRow } from "../servicegraph/aggregate.ts";
 import { generateWorkload, splitIntoBatches, type Workload } from "../servicegraph/workload.test-helpers.ts";
 import { groupByTrace } from "../ingest/group-by-trace.ts";
@@ -14,7 +14,7 @@ import { INGEST_BATCH_FORMAT, type IngestBatchObject } from "../ingest/batch-obj
 import { ingestBatchKey } from "../storage/keys.ts";
 import { tenantDelta, type DeltaEntry } from "../assembly/plan.ts";
 import { Rng } from "../../test/support/random-otlp.ts";
-import { IDLE_AFTER_MS, OpenMetrics, decodeDelta, encodeDelta, minuteClosed, type ClosedRows, type OpenMetricsJson, type TenantDelta } from "./open-metrics.ts";
+import { IDLE_AFTER_MS, OpenMetrics, decodeDelta, encodeDelta, encodeEdgeRow, encodeOperationRow, minuteClosed, type ClosedRows, type OpenMetricsJson, type TenantDelta } from "./open-metrics.ts";
 
 const TENANT = "tn_shop";
 const T0 = 1_764_090_000; // a minute boundary (2025-11-25T17:00:00Z)
@@ -45,6 +45,7 @@ const opSummary = (rows: OperationRow[]) => rows.map((r) => `${r.minute} ${r.ser
 class Sink {
   edgeRows: EdgeRow[] = [];
   operationRows: OperationRow[] = [];
+  serviceRows: ServiceRow[] = [];
   accepted = 0;
   rejected = 0;
   /** Edge rows of each flush: a row taken twice is a D1 rewrite. */
@@ -54,6 +55,7 @@ class Sink {
     this.edgeRowsPerFlush.push(closed.edgeRows.length);
     this.edgeRows = upsertEdgeRows(this.edgeRows, closed.edgeRows);
     this.operationRows = upsertOperationRows(this.operationRows, closed.operationRows);
+    this.serviceRows = upsertServiceRows(this.serviceRows, closed.serviceRows ?? []);
     for (const u of closed.usage) {
       this.accepted += u.spansAccepted;
       this.rejected += u.spansRejected;
@@ -220,7 +222,7 @@ describe("OpenMetrics: usage", () => {
     expect(m.holdsAnything).toBe(true);
     // Not while the tenant is busy and no minute closes; once it is idle, usage leaves alone.
     expect(m.takeClosed(WALL + 3)).toBeUndefined();
-    expect(m.takeClosed(WALL + 2 + IDLE_AFTER_MS)).toEqual({ edgeRows: [], operationRows: [], usage: expected, storedMinutes: [] });
+    expect(m.takeClosed(WALL + 2 + IDLE_AFTER_MS)).toEqual({ edgeRows: [], operationRows: [], serviceRows: [], usage: expected, storedMinutes: [] });
     expect(m.usage).toEqual([]);
     expect(m.takeClosed(WALL + 3 + IDLE_AFTER_MS)).toBeUndefined();
     expect(m.holdsAnything).toBe(false);
@@ -290,6 +292,18 @@ function truthByEdge(w: Workload): Map<string, { requests: number; failed: numbe
     const t = out.get(key) ?? { requests: 0, failed: 0 };
     t.requests++;
     if (e.failed) t.failed++;
+    out.set(key, t);
+  }
+  return out;
+}
+
+function truthByService(w: Workload): Map<string, { count: number; errors: number }> {
+  const out = new Map<string, { count: number; errors: number }>();
+  for (const s of w.spans) {
+    const key = `${s.minute} ${s.service}`;
+    const t = out.get(key) ?? { count: 0, errors: 0 };
+    t.count++;
+    if (s.error) t.errors++;
     out.set(key, t);
   }
   return out;
@@ -370,6 +384,16 @@ describe("OpenMetrics: deltas in any order add up to the truth", () => {
     expect(r.sink.rejected).toBe(0);
   });
 
+  it.each(results.map((r) => [r.name, r] as const))("%s: exact service rows (every span, whatever its kind)", (_, r) => {
+    expect(r.sink.serviceRows.every((row) => row.serviceNameType === ServiceNameType.STRING)).toBe(true);
+    const got = new Map(r.sink.serviceRows.map((row) => [`${row.minute} ${row.service}`, { count: row.count, errors: row.errors }]));
+    expect(Object.fromEntries([...got].sort())).toEqual(Object.fromEntries([...truthByService(workload)].sort()));
+    // More spans than the operation rows hold: the workload has INTERNAL spans.
+    expect(r.sink.serviceRows.reduce((n, row) => n + row.count, 0)).toBeGreaterThan(r.sink.operationRows.reduce((n, row) => n + row.count, 0));
+    // Every delta had service rows: they hold every span from the start.
+    expect(r.m.serviceRowsFrom).toBe(0);
+  });
+
   it("gives the same graph, latencies included, whatever the order", () => {
     const graphs = results.map((r) => foldServiceGraph(r.sink.edgeRows, { start: T0, end: T0 + 3600 }));
     expect(graphs[1]).toEqual(graphs[0]);
@@ -393,6 +417,7 @@ describe("OpenMetrics: deltas in any order add up to the truth", () => {
         expect(restored.m.usage).toHaveLength(1);
         expect(restored.m.edgeRowsIn({ start: T0, end: T0 + 3600 }).length).toBeGreaterThan(0);
         expect(restored.m.operationRowsIn({ start: T0, end: T0 + 3600 }).length).toBeGreaterThan(0);
+        expect(restored.m.serviceRowsIn({ start: T0, end: T0 + 3600 }).length).toBeGreaterThan(0);
         restored.m = OpenMetrics.fromJSON(JSON.parse(JSON.stringify(restored.m.toJSON())) as OpenMetricsJson);
         expect(restored.m.toJSON()).toEqual(control.m.toJSON());
       }
@@ -407,3 +432,59 @@ describe("OpenMetrics: deltas in any order add up to the truth", () => {
     expect(() => OpenMetrics.fromJSON({ ...new OpenMetrics(TENANT).toJSON(), format: "x" } as unknown as OpenMetricsJson)).toThrow(/unknown format/);
   });
 });
+
+describe("OpenMetrics: from when the service rows hold every span", () => {
+  const delta = (receivedAtMs: number) => deltaOf(`d${receivedAtMs}`, receivedAtMs, resourceSpans("frontend", [span("cccccccccccccccc", SpanKind.INTERNAL, "", { name: "render" })]));
+  /** A delta as a consumer of the version before service rows sends it. */
+  const oldDelta = (receivedAtMs: number, startSec = T0 + 10): TenantDelta => {
+    const { serviceRows, ...rest } = deltaOf(`o${receivedAtMs}`, receivedAtMs, resourceSpans("cart", [span("eeeeeeeeeeeeeeee", SpanKind.SERVER, "", { startSec })]));
+    expect(serviceRows?.length).toBe(1);
+    return rest;
+  };
+
+  it("from the start for an object that only applied deltas with them", () => {
+    const m = new OpenMetrics(TENANT);
+    m.apply(delta(RECV), WALL);
+    expect(m.serviceRowsFrom).toBe(0);
+    expect(m.serviceRowsIn({ start: T0, end: T0 + 60 })).toHaveLength(1);
+  });
+
+  it("past the minutes a delta without them may hold spans of: its receive minute, its rows' minutes, the wall clock's", () => {
+    const m = new OpenMetrics(TENANT);
+    m.apply(delta(RECV), RECV);
+    m.apply(oldDelta(RECV + 1000), RECV + 2000);
+    expect(m.serviceRowsFrom).toBe(T0 + 60);
+    // A span that starts after its receive time (clock skew): its operation row's minute counts.
+    m.apply(oldDelta(RECV + 3000, T0 + 300), RECV + 4000);
+    expect(m.serviceRowsFrom).toBe(T0 + 360);
+    // Later deltas with service rows move nothing.
+    m.apply(delta(RECV + 400_000), RECV + 400_000);
+    expect(m.serviceRowsFrom).toBe(T0 + 360);
+    // Through a snapshot and the log's JSON, the same.
+    expect(OpenMetrics.fromJSON(JSON.parse(JSON.stringify(m.toJSON())) as OpenMetricsJson).serviceRowsFrom).toBe(T0 + 360);
+    const replayed = new OpenMetrics(TENANT);
+    replayed.apply(decodeDelta(encodeDelta(oldDelta(RECV + 1000))), RECV + 2000);
+    expect(replayed.serviceRowsFrom).toBe(T0 + 60);
+    // The previous version logged a newer consumer's delta with its service rows as they came
+    // (histograms not encoded) and did not count them: replayed, they count as absent.
+    const newer = delta(RECV + 5000);
+    const loggedByOld = JSON.stringify({ ...newer, edgeRows: newer.edgeRows.map(encodeEdgeRow), operationRows: newer.operationRows.map(encodeOperationRow) });
+    const replayedOld = new OpenMetrics(TENANT);
+    replayedOld.apply(decodeDelta(loggedByOld), RECV + 6000);
+    expect(replayedOld.serviceRowsIn({ start: T0, end: T0 + 60 })).toEqual([]);
+    expect(replayedOld.serviceRowsFrom).toBe(T0 + 60);
+  });
+
+  it("past the load time and the open rows for a snapshot from before them", () => {
+    const m = new OpenMetrics(TENANT);
+    m.apply(delta(RECV), RECV);
+    const { serviceRows, serviceRowsFrom, ...old } = m.toJSON();
+    expect(serviceRows).toHaveLength(1);
+    expect(serviceRowsFrom).toBe(0);
+    const loaded = OpenMetrics.fromJSON(old as OpenMetricsJson, (T0 + 30) * 1000);
+    expect(loaded.serviceRowsFrom).toBe(T0 + 60);
+    expect(loaded.serviceRowsIn({ start: T0, end: T0 + 3600 })).toEqual([]);
+    expect(OpenMetrics.fromJSON(old as OpenMetricsJson, (T0 + 7200) * 1000).serviceRowsFrom).toBe(T0 + 7260);
+  });
+});
+

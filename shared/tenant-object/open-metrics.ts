@@ -1,8 +1,8 @@
 /**
  * @module
  * A tenant's metric state that is not in D1 yet, as its tenant object holds it: the service-graph
- * halves still waiting for a partner, the per-minute edge and operation rows of minutes not closed
- * yet, and the usage counts not written yet. Consumers of the ingest queue, any number at once,
+ * halves still waiting for a partner, the per-minute edge, operation and service rows of minutes not
+ * closed yet, and the usage counts not written yet. Consumers of the ingest queue, any number at once,
  * each send what their batch adds (a `TenantDelta`: rows they could complete on their own, halves
  * they could not pair, usage); the object applies deltas one at a time, in whatever order they
  * come, and every few seconds to a minute takes out what is final (`takeClosed`) to write to D1.
@@ -18,11 +18,19 @@
  * dropped, shared/servicegraph/edges.ts) when the arrival clock is `waitMs` past its arrival *and*
  * it has been held that long in real time, so a message retried late still finds its partner.
  *
+ * Service rows (every span per service and minute, shared/metrics/red.ts) came after the other
+ * rows, so the object keeps `serviceRowsFrom`: the first minute from which every span it counted
+ * is in them. 0 for an object that only ever applied deltas with service rows; an object whose
+ * state predates them (a snapshot without the field, the legacy state import), or that applies a
+ * delta without them (from a consumer of the previous version during a deploy), moves it past the
+ * minutes those spans could be in. TraceQL metrics answer from service rows only for windows
+ * starting at or after it.
+ *
  * Pure: no I/O. `toJSON`/`fromJSON` are the snapshot the object stores; deltas are replayed on it.
  */
 import { EdgeAccumulator, edgeRowKey, mergeEdgeRows, type EdgeRow } from "../servicegraph/aggregate.ts";
 import { EdgeStore, type EdgeStoreState, type PendingHalf } from "../servicegraph/edges.ts";
-import { mergeOperationRows, operationRowKey, type OperationRow } from "../metrics/red.ts";
+import { mergeOperationRows, mergeServiceRows, operationRowKey, serviceRowKey, type OperationRow, type ServiceRow } from "../metrics/red.ts";
 import { bucketInWindow, type TimeWindow } from "../metrics/rows.ts";
 import type { UsageDelta } from "../assembly/usage-deltas.ts";
 import { fromBase64, toBase64 } from "../encoding/base64.ts";
@@ -56,6 +64,11 @@ export interface TenantDelta {
   /** Rows of the edges it could complete (pairs, database calls, roots). */
   edgeRows: EdgeRow[];
   operationRows: OperationRow[];
+  /**
+   * Every span per service and minute. Absent from a consumer (or a log entry) of the version before
+   * service rows: the object then counts those spans as missing from them (`serviceRowsFrom`).
+   */
+  serviceRows?: ServiceRow[];
   usage: UsageDelta[];
 }
 
@@ -63,6 +76,8 @@ export interface TenantDelta {
 export interface ClosedRows {
   edgeRows: EdgeRow[];
   operationRows: OperationRow[];
+  /** Absent in a pending flush taken before service rows existed. */
+  serviceRows?: ServiceRow[];
   usage: UsageDelta[];
   /**
    * Minutes of these rows that D1 may hold rows of already (written before by this object, or
@@ -85,6 +100,9 @@ export class OpenMetrics {
   readonly #edges: EdgeStore;
   readonly #edgeRows = new Map<string, EdgeRow>();
   readonly #operationRows = new Map<string, OperationRow>();
+  readonly #serviceRows = new Map<string, ServiceRow>();
+  /** See the module comment: unix seconds, a whole minute. */
+  #serviceRowsFrom = 0;
   readonly #usage = new Map<string, UsageDelta>();
   #lastApplyWallMs = 0;
   /** Clocks of the last expiry pass: a pass walks every pending half, so at most one per second. */
@@ -115,7 +133,12 @@ export class OpenMetrics {
 
   /** Whether anything waits to be written: rows, usage or halves. */
   get holdsAnything(): boolean {
-    return this.#edgeRows.size > 0 || this.#operationRows.size > 0 || this.#usage.size > 0 || this.#edges.pendingCount > 0;
+    return this.#edgeRows.size > 0 || this.#operationRows.size > 0 || this.#serviceRows.size > 0 || this.#usage.size > 0 || this.#edges.pendingCount > 0;
+  }
+
+  /** The first minute (unix seconds) from which the service rows hold every span this object counted. */
+  get serviceRowsFrom(): number {
+    return this.#serviceRowsFrom;
   }
 
   apply(delta: TenantDelta, wallMs: number): void {
@@ -126,6 +149,8 @@ export class OpenMetrics {
       this.#expiredAt = { clockMs: this.#edges.clockMs, wallMs };
     }
     this.#addRows(delta.edgeRows, completed.rows(), delta.operationRows);
+    if (delta.serviceRows) for (const r of delta.serviceRows) upsert(this.#serviceRows, serviceRowKey(r), r, mergeServiceRows);
+    else this.#serviceRowsMissUntil(Math.max(wallMs, delta.clockMs), delta.operationRows);
     for (const u of delta.usage) {
       const seen = this.#usage.get(u.day);
       this.#usage.set(u.day, seen ? { day: u.day, spansAccepted: seen.spansAccepted + u.spansAccepted, spansRejected: seen.spansRejected + u.spansRejected } : { ...u });
@@ -148,15 +173,27 @@ export class OpenMetrics {
     this.#addRows(expired.rows(), [], []);
     const edgeRows = takeWhere(this.#edgeRows, (r) => minuteClosed(r.minute, closeAtMs));
     const operationRows = takeWhere(this.#operationRows, (r) => minuteClosed(r.minute, closeAtMs));
-    if (!edgeRows.length && !operationRows.length && !(idle && this.#usage.size)) return undefined;
+    const serviceRows = takeWhere(this.#serviceRows, (r) => minuteClosed(r.minute, closeAtMs));
+    if (!edgeRows.length && !operationRows.length && !serviceRows.length && !(idle && this.#usage.size)) return undefined;
     const usage = [...this.#usage.values()];
     this.#usage.clear();
     const oldest = Math.floor(wallMs / 1000) - WRITTEN_MINUTES_KEPT_SECONDS;
-    const minutes = new Set([...edgeRows, ...operationRows].map((r) => r.minute));
+    const minutes = new Set([...edgeRows, ...operationRows, ...serviceRows].map((r) => r.minute));
     const storedMinutes = [...minutes].filter((m) => m < this.#trackedFromMinute || m < oldest || this.#written.has(m)).sort((a, b) => a - b);
     for (const m of minutes) this.#written.add(m);
     for (const m of this.#written) if (m < oldest) this.#written.delete(m);
-    return { edgeRows, operationRows, usage, storedMinutes };
+    return { edgeRows, operationRows, serviceRows, usage, storedMinutes };
+  }
+
+  /**
+   * Spans were counted without service rows (a delta of the previous version, or state from before
+   * them): no minute up to the one of `atMs` (a span starts before its export is received), nor of
+   * these operation rows, has them all.
+   */
+  #serviceRowsMissUntil(atMs: number, operationRows: readonly OperationRow[]): void {
+    let from = Math.floor(atMs / 60_000) * 60 + 60;
+    for (const r of operationRows) from = Math.max(from, r.minute + 60);
+    this.#serviceRowsFrom = Math.max(this.#serviceRowsFrom, from);
   }
 
   /** Open edge rows of minutes overlapping the window (epoch seconds). */
@@ -173,6 +210,10 @@ export class OpenMetrics {
     return [...this.#operationRows.values()].filter((r) => bucketInWindow(r.minute, 60, window));
   }
 
+  serviceRowsIn(window: TimeWindow): ServiceRow[] {
+    return [...this.#serviceRows.values()].filter((r) => bucketInWindow(r.minute, 60, window));
+  }
+
   #addRows(edgeRows: readonly EdgeRow[], moreEdgeRows: readonly EdgeRow[], operationRows: readonly OperationRow[]): void {
     for (const r of [...edgeRows, ...moreEdgeRows]) upsert(this.#edgeRows, edgeRowKey(r), r, mergeEdgeRows);
     for (const r of operationRows) upsert(this.#operationRows, operationRowKey(r), r, mergeOperationRows);
@@ -185,6 +226,8 @@ export class OpenMetrics {
       edges: this.#edges.toJSON(),
       edgeRows: [...this.#edgeRows.values()].map(encodeEdgeRow),
       operationRows: [...this.#operationRows.values()].map(encodeOperationRow),
+      serviceRows: [...this.#serviceRows.values()].map(encodeServiceRow),
+      serviceRowsFrom: this.#serviceRowsFrom,
       usage: [...this.#usage.values()],
       lastApplyWallMs: this.#lastApplyWallMs,
       expiredAt: this.#expiredAt,
@@ -193,11 +236,15 @@ export class OpenMetrics {
     };
   }
 
-  static fromJSON(json: OpenMetricsJson): OpenMetrics {
+  /** @param loadedAtMs now: for a snapshot from before service rows, the minutes they miss end here. */
+  static fromJSON(json: OpenMetricsJson, loadedAtMs = Date.now()): OpenMetrics {
     if (json.format !== OPEN_METRICS_FORMAT) throw new Error(`open metrics: unknown format ${String(json.format)}`);
     const m = new OpenMetrics(json.tenant, EdgeStore.fromJSON(json.edges, { maxPending: MAX_PENDING_HALVES }));
     for (const r of json.edgeRows.map(decodeEdgeRow)) m.#edgeRows.set(edgeRowKey(r), r);
     for (const r of json.operationRows.map(decodeOperationRow)) m.#operationRows.set(operationRowKey(r), r);
+    for (const r of (json.serviceRows ?? []).map(decodeServiceRow)) m.#serviceRows.set(serviceRowKey(r), r);
+    if (json.serviceRowsFrom !== undefined) m.#serviceRowsFrom = json.serviceRowsFrom;
+    else m.#serviceRowsMissUntil(Math.max(loadedAtMs, m.clockMs), [...m.#operationRows.values()]);
     for (const u of json.usage) m.#usage.set(u.day, { ...u });
     m.#lastApplyWallMs = json.lastApplyWallMs;
     m.#expiredAt = { ...json.expiredAt };
@@ -215,6 +262,9 @@ export interface OpenMetricsJson {
   edges: EdgeStoreState;
   edgeRows: EncodedEdgeRow[];
   operationRows: EncodedOperationRow[];
+  /** Both absent in a snapshot from before service rows. */
+  serviceRows?: EncodedServiceRow[];
+  serviceRowsFrom?: number;
   usage: UsageDelta[];
   lastApplyWallMs: number;
   expiredAt: { clockMs: number; wallMs: number };
@@ -242,6 +292,7 @@ function takeWhere<T>(rows: Map<string, T>, test: (row: T) => boolean): T[] {
 type Encoded<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
 export type EncodedEdgeRow = Encoded<EdgeRow, "clientDurations" | "serverDurations">;
 export type EncodedOperationRow = Encoded<OperationRow, "durations">;
+export type EncodedServiceRow = Encoded<ServiceRow, "durations">;
 
 export function encodeEdgeRow(r: EdgeRow): EncodedEdgeRow {
   return { ...r, clientDurations: toBase64(r.clientDurations), serverDurations: toBase64(r.serverDurations) };
@@ -259,12 +310,28 @@ export function decodeOperationRow(r: EncodedOperationRow): OperationRow {
   return { ...r, durations: fromBase64(r.durations) };
 }
 
-/** A delta as JSON text (what the object's log stores). */
-export function encodeDelta(delta: TenantDelta): string {
-  return JSON.stringify({ ...delta, edgeRows: delta.edgeRows.map(encodeEdgeRow), operationRows: delta.operationRows.map(encodeOperationRow) });
+export function encodeServiceRow(r: ServiceRow): EncodedServiceRow {
+  return { ...r, durations: toBase64(r.durations) };
 }
 
+export function decodeServiceRow(r: EncodedServiceRow): ServiceRow {
+  return { ...r, durations: fromBase64(r.durations) };
+}
+
+/** A delta as JSON text (what the object's log stores). */
+export function encodeDelta(delta: TenantDelta): string {
+  const { serviceRows, ...rest } = delta;
+  return JSON.stringify({ ...rest, edgeRows: delta.edgeRows.map(encodeEdgeRow), operationRows: delta.operationRows.map(encodeOperationRow), ...(serviceRows ? { serviceRows: serviceRows.map(encodeServiceRow) } : {}) });
+}
+
+/**
+ * A delta from its JSON text. One logged by the version before service rows may still carry them,
+ * unencoded (that version spread the delta a newer consumer sent it, and did not count them): they
+ * are dropped, so the delta counts as one without service rows.
+ */
 export function decodeDelta(text: string): TenantDelta {
-  const json = JSON.parse(text) as Omit<TenantDelta, "edgeRows" | "operationRows"> & { edgeRows: EncodedEdgeRow[]; operationRows: EncodedOperationRow[] };
-  return { ...json, edgeRows: json.edgeRows.map(decodeEdgeRow), operationRows: json.operationRows.map(decodeOperationRow) };
+  const json = JSON.parse(text) as Omit<TenantDelta, "edgeRows" | "operationRows" | "serviceRows"> & { edgeRows: EncodedEdgeRow[]; operationRows: EncodedOperationRow[]; serviceRows?: EncodedServiceRow[] };
+  const { serviceRows, ...rest } = json;
+  const encoded = serviceRows?.every((r) => typeof r.durations === "string") ? serviceRows : undefined;
+  return { ...rest, edgeRows: json.edgeRows.map(decodeEdgeRow), operationRows: json.operationRows.map(decodeOperationRow), ...(encoded ? { serviceRows: encoded.map(decodeServiceRow) } : {}) };
 }

@@ -3,7 +3,7 @@ import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { listBlocks } from "../../shared/db/queries/blocks.ts";
-import { readEdgeRows, readOperationRows } from "../../shared/db/queries/metrics.ts";
+import { readEdgeRows, readOperationRows, readServiceRows } from "../../shared/db/queries/metrics.ts";
 import { createTenant } from "../../shared/db/queries/tenants.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { foldServiceGraph } from "../../shared/servicegraph/aggregate.ts";
@@ -144,6 +144,10 @@ describe("assembler", () => {
     await objectOf(control.id).flush(control.id, LATER());
     const expected = sameOps(await readOperationRows(db(), control.id, {}));
     expect(expected.length).toBeGreaterThan(0);
+    const services = (rows: Awaited<ReturnType<typeof readServiceRows>>) => rows.map((r) => `${r.minute} ${r.service}/${r.serviceNameType} count=${r.count} errors=${r.errors}`).sort();
+    const expectedServices = services(await readServiceRows(db(), control.id, {}));
+    // Every span, once: more than the operation rows count (the workload has INTERNAL spans).
+    expect(expectedServices.length).toBeGreaterThan(0);
 
     const tenant = await createTenant(db(), "rows-once");
     let written = 0;
@@ -160,6 +164,7 @@ describe("assembler", () => {
     expect(written).toBe(requests.length);
     expect(await readOperationRows(db(), tenant.id, {})).toEqual([]);
     expect(await readEdgeRows(db(), tenant.id, {})).toEqual([]);
+    expect(await readServiceRows(db(), tenant.id, {})).toEqual([]);
     expect(await usageOf(tenant.id)).toEqual([]);
     const window = { start: Math.floor(r0 / 1000) - 3600, end: Math.floor(r0 / 1000) + 3600 };
     expect(sameOps(await readOperationRowsWithOpen(db(), objectOf(tenant.id), tenant.id, window))).toEqual(expected);
@@ -169,9 +174,13 @@ describe("assembler", () => {
     const flushed = await objectOf(tenant.id).flush(tenant.id, r0 + 10 * 60_000);
     const ops = await readOperationRows(db(), tenant.id, {});
     const edges = await readEdgeRows(db(), tenant.id, {});
+    const serviceRows = await readServiceRows(db(), tenant.id, {});
     expect(sameOps(ops)).toEqual(expected);
+    expect(services(serviceRows)).toEqual(expectedServices);
+    expect(serviceRows.reduce((n, r) => n + r.count, 0)).toBe(totalSpans());
+    expect(serviceRows.reduce((n, r) => n + r.count, 0)).toBeGreaterThan(ops.reduce((n, r) => n + r.count, 0));
     expect(edges.length).toBeGreaterThan(0);
-    expect(flushed.rows).toBe(ops.length + edges.length);
+    expect(flushed.rows).toBe(ops.length + edges.length + serviceRows.length);
     expect(sameOps(await readOperationRowsWithOpen(db(), objectOf(tenant.id), tenant.id, window))).toEqual(expected);
     expect((await objectOf(tenant.id).flush(tenant.id, r0 + 11 * 60_000)).rows).toBe(0);
   });

@@ -33,14 +33,30 @@ import { getTenant } from "../../shared/db/queries/tenants.ts";
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { TokenBucket, type LeaseAnswer, type LeaseRequest } from "../../shared/ingest/rate-limit.ts";
 import type { EdgeRow } from "../../shared/servicegraph/aggregate.ts";
-import type { OperationRow } from "../../shared/metrics/red.ts";
+import type { OperationRow, ServiceRow } from "../../shared/metrics/red.ts";
 import type { TimeWindow } from "../../shared/metrics/rows.ts";
 import type { UsageDelta } from "../../shared/assembly/usage-deltas.ts";
 import { serviceGraphStateKey } from "../../shared/storage/keys.ts";
 import type { CommitResult, FlushResult, TenantObjectApi } from "../../shared/tenant-object/api.ts";
 import { LEDGER_RETENTION_MS, ledgerEntries, packByMinute, unpackIds, type LedgerEntry } from "../../shared/tenant-object/ledger.ts";
 import { decodeLegacyState } from "../../shared/tenant-object/legacy-state.ts";
-import { decodeDelta, decodeEdgeRow, decodeOperationRow, encodeDelta, encodeEdgeRow, encodeOperationRow, OpenMetrics, type ClosedRows, type EncodedEdgeRow, type EncodedOperationRow, type OpenMetricsJson, type TenantDelta } from "../../shared/tenant-object/open-metrics.ts";
+import {
+  decodeDelta,
+  decodeEdgeRow,
+  decodeOperationRow,
+  decodeServiceRow,
+  encodeDelta,
+  encodeEdgeRow,
+  encodeOperationRow,
+  encodeServiceRow,
+  OpenMetrics,
+  type ClosedRows,
+  type EncodedEdgeRow,
+  type EncodedOperationRow,
+  type EncodedServiceRow,
+  type OpenMetricsJson,
+  type TenantDelta,
+} from "../../shared/tenant-object/open-metrics.ts";
 import type { AssemblerEnv } from "./env.ts";
 
 /** How often the alarm writes what is final while the tenant is active (TENANT_FLUSH_INTERVAL_MS overrides it). */
@@ -56,6 +72,8 @@ const PART_CHARS = 1_000_000;
 interface PendingFlushJson {
   edgeRows: EncodedEdgeRow[];
   operationRows: EncodedOperationRow[];
+  /** Absent in a flush taken by the version before service rows. */
+  serviceRows?: EncodedServiceRow[];
   usage: ClosedRows["usage"];
   storedMinutes: number[];
 }
@@ -140,6 +158,11 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
 
   async operationRows(tenantId: string, window: TimeWindow): Promise<OperationRow[]> {
     return (await this.#load(tenantId)).operationRowsIn(window);
+  }
+
+  async serviceRows(tenantId: string, window: TimeWindow): Promise<{ rows: ServiceRow[]; from: number }> {
+    const metrics = await this.#load(tenantId);
+    return { rows: metrics.serviceRowsIn(window), from: metrics.serviceRowsFrom };
   }
 
   async usage(tenantId: string): Promise<UsageDelta[]> {
@@ -337,7 +360,13 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
         this.ctx.storage.transactionSync(() => {
           this.#writeSnapshot(metrics);
           if (id && closed) {
-            const body: PendingFlushJson = { edgeRows: closed.edgeRows.map(encodeEdgeRow), operationRows: closed.operationRows.map(encodeOperationRow), usage: closed.usage, storedMinutes: closed.storedMinutes };
+            const body: PendingFlushJson = {
+              edgeRows: closed.edgeRows.map(encodeEdgeRow),
+              operationRows: closed.operationRows.map(encodeOperationRow),
+              serviceRows: (closed.serviceRows ?? []).map(encodeServiceRow),
+              usage: closed.usage,
+              storedMinutes: closed.storedMinutes,
+            };
             this.#exec("INSERT INTO pending_flush (id, body) VALUES (?, ?)", id, JSON.stringify(body));
           }
         });
@@ -348,7 +377,7 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
     const db = (await indexStore(this.env)) as BatchingDb;
     await writeMetricFlush(db, tenantId, pending.id, pending.rows);
     this.#exec("DELETE FROM pending_flush WHERE id = ?", pending.id);
-    return { rows: pending.rows.edgeRows.length + pending.rows.operationRows.length, usageDays: pending.rows.usage.length };
+    return { rows: pending.rows.edgeRows.length + pending.rows.operationRows.length + (pending.rows.serviceRows?.length ?? 0), usageDays: pending.rows.usage.length };
   }
 
   /** The state as a snapshot at the current log position; the log behind it is dropped. */
@@ -364,7 +393,10 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
   #pendingFlushes(): { id: string; rows: ClosedRows }[] {
     return this.#all<{ id: string; body: string }>("SELECT id, body FROM pending_flush").map((r) => {
       const json = JSON.parse(r.body) as PendingFlushJson;
-      return { id: r.id, rows: { edgeRows: json.edgeRows.map(decodeEdgeRow), operationRows: json.operationRows.map(decodeOperationRow), usage: json.usage, storedMinutes: json.storedMinutes } };
+      return {
+        id: r.id,
+        rows: { edgeRows: json.edgeRows.map(decodeEdgeRow), operationRows: json.operationRows.map(decodeOperationRow), serviceRows: (json.serviceRows ?? []).map(decodeServiceRow), usage: json.usage, storedMinutes: json.storedMinutes },
+      };
     });
   }
 

@@ -1,14 +1,15 @@
 /**
  * @module
- * Per-minute service-graph and RED rows. Every function takes `tenantId` first and filters by it.
+ * Per-minute service-graph, RED (operation) and service rows. Every function takes `tenantId` first
+ * and filters by it.
  */
-import { and, eq, gte, lt, lte, ne, sql } from "drizzle-orm";
+import { and, eq, gt, gte, lt, lte, ne, sql } from "drizzle-orm";
 import { inList } from "./in-list.ts";
 import type { BatchingDb, Db } from "../client.ts";
-import { edgeMinutes, metricFlushes, operationMinutes } from "../schema.ts";
+import { edgeMinutes, metricFlushes, operationMinutes, serviceMinutes } from "../schema.ts";
 import { edgeRowKey, upsertEdgeRows, type EdgeRow } from "../../servicegraph/aggregate.ts";
 import type { ConnectionType } from "../../servicegraph/edges.ts";
-import { operationRowKey, upsertOperationRows, type OperationRow } from "../../metrics/red.ts";
+import { operationRowKey, serviceRowKey, upsertOperationRows, upsertServiceRows, type OperationRow, type ServiceNameType, type ServiceRow } from "../../metrics/red.ts";
 import type { UsageDelta } from "../../assembly/usage-deltas.ts";
 import { usageRowStatements } from "./usage.ts";
 
@@ -55,13 +56,66 @@ export async function readOperationRows(db: Db, tenantId: string, minutes: { in?
   }));
 }
 
+export async function readServiceRows(db: Db, tenantId: string, minutes: { in?: number[]; from?: number; to?: number }): Promise<ServiceRow[]> {
+  const conds = [eq(serviceMinutes.tenantId, tenantId)];
+  if (minutes.in) {
+    if (!minutes.in.length) return [];
+    conds.push(inList(serviceMinutes.minute, minutes.in));
+  }
+  if (minutes.from !== undefined) conds.push(gte(serviceMinutes.minute, minutes.from));
+  if (minutes.to !== undefined) conds.push(lte(serviceMinutes.minute, minutes.to));
+  const rows = await db.select().from(serviceMinutes).where(and(...conds)).all();
+  return rows.map((r) => ({ tenant: r.tenantId, minute: r.minute, service: r.service, serviceNameType: r.serviceNameType as ServiceNameType, count: r.count, errors: r.errors, durations: r.durations }));
+}
+
+/**
+ * Service rows summed per step, for TraceQL metrics: one row per (step, service) of the minutes
+ * overlapping [startMs, endMs), step i holding the minutes that start in
+ * `[startMs + i·stepMs, startMs + (i+1)·stepMs)` and step -1 a minute that starts before `startMs`
+ * and reaches into the window. `minute` and `lastMinute` are the first and last minute summed, so
+ * the caller can tell whether every one of them lies inside one step (shared/traceql/
+ * metrics-from-rollups.ts). No histograms: the sums are done by D1, which sends one row per step
+ * and service instead of one per minute (a day at a 5 m step: 288 rows per service, not 1440).
+ */
+export async function readServiceRowsByStep(db: Db, tenantId: string, bucketing: { startMs: number; endMs: number; stepMs: number }): Promise<SummedServiceRow[]> {
+  // Integers in SQL (a bound JS number may arrive as a REAL, which would divide without flooring).
+  const start = sql`cast(${Math.floor(bucketing.startMs)} as integer)`;
+  const step = sql`cast(${Math.max(1, Math.floor(bucketing.stepMs))} as integer)`;
+  const bucket = sql<number>`case when ${serviceMinutes.minute} * 1000 < ${start} then -1 else (${serviceMinutes.minute} * 1000 - ${start}) / ${step} end`;
+  const rows = await db
+    .select({
+      minute: sql<number>`min(${serviceMinutes.minute})`,
+      lastMinute: sql<number>`max(${serviceMinutes.minute})`,
+      service: serviceMinutes.service,
+      serviceNameType: serviceMinutes.serviceNameType,
+      count: sql<number>`sum(${serviceMinutes.count})`,
+      errors: sql<number>`sum(${serviceMinutes.errors})`,
+    })
+    .from(serviceMinutes)
+    .where(
+      and(
+        eq(serviceMinutes.tenantId, tenantId),
+        // Minutes overlapping the window: [minute, minute + 60) meets [startMs, endMs).
+        gt(serviceMinutes.minute, Math.floor(bucketing.startMs / 1000) - 60),
+        lt(serviceMinutes.minute, Math.ceil(bucketing.endMs / 1000)),
+      ),
+    )
+    .groupBy(bucket, serviceMinutes.service, serviceMinutes.serviceNameType)
+    .all();
+  return rows.map((r) => ({ ...r, serviceNameType: r.serviceNameType as ServiceNameType, minute: Number(r.minute), lastMinute: Number(r.lastMinute), count: Number(r.count), errors: Number(r.errors) }));
+}
+
+/** Service rows of consecutive minutes of one step, summed (readServiceRowsByStep). */
+export type SummedServiceRow = Pick<ServiceRow, "minute" | "service" | "serviceNameType" | "count" | "errors"> & { lastMinute: number };
+
 export async function deleteMetricsBefore(db: Db, tenantId: string, minute: number): Promise<void> {
   await db.delete(edgeMinutes).where(and(eq(edgeMinutes.tenantId, tenantId), lt(edgeMinutes.minute, minute)));
   await db.delete(operationMinutes).where(and(eq(operationMinutes.tenantId, tenantId), lt(operationMinutes.minute, minute)));
+  await db.delete(serviceMinutes).where(and(eq(serviceMinutes.tenantId, tenantId), lt(serviceMinutes.minute, minute)));
 }
 
 /** The upserts of rows already merged with the stored ones (each statement replaces its row). */
-export function metricRowStatements(db: Db, tenantId: string, edgeRows: readonly EdgeRow[], operationRows: readonly OperationRow[]) {
+export function metricRowStatements(db: Db, tenantId: string, edgeRows: readonly EdgeRow[], operationRows: readonly OperationRow[], serviceRows: readonly ServiceRow[] = []) {
   return [
     ...edgeRows.map((r) =>
       db
@@ -81,6 +135,15 @@ export function metricRowStatements(db: Db, tenantId: string, edgeRows: readonly
           set: { count: sql`excluded.count`, errors: sql`excluded.errors`, durations: sql`excluded.durations` },
         }),
     ),
+    ...serviceRows.map((r) =>
+      db
+        .insert(serviceMinutes)
+        .values({ tenantId, minute: r.minute, service: r.service, serviceNameType: r.serviceNameType, count: r.count, errors: r.errors, durations: r.durations })
+        .onConflictDoUpdate({
+          target: [serviceMinutes.tenantId, serviceMinutes.minute, serviceMinutes.service, serviceMinutes.serviceNameType],
+          set: { count: sql`excluded.count`, errors: sql`excluded.errors`, durations: sql`excluded.durations` },
+        }),
+    ),
   ];
 }
 
@@ -88,6 +151,8 @@ export function metricRowStatements(db: Db, tenantId: string, edgeRows: readonly
 export interface MetricFlush {
   edgeRows: readonly EdgeRow[];
   operationRows: readonly OperationRow[];
+  /** Absent in a flush an object took before service rows existed. */
+  serviceRows?: readonly ServiceRow[];
   usage: readonly UsageDelta[];
   /** Minutes D1 may hold rows of already: read and merged. The rest are written as they are. */
   storedMinutes: readonly number[];
@@ -105,11 +170,20 @@ export interface MetricFlush {
  */
 export async function writeMetricFlush(db: BatchingDb, tenantId: string, flushId: string, flush: MetricFlush, now = new Date()): Promise<"written" | "already-written"> {
   const minutes = { in: [...new Set(flush.storedMinutes)] };
-  const [storedEdges, storedOps] = minutes.in.length ? await Promise.all([readEdgeRows(db, tenantId, minutes), readOperationRows(db, tenantId, minutes)]) : [[], []];
+  const serviceRows = flush.serviceRows ?? [];
+  const [storedEdges, storedOps, storedServices] = minutes.in.length
+    ? await Promise.all([readEdgeRows(db, tenantId, minutes), readOperationRows(db, tenantId, minutes), serviceRows.length ? readServiceRows(db, tenantId, minutes) : []])
+    : [[], [], []];
   const statements = [
     db.insert(metricFlushes).values({ tenantId, flushId, at: now }),
     db.delete(metricFlushes).where(and(eq(metricFlushes.tenantId, tenantId), ne(metricFlushes.flushId, flushId))),
-    ...metricRowStatements(db, tenantId, onlyTouched(upsertEdgeRows(storedEdges, flush.edgeRows), flush.edgeRows, edgeRowKey), onlyTouched(upsertOperationRows(storedOps, flush.operationRows), flush.operationRows, operationRowKey)),
+    ...metricRowStatements(
+      db,
+      tenantId,
+      onlyTouched(upsertEdgeRows(storedEdges, flush.edgeRows), flush.edgeRows, edgeRowKey),
+      onlyTouched(upsertOperationRows(storedOps, flush.operationRows), flush.operationRows, operationRowKey),
+      onlyTouched(upsertServiceRows(storedServices, serviceRows), serviceRows, serviceRowKey),
+    ),
     ...usageRowStatements(db, tenantId, flush.usage),
   ];
   try {

@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import type { BatchingDb } from "../client.ts";
 import type { Block } from "../schema.ts";
 import type { EdgeRow } from "../../servicegraph/aggregate.ts";
-import type { OperationRow } from "../../metrics/red.ts";
+import { ServiceNameType, type OperationRow, type ServiceRow } from "../../metrics/red.ts";
 import { hashSecret } from "../../auth/keys.ts";
 import { createTenant, deleteTenantRows, getTenant, listTenants } from "./tenants.ts";
 import { createKey, findKeyByHash, listKeys, revokeKey, touchKey } from "./keys.ts";
@@ -28,7 +28,7 @@ import {
   tenantsWithBlocks,
   type NewBlock,
 } from "./blocks.ts";
-import { deleteMetricsBefore, readEdgeRows, readOperationRows, writeMetricFlush } from "./metrics.ts";
+import { deleteMetricsBefore, readEdgeRows, readOperationRows, readServiceRows, readServiceRowsByStep, writeMetricFlush } from "./metrics.ts";
 import { LatencyHistogram } from "../../metrics/histogram.ts";
 import {
   addMember,
@@ -483,6 +483,77 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         await deleteMetricsBefore(getDb(), tenantId, M + 100_000);
         expect(await readEdgeRows(getDb(), tenantId, {})).toEqual([]);
         expect(await readOperationRows(getDb(), tenantId, {})).toEqual([]);
+      });
+    });
+
+    describe("service rows", () => {
+      const M = 1_767_225_600;
+      const hist = (...ms: number[]) => {
+        const h = new LatencyHistogram();
+        for (const x of ms) h.observe(x);
+        return h.encode();
+      };
+      const svc = (tenant: string, minute: number, service: string, count: number, over: Partial<ServiceRow> = {}): ServiceRow => ({
+        tenant, minute, service, serviceNameType: ServiceNameType.STRING, count, errors: Math.floor(count / 3), durations: hist(...Array.from({ length: count }, (_, i) => i + 1)), ...over,
+      });
+      const sortSvc = (rows: ServiceRow[]) => [...rows].sort((x, y) => x.minute - y.minute || x.service.localeCompare(y.service) || x.serviceNameType - y.serviceNameType);
+      const flush = (tenantId: string, id: string, serviceRows: ServiceRow[], storedMinutes: number[] = []) => writeMetricFlush(getDb(), tenantId, id, { edgeRows: [], operationRows: [], serviceRows, usage: [], storedMinutes });
+
+      it("writeMetricFlush writes them once, merged with the stored row of a minute written before; no operation reader sees them", async () => {
+        const tenantId = await tenant();
+        const rows = [svc(tenantId, M, "web", 3), svc(tenantId, M, "", 2), svc(tenantId, M, "", 1, { serviceNameType: ServiceNameType.ABSENT }), svc(tenantId, M + 60, "web", 4)];
+        expect(await flush(tenantId, "f1", rows)).toBe("written");
+        expect(sortSvc(await readServiceRows(getDb(), tenantId, {}))).toEqual(sortSvc(rows));
+        // A late span of minute M: merged with the stored row.
+        const late = [svc(tenantId, M, "web", 1, { errors: 1, durations: hist(9) })];
+        expect(await flush(tenantId, "f2", late, [M])).toBe("written");
+        expect(await flush(tenantId, "f2", late, [M])).toBe("already-written");
+        const [web] = await readServiceRows(getDb(), tenantId, { in: [M] }).then((r) => r.filter((x) => x.service === "web"));
+        expect({ count: web!.count, errors: web!.errors, observed: LatencyHistogram.decode(web!.durations).count }).toEqual({ count: 4, errors: 2, observed: 4 });
+        expect(await readServiceRows(getDb(), tenantId, { from: M + 60 })).toEqual([rows[3]]);
+        expect(await readServiceRows(getDb(), tenantId, { to: M + 59 }).then((r) => r.length)).toBe(3);
+        expect(await readOperationRows(getDb(), tenantId, {})).toEqual([]);
+        expect(await readEdgeRows(getDb(), tenantId, {})).toEqual([]);
+      });
+
+      it("readServiceRowsByStep sums minutes per step and service in SQL, with the first and last minute summed", async () => {
+        const tenantId = await tenant();
+        // Minutes M-60 .. M+600, two services; web also unnamed-typed in one minute.
+        const rows = Array.from({ length: 12 }, (_, i) => [svc(tenantId, M - 60 + 60 * i, "web", i + 1), svc(tenantId, M - 60 + 60 * i, "cart", 1)]).flat();
+        rows.push(svc(tenantId, M + 120, "web", 5, { serviceNameType: ServiceNameType.OTHER, service: '{"intValue":"7"}' }));
+        await flush(tenantId, "f1", rows);
+        const startMs = M * 1000 + 30_000; // minute M straddles the start
+        const got = await readServiceRowsByStep(getDb(), tenantId, { startMs, endMs: startMs + 300_000, stepMs: 120_000 });
+        const view = got.map((r) => `${r.service}/${r.serviceNameType} ${r.minute - M}..${r.lastMinute - M} count=${r.count} errors=${r.errors}`).sort();
+        // Steps from M+30 s: [-1] = minute M (starts before), [0] = M+60, M+120, [1] = M+180, M+240, [2] = M+300 (cut at M+330 s).
+        const errors = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => Math.floor((from + k + 2) / 3)).reduce((a, b) => a + b, 0);
+        expect(view).toEqual(
+          [
+            `cart/0 0..0 count=1 errors=0`,
+            `cart/0 60..120 count=2 errors=0`,
+            `cart/0 180..240 count=2 errors=0`,
+            `cart/0 300..300 count=1 errors=0`,
+            `web/0 0..0 count=2 errors=${errors(0, 0)}`,
+            `web/0 60..120 count=${3 + 4} errors=${errors(1, 2)}`,
+            `web/0 180..240 count=${5 + 6} errors=${errors(3, 4)}`,
+            `web/0 300..300 count=7 errors=${errors(5, 5)}`,
+            `{"intValue":"7"}/2 120..120 count=5 errors=1`,
+          ].sort(),
+        );
+        // Another tenant's id reads nothing.
+        expect(await readServiceRowsByStep(getDb(), await tenant(), { startMs, endMs: startMs + 300_000, stepMs: 120_000 })).toEqual([]);
+      });
+
+      it("deleteMetricsBefore and deleteTenantRows remove them, and only the tenant's own", async () => {
+        const a = await tenant("A");
+        const b = await tenant("B");
+        for (const t of [a, b]) await flush(t, "f", [svc(t, M, "web", 1), svc(t, M + 60, "web", 2)]);
+        await deleteMetricsBefore(getDb(), a, M + 60);
+        expect(await readServiceRows(getDb(), a, {}).then((r) => r.map((x) => x.minute))).toEqual([M + 60]);
+        expect(await readServiceRows(getDb(), b, {})).toHaveLength(2);
+        await deleteTenantRows(getDb(), a);
+        expect(await readServiceRows(getDb(), a, {})).toEqual([]);
+        expect(await readServiceRows(getDb(), b, {})).toHaveLength(2);
       });
     });
 

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { BatchingDb, Db } from "../client.ts";
-import { apiKeys, blocks, edgeMinutes, memberships, operationMinutes, tenants, usageDays, metricFlushes, type Tenant } from "../schema.ts";
+import { apiKeys, blocks, edgeMinutes, memberships, operationMinutes, serviceMinutes, tenants, usageDays, metricFlushes, type Tenant } from "../schema.ts";
 import { generateId } from "../../auth/keys.ts";
 
 export async function createTenant(db: Db, name: string, now = new Date()): Promise<Tenant> {
@@ -37,6 +37,7 @@ export async function deleteTenantRows(db: BatchingDb, tenantId: string): Promis
     db.delete(blocks).where(eq(blocks.tenantId, tenantId)),
     db.delete(edgeMinutes).where(eq(edgeMinutes.tenantId, tenantId)),
     db.delete(operationMinutes).where(eq(operationMinutes.tenantId, tenantId)),
+    db.delete(serviceMinutes).where(eq(serviceMinutes.tenantId, tenantId)),
     db.delete(usageDays).where(eq(usageDays.tenantId, tenantId)),
     db.delete(metricFlushes).where(eq(metricFlushes.tenantId, tenantId)),
     db.delete(tenants).where(eq(tenants.id, tenantId)),
