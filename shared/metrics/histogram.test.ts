@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../test/support/random-otlp.ts";
+import { quantile as scanQuantile } from "../traceql/metrics.ts";
 import { HISTOGRAM_RELATIVE_ERROR, LatencyHistogram, bucketIndex, mergeEncoded } from "./histogram.ts";
 
 /** The exact nearest-rank quantile, the definition the histogram promises to approximate. */
@@ -59,11 +60,14 @@ describe("LatencyHistogram", () => {
         expect(Math.abs(h.sum - exactSum)).toBeLessThanOrEqual(1e-9 * exactSum);
         for (const q of QUANTILES) {
           expect(relativeError(h.quantile(q), exactQuantile(values, q)), `q=${q}`).toBeLessThanOrEqual(BOUND);
+          // TraceQL metrics' quantile (linear between the two nearest ranks), as the scan computes it.
+          expect(relativeError(h.interpolatedQuantile(q), scanQuantile(values, q)), `interpolated q=${q}`).toBeLessThanOrEqual(BOUND);
         }
         // And the same after a round trip through the stored form.
         const back = LatencyHistogram.decode(h.encode());
         expect(back.count).toBe(n);
         for (const q of QUANTILES) expect(back.quantile(q)).toBe(h.quantile(q));
+        for (const q of QUANTILES) expect(back.interpolatedQuantile(q)).toBe(h.interpolatedQuantile(q));
       });
     }
   }
@@ -117,12 +121,24 @@ describe("LatencyHistogram", () => {
   it("treats negatives as zero, ignores non-finite values, and answers NaN when empty", () => {
     const h = new LatencyHistogram();
     expect(h.quantile(0.5)).toBeNaN();
+    expect(h.interpolatedQuantile(0.5)).toBeNaN();
     h.observe(-3);
     h.observe(Number.NaN);
     h.observe(Number.POSITIVE_INFINITY);
     expect(h.count).toBe(1);
     expect(h.quantile(0.5)).toBe(0);
+    expect(h.interpolatedQuantile(0.5)).toBe(0);
     expect(h.sum).toBe(0);
+  });
+
+  it("interpolates between the two nearest ranks as TraceQL metrics do", () => {
+    const h = new LatencyHistogram();
+    h.observe(1);
+    h.observe(1000);
+    // (n-1)·0.5 = 0.5: halfway between the estimates of 1 ms and 1000 ms (nearest rank: 1 ms).
+    expect(relativeError(h.interpolatedQuantile(0.5), 500.5)).toBeLessThanOrEqual(BOUND);
+    expect(relativeError(h.quantile(0.5), 1)).toBeLessThanOrEqual(BOUND);
+    expect(relativeError(h.interpolatedQuantile(0.75), 750.25)).toBeLessThanOrEqual(BOUND);
   });
 
   it("refuses bytes it did not write", () => {

@@ -12,7 +12,11 @@
  * Accuracy: a quantile is answered with the bucket's harmonic midpoint `2·L·U/(L+U)`, which is
  * within `(BASE-1)/(BASE+1) ≈ 4.33%` (`HISTOGRAM_RELATIVE_ERROR`) of every value in the bucket.
  * So `quantile(q)` is within that relative error of the exact nearest-rank quantile (the value of
- * rank `max(1, ceil(q·n))` in sorted order), for any data and any merge order.
+ * rank `max(1, ceil(q·n))` in sorted order), for any data and any merge order. `interpolatedQuantile`
+ * answers the quantile TraceQL metrics compute from the exact values (linear between the two nearest
+ * ranks, shared/traceql/metrics.ts `quantile`) within the same bound: it interpolates between the
+ * estimates of those two ranks, each within the bound of its value, and a weighted mean of two
+ * estimates is within the bound of the same mean of the values (all of them are ≥ 0).
  *
  * Serialisation (`encode`), version 1, all integers as unsigned LEB128 varints:
  *   byte 0      format version (1)
@@ -95,6 +99,33 @@ export class LatencyHistogram {
       if (seen >= rank) return bucketEstimate(i);
     }
     // Unreachable while counts add up; answer the top bucket rather than throw.
+    return bucketEstimate(indexes[indexes.length - 1]!);
+  }
+
+  /**
+   * The q-quantile as shared/traceql/metrics.ts `quantile` computes it from the sorted values
+   * (position `(n-1)·q`, linear between the two nearest ranks), with each rank's value estimated by
+   * its bucket: within HISTOGRAM_RELATIVE_ERROR of that exact answer. NaN when empty.
+   */
+  interpolatedQuantile(q: number): number {
+    if (this.#count === 0 || Number.isNaN(q)) return Number.NaN;
+    const pos = (this.#count - 1) * Math.min(1, Math.max(0, q));
+    const lo = Math.floor(pos);
+    const hi = Math.ceil(pos);
+    const a = this.#valueAt(lo);
+    const b = hi === lo ? a : this.#valueAt(hi);
+    return a + (b - a) * (pos - lo);
+  }
+
+  /** The estimate of the value at 0-based position `i` in sorted order (0 ≤ i < count). */
+  #valueAt(i: number): number {
+    if (i < this.#zero) return 0;
+    let seen = this.#zero;
+    const indexes = this.#sortedIndexes();
+    for (const b of indexes) {
+      seen += this.#buckets.get(b)!;
+      if (seen > i) return bucketEstimate(b);
+    }
     return bucketEstimate(indexes[indexes.length - 1]!);
   }
 

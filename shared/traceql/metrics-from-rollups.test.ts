@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { summarizeTrace } from "../block/summarize.ts";
-import { RedAccumulator } from "../metrics/red.ts";
-import type { Resource, ResourceSpans, Span } from "../model/span.ts";
+import { RedAccumulator, type ServiceRow } from "../metrics/red.ts";
+import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import { compileQuery } from "./eval.ts";
-import { metricsFromRollups, rollupUnsupportedReason } from "./metrics-from-rollups.ts";
+import { metricsFromRollups, metricsFromServiceRollups, ROLLUP_QUANTILE_RELATIVE_ERROR, rollupSource, rollupUnsupportedReason, type ServiceRollupRow } from "./metrics-from-rollups.ts";
 import { MetricsAccumulator, parseMetricsQuery, spanLabels, type Bucketing, type Series } from "./metrics.ts";
 
 // A workload of spans of every kind and status, the rows the assembler's accumulator makes of it,
 // and the answer the block scan would give (its loop in shared/search/metrics-blocks.ts, over
-// the traces in memory): the rows' answer must be that answer, or undefined.
+// the traces in memory): the rows' answer must be that answer (quantiles: within the documented
+// bound of it), or undefined.
 
 const T0 = 1_700_000_040_000; // a whole minute, in ms
 const MINUTE = 60_000;
@@ -23,10 +24,14 @@ function rng(seed: number): () => number {
 
 interface Spec {
   service?: string;
+  /** The resource's attributes, instead of `service.name` = `service`. */
+  resource?: KeyValue[];
   name: string;
   kind: number;
   status: number;
   startMs: number;
+  /** Whole ms (default: 5 ms less 123456 ns). */
+  durMs?: number;
 }
 
 function hex(n: number, digits: number): string {
@@ -39,11 +44,11 @@ function toTraces(specs: Spec[]): { traceId: string; resourceSpans: ResourceSpan
     const traceId = hex(i + 1, 32);
     const span: Span = {
       traceId, spanId: hex(i + 1, 16), traceState: "", parentSpanId: "", flags: 1, name: s.name, kind: s.kind,
-      startTimeUnixNano: `${s.startMs}123456`, endTimeUnixNano: `${s.startMs + 5}000000`,
+      startTimeUnixNano: `${s.startMs}123456`, endTimeUnixNano: `${s.startMs + (s.durMs ?? 5)}${s.durMs === undefined ? "000000" : "123456"}`,
       attributes: [{ key: "http.route", value: { stringValue: "/x" } }], droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
       status: { code: s.status, message: "" },
     };
-    const resource: Resource = { attributes: s.service === undefined ? [] : [{ key: "service.name", value: { stringValue: s.service } }], droppedAttributesCount: 0 };
+    const resource: Resource = { attributes: s.resource ?? (s.service === undefined ? [] : [{ key: "service.name", value: { stringValue: s.service } }]), droppedAttributesCount: 0 };
     return { traceId, resourceSpans: [{ resource, schemaUrl: "", scopeSpans: [{ scope: { name: "s", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans: [span] }] }] };
   });
 }
@@ -60,10 +65,65 @@ function workload(seed: number, n: number, minutes: number, opts: { unnamed?: bo
   }));
 }
 
-function rowsOf(specs: Spec[]) {
+/**
+ * Resources as they come: named, "" named, unnamed, named by another type, named twice, the name
+ * after another attribute. Every pair differs in promLabels, so series order is the sort's alone.
+ */
+const name = (value: AnyValue): KeyValue => ({ key: "service.name", value });
+const RESOURCES: KeyValue[][] = [
+  [name({ stringValue: "web" })],
+  [name({ stringValue: "cart" })],
+  [name({ stringValue: "db-proxy" })],
+  [{ key: "host.name", value: { stringValue: "h1" } }, name({ stringValue: "web" })],
+  [name({ stringValue: "cart" }), name({ stringValue: "web" })],
+  [],
+  [{ key: "host.name", value: { stringValue: "h2" } }],
+  [name({ stringValue: "" })],
+  [name({ intValue: "7" })],
+  [name({ doubleValue: Number.NaN })],
+  [name({ arrayValue: { values: [{ stringValue: "a" }] } })],
+];
+
+/** Spans of every kind and status, of all the RESOURCES, with durations from 0 to seconds. */
+function wideWorkload(seed: number, n: number, minutes: number, resources = RESOURCES): Spec[] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
+  return Array.from({ length: n }, () => ({
+    resource: pick(resources),
+    name: pick(["GET /", "POST /checkout", "SELECT", "send", "render"]),
+    kind: pick([0, 1, 1, 1, 2, 2, 3, 3, 4, 5, 7]),
+    status: pick([0, 0, 1, 2, 3]),
+    startMs: T0 + Math.floor(r() * minutes * MINUTE),
+    durMs: pick([0, 1, 2, 5, 20, 80, 300, 1200, 4000]) + Math.floor(r() * 50),
+  }));
+}
+
+function accumulate(specs: Spec[]): RedAccumulator {
   const red = new RedAccumulator("t");
   for (const t of toTraces(specs)) red.addSpans(t);
-  return red.rows();
+  return red;
+}
+
+function rowsOf(specs: Spec[]) {
+  return accumulate(specs).rows();
+}
+
+function serviceRowsOf(specs: Spec[]): ServiceRow[] {
+  return accumulate(specs).serviceRows();
+}
+
+/** What D1 answers for the service rows (readServiceRowsByStep): minutes summed per step, no histogram. */
+function summedPerStep(rows: ServiceRow[], b: Bucketing): ServiceRollupRow[] {
+  const out = new Map<string, ServiceRollupRow & { lastMinute: number }>();
+  for (const row of rows) {
+    if (row.minute * 1000 + MINUTE <= b.startMs || row.minute * 1000 >= b.endMs) continue;
+    const step = row.minute * 1000 < b.startMs ? -1 : Math.floor((row.minute * 1000 - b.startMs) / b.stepMs);
+    const key = JSON.stringify([step, row.service, row.serviceNameType]);
+    const seen = out.get(key);
+    if (!seen) out.set(key, { minute: row.minute, lastMinute: row.minute, service: row.service, serviceNameType: row.serviceNameType, count: row.count, errors: row.errors });
+    else out.set(key, { ...seen, minute: Math.min(seen.minute, row.minute), lastMinute: Math.max(seen.lastMinute, row.minute), count: seen.count + row.count, errors: seen.errors + row.errors });
+  }
+  return [...out.values()];
 }
 
 function scan(q: string, b: Bucketing, specs: Spec[]): Series[] {
@@ -88,6 +148,25 @@ function scan(q: string, b: Bucketing, specs: Spec[]): Series[] {
 }
 
 const fromRows = (q: string, b: Bucketing, specs: Spec[], everySpanNamed = true) => metricsFromRollups(parseMetricsQuery(q), b, rowsOf(specs), { everySpanNamed });
+const fromServiceRows = (q: string, b: Bucketing, specs: Spec[], from = 0) => metricsFromServiceRollups(parseMetricsQuery(q), b, serviceRowsOf(specs), { from });
+
+/** The rows' quantile series against the scan's: same series, buckets and labels, values within the bound. */
+function expectQuantilesWithinBound(got: Series[] | undefined, want: Series[], what: string): void {
+  expect(got, what).toBeDefined();
+  const strip = (xs: Series[]) => xs.map((x) => ({ labels: x.labels, promLabels: x.promLabels, at: x.samples.map((p) => p.timestampMs) }));
+  expect(strip(got!), what).toEqual(strip(want));
+  let compared = 0;
+  want.forEach((w, i) => {
+    w.samples.forEach((sample, j) => {
+      const value = got![i]!.samples[j]!.value;
+      const error = sample.value === 0 ? Math.abs(value) : Math.abs(value - sample.value) / sample.value;
+      // A float error at a bucket bound may add a few ulps to the bound.
+      expect(error, `${what} ${w.promLabels} @${sample.timestampMs}: ${value} vs ${sample.value}`).toBeLessThanOrEqual(ROLLUP_QUANTILE_RELATIVE_ERROR + 1e-9);
+      compared++;
+    });
+  });
+  expect(compared, what).toBeGreaterThan(0);
+}
 
 const SUPPORTED = [
   "{ kind = server } | rate()",
@@ -180,36 +259,175 @@ describe("metricsFromRollups: the block scan's answer from the operation rows", 
   });
 });
 
+describe("metricsFromRollups: quantiles from the operation rows' histograms", () => {
+  // Named resources only (the operation rows need every span named), durations from 0 to seconds.
+  const specs = wideWorkload(13, 4000, 20, RESOURCES.slice(0, 5));
+  const QUANTILE_SHAPES = [
+    "{ kind = server } | quantile_over_time(duration, 0.5, 0.99) by(name)",
+    "{ kind = server || kind = client } | quantile_over_time(duration, 0, 0.9, 1) by(resource.service.name, kind)",
+    '{ kind = consumer && resource.service.name = "web" } | quantile_over_time(duration, 0.5)',
+    "{ kind = server || kind = producer } | quantile_over_time(duration, 0.25, 0.75)",
+  ];
+  for (const q of QUANTILE_SHAPES) {
+    it(`answers ${q} within ${(ROLLUP_QUANTILE_RELATIVE_ERROR * 100).toFixed(2)}% of the scan`, () => {
+      expect(rollupSource(parseMetricsQuery(q))).toBe("operations");
+      for (const b of [
+        { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: MINUTE },
+        { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: 5 * MINUTE },
+      ]) {
+        expectQuantilesWithinBound(fromRows(q, b, specs), scan(q, b, specs), `${q} ${JSON.stringify(b)}`);
+      }
+    });
+  }
+
+  it("falls back when a row's spans match by status: one histogram holds them all", () => {
+    const b = { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: MINUTE };
+    expect(fromRows("{ kind = server && status = error } | quantile_over_time(duration, 0.5)", b, specs)).toBeUndefined();
+    // Unless each row's spans are all errors, or none is.
+    const errorsOnly: Spec[] = [1, 2, 3].map((i) => ({ service: "web", name: "GET /", kind: 2, status: 2, startMs: T0 + i * 1000, durMs: i * 10 }));
+    const q = "{ kind = server && status = error } | quantile_over_time(duration, 0.5)";
+    expectQuantilesWithinBound(fromRows(q, b, errorsOnly), scan(q, b, errorsOnly), q);
+  });
+});
+
+// ---- Service rows: every span of every service --------------------------------------------------
+
+const SERVICE_SHAPES = [
+  "{ } | rate()",
+  "{ } | count_over_time()",
+  "{ } | rate() by(resource.service.name)",
+  "{ } | count_over_time() by(resource.service.name)",
+  '{ resource.service.name = "web" } | rate()',
+  '{ resource.service.name = "" } | count_over_time()',
+  '{ resource.service.name != "web" } | rate() by(resource.service.name)',
+  '{ resource.service.name =~ "c.*|db-.*" } | count_over_time() by(resource.service.name)',
+  '{ resource.service.name !~ "c.*" } | rate()',
+  "{ status = error } | rate()",
+  "{ status = error } | rate() by(resource.service.name)",
+  "{ status != error } | count_over_time() by(resource.service.name)",
+  '{ resource.service.name = "cart" && status = error } | rate()',
+  '{ resource.service.name = "cart" || status = error } | rate() by(resource.service.name)',
+  "{ resource.service.name = nil } | count_over_time()",
+  "{ resource.service.name != nil } | rate() by(resource.service.name)",
+  "{ } | { status = error } | count_over_time()",
+  '{ resource.service.name = "web" } || { status = error } | rate() by(resource.service.name)',
+  "{ true } | rate()",
+];
+
+describe("metricsFromServiceRollups: the block scan's answer from the service rows", () => {
+  const specs = wideWorkload(21, 4000, 20);
+  const aligned: Bucketing[] = [
+    { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: MINUTE },
+    { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: 5 * MINUTE },
+    { startMs: T0 + 2 * MINUTE, endMs: T0 + 9 * MINUTE, stepMs: 2 * MINUTE }, // last step cut short by the end
+    { startMs: T0 - 10 * MINUTE, endMs: T0 + 40 * MINUTE, stepMs: 10 * MINUTE },
+  ];
+
+  it("the workload has what the operation rows miss: other kinds, and unnamed, empty and typed names", () => {
+    const b = aligned[0]!;
+    const byService = scan("{ } | count_over_time() by(resource.service.name)", b, specs).map((x) => x.promLabels);
+    expect(byService).toEqual(expect.arrayContaining(["{}", '{resource.service.name=""}', '{resource.service.name="7"}', '{resource.service.name="NaN"}', '{resource.service.name="web"}']));
+    const total = (xs: Series[]) => xs.reduce((n, x) => n + x.samples.reduce((m, p) => m + p.value, 0), 0);
+    expect(total(scan("{ } | count_over_time()", b, specs))).toBe(specs.length);
+    expect(rowsOf(specs).reduce((n, r) => n + r.count, 0)).toBeLessThan(specs.length / 2);
+  });
+
+  for (const q of SERVICE_SHAPES) {
+    it(`answers ${q}`, () => {
+      expect(rollupSource(parseMetricsQuery(q))).toBe("services");
+      expect(rollupUnsupportedReason(parseMetricsQuery(q))).toBeUndefined();
+      for (const b of aligned) {
+        const want = scan(q, b, specs);
+        expect(fromServiceRows(q, b, specs), JSON.stringify(b)).toEqual(want);
+        // And from the rows D1 sums per step.
+        expect(metricsFromServiceRollups(parseMetricsQuery(q), b, summedPerStep(serviceRowsOf(specs), b), { from: 0 }), `summed ${JSON.stringify(b)}`).toEqual(want);
+      }
+    });
+  }
+
+  it("answers quantiles of durations within the documented bound", () => {
+    for (const q of [
+      "{ } | quantile_over_time(duration, 0, 0.5, 0.9, 0.99, 1) by(resource.service.name)",
+      '{ resource.service.name = "web" } | quantile_over_time(duration, 0.5)',
+      '{ resource.service.name != "cart" } | quantile_over_time(duration, 0.1, 0.999)',
+    ]) {
+      for (const b of aligned.slice(0, 3)) expectQuantilesWithinBound(fromServiceRows(q, b, specs), scan(q, b, specs), `${q} ${JSON.stringify(b)}`);
+      // Summed rows carry no histogram: the reader reads minutes with them for quantiles.
+      expect(metricsFromServiceRollups(parseMetricsQuery(q), aligned[0]!, summedPerStep(serviceRowsOf(specs), aligned[0]!), { from: 0 })).toBeUndefined();
+    }
+    // Errors and the rest share a row's histogram.
+    expect(fromServiceRows("{ status = error } | quantile_over_time(duration, 0.5)", aligned[0]!, specs)).toBeUndefined();
+  });
+
+  it("answers only from the first minute the rows hold every span", () => {
+    const q = "{ } | rate()";
+    const b = aligned[0]!;
+    expect(fromServiceRows(q, b, specs, T0 / 1000)).toEqual(scan(q, b, specs));
+    expect(fromServiceRows(q, b, specs, T0 / 1000 + 60)).toBeUndefined();
+    expect(fromServiceRows(q, { ...b, startMs: T0 + MINUTE }, specs, T0 / 1000 + 60)).toEqual(scan(q, { ...b, startMs: T0 + MINUTE }, specs));
+  });
+
+  it("falls back when a minute with matching spans straddles a step or an end of the window", () => {
+    for (const b of [
+      { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: 90_000 },
+      { startMs: T0 + 30_000, endMs: T0 + 20 * MINUTE, stepMs: MINUTE },
+      { startMs: T0, endMs: T0 + 20 * MINUTE - 1, stepMs: MINUTE },
+    ]) {
+      expect(fromServiceRows("{ } | rate()", b, specs), JSON.stringify(b)).toBeUndefined();
+      expect(metricsFromServiceRollups(parseMetricsQuery("{ } | rate()"), b, summedPerStep(serviceRowsOf(specs), b), { from: 0 }), `summed ${JSON.stringify(b)}`).toBeUndefined();
+    }
+  });
+
+  it("does not tell OK from UNSET", () => {
+    const b = aligned[0]!;
+    expect(fromServiceRows("{ status = ok } | rate()", b, specs)).toBeUndefined();
+    expect(fromServiceRows("{ status = unset } | rate() by(resource.service.name)", b, specs)).toBeUndefined();
+  });
+
+  it("gives no series where the scan gives none, and ignores rows outside the window", () => {
+    expect(fromServiceRows('{ resource.service.name = "nobody" } | rate()', aligned[0]!, specs)).toEqual([]);
+    const later = { startMs: T0 + 60 * MINUTE, endMs: T0 + 70 * MINUTE, stepMs: MINUTE };
+    expect(fromServiceRows("{ } | rate()", later, specs)).toEqual([]);
+    expect(metricsFromServiceRollups(parseMetricsQuery("{ } | rate()"), later, summedPerStep(serviceRowsOf(specs), later), { from: 0 })).toEqual([]);
+  });
+
+  it("leaves the operation rows' shapes to the operation rows", () => {
+    expect(metricsFromServiceRollups(parseMetricsQuery("{ kind = server } | rate()"), aligned[0]!, serviceRowsOf(specs), { from: 0 })).toBeUndefined();
+    expect(metricsFromRollups(parseMetricsQuery("{ } | rate()"), aligned[0]!, rowsOf(specs), { everySpanNamed: true })).toBeUndefined();
+  });
+});
+
 describe("rollupUnsupportedReason: what scans", () => {
   const table: [string, RegExp][] = [
-    // The rows count SERVER, CLIENT, PRODUCER and CONSUMER spans only.
-    ["{ } | rate()", /kinds/],
-    ["{ } | rate() by(resource.service.name)", /kinds/],
-    ['{ resource.service.name = "web" } | rate()', /kinds/],
-    ["{ status = error } | rate()", /kinds/],
-    ["{ status = error } | rate() by(resource.service.name)", /kinds/],
+    // Name or kind: only the operation rows have them, and they count SERVER, CLIENT, PRODUCER and CONSUMER spans only.
     ["{ } | count_over_time() by(name)", /kinds/],
+    ["{ } | rate() by(kind)", /kinds/],
+    ['{ name = "GET /" } | rate()', /kinds/],
     ["{ kind != internal } | rate()", /kinds/],
     ["{ !(kind = internal) && kind != unspecified } | rate()", /kinds/], // a kind outside the enum passes
     ["{ kind = server || name = \"x\" } | rate()", /kinds/],
     ["{ kind = server } || { } | rate()", /kinds/],
-    // Durations: the rows' histogram is approximate.
-    ["{ kind = server } | quantile_over_time(duration, 0.5, 0.99)", /durations/],
-    ["{ kind = server } | quantile_over_time(duration, 0.5) by(resource.service.name)", /durations/],
+    ["{ status = error } | quantile_over_time(duration, 0.5) by(name)", /kinds/],
     // Fields the rows do not hold.
     ["{ kind = server } | rate() by(span.http.route)", /by\(span\.http\.route\)/],
+    ["{ } | rate() by(span.http.route)", /by\(span\.http\.route\)/],
     ["{ kind = server } | rate() by(span.kind)", /by\(span\.kind\)/],
     ["{ kind = server } | rate() by(status)", /by\(status\)/],
+    ["{ } | rate() by(status)", /by\(status\)/],
     ["{ kind = server } | rate() by(.service.name)", /by\(\.service\.name\)/],
     ['{ kind = server && span.http.route = "/x" } | rate()', /span\.http\.route/],
     ['{ kind = server && .service.name = "web" } | rate()', /\.service\.name/],
+    ['{ .service.name = "web" } | rate()', /\.service\.name/],
+    ['{ resource.host.name = "h1" } | rate()', /resource\.host\.name/],
     ["{ kind = server && duration > 1s } | rate()", /duration/],
+    ["{ duration > 1s } | rate() by(resource.service.name)", /duration/],
     ["{ kind = server && span:parentID = nil } | rate()", /span:parentID/],
     ['{ kind = server && rootServiceName = "web" } | rate()', /trace:rootService/],
     ['{ kind = server && statusMessage = "x" } | rate()', /statusMessage/],
     // Answers that depend on the rest of the trace.
     ["{ kind = server } && { kind = client } | rate()", /other spans/],
     ["{ kind = client } > { kind = server } | rate()", /other spans/],
+    ["{ status = error } >> { } | rate() by(resource.service.name)", /other spans/],
     ["{ kind = server } | count() > 2 | rate()", /other spans/],
     ["{ kind = server } | by(name) | rate()", /other spans/],
   ];
@@ -217,15 +435,18 @@ describe("rollupUnsupportedReason: what scans", () => {
     it(`scans ${q}`, () => {
       const mq = parseMetricsQuery(q);
       expect(rollupUnsupportedReason(mq)).toMatch(reason);
+      expect(rollupSource(mq)).toBeUndefined();
       expect(metricsFromRollups(mq, { startMs: T0, endMs: T0 + MINUTE, stepMs: MINUTE }, [], { everySpanNamed: true })).toBeUndefined();
+      expect(metricsFromServiceRollups(mq, { startMs: T0, endMs: T0 + MINUTE, stepMs: MINUTE }, [], { from: 0 })).toBeUndefined();
     });
   }
 
-  it("would be wrong for `{ } | rate()`: the scan counts INTERNAL spans no row holds", () => {
+  it("the operation rows would be wrong for `{ } | rate()`: the scan counts INTERNAL spans no operation row holds; the service rows do", () => {
     const specs = workload(3, 500, 5);
     const b = { startMs: T0, endMs: T0 + 5 * MINUTE, stepMs: MINUTE };
     const rowTotal = rowsOf(specs).reduce((n, r) => n + r.count, 0);
     const scanTotal = scan("{ } | count_over_time()", b, specs)[0]!.samples.reduce((n, s) => n + s.value, 0);
     expect(scanTotal).toBeGreaterThan(rowTotal);
+    expect(serviceRowsOf(specs).reduce((n, r) => n + r.count, 0)).toBe(scanTotal);
   });
 });

@@ -1,53 +1,89 @@
 /**
  * @module
- * TraceQL metrics answered from the per-minute operation rows (`operation_minutes` plus the
- * tenant object's open minutes) instead of scanning blocks, for the queries whose answer those
- * rows hold exactly: the same series, labels and values per step as the block scan
- * (`shared/search/metrics-blocks.ts`) would give. Anything else is `undefined`, and the caller scans.
+ * TraceQL metrics answered from the per-minute rows instead of scanning blocks, for the queries
+ * whose answer those rows hold: the same series, labels and values per step as the block scan
+ * (`shared/search/metrics-blocks.ts`) would give, exactly for counts, within the histograms'
+ * documented error for quantiles. Anything else is `undefined`, and the caller scans.
  *
- * What a row counts (`shared/metrics/red.ts`, fed by the assembler's `tenantDelta`): per minute of
- * span start (unix seconds floored to 60), service (the resource's first `service.name`), span
- * name and kind, the spans and those with status ERROR, for spans of kind SERVER, CLIENT, PRODUCER
- * and CONSUMER only, and only spans whose resource has a `service.name`. So a query is answered
- * here only when
+ * Two kinds of rows (`shared/metrics/red.ts`, fed by the assembler's `tenantDelta`), both per
+ * minute of span start with the spans, those with status ERROR and a latency histogram:
  *
- * - its spanset part is span-local (a selector, `||` of span-local parts, or a pipeline of them
+ * - **Service rows** (`service_minutes`): every span of a service, whatever its kind, and the spans
+ *   of resources without a string `service.name` under what TraceQL reads there (none, or a value
+ *   of another type), so the stand-in resource below is the span's own as far as
+ *   `resource.service.name` goes. They answer queries whose conditions read only
+ *   `resource.service.name` and `status`, grouped by nothing or `by(resource.service.name)`:
+ *   `{ } | rate() by(resource.service.name)`, `{ status = error } | rate()`,
+ *   `{ resource.service.name = "x" } | count_over_time()`. Only for windows from the first minute
+ *   the rows hold every span (`from`: rows began with a deploy, see
+ *   shared/tenant-object/open-metrics.ts).
+ * - **Operation rows** (`operation_minutes`): per service (the first `service.name`, stringified),
+ *   span name and kind, SERVER, CLIENT, PRODUCER and CONSUMER spans only, of resources with a
+ *   `service.name`. They answer queries that also read `name` and `kind`, grouped by service, `name`
+ *   or `kind`, that provably match no span of another kind (some `&&` operand reading only `kind`
+ *   is false for all of them), and only when every span in the window has a non-empty string
+ *   `service.name` (the caller checks the block catalog's services lists: a block holding another
+ *   records ""), since those rows leave the others out or stringify a name the evaluator would not
+ *   compare equal to a string.
+ *
+ * For both:
+ *
+ * - the spanset part is span-local (a selector, `||` of span-local parts, or a pipeline of them
  *   with `| { … }` filters and `select()`; no `&&` between spansets, structural operators or
  *   aggregates, which depend on other spans of the trace);
- * - its conditions read only `name`, `kind`, `status` and `resource.service.name`;
- * - it provably matches no span of another kind (INTERNAL, UNSPECIFIED, or a number outside the
- *   enum): some `&&` operand reading only `kind` is false for all of them (`{ }`,
- *   `{ status = error }` and `{ resource.service.name = "x" }` count INTERNAL spans too, which no
- *   row holds, so they scan);
  * - it does not split OK from UNSET (rows only know ERROR or not);
- * - `by()` names only `resource.service.name`, `name` and `kind`;
- * - the function is `rate()` or `count_over_time()` (rows keep a latency histogram, but its
- *   quantiles are within 4.3%, not the scan's exact ones);
- * - every span in the window has a non-empty string `service.name` (the caller checks the block
- *   catalog's services lists: a block holding another records ""), since the rows leave the others
- *   out and stringify a non-string name the evaluator would not compare equal to a string;
+ * - `rate()` and `count_over_time()` are exact; `quantile_over_time(duration, …)` merges the rows'
+ *   histograms per step and reads the quantile the scan computes (linear between the two nearest
+ *   ranks) from them, within HISTOGRAM_RELATIVE_ERROR (4.33%) of the scan's value
+ *   (shared/metrics/histogram.ts `interpolatedQuantile`), and only where every span of a row
+ *   matches or none does (a histogram cannot be split by status);
  * - no minute with matching spans straddles a step boundary or an end of the window: a minute
  *   lies in one bucket or wholly outside, so steps that are multiples of 60 s over whole minutes
- *   always work, and others work only where the straddled minutes have no matching spans.
+ *   always work, and others work only where the straddled minutes have no matching spans. A row
+ *   may sum consecutive minutes (`lastMinute`, summed by D1 per step): all of them must lie in
+ *   one bucket.
  *
  * The conditions are evaluated by the TraceQL evaluator itself on one stand-in span per row key
- * (service, name, kind, status), so comparison, regex and type rules are exactly the scan's.
- * Labels come from `spanLabels`, values and order are the `MetricsAccumulator`'s.
+ * (service, name, kind) and status, so comparison, regex and type rules are exactly the scan's.
+ * Labels come from `spanLabels`; values, order and the quantile series are the
+ * `MetricsAccumulator`'s.
  */
 import type { TraceFacts } from "../block/summarize.ts";
-import { DEFAULT_RED_KINDS, type OperationRow } from "../metrics/red.ts";
+import { HISTOGRAM_RELATIVE_ERROR, LatencyHistogram } from "../metrics/histogram.ts";
+import { DEFAULT_RED_KINDS, serviceNameValue, type OperationRow, type ServiceRow } from "../metrics/red.ts";
 import type { KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import type { Condition, Field, Query, SpansetExpr } from "./ast.ts";
 import { compileQuery } from "./eval.ts";
 import { bucketCount, bucketOf, promLabels, spanLabels, type Bucketing, type MetricsQuery, type Series } from "./metrics.ts";
 
-/** What this module reads of a row. */
-export type RollupRow = Pick<OperationRow, "minute" | "service" | "operation" | "kind" | "count" | "errors">;
+/** What rows of either kind give: the minutes they count (one, or `minute` to `lastMinute` summed), counts, durations. */
+interface RowCounts {
+  /** The (first) minute, unix seconds. */
+  minute: number;
+  /** The last minute summed into the row; absent: just `minute`. */
+  lastMinute?: number;
+  count: number;
+  errors: number;
+  /** The encoded LatencyHistogram; needed for quantiles only. */
+  durations?: Uint8Array;
+}
+
+/** What this module reads of an operation row. */
+export type RollupRow = Pick<OperationRow, "service" | "operation" | "kind"> & RowCounts;
+
+/** What this module reads of a service row. */
+export type ServiceRollupRow = Pick<ServiceRow, "service" | "serviceNameType"> & RowCounts;
+
+/** Which rows answer a query. */
+export type RollupSource = "services" | "operations";
+
+/** The bound on a quantile from the rows, relative to the block scan's value. */
+export const ROLLUP_QUANTILE_RELATIVE_ERROR = HISTOGRAM_RELATIVE_ERROR;
 
 /**
- * Kinds the rows leave out (the assembler counts DEFAULT_RED_KINDS), one of each class the
- * evaluator can tell apart: kind literals are 0..5 and compare by equality only, so every number
- * outside the enum behaves as 6 does.
+ * Kinds the operation rows leave out (the assembler counts DEFAULT_RED_KINDS), one of each class
+ * the evaluator can tell apart: kind literals are 0..5 and compare by equality only, so every
+ * number outside the enum behaves as 6 does.
  */
 const OTHER_KINDS = [0, 1, 2, 3, 4, 5, 6].filter((k) => !DEFAULT_RED_KINDS.includes(k));
 /** Status codes a row counts as not ERROR: unset, ok, and (as above) any other number. */
@@ -55,58 +91,106 @@ const NON_ERROR_STATUSES = [0, 1, 3];
 const ERROR = 2;
 const MINUTE_MS = 60_000;
 
+/** Which rows answer `mq`, or undefined (then `rollupUnsupportedReason` says why). */
+export function rollupSource(mq: MetricsQuery): RollupSource | undefined {
+  return check(mq).source;
+}
+
 /** Why a query is not answered from rows, for tests and logs; undefined when it can be. */
 export function rollupUnsupportedReason(mq: MetricsQuery): string | undefined {
-  if (mq.fn !== "rate" && mq.fn !== "count_over_time") return `${mq.fn}: the rows keep no exact durations`;
-  for (const f of mq.by) if (!isByField(f)) return `by(${fieldText(f)}): not a row key`;
-  if (!spanLocal(mq.query)) return "the spanset part depends on other spans of the trace";
+  return check(mq).reason;
+}
+
+function check(mq: MetricsQuery): { source?: RollupSource; reason?: string } {
+  for (const f of mq.by) if (!isByField(f)) return { reason: `by(${fieldText(f)}): not a row key` };
+  if (!spanLocal(mq.query)) return { reason: "the spanset part depends on other spans of the trace" };
   const fields: Field[] = [];
   collectFields(mq.query, fields);
-  for (const f of fields) if (!isRowField(f)) return `${fieldText(f)}: not in the rows`;
-  if (!excludesOtherKinds(mq.query)) return "may match spans of kinds the rows leave out (INTERNAL, UNSPECIFIED)";
-  return undefined;
+  for (const f of fields) if (!isRowField(f)) return { reason: `${fieldText(f)}: not in the rows` };
+  if (mq.by.every(isServiceName) && fields.every((f) => isServiceName(f) || (f.kind === "intrinsic" && f.name === "status"))) return { source: "services" };
+  if (!excludesOtherKinds(mq.query)) return { reason: "reads name or kind, and may match spans of kinds the operation rows leave out (INTERNAL, UNSPECIFIED)" };
+  return { source: "operations" };
 }
 
 /**
- * The series the block scan would answer for `mq` over `bucketing`, from the rows of the window
- * (rows outside it are ignored), or undefined when the rows cannot give that answer exactly.
+ * The series the block scan would answer for `mq` over `bucketing`, from the operation rows of the
+ * window (rows outside it are ignored), or undefined when they cannot give that answer.
  * `everySpanNamed`: every block overlapping the window has only spans with a non-empty string
  * `service.name` (no "" in its catalog services list); without that, undefined.
  */
 export function metricsFromRollups(mq: MetricsQuery, bucketing: Bucketing, rows: Iterable<RollupRow>, options: { everySpanNamed: boolean }): Series[] | undefined {
-  if (!options.everySpanNamed || rollupUnsupportedReason(mq) !== undefined) return undefined;
+  if (!options.everySpanNamed || rollupSource(mq) !== "operations") return undefined;
   const matcher = compileQuery(mq.query, { spss: 1 });
+  return answer(mq, bucketing, rows, (row) => JSON.stringify([row.service, row.operation, row.kind]), (row) =>
+    decide(matcher, mq.by, serviceResource(row.service), standIn(row, 0), (status) => standIn(row, status)),
+  );
+}
+
+/**
+ * The series the block scan would answer for `mq` over `bucketing`, from the service rows of the
+ * window, or undefined when they cannot give that answer. `from`: the first minute (unix seconds)
+ * from which the rows hold every span; a window starting in an earlier minute is undefined.
+ */
+export function metricsFromServiceRollups(mq: MetricsQuery, bucketing: Bucketing, rows: Iterable<ServiceRollupRow>, options: { from: number }): Series[] | undefined {
+  if (rollupSource(mq) !== "services") return undefined;
+  if (Math.floor(bucketing.startMs / MINUTE_MS) * 60 < options.from) return undefined;
+  const matcher = compileQuery(mq.query, { spss: 1 });
+  // The conditions read only the resource's service.name and the status: name and kind are never read.
+  const span = (status: number) => standIn({ operation: "", kind: 0 }, status);
+  return answer(mq, bucketing, rows, (row) => JSON.stringify([row.service, row.serviceNameType]), (row) => {
+    const value = serviceNameValue(row);
+    const resource: Resource = { attributes: value === undefined ? [] : [{ key: "service.name", value }], droppedAttributesCount: 0 };
+    return decide(matcher, mq.by, resource, span(0), span);
+  });
+}
+
+/** Counts (or histograms) of the matching spans per group and bucket; undefined if a row cannot be placed or split. */
+function answer<R extends RowCounts>(mq: MetricsQuery, bucketing: Bucketing, rows: Iterable<R>, keyOf: (row: R) => string, decideRow: (row: R) => Decision): Series[] | undefined {
+  const quantiles = mq.fn === "quantile_over_time";
   const n = bucketCount(bucketing);
-  const groups = new Map<string, { labels: KeyValue[]; counts: number[] }>();
+  const groups = new Map<string, { labels: KeyValue[]; counts: number[]; histograms: (LatencyHistogram | undefined)[] }>();
   // Per row key: how many of the row's spans match (all, the errors, the rest, none) and the labels.
   const decided = new Map<string, Decision>();
 
   for (const row of rows) {
     const fromMs = row.minute * 1000;
-    const toMs = fromMs + MINUTE_MS - 1;
+    const toMs = (row.lastMinute ?? row.minute) * 1000 + MINUTE_MS - 1;
     if (toMs < bucketing.startMs || fromMs >= bucketing.endMs) continue;
-    const key = JSON.stringify([row.service, row.operation, row.kind]);
+    const key = keyOf(row);
     let d = decided.get(key);
-    if (!d) decided.set(key, (d = decide(matcher, mq.by, row)));
+    if (!d) decided.set(key, (d = decideRow(row)));
+    const others = row.count - row.errors;
     // OK and UNSET spans match differently, and the row does not tell them apart.
-    if (d.others === undefined && row.count > row.errors) return undefined;
-    const matching = (d.errors ? row.errors : 0) + (d.others ? row.count - row.errors : 0);
+    if (d.others === undefined && others > 0) return undefined;
+    const matching = (d.errors ? row.errors : 0) + (d.others ? others : 0);
     if (matching === 0) continue;
+    // A histogram holds the row's errors and others together: usable only if all of them match.
+    if (quantiles && (matching !== row.count || row.durations === undefined)) return undefined;
     const i = bucketOf(bucketing, fromMs);
-    // The minute reaches outside the window or across a step: its spans cannot be placed.
+    // The minutes reach outside the window or across a step: their spans cannot be placed.
     if (i < 0 || bucketOf(bucketing, toMs) !== i) return undefined;
     const gk = JSON.stringify(d.labels);
     let g = groups.get(gk);
-    if (!g) groups.set(gk, (g = { labels: d.labels, counts: new Array<number>(n).fill(0) }));
+    if (!g) groups.set(gk, (g = { labels: d.labels, counts: new Array<number>(n).fill(0), histograms: [] }));
     g.counts[i] = (g.counts[i] ?? 0) + matching;
+    if (quantiles) (g.histograms[i] ??= new LatencyHistogram()).merge(LatencyHistogram.decode(row.durations!));
   }
 
-  // As MetricsAccumulator.series(): groups by promLabels, every bucket, count x per-second factor.
-  const perSecond = mq.fn === "rate" ? 1000 / bucketing.stepMs : 1;
+  // As MetricsAccumulator.series(): groups by promLabels; counts in every bucket, x the per-second
+  // factor; quantiles (seconds) one series per quantile labelled p, in the buckets with spans.
   const ts = (i: number) => String(bucketing.startMs + i * bucketing.stepMs);
-  return [...groups.values()]
-    .sort((x, y) => promLabels(x.labels).localeCompare(promLabels(y.labels)))
-    .map((g) => ({ labels: g.labels, samples: g.counts.map((c, i) => ({ timestampMs: ts(i), value: c * perSecond })), promLabels: promLabels(g.labels) }));
+  const sorted = [...groups.values()].sort((x, y) => promLabels(x.labels).localeCompare(promLabels(y.labels)));
+  if (quantiles) {
+    return sorted.flatMap((g) =>
+      mq.quantiles.map((q) => {
+        const labels = [...g.labels, { key: "p", value: { doubleValue: q } }];
+        const samples = g.histograms.flatMap((h, i) => (h && h.count > 0 ? [{ timestampMs: ts(i), value: h.interpolatedQuantile(q) / 1000 }] : []));
+        return { labels, samples, promLabels: promLabels(labels) };
+      }),
+    );
+  }
+  const perSecond = mq.fn === "rate" ? 1000 / bucketing.stepMs : 1;
+  return sorted.map((g) => ({ labels: g.labels, samples: g.counts.map((c, i) => ({ timestampMs: ts(i), value: c * perSecond })), promLabels: promLabels(g.labels) }));
 }
 
 type Matcher = ReturnType<typeof compileQuery>;
@@ -118,11 +202,11 @@ interface Decision {
   labels: KeyValue[];
 }
 
-function decide(matcher: Matcher, by: Field[], row: RollupRow): Decision {
-  const matches = (status: number) => matcher.match(standInTrace(row.service, standIn(row, status)), STAND_IN_SUMMARY) !== undefined;
+function decide(matcher: Matcher, by: Field[], resource: Resource, labelSpan: Span, spanWith: (status: number) => Span): Decision {
+  const matches = (status: number) => matcher.match(standInTrace(resource, spanWith(status)), STAND_IN_SUMMARY) !== undefined;
   const others = NON_ERROR_STATUSES.map(matches);
   // by() reads neither status nor time, so the error and other spans share their labels.
-  return { errors: matches(ERROR), others: others.every((m) => m === others[0]) ? others[0] : undefined, labels: spanLabels(by, standIn(row, 0), serviceResource(row.service)) };
+  return { errors: matches(ERROR), others: others.every((m) => m === others[0]) ? others[0] : undefined, labels: spanLabels(by, labelSpan, resource) };
 }
 
 function serviceResource(service: string): Resource {
@@ -130,8 +214,8 @@ function serviceResource(service: string): Resource {
 }
 
 /** A trace of one span, standing for every span of a row key with one status. */
-function standInTrace(service: string, span: Span): ResourceSpans[] {
-  return [{ resource: serviceResource(service), scopeSpans: [{ scope: { name: "", version: "", attributes: [], droppedAttributesCount: 0 }, spans: [span], schemaUrl: "" }], schemaUrl: "" }];
+function standInTrace(resource: Resource, span: Span): ResourceSpans[] {
+  return [{ resource, scopeSpans: [{ scope: { name: "", version: "", attributes: [], droppedAttributesCount: 0 }, spans: [span], schemaUrl: "" }], schemaUrl: "" }];
 }
 
 function standIn(row: Pick<RollupRow, "operation" | "kind">, status: number): Span {
@@ -231,5 +315,5 @@ function condExcludesOtherKinds(c: Condition): boolean {
   if (!fields.every((f) => f.kind === "intrinsic" && f.name === "kind")) return false;
   // Reads only the kind: decided by evaluating it for each kind the rows leave out.
   const m = compileQuery({ kind: "selector", cond: c, pos: c.pos } satisfies Query, { spss: 1 });
-  return OTHER_KINDS.every((kind) => m.match(standInTrace("x", standIn({ operation: "x", kind }, 0)), STAND_IN_SUMMARY) === undefined);
+  return OTHER_KINDS.every((kind) => m.match(standInTrace(serviceResource("x"), standIn({ operation: "x", kind }, 0)), STAND_IN_SUMMARY) === undefined);
 }

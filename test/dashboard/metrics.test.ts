@@ -2,13 +2,14 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { d1 } from "../../shared/db/d1.ts";
-import { readOperationRows } from "../../shared/db/queries/metrics.ts";
-import type { ResourceSpans, Span } from "../../shared/model/span.ts";
+import { readOperationRows, readServiceRows } from "../../shared/db/queries/metrics.ts";
+import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
 import { metricsQueryRange } from "../../shared/search/metrics-blocks.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import { parseMetricsQuery } from "../../shared/traceql/metrics.ts";
 import { app } from "../../workers/dashboard/app.ts";
 import { METRICS_SOURCE_HEADER } from "../../workers/dashboard/routes/metrics.ts";
+import { ROLLUP_QUANTILE_RELATIVE_ERROR } from "../../shared/traceql/metrics-from-rollups.ts";
 import { testResourceSpans, testSpan } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
@@ -40,7 +41,14 @@ function toResourceSpans(traceId: string, specs: SpanSpec[]): ResourceSpans[] {
 async function get(path: string, secret?: string) {
   const res = await exports.default.fetch(`http://localhost${path}`, { headers: secret ? { "x-api-key": secret } : {} });
   const text = await res.text();
-  return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : text };
+  return { status: res.status, source: res.headers.get(METRICS_SOURCE_HEADER), body: text.startsWith("{") ? JSON.parse(text) : text };
+}
+
+/** Through the route with the operator's switch off: always the block scan. */
+async function getScanned(path: string, secret: string) {
+  const res = await app.request(`http://localhost${path}`, { headers: { "x-api-key": secret } }, { ...env, METRICS_FROM_ROLLUPS: "0" }, createExecutionContext());
+  const text = await res.text();
+  return { status: res.status, source: res.headers.get(METRICS_SOURCE_HEADER), body: text.startsWith("{") ? JSON.parse(text) : text };
 }
 
 const id = (n: number) => `${"0".repeat(31)}${n}`;
@@ -72,8 +80,9 @@ const values = (series: { samples: { value: number }[] }) => series.samples.map(
 
 describe("TraceQL metrics: /api/metrics/query_range", () => {
   it("counts spans per service and step, in Tempo's shape", async () => {
-    const r = await get(url("{} | count_over_time() by(resource.service.name)"), a.secret);
+    const r = await getScanned(url("{} | count_over_time() by(resource.service.name)"), a.secret);
     expect(r.status).toBe(200);
+    expect(r.source).toBe("blocks");
     expect(r.body.series.map((s: { labels: unknown }) => s.labels)).toEqual([
       [{ key: "resource.service.name", value: { stringValue: "cart" } }],
       [{ key: "resource.service.name", value: { stringValue: "web" } }],
@@ -84,29 +93,44 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     expect(r.body.series[0].samples[1]).toEqual({ timestampMs: String(base + 60_000), value: 2 });
     expect(Number(r.body.metrics.inspectedBytes)).toBeGreaterThan(0);
     expect(r.body.metrics).toMatchObject({ inspectedTraces: 4, totalJobs: 2, completedJobs: 2 });
+    // By default the service rows answer it, the same, reading no block.
+    const rows = await get(url("{} | count_over_time() by(resource.service.name)"), a.secret);
+    expect(rows.source).toBe("rollups");
+    expect(rows.body.series).toEqual(r.body.series);
+    expect(rows.body.metrics.inspectedBytes).toBe("0");
   });
 
   it("answers rates per second, with ns times and a Go duration step", async () => {
     const ns = `start=${startS}000000000&end=${startS + 300}000000000&step=1m`;
-    const r = await get(url('{ resource.service.name = "cart" } | rate()', ns), a.secret);
+    const r = await getScanned(url('{ resource.service.name = "cart" } | rate()', ns), a.secret);
     expect(r.status).toBe(200);
     expect(r.body.series).toHaveLength(1);
     expect(r.body.series[0].labels).toEqual([]);
     expect(values(r.body.series[0])).toEqual([1 / 60, 2 / 60, 0, 0, 0]);
     // Pruned to the blocks with cart.
     expect(r.body.metrics.totalJobs).toBe(2);
-    const web = await get(url('{ resource.service.name = "web" } | rate()'), a.secret);
+    const web = await getScanned(url('{ resource.service.name = "web" } | rate()'), a.secret);
     expect(web.body.metrics.totalJobs).toBe(1);
+    // From the service rows, the same.
+    const rows = await get(url('{ resource.service.name = "cart" } | rate()', ns), a.secret);
+    expect(rows.source).toBe("rollups");
+    expect(rows.body.series).toEqual(r.body.series);
   });
 
   it("answers quantiles of span durations in seconds", async () => {
-    const r = await get(url('{ resource.service.name = "cart" } | quantile_over_time(duration, 0.5, 1) by(name)'), a.secret);
+    const r = await getScanned(url('{ resource.service.name = "cart" } | quantile_over_time(duration, 0.5, 1) by(name)'), a.secret);
     expect(r.status).toBe(200);
     const byName = Object.fromEntries(r.body.series.map((s: { promLabels: string; samples: unknown }) => [s.promLabels, s.samples]));
     expect(byName['{name="SELECT", p="0.5"}']).toEqual([{ timestampMs: String(base), value: 0.02 }]);
     expect(byName['{name="POST /checkout", p="1"}']).toEqual([{ timestampMs: String(base + 60_000), value: 0.3 }]);
-    const all = await get(url('{ resource.service.name = "cart" } | quantile_over_time(duration, 0.5)'), a.secret);
+    const all = await getScanned(url('{ resource.service.name = "cart" } | quantile_over_time(duration, 0.5)'), a.secret);
     expect(all.body.series).toEqual([{ labels: [{ key: "p", value: { doubleValue: 0.5 } }], samples: [{ timestampMs: String(base), value: 0.02 }, { timestampMs: String(base + 60_000), value: 0.4 }], promLabels: '{p="0.5"}' }]);
+    // From the service rows' histograms: within 4.33% of those.
+    const rows = await get(url('{ resource.service.name = "cart" } | quantile_over_time(duration, 0.5)'), a.secret);
+    expect(rows.source).toBe("rollups");
+    expect(rows.body.series[0].samples.map((x: { timestampMs: string }) => x.timestampMs)).toEqual([String(base), String(base + 60_000)]);
+    expect(Math.abs(rows.body.series[0].samples[0].value - 0.02) / 0.02).toBeLessThanOrEqual(ROLLUP_QUANTILE_RELATIVE_ERROR);
+    expect(Math.abs(rows.body.series[0].samples[1].value - 0.4) / 0.4).toBeLessThanOrEqual(ROLLUP_QUANTILE_RELATIVE_ERROR);
   });
 
   it("defaults the step to at most 100 buckets", async () => {
@@ -139,11 +163,12 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
   });
 });
 
-// ---- Answers from the per-minute operation rows ------------------------------------------------
+// ---- Answers from the per-minute rows ------------------------------------------------------------
 
 describe("TraceQL metrics from the per-minute rows", () => {
   let c: { tenantId: string; secret: string };
   let u: { tenantId: string; secret: string };
+  let w: { tenantId: string; secret: string };
   // Spans of every kind and status, of three services, over minutes 0..4 of the window.
   const KINDS = [0, 1, 2, 3, 4, 5];
   function batch(traceBase: number, count: number, minuteOffset: number): ResourceSpans[] {
@@ -154,6 +179,7 @@ describe("TraceQL metrics from the per-minute rows", () => {
         const s = testSpan({
           traceId: id(traceBase + i), spanId: `c${String(traceBase + i).padStart(11, "0")}000${j}`, name: ["GET /", "SELECT", "send"][(i + j) % 3]!,
           kind: KINDS[(i * 3 + j) % KINDS.length], startMs: base + ((i * 37_000 + j * 1_000 + minuteOffset * 60_000) % 300_000) + 500, error: (i + j) % 4 === 0,
+          durationMs: 1 + ((i * 131 + j * 17) % 400),
         });
         if ((i + j) % 5 === 1) s.status.code = 1;
         return s;
@@ -168,6 +194,16 @@ describe("TraceQL metrics from the per-minute rows", () => {
   async function withSwitchOff(path: string, secret: string) {
     const res = await app.request(`http://localhost${path}`, { headers: { "x-api-key": secret } }, { ...env, METRICS_FROM_ROLLUPS: "0" }, createExecutionContext());
     return { headers: res.headers, body: (await res.json()) as { series: unknown[]; metrics: { inspectedBytes: string } } };
+  }
+  /** Spans of every kind under a resource with these attributes (or none). */
+  function resourceWith(attributes: KeyValue[], traceBase: number, count: number): ResourceSpans {
+    const spans = Array.from({ length: count }, (_, i) =>
+      testSpan({
+        traceId: id(traceBase + i), spanId: `e${String(traceBase + i).padStart(15, "0")}`, name: ["GET /", "render", "send"][i % 3]!, kind: KINDS[i % KINDS.length],
+        startMs: base + ((i * 41_000) % 300_000) + 700, error: i % 3 === 0, durationMs: 2 + ((i * 97) % 700),
+      }),
+    );
+    return { ...testResourceSpans("x", spans), resource: { attributes, droppedAttributesCount: 0 } };
   }
   async function fetchWithHeaders(path: string, secret: string) {
     const res = await exports.default.fetch(`http://localhost${path}`, { headers: { "x-api-key": secret } });
@@ -186,6 +222,18 @@ describe("TraceQL metrics from the per-minute rows", () => {
     await storeAssembled(c.tenantId, batch(300, 20, 3));
     // A tenant with spans of a resource without service.name: the rows leave them out.
     await storeAssembled(u.tenantId, [...batch(400, 10, 0), { ...testResourceSpans("x", [testSpan({ traceId: id(499), spanId: "d000000000000001", name: "GET /", kind: 2, startMs: base + 5_000 })]), resource: { attributes: [], droppedAttributesCount: 0 } }]);
+    // A tenant whose spans, of every kind, come also from resources without service.name, with
+    // service.name "" and with an int service.name: the service rows count them all.
+    w = await tenantWithKey(["read"]);
+    await storeAssembled(w.tenantId, [...batch(500, 40, 0), resourceWith([], 700, 12)]);
+    expect(await runDurableObjectAlarm(env.TENANTS.get(env.TENANTS.idFromName(w.tenantId)))).toBe(true);
+    expect((await readServiceRows(d1(env.DB), w.tenantId, {})).length).toBeGreaterThan(0);
+    await storeAssembled(w.tenantId, [
+      ...batch(600, 30, 1),
+      resourceWith([{ key: "host.name", value: { stringValue: "h1" } }], 800, 9),
+      resourceWith([{ key: "service.name", value: { stringValue: "" } }], 900, 7),
+      resourceWith([{ key: "service.name", value: { intValue: "7" } }], 1000, 5),
+    ]);
   });
 
   const SUPPORTED = [
@@ -223,14 +271,16 @@ describe("TraceQL metrics from the per-minute rows", () => {
   it("scans the shapes the rows cannot answer, and windows that split minutes", async () => {
     const w = win(base, 10, 60_000);
     const cases: [string, string][] = [
-      ["{ } | rate()", w.qs], // INTERNAL and UNSPECIFIED spans: not in the rows
-      ["{ } | count_over_time() by(resource.service.name)", w.qs],
-      ["{ status = error } | rate() by(resource.service.name)", w.qs],
-      ['{ resource.service.name = "web" } | rate()', w.qs],
-      ["{ kind = server } | quantile_over_time(duration, 0.5, 0.99)", w.qs], // the rows' histogram is approximate
+      ["{ } | count_over_time() by(name)", w.qs], // INTERNAL and UNSPECIFIED spans: not in the operation rows
+      ["{ status = error } | rate() by(kind)", w.qs],
+      ["{ kind != server } | rate()", w.qs],
+      ["{ status = error } | quantile_over_time(duration, 0.5)", w.qs], // one histogram holds a row's errors and the rest
       ["{ kind = server && status = ok } | rate()", w.qs], // the rows do not tell OK from UNSET
+      ["{ status = unset } | rate()", w.qs],
+      ['{ span.http.route = "/x" || kind = server } | rate()', w.qs], // not in the rows
       ["{ kind = server } | rate()", `start=${startS + 30}&end=${startS + 630}&step=60`], // minutes straddle the steps
       ["{ kind = server } | rate()", `start=${startS}&end=${startS + 600}&step=45`],
+      ["{ } | rate() by(resource.service.name)", `start=${startS + 30}&end=${startS + 630}&step=60`],
     ];
     for (const [q, qs] of cases) {
       const r = await fetchWithHeaders(url(q, qs), c.secret);
@@ -239,7 +289,7 @@ describe("TraceQL metrics from the per-minute rows", () => {
       expect(Number(r.body.metrics.inspectedBytes), q).toBeGreaterThan(0);
       expect(r.body.series.length, q).toBeGreaterThan(0);
     }
-    // The rows would be wrong for `{ } | rate()`: fewer spans than the scan counts.
+    // The operation rows would be wrong for `{ } | rate()`: fewer spans than the scan counts.
     const all = await scanned(c.tenantId, "{ } | count_over_time()", w);
     const servers = await scanned(c.tenantId, "{ kind = server || kind = client || kind = producer || kind = consumer } | count_over_time()", w);
     const sum = (s: { samples: { value: number }[] }[]) => s.reduce((n, x) => n + x.samples.reduce((m, y) => m + y.value, 0), 0);
@@ -253,7 +303,85 @@ describe("TraceQL metrics from the per-minute rows", () => {
     expect(r.source).toBe("blocks");
     const scan = await scanned(u.tenantId, q, w);
     expect(r.body.series).toEqual(JSON.parse(JSON.stringify(scan.series)));
-    // The scan has a series without the label for that span; no row holds it.
+    // The scan has a series without the label for that span; no operation row holds it.
     expect(scan.series.some((s) => s.labels.length === 0)).toBe(true);
+    // The service rows do.
+    const all = "{ } | rate() by(resource.service.name)";
+    const rows = await fetchWithHeaders(url(all, w.qs), u.secret);
+    expect(rows.source).toBe("rollups");
+    expect(rows.body.series).toEqual(JSON.parse(JSON.stringify((await scanned(u.tenantId, all, w)).series)));
+    expect((rows.body.series as { labels: unknown[] }[]).some((s) => s.labels.length === 0)).toBe(true);
+  });
+
+  const SERVICE_SHAPES = [
+    "{ } | rate()",
+    "{ } | count_over_time()",
+    "{ } | rate() by(resource.service.name)",
+    "{ } | count_over_time() by(resource.service.name)",
+    '{ resource.service.name = "web" } | rate()',
+    '{ resource.service.name != "web" } | count_over_time() by(resource.service.name)',
+    '{ resource.service.name =~ "c.*" } | rate() by(resource.service.name)',
+    '{ resource.service.name !~ "c.*" } | count_over_time()',
+    "{ status = error } | rate() by(resource.service.name)",
+    "{ status != error } | count_over_time()",
+    '{ resource.service.name = "cart" && status = error } | rate()',
+    '{ resource.service.name = "" } | count_over_time()',
+    "{ resource.service.name = nil } | count_over_time()",
+  ];
+
+  it("answers each all-spans shape from the service rows, equal to the block scan's answer (INTERNAL, UNSPECIFIED, unnamed, \"\" and typed names included)", async () => {
+    // The data is what the operation rows miss.
+    const byService = await scanned(w.tenantId, "{ } | count_over_time() by(resource.service.name)", win(base, 10, 60_000));
+    expect(byService.series.map((x) => x.promLabels)).toEqual(expect.arrayContaining(["{}", '{resource.service.name=""}', '{resource.service.name="7"}', '{resource.service.name="web"}']));
+    const kinds = await scanned(w.tenantId, "{ kind = internal || kind = unspecified } | count_over_time()", win(base, 10, 60_000));
+    expect(kinds.series[0]!.samples.reduce((n, x) => n + x.value, 0)).toBeGreaterThan(20);
+    for (const v of [win(base, 10, 60_000), win(base, 6, 120_000), win(base - 300_000, 20, 300_000), win(base + 120_000, 3, 60_000)]) {
+      for (const q of SERVICE_SHAPES) {
+        const r = await fetchWithHeaders(url(q, v.qs), w.secret);
+        expect(r.status, q).toBe(200);
+        expect(r.source, `${q} ${v.qs}`).toBe("rollups");
+        expect(r.body.metrics.inspectedBytes).toBe("0");
+        const scan = await scanned(w.tenantId, q, v);
+        expect(scan.metrics.inspectedBytes).toBeGreaterThan(0);
+        expect(r.body.series, `${q} ${v.qs}`).toEqual(JSON.parse(JSON.stringify(scan.series)));
+        const off = await withSwitchOff(url(q, v.qs), w.secret);
+        expect(off.headers.get(METRICS_SOURCE_HEADER)).toBe("blocks");
+        expect(off.body.series).toEqual(r.body.series);
+      }
+    }
+    // The operation-row shapes still scan for this tenant (a block lists the service ""), and no
+    // operation row holds a service row's span.
+    expect((await fetchWithHeaders(url("{ kind = server } | rate()", win(base, 10, 60_000).qs), w.secret)).source).toBe("blocks");
+    const ops = await readOperationRows(d1(env.DB), w.tenantId, {});
+    expect(ops.every((o) => [2, 3, 4, 5].includes(o.kind) && o.operation !== "")).toBe(true);
+  });
+
+  it("answers duration quantiles from the rows' histograms, within the documented error of the scan", async () => {
+    const cases: [{ tenantId: string; secret: string }, string][] = [
+      [w, "{ } | quantile_over_time(duration, 0.5, 0.99) by(resource.service.name)"],
+      [w, '{ resource.service.name = "web" } | quantile_over_time(duration, 0, 0.9, 1)'],
+      [c, "{ kind = server } | quantile_over_time(duration, 0.5, 0.99) by(name)"],
+      [c, "{ kind = server || kind = client } | quantile_over_time(duration, 0.5) by(resource.service.name, kind)"],
+    ];
+    for (const v of [win(base, 10, 60_000), win(base, 6, 120_000)]) {
+      for (const [t, q] of cases) {
+        const r = await fetchWithHeaders(url(q, v.qs), t.secret);
+        expect(r.source, q).toBe("rollups");
+        const scan = (await scanned(t.tenantId, q, v)).series;
+        type S = { labels: unknown; promLabels: string; samples: { timestampMs: string; value: number }[] };
+        const got = r.body.series as S[];
+        const strip = (xs: S[]) => xs.map((x) => ({ labels: x.labels, promLabels: x.promLabels, at: x.samples.map((p) => p.timestampMs) }));
+        expect(strip(got), q).toEqual(strip(JSON.parse(JSON.stringify(scan)) as S[]));
+        let compared = 0;
+        scan.forEach((x, i) =>
+          x.samples.forEach((p, j) => {
+            const value = got[i]!.samples[j]!.value;
+            expect(Math.abs(value - p.value) / p.value, `${q} ${x.promLabels} ${value} vs ${p.value}`).toBeLessThanOrEqual(ROLLUP_QUANTILE_RELATIVE_ERROR + 1e-9);
+            compared++;
+          }),
+        );
+        expect(compared, q).toBeGreaterThan(3);
+      }
+    }
   });
 });

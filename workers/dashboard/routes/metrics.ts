@@ -12,12 +12,14 @@
  *   a sample's `timestampMs` is its bucket's start, rates are per second, quantiles are span
  *   durations in seconds. A bad or unsupported query is a 400 with its `position`.
  *
- * A query the per-minute operation rows answer exactly (`shared/traceql/metrics-from-rollups.ts`:
- * rate or count of SERVER/CLIENT/PRODUCER/CONSUMER spans by service, name or kind, over whole
- * minutes) is answered from them, reading no block: `metrics.inspectedBytes` is "0" and the
- * header `Edgetrace-Metrics-Source` says `rollups` (else `blocks`): Tempo's `metrics` object
- * (SearchMetrics) has no field for it, and Grafana decodes the body as that protobuf message
- * (today allowing unknown fields, as a stopgap). `METRICS_FROM_ROLLUPS=0` turns this off.
+ * A query the per-minute rows answer (`shared/traceql/metrics-from-rollups.ts`: over whole minutes,
+ * rate, count or duration quantiles of all spans by service with conditions on the service and
+ * the status, from the service rows; of SERVER/CLIENT/PRODUCER/CONSUMER spans by service, name or
+ * kind, from the operation rows; counts exact, quantiles within 4.33%) is answered from them,
+ * reading no block: `metrics.inspectedBytes` is "0" and the header `Edgetrace-Metrics-Source` says
+ * `rollups` (else `blocks`): Tempo's `metrics` object (SearchMetrics) has no field for it, and
+ * Grafana decodes the body as that protobuf message (today allowing unknown fields, as a
+ * stopgap). `METRICS_FROM_ROLLUPS=0` turns this off.
  *
  * Needs a key with the `read` scope; sees only that key's tenant. Mounted before the Tempo app.
  */
@@ -30,11 +32,11 @@ import { anyBlockWithUnnamedService } from "../../../shared/db/queries/block-ser
 import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
 import { parseGoDuration, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
-import { readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
+import { readOperationRowsWithOpen, readServiceRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
 import { parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
-import { metricsFromRollups, rollupUnsupportedReason } from "../../../shared/traceql/metrics-from-rollups.ts";
+import { metricsFromRollups, metricsFromServiceRollups, rollupSource } from "../../../shared/traceql/metrics-from-rollups.ts";
 import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
 import { metricsFanOut } from "../scan-jobs.ts";
 
@@ -89,12 +91,27 @@ const auth = keyAuth<MetricsApp>({ scope: "read" });
 export const METRICS_SOURCE_HEADER = "Edgetrace-Metrics-Source";
 
 /**
- * The answer from the per-minute operation rows, or undefined when they cannot give exactly the
- * block scan's (see metrics-from-rollups.ts) or the operator turned it off. Costs a catalog query
- * (any block in range with spans lacking a service name?) and the rows' read, in parallel.
+ * The answer from the per-minute rows, or undefined when they cannot give the block scan's (see
+ * metrics-from-rollups.ts) or the operator turned it off. From the service rows: their read (summed
+ * per step by D1, or per minute with histograms for quantiles) and the object's open ones. From the
+ * operation rows: a catalog query (any block in range with spans lacking a service name?) and the
+ * rows' read, in parallel.
  */
 export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "METRICS_FROM_ROLLUPS">, db: Db, tenantId: string, mq: MetricsQuery, range: Bucketing): Promise<Series[] | undefined> {
-  if (env.METRICS_FROM_ROLLUPS === "0" || rollupUnsupportedReason(mq) !== undefined) return undefined;
+  if (env.METRICS_FROM_ROLLUPS === "0") return undefined;
+  const source = rollupSource(mq);
+  if (source === "services") {
+    let read: Awaited<ReturnType<typeof readServiceRowsWithOpen>>;
+    try {
+      read = await readServiceRowsWithOpen(db, tenantObjectOf(env, tenantId), tenantId, range, { durations: mq.fn === "quantile_over_time" });
+    } catch (err) {
+      // A tenant object of the version before service rows (during a deploy) has no serviceRows().
+      console.warn("metrics: service rows unavailable, scanning", err);
+      return undefined;
+    }
+    return metricsFromServiceRollups(mq, range, read.rows, { from: read.from });
+  }
+  if (source !== "operations") return undefined;
   const [unnamed, rows] = await Promise.all([
     anyBlockWithUnnamedService(db, tenantId, { startMs: range.startMs, endMs: range.endMs - 1 }),
     readOperationRowsWithOpen(db, tenantObjectOf(env, tenantId), tenantId, { start: range.startMs / 1000, end: range.endMs / 1000 }),
