@@ -100,11 +100,22 @@ export function scanReader(store: ObjectStore, tenantId: string, block: ScanBloc
 /**
  * Runs `read` on `blocks` with up to `concurrency` at once; `take` gets the results in block
  * order. Before each block starts, `proceed(block)` may stop the scan (that block and all later
- * ones are not read); it sees only what `take` has been given. Resolves to the number of blocks
+ * ones are not read); it sees only what `take` has been given. With `rampUp`, one block is read
+ * first and the width doubles with each block taken, up to `concurrency`. Resolves to the number of blocks
  * whose results were taken. A failed read fails the scan once the reads in flight have settled.
  */
-export async function scanInOrder<B, T>(blocks: readonly B[], concurrency: number, read: (block: B) => Promise<T>, take: (result: T, block: B) => void | Promise<void>, proceed: (block: B) => boolean = () => true): Promise<number> {
-  const width = Math.max(1, Math.floor(concurrency));
+export async function scanInOrder<B, T>(
+  blocks: readonly B[],
+  concurrency: number,
+  read: (block: B) => Promise<T>,
+  take: (result: T, block: B) => void | Promise<void>,
+  proceed: (block: B) => boolean = () => true,
+  options: { rampUp?: boolean } = {},
+): Promise<number> {
+  const max = Math.max(1, Math.floor(concurrency));
+  // A scan that may stop early starts with one block and doubles the width with every block
+  // taken: a search the newest block answers reads one block, a needle soon reads `max` at once.
+  let width = options.rampUp ? 1 : max;
   const pending = new Map<number, Promise<{ ok: true; value: T } | { ok: false; error: unknown }>>();
   let next = 0;
   let stopped = false;
@@ -145,6 +156,7 @@ export async function scanInOrder<B, T>(blocks: readonly B[], concurrency: numbe
       continue;
     }
     taken++;
+    width = Math.min(max, width * 2);
     start();
   }
   if (failure) throw failure.error;

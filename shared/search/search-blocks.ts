@@ -188,6 +188,7 @@ async function searchInJobs(blocks: ScanBlock[], limit: number, fanOut: SearchFa
       cutoff = ordered.length >= limit ? BigInt(ordered[limit - 1]!.summary.startTimeUnixNano) : undefined;
     },
     (job) => cutoff === undefined || blockEndNs(job[0]!) >= cutoff,
+    { rampUp: true },
   );
   return { found: newest(found), completed };
 }
@@ -264,6 +265,7 @@ export async function searchBlockList(store: ObjectStore, tenantId: string, matc
       if (!go) stoppedEarly = true;
       return go;
     },
+    { rampUp: true },
   );
   return { hits: newest(found).slice(0, limit), stoppedEarly: stoppedEarly || found.size > limit, counters, completed };
 }

@@ -145,6 +145,7 @@ export async function scanTags(list: () => Promise<TagScanBlock[]>, store: Objec
         }
       },
       () => !sink.done && !budgetSpent,
+      { rampUp: true },
     );
     return gone;
   };
