@@ -10,7 +10,7 @@
  * them to write, before the write).
  */
 import type { Db } from "../db/client.ts";
-import { readEdgeRows, readOperationRows, readServiceRows, readServiceRowsByStep, type SummedServiceRow } from "../db/queries/metrics.ts";
+import { readEdgeRows, readOperationRows, readOperationRowsByStep, readServiceRows, readServiceRowsByStep, type SummedOperationRow, type SummedServiceRow } from "../db/queries/metrics.ts";
 import { upsertEdgeRows, type EdgeRow } from "../servicegraph/aggregate.ts";
 import { upsertOperationRows, type OperationRow, type ServiceRow } from "../metrics/red.ts";
 import { bucketInWindow, type TimeWindow } from "../metrics/rows.ts";
@@ -35,6 +35,18 @@ export async function readOperationRowsWithOpen(db: Db, tenant: Pick<TenantObjec
   const stored = await readOperationRows(db, tenantId, minuteRange(window));
   const open = await tenant.operationRows(tenantId, window);
   return upsertOperationRows(stored, open).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
+}
+
+/**
+ * Operation rows of a TraceQL metrics window ([startMs, endMs), in `stepMs` steps): D1's summed
+ * per step by D1 itself when no histogram is needed, else per minute with histograms; then the
+ * object's open rows, per minute (the caller adds rows of one key and bucket).
+ */
+export async function readOperationRollupRows(db: Db, tenant: Pick<TenantObjectApi, "operationRows">, tenantId: string, bucketing: { startMs: number; endMs: number; stepMs: number }, options: { durations: boolean }): Promise<(OperationRow | SummedOperationRow)[]> {
+  const window = { start: bucketing.startMs / 1000, end: bucketing.endMs / 1000 };
+  const stored = options.durations ? await readOperationRows(db, tenantId, minuteRange(window)) : await readOperationRowsByStep(db, tenantId, bucketing);
+  const open = await tenant.operationRows(tenantId, window);
+  return [...stored, ...open];
 }
 
 /** Service rows as the TraceQL metrics read them: summed per step (no histogram), or per minute with it. */

@@ -105,6 +105,35 @@ export async function readServiceRowsByStep(db: Db, tenantId: string, bucketing:
   return rows.map((r) => ({ ...r, serviceNameType: r.serviceNameType as ServiceNameType, minute: Number(r.minute), lastMinute: Number(r.lastMinute), count: Number(r.count), errors: Number(r.errors) }));
 }
 
+/**
+ * Operation rows of a TraceQL metrics window summed per step by the database (no histograms), as
+ * `readServiceRowsByStep` sums service rows: a week at a 5 m step sends 5 times fewer rows, at 1 h
+ * 60 times, and nothing is decoded per minute.
+ */
+export async function readOperationRowsByStep(db: Db, tenantId: string, bucketing: { startMs: number; endMs: number; stepMs: number }): Promise<SummedOperationRow[]> {
+  const start = sql`cast(${Math.floor(bucketing.startMs)} as integer)`;
+  const step = sql`cast(${Math.max(1, Math.floor(bucketing.stepMs))} as integer)`;
+  const bucket = sql<number>`case when ${operationMinutes.minute} * 1000 < ${start} then -1 else (${operationMinutes.minute} * 1000 - ${start}) / ${step} end`;
+  const rows = await db
+    .select({
+      minute: sql<number>`min(${operationMinutes.minute})`,
+      lastMinute: sql<number>`max(${operationMinutes.minute})`,
+      service: operationMinutes.service,
+      operation: operationMinutes.operation,
+      kind: operationMinutes.kind,
+      count: sql<number>`sum(${operationMinutes.count})`,
+      errors: sql<number>`sum(${operationMinutes.errors})`,
+    })
+    .from(operationMinutes)
+    .where(and(eq(operationMinutes.tenantId, tenantId), gt(operationMinutes.minute, Math.floor(bucketing.startMs / 1000) - 60), lt(operationMinutes.minute, Math.ceil(bucketing.endMs / 1000))))
+    .groupBy(bucket, operationMinutes.service, operationMinutes.operation, operationMinutes.kind)
+    .all();
+  return rows.map((r) => ({ ...r, minute: Number(r.minute), lastMinute: Number(r.lastMinute), count: Number(r.count), errors: Number(r.errors) }));
+}
+
+/** Operation rows of consecutive minutes of one step, summed (readOperationRowsByStep). */
+export type SummedOperationRow = Pick<OperationRow, "minute" | "service" | "operation" | "kind" | "count" | "errors"> & { lastMinute: number };
+
 /** Service rows of consecutive minutes of one step, summed (readServiceRowsByStep). */
 export type SummedServiceRow = Pick<ServiceRow, "minute" | "service" | "serviceNameType" | "count" | "errors"> & { lastMinute: number };
 

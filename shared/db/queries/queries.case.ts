@@ -28,7 +28,7 @@ import {
   tenantsWithBlocks,
   type NewBlock,
 } from "./blocks.ts";
-import { deleteMetricsBefore, readEdgeRows, readOperationRows, readServiceRows, readServiceRowsByStep, writeMetricFlush } from "./metrics.ts";
+import { deleteMetricsBefore, readEdgeRows, readOperationRows, readOperationRowsByStep, readServiceRows, readServiceRowsByStep, writeMetricFlush } from "./metrics.ts";
 import { LatencyHistogram } from "../../metrics/histogram.ts";
 import {
   addMember,
@@ -542,6 +542,27 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         );
         // Another tenant's id reads nothing.
         expect(await readServiceRowsByStep(getDb(), await tenant(), { startMs, endMs: startMs + 300_000, stepMs: 120_000 })).toEqual([]);
+      });
+
+      it("readOperationRowsByStep sums operation minutes per step and key in SQL", async () => {
+        const tenantId = await tenant();
+        const ops = Array.from({ length: 6 }, (_, i) => [
+          operationRow(tenantId, { minute: M + 60 * i, count: i + 1, errors: i % 2 }),
+          operationRow(tenantId, { minute: M + 60 * i, operation: "SELECT", kind: 3, count: 1, errors: 0 }),
+        ]).flat();
+        expect(await writeMetricFlush(getDb(), tenantId, "ops", { edgeRows: [], operationRows: ops, serviceRows: [], usage: [], storedMinutes: [] })).toBe("written");
+        const startMs = M * 1000;
+        const got = await readOperationRowsByStep(getDb(), tenantId, { startMs, endMs: startMs + 360_000, stepMs: 180_000 });
+        const view = got.map((r) => `${r.service} ${r.operation} ${r.kind} ${r.minute - M}..${r.lastMinute - M} count=${r.count} errors=${r.errors}`).sort();
+        expect(view).toEqual(
+          [
+            `api GET /users 2 0..120 count=${1 + 2 + 3} errors=1`,
+            `api GET /users 2 180..300 count=${4 + 5 + 6} errors=2`,
+            `api SELECT 3 0..120 count=3 errors=0`,
+            `api SELECT 3 180..300 count=3 errors=0`,
+          ].sort(),
+        );
+        expect(await readOperationRowsByStep(getDb(), await tenant(), { startMs, endMs: startMs + 360_000, stepMs: 180_000 })).toEqual([]);
       });
 
       it("deleteMetricsBefore and deleteTenantRows remove them, and only the tenant's own", async () => {

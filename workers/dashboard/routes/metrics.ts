@@ -32,7 +32,7 @@ import { anyBlockWithUnnamedService } from "../../../shared/db/queries/block-ser
 import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
 import { parseGoDuration, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
-import { readOperationRowsWithOpen, readServiceRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
+import { readOperationRollupRows, readServiceRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
 import { parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
@@ -114,7 +114,7 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
   if (source !== "operations") return undefined;
   const [unnamed, rows] = await Promise.all([
     anyBlockWithUnnamedService(db, tenantId, { startMs: range.startMs, endMs: range.endMs - 1 }),
-    readOperationRowsWithOpen(db, tenantObjectOf(env, tenantId), tenantId, { start: range.startMs / 1000, end: range.endMs / 1000 }),
+    readOperationRollupRows(db, tenantObjectOf(env, tenantId), tenantId, range, { durations: mq.fn === "quantile_over_time" }),
   ]);
   return metricsFromRollups(mq, range, rows, { everySpanNamed: !unnamed });
 }
