@@ -262,7 +262,8 @@ export function anyOf(conds: IndexCondition[]): IndexCondition {
 
 const has = (ix: AttributeIndex, key: string) => filterMayContain(ix.bloom, key);
 
-function compareRange(op: NumericOp, lo: number, hi: number, v: number): boolean {
+/** Whether some value in [lo, hi] compares true with v (numbers or, for durations, bigints). */
+function compareRange<N extends number | bigint>(op: NumericOp, lo: N, hi: N, v: N): boolean {
   switch (op) {
     case "=":
       return lo <= v && v <= hi;
@@ -304,23 +305,8 @@ export function indexMayMatch(ix: AttributeIndex, c: IndexCondition): boolean {
       return c.value >= 0 && c.value < 7 ? (ix.kinds & ((1 << c.value) | 0x80)) !== 0 : true;
     case "status":
       return c.value >= 0 && c.value < 7 ? (ix.statuses & ((1 << c.value) | 0x80)) !== 0 : true;
-    case "duration": {
-      const v = c.nanos;
-      const lo = ix.minDuration;
-      const hi = ix.maxDuration;
-      switch (c.op) {
-        case "=":
-          return lo <= v && v <= hi;
-        case ">":
-          return hi > v;
-        case ">=":
-          return hi >= v;
-        case "<":
-          return lo < v;
-        case "<=":
-          return lo <= v;
-      }
-    }
+    case "duration":
+      return compareRange(c.op, ix.minDuration, ix.maxDuration, c.nanos);
   }
 }
 

@@ -69,29 +69,25 @@ export const MAX_JOBS = 31;
 /** Jobs in flight at once (service binding calls do not count against the six connections). */
 export const JOBS_AT_ONCE = 8;
 
-/** The fan-out of a search, or undefined when the deployment has none (no binding, or `SCAN_FANOUT=0`). */
-export function searchFanOut(env: DashboardEnv, tenantId: string, spec: MatcherSpec, window: { startMs: number; endMs: number }): SearchFanOut | undefined {
+/** The binding and the job sizes of this deployment, or undefined when it has no fan-out (no binding, or `SCAN_FANOUT=0`). */
+function fanOutOf(env: DashboardEnv): { jobs: ScanJobsBinding; blocksPerJob: number; maxJobs: number; jobsAtOnce: number } | undefined {
   const jobs = env.SCAN_JOBS as ScanJobsBinding | undefined;
   if (!jobs || env.SCAN_FANOUT === "0") return undefined;
   const perJob = Number(env.SCAN_BLOCKS_PER_JOB);
-  return {
-    blocksPerJob: Number.isInteger(perJob) && perJob > 0 ? perJob : BLOCKS_PER_JOB,
-    maxJobs: MAX_JOBS,
-    jobsAtOnce: JOBS_AT_ONCE,
-    // The job needs no index bytes: the caller already tested them.
-    run: ({ blocks, limit, cutoffNs }) => jobs.search({ tenantId, spec, ...window, limit, cutoffNs, blocks: blocks.map((b) => ({ ...b, attributeIndex: null })) }),
-  };
+  return { jobs, blocksPerJob: Number.isInteger(perJob) && perJob > 0 ? perJob : BLOCKS_PER_JOB, maxJobs: MAX_JOBS, jobsAtOnce: JOBS_AT_ONCE };
+}
+
+/** A job needs no index bytes: the caller already tested them. */
+const withoutIndexes = (blocks: ScanBlock[]) => blocks.map((b) => ({ ...b, attributeIndex: null }));
+
+/** The fan-out of a search, or undefined when the deployment has none. */
+export function searchFanOut(env: DashboardEnv, tenantId: string, spec: MatcherSpec, window: { startMs: number; endMs: number }): SearchFanOut | undefined {
+  const f = fanOutOf(env);
+  return f && { ...f, run: ({ blocks, limit, cutoffNs }) => f.jobs.search({ tenantId, spec, ...window, limit, cutoffNs, blocks: withoutIndexes(blocks) }) };
 }
 
 /** The fan-out of a TraceQL metrics scan, or undefined when the deployment has none. */
 export function metricsFanOut(env: DashboardEnv, tenantId: string, query: MetricsQuery, bucketing: Bucketing): MetricsFanOut | undefined {
-  const jobs = env.SCAN_JOBS as ScanJobsBinding | undefined;
-  if (!jobs || env.SCAN_FANOUT === "0") return undefined;
-  const perJob = Number(env.SCAN_BLOCKS_PER_JOB);
-  return {
-    blocksPerJob: Number.isInteger(perJob) && perJob > 0 ? perJob : BLOCKS_PER_JOB,
-    maxJobs: MAX_JOBS,
-    jobsAtOnce: JOBS_AT_ONCE,
-    run: (blocks) => jobs.metrics({ tenantId, query, bucketing, blocks: blocks.map((b) => ({ ...b, attributeIndex: null })) }),
-  };
+  const f = fanOutOf(env);
+  return f && { ...f, run: (blocks) => f.jobs.metrics({ tenantId, query, bucketing, blocks: withoutIndexes(blocks) }) };
 }
