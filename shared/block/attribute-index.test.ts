@@ -393,3 +393,38 @@ describe("attribute index", () => {
     for (let n = 0; n < 200; n++) for (let v = 0; v < 10; v++) expect(indexMayMatch(ix, pair(`name${n}`, `value${v}`))).toBe(true);
   });
 });
+
+describe("parent facts: the spans structural operators take as parent or ancestor", () => {
+  const build = (spans: Span[]) => {
+    const b = new AttributeIndexBuilder();
+    b.addTrace([{ resource: resource([kv("service.name", { stringValue: "api" })]), schemaUrl: "", scopeSpans: [{ scope: { name: "", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }] }]);
+    return decodeAttributeIndex(b.encode(SEGMENT_INDEX_CAPS));
+  };
+  const redisLeaf = span({ spanId: "02", parentSpanId: "01", name: "GET", attributes: [kv("db.system", { stringValue: "redis" })] });
+  const root = span({ spanId: "01", name: "root", attributes: [kv("http.route", { stringValue: "/a" })] });
+  const structural = (q: string) => compileTraceQL(q).indexCondition!;
+
+  it("rules out a parent side met only by leaves, and keeps it when a parent meets it", () => {
+    const leaves = build([root, redisLeaf]);
+    expect(indexMayMatch(leaves, structural('{ .db.system = "redis" } >> { }'))).toBe(false);
+    expect(indexMayMatch(leaves, structural('{ } << { .db.system = "redis" }'))).toBe(false);
+    expect(indexMayMatch(leaves, structural('{ .http.route = "/a" } > { .db.system = "redis" }'))).toBe(true);
+    expect(indexMayMatch(leaves, structural('{ .db.system = "redis" } << { .http.route = "/a" }'))).toBe(true);
+    expect(indexMayMatch(leaves, structural('{ .db.system = "redis" } ~ { }'))).toBe(true);
+    const redisParent = span({ spanId: "03", parentSpanId: "02", name: "child" });
+    expect(indexMayMatch(build([root, redisLeaf, redisParent]), structural('{ .db.system = "redis" } >> { }'))).toBe(true);
+  });
+
+  it("leaves a parent side that is not one selector to the all-spans facts", () => {
+    const leaves = build([root, redisLeaf]);
+    expect(indexMayMatch(leaves, structural('({ .db.system = "redis" } || { name = "nope" }) >> { }'))).toBe(true);
+  });
+
+  it("answers maybe for indexes written before parent keys and for spans added one by one", () => {
+    const b = new AttributeIndexBuilder();
+    b.addSpan(redisLeaf, resource());
+    expect(indexMayMatch(decodeAttributeIndex(b.encode(SEGMENT_INDEX_CAPS)), structural('{ .db.system = "redis" } >> { }'))).toBe(true);
+    const old = decodeAttributeIndex(b.encode(SEGMENT_INDEX_CAPS));
+    expect(indexMayMatch({ ...old, hasParentKeys: false, bloom: old.bloom }, { kind: "parent", of: { kind: "pair", name: "db.system", value: "redis" } })).toBe(true);
+  });
+});

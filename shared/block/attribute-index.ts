@@ -23,7 +23,7 @@
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { spanDurationNanos } from "./summarize.ts";
 import { buildFilter, filterMayContain } from "./trace-filter.ts";
-import type { AnyValue, KeyValue, Resource, Span } from "../model/span.ts";
+import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 
 const VERSION = 1;
 const BITS_PER_KEY = 10;
@@ -61,50 +61,32 @@ function numberOf(v: AnyValue): number | undefined {
   return undefined;
 }
 
-/** Collects the facts of some spans; `absorb` merges another builder (a segment into its block). */
-export class AttributeIndexBuilder {
+/** Attribute values per name and span names of some spans, capped (see COLLECT_CAP). */
+class NamesAndValues {
   readonly values = new Map<string, Set<string> | typeof MANY>();
-  readonly numeric = new Map<string, [number, number]>();
   spanNames: Set<string> | typeof MANY = new Set();
-  kinds = 0;
-  statuses = 0;
-  spanCount = 0;
-  minDuration: bigint | undefined;
-  maxDuration: bigint | undefined;
   readonly #resources = new WeakSet<Resource>();
 
-  addSpan(span: Span, resource: Resource): void {
-    this.spanCount++;
+  addSpan(span: Span, resource: Resource, onAttributes: (attrs: readonly KeyValue[]) => void = () => {}): void {
     if (!this.#resources.has(resource)) {
       this.#resources.add(resource);
-      this.#addAttributes(resource.attributes);
+      this.addAttributes(resource.attributes);
+      onAttributes(resource.attributes);
     }
-    this.#addAttributes(span.attributes);
-    for (const e of span.events) this.#addAttributes(e.attributes);
+    this.addAttributes(span.attributes);
+    onAttributes(span.attributes);
+    for (const e of span.events) {
+      this.addAttributes(e.attributes);
+      onAttributes(e.attributes);
+    }
     if (this.spanNames !== MANY) {
       this.spanNames.add(span.name);
       if (this.spanNames.size > COLLECT_CAP) this.spanNames = MANY;
     }
-    if (span.kind >= 0 && span.kind < 8) this.kinds |= 1 << span.kind;
-    else this.kinds |= 0x80;
-    if (span.status.code >= 0 && span.status.code < 8) this.statuses |= 1 << span.status.code;
-    else this.statuses |= 0x80;
-    const d = spanDurationNanos(span);
-    if (this.minDuration === undefined || d < this.minDuration) this.minDuration = d;
-    if (this.maxDuration === undefined || d > this.maxDuration) this.maxDuration = d;
   }
 
-  #addAttributes(attrs: readonly KeyValue[]): void {
+  addAttributes(attrs: readonly KeyValue[]): void {
     for (const { key, value } of attrs) {
-      const n = numberOf(value);
-      if (n !== undefined && !Number.isNaN(n)) {
-        const r = this.numeric.get(key);
-        if (!r) this.numeric.set(key, [n, n]);
-        else {
-          if (n < r[0]) r[0] = n;
-          if (n > r[1]) r[1] = n;
-        }
-      }
       const have = this.values.get(key);
       if (have === MANY) continue;
       const forms = valueForms(value);
@@ -118,8 +100,7 @@ export class AttributeIndexBuilder {
     }
   }
 
-  absorb(other: AttributeIndexBuilder): void {
-    this.spanCount += other.spanCount;
+  absorb(other: NamesAndValues): void {
     for (const [key, vs] of other.values) {
       const have = this.values.get(key);
       if (have === MANY) continue;
@@ -131,19 +112,93 @@ export class AttributeIndexBuilder {
       for (const v of vs) set.add(v);
       this.values.set(key, set.size > COLLECT_CAP ? MANY : set);
     }
+    if (this.spanNames !== MANY) {
+      if (other.spanNames === MANY) this.spanNames = MANY;
+      else {
+        for (const n of other.spanNames) this.spanNames.add(n);
+        if (this.spanNames.size > COLLECT_CAP) this.spanNames = MANY;
+      }
+    }
+  }
+
+  /** Bloom keys under `prefix` (a name, its pairs or its "many" mark, span names); whether span names were too many. */
+  keys(prefix: string, caps: IndexCaps, into: string[]): boolean {
+    for (const [name, vs] of this.values) {
+      into.push(`${prefix}a\0${name}`);
+      if (vs === MANY || vs.size > caps.maxValuesPerName) into.push(`${prefix}m\0${name}`);
+      else for (const v of vs) into.push(`${prefix}v\0${name}\0${v}`);
+    }
+    const many = this.spanNames === MANY || this.spanNames.size > caps.maxSpanNames;
+    if (this.spanNames !== MANY && !many) for (const n of this.spanNames) into.push(`${prefix}n\0${n}`);
+    return many;
+  }
+}
+
+/** The span ids some span of `trace` names as its parent: the spans a structural operator can take as parent or ancestor. */
+export function parentIdsOf(trace: readonly { scopeSpans: readonly { spans: readonly Span[] }[] }[]): Set<string> {
+  const ids = new Set<string>();
+  for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) if (span.parentSpanId !== "") ids.add(span.parentSpanId);
+  return ids;
+}
+
+/** Collects the facts of some spans; `absorb` merges another builder (a segment into its block). */
+export class AttributeIndexBuilder {
+  readonly all = new NamesAndValues();
+  /** The same of the spans that are some span's parent (structural operators need those). */
+  readonly parents = new NamesAndValues();
+  readonly numeric = new Map<string, [number, number]>();
+  kinds = 0;
+  statuses = 0;
+  spanCount = 0;
+  minDuration: bigint | undefined;
+  maxDuration: bigint | undefined;
+
+  /**
+   * `isParent`: some span of the trace names this span as its parent (parentIdsOf); by default a
+   * span counts as one, which is always sound (`addTrace` tells them apart).
+   */
+  addSpan(span: Span, resource: Resource, isParent = true): void {
+    this.spanCount++;
+    this.all.addSpan(span, resource, (attrs) => this.#addNumbers(attrs));
+    if (isParent) this.parents.addSpan(span, resource);
+    if (span.kind >= 0 && span.kind < 8) this.kinds |= 1 << span.kind;
+    else this.kinds |= 0x80;
+    if (span.status.code >= 0 && span.status.code < 8) this.statuses |= 1 << span.status.code;
+    else this.statuses |= 0x80;
+    const d = spanDurationNanos(span);
+    if (this.minDuration === undefined || d < this.minDuration) this.minDuration = d;
+    if (this.maxDuration === undefined || d > this.maxDuration) this.maxDuration = d;
+  }
+
+  /** Every span of a trace (or trace fragment), with which of them are parents. */
+  addTrace(trace: readonly ResourceSpans[]): void {
+    const parents = parentIdsOf(trace);
+    for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) this.addSpan(span, rs.resource, parents.has(span.spanId));
+  }
+
+  #addNumbers(attrs: readonly KeyValue[]): void {
+    for (const { key, value } of attrs) {
+      const n = numberOf(value);
+      if (n === undefined || Number.isNaN(n)) continue;
+      const r = this.numeric.get(key);
+      if (!r) this.numeric.set(key, [n, n]);
+      else {
+        if (n < r[0]) r[0] = n;
+        if (n > r[1]) r[1] = n;
+      }
+    }
+  }
+
+  absorb(other: AttributeIndexBuilder): void {
+    this.spanCount += other.spanCount;
+    this.all.absorb(other.all);
+    this.parents.absorb(other.parents);
     for (const [key, [lo, hi]] of other.numeric) {
       const r = this.numeric.get(key);
       if (!r) this.numeric.set(key, [lo, hi]);
       else {
         if (lo < r[0]) r[0] = lo;
         if (hi > r[1]) r[1] = hi;
-      }
-    }
-    if (this.spanNames !== MANY) {
-      if (other.spanNames === MANY) this.spanNames = MANY;
-      else {
-        for (const n of other.spanNames) this.spanNames.add(n);
-        if (this.spanNames.size > COLLECT_CAP) this.spanNames = MANY;
       }
     }
     this.kinds |= other.kinds;
@@ -154,16 +209,12 @@ export class AttributeIndexBuilder {
 
   encode(caps: IndexCaps): Uint8Array {
     const keys: string[] = [];
-    for (const [name, vs] of this.values) {
-      keys.push(`a\0${name}`);
-      if (vs === MANY || vs.size > caps.maxValuesPerName) keys.push(`m\0${name}`);
-      else for (const v of vs) keys.push(`v\0${name}\0${v}`);
-    }
-    const manyNames = this.spanNames === MANY || this.spanNames.size > caps.maxSpanNames;
-    if (this.spanNames !== MANY && !manyNames) for (const n of this.spanNames) keys.push(`n\0${n}`);
+    const manyNames = this.all.keys("", caps, keys);
+    const manyParentNames = this.parents.keys("p", caps, keys);
     const w = new ByteWriter(64 + keys.length * 2);
     w.byte(VERSION);
-    w.byte(manyNames ? 1 : 0);
+    // Bit 2: parent keys are present (indexes written before them answer "maybe" to parent tests).
+    w.byte((manyNames ? 1 : 0) | 2 | (manyParentNames ? 4 : 0));
     w.byte(this.kinds);
     w.byte(this.statuses);
     w.uvarint(this.spanCount);
@@ -185,6 +236,9 @@ export class AttributeIndexBuilder {
 /** A decoded index: what `indexMayMatch` tests. */
 export interface AttributeIndex {
   manySpanNames: boolean;
+  /** Parent keys are present (`p` + key): written from their introduction on. */
+  hasParentKeys: boolean;
+  manyParentSpanNames: boolean;
   kinds: number;
   statuses: number;
   spanCount: number;
@@ -198,7 +252,10 @@ export function decodeAttributeIndex(bytes: Uint8Array): AttributeIndex {
   const r = new ByteReader(bytes);
   const version = r.byte();
   if (version !== VERSION) throw new Error(`unknown attribute index version ${version}`);
-  const manySpanNames = (r.byte() & 1) === 1;
+  const flags = r.byte();
+  const manySpanNames = (flags & 1) !== 0;
+  const hasParentKeys = (flags & 2) !== 0;
+  const manyParentSpanNames = (flags & 4) !== 0;
   const kinds = r.byte();
   const statuses = r.byte();
   const spanCount = r.uvarint();
@@ -210,13 +267,13 @@ export function decodeAttributeIndex(bytes: Uint8Array): AttributeIndex {
     numeric.set(name, [r.f64(), r.f64()]);
   }
   const bloom = r.bytes(r.uvarint());
-  return { manySpanNames, kinds, statuses, spanCount, minDuration, maxDuration, numeric, bloom };
+  return { manySpanNames, hasParentKeys, manyParentSpanNames, kinds, statuses, spanCount, minDuration, maxDuration, numeric, bloom };
 }
 
 /** Builds the index of some spans in one go (tests, and callers without segments). */
-export function attributeIndexOf(spans: Iterable<{ span: Span; resource: Resource }>, caps: IndexCaps): Uint8Array {
+export function attributeIndexOf(spans: Iterable<{ span: Span; resource: Resource; isParent?: boolean }>, caps: IndexCaps): Uint8Array {
   const b = new AttributeIndexBuilder();
-  for (const { span, resource } of spans) b.addSpan(span, resource);
+  for (const { span, resource, isParent } of spans) b.addSpan(span, resource, isParent);
   return b.encode(caps);
 }
 
@@ -242,7 +299,9 @@ export type IndexCondition =
   | { kind: "spanName"; value: string }
   | { kind: "spanKind"; value: number }
   | { kind: "status"; value: number }
-  | { kind: "duration"; op: NumericOp; nanos: bigint };
+  | { kind: "duration"; op: NumericOp; nanos: bigint }
+  /** Some span that is another span's parent meets `of` (the left side of `>`, `>>`; the right of `<`, `<<`). */
+  | { kind: "parent"; of: IndexCondition };
 
 export const ALL: IndexCondition = { kind: "all" };
 
@@ -307,6 +366,33 @@ export function indexMayMatch(ix: AttributeIndex, c: IndexCondition): boolean {
       return c.value >= 0 && c.value < 7 ? (ix.statuses & ((1 << c.value) | 0x80)) !== 0 : true;
     case "duration":
       return compareRange(c.op, ix.minDuration, ix.maxDuration, c.nanos);
+    case "parent":
+      return indexMayMatch(ix, c.of) && (!ix.hasParentKeys || parentMayMatch(ix, c.of));
+  }
+}
+
+/**
+ * `c` on the parent keys: names, pairs and span names of parent spans. Facts kept only for all spans
+ * (numbers, durations, kinds, statuses) were tested on all spans already: "maybe" here.
+ */
+function parentMayMatch(ix: AttributeIndex, c: IndexCondition): boolean {
+  switch (c.kind) {
+    case "and":
+      return c.of.every((x) => parentMayMatch(ix, x));
+    case "or":
+      return c.of.some((x) => parentMayMatch(ix, x));
+    case "none":
+      return false;
+    case "attr":
+      return has(ix, `pa\0${c.name}`);
+    case "pair":
+      return has(ix, `pa\0${c.name}`) && (has(ix, `pm\0${c.name}`) || has(ix, `pv\0${c.name}\0${c.value}`));
+    case "spanName":
+      return ix.manyParentSpanNames || has(ix, `pn\0${c.value}`);
+    case "parent":
+      return parentMayMatch(ix, c.of);
+    default:
+      return true;
   }
 }
 

@@ -236,7 +236,7 @@ export async function encodeBlock(traces: TraceInput[], meta: BlockMetaInput, op
     seen.add(t.traceId);
     const facts = summarizeTrace(t.traceId, t.resourceSpans);
     const index = new AttributeIndexBuilder();
-    for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.addSpan(span, rs.resource);
+    index.addTrace(t.resourceSpans);
     return { facts, index, prepared: prepareTrace(t.traceId, t.resourceSpans), start: BigInt(facts.startTimeUnixNano) };
   });
   items.sort(compareItems);

@@ -502,7 +502,8 @@ function queries(r: Rng, o: Observed): Query[] {
 
 function builderOf(traces: TraceInput[]): AttributeIndexBuilder {
   const b = new AttributeIndexBuilder();
-  for (const t of traces) for (const { span, resource } of spansOf(t)) b.addSpan(span, resource);
+  // As encode-block.ts does: per trace, with which spans are parents.
+  for (const t of traces) b.addTrace(t.resourceSpans);
   return b;
 }
 

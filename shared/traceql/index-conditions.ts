@@ -9,7 +9,10 @@
  * intrinsic with a literal becomes a name, pair, numeric-range, span-name, kind, status or
  * duration test; anything else (negation, `nil` equality, field against field, regexes) needs
  * nothing. Across spansets `&&` and the structural operators need both sides in the trace, `||`
- * either; a pipeline needs what its source needs (its stages only filter).
+ * either; a pipeline needs what its source needs (its stages only filter). The parent side of
+ * `>`, `>>`, `<`, `<<` must be met by a span that is some span's parent: the index keeps the
+ * names, values and span names of those spans apart, so `{ .db.system = "redis" } >> {...}` skips
+ * segments whose redis spans are all leaves.
  */
 import { ALL, allOf, anyOf, type IndexCondition, type NumericOp } from "../block/attribute-index.ts";
 import type { ComparisonOp, Condition, SpansetExpr, Static } from "./ast.ts";
@@ -24,9 +27,19 @@ export function indexConditionOf(e: SpansetExpr): IndexCondition {
       return indexConditionOf(e.source);
     case "spansetOp":
       if (e.op === "||") return anyOf([indexConditionOf(e.left), indexConditionOf(e.right)]);
+      // `{A} > {B}` and `>>`: an A span has a child; `<`, `<<`: a B span has. Only a selector's
+      // condition is one span's, so only then is it a parent's.
+      if (e.op === ">" || e.op === ">>") return allOf([parentOf(e.left), indexConditionOf(e.right)]);
+      if (e.op === "<" || e.op === "<<") return allOf([indexConditionOf(e.left), parentOf(e.right)]);
       if (BOTH_SIDES.has(e.op)) return allOf([indexConditionOf(e.left), indexConditionOf(e.right)]);
       return ALL;
   }
+}
+
+/** A spanset's condition, required of a span that is some span's parent when the spanset is one selector. */
+function parentOf(e: SpansetExpr): IndexCondition {
+  const c = indexConditionOf(e);
+  return e.kind === "selector" && c.kind !== "all" && c.kind !== "none" ? { kind: "parent", of: c } : c;
 }
 
 const FLIPPED: Partial<Record<ComparisonOp, ComparisonOp>> = { "=": "=", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=": ">=" };
