@@ -16,9 +16,11 @@
  *   TraceQL engine reads them;
  * - durations are `spanDurationNanos` (summarize.ts), the one reading every matcher uses.
  *
- * Bytes: `[1][flags: 1 = many span names][kinds bitmask][status bitmask][span count][min duration]
- * [max duration][numeric names: name, min f64, max f64 ...][Bloom filter (trace-filter.ts) of the
- * keys]`. Keys: `a\0name`, `v\0name\0value`, `m\0name` (many values), `n\0span name`.
+ * Bytes: `[1][flags: 1 = many span names, 2 = parent keys present, 4 = many parent span names]
+ * [kinds bitmask][status bitmask][span count][min duration][max duration][numeric names: name,
+ * min f64, max f64 ...][Bloom filter (trace-filter.ts) of the keys]`. Keys: `a\0name`,
+ * `v\0name\0value`, `m\0name` (many values), `n\0span name`, and the same prefixed `p` for the
+ * spans that are some span's parent (structural operators' parent side).
  */
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { spanDurationNanos } from "./summarize.ts";
