@@ -11,6 +11,7 @@
  */
 import type { TraceFacts } from "../block/summarize.ts";
 import { spanDurationNanos } from "../block/summarize.ts";
+import { conditionFields } from "./fields.ts";
 import { indexConditionOf } from "./index-conditions.ts";
 import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts";
@@ -426,24 +427,9 @@ function compileStage(s: Stage): StageFn {
 /** Attribute fields the query names (conditions, by, aggregates, select), to be returned with each span. */
 function referencedFields(q: Query): Field[] {
   const out: Field[] = [];
-  const cond = (c: Condition): void => {
-    switch (c.kind) {
-      case "attribute":
-      case "intrinsic":
-        out.push(c);
-        return;
-      case "literal":
-        return;
-      case "not":
-        return cond(c.operand);
-      default:
-        cond(c.left);
-        cond(c.right);
-    }
-  };
   const spanset = (e: SpansetExpr): void => {
     if (e.kind === "selector") {
-      if (e.cond) cond(e.cond);
+      if (e.cond) conditionFields(e.cond, out);
     } else if (e.kind === "spansetOp") {
       spanset(e.left);
       spanset(e.right);

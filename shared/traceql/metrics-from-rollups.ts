@@ -48,6 +48,7 @@
  * Labels come from `spanLabels`; values, order and the quantile series are the
  * `MetricsAccumulator`'s.
  */
+import { conditionFields } from "./fields.ts";
 import type { TraceFacts } from "../block/summarize.ts";
 import { HISTOGRAM_RELATIVE_ERROR, LatencyHistogram } from "../metrics/histogram.ts";
 import { DEFAULT_RED_KINDS, serviceNameValue, type OperationRow, type ServiceRow } from "../metrics/red.ts";
@@ -263,24 +264,9 @@ function spanLocal(e: SpansetExpr): boolean {
 }
 
 function collectFields(e: SpansetExpr, out: Field[]): void {
-  const cond = (c: Condition): void => {
-    switch (c.kind) {
-      case "attribute":
-      case "intrinsic":
-        out.push(c);
-        return;
-      case "literal":
-        return;
-      case "not":
-        return cond(c.operand);
-      default:
-        cond(c.left);
-        cond(c.right);
-    }
-  };
   switch (e.kind) {
     case "selector":
-      if (e.cond) cond(e.cond);
+      if (e.cond) conditionFields(e.cond, out);
       return;
     case "spansetOp":
       collectFields(e.left, out);

@@ -4,6 +4,7 @@
  * and filters by it.
  */
 import { and, eq, gt, gte, lt, lte, ne, sql } from "drizzle-orm";
+import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import { inList } from "./in-list.ts";
 import type { BatchingDb, Db } from "../client.ts";
 import { edgeMinutes, metricFlushes, operationMinutes, serviceMinutes } from "../schema.ts";
@@ -78,10 +79,7 @@ export async function readServiceRows(db: Db, tenantId: string, minutes: { in?: 
  * and service instead of one per minute (a day at a 5 m step: 288 rows per service, not 1440).
  */
 export async function readServiceRowsByStep(db: Db, tenantId: string, bucketing: { startMs: number; endMs: number; stepMs: number }): Promise<SummedServiceRow[]> {
-  // Integers in SQL (a bound JS number may arrive as a REAL, which would divide without flooring).
-  const start = sql`cast(${Math.floor(bucketing.startMs)} as integer)`;
-  const step = sql`cast(${Math.max(1, Math.floor(bucketing.stepMs))} as integer)`;
-  const bucket = sql<number>`case when ${serviceMinutes.minute} * 1000 < ${start} then -1 else (${serviceMinutes.minute} * 1000 - ${start}) / ${step} end`;
+  const bucket = stepBucket(serviceMinutes.minute, bucketing);
   const rows = await db
     .select({
       minute: sql<number>`min(${serviceMinutes.minute})`,
@@ -105,15 +103,21 @@ export async function readServiceRowsByStep(db: Db, tenantId: string, bucketing:
   return rows.map((r) => ({ ...r, serviceNameType: r.serviceNameType as ServiceNameType, minute: Number(r.minute), lastMinute: Number(r.lastMinute), count: Number(r.count), errors: Number(r.errors) }));
 }
 
+/** The step a minute column falls in (-1 before the window's start), for GROUP BY in SQL. */
+function stepBucket(minute: AnySQLiteColumn, bucketing: { startMs: number; stepMs: number }) {
+  // Integers in SQL (a bound JS number may arrive as a REAL, which would divide without flooring).
+  const start = sql`cast(${Math.floor(bucketing.startMs)} as integer)`;
+  const step = sql`cast(${Math.max(1, Math.floor(bucketing.stepMs))} as integer)`;
+  return sql<number>`case when ${minute} * 1000 < ${start} then -1 else (${minute} * 1000 - ${start}) / ${step} end`;
+}
+
 /**
  * Operation rows of a TraceQL metrics window summed per step by the database (no histograms), as
  * `readServiceRowsByStep` sums service rows: a week at a 5 m step sends 5 times fewer rows, at 1 h
  * 60 times, and nothing is decoded per minute.
  */
 export async function readOperationRowsByStep(db: Db, tenantId: string, bucketing: { startMs: number; endMs: number; stepMs: number }): Promise<SummedOperationRow[]> {
-  const start = sql`cast(${Math.floor(bucketing.startMs)} as integer)`;
-  const step = sql`cast(${Math.max(1, Math.floor(bucketing.stepMs))} as integer)`;
-  const bucket = sql<number>`case when ${operationMinutes.minute} * 1000 < ${start} then -1 else (${operationMinutes.minute} * 1000 - ${start}) / ${step} end`;
+  const bucket = stepBucket(operationMinutes.minute, bucketing);
   const rows = await db
     .select({
       minute: sql<number>`min(${operationMinutes.minute})`,
