@@ -138,19 +138,9 @@ export function localD1Files(stateDir: string): string[] {
     .sort();
 }
 
-/**
- * SQLite busy/locked answers from workerd (it does not wait for a lock), worth another try. The
- * reason may sit in the cause chain only: drizzle wraps D1's error in "Failed query: ...", and
- * Miniflare's D1 reports a lock met while taking the session bookmark as "Failed to get session
- * commit token: internal error" (the SQLITE_BUSY itself goes to workerd's log).
- */
-export function isTransientStorageError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e != null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const text = String((e as Error)?.message ?? e);
-    if (/SQLITE_BUSY|database is locked|SQLITE_LOCKED|session commit token/i.test(text)) return true;
-  }
-  return false;
-}
+/** SQLite busy/locked answers from workerd (it does not wait for a lock), worth another try: the workers' own test. */
+export { isTransientStorageError } from "../../shared/http/errors.ts";
+import { isTransientStorageError } from "../../shared/http/errors.ts";
 
 /** Runs `fn`, again after a short pause when it met a locked SQLite file. */
 export async function retryTransient<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { ApiError, errorBody } from "../../shared/http/errors.ts";
+import { ApiError, apiErrorOf, errorBody } from "../../shared/http/errors.ts";
 import type { DashboardApp } from "./env.ts";
 import { admin } from "./routes/admin.ts";
 import { jaeger } from "./routes/jaeger.ts";
@@ -28,7 +28,7 @@ app.route("/", ui);
 app.notFound((c) => (isPagePath(c.req.path) ? errorPage(c, new ApiError(404, "not_found", "There is no such page.")) : c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}` }, 404)));
 
 app.onError((err, c) => {
-  const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
+  const apiError = apiErrorOf(err);
   if (!(err instanceof ApiError)) console.error("dashboard: unexpected error", err);
   // Pages answer with pages: a login redirect, or an error page a person can read.
   if (isPagePath(c.req.path)) {

@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
-import { ApiError, errorBody, grpcCodeForHttpStatus } from "../../shared/http/errors.ts";
+import { ApiError, apiErrorOf, errorBody, grpcCodeForHttpStatus } from "../../shared/http/errors.ts";
 import { keyAuth } from "../../shared/http/middleware/key-auth.ts";
 import { readBody } from "../../shared/ingest/read-body.ts";
 import { LeaseLimiter } from "../../shared/ingest/rate-limit.ts";
@@ -64,7 +64,7 @@ app.post("/api/v2/spans", keyAuth({ scope: "ingest" }), async (c) => {
 app.notFound((c) => c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}; OTLP is at POST /v1/traces, Zipkin at POST /api/v2/spans` }, 404));
 
 app.onError((err, c) => {
-  const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
+  const apiError = apiErrorOf(err);
   if (!(err instanceof ApiError)) console.error("ingest: unexpected error", err);
   const headers: Record<string, string> = {};
   if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);

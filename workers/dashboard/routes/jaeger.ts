@@ -29,7 +29,7 @@ import { Hono } from "hono";
 import type { Principal } from "../../../shared/auth/authenticate.ts";
 import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
-import { ApiError } from "../../../shared/http/errors.ts";
+import { ApiError, apiErrorOf } from "../../../shared/http/errors.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { spanKindName, spanKindNumber, toJaegerTrace } from "../../../shared/jaeger/convert.ts";
 import { JaegerSearchError, parseJaegerSearch, type JaegerSearch } from "../../../shared/jaeger/search-params.ts";
@@ -208,7 +208,7 @@ export const jaeger = new Hono<JaegerApp>()
     return c.json({ result: { resourceSpans: found.resourceSpans } });
   })
   .onError((err, c) => {
-    const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
+    const apiError = apiErrorOf(err);
     if (!(err instanceof ApiError)) console.error("dashboard jaeger: unexpected error", err);
     const headers: Record<string, string> = {};
     if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);

@@ -37,7 +37,7 @@ import { Hono } from "hono";
 import type { Principal } from "../../../shared/auth/authenticate.ts";
 import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
-import { ApiError } from "../../../shared/http/errors.ts";
+import { ApiError, apiErrorOf } from "../../../shared/http/errors.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
 import { USER_NODE } from "../../../shared/servicegraph/edges.ts";
@@ -170,7 +170,7 @@ export const zipkin = new Hono<ZipkinApp>()
     return c.json(sorted(rows.map((r) => r.service)));
   })
   .onError((err, c) => {
-    const apiError = err instanceof ApiError ? err : new ApiError(500, "internal", "Internal error");
+    const apiError = apiErrorOf(err);
     if (!(err instanceof ApiError)) console.error("dashboard zipkin: unexpected error", err);
     if (apiError.retryAfterSeconds !== undefined) c.header("retry-after", String(apiError.retryAfterSeconds));
     return c.text(apiError.message, apiError.status);
