@@ -11,12 +11,19 @@ import { attributeString } from "../search/tags-matcher.ts";
 import { compileTraceQL } from "../traceql/eval.ts";
 import { tagString } from "../zipkin/encode.ts";
 import {
-  ALL, allOf, anyOf, AttributeIndexBuilder, attributeIndexOf, BLOCK_INDEX_CAPS, decodeAttributeIndex, encodedIndexMayMatch, indexMayMatch,
+  ALL, allOf, anyOf, AttributeIndexBuilder, BLOCK_INDEX_CAPS, decodeAttributeIndex, encodedIndexMayMatch, indexMayMatch,
   SEGMENT_INDEX_CAPS, type AttributeIndex, type IndexCaps, type IndexCondition, type NumericOp,
 } from "./attribute-index.ts";
 import { spanDurationNanos, summarizeTrace } from "./summarize.ts";
 
 const NONE: IndexCondition = { kind: "none" };
+
+/** The encoded index of some spans (each counted as a parent, as `addSpan` does by default). */
+function attributeIndexOf(spans: Iterable<{ span: Span; resource: Resource }>, caps: IndexCaps): Uint8Array {
+  const b = new AttributeIndexBuilder();
+  for (const { span, resource } of spans) b.addSpan(span, resource);
+  return b.encode(caps);
+}
 
 function span(over: Partial<Span> = {}): Span {
   return {

@@ -272,13 +272,6 @@ export function decodeAttributeIndex(bytes: Uint8Array): AttributeIndex {
   return { manySpanNames, hasParentKeys, manyParentSpanNames, kinds, statuses, spanCount, minDuration, maxDuration, numeric, bloom };
 }
 
-/** Builds the index of some spans in one go (tests, and callers without segments). */
-export function attributeIndexOf(spans: Iterable<{ span: Span; resource: Resource; isParent?: boolean }>, caps: IndexCaps): Uint8Array {
-  const b = new AttributeIndexBuilder();
-  for (const { span, resource, isParent } of spans) b.addSpan(span, resource, isParent);
-  return b.encode(caps);
-}
-
 // ---- what a query can ask of an index ---------------------------------------------------------
 
 export type NumericOp = "=" | ">" | ">=" | "<" | "<=";

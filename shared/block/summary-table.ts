@@ -9,7 +9,7 @@
  * time), so a block read under the wrong tenant prefix can be noticed.
  */
 import { Col, ColumnsReader, ColumnsWriter } from "./columns.ts";
-import { packSection, unpackSection, type CodecName } from "./compress.ts";
+import { unpackSection } from "./compress.ts";
 import { BLOCK_FORMAT_VERSION } from "./footer.ts";
 import { bytesToHex, hexToBytesOrUndefined } from "./hex-base64.ts";
 import type { ServiceCount, TraceFacts } from "./summarize.ts";
@@ -101,11 +101,6 @@ export function encodeSummariesRaw(block: BlockIdentity, rows: TraceSummary[], s
   }
   refs.writeTable(c.cols[Col.STRINGS]!);
   return c.finish();
-}
-
-export function encodeSummaries(block: BlockIdentity, rows: TraceSummary[], codec: CodecName, segmentIndexes: readonly Uint8Array[] = []): Promise<Uint8Array> {
-  const { bytes, tailLength } = encodeSummariesRaw(block, rows, segmentIndexes);
-  return packSection(bytes, codec, tailLength);
 }
 
 /** Decodes the summary section (the bytes at the footer's `summaries` range). */

@@ -76,11 +76,19 @@ export function newCounters(): ScanCounters {
   return { listedBlocks: 0, skippedBlocks: 0, inspectedBlocks: 0, inspectedTraces: 0, skippedSegments: 0, readSegments: 0, reads: 0, inspectedBytes: 0 };
 }
 
-const byEndThenId = (a: ScanBlock, b: ScanBlock) => b.endMs - a.endMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const byEndThenId = (a: Pick<ScanBlock, "id" | "endMs">, b: Pick<ScanBlock, "id" | "endMs">) => b.endMs - a.endMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Catalog rows to read, newest first, without those the filter rules out unread. */
 export async function blocksToScan(db: Db, tenantId: string, range: { startMs: number; endMs: number }, filter: ScanFilter | undefined, settings: ScanSettings, counters: ScanCounters): Promise<ScanBlock[]> {
-  const all = (await listScanBlocks(db, tenantId, range)).sort(byEndThenId);
+  return pruneBlocks(await listScanBlocks(db, tenantId, range), filter, settings, counters);
+}
+
+/** What pruning needs of a catalog row. */
+type PrunableBlock = Pick<ScanBlock, "id" | "endMs"> & { services: readonly string[]; attributeIndex?: Uint8Array | null };
+
+/** Catalog rows newest first (by end, then id), without those the filter rules out unread (services, attribute index). */
+export function pruneBlocks<B extends PrunableBlock>(blocks: readonly B[], filter: ScanFilter | undefined, settings: ScanSettings, counters: ScanCounters): B[] {
+  const all = [...blocks].sort(byEndThenId);
   counters.listedBlocks += all.length;
   const required = filter?.requiredServices ?? [];
   const cond = settings.useIndex === false ? undefined : filter?.indexCondition;

@@ -16,7 +16,7 @@ export interface SegmentRows {
   latest: bigint;
 }
 
-export function groupBySegment(rows: Iterable<TraceSummary>): Map<number, TraceSummary[]> {
+function groupBySegment(rows: Iterable<TraceSummary>): Map<number, TraceSummary[]> {
   const bySegment = new Map<number, TraceSummary[]>();
   for (const row of rows) {
     const list = bySegment.get(row.segmentOffset);

@@ -8,7 +8,6 @@
 import { listScanBlocks } from "../db/queries/block-scan.ts";
 import type { ScanSettings } from "./block-scanner.ts";
 import type { Db } from "../db/client.ts";
-import { listBlocks } from "../db/queries/blocks.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
 import { traceqlRequiredServices } from "./search-blocks.ts";
@@ -59,7 +58,7 @@ export async function searchTagValues(db: Db, store: ObjectStore, tenantId: stri
   const isService = target.kind === "attribute" && target.name === "service.name" && (target.scope === "resource" || target.scope === "any");
   if (isService && !compileTagFilter(options.q)) {
     // Every block's catalog row lists its services: no block read.
-    const blocks = await listBlocks(db, tenantId, { startMs: options.startMs, endMs: options.endMs });
+    const blocks = await listScanBlocks(db, tenantId, { startMs: options.startMs, endMs: options.endMs });
     const max = options.limits?.maxValues ?? Infinity;
     const values = [...new Set(blocks.flatMap((b) => b.services))].filter((s) => s !== "").sort().slice(0, max);
     return { values: values.map((value) => ({ type: "string", value })), metrics: { ...NO_SCAN, totalJobs: blocks.length, completedJobs: blocks.length, totalBlockBytes: blocks.reduce((n, b) => n + b.bytes, 0) } };

@@ -21,12 +21,11 @@
  * A block compacted away between the catalog read and its first range read is skipped, and the
  * catalog is read once more at the end for blocks not yet seen (the merged block).
  */
-import { encodedIndexMayMatch } from "../block/attribute-index.ts";
 import type { TraceSummary } from "../block/summary-table.ts";
 import { BlockGone, blockRangeReader, type ReadRange } from "../storage/block-range-reader.ts";
 import type { ResourceSpans, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
-import { candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, scanInOrder, type ScanCounters, type ScanSettings } from "./block-scanner.ts";
+import { candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, pruneBlocks, readSegments, scanInOrder, type ScanCounters, type ScanSettings } from "./block-scanner.ts";
 import type { TraceMatcher } from "./matcher.ts";
 import type { TagSink } from "./tag-catalog.ts";
 
@@ -86,18 +85,13 @@ export async function scanTags(list: () => Promise<TagScanBlock[]>, store: Objec
   const maxBytesRead = options.maxBytesRead ?? DEFAULT_MAX_BYTES_READ;
   const startNs = BigInt(options.startMs) * NANOS_PER_MS;
   const endNs = BigInt(options.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
-  const required = filter?.requiredServices ?? [];
-  const cond = options.useIndex === false ? undefined : filter?.indexCondition;
   const metrics: TagScanMetrics = { inspectedBytes: 0, inspectedBlocks: 0, inspectedTraces: 0, completedJobs: 0, totalJobs: 0, totalBlockBytes: 0, truncated: false };
   const counters = newCounters();
   const visited = new Set<string>();
   let budgetSpent = false;
   let takenBytes = 0;
 
-  const order = (blocks: TagScanBlock[]) =>
-    blocks
-      .filter((b) => !visited.has(b.id) && required.every((s) => b.services.includes(s)) && (!cond || encodedIndexMayMatch(b.attributeIndex, cond)))
-      .sort((a, b) => b.endMs - a.endMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const order = (blocks: TagScanBlock[]) => pruneBlocks(blocks.filter((b) => !visited.has(b.id)), filter, options, counters);
 
   const run = async (blocks: TagScanBlock[]): Promise<boolean> => {
     let gone = false;

@@ -17,7 +17,8 @@
 import { ALL, allOf, anyOf, type IndexCondition, type NumericOp } from "../block/attribute-index.ts";
 import type { ComparisonOp, Condition, SpansetExpr, Static } from "./ast.ts";
 
-const BOTH_SIDES = new Set(["&&", ">", ">>", "<", "<<", "~"]);
+/** Spanset operators after which both sides are in the trace with no more said of either. */
+const BOTH_SIDES = new Set(["&&", "~"]);
 
 export function indexConditionOf(e: SpansetExpr): IndexCondition {
   switch (e.kind) {
