@@ -11,7 +11,7 @@
  *
  * Structural types, so it needs no Workers types.
  */
-import { sleep } from "../support/latency.ts";
+import { sleep, type D1Like, type StatementLike } from "../support/latency.ts";
 
 export interface GateCounts {
   r2Reads: number;
@@ -138,19 +138,6 @@ export function gatedR2<B extends object>(bucket: B, gate: Gate): B {
   });
 }
 
-interface StatementLike {
-  bind(...values: unknown[]): StatementLike;
-  all(): Promise<unknown>;
-  run(): Promise<unknown>;
-  first(column?: string): Promise<unknown>;
-  raw(options?: unknown): Promise<unknown>;
-}
-interface D1Like {
-  prepare(sql: string): StatementLike;
-  batch(statements: StatementLike[]): Promise<unknown[]>;
-  exec?(sql: string): Promise<unknown>;
-  query?(request: unknown): Promise<unknown>;
-}
 
 /** The D1 database through the gate: each query or batch is one call (one round trip, as on Cloudflare). */
 export function gatedD1<T extends object>(binding: T, gate: Gate): T {

@@ -26,16 +26,17 @@ export function delayedR2<B extends object>(bucket: B, ms: number): B {
   });
 }
 
-interface StatementLike {
+export interface StatementLike {
   bind(...values: unknown[]): StatementLike;
   all(): Promise<unknown>;
   run(): Promise<unknown>;
   first(column?: string): Promise<unknown>;
   raw(options?: unknown): Promise<unknown>;
 }
-interface D1Like {
+export interface D1Like {
   prepare(sql: string): StatementLike;
   batch(statements: StatementLike[]): Promise<unknown[]>;
+  exec?(sql: string): Promise<unknown>;
   query?(request: unknown): Promise<unknown>;
 }
 
