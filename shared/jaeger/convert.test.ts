@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { KeyValue, ResourceSpans, Span } from "../model/span.ts";
-import { NO_SERVICE_NAME, spanKindName, spanKindNumber, toJaegerKeyValue, toJaegerTrace } from "./convert.ts";
+import type { KeyValue, ResourceSpans, Span, SpanLink } from "../model/span.ts";
+import { jaegerSpanTags, NO_SERVICE_NAME, spanKindName, spanKindNumber, toJaegerKeyValue, toJaegerTrace } from "./convert.ts";
 
 const TRACE = "5b8efff798038103d269b633813fc60c";
 
@@ -39,8 +39,15 @@ describe("toJaegerKeyValue", () => {
     expect(toJaegerKeyValue({ key: "m", value: kv })).toEqual({ key: "m", type: "string", value: '{"x":0.5,"y":["a",1,true]}' });
   });
 
-  it("keeps values JSON numbers cannot carry as exact strings", () => {
-    expect(toJaegerKeyValue({ key: "big", value: { intValue: "9223372036854775807" } })).toEqual({ key: "big", type: "string", value: "9223372036854775807" });
+  it("writes int64 beyond 2^53 as exact JSON numbers, as Go does, and non-finite doubles as strings", () => {
+    const big = toJaegerKeyValue({ key: "big", value: { intValue: "9223372036854775807" } });
+    expect(big.type).toBe("int64");
+    expect(String(big.value)).toBe("9223372036854775807");
+    expect(JSON.stringify(big)).toBe('{"key":"big","type":"int64","value":9223372036854775807}');
+    expect(JSON.stringify(toJaegerKeyValue({ key: "min", value: { intValue: "-9223372036854775808" } }))).toBe('{"key":"min","type":"int64","value":-9223372036854775808}');
+    expect(JSON.stringify(toJaegerKeyValue({ key: "edge", value: { intValue: "9007199254740993" } }))).toBe('{"key":"edge","type":"int64","value":9007199254740993}');
+    const arr = { arrayValue: { values: [{ intValue: "9007199254740993" }, { intValue: "1" }] } };
+    expect(toJaegerKeyValue({ key: "a", value: arr })).toEqual({ key: "a", type: "string", value: "[9007199254740993,1]" });
     expect(toJaegerKeyValue({ key: "nan", value: { doubleValue: NaN } })).toEqual({ key: "nan", type: "string", value: "NaN" });
   });
 });
@@ -115,6 +122,54 @@ describe("toJaegerTrace", () => {
       p3: { serviceName: NO_SERVICE_NAME, tags: [] },
     });
     expect(t.spans.map((s) => s.processID)).toEqual(["p1", "p2", "p1", "p3"]);
+  });
+
+  it("keeps scope attributes as span tags after the scope's name and version; searches' tags leave them out", () => {
+    const r = rs([svc("a")], [span({ attributes: [{ key: "my.span.attr", value: { stringValue: "x" } }] })], { name: "my.library", version: "1.0.0" });
+    r.scopeSpans[0]!.scope.attributes = [{ key: "my.scope.attribute", value: { stringValue: "some scope attribute" } }, { key: "n", value: { intValue: "9223372036854775807" } }];
+    const tags = toJaegerTrace(TRACE, [r]).spans[0]!.tags;
+    expect(JSON.parse(JSON.stringify(tags.map((t) => t.key)))).toEqual(["my.span.attr", "otel.scope.name", "otel.scope.version", "my.scope.attribute", "n"]);
+    expect(JSON.stringify(tags[4])).toBe('{"key":"n","type":"int64","value":9223372036854775807}');
+    expect(jaegerSpanTags(r.scopeSpans[0]!.spans[0]!, r.scopeSpans[0]!.scope).map((t) => t.key)).toEqual(["my.span.attr", "otel.scope.name", "otel.scope.version"]);
+  });
+
+  it("types references by opentracing.ref_type and logs what a link has besides its ids", () => {
+    const link = (spanId: string, over: Partial<SpanLink> = {}): SpanLink => ({ traceId: TRACE, spanId, traceState: "", attributes: [], droppedAttributesCount: 0, flags: 0, ...over });
+    const refType = (v: string): KeyValue => ({ key: "opentracing.ref_type", value: { stringValue: v } });
+    const other = "1".repeat(32);
+    const s = span({
+      parentSpanId: "00f067aa0ba902b7",
+      links: [
+        link("00f067aa0ba902b7", { attributes: [refType("follows_from")] }),
+        link("00f067aa0ba902c1", { attributes: [refType("child_of")] }),
+        link("00f067aa0ba902c2", { traceId: other, traceState: "rojo=00f067aa0ba902b7", attributes: [{ key: "link.why", value: { stringValue: "batch" } }, { key: "n", value: { intValue: "-9223372036854775808" } }] }),
+        link("00f067aa0ba902c3"),
+      ],
+      events: [{ timeUnixNano: "1700000000001000000", name: "e", attributes: [], droppedAttributesCount: 0 }],
+    });
+    const t = toJaegerTrace(TRACE, [rs([svc("a")], [s])]).spans[0]!;
+    // The link to the parent only retypes the parent's reference, as Jaeger's translator does.
+    expect(t.references).toEqual([
+      { refType: "FOLLOWS_FROM", traceID: TRACE, spanID: "00f067aa0ba902b7" },
+      { refType: "CHILD_OF", traceID: TRACE, spanID: "00f067aa0ba902c1" },
+      { refType: "FOLLOWS_FROM", traceID: other, spanID: "00f067aa0ba902c2" },
+      { refType: "FOLLOWS_FROM", traceID: TRACE, spanID: "00f067aa0ba902c3" },
+    ]);
+    expect(JSON.parse(JSON.stringify(t.logs))).toEqual([
+      {
+        timestamp: 1700000000000000,
+        fields: [
+          { key: "event", type: "string", value: "link" },
+          { key: "trace_id", type: "string", value: other },
+          { key: "span_id", type: "string", value: "00f067aa0ba902c2" },
+          { key: "w3c.tracestate", type: "string", value: "rojo=00f067aa0ba902b7" },
+          { key: "link.why", type: "string", value: "batch" },
+          { key: "n", type: "int64", value: -9223372036854775808 },
+        ],
+      },
+      { timestamp: 1700000000001000, fields: [{ key: "event", type: "string", value: "e" }] },
+    ]);
+    expect(JSON.stringify(t.logs[0]!.fields[5])).toBe('{"key":"n","type":"int64","value":-9223372036854775808}');
   });
 
   it("gives no tags for unset kind and status, and never a negative duration", () => {

@@ -10,18 +10,30 @@
  * - status → `otel.status_code` (OK/ERROR) and `otel.status_description`, and an ERROR status adds
  *   the bool tag `error: true`; trace state → `w3c.tracestate`;
  * - scope → `otel.scope.name` / `otel.scope.version` (when non-empty);
+ * - a link whose `opentracing.ref_type` attribute is `child_of` is a CHILD_OF reference, and a
+ *   link to the parent itself only sets the type of the parent's reference (the translator's
+ *   refTypeFromLink and its parent override);
  * - events → logs at the event time, with the name as an `event` field unless the event's
  *   attributes already have one;
  * - attributes typed string, bool, int64, float64 or binary (base64, as Go marshals []byte);
  *   arrays and kvlists as JSON strings of their plain values, an empty value as "";
  * - one process per distinct resource (p1, p2, ... in order of appearance), `service.name` as
  *   serviceName (Jaeger's `OTLPResourceNoServiceName` when missing), the other attributes as tags.
- * Times are microseconds (numbers), trace ids 32 hex digits, span ids 16.
+ * Times are microseconds (numbers), trace ids 32 hex digits, span ids 16. An int64 is written as
+ * the exact JSON number Go writes, also beyond 2^53 (JsonInt64).
  *
- * Two departures where JSON cannot carry what Go writes: an int64 beyond 2^53 becomes a `string`
- * tag with its exact decimal digits, and a non-finite double a `string` tag ("NaN", "Infinity").
+ * Where the translator drops data, the trace (toJaegerTrace) keeps it as the OpenTelemetry
+ * specification's mappings to non-OTLP formats say: scope attributes as span tags after
+ * `otel.scope.version` ("at the Span"), and a link's attributes and trace state in a log at the
+ * span's start (the Jaeger mapping's optional link log: `event=link`, `trace_id`, `span_id`, then
+ * `w3c.tracestate` and the attributes) for each link that has any besides `opentracing.ref_type`.
+ * Searches do not match these (span-query.ts): the attribute indexes do not hold them.
+ *
+ * One departure where JSON cannot carry what Go writes: a non-finite double is a `string` tag
+ * ("NaN", "Infinity").
  */
-import type { KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
+import { jsonInt64, type JsonInt64 } from "../model/json-int64.ts";
+import type { KeyValue, Resource, ResourceSpans, Span, SpanLink } from "../model/span.ts";
 import { rawValue } from "../model/raw-value.ts";
 
 export type JaegerTagType = "string" | "bool" | "int64" | "float64" | "binary";
@@ -29,7 +41,8 @@ export type JaegerTagType = "string" | "bool" | "int64" | "float64" | "binary";
 export interface JaegerKeyValue {
   key: string;
   type: JaegerTagType;
-  value: string | number | boolean;
+  /** String() of a JsonInt64 is its digits, for matchers that compare by string form. */
+  value: string | number | boolean | JsonInt64;
 }
 
 export interface JaegerReference {
@@ -107,10 +120,7 @@ export function toJaegerKeyValue(kv: KeyValue): JaegerKeyValue {
   const { key, value: v } = kv;
   if ("stringValue" in v) return { key, type: "string", value: v.stringValue };
   if ("boolValue" in v) return { key, type: "bool", value: v.boolValue };
-  if ("intValue" in v) {
-    const n = Number(v.intValue);
-    return Number.isSafeInteger(n) ? { key, type: "int64", value: n } : { key, type: "string", value: v.intValue };
-  }
+  if ("intValue" in v) return { key, type: "int64", value: jsonInt64(v.intValue) };
   if ("doubleValue" in v) {
     return Number.isFinite(v.doubleValue) ? { key, type: "float64", value: v.doubleValue } : { key, type: "string", value: String(v.doubleValue) };
   }
@@ -123,11 +133,15 @@ function str(key: string, value: string): JaegerKeyValue {
   return { key, type: "string", value };
 }
 
-/** A span's Jaeger tags: its attributes plus the tags Jaeger derives from kind, status, scope and trace state. */
-export function jaegerSpanTags(span: Span, scope: { name: string; version: string }): JaegerKeyValue[] {
+/**
+ * A span's Jaeger tags: its attributes plus the tags Jaeger derives from kind, status, scope and
+ * trace state; `scopeAttributes` (the trace passes them, searches do not) follow the scope's name.
+ */
+export function jaegerSpanTags(span: Span, scope: { name: string; version: string }, scopeAttributes: readonly KeyValue[] = []): JaegerKeyValue[] {
   const tags = span.attributes.map(toJaegerKeyValue);
   if (scope.name) tags.push(str("otel.scope.name", scope.name));
   if (scope.version) tags.push(str("otel.scope.version", scope.version));
+  for (const kv of scopeAttributes) tags.push(toJaegerKeyValue(kv));
   const kind = spanKindName(span.kind);
   if (kind) tags.push(str("span.kind", kind));
   if (span.status.code === 1) tags.push(str("otel.status_code", "OK"));
@@ -140,11 +154,37 @@ export function jaegerSpanTags(span: Span, scope: { name: string; version: strin
   return tags;
 }
 
+/** The link attribute Jaeger's translators keep a reference's type in. */
+const REF_TYPE = "opentracing.ref_type";
+
+function refType(link: SpanLink): JaegerReference["refType"] {
+  const kv = link.attributes.find((a) => a.key === REF_TYPE);
+  return kv && "stringValue" in kv.value && kv.value.stringValue === "child_of" ? "CHILD_OF" : "FOLLOWS_FROM";
+}
+
 function references(span: Span): JaegerReference[] {
   const refs: JaegerReference[] = [];
   if (span.parentSpanId) refs.push({ refType: "CHILD_OF", traceID: span.traceId, spanID: span.parentSpanId });
-  for (const link of span.links) refs.push({ refType: "FOLLOWS_FROM", traceID: link.traceId, spanID: link.spanId });
+  for (const link of span.links) {
+    // A link to the parent says what kind of reference the parent's is; it adds none.
+    if (span.parentSpanId && link.traceId === span.traceId && link.spanId === span.parentSpanId) refs[0]!.refType = refType(link);
+    else refs.push({ refType: refType(link), traceID: link.traceId, spanID: link.spanId });
+  }
   return refs;
+}
+
+/** Logs for what a reference cannot carry: links' trace state and attributes (at the span's start). */
+export function jaegerLinkLogs(span: Span): JaegerLog[] {
+  const logs: JaegerLog[] = [];
+  for (const link of span.links) {
+    const attributes = link.attributes.filter((a) => a.key !== REF_TYPE);
+    if (!link.traceState && !attributes.length) continue;
+    const fields = [str("event", "link"), str("trace_id", link.traceId), str("span_id", link.spanId)];
+    if (link.traceState) fields.push(str("w3c.tracestate", link.traceState));
+    fields.push(...attributes.map(toJaegerKeyValue));
+    logs.push({ timestamp: nanosToMicros(span.startTimeUnixNano), fields });
+  }
+  return logs;
 }
 
 /** A span's events as Jaeger logs. */
@@ -196,8 +236,8 @@ export function toJaegerTrace(traceId: string, resourceSpans: ResourceSpans[]): 
           flags: span.flags & 0xff,
           startTime: start,
           duration,
-          tags: jaegerSpanTags(span, ss.scope),
-          logs: jaegerLogs(span),
+          tags: jaegerSpanTags(span, ss.scope, ss.scope.attributes),
+          logs: [...jaegerLinkLogs(span), ...jaegerLogs(span)],
           processID,
           warnings: null,
         });
