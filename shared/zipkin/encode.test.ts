@@ -198,6 +198,25 @@ describe("encodeZipkinSpans", () => {
     expect(bare).toEqual({ traceId: "463ac35c9f6413ad", id: "bd7a977555f6b982", name: "op" });
   });
 
+  it("keeps an IPv4 written with leading zeros as the endpoint's, as Zipkin does", () => {
+    const input = [{ ...ZIPKIN[2]!, localEndpoint: { serviceName: "backend", ipv4: "010.001.002.003", port: 9000 }, remoteEndpoint: { ipv4: "172.017.000.013" } }];
+    const [out] = encodeZipkinSpans(decodeZipkinSpans(structuredClone(input)).resourceSpans);
+    expect(out).toEqual(input[0]);
+    // Not IPv4 to Zipkin (an octet over 255, or four digits): the address stays a tag.
+    for (const address of ["256.1.2.3", "1.2.3.0004", "1.2.3"]) {
+      const [s] = encodeZipkinSpans([rs("a", [span({ attributes: [{ key: "network.local.address", value: { stringValue: address } }] })])]);
+      expect(s!.localEndpoint).toEqual({ serviceName: "a" });
+      expect(s!.tags).toEqual({ "network.local.address": address });
+    }
+  });
+
+  it("writes a trace's scope attributes as tags, the span's winning, and ints beyond 2^53 exactly", () => {
+    const resource = rs("a", [span({ attributes: [{ key: "shared.key", value: { stringValue: "span" } }, { key: "big", value: { arrayValue: { values: [{ intValue: "9223372036854775807" }] } } }] })]);
+    resource.scopeSpans[0]!.scope = { name: "lib", version: "", attributes: [{ key: "scope.attr", value: { intValue: "-9223372036854775808" } }, { key: "shared.key", value: { stringValue: "scope" } }], droppedAttributesCount: 0 };
+    const [s] = encodeZipkinSpans([resource]);
+    expect(s!.tags).toEqual({ "scope.attr": "-9223372036854775808", "shared.key": "span", big: "[9223372036854775807]", "otel.scope.name": "lib" });
+  });
+
   it("prints 16-digit trace ids only for a zero high half", () => {
     expect(zipkinTraceId("0000000000000000463ac35c9f6413ad")).toBe("463ac35c9f6413ad");
     expect(zipkinTraceId(TRACE)).toBe(TRACE);

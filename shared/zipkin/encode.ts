@@ -21,7 +21,9 @@
  *   attributes or dropped some (the collector exporter's format, which decode.ts unpacks).
  * - tags, all strings: the resource's attributes but `service.name` (the collector flattens them
  *   too), then the span's; bools "true"/"false", ints in decimal, doubles as JS prints them, bytes
- *   base64, arrays and kvlists as JSON of their plain values, an empty value "". Then
+ *   base64, arrays and kvlists as JSON of their plain values (ints beyond 2^53 as exact numbers),
+ *   an empty value "". A trace's spans carry their scope's attributes between the resource's and
+ *   the span's (the specification's "at the Span"; the collector drops them). Then
  *   `otel.scope.name`/`otel.scope.version`, `otel.status_code` ("OK"/"ERROR") and for ERROR the
  *   `error` tag (the status message, or "true"), `w3c.tracestate`, `otlp.link.N`
  *   (`traceId|spanId|tracestate|{json attrs}|dropped`) and the `otel.dropped_*_count` tags.
@@ -100,7 +102,9 @@ function jsonAttributes(attributes: readonly KeyValue[]): string {
   return JSON.stringify(Object.fromEntries(attributes.map((kv) => [kv.key, rawValue(kv.value)])));
 }
 
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+// Zipkin's own test (Endpoint.isValidIpV4Word): octets of one to three decimal digits up to 255,
+// leading zeros allowed ("010.001.002.003" is 10.1.2.3); Zipkin keeps the text as written.
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|[01]?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d?\d)$/;
 const IPV6 = /^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$/;
 
 /** Sets ipv4 or ipv6 when `address` is an IP literal; false when it is not one. */
@@ -128,7 +132,7 @@ function annotation(e: SpanEvent): ZipkinAnnotation {
   return { timestamp: nanosToMicros(e.timeUnixNano), value };
 }
 
-function encodeSpan(span: Span, serviceName: string | undefined, resourceTags: readonly KeyValue[], scope: { name: string; version: string }): ZipkinSpan {
+function encodeSpan(span: Span, serviceName: string | undefined, resourceTags: readonly KeyValue[], scope: { name: string; version: string }, scopeAttributes: readonly KeyValue[]): ZipkinSpan {
   const attrs = new Map<string, AnyValue>(span.attributes.map((kv) => [kv.key, kv.value]));
 
   const zs: ZipkinSpan = { traceId: zipkinTraceId(span.traceId), id: span.spanId };
@@ -190,6 +194,7 @@ function encodeSpan(span: Span, serviceName: string | undefined, resourceTags: r
 
   const tags: Record<string, string> = {};
   for (const kv of resourceTags) tags[kv.key] = tagString(kv.value);
+  for (const kv of scopeAttributes) tags[kv.key] = tagString(kv.value);
   for (const [key, value] of attrs) tags[key] = tagString(value);
   if (span.kind === 1) tags["span.kind"] = "internal";
   if (scope.name) tags["otel.scope.name"] = scope.name;
@@ -228,7 +233,8 @@ export function zipkinResource(resource: Resource): ZipkinResource {
 
 /** One span as Zipkin shows it (search tests spans one by one). */
 export function encodeZipkinSpan(span: Span, resource: ZipkinResource, scope: { name: string; version: string }): ZipkinSpan {
-  return encodeSpan(span, resource.serviceName, resource.resourceTags, scope);
+  // No scope attributes: searches match what the attribute indexes hold, and they do not hold those.
+  return encodeSpan(span, resource.serviceName, resource.resourceTags, scope, []);
 }
 
 /** Resource spans (one trace or many) as a flat list of Zipkin v2 spans, in their stored order. */
@@ -237,7 +243,7 @@ export function encodeZipkinSpans(resourceSpans: readonly ResourceSpans[]): Zipk
   for (const rs of resourceSpans) {
     const { serviceName, resourceTags } = zipkinResource(rs.resource);
     for (const ss of rs.scopeSpans) {
-      for (const span of ss.spans) out.push(encodeSpan(span, serviceName, resourceTags, ss.scope));
+      for (const span of ss.spans) out.push(encodeSpan(span, serviceName, resourceTags, ss.scope, ss.scope.attributes));
     }
   }
   return out;
