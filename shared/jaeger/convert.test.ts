@@ -82,9 +82,9 @@ describe("toJaegerTrace", () => {
       traceID: TRACE, spanID: "00f067aa0ba902b7", operationName: "GET /cart", references: [], flags: 1,
       startTime: 1700000000000000, duration: 25000, processID: "p1", logs: [], warnings: null,
       tags: [
-        { key: "http.route", type: "string", value: "/cart" },
         { key: "otel.scope.name", type: "string", value: "lib" },
         { key: "otel.scope.version", type: "string", value: "1.2" },
+        { key: "http.route", type: "string", value: "/cart" },
         { key: "span.kind", type: "string", value: "server" },
         { key: "otel.status_code", type: "string", value: "OK" },
       ],
@@ -124,13 +124,13 @@ describe("toJaegerTrace", () => {
     expect(t.spans.map((s) => s.processID)).toEqual(["p1", "p2", "p1", "p3"]);
   });
 
-  it("keeps scope attributes as span tags after the scope's name and version; searches' tags leave them out", () => {
+  it("keeps scope attributes as span tags after the scope's name and version, in the translator's order; searches' tags leave them out", () => {
     const r = rs([svc("a")], [span({ attributes: [{ key: "my.span.attr", value: { stringValue: "x" } }] })], { name: "my.library", version: "1.0.0" });
     r.scopeSpans[0]!.scope.attributes = [{ key: "my.scope.attribute", value: { stringValue: "some scope attribute" } }, { key: "n", value: { intValue: "9223372036854775807" } }];
     const tags = toJaegerTrace(TRACE, [r]).spans[0]!.tags;
-    expect(JSON.parse(JSON.stringify(tags.map((t) => t.key)))).toEqual(["my.span.attr", "otel.scope.name", "otel.scope.version", "my.scope.attribute", "n"]);
-    expect(JSON.stringify(tags[4])).toBe('{"key":"n","type":"int64","value":9223372036854775807}');
-    expect(jaegerSpanTags(r.scopeSpans[0]!.spans[0]!, r.scopeSpans[0]!.scope).map((t) => t.key)).toEqual(["my.span.attr", "otel.scope.name", "otel.scope.version"]);
+    expect(tags.map((t) => t.key)).toEqual(["otel.scope.name", "otel.scope.version", "my.scope.attribute", "n", "my.span.attr"]);
+    expect(JSON.stringify(tags[3])).toBe('{"key":"n","type":"int64","value":9223372036854775807}');
+    expect(jaegerSpanTags(r.scopeSpans[0]!.spans[0]!, r.scopeSpans[0]!.scope).map((t) => t.key)).toEqual(["otel.scope.name", "otel.scope.version", "my.span.attr"]);
   });
 
   it("types references by opentracing.ref_type and logs what a link has besides its ids", () => {

@@ -134,20 +134,22 @@ function str(key: string, value: string): JaegerKeyValue {
 }
 
 /**
- * A span's Jaeger tags: its attributes plus the tags Jaeger derives from kind, status, scope and
- * trace state; `scopeAttributes` (the trace passes them, searches do not) follow the scope's name.
+ * A span's Jaeger tags in the translator's order: scope name and version, `scopeAttributes` (the
+ * trace passes them, searches do not), the span's attributes, then the tags derived from kind,
+ * status and trace state.
  */
 export function jaegerSpanTags(span: Span, scope: { name: string; version: string }, scopeAttributes: readonly KeyValue[] = []): JaegerKeyValue[] {
-  const tags = span.attributes.map(toJaegerKeyValue);
+  const tags: JaegerKeyValue[] = [];
   if (scope.name) tags.push(str("otel.scope.name", scope.name));
   if (scope.version) tags.push(str("otel.scope.version", scope.version));
   for (const kv of scopeAttributes) tags.push(toJaegerKeyValue(kv));
+  for (const kv of span.attributes) tags.push(toJaegerKeyValue(kv));
   const kind = spanKindName(span.kind);
   if (kind) tags.push(str("span.kind", kind));
   if (span.status.code === 1) tags.push(str("otel.status_code", "OK"));
   if (span.status.code === 2) {
-    tags.push({ key: "error", type: "bool", value: true });
     tags.push(str("otel.status_code", "ERROR"));
+    tags.push({ key: "error", type: "bool", value: true });
   }
   if (span.status.message) tags.push(str("otel.status_description", span.status.message));
   if (span.traceState) tags.push(str("w3c.tracestate", span.traceState));
