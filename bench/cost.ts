@@ -170,7 +170,7 @@ try {
   log("R2 bytes after assembly", afterAssembly, "after compaction", afterCompaction, "after retention", afterRetention);
 
   // ---- pure compute in Node on the same data (lower bound of worker CPU) ------------------------
-  const opts = { tenantId: tenant.tenantId, batchId: "b", receivedAtMs: now, maxAttributeValueBytes: 65536 };
+  const opts = { tenantId: tenant.tenantId, batchId: "b", receivedAtMs: now, maxAttributeValueBytes: 65536, retentionDays: RETENTION_DAYS };
   let tc = performance.now();
   const prepared = new Map<Uint8Array, Uint8Array>();
   for (const r of requests) prepared.set(r.body, prepareBatch(r.body, "otlp-proto", opts).body!);

@@ -22,7 +22,9 @@ const CONCURRENCY = Number(process.env.BENCH_INGEST_CONCURRENCY ?? 8);
 const SPANS_PER_BODY = 512;
 const log = (...a: unknown[]) => console.error("[ingest]", ...a);
 
-const bodies = Array.from({ length: 16 }, (_, i) => Buffer.from(referenceEncode(realisticTraceBatch(SPANS_PER_BODY, 1000 + i))));
+// Spans of a minute ago: ingest refuses spans older than the tenant's retention.
+const startNs = BigInt(Date.now() - 60_000) * 1_000_000n;
+const bodies = Array.from({ length: 16 }, (_, i) => Buffer.from(referenceEncode(realisticTraceBatch(SPANS_PER_BODY, 1000 + i, startNs))));
 const bodyBytes = bodies.reduce((n, b) => n + b.length, 0) / bodies.length;
 
 function waitForLine(child: ChildProcess, needle: string, timeoutMs: number): Promise<void> {
@@ -90,7 +92,7 @@ async function load(url: string, headers: Record<string, string>) {
 
 // (b) pure prepare cost in Node.
 function prepareCpuMsPer1000Spans(): number {
-  const opts = { tenantId: "tn_bench", batchId: "b", receivedAtMs: Date.now(), maxAttributeValueBytes: 65536 };
+  const opts = { tenantId: "tn_bench", batchId: "b", receivedAtMs: Date.now(), maxAttributeValueBytes: 65536, retentionDays: 14 };
   for (let i = 0; i < 50; i++) prepareBatch(bodies[i % bodies.length]!, "otlp-proto", opts);
   const rounds = 300;
   const t0 = performance.now();

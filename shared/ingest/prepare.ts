@@ -1,16 +1,19 @@
 /**
  * @module
  * Everything ingest does to a request body between reading it and storing it, with no I/O:
- * decode -> validate -> group by trace -> serialise the R2 object. Pure, so it is tested and
- * benchmarked in Node without a worker around it.
+ * decode -> validate (ids, the time window, size and count bounds: model/span-limits.ts) -> drop
+ * repeated spans (dedupe-spans.ts) -> group by trace -> serialise the R2 object. Pure, so it is
+ * tested and benchmarked in Node without a worker around it.
  */
 import type { TraceBatch } from "../model/span.ts";
 import { DecodeError } from "../model/span.ts";
 import { validateBatch } from "../model/validate.ts";
+import { acceptanceWindow } from "../model/span-limits.ts";
 import { decodeTraceRequest } from "../otlp/decode-proto.ts";
 import { decodeTraceRequestJson } from "../otlp/decode-json.ts";
 import { decodeZipkinSpans } from "../zipkin/decode.ts";
 import { ApiError } from "../http/errors.ts";
+import { dropRepeatedSpans } from "./dedupe-spans.ts";
 import { groupByTrace } from "./group-by-trace.ts";
 import { batchTimeRange, encodeIngestBatch, type IngestBatchObject } from "./batch-object.ts";
 
@@ -22,8 +25,12 @@ export interface PreparedBatch {
   acceptedSpans: number;
   rejectedSpans: number;
   traceCount: number;
-  /** Validation messages, for OTLP partial_success. */
+  /** Why spans were rejected (one message per reason), for OTLP partial_success. */
   errors: string[];
+  /** What was cut or folded in accepted spans (bounds, exact repeats), for partial_success. */
+  notices: string[];
+  /** Exact repeats of an earlier span of the request, stored once (neither accepted nor rejected). */
+  duplicateSpans: number;
   minStartUnixNano: string;
   maxEndUnixNano: string;
 }
@@ -32,7 +39,10 @@ export interface PrepareOptions {
   tenantId: string;
   batchId: string;
   receivedAtMs: number;
+  /** The tenant's: longer attribute values and status messages are cut. */
   maxAttributeValueBytes: number;
+  /** The tenant's: spans that started longer ago than this before receivedAtMs are rejected. */
+  retentionDays: number;
 }
 
 export function decodeBody(bytes: Uint8Array, source: IngestSource): TraceBatch {
@@ -56,11 +66,25 @@ export function decodeBody(bytes: Uint8Array, source: IngestSource): TraceBatch 
 
 export function prepareBatch(bytes: Uint8Array, source: IngestSource, opts: PrepareOptions): PreparedBatch {
   const decoded = decodeBody(bytes, source);
-  const { batch, acceptedSpans, rejectedSpans, errors } = validateBatch(decoded, { maxAttributeValueBytes: opts.maxAttributeValueBytes });
-  if (acceptedSpans === 0) {
-    return { body: undefined, acceptedSpans, rejectedSpans, traceCount: 0, errors, minStartUnixNano: "0", maxEndUnixNano: "0" };
-  }
-  const traces = groupByTrace(batch);
+  const valid = validateBatch(decoded, { maxAttributeValueBytes: opts.maxAttributeValueBytes, window: acceptanceWindow(opts.receivedAtMs, opts.retentionDays) });
+  const unique = dropRepeatedSpans(valid.batch);
+  const acceptedSpans = valid.acceptedSpans - unique.duplicates - unique.conflicts;
+  const rejectedSpans = valid.rejectedSpans + unique.conflicts;
+  const errors = [...valid.errors, ...unique.errors];
+  const notices = [...valid.notices, ...unique.notices];
+  const common = { acceptedSpans, rejectedSpans, errors, notices, duplicateSpans: unique.duplicates };
+  if (acceptedSpans === 0) return { ...common, body: undefined, traceCount: 0, minStartUnixNano: "0", maxEndUnixNano: "0" };
+  const traces = groupByTrace(unique.batch);
   const { bytes: body } = encodeIngestBatch({ tenantId: opts.tenantId, batchId: opts.batchId, receivedAtMs: opts.receivedAtMs, source, traces });
-  return { body, acceptedSpans, rejectedSpans, traceCount: traces.length, errors, ...batchTimeRange(traces) };
+  return { ...common, body, traceCount: traces.length, ...batchTimeRange(traces) };
+}
+
+/**
+ * OTLP's partial_success for a request with accepted spans: present when spans were rejected
+ * (rejected_spans and why) or when accepted ones were cut or folded (rejected_spans 0 and a
+ * message, which OTLP allows as a warning). Undefined for a plain success.
+ */
+export function partialSuccess(prepared: Pick<PreparedBatch, "rejectedSpans" | "errors" | "notices">): { rejectedSpans: number; errorMessage: string } | undefined {
+  if (prepared.rejectedSpans === 0 && prepared.notices.length === 0) return undefined;
+  return { rejectedSpans: prepared.rejectedSpans, errorMessage: [...prepared.errors, ...prepared.notices].join("; ") };
 }

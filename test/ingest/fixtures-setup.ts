@@ -12,7 +12,9 @@ import "./provided-context.ts";
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
 export function setup(project: TestProject) {
-  const valid = realisticTraceBatch(64, 7);
+  // Spans of ten minutes ago: ingest refuses spans older than the tenant's retention.
+  const recent = BigInt(Date.now() - 600_000) * 1_000_000n;
+  const valid = realisticTraceBatch(64, 7, recent);
   const validBytes = referenceEncode(valid);
 
   // The same request with one span given an 8-byte trace id and another ending before it starts.
@@ -25,7 +27,7 @@ export function setup(project: TestProject) {
   for (const rs of allBad.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) s.spanId = "abcd";
 
   // A string attribute nested 40 levels deep in arrays: more than the decoder's depth guard.
-  const deep = structuredClone(realisticTraceBatch(1, 3));
+  const deep = structuredClone(realisticTraceBatch(1, 3, recent));
   let value: object = { stringValue: "bottom" };
   for (let i = 0; i < 40; i++) value = { arrayValue: { values: [value] } };
   deep.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.attributes.push({ key: "deep", value: value as never });

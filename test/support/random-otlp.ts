@@ -286,9 +286,11 @@ const TABLES = ["users", "orders", "order_items", "carts", "products"];
  * A batch shaped like an OpenTelemetry JS SDK export from a Node service on Kubernetes: one
  * resource with the usual semantic-convention attributes, http server/client and postgres
  * scopes, traces of a server span with client and db children. 512 spans encode to about 110 KB,
- * the size of the body the protobufjs baseline was measured on.
+ * the size of the body the protobufjs baseline was measured on. Spans start at `startUnixNano`
+ * (default a fixed instant in 2026, for stable bytes); what is sent to ingest must start within
+ * the tenant's retention before the receive time (shared/model/span-limits.ts).
  */
-export function realisticTraceBatch(spans = 512, seed = 42): TraceBatch {
+export function realisticTraceBatch(spans = 512, seed = 42, startUnixNano = 1_780_000_000_000_000_000n): TraceBatch {
   const rng = new Rng(seed);
   const resource: Resource = {
     attributes: [
@@ -323,7 +325,7 @@ export function realisticTraceBatch(spans = 512, seed = 42): TraceBatch {
   });
   const http: Span[] = [];
   const pg: Span[] = [];
-  let t = 1_780_000_000_000_000_000n;
+  let t = startUnixNano;
   let traceId = "";
   let rootId = "";
   for (let i = 0; i < spans; i++) {

@@ -10,7 +10,7 @@ import { keyAuth } from "../../shared/http/middleware/key-auth.ts";
 import { readBody } from "../../shared/ingest/read-body.ts";
 import { LeaseLimiter } from "../../shared/ingest/rate-limit.ts";
 import { tenantObject, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
-import { prepareBatch, type IngestSource } from "../../shared/ingest/prepare.ts";
+import { partialSuccess, prepareBatch, type IngestSource } from "../../shared/ingest/prepare.ts";
 import { encodeStatusProto, encodeTraceResponseProto } from "../../shared/otlp/encode-response.ts";
 import type { IngestApp } from "./env.ts";
 import { reportRejected, storeBatch } from "./store-batch.ts";
@@ -27,6 +27,8 @@ app.use(
     origin: "*",
     allowMethods: ["POST", "OPTIONS"],
     allowHeaders: ["content-type", "content-encoding", "authorization", "x-api-key"],
+    // A browser Zipkin sender can then read what a partial success would have said.
+    exposeHeaders: ["x-edgetrace-rejected-spans", "x-edgetrace-error-message", "retry-after"],
     maxAge: 86400,
   }),
 );
@@ -39,7 +41,7 @@ app.post("/v1/traces", keyAuth({ scope: "ingest" }), async (c) => {
     await reportRejected(c.env, tenantId, batchId, receivedAtMs, prepared.rejectedSpans);
     throw new ApiError(400, "invalid_spans", `All ${prepared.rejectedSpans} spans were rejected: ${prepared.errors.join("; ")}`);
   }
-  const partial = prepared.rejectedSpans > 0 ? { rejectedSpans: prepared.rejectedSpans, errorMessage: prepared.errors.join("; ") } : undefined;
+  const partial = partialSuccess(prepared);
   if (source === "otlp-proto") {
     return c.body(encodeTraceResponseProto(partial) as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/x-protobuf" });
   }
@@ -57,8 +59,12 @@ app.post("/api/v2/spans", keyAuth({ scope: "ingest" }), async (c) => {
     throw new ApiError(400, "invalid_spans", `All ${prepared.rejectedSpans} spans were rejected: ${prepared.errors.join("; ")}`);
   }
   if (prepared.body !== undefined) await storeBatch(c.env, tenantId, batchId, receivedAtMs, { ...prepared, body: prepared.body });
-  // Zipkin has no partial-success body; the count of dropped spans travels in a header.
-  return c.body(null, 202, prepared.rejectedSpans > 0 ? { "x-edgetrace-rejected-spans": String(prepared.rejectedSpans) } : {});
+  // Zipkin has no partial-success body; what OTLP would say in one travels in headers.
+  const partial = partialSuccess(prepared);
+  const headers: Record<string, string> = {};
+  if (partial && partial.rejectedSpans > 0) headers["x-edgetrace-rejected-spans"] = String(partial.rejectedSpans);
+  if (partial) headers["x-edgetrace-error-message"] = headerText(partial.errorMessage);
+  return c.body(null, 202, headers);
 });
 
 app.notFound((c) => c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}; OTLP is at POST /v1/traces, Zipkin at POST /api/v2/spans` }, 404));
@@ -86,8 +92,14 @@ async function readAndPrepare(c: Context<IngestApp>, source: IngestSource) {
     throw new ApiError(429, "rate_limited", `Ingest rate limit of ${limits.ingestBytesPerSecond} bytes/s exceeded for this tenant`, limited.retryAfterSeconds);
   }
   const batchId = crypto.randomUUID();
-  const prepared = prepareBatch(bytes, source, { tenantId, batchId, receivedAtMs, maxAttributeValueBytes: limits.maxAttributeValueBytes });
+  const prepared = prepareBatch(bytes, source, { tenantId, batchId, receivedAtMs, maxAttributeValueBytes: limits.maxAttributeValueBytes, retentionDays: limits.retentionDays });
   return { prepared, receivedAtMs, batchId, tenantId };
+}
+
+/** A message as a header value: printable ASCII only (the messages are, but a header must never throw), bounded. */
+function headerText(s: string): string {
+  const text = s.replace(/[^\x20-\x7e]/g, "?");
+  return text.length > 2000 ? `${text.slice(0, 1997)}...` : text;
 }
 
 function mediaType(header: string | undefined): string {
