@@ -1,32 +1,17 @@
+// The counting itself is SQL (shared/db/queries/throttle.ts), tested on both drivers in queries.case.ts.
 import { describe, expect, it } from "vitest";
-import { ACCOUNT_POLICY, afterFailure, retryAfterSeconds, type ThrottleRow } from "./login-throttle.ts";
+import { accountKey, addressKey, adminAddressKey, retryAfterSeconds } from "./login-throttle.ts";
 
 describe("login throttle", () => {
-  it("locks after the policy's failures within the window, for the lock time", () => {
-    let row: ThrottleRow | undefined;
-    const t0 = 1_000_000;
-    for (let i = 0; i < ACCOUNT_POLICY.maxFailures - 1; i++) {
-      row = afterFailure(row, "acct:a", ACCOUNT_POLICY, t0 + i * 1000);
-      expect(retryAfterSeconds(row, t0 + i * 1000)).toBe(0);
-    }
-    row = afterFailure(row, "acct:a", ACCOUNT_POLICY, t0 + 10_000);
-    expect(retryAfterSeconds(row, t0 + 10_000)).toBe(ACCOUNT_POLICY.lockMs / 1000);
-    expect(retryAfterSeconds(row, t0 + 10_000 + ACCOUNT_POLICY.lockMs)).toBe(0);
+  it("answers the whole seconds of lock left, or 0", () => {
+    expect(retryAfterSeconds(undefined, 1000)).toBe(0);
+    expect(retryAfterSeconds({ lockedUntilMs: 1000 }, 1000)).toBe(0);
+    expect(retryAfterSeconds({ lockedUntilMs: 1001 }, 1000)).toBe(1);
+    expect(retryAfterSeconds({ lockedUntilMs: 901_000 }, 1000)).toBe(900);
   });
 
-  it("forgets failures older than the window", () => {
-    let row: ThrottleRow | undefined;
-    for (let i = 0; i < ACCOUNT_POLICY.maxFailures - 1; i++) row = afterFailure(row, "acct:a", ACCOUNT_POLICY, i);
-    row = afterFailure(row, "acct:a", ACCOUNT_POLICY, ACCOUNT_POLICY.windowMs + 10);
-    expect(row.failures).toBe(1);
-    expect(retryAfterSeconds(row, ACCOUNT_POLICY.windowMs + 10)).toBe(0);
-  });
-
-  it("keeps a lock while more failures arrive during it", () => {
-    let row: ThrottleRow | undefined;
-    for (let i = 0; i < ACCOUNT_POLICY.maxFailures; i++) row = afterFailure(row, "acct:a", ACCOUNT_POLICY, 0);
-    const locked = row!.lockedUntilMs;
-    row = afterFailure(row, "acct:a", ACCOUNT_POLICY, 1000);
-    expect(row.lockedUntilMs).toBe(locked);
+  it("keeps accounts, login addresses and admin addresses apart", () => {
+    expect(accountKey("A@Example.com")).toBe(accountKey("a@example.com"));
+    expect(new Set([accountKey("v4:1.2.3.4"), addressKey("v4:1.2.3.4"), adminAddressKey("v4:1.2.3.4")]).size).toBe(3);
   });
 });

@@ -1,15 +1,14 @@
 /**
  * @module
- * Dashboard accounts, sessions, memberships and login throttling in the index store. Functions
- * over one tenant's rows take `tenantId` first; the membership lookup is the one place a session
- * is turned into a tenant (shared/http/middleware/session-auth.ts).
+ * Dashboard accounts, sessions and memberships in the index store (the login throttle's counters
+ * are in throttle.ts). Functions over one tenant's rows take `tenantId` first; the membership
+ * lookup is the one place a session is turned into a tenant (shared/http/middleware/session-auth.ts).
  */
-import { and, eq, inArray, lt, ne, or } from "drizzle-orm";
+import { and, eq, lt, ne, or } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { loginThrottle, memberships, sessions, tenants, users, type Membership, type Tenant, type User } from "../schema.ts";
 import { generateId, hashSecret } from "../../auth/keys.ts";
 import type { PasswordHash } from "../../auth/password.ts";
-import type { ThrottleRow } from "../../auth/login-throttle.ts";
 
 export type Role = Membership["role"];
 
@@ -113,21 +112,4 @@ export async function listMembers(db: Db, tenantId: string): Promise<{ userId: s
     .where(eq(memberships.tenantId, tenantId))
     .orderBy(users.email)
     .all();
-}
-
-// ---- login throttle -----------------------------------------------------------------------------
-
-export async function readThrottle(db: Db, keys: string[]): Promise<Map<string, ThrottleRow>> {
-  const rows = await db.select().from(loginThrottle).where(inArray(loginThrottle.key, keys)).all();
-  return new Map(rows.map((r) => [r.key, r]));
-}
-
-export async function writeThrottle(db: Db, rows: ThrottleRow[]): Promise<void> {
-  for (const r of rows) {
-    await db.insert(loginThrottle).values(r).onConflictDoUpdate({ target: loginThrottle.key, set: { failures: r.failures, windowStartMs: r.windowStartMs, lockedUntilMs: r.lockedUntilMs } });
-  }
-}
-
-export async function clearThrottle(db: Db, key: string): Promise<void> {
-  await db.delete(loginThrottle).where(eq(loginThrottle.key, key));
 }

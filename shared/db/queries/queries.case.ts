@@ -33,7 +33,6 @@ import { LatencyHistogram } from "../../metrics/histogram.ts";
 import {
   addMember,
   changePassword,
-  clearThrottle,
   createSession,
   createUser,
   deleteExpiredAuthRows,
@@ -44,11 +43,10 @@ import {
   getUser,
   listMembers,
   listUserTenants,
-  readThrottle,
   removeMember,
   touchSession,
-  writeThrottle,
 } from "./accounts.ts";
+import { clearThrottle, countAttempt, readThrottle, refundAttempt } from "./throttle.ts";
 import { tenantTotals, usagePerDay, writeUsageRows } from "./usage.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -748,10 +746,10 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         await createSession(getDb(), u.id, "s-idle", "c", new Date(now + 1e9), new Date(now - 10_000));
         const spent = `acct:${uid("spent")}`;
         const locked = `acct:${uid("locked")}`;
-        await writeThrottle(getDb(), [
-          { key: spent, failures: 3, windowStartMs: now - 20_000, lockedUntilMs: 0 },
-          { key: locked, failures: 0, windowStartMs: now - 20_000, lockedUntilMs: now + 5_000 },
-        ]);
+        const policy = { maxFailures: 1, windowMs: 15_000, lockMs: 25_000 };
+        await countAttempt(getDb(), [{ key: spent, policy }], now - 20_000);
+        // The second attempt passes the limit: locked until now + 5 s.
+        for (let i = 0; i < 2; i++) await countAttempt(getDb(), [{ key: locked, policy }], now - 20_000);
         expect(await deleteExpiredAuthRows(getDb(), 5_000, 15_000, now)).toBeGreaterThanOrEqual(3);
         expect(await findSession(getDb(), "s-live")).toBeDefined();
         expect(await findSession(getDb(), "s-old")).toBeUndefined();
@@ -759,13 +757,51 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         expect([...(await readThrottle(getDb(), [spent, locked])).keys()]).toEqual([locked]);
       });
 
-      it("login throttle rows upsert and clear", async () => {
+      it("throttle: counts attempts in a window, locks the one past the limit, and forgets after the window", async () => {
         const key = `acct:${uid("x")}`;
-        await writeThrottle(getDb(), [{ key, failures: 1, windowStartMs: 10, lockedUntilMs: 0 }]);
-        await writeThrottle(getDb(), [{ key, failures: 2, windowStartMs: 10, lockedUntilMs: 99 }]);
-        expect((await readThrottle(getDb(), [key, "acct:other"])).get(key)).toEqual({ key, failures: 2, windowStartMs: 10, lockedUntilMs: 99 });
+        const policy = { maxFailures: 3, windowMs: 10_000, lockMs: 60_000 };
+        const attempt = (at: number) => countAttempt(getDb(), [{ key, policy }], at);
+        expect([await attempt(1000), await attempt(2000), await attempt(3000)]).toEqual([0, 0, 0]);
+        expect(await attempt(4000)).toBe(60);
+        // Locked: refused with the time left, and not counted further.
+        expect(await attempt(34_000)).toBe(30);
+        expect((await readThrottle(getDb(), [key])).get(key)).toEqual({ key, failures: 0, windowStartMs: 4000, lockedUntilMs: 64_000 });
+        expect(await attempt(64_000)).toBe(0);
+        // A window that is over starts again from one.
+        const other = `acct:${uid("y")}`;
+        for (const at of [0, 1, 2]) await countAttempt(getDb(), [{ key: other, policy }], at);
+        expect(await countAttempt(getDb(), [{ key: other, policy }], 10_000)).toBe(0);
+        expect((await readThrottle(getDb(), [other])).get(other)).toMatchObject({ failures: 1, windowStartMs: 10_000 });
         await clearThrottle(getDb(), key);
         expect((await readThrottle(getDb(), [key])).size).toBe(0);
+      });
+
+      it("throttle: one attempt counts on every key, the longest lock answers, and refunds skip locked keys", async () => {
+        const a = `acct:${uid("a")}`;
+        const b = `addr:${uid("b")}`;
+        const tight = { maxFailures: 1, windowMs: 10_000, lockMs: 5_000 };
+        const loose = { maxFailures: 10, windowMs: 10_000, lockMs: 9_000 };
+        const keys = [
+          { key: a, policy: tight },
+          { key: b, policy: loose },
+        ];
+        expect(await countAttempt(getDb(), keys, 100)).toBe(0);
+        expect(await countAttempt(getDb(), keys, 200)).toBe(5);
+        await refundAttempt(getDb(), [a, b], 200);
+        const rows = await readThrottle(getDb(), [a, b]);
+        expect(rows.get(a)).toMatchObject({ failures: 0, lockedUntilMs: 5_200 });
+        expect(rows.get(b)).toMatchObject({ failures: 1 });
+        await refundAttempt(getDb(), [b], 300);
+        await refundAttempt(getDb(), [b], 300);
+        expect((await readThrottle(getDb(), [b])).get(b)).toMatchObject({ failures: 0 });
+      });
+
+      it("throttle: concurrent attempts on one key get distinct counts, so only the limit pass", async () => {
+        const key = `acct:${uid("race")}`;
+        const policy = { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 };
+        const waits = await Promise.all(Array.from({ length: 40 }, () => countAttempt(getDb(), [{ key, policy }], 1000)));
+        expect(waits.filter((w) => w === 0)).toHaveLength(5);
+        expect(waits.filter((w) => w === 60)).toHaveLength(35);
       });
 
       it("deleteTenantRows removes every row of the tenant and nothing of another's; totals read the catalog", async () => {

@@ -10,29 +10,28 @@
 import { Hono, type Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { ACCOUNT_POLICY, accountKey, ADDRESS_POLICY, addressKey, afterFailure, retryAfterSeconds } from "../../../shared/auth/login-throttle.ts";
+import { ACCOUNT_POLICY, accountKey, ADDRESS_POLICY, addressKey } from "../../../shared/auth/login-throttle.ts";
 import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from "../../../shared/auth/password.ts";
 import { newCsrfToken, newSessionId, SESSION_ABSOLUTE_MS, sessionCookie } from "../../../shared/auth/session.ts";
 import type { BatchingDb } from "../../../shared/db/client.ts";
 import {
   addMember,
   changePassword,
-  clearThrottle,
   createSession,
   createUser,
   deleteSession,
   findUserByEmail,
   listMembers,
   listUserTenants,
-  readThrottle,
   removeMember,
   storedPassword,
-  writeThrottle,
 } from "../../../shared/db/queries/accounts.ts";
+import { clearThrottle, countAttempt, refundAttempt, type ThrottleKey } from "../../../shared/db/queries/throttle.ts";
 import { createKey, listKeys, revokeKey } from "../../../shared/db/queries/keys.ts";
 import { createTenant, deleteTenantRows, getTenant, renameTenant, updateTenantLimits } from "../../../shared/db/queries/tenants.ts";
 import { tenantTotals, usagePerDay } from "../../../shared/db/queries/usage.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
+import { clientAddress } from "../../../shared/http/client-address.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { assertSameOrigin, session, tenantMember, type MemberVariables } from "../../../shared/http/middleware/session-auth.ts";
 import { deleteTenantData } from "../../../shared/storage/delete-tenant-data.ts";
@@ -63,7 +62,6 @@ const form = async (c: Ctx) => {
 };
 
 const ingestUrl = (c: Ctx) => (c.env.INGEST_URL ?? "http://localhost:4318").replace(/\/+$/, "");
-const clientAddress = (c: Ctx) => c.req.header("cf-connecting-ip") ?? "unknown";
 const base = (c: Ctx) => ({ email: c.var.user.email, csrf: c.var.session.csrfToken });
 const project = (c: Ctx) => ({ ...base(c), tenant: c.var.tenant, role: c.var.role });
 
@@ -110,21 +108,22 @@ ui.post("/login", async (c) => {
   const password = f.one("password");
   const db = await indexStore(c.env);
   const now = Date.now();
-  const keys = [accountKey(email), addressKey(clientAddress(c))];
-  const rows = await readThrottle(db, keys);
-  const wait = Math.max(...keys.map((k) => retryAfterSeconds(rows.get(k), now)));
+  // Without a trustworthy address the account's own limit is the only one (client-address.ts).
+  const address = clientAddress(c.req.raw.headers);
+  const keys: ThrottleKey[] = [{ key: accountKey(email), policy: ACCOUNT_POLICY }, ...(address ? [{ key: addressKey(address), policy: ADDRESS_POLICY }] : [])];
+  // Counted before the password is checked, so concurrent guesses cannot all slip under the limit.
+  const wait = await countAttempt(db, keys, now);
   if (wait > 0) {
+    await refundAttempt(db, keys.map((k) => k.key), now);
     c.header("retry-after", String(wait));
     return c.html(<LoginPage error={`Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`} email={email} />, 429);
   }
   const user = email ? await findUserByEmail(db, email) : undefined;
   // An unknown email costs the same PBKDF2 work as a wrong password.
   const ok = await verifyPassword(password, user ? storedPassword(user) : DUMMY_HASH);
-  if (!user || !ok) {
-    await writeThrottle(db, [afterFailure(rows.get(keys[0]!), keys[0]!, ACCOUNT_POLICY, now), afterFailure(rows.get(keys[1]!), keys[1]!, ADDRESS_POLICY, now)]);
-    return c.html(<LoginPage error="Email or password is incorrect." email={email} />, 401);
-  }
-  await clearThrottle(db, keys[0]!);
+  if (!user || !ok) return c.html(<LoginPage error="Email or password is incorrect." email={email} />, 401);
+  await clearThrottle(db, keys[0]!.key);
+  await refundAttempt(db, keys.slice(1).map((k) => k.key), now);
   await startSession(c, user.id);
   return c.redirect("/app", 303);
 });
