@@ -3,12 +3,17 @@
 //                with the assembler consuming the ingest queue in the same process
 //   dashboard -> http://localhost:8787 (admin API now, query API and UI later)
 // Both wrangler processes share one state directory, so they see the same D1 and R2.
+// Local queues live in memory, so ingest writes every object to R2 before its 2xx (INGEST_INLINE
+// off) and this script fires the assembler's crons, whose sweep assembles objects whose message a
+// restart lost (see README, "What survives a restart").
 // Overrides for tests and parallel stacks: INGEST_PORT, DASHBOARD_PORT, EDGETRACE_STATE_DIR, and
 // EDGETRACE_ASSEMBLER=0 to leave the assembler out (the ingest benchmark measures ingest alone;
 // without the assembler there are no tenant objects, so the rate limit falls back to one per isolate).
 import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { resolveAdminToken } from "./dev-vars.mjs";
+import { cronIsDue, cronsOf } from "./local-cron.mjs";
 
 const ingestPort = Number(process.env.INGEST_PORT ?? 4318);
 const dashboardPort = Number(process.env.DASHBOARD_PORT ?? 8787);
@@ -18,10 +23,16 @@ const stateDir = process.env.EDGETRACE_STATE_DIR ?? ".wrangler/state";
 // directory, so that two local stacks (a developer's, the tests', a bench's) never reach each
 // other's workers.
 const registry = process.env.WRANGLER_REGISTRY_PATH ?? join(resolve(stateDir), "registry");
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "1", WRANGLER_REGISTRY_PATH: registry };
+// X_LOCAL_EXPLORER: its API is how the crons below reach the assembler, which has no port of its own.
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "1", WRANGLER_REGISTRY_PATH: registry, X_LOCAL_EXPLORER: "true" };
 const wrangler = "wrangler";
 
 const { token, source } = resolveAdminToken();
+// The token goes to the dashboard in a file only this user can read, not in its arguments (which
+// every local user can list).
+mkdirSync(stateDir, { recursive: true });
+const dashboardEnvFile = join(resolve(stateDir), "dashboard.env");
+writeFileSync(dashboardEnvFile, `ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
 
 console.log(`edgetrace: applying D1 migrations to ${stateDir}`);
 // The dashboard's client pages (Preact) are built into its static assets first.
@@ -37,13 +48,19 @@ const common = ["--persist-to", stateDir, "--ip", "127.0.0.1", "--show-interacti
 const children = [];
 
 // Ingest and the assembler share one process: that is how the local queue between them works.
+// A message still in a local queue after a minute is sweepable: it is retried at most twice by then.
+const withAssembler = process.env.EDGETRACE_ASSEMBLER !== "0";
+const sweepAfterSeconds = Number(process.env.EDGETRACE_SWEEP_AFTER_SECONDS ?? 60);
+const durability = ["--var", "INGEST_INLINE:off", "--var", `SWEEP_AFTER_SECONDS:${sweepAfterSeconds}`];
 children.push(
-  spawn(wrangler, ["dev", "-c", "workers/ingest/wrangler.toml", ...(process.env.EDGETRACE_ASSEMBLER === "0" ? [] : ["-c", "workers/assembler/wrangler.toml"]), "--port", String(ingestPort), "--inspector-port", String(ingestPort + 10000), ...common], { stdio: "inherit", env }),
+  spawn(wrangler, ["dev", "-c", "workers/ingest/wrangler.toml", ...(withAssembler ? ["-c", "workers/assembler/wrangler.toml"] : []), "--port", String(ingestPort), "--inspector-port", String(ingestPort + 10000), ...durability, ...common], { stdio: "inherit", env }),
 );
 let stopping = false;
+let cronTimer;
 function stop(code) {
   if (stopping) return;
   stopping = true;
+  clearInterval(cronTimer);
   for (const child of children) child.kill("SIGTERM");
   setTimeout(() => process.exit(code), 2000).unref();
 }
@@ -75,10 +92,38 @@ await waitFor(`http://127.0.0.1:${ingestPort}/`);
 // Started only once ingest is up: two workerd processes creating their local state files in the
 // same directory at the same moment can collide (SQLITE_BUSY).
 children.push(
-  spawn(wrangler, ["dev", "-c", "wrangler.toml", "--port", String(dashboardPort), "--inspector-port", String(dashboardPort + 10000), "--var", `ADMIN_TOKEN:${token}`, "--var", `INGEST_URL:http://localhost:${ingestPort}`, ...common], { stdio: "inherit", env }),
+  spawn(wrangler, ["dev", "-c", "wrangler.toml", "--port", String(dashboardPort), "--inspector-port", String(dashboardPort + 10000), "--env-file", dashboardEnvFile, "--var", `INGEST_URL:http://localhost:${ingestPort}`, ...common], { stdio: "inherit", env }),
 );
 watch(children[1]);
 await waitFor(`http://127.0.0.1:${dashboardPort}/healthz`);
+
+// The assembler's crons (sweep of lost ingest objects, compaction, retention, session cleanup), on
+// their schedule, plus once at start and once when the previous run's newest objects are sweepable.
+const crons = withAssembler ? cronsOf("workers/assembler/wrangler.toml") : [];
+async function runCron(cron) {
+  try {
+    const res = await fetch(`http://127.0.0.1:${ingestPort}/cdn-cgi/local/explorer/api/local/scheduled?worker=edgetrace-assembler`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ cron }),
+    });
+    const body = await res.json().catch(() => undefined);
+    if (!res.ok || body?.result?.outcome !== "ok") console.error(`edgetrace: the assembler's cron ${cron} did not complete (${res.status} ${JSON.stringify(body?.result ?? body?.errors ?? "")})`);
+  } catch (err) {
+    if (!stopping) console.error(`edgetrace: could not fire the assembler's cron ${cron}: ${err.message}`);
+  }
+}
+if (crons.length) {
+  void runCron(crons[0]);
+  setTimeout(() => void runCron(crons[0]), (sweepAfterSeconds + 5) * 1000).unref();
+  let lastMinute = Math.floor(Date.now() / 60_000);
+  cronTimer = setInterval(() => {
+    const minute = Math.floor(Date.now() / 60_000);
+    if (minute === lastMinute) return;
+    lastMinute = minute;
+    for (const cron of crons) if (cronIsDue(cron, new Date(minute * 60_000))) void runCron(cron);
+  }, 5_000);
+}
 console.log(`
 edgetrace is running (state in ${stateDir})
   OTLP/HTTP traces   http://localhost:${ingestPort}/v1/traces   (protobuf or JSON)

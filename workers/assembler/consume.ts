@@ -236,8 +236,19 @@ async function spillInline(store: ObjectStore, body: IngestBatchMessage): Promis
   }
 }
 
-/** Ingest objects older than this, still present, lost their queue message (see sweepIngest). */
+/**
+ * Ingest objects older than this, still present, lost their queue message (see sweepIngest). On
+ * Cloudflare a message lives at most its retries' backoff; a local queue dies with its process, so
+ * `npm start` shortens it (SWEEP_AFTER_SECONDS). Sweeping a message still in flight costs only a
+ * repeat: the tenant's ledger refuses the second assembly.
+ */
 export const SWEEP_AFTER_MS = 10 * 60_000;
+
+/** The sweep age the environment asks for, else SWEEP_AFTER_MS. */
+export function sweepAfterMs(env: Pick<AssemblerEnv, "SWEEP_AFTER_SECONDS">): number {
+  const seconds = Number(env.SWEEP_AFTER_SECONDS);
+  return env.SWEEP_AFTER_SECONDS !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : SWEEP_AFTER_MS;
+}
 
 /**
  * Assembles ingest objects whose message never completed: a message that ran out of retries or
@@ -245,8 +256,8 @@ export const SWEEP_AFTER_MS = 10 * 60_000;
  * work, so this is the step the queue would have run (with the ledger asked first). Runs on the
  * cron, in groups of up to 100 objects.
  */
-export async function sweepIngest(deps: AssemblerDeps, tenantId: string, nowMs = Date.now()): Promise<number> {
-  const stale = (await deps.store.list(`${tenantPrefix(tenantId)}ingest/`)).filter((o) => o.uploadedMs < nowMs - SWEEP_AFTER_MS).map((o) => o.key);
+export async function sweepIngest(deps: AssemblerDeps, tenantId: string, nowMs = Date.now(), afterMs = SWEEP_AFTER_MS): Promise<number> {
+  const stale = (await deps.store.list(`${tenantPrefix(tenantId)}ingest/`)).filter((o) => o.uploadedMs < nowMs - afterMs).map((o) => o.key);
   for (let i = 0; i < stale.length; i += 100) await assembleForTenant(deps, tenantId, stale.slice(i, i + 100).map((key) => ({ key, swept: true })), nowMs);
   return stale.length;
 }

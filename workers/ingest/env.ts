@@ -20,6 +20,11 @@ export interface IngestEnv {
   [queue: `INGEST_QUEUE_${number}`]: Queue<IngestBatchMessage> | undefined;
   /** The tenants' objects (class in the assembler worker): the global rate limit. */
   TENANTS: DurableObjectNamespace;
+  /**
+   * "off": every ingest object goes to R2 before the 2xx, none rides inside its queue message. For
+   * queues that are not durable (local `wrangler dev`); `npm start` sets it (store-batch.ts).
+   */
+  INGEST_INLINE?: string;
 }
 
 /** The bound ingest queues in shard order; a gap in the numbering is a configuration error. */

@@ -5,6 +5,10 @@
  * it. A 2xx is only sent after the message is accepted; when it is not, an R2 object written for
  * it is removed again, so a failed request leaves nothing half-written behind (the client retries
  * the whole request on 503).
+ *
+ * Where the queue is not durable (`wrangler dev` keeps local queue messages in memory),
+ * `INGEST_INLINE = "off"` writes every object to R2 before the 2xx, so that what a restart loses
+ * is only messages, whose objects the assembler's sweep finds (`npm start` sets it).
  */
 import { ApiError } from "../../shared/http/errors.ts";
 import { inlinePayload, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
@@ -15,7 +19,7 @@ import { ingestQueue, type IngestEnv } from "./env.ts";
 const RETRY_AFTER_SECONDS = 5;
 
 export async function storeBatch(
-  env: Pick<IngestEnv, "SPANS" | "INGEST_QUEUE">,
+  env: Pick<IngestEnv, "SPANS" | "INGEST_QUEUE" | "INGEST_INLINE">,
   tenantId: string,
   batchId: string,
   receivedAtMs: number,
@@ -23,7 +27,7 @@ export async function storeBatch(
 ): Promise<{ key: string; inline: boolean }> {
   const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
   const stored = prepared.body;
-  const inline = await inlinePayload(stored);
+  const inline = env.INGEST_INLINE === "off" ? undefined : await inlinePayload(stored);
   if (!inline) {
     try {
       await env.SPANS.put(key, stored, {
