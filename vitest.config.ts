@@ -21,7 +21,7 @@ function workerProject(name: string, configPath: string, globalSetup: string[] =
           // Test-only bindings: the migrations to apply, a known admin token, tenant objects that
           // flush when a test says so (one test runs the alarm itself), and dashboard searches
           // that fan out into jobs from three blocks up, so every search test runs through jobs.
-          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "test-admin-token", TENANT_FLUSH_INTERVAL_MS: String(86_400_000), SCAN_BLOCKS_PER_JOB: "2" },
+          bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: "vitest-admin-5c1f9e07b3d8a2647e0f1b9c3d5a", TENANT_FLUSH_INTERVAL_MS: String(86_400_000), SCAN_BLOCKS_PER_JOB: "2" },
           ...(main && { durableObjects: { TENANTS: { className: "TenantObject", useSQLite: true } } }),
         },
       }),

@@ -104,7 +104,7 @@ const stateDir = mkdtempSync(join(tmpdir(), "edgetrace-bench-"));
 const ingestPort = 24318;
 const dashboardPort = 24787;
 const nullPort = 24999;
-const adminToken = "bench-admin-token";
+const adminToken = `bench-${crypto.randomUUID()}`;
 // The assembler is left out: on this 2-core machine it would compete with ingest for the same
 // cores, while on Cloudflare they run in separate isolates. Its cost is measured by bench/cost.ts.
 const env = { ...process.env, EDGETRACE_ASSEMBLER: "0", INGEST_PORT: String(ingestPort), DASHBOARD_PORT: String(dashboardPort), EDGETRACE_STATE_DIR: stateDir, ADMIN_TOKEN: adminToken, WRANGLER_SEND_METRICS: "false" };

@@ -1,6 +1,7 @@
 // `npm run admin -- <command>`: the admin API from a terminal, against the local stack by default.
 // Reads ADMIN_TOKEN from the environment or .dev.vars; EDGETRACE_URL picks another deployment.
 import { readDevVar } from "./dev-vars.mjs";
+import { ADMIN_TOKEN_ADVICE, adminTokenProblem } from "../shared/auth/admin-token-rules.mjs";
 
 const base = (process.env.EDGETRACE_URL ?? "http://localhost:8787").replace(/\/$/, "");
 const token = process.env.ADMIN_TOKEN ?? readDevVar("ADMIN_TOKEN");
@@ -24,7 +25,8 @@ async function api(method, path, body) {
   const text = await res.text();
   const json = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
-    console.error(`error ${res.status}: ${json?.message ?? text}`);
+    const retry = res.headers.get("retry-after");
+    console.error(`error ${res.status}: ${json?.message ?? text}${retry ? ` (retry after ${retry} s)` : ""}`);
     process.exit(1);
   }
   return json;
@@ -32,6 +34,10 @@ async function api(method, path, body) {
 
 if (!token) {
   console.error("No ADMIN_TOKEN: set it in the environment or run `npm start` once to create .dev.vars");
+  process.exit(1);
+}
+if (adminTokenProblem(token)) {
+  console.error(`The ADMIN_TOKEN in use is refused by the dashboard: ${adminTokenProblem(token)}; ${ADMIN_TOKEN_ADVICE}`);
   process.exit(1);
 }
 

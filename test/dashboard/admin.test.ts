@@ -1,7 +1,14 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ADMIN_POLICY } from "../../shared/auth/login-throttle.ts";
+import { app } from "../../workers/dashboard/app.ts";
 
-const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" };
+/** A client address no other test uses (a fresh /64 in the documentation prefix). */
+const freshAddress = () => {
+  const [a, b] = crypto.getRandomValues(new Uint16Array(2));
+  return `2001:db8:${a!.toString(16)}:${b!.toString(16)}::1`;
+};
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) {
   const res = await exports.default.fetch(`http://localhost${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -15,6 +22,36 @@ describe("admin API", () => {
     const wrong = await call("GET", "/admin/v1/tenants", undefined, { authorization: "Bearer nope" });
     expect(wrong.status).toBe(401);
     expect(wrong.json.error).toBe("invalid_token");
+  });
+
+  it("refuses every token, even the right one, from an address past the limit of wrong ones; 429 with Retry-After", async () => {
+    const from = { "cf-connecting-ip": freshAddress() };
+    // Successes give their attempt back: many right calls never lock the operator out.
+    for (let i = 0; i < ADMIN_POLICY.maxFailures + 5; i++) expect((await call("GET", "/admin/v1/tenants", undefined, { ...ADMIN, ...from })).status).toBe(200);
+    // A burst of wrong tokens at once: at most the limit are compared.
+    const burst = await Promise.all(Array.from({ length: ADMIN_POLICY.maxFailures * 3 }, (_, i) => exports.default.fetch("http://localhost/admin/v1/tenants", { headers: { authorization: `Bearer guess-${i}`, ...from } })));
+    const statuses = await Promise.all(burst.map(async (r) => (await r.body?.cancel(), r.status)));
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(ADMIN_POLICY.maxFailures);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(ADMIN_POLICY.maxFailures * 2);
+    const locked = await exports.default.fetch("http://localhost/admin/v1/tenants", { headers: { ...ADMIN, ...from } });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(800);
+    expect(((await locked.json()) as { error: string }).error).toBe("too_many_attempts");
+    // Another address is not affected.
+    expect((await call("GET", "/admin/v1/tenants", undefined, { ...ADMIN, "cf-connecting-ip": freshAddress() })).status).toBe(200);
+  });
+
+  it("will not serve the admin API with a short or example ADMIN_TOKEN, even to that token", async () => {
+    for (const weak of ["changeme", "test-admin-token", "change-me-to-a-long-random-string", "x".repeat(64)]) {
+      const res = await app.request("/admin/v1/tenants", { headers: { authorization: `Bearer ${weak}` } }, { ...env, ADMIN_TOKEN: weak });
+      expect(res.status, weak).toBe(503);
+      const body = (await res.json()) as { error: string; message: string };
+      expect(body.error).toBe("admin_token_weak");
+      expect(body.message).toMatch(/at least 32 random characters/);
+      expect(body.message).not.toContain(weak);
+    }
+    const strong = "k3Jd9-QmZx_7wPvB2nR8tYc5LhF0sGaE";
+    expect((await app.request("/admin/v1/tenants", { headers: { authorization: `Bearer ${strong}` } }, { ...env, ADMIN_TOKEN: strong })).status).toBe(200);
   });
 
   it("creates a tenant and a key whose secret is shown once and stored hashed", async () => {
