@@ -238,7 +238,7 @@ export const SettingsPage: FC<
           aria-describedby="logs-url-help"
         />
         <small id="logs-url-help" class="muted">
-          The trace view links each span here. Placeholders: {"{traceId}"}, {"{spanId}"}, {"{service}"}, {"{startMs}"}, {"{endMs}"}.
+          The trace view links each span here. Placeholders, in the path or query only: {"{traceId}"}, {"{spanId}"}, {"{service}"}, {"{startMs}"}, {"{endMs}"}.
         </small>
         {owner && (
           <button type="submit" class="primary">

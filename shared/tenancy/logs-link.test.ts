@@ -21,4 +21,34 @@ describe("logs link template", () => {
     // A value cannot turn a safe template into another scheme: it is encoded.
     expect(fillLogsTemplate("{service}", { ...values, service: "javascript:alert(1)" })).toBeUndefined();
   });
+
+  it("allows placeholders only after the written-out scheme and host: in the path, query or fragment", () => {
+    for (const ok of ["https://logs.example.com/{service}/{traceId}", "https://logs.example.com?trace={traceId}", "http://logs.example.com:8080/#/s/{spanId}", "https://user@logs.example.com/x?{traceId}", "https://logs.example.com"]) {
+      expect(logsTemplateProblem(ok), ok).toBeUndefined();
+    }
+    for (const bad of [
+      "https://{service}/logs",
+      "https://{service}.example.com/logs",
+      "https://logs.example.com{service}/x",
+      "https://logs.example.com:{startMs}/x",
+      "https://{traceId}@logs.example.com/x",
+      "https://logs.example.com@{service}/x",
+      "https://logs.example.com\\{service}/x",
+      "https:{service}/x",
+      "https:/{service}/x",
+      "{service}",
+    ]) {
+      expect(logsTemplateProblem(bad), bad).toMatch(/only be used in the logs link's path or query|http:\/\/ or https:\/\//);
+    }
+    expect(logsTemplateProblem("https://{service}/logs")).toMatch(/only be used in the logs link's path or query/);
+  });
+
+  it("renders no link from a stored template with a placeholder in the host, whatever the span says", () => {
+    for (const stored of ["https://{service}/logs", "https://{service}.example.com/", "https://logs.example.com{service}/", "https://x.example@{service}/"]) {
+      for (const service of ["evil.example", "evil.example/", "checkout", ""]) expect(fillLogsTemplate(stored, { ...values, service }), `${stored} ${service}`).toBeUndefined();
+    }
+    // A value in the path cannot leave the origin either.
+    expect(new URL(fillLogsTemplate("https://logs.example.com/{service}", { ...values, service: "//evil.example/x" })!).origin).toBe("https://logs.example.com");
+    expect(new URL(fillLogsTemplate("https://logs.example.com/a?{service}", { ...values, service: "@evil.example" })!).origin).toBe("https://logs.example.com");
+  });
 });

@@ -335,6 +335,20 @@ describe("projects, keys and roles", () => {
     expect((await b.get(`/app/t/${tenantId}/traces/${"ab".repeat(16)}`)).text).not.toContain("data-logs-url-template");
   });
 
+  it("refuses a logs link with a placeholder in its host, and does not hand a stored one to the trace view", async () => {
+    const { b, tenantId } = await withProject();
+    const from = `/app/t/${tenantId}/settings`;
+    const base = { retentionDays: "14", ingestMegabytesPerSecond: "15" };
+    for (const bad of ["https://{service}/logs?trace={traceId}", "https://{service}.logs.example/x", "https://logs.example:{startMs}/x"]) {
+      const res = await b.post(from, { ...base, logsUrlTemplate: bad }, from);
+      expect(res.status, bad).toBe(400);
+      expect(res.text).toContain("Placeholders may only be used in the logs link&#39;s path or query");
+    }
+    // A template stored before the rule (written straight to the database) is not served.
+    await env.DB.prepare("UPDATE tenants SET logs_url_template = ? WHERE id = ?").bind("https://{service}/logs", tenantId).run();
+    expect((await b.get(`/app/t/${tenantId}/traces/${"ab".repeat(16)}`)).text).not.toContain("data-logs-url-template");
+  });
+
   it("deletes a project after a typed confirmation: keys, index rows, R2 data and the tenant's object", async () => {
     const { b, tenantId } = await withProject("doomed");
     await b.post(`/app/t/${tenantId}/keys`, { name: "k", scopes: ["ingest"] }, `/app/t/${tenantId}/keys`);

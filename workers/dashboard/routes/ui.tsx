@@ -36,6 +36,7 @@ import { ApiError } from "../../../shared/http/errors.ts";
 import { assertSameOrigin, session, tenantMember, type MemberVariables } from "../../../shared/http/middleware/session-auth.ts";
 import { deleteTenantData } from "../../../shared/storage/delete-tenant-data.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
+import { logsTemplateProblem } from "../../../shared/tenancy/logs-link.ts";
 import { boundsFromEnv, rateToLimits, settingsSchema } from "../../../shared/tenancy/settings-bounds.ts";
 import { AccountPage } from "../../../dashboard/pages/account-page.tsx";
 import { LoginPage, SignupPage } from "../../../dashboard/pages/auth-pages.tsx";
@@ -188,8 +189,14 @@ ui.get("/app/t/:tenantId/status", async (c) => {
 const clientPage = (c: Ctx, page: string, title: string, active: Frame["active"], data: Record<string, string> = {}) =>
   c.html(<ClientPage page={page} tenantId={c.var.tenant.id} data={data} title={title} email={c.var.user.email} csrf={c.var.session.csrfToken} project={{ id: c.var.tenant.id, name: c.var.tenant.name, role: c.var.role }} active={active} />);
 
-/** The project's logs link template for the trace view (validated when saved, filled per span there). */
-const logsTemplate = (c: Ctx): Record<string, string> => (c.var.tenant.logsUrlTemplate ? { "logs-url-template": c.var.tenant.logsUrlTemplate } : {});
+/**
+ * The project's logs link template for the trace view (validated when saved, filled per span
+ * there); one stored before the current rules that breaks them is not served at all.
+ */
+const logsTemplate = (c: Ctx): Record<string, string> => {
+  const template = c.var.tenant.logsUrlTemplate;
+  return template && !logsTemplateProblem(template) ? { "logs-url-template": template } : {};
+};
 
 ui.get("/app/t/:tenantId/search", (c) => clientPage(c, "search", `Search · ${c.var.tenant.name}`, "search"));
 ui.get("/app/t/:tenantId/traces/:traceId", (c) => {
