@@ -10,7 +10,8 @@ import { tempo } from "./routes/tempo.ts";
 import { zipkin } from "./routes/zipkin.ts";
 import { ui } from "./routes/ui.tsx";
 import { LoginRequired } from "../../shared/http/middleware/session-auth.ts";
-import { errorPage, isPagePath, securityHeaders } from "./page-errors.tsx";
+import { errorPage, isPagePath } from "./page-errors.tsx";
+import { securityHeaders } from "./security-headers.ts";
 
 export const app = new Hono<DashboardApp>();
 
