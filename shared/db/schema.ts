@@ -34,6 +34,12 @@ export const tenants = sqliteTable("tenants", {
   maxAttributeValueBytes: integer("max_attribute_value_bytes").notNull().default(64 * 1024),
   /** The trace view's link from a span to its logs (shared/tenancy/logs-link.ts), or null. */
   logsUrlTemplate: text("logs_url_template"),
+  /**
+   * Set when the project is deleted: its keys are revoked and its members removed at once, its data
+   * is purged by the assembler's cron once every isolate's key cache has expired (workers/assembler
+   * /purge.ts). A deleted tenant is invisible to every query of tenants.ts.
+   */
+  deletedAt: integer("deleted_at", { mode: "timestamp_ms" }),
 });
 
 export const apiKeys = sqliteTable(

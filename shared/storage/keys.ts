@@ -6,13 +6,16 @@
 
 const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Where every tenant's prefix lives (nothing else is stored outside it). */
+export const TENANTS_PREFIX = "t/";
+
 export function tenantPrefix(tenantId: string): string {
   if (!TENANT_ID.test(tenantId)) throw new Error(`invalid tenant id for a storage key: ${JSON.stringify(tenantId)}`);
-  return `t/${tenantId}/`;
+  return `${TENANTS_PREFIX}${tenantId}/`;
 }
 
 /**
- * Where one accepted ingest request lands: `t/<tenant>/ingest/<yyyy-mm-dd>/<hh>/<ms>-<id>.json`.
+ * Where one accepted ingest request lands: `t/<tenant>/ingest/<yyyy-mm-dd>/<hh>/<ms>-<id>.etb`.
  * The date folders let the assembler and retention list a time window without scanning.
  */
 export function ingestBatchKey(tenantId: string, receivedAtMs: number, batchId: string): string {

@@ -9,6 +9,8 @@ export interface ObjectStore {
   getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
   delete(keys: string | string[]): Promise<void>;
   list(prefix: string): Promise<{ key: string; size: number; uploadedMs: number }[]>;
+  /** The next level of "folders" under `prefix` (keys split at "/"), each ending in "/". */
+  listPrefixes(prefix: string): Promise<string[]>;
 }
 
 /** The subset of R2Bucket used here, so this module needs no Workers types. */
@@ -16,7 +18,7 @@ interface R2Like {
   put(key: string, body: Uint8Array | string): Promise<unknown>;
   get(key: string, options?: { range?: { offset: number; length: number } }): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
   delete(keys: string | string[]): Promise<void>;
-  list(options: { prefix: string; cursor?: string }): Promise<{ objects: { key: string; size: number; uploaded: Date }[]; truncated: boolean; cursor?: string }>;
+  list(options: { prefix: string; cursor?: string; delimiter?: string }): Promise<{ objects: { key: string; size: number; uploaded: Date }[]; truncated: boolean; cursor?: string; delimitedPrefixes: string[] }>;
 }
 
 export function r2Store(bucket: R2Like): ObjectStore {
@@ -43,6 +45,16 @@ export function r2Store(bucket: R2Like): ObjectStore {
       do {
         const page = await bucket.list({ prefix, cursor });
         for (const o of page.objects) out.push({ key: o.key, size: o.size, uploadedMs: o.uploaded.getTime() });
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return out;
+    },
+    async listPrefixes(prefix) {
+      const out: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bucket.list({ prefix, cursor, delimiter: "/" });
+        out.push(...page.delimitedPrefixes);
         cursor = page.truncated ? page.cursor : undefined;
       } while (cursor);
       return out;

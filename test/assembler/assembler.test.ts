@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from "vitest";
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { listBlocks } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows, readOperationRows, readServiceRows } from "../../shared/db/queries/metrics.ts";
-import { createTenant } from "../../shared/db/queries/tenants.ts";
+import { createTenant, markTenantDeleted } from "../../shared/db/queries/tenants.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { foldServiceGraph } from "../../shared/servicegraph/aggregate.ts";
 import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../shared/storage/metrics-reader.ts";
@@ -243,6 +243,22 @@ describe("assembler", () => {
     expect(await sweepIngest(await deps(), tenant.id, Date.now() + SWEEP_AFTER_MS + 60_000)).toBe(inject("workloadRequests").length);
     expect((await env.SPANS.list({ prefix: `t/${tenant.id}/ingest/` })).objects).toEqual([]);
     await expectAllTracesWhole(tenant.id);
+  });
+
+  it("drops the messages of a deleted or unknown tenant, deleting their objects, and assembles the others'", async () => {
+    const live = await createTenant(db(), "live");
+    const doomed = await createTenant(db(), "doomed");
+    const requests = inject("workloadRequests").slice(0, 2);
+    const liveMessages = await ingest(live.id, requests);
+    const doomedMessages = await ingest(doomed.id, requests);
+    const ghostMessages = await ingest("tn_no-such-tenant", requests);
+    await markTenantDeleted(db(), doomed.id);
+    const result = await deliver([...liveMessages, ...doomedMessages, ...ghostMessages]);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.length).toBe(liveMessages.length + doomedMessages.length + ghostMessages.length);
+    for (const id of [doomed.id, "tn_no-such-tenant"]) expect((await env.SPANS.list({ prefix: `t/${id}/` })).objects, id).toEqual([]);
+    expect(await listBlocks(db(), doomed.id)).toEqual([]);
+    expect((await listBlocks(db(), live.id)).length).toBe(1);
   });
 
   it("leaves no uncatalogued block behind when recording it fails", async () => {

@@ -2,6 +2,12 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hashSecret } from "../../shared/auth/keys.ts";
 import { ACCOUNT_POLICY } from "../../shared/auth/login-throttle.ts";
+import { findKeyByHash } from "../../shared/db/queries/keys.ts";
+import { getTenant, listTenants } from "../../shared/db/queries/tenants.ts";
+import { indexStore } from "../../shared/db/select-index-store.ts";
+import { assemblerDeps } from "../../workers/assembler/consume.ts";
+import type { AssemblerEnv } from "../../workers/assembler/env.ts";
+import { PURGE_AFTER_MS, purgeDeletedTenants, sweepOrphanedPrefixes } from "../../workers/assembler/purge.ts";
 
 const ORIGIN = "http://localhost";
 
@@ -349,9 +355,10 @@ describe("projects, keys and roles", () => {
     expect((await b.get(`/app/t/${tenantId}/traces/${"ab".repeat(16)}`)).text).not.toContain("data-logs-url-template");
   });
 
-  it("deletes a project after a typed confirmation: keys, index rows, R2 data and the tenant's object", async () => {
+  it("deletes a project in two steps: keys, members and visibility at once; spans, rows and its object once no key can be cached", async () => {
     const { b, tenantId } = await withProject("doomed");
     await b.post(`/app/t/${tenantId}/keys`, { name: "k", scopes: ["ingest"] }, `/app/t/${tenantId}/keys`);
+    const keyHash = (await env.DB.prepare("SELECT secret_hash AS h FROM api_keys WHERE tenant_id = ?").bind(tenantId).first<{ h: string }>())!.h;
     await env.SPANS.put(`t/${tenantId}/blocks/l0-x`, "block");
     await env.SPANS.put(`t/${tenantId}/ingest/2026-12-01/00/1764547200000-x.etb`, "object");
     const object = env.TENANTS.get(env.TENANTS.idFromName(tenantId));
@@ -362,15 +369,40 @@ describe("projects, keys and roles", () => {
     const from = `/app/t/${tenantId}/settings`;
     expect((await b.post(`/app/t/${tenantId}/delete`, { confirm: "Doomed" }, from)).status).toBe(400);
     expect((await b.post(`/app/t/${tenantId}/delete`, { confirm: "doomed" }, from)).status).toBe(303);
-    for (const table of ["tenants", "api_keys", "memberships", "operation_minutes"]) {
-      const column = table === "tenants" ? "id" : "tenant_id";
-      expect((await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`).bind(tenantId).first<{ n: number }>())!.n, table).toBe(0);
-    }
+    const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${table === "tenants" ? "id" : "tenant_id"} = ?`).bind(tenantId).first<{ n: number }>())!.n;
+
+    // 1. At once: no key finds the tenant, nobody sees it, no query lists it.
+    const db = await indexStore(env);
+    expect(await findKeyByHash(db, keyHash)).toBeUndefined();
+    expect(await count("memberships")).toBe(0);
+    expect((await b.get(`/app/t/${tenantId}`)).status).toBe(404);
+    expect(await getTenant(db, tenantId)).toBeUndefined();
+    expect((await listTenants(db)).map((t) => t.id)).not.toContain(tenantId);
+    // ...but its data waits out the key caches.
+    const deps = await assemblerDeps(env as unknown as AssemblerEnv);
+    expect(await purgeDeletedTenants(deps)).toEqual([]);
+    expect(await count("tenants")).toBe(1);
+    expect((await env.SPANS.list({ prefix: `t/${tenantId}/` })).objects).toHaveLength(2);
+
+    // 2. Later, the cron's purge: rows, spans and the object.
+    expect(await purgeDeletedTenants(deps, Date.now() + PURGE_AFTER_MS + 1000)).toContain(tenantId);
+    for (const table of ["tenants", "api_keys", "memberships", "operation_minutes"]) expect(await count(table), table).toBe(0);
     expect((await env.SPANS.list({ prefix: `t/${tenantId}/` })).objects).toEqual([]);
     expect(await object.usage(tenantId)).toEqual([]);
     expect(await object.assembled(tenantId, [key])).toEqual({});
     expect((await object.stats()).ledgerRows).toBe(0);
-    expect((await b.get(`/app/t/${tenantId}`)).status).toBe(404);
+  });
+
+  it("sweeps storage prefixes that belong to no tenant, and nothing of a live one", async () => {
+    const { tenantId } = await withProject("alive");
+    await env.SPANS.put(`t/${tenantId}/blocks/l0-live`, "block");
+    await env.SPANS.put("t/tn_written-after-purge/ingest/2026-12-01/00/1764547200000-z.etb", "object");
+    await env.SPANS.put("t/tn_written-after-purge/blocks/l0-z", "block");
+    const orphans = await sweepOrphanedPrefixes(await assemblerDeps(env as unknown as AssemblerEnv));
+    expect(orphans).toContain("tn_written-after-purge");
+    expect(orphans).not.toContain(tenantId);
+    expect((await env.SPANS.list({ prefix: "t/tn_written-after-purge/" })).objects).toEqual([]);
+    expect((await env.SPANS.list({ prefix: `t/${tenantId}/` })).objects.map((o) => o.key)).toEqual([`t/${tenantId}/blocks/l0-live`]);
   });
 
   it("renders attacker-controlled names as text", async () => {

@@ -10,6 +10,7 @@
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { indexStore } from "../../shared/db/select-index-store.ts";
 import { blockExists, recordBlocks, type NewBlock } from "../../shared/db/queries/blocks.ts";
+import { liveTenantIds } from "../../shared/db/queries/tenants.ts";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { encodeBlock } from "../../shared/block/encode-block.ts";
 import { decodeIngestBatch, inflateInline, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
@@ -57,6 +58,7 @@ export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env:
     list.push(m);
   }
   const deps = options.deps ?? (await assemblerDeps(env));
+  await dropDeletedTenants(deps, byTenant);
   const failed = async (m: Message<IngestBatchMessage>) => {
     if (onFailure(m.body, m.attempts) === "spill" && (await spillInline(deps.store, m.body))) m.ack();
     else m.retry({ delaySeconds: 10 });
@@ -95,6 +97,24 @@ export async function consumeBatch(batch: MessageBatch<IngestBatchMessage>, env:
       await retryTenant(tenantId, messages, err);
     }
   });
+}
+
+/**
+ * Takes the messages of tenants that are not live (deleted, or purged) out of `byTenant`: their
+ * objects are deleted and the messages acked. Such a message comes from a request accepted with a
+ * key cached before its project was deleted; assembling it would recreate what the purge removed.
+ */
+async function dropDeletedTenants(deps: AssemblerDeps, byTenant: Map<string, Message<IngestBatchMessage>[]>): Promise<void> {
+  if (!byTenant.size) return;
+  const live = await liveTenantIds(deps.db, [...byTenant.keys()]);
+  for (const [tenantId, messages] of byTenant) {
+    if (live.has(tenantId)) continue;
+    byTenant.delete(tenantId);
+    console.warn("assembler: dropping", messages.length, "message(s) of deleted tenant", tenantId);
+    const stored = messages.filter((m) => !m.body.inline && m.body.spanCount > 0).map((m) => m.body.key);
+    if (stored.length) await deps.store.delete(stored);
+    for (const m of messages) m.ack();
+  }
 }
 
 export interface AssembleResult {

@@ -11,6 +11,7 @@ import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { compactTenant } from "./compact.ts";
 import { assemblerDeps, consumeBatch, sweepAfterMs, sweepIngest } from "./consume.ts";
 import type { AssemblerEnv } from "./env.ts";
+import { purgeDeletedTenants, sweepOrphanedPrefixes } from "./purge.ts";
 import { applyRetention } from "./retention.ts";
 
 export { TenantObject } from "./tenant-object.ts";
@@ -26,6 +27,10 @@ export default {
     const { db, store } = deps;
     // The dashboard's expired sessions and spent login-throttle rows (the one cron of the system).
     await deleteExpiredAuthRows(db, SESSION_IDLE_MS, Math.max(ACCOUNT_POLICY.windowMs, ADDRESS_POLICY.windowMs)).catch((err: unknown) => console.error("assembler: auth housekeeping failed", err));
+    // Deleted projects whose keys can no longer be cached anywhere, then what belongs to nobody.
+    await purgeDeletedTenants(deps)
+      .then(() => sweepOrphanedPrefixes(deps))
+      .catch((err: unknown) => console.error("assembler: purging deleted tenants failed", err));
     for (const tenant of await listTenants(db)) {
       try {
         await sweepIngest(deps, tenant.id, Date.now(), sweepAfterMs(env));

@@ -65,7 +65,7 @@ export async function findKeyByHash(db: Db, secretHash: string): Promise<{ key: 
     .select({ key: apiKeys, tenant: tenants })
     .from(apiKeys)
     .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
-    .where(and(eq(apiKeys.secretHash, secretHash), isNull(apiKeys.revokedAt)))
+    .where(and(eq(apiKeys.secretHash, secretHash), isNull(apiKeys.revokedAt), isNull(tenants.deletedAt)))
     .get();
   return row ?? undefined;
 }

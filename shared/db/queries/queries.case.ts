@@ -15,7 +15,7 @@ import type { Block } from "../schema.ts";
 import type { EdgeRow } from "../../servicegraph/aggregate.ts";
 import { ServiceNameType, type OperationRow, type ServiceRow } from "../../metrics/red.ts";
 import { hashSecret } from "../../auth/keys.ts";
-import { createTenant, deleteTenantRows, getTenant, listTenants } from "./tenants.ts";
+import { createTenant, deleteTenantRows, getTenant, listTenantIdsWithRows, listTenants, listTenantsDeletedBefore, liveTenantIds, markTenantDeleted } from "./tenants.ts";
 import { createKey, findKeyByHash, listKeys, revokeKey, touchKey } from "./keys.ts";
 import {
   blockExists,
@@ -179,6 +179,7 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
           ingestBurstBytes: 20_000_000,
           maxAttributeValueBytes: 64 * 1024,
           logsUrlTemplate: null,
+          deletedAt: null,
         });
       });
 
@@ -802,6 +803,31 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         const waits = await Promise.all(Array.from({ length: 40 }, () => countAttempt(getDb(), [{ key, policy }], 1000)));
         expect(waits.filter((w) => w === 0)).toHaveLength(5);
         expect(waits.filter((w) => w === 60)).toHaveLength(35);
+      });
+
+      it("markTenantDeleted revokes the keys, removes the members and hides the tenant at once, and only that tenant", async () => {
+        const doomed = await tenant("marked");
+        const kept = await tenant("unmarked");
+        const u = (await createUser(getDb(), email(), pw))!;
+        const secrets: Record<string, string> = {};
+        for (const t of [doomed, kept]) {
+          await addMember(getDb(), t, u.id, "owner");
+          secrets[t] = (await createKey(getDb(), t, { name: "k", scopes: ["ingest"] })).secret;
+        }
+        const at = new Date(T0);
+        await markTenantDeleted(getDb(), doomed, at);
+        expect(await findKeyByHash(getDb(), await hashSecret(secrets[doomed]!))).toBeUndefined();
+        expect(await findKeyByHash(getDb(), await hashSecret(secrets[kept]!))).toBeDefined();
+        expect((await listKeys(getDb(), doomed)).every((k) => k.revokedAt?.getTime() === T0)).toBe(true);
+        expect(await getMembership(getDb(), doomed, u.id)).toBeUndefined();
+        expect(await getTenant(getDb(), doomed)).toBeUndefined();
+        expect((await listTenants(getDb())).map((t) => t.id)).not.toContain(doomed);
+        expect([...(await liveTenantIds(getDb(), [doomed, kept, "tn_none"]))]).toEqual([kept]);
+        // Still a row until purged: its storage prefix is not an orphan yet.
+        expect((await listTenantIdsWithRows(getDb())).has(doomed)).toBe(true);
+        expect((await listTenantsDeletedBefore(getDb(), T0)).map((t) => t.id)).not.toContain(doomed);
+        expect((await listTenantsDeletedBefore(getDb(), T0 + 1)).map((t) => t.id)).toContain(doomed);
+        expect((await listTenantsDeletedBefore(getDb(), T0 + 1)).map((t) => t.id)).not.toContain(kept);
       });
 
       it("deleteTenantRows removes every row of the tenant and nothing of another's; totals read the catalog", async () => {

@@ -28,14 +28,12 @@ import {
 } from "../../../shared/db/queries/accounts.ts";
 import { clearThrottle, countAttempt, refundAttempt, type ThrottleKey } from "../../../shared/db/queries/throttle.ts";
 import { createKey, listKeys, revokeKey } from "../../../shared/db/queries/keys.ts";
-import { createTenant, deleteTenantRows, getTenant, renameTenant, updateTenantLimits } from "../../../shared/db/queries/tenants.ts";
+import { createTenant, getTenant, markTenantDeleted, renameTenant, updateTenantLimits } from "../../../shared/db/queries/tenants.ts";
 import { tenantTotals, usagePerDay } from "../../../shared/db/queries/usage.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { clientAddress } from "../../../shared/http/client-address.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { assertSameOrigin, session, tenantMember, type MemberVariables } from "../../../shared/http/middleware/session-auth.ts";
-import { deleteTenantData } from "../../../shared/storage/delete-tenant-data.ts";
-import { r2Store } from "../../../shared/storage/object-store.ts";
 import { logsTemplateProblem } from "../../../shared/tenancy/logs-link.ts";
 import { boundsFromEnv, rateToLimits, settingsSchema } from "../../../shared/tenancy/settings-bounds.ts";
 import { AccountPage } from "../../../dashboard/pages/account-page.tsx";
@@ -291,14 +289,15 @@ ui.post("/app/t/:tenantId/rename", owner, async (c) => {
   return c.redirect(`/app/t/${c.var.tenant.id}/settings?saved=1`, 303);
 });
 
-/** Typed confirmation, then the stored spans (R2), the tenant's object and every index row of the project. */
+/**
+ * Typed confirmation, then the project's keys revoked, its members removed and the tenant marked
+ * deleted, at once; the assembler's cron purges its spans, object and rows once no isolate can
+ * still hold one of its keys in cache (workers/assembler/purge.ts).
+ */
 ui.post("/app/t/:tenantId/delete", owner, async (c) => {
   const confirm = (await form(c)).one("confirm");
   if (confirm !== c.var.tenant.name) return settingsPage(c, { error: "Type the project's exact name to delete it." }, 400);
-  const db = (await indexStore(c.env)) as BatchingDb;
-  await deleteTenantData(r2Store(c.env.SPANS), c.var.tenant.id);
-  await tenantObjectOf(c.env, c.var.tenant.id).destroy();
-  await deleteTenantRows(db, c.var.tenant.id);
+  await markTenantDeleted((await indexStore(c.env)) as BatchingDb, c.var.tenant.id);
   return c.redirect("/app", 303);
 });
 
