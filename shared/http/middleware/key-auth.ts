@@ -15,9 +15,15 @@ import { hasSessionCookie, sessionPrincipal } from "./session-auth.ts";
 
 type KeyAuthEnv = { Bindings: IndexStoreEnv; Variables: { principal: Principal } };
 
+/**
+ * One key cache per isolate, shared by every route: a key read for one route serves the others,
+ * and concurrent requests with one key share one lookup. The lookup reads the request's own
+ * binding (bindings arrive with the request). During transient storage trouble a key found within
+ * the last 10 minutes keeps working (authenticate.ts says exactly what that means for revocation).
+ */
+const authenticate = createKeyAuthenticator();
+
 export function keyAuth<E extends KeyAuthEnv>({ scope }: { scope: Scope }): MiddlewareHandler<E> {
-  // One cache per isolate and binding; created lazily because bindings arrive with the request.
-  let authenticate: ReturnType<typeof createKeyAuthenticator> | undefined;
   return async function keyAuthMiddleware(c, next) {
     const secret = readKeyFromHeaders(c.req.raw.headers);
     if (!secret && scope === "read" && hasSessionCookie(c)) {
@@ -27,8 +33,7 @@ export function keyAuth<E extends KeyAuthEnv>({ scope }: { scope: Scope }): Midd
     }
     if (!secret) throw new ApiError(401, "missing_key", "An API key is required: send it as `Authorization: Bearer <key>` or `x-api-key: <key>`");
     const db = await indexStore(c.env);
-    authenticate ??= createKeyAuthenticator(principalLookup(db));
-    const result = await authenticate(secret);
+    const result = await authenticate(secret, principalLookup(db));
     if (!result) throw new ApiError(401, "invalid_key", "The API key is unknown or has been revoked");
     const { principal, fresh } = result;
     if (!principal.scopes.includes(scope)) throw new ApiError(403, "missing_scope", `This API key lacks the "${scope}" scope`);
