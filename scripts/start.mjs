@@ -3,14 +3,14 @@
 //                with the assembler consuming the ingest queue in the same process
 //   dashboard -> http://localhost:8787 (admin API now, query API and UI later)
 // Both wrangler processes share one state directory, so they see the same D1 and R2.
-// Local queues live in memory, so ingest writes every object to R2 before its 2xx (INGEST_INLINE
-// off) and this script fires the assembler's crons, whose sweep assembles objects whose message a
+// Local queues live in memory, so ingest writes every object to R2 before its 2xx (QUEUES_IN_MEMORY)
+// and this script fires the assembler's crons, whose sweep assembles objects whose message a
 // restart lost (see README, "What survives a restart").
 // Overrides for tests and parallel stacks: INGEST_PORT, DASHBOARD_PORT, EDGETRACE_STATE_DIR, and
 // EDGETRACE_ASSEMBLER=0 to leave the assembler out (the ingest benchmark measures ingest alone;
 // without the assembler there are no tenant objects, so the rate limit falls back to one per isolate).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { resolveAdminToken } from "./dev-vars.mjs";
 import { cronIsDue, cronsOf } from "./local-cron.mjs";
@@ -23,6 +23,9 @@ const stateDir = process.env.EDGETRACE_STATE_DIR ?? ".wrangler/state";
 // directory, so that two local stacks (a developer's, the tests', a bench's) never reach each
 // other's workers.
 const registry = process.env.WRANGLER_REGISTRY_PATH ?? join(resolve(stateDir), "registry");
+// A stack killed with SIGKILL leaves its entries behind; until the new processes' entries replace
+// them, a worker would look owned by a process that is gone. This stack's own registry starts empty.
+if (!process.env.WRANGLER_REGISTRY_PATH) rmSync(registry, { recursive: true, force: true });
 // X_LOCAL_EXPLORER: its API is how the crons below reach the assembler, which has no port of its own.
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "1", WRANGLER_REGISTRY_PATH: registry, X_LOCAL_EXPLORER: "true" };
 const wrangler = "wrangler";
@@ -48,10 +51,10 @@ const common = ["--persist-to", stateDir, "--ip", "127.0.0.1", "--show-interacti
 const children = [];
 
 // Ingest and the assembler share one process: that is how the local queue between them works.
-// A message still in a local queue after a minute is sweepable: it is retried at most twice by then.
+// (`--var` reaches only the first config's worker, ingest; the objects it writes carry the mark the
+// assembler's sweep reads.)
 const withAssembler = process.env.EDGETRACE_ASSEMBLER !== "0";
-const sweepAfterSeconds = Number(process.env.EDGETRACE_SWEEP_AFTER_SECONDS ?? 60);
-const durability = ["--var", "INGEST_INLINE:off", "--var", `SWEEP_AFTER_SECONDS:${sweepAfterSeconds}`];
+const durability = ["--var", "QUEUES_IN_MEMORY:1"];
 children.push(
   spawn(wrangler, ["dev", "-c", "workers/ingest/wrangler.toml", ...(withAssembler ? ["-c", "workers/assembler/wrangler.toml"] : []), "--port", String(ingestPort), "--inspector-port", String(ingestPort + 10000), ...durability, ...common], { stdio: "inherit", env }),
 );
@@ -100,7 +103,11 @@ await waitFor(`http://127.0.0.1:${dashboardPort}/healthz`);
 // The assembler's crons (sweep of lost ingest objects, compaction, retention, session cleanup), on
 // their schedule, plus once at start and once when the previous run's newest objects are sweepable.
 const crons = withAssembler ? cronsOf("workers/assembler/wrangler.toml") : [];
-async function runCron(cron) {
+/** Fires a cron through the ingest process's local explorer API; a failed run is tried again. */
+async function runCron(cron, attempt = 1) {
+  const retry = () => {
+    if (!stopping && attempt < 6) setTimeout(() => void runCron(cron, attempt + 1), 10_000).unref();
+  };
   try {
     const res = await fetch(`http://127.0.0.1:${ingestPort}/cdn-cgi/local/explorer/api/local/scheduled?worker=edgetrace-assembler`, {
       method: "POST",
@@ -108,14 +115,19 @@ async function runCron(cron) {
       body: JSON.stringify({ cron }),
     });
     const body = await res.json().catch(() => undefined);
-    if (!res.ok || body?.result?.outcome !== "ok") console.error(`edgetrace: the assembler's cron ${cron} did not complete (${res.status} ${JSON.stringify(body?.result ?? body?.errors ?? "")})`);
+    if (!res.ok || body?.result?.outcome !== "ok") {
+      console.error(`edgetrace: the assembler's cron ${cron} did not complete (${res.status} ${JSON.stringify(body?.result ?? body?.errors ?? "")})`);
+      retry();
+    }
   } catch (err) {
     if (!stopping) console.error(`edgetrace: could not fire the assembler's cron ${cron}: ${err.message}`);
+    retry();
   }
 }
 if (crons.length) {
   void runCron(crons[0]);
-  setTimeout(() => void runCron(crons[0]), (sweepAfterSeconds + 5) * 1000).unref();
+  // The sweep takes an object whose message lived in memory once it is a minute old.
+  setTimeout(() => void runCron(crons[0]), 65_000).unref();
   let lastMinute = Math.floor(Date.now() / 60_000);
   cronTimer = setInterval(() => {
     const minute = Math.floor(Date.now() / 60_000);

@@ -55,6 +55,13 @@ export interface IngestBatchMessage {
 }
 
 /**
+ * R2 custom metadata of an ingest object whose queue message lives in memory (a local queue) and
+ * dies with its process: the assembler's sweep takes such an object early (MEMORY_QUEUE_SWEEP_AFTER_MS).
+ */
+export const QUEUE_METADATA = "queue";
+export const QUEUE_IN_MEMORY = "memory";
+
+/**
  * Largest compressed object carried inline. Below the 128 KB message cap with room for the other
  * fields; above 64 KB a message costs six operations instead of three, still less than a put.
  */

@@ -8,7 +8,8 @@ export interface ObjectStore {
   get(key: string): Promise<Uint8Array | undefined>;
   getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
   delete(keys: string | string[]): Promise<void>;
-  list(prefix: string): Promise<{ key: string; size: number; uploadedMs: number }[]>;
+  /** Every object under `prefix`; with `{ metadata: true }` also its custom metadata. */
+  list(prefix: string, options?: { metadata?: boolean }): Promise<{ key: string; size: number; uploadedMs: number; metadata?: Record<string, string> }[]>;
   /** The next level of "folders" under `prefix` (keys split at "/"), each ending in "/". */
   listPrefixes(prefix: string): Promise<string[]>;
 }
@@ -18,7 +19,7 @@ interface R2Like {
   put(key: string, body: Uint8Array | string): Promise<unknown>;
   get(key: string, options?: { range?: { offset: number; length: number } }): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
   delete(keys: string | string[]): Promise<void>;
-  list(options: { prefix: string; cursor?: string; delimiter?: string }): Promise<{ objects: { key: string; size: number; uploaded: Date }[]; truncated: boolean; cursor?: string; delimitedPrefixes: string[] }>;
+  list(options: { prefix: string; cursor?: string; delimiter?: string; include?: "customMetadata"[] }): Promise<{ objects: { key: string; size: number; uploaded: Date; customMetadata?: Record<string, string> }[]; truncated: boolean; cursor?: string; delimitedPrefixes: string[] }>;
 }
 
 export function r2Store(bucket: R2Like): ObjectStore {
@@ -39,12 +40,12 @@ export function r2Store(bucket: R2Like): ObjectStore {
       const all = Array.isArray(keys) ? keys : [keys];
       for (let i = 0; i < all.length; i += 1000) await bucket.delete(all.slice(i, i + 1000));
     },
-    async list(prefix) {
-      const out: { key: string; size: number; uploadedMs: number }[] = [];
+    async list(prefix, options = {}) {
+      const out: { key: string; size: number; uploadedMs: number; metadata?: Record<string, string> }[] = [];
       let cursor: string | undefined;
       do {
-        const page = await bucket.list({ prefix, cursor });
-        for (const o of page.objects) out.push({ key: o.key, size: o.size, uploadedMs: o.uploaded.getTime() });
+        const page = await bucket.list({ prefix, cursor, ...(options.metadata && { include: ["customMetadata" as const] }) });
+        for (const o of page.objects) out.push({ key: o.key, size: o.size, uploadedMs: o.uploaded.getTime(), ...(options.metadata && { metadata: o.customMetadata ?? {} }) });
         cursor = page.truncated ? page.cursor : undefined;
       } while (cursor);
       return out;

@@ -5,11 +5,11 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { listBlocks } from "../../shared/db/queries/blocks.ts";
 import { readEdgeRows, readOperationRows, readServiceRows } from "../../shared/db/queries/metrics.ts";
 import { createTenant, markTenantDeleted } from "../../shared/db/queries/tenants.ts";
-import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import { QUEUE_IN_MEMORY, QUEUE_METADATA, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { foldServiceGraph } from "../../shared/servicegraph/aggregate.ts";
 import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../shared/storage/metrics-reader.ts";
 import { compactTenant } from "../../workers/assembler/compact.ts";
-import { assembleForTenant, SPILL_AFTER_ATTEMPTS, sweepIngest, SWEEP_AFTER_MS } from "../../workers/assembler/consume.ts";
+import { assembleForTenant, MEMORY_QUEUE_SWEEP_AFTER_MS, SPILL_AFTER_ATTEMPTS, sweepIngest, SWEEP_AFTER_MS } from "../../workers/assembler/consume.ts";
 import { applyRetention } from "../../workers/assembler/retention.ts";
 import { aenv, db, deliver, deps, expectTracesWhole, firstSpanMs, ingest, LATER, objectOf, sameOps, store, storedMetrics, stubOf, usageOf } from "./support.ts";
 import "./provided-context.ts";
@@ -242,6 +242,16 @@ describe("assembler", () => {
     expect(await sweepIngest(await deps(), tenant.id, Date.now())).toBe(0); // too young to be lost
     expect(await sweepIngest(await deps(), tenant.id, Date.now() + SWEEP_AFTER_MS + 60_000)).toBe(inject("workloadRequests").length);
     expect((await env.SPANS.list({ prefix: `t/${tenant.id}/ingest/` })).objects).toEqual([]);
+    await expectAllTracesWhole(tenant.id);
+  });
+
+  it("sweeps an object whose message lived in a local, in-memory queue after a minute, not ten", async () => {
+    const tenant = await createTenant(db(), "sweep-memory");
+    const messages = await ingest(tenant.id, inject("workloadRequests"));
+    // As ingest writes it under QUEUES_IN_MEMORY (workers/ingest/store-batch.ts).
+    for (const m of messages) await env.SPANS.put(m.key, (await (await env.SPANS.get(m.key))!.arrayBuffer()), { customMetadata: { [QUEUE_METADATA]: QUEUE_IN_MEMORY } });
+    expect(await sweepIngest(await deps(), tenant.id, Date.now() + MEMORY_QUEUE_SWEEP_AFTER_MS - 5_000)).toBe(0);
+    expect(await sweepIngest(await deps(), tenant.id, Date.now() + MEMORY_QUEUE_SWEEP_AFTER_MS + 5_000)).toBe(messages.length);
     await expectAllTracesWhole(tenant.id);
   });
 

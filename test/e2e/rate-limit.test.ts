@@ -37,7 +37,7 @@ function body(i: number, bytes: number): string {
 
 beforeAll(async () => {
   const port = Number(new URL(ingestUrl).port) + 2;
-  second = spawn("wrangler", ["dev", "-c", "workers/ingest/wrangler.toml", "--port", String(port), "--inspector-port", String(port + 10000), "--persist-to", stateDir, "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--log-level", "warn"], {
+  second = spawn("wrangler", ["dev", "-c", "workers/ingest/wrangler.toml", "--port", String(port), "--inspector-port", String(port + 10000), "--persist-to", stateDir, "--var", "QUEUES_IN_MEMORY:1", "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--log-level", "warn"], {
     cwd: stackDir,
     env: { ...process.env, PATH: [join(stackDir, "node_modules", ".bin"), process.env.PATH].join(":"), WRANGLER_SEND_METRICS: "false", WRANGLER_REGISTRY_PATH: join(stateDir, "registry") },
     stdio: "ignore",

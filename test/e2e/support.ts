@@ -25,13 +25,19 @@ export interface CreatedKey {
 }
 
 export function adminClient(dashboardUrl: string, adminToken: string) {
-  async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  // A 503 (the local D1 briefly locked by the other process) is retried after its Retry-After, as
+  // any client of the API should.
+  async function call<T>(method: string, path: string, body?: unknown, attempt = 1): Promise<{ status: number; json: T }> {
     const res = await fetch(`${dashboardUrl}/admin/v1${path}`, {
       method,
       headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
+    if (res.status === 503 && attempt < 8) {
+      await new Promise((r) => setTimeout(r, Number(res.headers.get("retry-after") ?? 1) * 1000));
+      return call<T>(method, path, body, attempt + 1);
+    }
     return { status: res.status, json: (text ? JSON.parse(text) : undefined) as T };
   }
   return {

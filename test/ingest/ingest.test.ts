@@ -5,7 +5,7 @@ import { d1 } from "../../shared/db/d1.ts";
 import { revokeKey } from "../../shared/db/queries/keys.ts";
 import { countSpans } from "../../shared/model/span.ts";
 import "./provided-context.ts";
-import { INLINE_MAX_BYTES } from "../../shared/ingest/batch-object.ts";
+import { INLINE_MAX_BYTES, QUEUE_IN_MEMORY, QUEUE_METADATA } from "../../shared/ingest/batch-object.ts";
 import { compress, fixture, JSON_TYPE, post, PROTO, QUEUE_BINDINGS, spyQueue, storedBatches, storedObjects, storedSpanIds, tenantWithKey } from "./helpers.ts";
 import { queueShard } from "../../shared/ingest/queue-shard.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
@@ -59,6 +59,19 @@ describe("OTLP ingest: accepted requests are durably stored, grouped by trace", 
     const objects = await storedObjects(tenantId);
     expect(objects.map((o) => o.spanCount)).toEqual([countSpans(validBatch())]);
     expect(sent[0]!.key).toMatch(new RegExp(`^t/${tenantId}/ingest/.*${objects[0]!.batchId}\\.etb$`));
+  });
+
+  it("writes every request to R2, marked, where queue messages live in memory (QUEUES_IN_MEMORY, npm start)", async () => {
+    const { tenantId, secret } = await tenantWithKey();
+    const { queue, sent } = spyQueue();
+    const res = await post("/v1/traces", fixture("valid"), { "content-type": PROTO, authorization: `Bearer ${secret}` }, { INGEST_QUEUE: queue, QUEUES_IN_MEMORY: "1" });
+    expect(res.status).toBe(200);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.inline).toBeUndefined();
+    const listed = await env.SPANS.list({ prefix: `t/${tenantId}/ingest/`, include: ["customMetadata"] });
+    expect(listed.objects.map((o) => o.key)).toEqual([sent[0]!.key]);
+    expect(listed.objects[0]!.customMetadata?.[QUEUE_METADATA]).toBe(QUEUE_IN_MEMORY);
+    expect(await storedSpanIds(tenantId)).toEqual(allSpanIds());
   });
 
   it("accepts OTLP/JSON, gzip and deflate, and the x-api-key header", async () => {

@@ -13,7 +13,7 @@ import { blockExists, recordBlocks, type NewBlock } from "../../shared/db/querie
 import { liveTenantIds } from "../../shared/db/queries/tenants.ts";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { encodeBlock } from "../../shared/block/encode-block.ts";
-import { decodeIngestBatch, inflateInline, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
+import { decodeIngestBatch, inflateInline, QUEUE_IN_MEMORY, QUEUE_METADATA, type IngestBatchMessage, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
 import { distinctSources, mayBeRedelivered, onFailure, planTenantBatch, sourcesToRead, tenantDelta, type AssemblySource, type TenantBatchPlan } from "../../shared/assembly/plan.ts";
 import { blockKey, tenantOfKey, tenantPrefix } from "../../shared/storage/keys.ts";
 import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
@@ -257,18 +257,17 @@ async function spillInline(store: ObjectStore, body: IngestBatchMessage): Promis
 }
 
 /**
- * Ingest objects older than this, still present, lost their queue message (see sweepIngest). On
- * Cloudflare a message lives at most its retries' backoff; a local queue dies with its process, so
- * `npm start` shortens it (SWEEP_AFTER_SECONDS). Sweeping a message still in flight costs only a
- * repeat: the tenant's ledger refuses the second assembly.
+ * Ingest objects older than this, still present, lost their queue message (see sweepIngest): on
+ * Cloudflare a message lives at most its retries' backoff.
  */
 export const SWEEP_AFTER_MS = 10 * 60_000;
-
-/** The sweep age the environment asks for, else SWEEP_AFTER_MS. */
-export function sweepAfterMs(env: Pick<AssemblerEnv, "SWEEP_AFTER_SECONDS">): number {
-  const seconds = Number(env.SWEEP_AFTER_SECONDS);
-  return env.SWEEP_AFTER_SECONDS !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : SWEEP_AFTER_MS;
-}
+/**
+ * The same for an object whose message lived in memory (a local queue, marked by ingest): it is
+ * lost with its process, and a restart takes seconds. A minute covers the queue's 5 s batching and
+ * a retry; sweeping a message still in flight costs only a repeat (the tenant's ledger refuses the
+ * second assembly).
+ */
+export const MEMORY_QUEUE_SWEEP_AFTER_MS = 60_000;
 
 /**
  * Assembles ingest objects whose message never completed: a message that ran out of retries or
@@ -276,8 +275,9 @@ export function sweepAfterMs(env: Pick<AssemblerEnv, "SWEEP_AFTER_SECONDS">): nu
  * work, so this is the step the queue would have run (with the ledger asked first). Runs on the
  * cron, in groups of up to 100 objects.
  */
-export async function sweepIngest(deps: AssemblerDeps, tenantId: string, nowMs = Date.now(), afterMs = SWEEP_AFTER_MS): Promise<number> {
-  const stale = (await deps.store.list(`${tenantPrefix(tenantId)}ingest/`)).filter((o) => o.uploadedMs < nowMs - afterMs).map((o) => o.key);
+export async function sweepIngest(deps: AssemblerDeps, tenantId: string, nowMs = Date.now()): Promise<number> {
+  const afterMs = (o: { metadata?: Record<string, string> }) => (o.metadata?.[QUEUE_METADATA] === QUEUE_IN_MEMORY ? MEMORY_QUEUE_SWEEP_AFTER_MS : SWEEP_AFTER_MS);
+  const stale = (await deps.store.list(`${tenantPrefix(tenantId)}ingest/`, { metadata: true })).filter((o) => o.uploadedMs < nowMs - afterMs(o)).map((o) => o.key);
   for (let i = 0; i < stale.length; i += 100) await assembleForTenant(deps, tenantId, stale.slice(i, i + 100).map((key) => ({ key, swept: true })), nowMs);
   return stale.length;
 }

@@ -11,6 +11,4 @@ export interface AssemblerEnv {
   TENANTS: DurableObjectNamespace<TenantObject>;
   /** How often a tenant's object writes its closed minutes (default 30 s; tests set it long and flush by hand). */
   TENANT_FLUSH_INTERVAL_MS?: string;
-  /** Age in seconds after which the cron assembles an ingest object nobody assembled (consume.ts). */
-  SWEEP_AFTER_SECONDS?: string;
 }

@@ -9,7 +9,7 @@ import { ACCOUNT_POLICY, ADDRESS_POLICY } from "../../shared/auth/login-throttle
 import { SESSION_IDLE_MS } from "../../shared/auth/session.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import { compactTenant } from "./compact.ts";
-import { assemblerDeps, consumeBatch, sweepAfterMs, sweepIngest } from "./consume.ts";
+import { assemblerDeps, consumeBatch, sweepIngest } from "./consume.ts";
 import type { AssemblerEnv } from "./env.ts";
 import { purgeDeletedTenants, sweepOrphanedPrefixes } from "./purge.ts";
 import { applyRetention } from "./retention.ts";
@@ -33,7 +33,7 @@ export default {
       .catch((err: unknown) => console.error("assembler: purging deleted tenants failed", err));
     for (const tenant of await listTenants(db)) {
       try {
-        await sweepIngest(deps, tenant.id, Date.now(), sweepAfterMs(env));
+        await sweepIngest(deps, tenant.id);
         await applyRetention(db, store, tenant.id, tenant.retentionDays);
         // A busy tenant makes more small blocks per cron period than one merge takes.
         for (let round = 0; round < MAX_COMPACTION_ROUNDS; round++) if ((await compactTenant(db, store, tenant.id)).merged === 0) break;

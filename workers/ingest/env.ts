@@ -21,10 +21,10 @@ export interface IngestEnv {
   /** The tenants' objects (class in the assembler worker): the global rate limit. */
   TENANTS: DurableObjectNamespace;
   /**
-   * "off": every ingest object goes to R2 before the 2xx, none rides inside its queue message. For
-   * queues that are not durable (local `wrangler dev`); `npm start` sets it (store-batch.ts).
+   * "1" where queue messages live in memory (local `wrangler dev`; `npm start` sets it): every
+   * ingest object goes to R2 before the 2xx, marked for an early sweep (store-batch.ts).
    */
-  INGEST_INLINE?: string;
+  QUEUES_IN_MEMORY?: string;
 }
 
 /** The bound ingest queues in shard order; a gap in the numbering is a configuration error. */

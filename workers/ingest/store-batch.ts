@@ -6,12 +6,12 @@
  * it is removed again, so a failed request leaves nothing half-written behind (the client retries
  * the whole request on 503).
  *
- * Where the queue is not durable (`wrangler dev` keeps local queue messages in memory),
- * `INGEST_INLINE = "off"` writes every object to R2 before the 2xx, so that what a restart loses
- * is only messages, whose objects the assembler's sweep finds (`npm start` sets it).
+ * Where the queue is not durable (`wrangler dev` keeps local queue messages in memory; `npm start`
+ * sets QUEUES_IN_MEMORY), every object is written to R2 before the 2xx, marked so, and a restart
+ * loses only messages: the assembler's sweep takes such objects after a minute (sweepIngest).
  */
 import { ApiError } from "../../shared/http/errors.ts";
-import { inlinePayload, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
+import { inlinePayload, QUEUE_IN_MEMORY, QUEUE_METADATA, type IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import type { PreparedBatch } from "../../shared/ingest/prepare.ts";
 import { ingestBatchKey } from "../../shared/storage/keys.ts";
 import { ingestQueue, type IngestEnv } from "./env.ts";
@@ -19,7 +19,7 @@ import { ingestQueue, type IngestEnv } from "./env.ts";
 const RETRY_AFTER_SECONDS = 5;
 
 export async function storeBatch(
-  env: Pick<IngestEnv, "SPANS" | "INGEST_QUEUE" | "INGEST_INLINE">,
+  env: Pick<IngestEnv, "SPANS" | "INGEST_QUEUE" | "QUEUES_IN_MEMORY">,
   tenantId: string,
   batchId: string,
   receivedAtMs: number,
@@ -27,12 +27,13 @@ export async function storeBatch(
 ): Promise<{ key: string; inline: boolean }> {
   const key = ingestBatchKey(tenantId, receivedAtMs, batchId);
   const stored = prepared.body;
-  const inline = env.INGEST_INLINE === "off" ? undefined : await inlinePayload(stored);
+  const queueInMemory = env.QUEUES_IN_MEMORY === "1";
+  const inline = queueInMemory ? undefined : await inlinePayload(stored);
   if (!inline) {
     try {
       await env.SPANS.put(key, stored, {
         httpMetadata: { contentType: "application/octet-stream" },
-        customMetadata: { spans: String(prepared.acceptedSpans), traces: String(prepared.traceCount) },
+        customMetadata: { spans: String(prepared.acceptedSpans), traces: String(prepared.traceCount), ...(queueInMemory && { [QUEUE_METADATA]: QUEUE_IN_MEMORY }) },
       });
     } catch (err) {
       console.error("ingest: R2 put failed", key, err);
