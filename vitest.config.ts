@@ -45,6 +45,13 @@ export default defineConfig({
           name: "unit",
           environment: "node",
           include: ["shared/**/*.test.ts", "test/unit/**/*.test.ts"],
+          // Sized for a busy 2-core machine, not for the 5 s default: the differential and property
+          // tests (decoders against protobufjs, the filter cache against the uncached path, block
+          // round trips) take 1-2 s each there with other work running, and several times that when
+          // it is busy. The soundness tests (shared/search/index-soundness.test.ts, up to 8 s) set
+          // 60 s each.
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       workerProject("ingest", "workers/ingest/wrangler.toml", ["test/ingest/fixtures-setup.ts"], "test/support/mains/ingest.ts"),
