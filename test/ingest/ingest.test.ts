@@ -1,4 +1,6 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { app } from "../../workers/ingest/app.ts";
 import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { d1 } from "../../shared/db/d1.ts";
@@ -320,5 +322,23 @@ describe("ingest limits and failures", () => {
       expect(res2.headers.get("retry-after")).toBe("5");
       expect(await storedBatches(tenantId)).toEqual([]);
     }
+  });
+});
+
+describe("response headers", () => {
+  it("sends nosniff on every answer (2xx, 401, 404, preflight) and HSTS only over https", async () => {
+    const { secret } = await tenantWithKey();
+    const ok = await post("/v1/traces", fixture("valid"), { "content-type": PROTO, "x-api-key": secret });
+    const unauthorised = await post("/v1/traces", fixture("valid"), { "content-type": PROTO });
+    const missing = await post("/v2/nothing", "", {});
+    const preflight = await app.fetch(new Request("http://ingest.local/v1/traces", { method: "OPTIONS", headers: { origin: "http://page.example", "access-control-request-method": "POST" } }), env, createExecutionContext());
+    for (const [name, res, status] of [["accepted", ok, 200], ["no key", unauthorised, 401], ["no route", missing, 404], ["preflight", preflight, 204]] as const) {
+      expect(res.status, name).toBe(status);
+      expect(res.headers.get("x-content-type-options"), name).toBe("nosniff");
+      expect(res.headers.get("strict-transport-security"), name).toBeNull();
+    }
+    const overHttps = await app.fetch(new Request("https://ingest.example/v1/traces", { method: "POST", body: fixture("valid"), headers: { "content-type": PROTO } }), env, createExecutionContext());
+    expect(overHttps.status).toBe(401);
+    expect(overHttps.headers.get("strict-transport-security")).toBe("max-age=31536000");
   });
 });

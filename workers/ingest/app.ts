@@ -7,6 +7,7 @@ import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { ApiError, apiErrorOf, errorBody, grpcCodeForHttpStatus } from "../../shared/http/errors.ts";
 import { keyAuth } from "../../shared/http/middleware/key-auth.ts";
+import { baseSecurityHeaders } from "../../shared/http/middleware/security-headers.ts";
 import { readBody } from "../../shared/ingest/read-body.ts";
 import { LeaseLimiter } from "../../shared/ingest/rate-limit.ts";
 import { tenantObject, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
@@ -20,6 +21,8 @@ const limiter = new LeaseLimiter();
 
 export const app = new Hono<IngestApp>();
 
+// First, so that every answer carries it, errors and preflights included.
+app.use("*", baseSecurityHeaders);
 // Browser exporters (OTLP JS in a page) send preflights; keys travel in headers, not cookies.
 app.use(
   "*",
