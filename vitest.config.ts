@@ -71,6 +71,16 @@ export default defineConfig({
       },
       {
         test: {
+          // Kills and restarts its own local stack (test/faults/); `npm run test:faults`, not `npm test`.
+          name: "faults",
+          environment: "node",
+          include: ["test/faults/**/*.test.ts"],
+          testTimeout: 20 * 60_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
           name: "browser",
           environment: "node",
           include: ["test/browser/**/*.test.ts"],
