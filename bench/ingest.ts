@@ -110,8 +110,9 @@ const adminToken = `bench-${crypto.randomUUID()}`;
 const env = { ...process.env, EDGETRACE_ASSEMBLER: "0", INGEST_PORT: String(ingestPort), DASHBOARD_PORT: String(dashboardPort), EDGETRACE_STATE_DIR: stateDir, ADMIN_TOKEN: adminToken, WRANGLER_SEND_METRICS: "false" };
 const stack = spawn("node", ["scripts/start.mjs"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
 // Its own state directory: two workerd processes creating state files in one directory at the
-// same moment can collide (SQLITE_BUSY), and the null worker needs no shared state.
-const nullWorker = spawn("wrangler", ["dev", "-c", "bench/null-worker/wrangler.toml", "--port", String(nullPort), "--inspector-port", String(nullPort + 1), "--ip", "127.0.0.1", "--persist-to", join(stateDir, "null-worker"), "--show-interactive-dev-session=false", "--log-level", "warn"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+// same moment can collide (SQLITE_BUSY), and the null worker needs no shared state. Its own dev
+// registry too: no other local stack should see it (start.mjs gives the stack its own).
+const nullWorker = spawn("wrangler", ["dev", "-c", "bench/null-worker/wrangler.toml", "--port", String(nullPort), "--inspector-port", String(nullPort + 1), "--ip", "127.0.0.1", "--persist-to", join(stateDir, "null-worker"), "--show-interactive-dev-session=false", "--log-level", "warn"], { env: { ...env, WRANGLER_REGISTRY_PATH: join(stateDir, "null-worker", "registry") }, stdio: ["ignore", "pipe", "pipe"], detached: true });
 try {
   await waitForLine(stack, "READY", 180_000);
   await waitForHttp(`http://127.0.0.1:${nullPort}/`);
