@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".wrangler/", "dist/", "coverage/", "test/artifacts/", "dashboard/public/static/ui/", "**/worker-configuration.d.ts", ".scratch*/"] },
+  { ignores: ["node_modules/", "**/.wrangler/", "dist/", "coverage/", "test/artifacts/", "dashboard/public/static/ui/", "**/worker-configuration.d.ts", ".scratch*/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

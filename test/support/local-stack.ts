@@ -74,7 +74,10 @@ export interface LocalStackOptions {
 
 export class LocalStack {
   private child: ChildProcess | undefined;
-  constructor(readonly options: LocalStackOptions) {}
+  readonly options: LocalStackOptions;
+  constructor(options: LocalStackOptions) {
+    this.options = options;
+  }
 
   get ingestUrl(): string {
     return `http://127.0.0.1:${this.options.ingestPort}`;
