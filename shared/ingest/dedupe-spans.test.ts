@@ -3,29 +3,12 @@ import { mergeTraceFragments } from "../block/combine.ts";
 import { emptyResource, emptyScope, type ResourceSpans, type Span, type TraceBatch } from "../model/span.ts";
 import { dropRepeatedSpans, spanContentKey } from "./dedupe-spans.ts";
 import { groupByTrace } from "./group-by-trace.ts";
+import { modelSpan } from "../../test/support/spans.ts";
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";
 
 function span(spanId: string, overrides: Partial<Span> = {}): Span {
-  return {
-    traceId: TRACE,
-    spanId,
-    traceState: "",
-    parentSpanId: "",
-    flags: 0,
-    name: "GET /",
-    kind: 2,
-    startTimeUnixNano: "1700000000000000000",
-    endTimeUnixNano: "1700000000100000000",
-    attributes: [{ key: "http.route", value: { stringValue: "/" } }],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: "" },
-    ...overrides,
-  };
+  return modelSpan(spanId, { traceId: TRACE, attributes: [{ key: "http.route", value: { stringValue: "/" } }], ...overrides });
 }
 
 const resource = (service: string) => ({ attributes: [{ key: "service.name", value: { stringValue: service } }], droppedAttributesCount: 0 });

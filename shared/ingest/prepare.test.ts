@@ -4,6 +4,7 @@ import { MAX_ATTRIBUTE_KEY_BYTES, MAX_NAME_BYTES } from "../model/span-limits.ts
 import { encodeTraceProto } from "../otlp/encode-proto.ts";
 import { decodeIngestBatch } from "./batch-object.ts";
 import { partialSuccess, prepareBatch, type PrepareOptions } from "./prepare.ts";
+import { modelSpan } from "../../test/support/spans.ts";
 
 const RECEIVED_MS = 1_780_000_000_000;
 const NOW_NS = BigInt(RECEIVED_MS) * 1_000_000n;
@@ -12,25 +13,7 @@ const TRACE = "0af7651916cd43dd8448eb211c80319c";
 const enc = new TextEncoder();
 
 function span(spanId: string, o: Partial<Span> = {}): Span {
-  return {
-    traceId: TRACE,
-    spanId,
-    traceState: "",
-    parentSpanId: "",
-    flags: 0,
-    name: "GET /",
-    kind: 2,
-    startTimeUnixNano: String(NOW_NS - 1_000_000_000n),
-    endTimeUnixNano: String(NOW_NS - 900_000_000n),
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: "" },
-    ...o,
-  };
+  return modelSpan(spanId, { traceId: TRACE, startTimeUnixNano: String(NOW_NS - 1_000_000_000n), endTimeUnixNano: String(NOW_NS - 900_000_000n), ...o });
 }
 
 const request = (...spans: Span[]): ResourceSpans[] => [

@@ -8,6 +8,7 @@ import type { ResourceSpans, Span } from "../../shared/model/span.ts";
 import { MAX_ATTRIBUTE_KEY_BYTES, MAX_NAME_BYTES } from "../../shared/model/span-limits.ts";
 import { encodeTraceProto } from "../../shared/otlp/encode-proto.ts";
 import { JSON_TYPE, post, PROTO, spyQueue, storedBatches, storedObjects, tenantWithKey } from "./helpers.ts";
+import { modelSpan } from "../support/spans.ts";
 
 const TRACE = "5b8efff798038103d269b633813fc60c";
 const HOUR_NS = 3_600_000_000_000n;
@@ -16,25 +17,7 @@ const nowNs = () => BigInt(Date.now()) * 1_000_000n;
 
 function span(spanId: string, o: Partial<Span> = {}): Span {
   const start = nowNs() - 60_000_000_000n;
-  return {
-    traceId: TRACE,
-    spanId,
-    traceState: "",
-    parentSpanId: "",
-    flags: 0,
-    name: "GET /",
-    kind: 2,
-    startTimeUnixNano: String(start),
-    endTimeUnixNano: String(start + 5_000_000n),
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: "" },
-    ...o,
-  };
+  return modelSpan(spanId, { traceId: TRACE, startTimeUnixNano: String(start), endTimeUnixNano: String(start + 5_000_000n), ...o });
 }
 
 const request = (spans: Span[]): ResourceSpans[] => [

@@ -30,6 +30,32 @@ export function testSpan(s: SpanSpec): Span {
   };
 }
 
+/**
+ * A span of the model with every field at its empty value, a "GET /" server span of trace
+ * 0af76519... lasting 100 ms from 2023-11-14T22:13:20Z; `overrides` set what a test is about.
+ */
+export function modelSpan(spanId: string, overrides: Partial<Span> = {}): Span {
+  return {
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    spanId,
+    traceState: "",
+    parentSpanId: "",
+    flags: 0,
+    name: "GET /",
+    kind: 2,
+    startTimeUnixNano: "1700000000000000000",
+    endTimeUnixNano: "1700000000100000000",
+    attributes: [],
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    status: { code: 0, message: "" },
+    ...overrides,
+  };
+}
+
 /** One service's spans under one scope; `resourceAttributes` come after service.name. */
 export function testResourceSpans(service: string, spans: Span[], resourceAttributes: KeyValue[] = []): ResourceSpans {
   return {
