@@ -25,7 +25,8 @@ import type { TraceSummary } from "../block/summary-table.ts";
 import type { Db } from "../db/client.ts";
 import { listScanBlocks, type ScanBlock } from "../db/queries/block-scan.ts";
 import type { ResourceSpans } from "../model/span.ts";
-import { BlockGone, blockRangeReader, type ReadRange } from "../storage/block-range-reader.ts";
+import type { RangeReader } from "../block/read-block.ts";
+import { BlockGone, blockRangeReader } from "../storage/block-range-reader.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { openBlock, segmentsNewestFirst, type OpenedBlock } from "./segments.ts";
 
@@ -98,7 +99,7 @@ export function pruneBlocks<B extends PrunableBlock>(blocks: readonly B[], filte
 }
 
 /** Reads of one block, counted. */
-export function scanReader(store: ObjectStore, tenantId: string, block: ScanBlock, counters: ScanCounters): ReadRange {
+export function scanReader(store: ObjectStore, tenantId: string, block: ScanBlock, counters: ScanCounters): RangeReader {
   return blockRangeReader(store, tenantId, block.id, (n) => {
     counters.reads++;
     counters.inspectedBytes += n;
@@ -186,7 +187,7 @@ export interface BlockCandidates {
 }
 
 /** Opens a block and picks the summary rows a scan must look at. */
-export async function candidateRows(read: ReadRange, objectSize: number, options: CandidateOptions, counters: ScanCounters): Promise<BlockCandidates> {
+export async function candidateRows(read: RangeReader, objectSize: number, options: CandidateOptions, counters: ScanCounters): Promise<BlockCandidates> {
   const block = await openBlock(read, objectSize, options.tailBytes);
   counters.inspectedBlocks++;
   const cond = options.useIndex === false ? undefined : options.filter?.indexCondition;

@@ -7,7 +7,7 @@
 import { decodeDictionary, type BlockDictionary } from "../block/dictionary.ts";
 import { FOOTER_SIZE, readFooter } from "../block/footer.ts";
 import { decodeSummaries, type TraceSummary } from "../block/summary-table.ts";
-import type { ReadRange } from "../storage/block-range-reader.ts";
+import type { RangeReader } from "../block/read-block.ts";
 
 export interface SegmentRows {
   offset: number;
@@ -50,7 +50,7 @@ export interface OpenedBlock {
  * dictionary usually fit), checks the footer against the object's size, and decodes the summary
  * table. What search, tag scans and TraceQL metrics all start with.
  */
-export async function openBlock(read: ReadRange, objectSize: number, tailBytes = 64 * 1024): Promise<OpenedBlock> {
+export async function openBlock(read: RangeReader, objectSize: number, tailBytes = 64 * 1024): Promise<OpenedBlock> {
   const tailLength = Math.min(objectSize, Math.max(FOOTER_SIZE, tailBytes));
   const tailOffset = objectSize - tailLength;
   const tail = await read(tailOffset, tailLength);

@@ -22,7 +22,8 @@
  * catalog is read once more at the end for blocks not yet seen (the merged block).
  */
 import type { TraceSummary } from "../block/summary-table.ts";
-import { BlockGone, blockRangeReader, type ReadRange } from "../storage/block-range-reader.ts";
+import type { RangeReader } from "../block/read-block.ts";
+import { BlockGone, blockRangeReader } from "../storage/block-range-reader.ts";
 import type { ResourceSpans, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, pruneBlocks, readSegments, scanInOrder, type ScanCounters, type ScanSettings } from "./block-scanner.ts";
@@ -169,7 +170,7 @@ interface BlockScan {
   tailBytes?: number;
 }
 
-async function scanBlock(read: ReadRange, objectSize: number, scan: BlockScan): Promise<Fed[]> {
+async function scanBlock(read: RangeReader, objectSize: number, scan: BlockScan): Promise<Fed[]> {
   const { sink, filter, counters } = scan;
   const c = await candidateRows(read, objectSize, { startNs: scan.startNs, endNs: scan.endNs, filter, useIndex: scan.useIndex, tailBytes: scan.tailBytes }, counters);
   // Without a filter, a sink of summary facts needs nothing more.

@@ -4,15 +4,14 @@
  * swapped it between the catalog read and ours; readers catch `BlockGone` and look again (its
  * traces are in the merged block).
  */
+import type { RangeReader } from "../block/read-block.ts";
 import { blockKey } from "./keys.ts";
 import type { ObjectStore } from "./object-store.ts";
 
 export class BlockGone extends Error {}
 
-export type ReadRange = (offset: number, length: number) => Promise<Uint8Array>;
-
 /** Reads of block `blockId`; `onRead` sees every read's size (for inspected-bytes figures). */
-export function blockRangeReader(store: ObjectStore, tenantId: string, blockId: string, onRead?: (bytes: number) => void): ReadRange {
+export function blockRangeReader(store: ObjectStore, tenantId: string, blockId: string, onRead?: (bytes: number) => void): RangeReader {
   const key = blockKey(tenantId, blockId);
   return async (offset, length) => {
     const bytes = await store.getRange(key, offset, length);
