@@ -140,15 +140,25 @@ describe("parallel assembly", () => {
     const at = firstSpanMs(requests) + 3_600_000;
     const [kept, gone] = await Promise.all(["catalog-kept", "catalog-gone"].map((n) => createTenant(db(), n)));
     const messages = [...(await ingest(kept!.id, requests, at, "inline")), ...(await ingest(gone!.id, requests, at, "inline"))];
-    // A real fault: the tenant's row is gone, so its block's catalog row breaks the foreign key.
-    await env.DB.prepare("DELETE FROM tenants WHERE id = ?").bind(gone!.id).run();
+    // A real fault: the tenant's row goes after the consumer found it live and before the catalog
+    // write, so its block's catalog row breaks the foreign key.
     let batches = 0;
-    const counting = Object.assign(Object.create(db()), { batch: (s: readonly [unknown, ...unknown[]]) => (batches++, db().batch(s)) });
+    const counting = Object.assign(Object.create(db()), {
+      batch: async (s: readonly [unknown, ...unknown[]]) => {
+        if (batches++ === 0) await env.DB.prepare("DELETE FROM tenants WHERE id = ?").bind(gone!.id).run();
+        return db().batch(s);
+      },
+    });
     const result = await deliverWith(messages, { ...(await deps()), db: counting });
     // One batch for both rows, then each alone once it failed.
     expect(batches).toBe(3);
-    expect(retriedKeys(result).sort()).toEqual(messages.filter((m) => m.tenantId === gone!.id).map((m) => m.key).sort());
+    const goneKeys = messages.filter((m) => m.tenantId === gone!.id).map((m) => m.key).sort();
+    expect(retriedKeys(result).sort()).toEqual(goneKeys);
     expect((await listBlocks(db(), kept!.id)).length).toBe(1);
     expect((await env.SPANS.list({ prefix: `t/${gone!.id}/blocks/` })).objects).toEqual([]);
+    // Redelivered, they belong to no tenant now: dropped, not retried for ever.
+    const again = await deliverWith(messages.filter((m) => m.tenantId === gone!.id), await deps(), 2);
+    expect(again.retryMessages).toEqual([]);
+    expect(again.explicitAcks.length).toBe(goneKeys.length);
   });
 });
