@@ -1,8 +1,9 @@
 /**
  * @module
- * One error type for every worker. Handlers throw it; each app's single `onError` turns it into a
- * response. `retryAfterSeconds` marks the failures a client may retry (storage trouble, rate
- * limits); everything about bad data is a 4xx that must not be retried.
+ * One error type for every worker. Handlers throw it; each app's single `onError` (made by
+ * error-handler.ts `errorHandler`, in the protocol's body shape) turns it into a response.
+ * `retryAfterSeconds` marks the failures a client may retry (storage trouble, rate limits);
+ * everything about bad data is a 4xx that must not be retried.
  */
 export class ApiError extends Error {
   readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;

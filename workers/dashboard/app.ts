@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { ApiError, apiErrorOf, errorBody } from "../../shared/http/errors.ts";
+import { ApiError } from "../../shared/http/errors.ts";
+import { errorHandler, jsonError } from "../../shared/http/error-handler.ts";
 import type { DashboardApp } from "./env.ts";
 import { admin } from "./routes/admin.ts";
 import { jaeger } from "./routes/jaeger.ts";
@@ -28,15 +29,13 @@ app.route("/", ui);
 
 app.notFound((c) => (isPagePath(c.req.path) ? errorPage(c, new ApiError(404, "not_found", "There is no such page.")) : c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}` }, 404)));
 
-app.onError((err, c) => {
-  const apiError = apiErrorOf(err);
-  if (!(err instanceof ApiError)) console.error("dashboard: unexpected error", err);
-  // Pages answer with pages: a login redirect, or an error page a person can read.
-  if (isPagePath(c.req.path)) {
-    if (err instanceof LoginRequired && c.req.method === "GET") return c.redirect(`/login`, 302);
-    return errorPage(c, apiError);
-  }
-  const headers: Record<string, string> = {};
-  if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);
-  return c.json(errorBody(apiError), apiError.status, headers);
-});
+app.onError(
+  errorHandler<DashboardApp>("dashboard", (c, err, headers) => {
+    // Pages answer with pages: a login redirect, or an error page a person can read.
+    if (isPagePath(c.req.path)) {
+      if (err instanceof LoginRequired && c.req.method === "GET") return c.redirect(`/login`, 302);
+      return errorPage(c, err);
+    }
+    return jsonError(c, err, headers);
+  }),
+);

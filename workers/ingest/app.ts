@@ -5,7 +5,8 @@
  */
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
-import { ApiError, apiErrorOf, errorBody, grpcCodeForHttpStatus } from "../../shared/http/errors.ts";
+import { ApiError, grpcCodeForHttpStatus } from "../../shared/http/errors.ts";
+import { errorHandler, jsonError } from "../../shared/http/error-handler.ts";
 import { keyAuth } from "../../shared/http/middleware/key-auth.ts";
 import { baseSecurityHeaders } from "../../shared/http/middleware/security-headers.ts";
 import { readBody } from "../../shared/ingest/read-body.ts";
@@ -72,18 +73,15 @@ app.post("/api/v2/spans", keyAuth({ scope: "ingest" }), async (c) => {
 
 app.notFound((c) => c.json({ code: 5, error: "not_found", message: `No route for ${c.req.method} ${c.req.path}; OTLP is at POST /v1/traces, Zipkin at POST /api/v2/spans` }, 404));
 
-app.onError((err, c) => {
-  const apiError = apiErrorOf(err);
-  if (!(err instanceof ApiError)) console.error("ingest: unexpected error", err);
-  const headers: Record<string, string> = {};
-  if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);
-  // OTLP says errors come back as google.rpc.Status in the request's encoding.
-  if (c.req.path === "/v1/traces" && PROTOBUF_TYPES.has(mediaType(c.req.header("content-type")))) {
-    headers["content-type"] = "application/x-protobuf";
-    return c.body(encodeStatusProto(grpcCodeForHttpStatus(apiError.status), apiError.message) as Uint8Array<ArrayBuffer>, apiError.status, headers);
-  }
-  return c.json(errorBody(apiError), apiError.status, headers);
-});
+app.onError(
+  errorHandler("ingest", (c, err, headers) => {
+    // OTLP says errors come back as google.rpc.Status in the request's encoding.
+    if (c.req.path === "/v1/traces" && PROTOBUF_TYPES.has(mediaType(c.req.header("content-type")))) {
+      return c.body(encodeStatusProto(grpcCodeForHttpStatus(err.status), err.message) as Uint8Array<ArrayBuffer>, err.status, { ...headers, "content-type": "application/x-protobuf" });
+    }
+    return jsonError(c, err, headers);
+  }),
+);
 
 async function readAndPrepare(c: Context<IngestApp>, source: IngestSource) {
   const { tenantId, limits } = c.var.principal;

@@ -29,9 +29,11 @@ import { Hono } from "hono";
 import type { Principal } from "../../../shared/auth/authenticate.ts";
 import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
-import { ApiError, apiErrorOf } from "../../../shared/http/errors.ts";
+import { ApiError } from "../../../shared/http/errors.ts";
+import { errorHandler } from "../../../shared/http/error-handler.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { spanKindName, spanKindNumber, toJaegerTrace } from "../../../shared/jaeger/convert.ts";
+import { envelope, errorEnvelope, jaegerError, v3Error } from "../../../shared/jaeger/envelope.ts";
 import { JaegerSearchError, parseJaegerSearch, type JaegerSearch } from "../../../shared/jaeger/search-params.ts";
 import { jaegerSpanMatcher } from "../../../shared/jaeger/span-query.ts";
 import { parseV3Dependencies, parseV3FindTraces } from "../../../shared/jaeger/v3-params.ts";
@@ -48,14 +50,6 @@ type JaegerApp = { Bindings: DashboardEnv; Variables: { principal: Principal } }
 
 /** How far back services and operations look. */
 const LOOKBACK_SECONDS = 7 * 24 * 3600;
-
-function envelope<T>(data: T, total = 0) {
-  return { data, total, limit: 0, offset: 0, errors: null };
-}
-
-function errorEnvelope(status: number, msg: string) {
-  return { data: null, total: 0, limit: 0, offset: 0, errors: [{ code: status, msg }] };
-}
 
 /** Optional `start`/`end` in epoch microseconds (Jaeger's convention), as a range in ms. */
 function parseMicrosRange(start: string | undefined, end: string | undefined): { startMs?: number; endMs?: number } {
@@ -102,21 +96,6 @@ function parseRfc3339Range(start: string | undefined, end: string | undefined): 
   const range = { startMs: parse("startTime", start), endMs: parse("endTime", end) };
   if (range.startMs !== undefined && range.endMs !== undefined && range.startMs > range.endMs) throw new ApiError(400, "invalid_range", "startTime is after endTime");
   return range;
-}
-
-/** gRPC codes of the HTTP statuses we answer, for api_v3's gateway errors. */
-const GRPC_CODES: Record<number, [number, string]> = {
-  400: [3, "Bad Request"],
-  401: [16, "Unauthorized"],
-  403: [7, "Forbidden"],
-  404: [5, "Not Found"],
-  429: [8, "Too Many Requests"],
-  503: [14, "Service Unavailable"],
-};
-
-function v3Error(status: number, message: string) {
-  const [grpcCode, httpStatus] = GRPC_CODES[status] ?? [13, "Internal Server Error"];
-  return { error: { grpcCode, httpCode: status, message, httpStatus } };
 }
 
 /** A search parameter error as a 400. */
@@ -207,11 +186,4 @@ export const jaeger = new Hono<JaegerApp>()
     if (!found) return c.json(v3Error(404, "trace not found"), 404);
     return c.json({ result: { resourceSpans: found.resourceSpans } });
   })
-  .onError((err, c) => {
-    const apiError = apiErrorOf(err);
-    if (!(err instanceof ApiError)) console.error("dashboard jaeger: unexpected error", err);
-    const headers: Record<string, string> = {};
-    if (apiError.retryAfterSeconds !== undefined) headers["retry-after"] = String(apiError.retryAfterSeconds);
-    const body = c.req.path.includes("/api/v3/") ? v3Error(apiError.status, apiError.message) : errorEnvelope(apiError.status, apiError.message);
-    return c.json(body, apiError.status, headers);
-  });
+  .onError(errorHandler("dashboard jaeger", jaegerError));

@@ -37,7 +37,8 @@ import { Hono } from "hono";
 import type { Principal } from "../../../shared/auth/authenticate.ts";
 import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
 import { indexStore } from "../../../shared/db/select-index-store.ts";
-import { ApiError, apiErrorOf } from "../../../shared/http/errors.ts";
+import { ApiError } from "../../../shared/http/errors.ts";
+import { errorHandler, textError } from "../../../shared/http/error-handler.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
 import { USER_NODE } from "../../../shared/servicegraph/edges.ts";
@@ -169,9 +170,4 @@ export const zipkin = new Hono<ZipkinApp>()
     const rows = await readOperationRowsWithOpen(await indexStore(c.env), tenantObjectOf(c.env, c.var.principal.tenantId), c.var.principal.tenantId, lookbackWindow());
     return c.json(sorted(rows.map((r) => r.service)));
   })
-  .onError((err, c) => {
-    const apiError = apiErrorOf(err);
-    if (!(err instanceof ApiError)) console.error("dashboard zipkin: unexpected error", err);
-    if (apiError.retryAfterSeconds !== undefined) c.header("retry-after", String(apiError.retryAfterSeconds));
-    return c.text(apiError.message, apiError.status);
-  });
+  .onError(errorHandler("dashboard zipkin", textError));
