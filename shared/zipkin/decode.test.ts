@@ -4,7 +4,7 @@ import { SpanKind as OtelSpanKind, SpanStatusCode, context, trace } from "@opent
 import { ZipkinExporter } from "@opentelemetry/exporter-zipkin";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DecodeError, type KeyValue, type Span, type TraceBatch } from "../model/span.ts";
 import { validateBatch } from "../model/validate.ts";
 import { decodeZipkinSpans, microsToNanos } from "./decode.ts";
@@ -285,6 +285,46 @@ describe("decodeZipkinSpans", () => {
     ]);
     expect(s).toMatchObject({ droppedAttributesCount: 3, droppedEventsCount: 4, droppedLinksCount: 5 });
     expect(s.attributes).toEqual([str("otlp.link.1", "broken")]);
+  });
+
+  // encode.ts writes event and link attributes' int64s as exact JSON numbers (JsonInt64).
+  const BIG_JSON = '{"big":9007199254740993,"max":9223372036854775807,"min":-9223372036854775808,"two53":9007199254740992,"over":18446744073709551616,"small":42,"ratio":0.5,"exp":1e3}';
+  const bigDecoded = (): Span =>
+    decodeOne({ annotations: [{ timestamp: 1502787600000001, value: `e|${BIG_JSON}|0` }], tags: { "otlp.link.0": `0af7651916cd43dd8448eb211c80319c|b7ad6b7169203331||${BIG_JSON}|0` } });
+
+  it("reads integers beyond 2^53 in event and link attribute JSON exactly, within int64", () => {
+    const s = bigDecoded();
+    const expected = [
+      { key: "big", value: { intValue: "9007199254740993" } },
+      { key: "max", value: { intValue: "9223372036854775807" } },
+      { key: "min", value: { intValue: "-9223372036854775808" } },
+      { key: "two53", value: { intValue: "9007199254740992" } },
+      // Beyond int64 a number is a double, as before; so are fractions; exponents read as before.
+      { key: "over", value: { doubleValue: 2 ** 64 } },
+      int("small", 42),
+      { key: "ratio", value: { doubleValue: 0.5 } },
+      int("exp", 1000),
+    ];
+    expect(s.events[0]!.attributes).toEqual(expected);
+    expect(s.links[0]!.attributes).toEqual(expected);
+  });
+
+  it("falls back to the nearest double where JSON.parse gives a reviver no source text", () => {
+    const parse = JSON.parse.bind(JSON);
+    const spy = vi.spyOn(JSON, "parse").mockImplementation((text: string, reviver?: (key: string, value: unknown) => unknown) =>
+      parse(text, reviver && ((key: string, value: unknown) => reviver(key, value))),
+    );
+    try {
+      const s = bigDecoded();
+      expect(spy).toHaveBeenCalled();
+      expect(s.events[0]!.attributes.slice(0, 2)).toEqual([
+        { key: "big", value: { doubleValue: 2 ** 53 } },
+        { key: "max", value: { doubleValue: 2 ** 63 } },
+      ]);
+      expect(s.links[0]!.attributes).toEqual(s.events[0]!.attributes);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("lets a tag win over an endpoint-derived attribute of the same name", () => {

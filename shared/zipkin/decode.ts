@@ -15,7 +15,8 @@
  * - kind CLIENT/SERVER/PRODUCER/CONSUMER → 3/2/4/5; absent → 0 unless a `span.kind=internal` tag.
  * - timestamp/duration/annotation times are epoch µs (fractional values, which the JS exporter
  *   sends, are kept to the ns) → ns decimal strings. No timestamp → start 0, which validate rejects.
- * - annotations → events; `name|{json attrs}|dropped` values (collector exporter) are unpacked.
+ * - annotations → events; `name|{json attrs}|dropped` values (collector exporter) are unpacked,
+ *   integers beyond 2^53 in the JSON kept exact (encode.ts writes them so).
  * - tags → string attributes, except the ones that carry OTLP fields: `otel.status_code` /
  *   `otel.status_description` (the code as "ERROR" or "STATUS_CODE_ERROR"), `error` (any value but
  *   "false" means ERROR; its text becomes the status message — the collector only honours "true"),
@@ -148,11 +149,27 @@ function isResourceTag(key: string): boolean {
 const str = (key: string, value: string): KeyValue => ({ key, value: { stringValue: value } });
 const int = (key: string, value: number): KeyValue => ({ key, value: { intValue: String(value) } });
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A JSON.parse reviver that reads an integer beyond 2^53 from its source text, as a bigint when
+ * it fits an int64 (the third argument is JSON.parse source text access, in workerd and Node 22;
+ * where the runtime does not pass it, the number stays the nearest double).
+ */
+function exactInt64(_key: string, value: unknown, context?: { source?: unknown }): unknown {
+  if (typeof value !== "number" || Number.isSafeInteger(value)) return value;
+  const source = context?.source;
+  if (typeof source !== "string" || !/^-?\d+$/.test(source)) return value;
+  const n = BigInt(source);
+  return n >= INT64_MIN && n <= INT64_MAX ? n : value;
+}
+
 /** Attributes packed as JSON by the collector's zipkin exporter (events, links). */
 function jsonAttributes(json: string): KeyValue[] | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(json);
+    parsed = JSON.parse(json, exactInt64 as (key: string, value: unknown) => unknown);
   } catch {
     return undefined;
   }
@@ -162,6 +179,7 @@ function jsonAttributes(json: string): KeyValue[] | undefined {
     let value: AnyValue | undefined;
     if (typeof v === "string") value = { stringValue: v };
     else if (typeof v === "boolean") value = { boolValue: v };
+    else if (typeof v === "bigint") value = { intValue: v.toString() };
     else if (typeof v === "number") value = Number.isSafeInteger(v) ? { intValue: String(v) } : { doubleValue: v };
     if (value) out.push({ key, value });
   }

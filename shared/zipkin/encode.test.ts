@@ -198,6 +198,25 @@ describe("encodeZipkinSpans", () => {
     expect(bare).toEqual({ traceId: "463ac35c9f6413ad", id: "bd7a977555f6b982", name: "op" });
   });
 
+  it("writes event and link attributes' int64s so that decode.ts reads them back exactly", () => {
+    const big: KeyValue[] = [
+      { key: "max", value: { intValue: "9223372036854775807" } },
+      { key: "min", value: { intValue: "-9223372036854775808" } },
+      { key: "above", value: { intValue: "9007199254740993" } },
+    ];
+    const sent = rs("a", [
+      span({
+        events: [{ timeUnixNano: "1502787600000500000", name: "e", attributes: big, droppedAttributesCount: 0 }],
+        links: [{ traceId: TRACE, spanId: "00000000000000aa", traceState: "", attributes: big, droppedAttributesCount: 0, flags: 0 }],
+      }),
+    ]);
+    const text = JSON.stringify(encodeZipkinSpans([sent]));
+    expect(text).toContain('\\"max\\":9223372036854775807');
+    const [back] = spans(decodeZipkinSpans(JSON.parse(text)));
+    expect(back!.events[0]!.attributes).toEqual(big);
+    expect(back!.links[0]!.attributes).toEqual(big);
+  });
+
   it("keeps an IPv4 written with leading zeros as the endpoint's, as Zipkin does", () => {
     const input = [{ ...ZIPKIN[2]!, localEndpoint: { serviceName: "backend", ipv4: "010.001.002.003", port: 9000 }, remoteEndpoint: { ipv4: "172.017.000.013" } }];
     const [out] = encodeZipkinSpans(decodeZipkinSpans(structuredClone(input)).resourceSpans);

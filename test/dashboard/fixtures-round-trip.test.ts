@@ -184,6 +184,17 @@ describe("fixtures read back through Tempo, Jaeger and Zipkin", () => {
       "otlp.link.0": `${OTEL_LINKED_TRACE_ID}|0102030405060708|congo=ucfJifl5GOE|{"link.kind":"batch","link.seq":-9223372036854775808}|0`,
     });
     expect(zWork).toMatchObject({ id: "eee19b7ec3c1b175", parentId: "eee19b7ec3c1b174", tags: { "span.kind": "internal", "my.scope.attribute": "some scope attribute" } });
+
+    // Zipkin's answer sent back in through Zipkin ingest: events and links with their int64s
+    // exact, and the status from OTel's status tags, which are not kept as attributes.
+    const again = await tenantWithKey(["read"]);
+    expect(await ingestBody(again.tenantId, "zipkin-json", read.zipkin)).toEqual({ acceptedSpans: 2, rejectedSpans: 0 });
+    const reread = flat((await readAll(OTEL_TRACE_ID, again.secret)).tempoV2).find((s) => s.span.spanId === "eee19b7ec3c1b174")!;
+    // (Zipkin times are whole microseconds.)
+    expect(reread.span.events).toEqual(server.span.events.map((e) => ({ ...e, timeUnixNano: String((BigInt(e.timeUnixNano) / 1000n) * 1000n) })));
+    expect(reread.span.links).toEqual(server.span.links);
+    expect(reread.span.status).toEqual({ code: 2, message: "boom" });
+    expect(reread.span.attributes.filter((kv) => kv.key === "error" || kv.key.startsWith("otel.status"))).toEqual([]);
   });
 
   it("Zipkin v2 (shared spans, IPv6, a leading-zero IPv4): exact in Zipkin; OTLP and Jaeger keep the endpoints and both halves", async () => {
