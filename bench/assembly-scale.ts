@@ -45,7 +45,7 @@ import { messageBytes, queueOps } from "./cost/protocol.ts";
 import { sdkExports } from "./cost/workload.ts";
 import { PRICES } from "./cost/prices.ts";
 import type { D1Counts } from "./cost/counting-d1.ts";
-import type { R2OpCounts } from "../shared/storage/counting-store.ts";
+import type { R2OpCounts } from "./support/counting-r2.ts";
 import type { ObjectCounts } from "./support/object-counts.ts";
 import { startBenchWorker } from "./support/bench-worker.ts";
 import { workerdCpuMs } from "./support/workerd-cpu.ts";

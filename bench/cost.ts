@@ -11,7 +11,7 @@
  * nothing to do (the fixed cost of a cron run). See bench/cost/worker.mts.
  *
  * Counters, all at the binding boundary:
- * - R2: every binding call classified as R2 bills it (shared/storage/counting-store.ts).
+ * - R2: every binding call classified as R2 bills it (bench/support/counting-r2.ts).
  * - D1: `meta.rows_read` / `meta.rows_written` of every query and batch (bench/cost/counting-d1.ts).
  * - Queues: one operation per 64 KB of each message written, read and deleted (bench/cost/protocol.ts);
  *   a message carries its ingest object inline when it fits, so its payload is counted in its size.

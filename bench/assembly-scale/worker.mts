@@ -14,7 +14,7 @@ import { sql } from "drizzle-orm";
 import { d1 } from "../../shared/db/d1.ts";
 import { tenants } from "../../shared/db/schema.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
-import { countingR2Bucket, newR2OpCounts, type R2OpCounts } from "../../shared/storage/counting-store.ts";
+import { countingR2Bucket, newR2OpCounts, type R2OpCounts } from "../support/counting-r2.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import { tenantObject, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
 import type { BatchingDb } from "../../shared/db/client.ts";

@@ -1,6 +1,6 @@
 /** What bench/cost/worker.mts (in workerd) and bench/cost.ts (in Node) exchange as JSON. */
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
-import type { R2OpCounts } from "../../shared/storage/counting-store.ts";
+import type { R2OpCounts } from "../support/counting-r2.ts";
 import type { D1Counts } from "./counting-d1.ts";
 import type { ObjectCounts } from "../support/object-counts.ts";
 

@@ -16,7 +16,7 @@ import { createKey } from "../../shared/db/queries/keys.ts";
 import { createTenant, listTenants } from "../../shared/db/queries/tenants.ts";
 import { tenants } from "../../shared/db/schema.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
-import { countingR2Bucket, newR2OpCounts } from "../../shared/storage/counting-store.ts";
+import { countingR2Bucket, newR2OpCounts } from "../support/counting-r2.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import assembler from "../../workers/assembler/index.ts";
 import { compactTenant } from "../../workers/assembler/compact.ts";

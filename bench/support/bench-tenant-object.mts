@@ -1,12 +1,12 @@
 /**
  * The tenant object as the benchmarks run it: the real class, with its own D1 and R2 bindings
- * counted (bench/cost/counting-d1.ts, shared/storage/counting-store.ts) and, with BENCH_LATENCY_MS,
+ * counted (bench/cost/counting-d1.ts, bench/support/counting-r2.ts) and, with BENCH_LATENCY_MS,
  * delayed like Cloudflare's (bench/support/latency.ts), plus `benchCounts()` to read both.
  * `.mts`: it needs Workers types (checked with the bench workers that export it).
  */
 import { TenantObject } from "../../workers/assembler/tenant-object.ts";
 import type { AssemblerEnv } from "../../workers/assembler/env.ts";
-import { countingR2Bucket, newR2OpCounts, type R2OpCounts } from "../../shared/storage/counting-store.ts";
+import { countingR2Bucket, newR2OpCounts, type R2OpCounts } from "./counting-r2.ts";
 import { countingD1, newD1Counts, type D1Counts } from "../cost/counting-d1.ts";
 import { delayedD1, delayedR2 } from "./latency.ts";
 

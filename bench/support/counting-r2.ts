@@ -9,7 +9,8 @@
  * configuration calls, which a binding cannot make); Class B is HeadObject and GetObject (a range
  * read is one GetObject); DeleteObject and AbortMultipartUpload are free.
  *
- * Used by bench/cost.ts; a worker can use it for per-tenant usage accounting.
+ * Bench code: the cost and assembly-scale bench workers wrap their bucket with it
+ * (bench/cost/worker.mts, bench/assembly-scale/worker.mts, bench/support/bench-tenant-object.mts).
  */
 
 export type R2OpClass = "A" | "B" | "free";
