@@ -44,7 +44,8 @@ import { searchTraces } from "../../../shared/search/search-blocks.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
-import { jaegerDependencies, MAX_WINDOW_SECONDS, parseDependenciesWindow } from "./service-graph.ts";
+import { jaegerDependencies } from "../../../shared/servicegraph/dependencies.ts";
+import { MAX_WINDOW_SECONDS, parseDependenciesWindow, serviceGraphFor } from "./service-graph.ts";
 
 type JaegerApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
@@ -155,7 +156,7 @@ export const jaeger = new Hono<JaegerApp>()
     return c.json(envelope(ops, ops.length));
   })
   .get("/api/dependencies", async (c) => {
-    const links = await jaegerDependencies(c.env, c.var.principal.tenantId, parseDependenciesWindow(c.req.query()));
+    const links = jaegerDependencies((await serviceGraphFor(c.env, c.var.principal.tenantId, parseDependenciesWindow(c.req.query()))).edges);
     return c.json(envelope(links, links.length));
   })
   .get("/api/v3/services", async (c) => {
@@ -175,7 +176,7 @@ export const jaeger = new Hono<JaegerApp>()
   })
   .get("/api/v3/dependencies", async (c) => {
     const { startMs, endMs } = parsed(() => parseV3Dependencies(c.req.query(), MAX_WINDOW_SECONDS * 1000));
-    const links = await jaegerDependencies(c.env, c.var.principal.tenantId, { start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000) });
+    const links = jaegerDependencies((await serviceGraphFor(c.env, c.var.principal.tenantId, { start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000) })).edges);
     // proto3 JSON writes the uint64 call count as a decimal string.
     return c.json({ dependencies: links.map((l) => ({ parent: l.parent, child: l.child, callCount: String(l.callCount) })) });
   })

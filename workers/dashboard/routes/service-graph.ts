@@ -2,8 +2,9 @@
  * @module
  * The service-graph API under /api: `GET /api/service-graph` (nodes and edges of a window) and
  * `GET /api/services/{service}/operations/metrics` (RED per operation), both from the per-minute
- * rows (D1 plus the minutes the assembler has not closed yet). Also `jaegerDependencies`, the same
- * edges in the shape of Jaeger's `/api/dependencies`, for routes/jaeger.ts.
+ * rows (D1 plus the minutes the assembler has not closed yet). `serviceGraphFor` and the window
+ * parsers serve the Jaeger and Zipkin dependencies too (their links: shared/servicegraph/
+ * dependencies.ts).
  *
  * Every route needs a key with the `read` scope and sees only that key's tenant. `start` and `end`
  * are epoch seconds, default the last hour; a window longer than 7 days is refused, since every
@@ -22,7 +23,6 @@ import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { summarizeOperations, type OperationMetrics } from "../../../shared/metrics/red.ts";
 import type { TimeWindow } from "../../../shared/metrics/rows.ts";
 import { foldServiceGraph, type ServiceGraph } from "../../../shared/servicegraph/aggregate.ts";
-import { USER_NODE } from "../../../shared/servicegraph/edges.ts";
 import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { tenantObjectOf, type DashboardEnv } from "../env.ts";
 
@@ -69,12 +69,6 @@ export async function operationMetricsFor(env: DashboardEnv, tenantId: string, s
   return summarizeOperations(rows.filter((r) => r.service === service), window);
 }
 
-export interface JaegerDependencyLink {
-  parent: string;
-  child: string;
-  callCount: number;
-}
-
 const epochMillis = z.string().regex(/^\d{1,15}$/, "must be milliseconds (digits)");
 const DependenciesQuery = z.object({ endTs: epochMillis.optional(), lookback: epochMillis.optional() });
 const DEFAULT_LOOKBACK_MS = 24 * 3600 * 1000;
@@ -87,24 +81,6 @@ export function parseDependenciesWindow(query: Record<string, string>, nowMs = D
   if (lookbackMs <= 0) throw new ApiError(400, "invalid_parameter", "lookback: must be positive");
   if (lookbackMs > MAX_WINDOW_SECONDS * 1000) throw new ApiError(400, "invalid_parameter", `lookback: may be at most ${MAX_WINDOW_SECONDS * 1000} ms (7 days)`);
   return { start: Math.floor((endMs - lookbackMs) / 1000), end: Math.ceil(endMs / 1000) };
-}
-
-/**
- * The tenant's dependencies over the window as Jaeger lists them: one link per (parent, child)
- * with the requests of every connection type added. Edges from the virtual `user` node (the caller
- * of root spans) are left out, as Jaeger has no such node; databases and other virtual targets stay.
- */
-export async function jaegerDependencies(env: DashboardEnv, tenantId: string, window: TimeWindow): Promise<JaegerDependencyLink[]> {
-  const graph = await serviceGraphFor(env, tenantId, window);
-  const links = new Map<string, JaegerDependencyLink>();
-  for (const e of graph.edges) {
-    if (e.source === USER_NODE && e.connectionType === "virtual_node") continue;
-    const key = JSON.stringify([e.source, e.target]);
-    const link = links.get(key);
-    if (link) link.callCount += e.requests;
-    else links.set(key, { parent: e.source, child: e.target, callCount: e.requests });
-  }
-  return [...links.values()];
 }
 
 const auth = keyAuth<ServiceGraphApp>({ scope: "read" });

@@ -41,7 +41,7 @@ import { ApiError } from "../../../shared/http/errors.ts";
 import { errorHandler, textError } from "../../../shared/http/error-handler.ts";
 import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
-import { USER_NODE } from "../../../shared/servicegraph/edges.ts";
+import { zipkinDependencies } from "../../../shared/servicegraph/dependencies.ts";
 import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
@@ -150,17 +150,7 @@ export const zipkin = new Hono<ZipkinApp>()
   .get("/api/v2/dependencies", async (c) => {
     const window = parseDependenciesWindow(c.req.query());
     const graph = await serviceGraphFor(c.env, c.var.principal.tenantId, window);
-    const links = new Map<string, { parent: string; child: string; callCount: number; errorCount: number }>();
-    for (const e of graph.edges) {
-      if (e.source === USER_NODE && e.connectionType === "virtual_node") continue;
-      const key = JSON.stringify([e.source, e.target]);
-      const link = links.get(key);
-      if (link) {
-        link.callCount += e.requests;
-        link.errorCount += e.failed;
-      } else links.set(key, { parent: e.source, child: e.target, callCount: e.requests, errorCount: e.failed });
-    }
-    return c.json([...links.values()]);
+    return c.json(zipkinDependencies(graph.edges));
   })
   .get("/api/v2/autocompleteKeys", (c) => c.json([]))
   .get("/api/v2/autocompleteValues", async (c) => {
