@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from "vitest";
 import { DecodeError, type KeyValue, type Span, type TraceBatch } from "../model/span.ts";
 import { validateBatch } from "../model/validate.ts";
 import { decodeZipkinSpans, microsToNanos } from "./decode.ts";
+import { encodeZipkinSpans } from "./encode.ts";
 
 const str = (key: string, value: string): KeyValue => ({ key, value: { stringValue: value } });
 const int = (key: string, value: number): KeyValue => ({ key, value: { intValue: String(value) } });
@@ -114,8 +115,10 @@ describe("decodeZipkinSpans", () => {
                   kind: 3,
                   startTimeUnixNano: "1502787600010000000",
                   endTimeUnixNano: "1502787600110000000",
+                  // Zipkin's `error` tag stays (as in the collector) beside the status it makes.
                   attributes: [
                     str("http.path", "/api"),
+                    str("error", "connection reset"),
                     str("network.local.address", "172.17.0.13"),
                     str("peer.service", "backend"),
                     str("network.peer.address", "172.17.0.9"),
@@ -211,24 +214,36 @@ describe("decodeZipkinSpans", () => {
     expect(result.errors[0]).toMatch(/startTimeUnixNano must be set/);
   });
 
+  // The status, the attributes left, and the Zipkin API's tags for the span: exactly the input's.
   it.each<[string, Record<string, string>, { code: number; message: string }, KeyValue[]]>([
-    ["error=true", { error: "true" }, { code: 2, message: "" }, []],
-    ["an error message", { error: "timeout" }, { code: 2, message: "timeout" }, []],
-    ["an empty error tag", { error: "" }, { code: 2, message: "" }, []],
+    ["error=true", { error: "true" }, { code: 2, message: "" }, [str("error", "true")]],
+    ["an error message (Brave, zipkin-go)", { error: "timeout" }, { code: 2, message: "timeout" }, [str("error", "timeout")]],
+    ["an empty error tag", { error: "" }, { code: 2, message: "" }, [str("error", "")]],
     ["error=false is only a tag", { error: "false" }, { code: 0, message: "" }, [str("error", "false")]],
-    ["otel.status_code=ERROR with error (JS exporter)", { "otel.status_code": "ERROR", error: "boom" }, { code: 2, message: "boom" }, []],
+    ["otel.status_code=ERROR with error (JS exporter, and our own answers)", { "otel.status_code": "ERROR", error: "boom" }, { code: 2, message: "boom" }, []],
+    ["otel.status_code=ERROR with error=true (our own answers without a message)", { "otel.status_code": "ERROR", error: "true" }, { code: 2, message: "" }, []],
+    ["otel.status_code=ERROR alone (JS exporter without a description)", { "otel.status_code": "ERROR" }, { code: 2, message: "" }, [str("otel.status_code", "ERROR")]],
     ["otel.status_code=OK", { "otel.status_code": "OK" }, { code: 1, message: "" }, []],
     [
       "collector-style status tags",
       { "otel.status_code": "STATUS_CODE_ERROR", "otel.status_description": "bad gateway" },
       { code: 2, message: "bad gateway" },
-      [],
+      [str("otel.status_code", "STATUS_CODE_ERROR"), str("otel.status_description", "bad gateway")],
     ],
+    [
+      "the collector exporter's status tags",
+      { error: "true", "otel.status_code": "Error", "otel.status_description": "bad gateway" },
+      { code: 2, message: "bad gateway" },
+      [str("error", "true"), str("otel.status_code", "Error"), str("otel.status_description", "bad gateway")],
+    ],
+    ["error overrides otel.status_code=OK", { "otel.status_code": "OK", error: "x" }, { code: 2, message: "x" }, [str("otel.status_code", "OK"), str("error", "x")]],
     ["a description without a code stays a tag", { "otel.status_description": "x" }, { code: 0, message: "" }, [str("otel.status_description", "x")]],
   ])("status from %s", (_name, tags, status, attributes) => {
     const s = decodeOne({ tags });
     expect(s.status).toEqual(status);
     expect(s.attributes).toEqual(attributes);
+    const [zipkin] = encodeZipkinSpans(decodeZipkinSpans([{ traceId: TRACE, id: "bd7a977555f6b982", tags }]).resourceSpans);
+    expect(zipkin!.tags).toEqual(tags);
   });
 
   it("moves resource tags to the resource and groups spans by service, resource and scope", () => {
@@ -416,6 +431,10 @@ describe("decodeZipkinSpans reads @opentelemetry/exporter-zipkin output", () => 
       const local = tracer.startSpan("validate", { startTime: [1_780_000_000, 150_000_000] }, ctx);
       local.setStatus({ code: SpanStatusCode.OK });
       local.end([1_780_000_000, 160_000_000]);
+      // An ERROR without a description: the exporter writes otel.status_code and no `error` tag.
+      const charge = tracer.startSpan("charge", { kind: OtelSpanKind.CLIENT, startTime: [1_780_000_000, 310_000_000] }, ctx);
+      charge.setStatus({ code: SpanStatusCode.ERROR });
+      charge.end([1_780_000_000, 320_000_000]);
       root.end([1_780_000_000, 400_000_000]);
     });
     const batch = decodeZipkinSpans(body);
@@ -426,7 +445,7 @@ describe("decodeZipkinSpans reads @opentelemetry/exporter-zipkin output", () => 
       str("service.version", "1.4.0"),
     ]);
     const byId = new Map(spans(batch).map((s) => [s.spanId, s]));
-    expect(byId.size).toBe(3);
+    expect(byId.size).toBe(4);
     for (const f of finished) {
       const s = byId.get(f.spanContext().spanId)!;
       expect(s.traceId).toBe(f.spanContext().traceId);
@@ -441,13 +460,24 @@ describe("decodeZipkinSpans reads @opentelemetry/exporter-zipkin output", () => 
       expect(drift >= -250n && drift <= 250n).toBe(true);
       const durationUs = BigInt(Math.round(f.duration[0] * 1e6 + f.duration[1] / 1e3));
       expect(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)).toBe(durationUs * 1000n);
-      expect(s.attributes).toEqual(Object.entries(f.attributes).map(([k, v]) => str(k, String(v))));
+      // The span's attributes, and the status tags when they are not the ones our Zipkin API
+      // writes for the status (that one lone otel.status_code), kept so they come back as sent.
+      const lone = f.status.code === SpanStatusCode.ERROR && !f.status.message ? [str("otel.status_code", "ERROR")] : [];
+      expect(s.attributes).toEqual([...Object.entries(f.attributes).map(([k, v]) => str(k, String(v))), ...lone]);
       expect(s.events.map((e) => e.name)).toEqual(f.events.map((e) => e.name));
       expect(s.status.code).toBe(f.status.code);
       expect(s.status.message).toBe(f.status.message ?? "");
     }
     const db = [...byId.values()].find((s) => s.name === "INSERT orders")!;
     expect(db.events[0]!.timeUnixNano).toBe("1780000000250000000");
-    expect(validateBatch(batch).acceptedSpans).toBe(3);
+    expect(validateBatch(batch).acceptedSpans).toBe(4);
+    // Our Zipkin API gives each span back with exactly the tags the exporter sent, but for the
+    // exporter's copy of localEndpoint.serviceName as a `service.name` tag (the resource has it).
+    const back = new Map(encodeZipkinSpans(batch.resourceSpans).map((z) => [z.id, z.tags]));
+    for (const sent of body as { id: string; tags: Record<string, string> }[]) {
+      const { "service.name": serviceName, ...tags } = sent.tags;
+      expect(serviceName).toBe("checkout");
+      expect(back.get(sent.id), sent.id).toEqual(tags);
+    }
   });
 });

@@ -17,10 +17,15 @@
  *   sends, are kept to the ns) → ns decimal strings. No timestamp → start 0, which validate rejects.
  * - annotations → events; `name|{json attrs}|dropped` values (collector exporter) are unpacked,
  *   integers beyond 2^53 in the JSON kept exact (encode.ts writes them so).
- * - tags → string attributes, except the ones that carry OTLP fields: `otel.status_code` /
- *   `otel.status_description` (the code as "ERROR" or "STATUS_CODE_ERROR"), `error` (any value but
- *   "false" means ERROR; its text becomes the status message — the collector only honours "true"),
- *   `w3c.tracestate`, `otlp.link.N`, and the `otel.dropped_*_count` tags the JS exporter writes.
+ * - tags → string attributes, except the ones that carry OTLP fields: `w3c.tracestate`,
+ *   `otlp.link.N`, the `otel.dropped_*_count` tags the JS exporter writes, and the status tags
+ *   (status.ts): `otel.status_code` / `otel.status_description` (the code as "ERROR" or
+ *   "STATUS_CODE_ERROR"), `error` (any value but "false" means ERROR, as in the collector; its
+ *   text becomes the status message, which the collector does not do). The status tags are
+ *   consumed only when they are the ones encode.ts writes for that status; otherwise they stay
+ *   attributes as written — an `error` tag alone, as Zipkin's own tracers send it, stays an
+ *   attribute as in the collector (which drops `error: "true"`; kept here too), beside the ERROR
+ *   status — so that the Zipkin API gives every span back with exactly its tags.
  * - Endpoints, in the current semantic conventions (the collector's EmitV1NetworkConventions):
  *   local ipv4/ipv6/port → `network.local.address`/`network.local.port`; remote serviceName →
  *   `peer.service` (what service graphs key uninstrumented peers on); remote ipv4/ipv6/port →
@@ -31,6 +36,7 @@
  */
 import { z } from "zod";
 import { DecodeError, type AnyValue, type KeyValue, type ScopeSpans, type Span, type SpanEvent, type SpanLink, type TraceBatch } from "../model/span.ts";
+import { sameStatusTags, statusFromTags, STATUS_TAG_KEYS, tagsFromStatus, type StatusTags } from "./status.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Input shape.
@@ -90,19 +96,6 @@ type Endpoint = z.output<typeof endpointSchema>;
 // Pieces of the mapping.
 
 const KINDS: Record<string, number> = { CLIENT: 3, SERVER: 2, PRODUCER: 4, CONSUMER: 5 };
-
-function statusCodeFromTag(value: string): number {
-  switch (value.toUpperCase()) {
-    case "OK":
-    case "STATUS_CODE_OK":
-      return 1;
-    case "ERROR":
-    case "STATUS_CODE_ERROR":
-      return 2;
-    default:
-      return 0;
-  }
-}
 
 /** Whole µs + ns, without leaving safe-integer arithmetic (µs epochs are ~2^51). */
 function nanosString(wholeUs: number, fracNs: number): string {
@@ -248,18 +241,16 @@ function translate(zs: ZipkinSpan): Translated {
   let kind = zs.kind != null ? (KINDS[zs.kind] ?? 0) : 0;
   if (zs.kind == null && take("span.kind") === "internal") kind = 1;
 
-  const status = { code: 0, message: "" };
-  const statusCode = take("otel.status_code");
-  if (statusCode !== undefined) {
-    status.code = statusCodeFromTag(statusCode);
-    status.message = take("otel.status_description") ?? "";
+  // The status tags are consumed when encode.ts writes the same ones for the status; otherwise
+  // (an `error` tag alone, as Zipkin's tracers send it, and any other spelling) they stay
+  // attributes as written, so the Zipkin API gives the span back with exactly its tags.
+  const statusTags: StatusTags = {};
+  for (const key of STATUS_TAG_KEYS) {
+    const v = tags.get(key);
+    if (v !== undefined) statusTags[key] = v;
   }
-  const error = tags.get("error");
-  if (error !== undefined && error !== "false") {
-    tags.delete("error");
-    status.code = 2;
-    if (status.message === "" && error !== "true") status.message = error;
-  }
+  const status = statusFromTags(statusTags);
+  if (sameStatusTags(statusTags, tagsFromStatus(status))) for (const key of STATUS_TAG_KEYS) tags.delete(key);
 
   const traceState = take("w3c.tracestate") ?? "";
   const links: SpanLink[] = [];

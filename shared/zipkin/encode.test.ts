@@ -123,10 +123,8 @@ describe("encodeZipkinSpans", () => {
       tags: { "http.method": "GET", "http.path": "/", "host.name": "web-1", "otel.scope.name": "brave", "otel.scope.version": "5.0" },
       annotations: [{ timestamp: 1502787600000100, value: "wr" }],
     });
-    expect(byId("be2d01e33cc78d97", "CLIENT")).toEqual({
-      ...ZIPKIN[1],
-      tags: { ...ZIPKIN[1]!.tags, "otel.status_code": "ERROR", error: "connection reset" },
-    });
+    // Zipkin's `error` tag alone comes back alone, no otel.status_code beside it.
+    expect(byId("be2d01e33cc78d97", "CLIENT")).toEqual(ZIPKIN[1]);
     const server = byId("be2d01e33cc78d97", "SERVER");
     expect(server.shared).toBe(true);
     expect(server.parentId).toBe("bd7a977555f6b982");
@@ -196,6 +194,20 @@ describe("encodeZipkinSpans", () => {
     expect(internal?.kind).toBeUndefined();
     expect(internal).toMatchObject({ duration: 1, tags: { "span.kind": "internal", "otel.status_code": "ERROR", error: "boom" } });
     expect(bare).toEqual({ traceId: "463ac35c9f6413ad", id: "bd7a977555f6b982", name: "op" });
+  });
+
+  it("writes a span's own status tags when they say its status, else the status's (OTel's Zipkin mapping)", () => {
+    const str = (key: string, value: string): KeyValue => ({ key, value: { stringValue: value } });
+    const tagsOf = (attributes: KeyValue[], status: Span["status"]) => encodeZipkinSpans([rs("a", [span({ attributes, status })])])[0]!.tags;
+    // As decode.ts keeps a Zipkin span's status tags.
+    expect(tagsOf([str("error", "connection reset")], { code: 2, message: "connection reset" })).toEqual({ error: "connection reset" });
+    expect(tagsOf([str("otel.status_code", "ERROR")], { code: 2, message: "" })).toEqual({ "otel.status_code": "ERROR" });
+    expect(tagsOf([str("error", "false")], { code: 0, message: "" })).toEqual({ error: "false" });
+    // Tags that say another status, or are not strings, give way to the status's.
+    expect(tagsOf([str("error", "connection reset")], { code: 2, message: "boom" })).toEqual({ "otel.status_code": "ERROR", error: "boom" });
+    expect(tagsOf([{ key: "error", value: { boolValue: true } }], { code: 2, message: "" })).toEqual({ error: "true", "otel.status_code": "ERROR" });
+    expect(tagsOf([str("otel.status_code", "ERROR")], { code: 1, message: "" })).toEqual({ "otel.status_code": "OK" });
+    expect(tagsOf([], { code: 2, message: "" })).toEqual({ "otel.status_code": "ERROR", error: "true" });
   });
 
   it("writes event and link attributes' int64s so that decode.ts reads them back exactly", () => {

@@ -25,7 +25,9 @@
  *   an empty value "". A trace's spans carry their scope's attributes between the resource's and
  *   the span's (the specification's "at the Span"; the collector drops them). Then
  *   `otel.scope.name`/`otel.scope.version`, `otel.status_code` ("OK"/"ERROR") and for ERROR the
- *   `error` tag (the status message, or "true"), `w3c.tracestate`, `otlp.link.N`
+ *   `error` tag (the status message, or "true") — unless the span carries its own status tags
+ *   as string attributes that say its status (status.ts: a Zipkin span's `error` tag alone, kept
+ *   by decode.ts), which are then the only ones —, `w3c.tracestate`, `otlp.link.N`
  *   (`traceId|spanId|tracestate|{json attrs}|dropped`) and the `otel.dropped_*_count` tags.
  * - `shared`/`debug` from the bool attributes `zipkin.shared`/`zipkin.debug` (which decode.ts sets).
  *
@@ -35,6 +37,7 @@
  */
 import type { AnyValue, KeyValue, Resource, ResourceSpans, Span, SpanEvent } from "../model/span.ts";
 import { rawValue } from "../model/raw-value.ts";
+import { ownStatusTags, tagsFromStatus } from "./status.ts";
 
 export interface ZipkinEndpoint {
   serviceName?: string;
@@ -199,11 +202,8 @@ function encodeSpan(span: Span, serviceName: string | undefined, resourceTags: r
   if (span.kind === 1) tags["span.kind"] = "internal";
   if (scope.name) tags["otel.scope.name"] = scope.name;
   if (scope.version) tags["otel.scope.version"] = scope.version;
-  if (span.status.code === 1) tags["otel.status_code"] = "OK";
-  if (span.status.code === 2) {
-    tags["otel.status_code"] = "ERROR";
-    tags.error = span.status.message || "true";
-  }
+  // A span's own status tags (kept by decode.ts) are already among the tags; else the status's.
+  if (!ownStatusTags(span.attributes, span.status)) Object.assign(tags, tagsFromStatus(span.status));
   if (span.traceState) tags["w3c.tracestate"] = span.traceState;
   span.links.forEach((l, i) => {
     tags[`otlp.link.${i}`] = `${l.traceId}|${l.spanId}|${l.traceState}|${jsonAttributes(l.attributes)}|${l.droppedAttributesCount}`;

@@ -7,7 +7,8 @@
  * the service (its localEndpoint), the span name, the remote service, every `annotationQuery`
  * term and a duration within the bounds. Each candidate span is tested as Zipkin shows it
  * (encode.ts), so tags are the ones Zipkin Lens displays: the span's and its resource's
- * attributes, `otel.status_code`, `error` (the status message, or "true"), ...
+ * attributes, `otel.status_code`, `error` (the status message, or "true"; a span ingested
+ * through Zipkin has its own status tags as it sent them), ...
  *
  * - `serviceName`: matched case-insensitively by the route, which resolves it to a stored name
  *   (Zipkin clients lowercase names); `spanName` and `remoteServiceName` compare ignoring case
