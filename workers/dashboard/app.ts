@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { ApiError } from "../../shared/http/errors.ts";
 import { errorHandler, jsonError } from "../../shared/http/error-handler.ts";
-import type { DashboardApp } from "./env.ts";
+import type { DashboardApp } from "./context.ts";
 import { admin } from "./routes/admin.ts";
 import { jaeger } from "./routes/jaeger.ts";
 import { metrics } from "./routes/metrics.ts";

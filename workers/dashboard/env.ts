@@ -30,8 +30,6 @@ export interface DashboardEnv {
   METRICS_FROM_ROLLUPS?: string;
 }
 
-export type DashboardApp = { Bindings: DashboardEnv };
-
 /** The tenant's object: open metric rows for the query APIs (shared/storage/metrics-reader.ts). */
 export function tenantObjectOf(env: Pick<DashboardEnv, "TENANTS">, tenantId: string): TenantObjectApi {
   return tenantObject(env.TENANTS as unknown as TenantObjectNamespace, tenantId);

@@ -43,8 +43,13 @@ export interface ScanJobsBinding {
 }
 
 export class ScanJobs extends WorkerEntrypoint<DashboardEnv> {
+  /** The spans bucket; the tenant is the job's, named by the caller (see the module comment). */
+  private get store() {
+    return r2Store(this.env.SPANS);
+  }
+
   async search(job: SearchJob): Promise<SearchJobResult> {
-    return searchBlockList(r2Store(this.env.SPANS), job.tenantId, matcherOf(job.spec), job.blocks, {
+    return searchBlockList(this.store, job.tenantId, matcherOf(job.spec), job.blocks, {
       startMs: job.startMs,
       endMs: job.endMs,
       limit: job.limit,
@@ -54,7 +59,7 @@ export class ScanJobs extends WorkerEntrypoint<DashboardEnv> {
   }
 
   async metrics(job: MetricsJob): Promise<MetricsJobResult> {
-    return metricsOverBlocks(r2Store(this.env.SPANS), job.tenantId, job.query, job.bucketing, job.blocks, scanSettings(this.env));
+    return metricsOverBlocks(this.store, job.tenantId, job.query, job.bucketing, job.blocks, scanSettings(this.env));
   }
 }
 

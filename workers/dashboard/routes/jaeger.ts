@@ -26,31 +26,21 @@
  */
 import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
-import type { Principal } from "../../../shared/auth/authenticate.ts";
 import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
-import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { errorHandler } from "../../../shared/http/error-handler.ts";
-import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { spanKindName, spanKindNumber, toJaegerTrace } from "../../../shared/jaeger/convert.ts";
 import { envelope, errorEnvelope, jaegerError, v3Error } from "../../../shared/jaeger/envelope.ts";
 import { JaegerSearchError, parseJaegerSearch, type JaegerSearch } from "../../../shared/jaeger/search-params.ts";
 import { jaegerSpanMatcher } from "../../../shared/jaeger/span-query.ts";
 import { parseV3Dependencies, parseV3FindTraces } from "../../../shared/jaeger/v3-params.ts";
 import type { ResourceSpans } from "../../../shared/model/span.ts";
-import type { OperationRow } from "../../../shared/metrics/red.ts";
-import { readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
-import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
-import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
+import { readRoute, type DashboardApp, type RouteContext } from "../context.ts";
+import { scanSettings } from "../env.ts";
 import { jaegerDependencies } from "../../../shared/servicegraph/dependencies.ts";
-import { MAX_WINDOW_SECONDS, parseDependenciesWindow, serviceGraphFor } from "./service-graph.ts";
-
-type JaegerApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
-
-/** How far back services and operations look. */
-const LOOKBACK_SECONDS = 7 * 24 * 3600;
+import { MAX_WINDOW_SECONDS, parseDependenciesWindow, recentOperationRows, serviceGraphFor } from "./service-graph.ts";
 
 /** Optional `start`/`end` in epoch microseconds (Jaeger's convention), as a range in ms. */
 function parseMicrosRange(start: string | undefined, end: string | undefined): { startMs?: number; endMs?: number } {
@@ -64,19 +54,14 @@ function parseMicrosRange(start: string | undefined, end: string | undefined): {
   return range;
 }
 
-async function recentOperationRows(env: DashboardEnv, tenantId: string): Promise<OperationRow[]> {
-  const now = Math.floor(Date.now() / 1000);
-  return readOperationRowsWithOpen(await indexStore(env), tenantObjectOf(env, tenantId), tenantId, { start: now - LOOKBACK_SECONDS, end: now + 60 });
-}
-
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
 
 /** Operations of a service, optionally of one span kind (v1 and v3 `operations?service&spanKind`). */
-async function serviceOperations(env: DashboardEnv, tenantId: string, service: string | undefined, kindParam: string): Promise<{ name: string; spanKind: string }[]> {
+async function serviceOperations(c: RouteContext, service: string | undefined, kindParam: string): Promise<{ name: string; spanKind: string }[]> {
   if (!service) throw new ApiError(400, "missing_service", "parameter 'service' is required");
   const kind = kindParam === "" ? undefined : spanKindNumber(kindParam.toLowerCase());
   if (kindParam !== "" && kind === undefined) throw new ApiError(400, "invalid_span_kind", `unsupported span kind "${kindParam}"`);
-  const rows = await recentOperationRows(env, tenantId);
+  const rows = await recentOperationRows(c);
   const seen = new Map<string, { name: string; spanKind: string }>();
   for (const r of rows) {
     if (r.service !== service || (kind !== undefined && r.kind !== kind)) continue;
@@ -110,12 +95,11 @@ function parsed<T>(parse: () => T): T {
 }
 
 /** The matching traces, newest first, each read whole (the search finds one fragment of it; late spans may sit in newer blocks). */
-async function searchFullTraces(env: DashboardEnv, tenantId: string, search: JaegerSearch): Promise<{ traceId: string; resourceSpans: ResourceSpans[] }[]> {
-  const db = await indexStore(env);
-  const store = r2Store(env.SPANS);
+async function searchFullTraces(c: RouteContext, search: JaegerSearch): Promise<{ traceId: string; resourceSpans: ResourceSpans[] }[]> {
+  const { db, store, tenantId } = c.var;
   const window = { startMs: search.startMs, endMs: search.endMs };
-  const fanOut = searchFanOut(env, tenantId, { kind: "jaeger", query: search.query }, window);
-  const { traces } = await searchTraces(db, store, tenantId, jaegerSpanMatcher(search.query), { ...window, limit: search.limit, ...scanSettings(env), fanOut });
+  const fanOut = searchFanOut(c.env, tenantId, { kind: "jaeger", query: search.query }, window);
+  const { traces } = await searchTraces(db, store, tenantId, jaegerSpanMatcher(search.query), { ...window, limit: search.limit, ...scanSettings(c.env), fanOut });
   const full = await Promise.all(
     traces.map(async (t) => {
       const startMs = Math.floor(Number(BigInt(t.startTimeUnixNano) / 1_000_000n));
@@ -126,64 +110,64 @@ async function searchFullTraces(env: DashboardEnv, tenantId: string, search: Jae
   return full.filter((t) => t !== undefined);
 }
 
-export const jaeger = new Hono<JaegerApp>()
-  .use("*", keyAuth({ scope: "read" }))
+export const jaeger = new Hono<DashboardApp>()
+  .use("*", readRoute)
   .get("/api/traces", async (c) => {
     const search = parsed(() => parseJaegerSearch(c.req.query(), Date.now()));
-    const data = (await searchFullTraces(c.env, c.var.principal.tenantId, search)).map((t) => toJaegerTrace(t.traceId, t.resourceSpans));
+    const data = (await searchFullTraces(c, search)).map((t) => toJaegerTrace(t.traceId, t.resourceSpans));
     return c.json(envelope(data, data.length));
   })
   .get("/api/traces/:traceId", async (c) => {
     const traceId = parseTraceIdParam(c.req.param("traceId"));
     const range = parseMicrosRange(c.req.query("start"), c.req.query("end"));
-    const found = await findTrace(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, traceId, range);
+    const found = await findTrace(c.var.db, c.var.store, c.var.tenantId, traceId, range);
     // Another tenant's trace answers exactly like a missing one.
     if (!found) return c.json(errorEnvelope(404, "trace not found"), 404);
     return c.json(envelope([toJaegerTrace(traceId, found.resourceSpans)]));
   })
   .get("/api/services", async (c) => {
-    const services = sorted((await recentOperationRows(c.env, c.var.principal.tenantId)).map((r) => r.service));
+    const services = sorted((await recentOperationRows(c)).map((r) => r.service));
     return c.json(envelope(services, services.length));
   })
   .get("/api/services/:service/operations", async (c) => {
     const service = c.req.param("service");
-    const rows = await recentOperationRows(c.env, c.var.principal.tenantId);
+    const rows = await recentOperationRows(c);
     const names = sorted(rows.filter((r) => r.service === service).map((r) => r.operation));
     return c.json(envelope(names, names.length));
   })
   .get("/api/operations", async (c) => {
-    const ops = await serviceOperations(c.env, c.var.principal.tenantId, c.req.query("service"), c.req.query("spanKind") ?? "");
+    const ops = await serviceOperations(c, c.req.query("service"), c.req.query("spanKind") ?? "");
     return c.json(envelope(ops, ops.length));
   })
   .get("/api/dependencies", async (c) => {
-    const links = jaegerDependencies((await serviceGraphFor(c.env, c.var.principal.tenantId, parseDependenciesWindow(c.req.query()))).edges);
+    const links = jaegerDependencies((await serviceGraphFor(c, parseDependenciesWindow(c.req.query()))).edges);
     return c.json(envelope(links, links.length));
   })
   .get("/api/v3/services", async (c) => {
-    const services = sorted((await recentOperationRows(c.env, c.var.principal.tenantId)).map((r) => r.service));
+    const services = sorted((await recentOperationRows(c)).map((r) => r.service));
     return c.json({ services });
   })
   .get("/api/v3/operations", async (c) => {
-    const operations = await serviceOperations(c.env, c.var.principal.tenantId, c.req.query("service"), c.req.query("spanKind") ?? "");
+    const operations = await serviceOperations(c, c.req.query("service"), c.req.query("spanKind") ?? "");
     return c.json({ operations });
   })
   .get("/api/v3/traces", async (c) => {
     // rawTraces needs nothing: traces are always answered as stored.
     const search = parsed(() => parseV3FindTraces(c.req.query()));
-    const found = await searchFullTraces(c.env, c.var.principal.tenantId, search);
+    const found = await searchFullTraces(c, search);
     if (!found.length) return c.json(v3Error(404, "No traces found"), 404);
     return c.json({ result: { resourceSpans: found.flatMap((t) => t.resourceSpans) } });
   })
   .get("/api/v3/dependencies", async (c) => {
     const { startMs, endMs } = parsed(() => parseV3Dependencies(c.req.query(), MAX_WINDOW_SECONDS * 1000));
-    const links = jaegerDependencies((await serviceGraphFor(c.env, c.var.principal.tenantId, { start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000) })).edges);
+    const links = jaegerDependencies((await serviceGraphFor(c, { start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000) })).edges);
     // proto3 JSON writes the uint64 call count as a decimal string.
     return c.json({ dependencies: links.map((l) => ({ parent: l.parent, child: l.child, callCount: String(l.callCount) })) });
   })
   .get("/api/v3/traces/:traceId", async (c) => {
     const traceId = parseTraceIdParam(c.req.param("traceId"));
     const range = parseRfc3339Range(c.req.query("startTime"), c.req.query("endTime"));
-    const found = await findTrace(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, traceId, range);
+    const found = await findTrace(c.var.db, c.var.store, c.var.tenantId, traceId, range);
     if (!found) return c.json(v3Error(404, "trace not found"), 404);
     return c.json({ result: { resourceSpans: found.resourceSpans } });
   })

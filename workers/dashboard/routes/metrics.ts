@@ -24,23 +24,18 @@
  * Needs a key with the `read` scope; sees only that key's tenant. Mounted before the Tempo app.
  */
 import { Hono } from "hono";
-import type { Principal } from "../../../shared/auth/authenticate.ts";
-import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError, grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
-import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { anyBlockWithUnnamedService } from "../../../shared/db/queries/block-services.ts";
 import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
 import { parseGoDuration, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
 import { readOperationRollupRows, readServiceRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
-import { r2Store } from "../../../shared/storage/object-store.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
 import { parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
 import { metricsFromRollups, metricsFromServiceRollups, rollupSource } from "../../../shared/traceql/metrics-from-rollups.ts";
+import { readRoute, type DashboardApp } from "../context.ts";
 import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
 import { metricsFanOut } from "../scan-jobs.ts";
-
-type MetricsApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
 const MAX_WINDOW_MS = 7 * 24 * 3600 * 1000;
 const DEFAULT_WINDOW_MS = 3600 * 1000;
@@ -85,8 +80,6 @@ export function parseRange(query: Record<string, string>, nowMs = Date.now()): {
   return { startMs, endMs, stepMs };
 }
 
-const auth = keyAuth<MetricsApp>({ scope: "read" });
-
 /** The header naming where an answer came from: `rollups` (the per-minute rows) or `blocks`. */
 export const METRICS_SOURCE_HEADER = "Edgetrace-Metrics-Source";
 
@@ -119,7 +112,7 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
   return metricsFromRollups(mq, range, rows, { everySpanNamed: !unnamed });
 }
 
-export const metrics = new Hono<MetricsApp>().get("/metrics/query_range", auth, async (c) => {
+export const metrics = new Hono<DashboardApp>().get("/metrics/query_range", readRoute, async (c) => {
   const query = c.req.query();
   const q = query.q?.trim();
   if (!q) throw bad("q: a TraceQL metrics query is required");
@@ -132,14 +125,13 @@ export const metrics = new Hono<MetricsApp>().get("/metrics/query_range", auth, 
     const position = { line: err.line, column: err.column, offset: err.offset };
     return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) }, 400);
   }
-  const db = await indexStore(c.env);
-  const tenantId = c.var.principal.tenantId;
+  const { db, store, tenantId } = c.var;
   const fromRows = await seriesFromRollups(c.env, db, tenantId, mq, range);
   if (fromRows) {
     c.header(METRICS_SOURCE_HEADER, "rollups");
     return c.json({ series: fromRows, metrics: { inspectedBytes: "0", inspectedTraces: 0, inspectedSpans: "0", totalBlocks: 0, completedJobs: 0, totalJobs: 0 } });
   }
-  const result = await metricsQueryRange(db, r2Store(c.env.SPANS), tenantId, mq, range, { ...scanSettings(c.env), fanOut: metricsFanOut(c.env, tenantId, mq, range) });
+  const result = await metricsQueryRange(db, store, tenantId, mq, range, { ...scanSettings(c.env), fanOut: metricsFanOut(c.env, tenantId, mq, range) });
   const m = result.metrics;
   c.header(METRICS_SOURCE_HEADER, "blocks");
   return c.json({

@@ -46,22 +46,17 @@ import { matcherOf, type MatcherSpec } from "../../../shared/search/matcher-spec
 import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Principal } from "../../../shared/auth/authenticate.ts";
-import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError, grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
-import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import type { TraceMatcher } from "../../../shared/search/matcher.ts";
 import { rootSpanNames, searchTraces } from "../../../shared/search/search-blocks.ts";
 import { ATTRIBUTE_SCOPES, DEFAULT_TAG_LIMITS, INTRINSIC_TAGS, parseTagIdentifier, type AttributeScope, type TagLimits, type TagTarget } from "../../../shared/search/tag-catalog.ts";
 import { TagsQueryError } from "../../../shared/search/tags-matcher.ts";
 import { searchTagNames, searchTagValues } from "../../../shared/search/tags-query.ts";
 import type { TagScanMetrics } from "../../../shared/search/tags-scan.ts";
-import { r2Store } from "../../../shared/storage/object-store.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
-import { scanSettings, type DashboardEnv } from "../env.ts";
+import { readRoute, type DashboardApp } from "../context.ts";
+import { scanSettings } from "../env.ts";
 import pkg from "../../../package.json" with { type: "json" };
-
-type SearchApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
 
 export const MAX_SEARCH_WINDOW_SECONDS = 7 * 24 * 3600;
 const DEFAULT_WINDOW_SECONDS = 3600;
@@ -113,8 +108,6 @@ function buildMatcher(spec: MatcherSpec): TraceMatcher {
     throw err;
   }
 }
-
-const auth = keyAuth<SearchApp>({ scope: "read" });
 
 /** Scopes of the v2 tags endpoint: the attribute scopes of the span model, then intrinsics. */
 const V2_SCOPES = [...ATTRIBUTE_SCOPES, "intrinsic"] as const;
@@ -170,8 +163,8 @@ function tagMetrics(m: TagScanMetrics) {
 /** Tempo's build info; only the version is known to a worker bundle. */
 export const BUILD_INFO = { version: pkg.version, revision: "", branch: "", buildUser: "", buildDate: "", goVersion: "" };
 
-export const search = new Hono<SearchApp>()
-  .get("/search", auth, async (c) => {
+export const search = new Hono<DashboardApp>()
+  .get("/search", readRoute, async (c) => {
     const query = c.req.query();
     const limit = intParam("limit", query.limit, DEFAULT_LIMIT, 1, MAX_LIMIT);
     const spss = intParam("spss", query.spss, DEFAULT_SPSS, 1, MAX_LIMIT);
@@ -185,47 +178,46 @@ export const search = new Hono<SearchApp>()
       const position = { line: err.line, column: err.column, offset: err.offset };
       return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) }, 400);
     }
-    const result = await searchTraces(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, matcher, { ...window, limit, spss, ...scanSettings(c.env), fanOut: searchFanOut(c.env, c.var.principal.tenantId, spec, window) });
+    const result = await searchTraces(c.var.db, c.var.store, c.var.tenantId, matcher, { ...window, limit, spss, ...scanSettings(c.env), fanOut: searchFanOut(c.env, c.var.tenantId, spec, window) });
     return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) } });
   })
-  .get("/search/tags", auth, async (c) => {
+  .get("/search/tags", readRoute, async (c) => {
     const p = parseTagQuery(c.req.query());
     // Without a scope Tempo's v1 endpoint lists span and resource attributes; it has no q.
     const scopes: readonly V2Scope[] = p.scope === "" ? ["span", "resource"] : parseScopes(p.scope);
     const attributeScopes = scopes.filter((s): s is AttributeScope => s !== "intrinsic");
-    const { names, metrics } = await searchTagNames(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, attributeScopes, { ...p, q: undefined, limits: p.limits, ...scanSettings(c.env) });
+    const { names, metrics } = await searchTagNames(c.var.db, c.var.store, c.var.tenantId, attributeScopes, { ...p, q: undefined, limits: p.limits, ...scanSettings(c.env) });
     const all = new Set(attributeScopes.flatMap((s) => names[s]));
     if (p.scope === "") for (const t of V1_SPECIAL_TAGS) all.add(t);
     if (scopes.includes("intrinsic")) for (const t of INTRINSIC_TAGS) all.add(t);
     return c.json({ tagNames: [...all].sort(), metrics: tagMetrics(metrics) });
   })
-  .get("/search/tag/:tag/values", auth, async (c) => {
+  .get("/search/tag/:tag/values", readRoute, async (c) => {
     const tag = c.req.param("tag");
     const p = parseTagQuery(c.req.query());
-    const tenantId = c.var.principal.tenantId;
-    const db = await indexStore(c.env);
+    const { db, store, tenantId } = c.var;
     if (tag === "name") {
       // The legacy name: root span names, from the summary tables alone.
-      return c.json({ tagValues: await rootSpanNames(db, r2Store(c.env.SPANS), tenantId, p, { maxValues: p.limits.maxValues, ...scanSettings(c.env) }) });
+      return c.json({ tagValues: await rootSpanNames(db, store, tenantId, p, { maxValues: p.limits.maxValues, ...scanSettings(c.env) }) });
     }
     const target: TagTarget = tag === "status" ? { kind: "intrinsic", name: "status" } : { kind: "attribute", scope: "any", name: tag };
     // Tempo's v1 endpoint answers string values only.
-    const { values, metrics } = await searchTagValues(db, r2Store(c.env.SPANS), tenantId, target, { ...p, q: undefined, types: ["string", "keyword"], ...scanSettings(c.env) });
+    const { values, metrics } = await searchTagValues(db, store, tenantId, target, { ...p, q: undefined, types: ["string", "keyword"], ...scanSettings(c.env) });
     return c.json({ tagValues: values.map((v) => v.value), metrics: tagMetrics(metrics) });
   })
-  .get("/v2/search/tags", auth, async (c) => {
+  .get("/v2/search/tags", readRoute, async (c) => {
     const p = parseTagQuery(c.req.query());
     const scopes = parseScopes(p.scope);
     const attributeScopes = scopes.filter((s): s is AttributeScope => s !== "intrinsic");
-    const { names, metrics } = await searchTagNames(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, attributeScopes, { ...p, ...scanSettings(c.env) });
+    const { names, metrics } = await searchTagNames(c.var.db, c.var.store, c.var.tenantId, attributeScopes, { ...p, ...scanSettings(c.env) });
     return c.json({ scopes: scopes.map((name) => ({ name, tags: name === "intrinsic" ? INTRINSIC_TAGS : names[name] })), metrics: tagMetrics(metrics) });
   })
-  .get("/v2/search/tag/:tag/values", auth, async (c) => {
+  .get("/v2/search/tag/:tag/values", readRoute, async (c) => {
     const tag = c.req.param("tag");
     const p = parseTagQuery(c.req.query());
     const target = parseTagIdentifier(tag);
     if (!target) throw bad(`tag: "${tag}" is not a TraceQL attribute (span.x, resource.x, .x, event.x, link.x, instrumentation.x) or intrinsic (${INTRINSIC_TAGS.join(", ")})`);
-    const { values, metrics } = await searchTagValues(await indexStore(c.env), r2Store(c.env.SPANS), c.var.principal.tenantId, target, { ...p, ...scanSettings(c.env) });
+    const { values, metrics } = await searchTagValues(c.var.db, c.var.store, c.var.tenantId, target, { ...p, ...scanSettings(c.env) });
     return c.json({ tagValues: values, metrics: tagMetrics(metrics) });
   })
-  .get("/status/buildinfo", auth, (c) => c.json(BUILD_INFO));
+  .get("/status/buildinfo", readRoute, (c) => c.json(BUILD_INFO));

@@ -16,17 +16,13 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Principal } from "../../../shared/auth/authenticate.ts";
-import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
-import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
-import { summarizeOperations, type OperationMetrics } from "../../../shared/metrics/red.ts";
+import { summarizeOperations, type OperationMetrics, type OperationRow } from "../../../shared/metrics/red.ts";
 import type { TimeWindow } from "../../../shared/metrics/rows.ts";
-import { foldServiceGraph, type ServiceGraph } from "../../../shared/servicegraph/aggregate.ts";
+import { foldServiceGraph, type EdgeRow, type ServiceGraph } from "../../../shared/servicegraph/aggregate.ts";
 import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
-import { tenantObjectOf, type DashboardEnv } from "../env.ts";
-
-type ServiceGraphApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
+import { readRoute, type DashboardApp, type RouteContext } from "../context.ts";
+import { tenantObjectOf } from "../env.ts";
 
 /** The longest window a query may ask for, in seconds. */
 export const MAX_WINDOW_SECONDS = 7 * 24 * 3600;
@@ -57,15 +53,42 @@ export function parseWindow(query: Record<string, string>, nowSeconds = Math.flo
   return { start, end };
 }
 
+/** The tenant's edge rows over the window: D1's and the open minutes of its object. */
+function edgeRows(c: RouteContext, window: TimeWindow): Promise<EdgeRow[]> {
+  return readEdgeRowsWithOpen(c.var.db, tenantObjectOf(c.env, c.var.tenantId), c.var.tenantId, window);
+}
+
+/** The tenant's operation rows (RED per service, span name and kind) over the window, the same way. */
+function operationRows(c: RouteContext, window: TimeWindow): Promise<OperationRow[]> {
+  return readOperationRowsWithOpen(c.var.db, tenantObjectOf(c.env, c.var.tenantId), c.var.tenantId, window);
+}
+
+/** How far back the Jaeger and Zipkin lists (services, operations, span names, remote services) look. */
+const LOOKBACK_SECONDS = 7 * 24 * 3600;
+
+function lookbackWindow(): TimeWindow {
+  const now = Math.floor(Date.now() / 1000);
+  return { start: now - LOOKBACK_SECONDS, end: now + 60 };
+}
+
+/** The operation rows of the last 7 days, for the Jaeger and Zipkin lists. */
+export function recentOperationRows(c: RouteContext): Promise<OperationRow[]> {
+  return operationRows(c, lookbackWindow());
+}
+
+/** The edge rows of the last 7 days, for Zipkin's remote services. */
+export function recentEdgeRows(c: RouteContext): Promise<EdgeRow[]> {
+  return edgeRows(c, lookbackWindow());
+}
+
 /** The tenant's service graph over the window. */
-export async function serviceGraphFor(env: DashboardEnv, tenantId: string, window: TimeWindow): Promise<ServiceGraph> {
-  const rows = await readEdgeRowsWithOpen(await indexStore(env), tenantObjectOf(env, tenantId), tenantId, window);
-  return foldServiceGraph(rows, window);
+export async function serviceGraphFor(c: RouteContext, window: TimeWindow): Promise<ServiceGraph> {
+  return foldServiceGraph(await edgeRows(c, window), window);
 }
 
 /** RED per operation (span name and kind) of one of the tenant's services over the window. */
-export async function operationMetricsFor(env: DashboardEnv, tenantId: string, service: string, window: TimeWindow): Promise<OperationMetrics[]> {
-  const rows = await readOperationRowsWithOpen(await indexStore(env), tenantObjectOf(env, tenantId), tenantId, window);
+async function operationMetricsFor(c: RouteContext, service: string, window: TimeWindow): Promise<OperationMetrics[]> {
+  const rows = await operationRows(c, window);
   return summarizeOperations(rows.filter((r) => r.service === service), window);
 }
 
@@ -83,16 +106,14 @@ export function parseDependenciesWindow(query: Record<string, string>, nowMs = D
   return { start: Math.floor((endMs - lookbackMs) / 1000), end: Math.ceil(endMs / 1000) };
 }
 
-const auth = keyAuth<ServiceGraphApp>({ scope: "read" });
-
-export const serviceGraph = new Hono<ServiceGraphApp>()
-  .get("/service-graph", auth, async (c) => {
+export const serviceGraph = new Hono<DashboardApp>()
+  .get("/service-graph", readRoute, async (c) => {
     const window = parseWindow(c.req.query());
-    return c.json(await serviceGraphFor(c.env, c.var.principal.tenantId, window));
+    return c.json(await serviceGraphFor(c, window));
   })
-  .get("/services/:service/operations/metrics", auth, async (c) => {
+  .get("/services/:service/operations/metrics", readRoute, async (c) => {
     const window = parseWindow(c.req.query());
     const service = c.req.param("service");
-    const operations = await operationMetricsFor(c.env, c.var.principal.tenantId, service, window);
+    const operations = await operationMetricsFor(c, service, window);
     return c.json({ service, start: window.start, end: window.end, operations });
   });

@@ -6,21 +6,15 @@
  * when the Accept header prefers it, as Grafana's Tempo datasource asks).
  */
 import { Hono } from "hono";
-import type { Principal } from "../../../shared/auth/authenticate.ts";
-import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
-import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { parseEpochSecondsRange, parseTraceIdParam } from "../../../shared/api/trace-id.ts";
-import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import { encodeTraceProto } from "../../../shared/otlp/encode-proto.ts";
-import type { DashboardEnv } from "../env.ts";
+import { readRoute, type DashboardApp, type RouteContext } from "../context.ts";
 
-type TempoApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
-
-async function traceById(env: DashboardEnv, tenantId: string, rawId: string, start?: string, end?: string) {
-  const traceId = parseTraceIdParam(rawId);
-  const found = await findTrace(await indexStore(env), r2Store(env.SPANS), tenantId, traceId, parseEpochSecondsRange(start, end));
+async function traceById(c: RouteContext) {
+  const traceId = parseTraceIdParam(c.req.param("traceId")!);
+  const found = await findTrace(c.var.db, c.var.store, c.var.tenantId, traceId, parseEpochSecondsRange(c.req.query("start"), c.req.query("end")));
   // Another tenant's trace answers exactly like a missing one.
   if (!found) throw new ApiError(404, "trace_not_found", `trace ${traceId} not found`);
   return found.resourceSpans;
@@ -60,17 +54,17 @@ export function prefersProtobuf(accept: string | undefined): boolean {
   return protoQ > 0 && (protoQ > jsonQ || (protoQ === jsonQ && protoAt < jsonAt));
 }
 
-export const tempo = new Hono<TempoApp>()
-  .use("*", keyAuth({ scope: "read" }))
+export const tempo = new Hono<DashboardApp>()
+  .use("*", readRoute)
   .get("/echo", (c) => c.text("echo"))
   .get("/traces/:traceId", async (c) => {
-    const resourceSpans = await traceById(c.env, c.var.principal.tenantId, c.req.param("traceId"), c.req.query("start"), c.req.query("end"));
+    const resourceSpans = await traceById(c);
     c.header("vary", "accept");
     // tempopb.Trace { repeated ResourceSpans resource_spans = 1 }: the bytes of an OTLP export request.
     if (prefersProtobuf(c.req.header("accept"))) return c.body(encodeTraceProto(resourceSpans), 200, { "content-type": "application/protobuf" });
     return c.json({ batches: resourceSpans });
   })
   .get("/v2/traces/:traceId", async (c) => {
-    const resourceSpans = await traceById(c.env, c.var.principal.tenantId, c.req.param("traceId"), c.req.query("start"), c.req.query("end"));
+    const resourceSpans = await traceById(c);
     return c.json({ trace: { resourceSpans } });
   });

@@ -7,13 +7,12 @@
  * first-run refresh. Every page under /app/t/:tenantId goes through `tenantMember()`, the one place
  * a session gets a tenant; owner-only actions ask for the owner role there.
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { ACCOUNT_POLICY, accountKey, ADDRESS_POLICY, addressKey } from "../../../shared/auth/login-throttle.ts";
 import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from "../../../shared/auth/password.ts";
 import { newCsrfToken, newSessionId, SESSION_ABSOLUTE_MS, sessionCookie } from "../../../shared/auth/session.ts";
-import type { BatchingDb } from "../../../shared/db/client.ts";
 import {
   addMember,
   changePassword,
@@ -30,22 +29,21 @@ import { clearThrottle, countAttempt, refundAttempt, type ThrottleKey } from "..
 import { createKey, listKeys, revokeKey } from "../../../shared/db/queries/keys.ts";
 import { createTenant, getTenant, markTenantDeleted, renameTenant, updateTenantLimits } from "../../../shared/db/queries/tenants.ts";
 import { tenantTotals, usagePerDay } from "../../../shared/db/queries/usage.ts";
-import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { clientAddress } from "../../../shared/http/client-address.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
-import { assertSameOrigin, session, tenantMember, type MemberVariables } from "../../../shared/http/middleware/session-auth.ts";
+import { assertSameOrigin, session, tenantMember } from "../../../shared/http/middleware/session-auth.ts";
 import { logsTemplateProblem } from "../../../shared/tenancy/logs-link.ts";
 import { boundsFromEnv, rateToLimits, settingsSchema } from "../../../shared/tenancy/settings-bounds.ts";
 import { AccountPage } from "../../../dashboard/pages/account-page.tsx";
 import { LoginPage, SignupPage } from "../../../dashboard/pages/auth-pages.tsx";
 import { KeysPage, OverviewPage, ProjectsPage, SettingsPage } from "../../../dashboard/pages/project-pages.tsx";
 import { fillDays } from "../../../dashboard/pages/usage-chart.tsx";
-import { tenantObjectOf, type DashboardEnv } from "../env.ts";
+import { routeContext, type DashboardApp, type RouteContext } from "../context.ts";
+import { tenantObjectOf } from "../env.ts";
 import { ClientPage } from "../../../dashboard/pages/client-page.tsx";
 import type { Frame } from "../../../dashboard/pages/layout.tsx";
 
-type UiApp = { Bindings: DashboardEnv; Variables: MemberVariables };
-type Ctx = Context<UiApp>;
+type Ctx = RouteContext;
 
 const form = async (c: Ctx) => {
   const body = await c.req.parseBody({ all: true });
@@ -68,7 +66,7 @@ const emailSchema = z.string().trim().toLowerCase().email().max(254);
 const nameSchema = z.string().trim().min(1, "A name is required").max(80, "Use at most 80 characters");
 
 async function startSession(c: Ctx, userId: string): Promise<void> {
-  const db = await indexStore(c.env);
+  const db = c.var.db;
   const id = newSessionId();
   const now = Date.now();
   await createSession(db, userId, id, newCsrfToken(), new Date(now + SESSION_ABSOLUTE_MS), new Date(now));
@@ -76,7 +74,11 @@ async function startSession(c: Ctx, userId: string): Promise<void> {
   setCookie(c, cookie.name, id, { httpOnly: true, secure: cookie.secure, sameSite: "Lax", path: "/", maxAge: SESSION_ABSOLUTE_MS / 1000 });
 }
 
-export const ui = new Hono<UiApp>();
+export const ui = new Hono<DashboardApp>();
+
+// The stores (context.ts) for the pages that read or write accounts; a session's for the logged-in ones.
+ui.use("/signup", routeContext());
+ui.use("/login", routeContext());
 
 // ---- public pages -----------------------------------------------------------------------------
 
@@ -92,7 +94,7 @@ ui.post("/signup", async (c) => {
   if (!email.success) return c.html(<SignupPage error="Enter a valid email address." email={f.one("email")} />, 400);
   const problem = passwordProblem(password, email.data);
   if (problem) return c.html(<SignupPage error={problem} email={email.data} />, 400);
-  const db = await indexStore(c.env);
+  const db = c.var.db;
   const user = await createUser(db, email.data, await hashPassword(password));
   // Taken: the same words whether or not the password matches, nothing about the account.
   if (!user) return c.html(<SignupPage error="An account could not be created with these details. If you already have one, log in." email={email.data} />, 400);
@@ -105,7 +107,7 @@ ui.post("/login", async (c) => {
   const f = await form(c);
   const email = f.one("email").trim().toLowerCase();
   const password = f.one("password");
-  const db = await indexStore(c.env);
+  const db = c.var.db;
   const now = Date.now();
   // Without a trustworthy address the account's own limit is the only one (client-address.ts).
   const address = clientAddress(c.req.raw.headers);
@@ -129,21 +131,21 @@ ui.post("/login", async (c) => {
 
 // ---- logged in --------------------------------------------------------------------------------
 
-ui.use("/logout", session());
-ui.use("/app", session());
-ui.use("/app/*", session());
+ui.use("/logout", routeContext(session()));
+ui.use("/app", routeContext(session()));
+ui.use("/app/*", routeContext(session()));
 
 ui.post("/logout", async (c) => {
-  await deleteSession(await indexStore(c.env), c.var.session.idHash);
+  await deleteSession(c.var.db, c.var.session.idHash);
   deleteCookie(c, sessionCookie(new URL(c.req.url)).name, { path: "/", secure: sessionCookie(new URL(c.req.url)).secure });
   return c.redirect("/login", 303);
 });
 
-ui.get("/app", async (c) => c.html(<ProjectsPage {...base(c)} projects={await listUserTenants(await indexStore(c.env), c.var.user.id)} />));
+ui.get("/app", async (c) => c.html(<ProjectsPage {...base(c)} projects={await listUserTenants(c.var.db, c.var.user.id)} />));
 
 ui.post("/app/projects", async (c) => {
   const name = nameSchema.safeParse((await form(c)).one("name"));
-  const db = await indexStore(c.env);
+  const db = c.var.db;
   if (!name.success) return c.html(<ProjectsPage {...base(c)} projects={await listUserTenants(db, c.var.user.id)} error={name.error.issues[0]!.message} />, 400);
   const tenant = await createTenant(db, name.data);
   await addMember(db, tenant.id, c.var.user.id, "owner");
@@ -154,7 +156,7 @@ ui.get("/app/account", (c) => c.html(<AccountPage {...base(c)} />));
 
 ui.post("/app/account/password", async (c) => {
   const f = await form(c);
-  const db = await indexStore(c.env);
+  const db = c.var.db;
   const user = c.var.user;
   if (!(await verifyPassword(f.one("current"), storedPassword(user)))) return c.html(<AccountPage {...base(c)} error="The current password is incorrect." />, 400);
   const problem = passwordProblem(f.one("password"), user.email);
@@ -169,16 +171,16 @@ ui.post("/app/account/password", async (c) => {
 
 ui.use("/app/t/:tenantId", tenantMember());
 ui.use("/app/t/:tenantId/*", tenantMember());
-const owner = tenantMember<UiApp>({ role: "owner" });
+const owner = tenantMember<DashboardApp>({ role: "owner" });
 
 ui.get("/app/t/:tenantId", async (c) => {
-  const stats = await tenantTotals(await indexStore(c.env), c.var.tenant.id);
+  const stats = await tenantTotals(c.var.db, c.var.tenant.id);
   return c.html(<OverviewPage {...project(c)} stats={stats} ingestUrl={ingestUrl(c)} />);
 });
 
 /** Polled by the first-run page until the first span is stored. */
 ui.get("/app/t/:tenantId/status", async (c) => {
-  const t = await tenantTotals(await indexStore(c.env), c.var.tenant.id);
+  const t = await tenantTotals(c.var.db, c.var.tenant.id);
   return c.json({ spans: t.spans, traces: t.traces, lastSpanAt: t.lastSpanAt?.toISOString() ?? null }, 200, { "cache-control": "no-store" });
 });
 
@@ -209,7 +211,7 @@ ui.get("/app/t/:tenantId/service-map", (c) => clientPage(c, "service-map", `Serv
 ui.get("/app/t/:tenantId/services", (c) => clientPage(c, "services", `Services · ${c.var.tenant.name}`, "services"));
 
 const keysPage = async (c: Ctx, extra: { created?: { key: Awaited<ReturnType<typeof createKey>>["key"]; secret: string; rotatedFrom?: string }; error?: string } = {}, status: 200 | 201 | 400 = 200) =>
-  c.html(<KeysPage {...project(c)} keys={await listKeys(await indexStore(c.env), c.var.tenant.id)} ingestUrl={ingestUrl(c)} {...extra} />, status);
+  c.html(<KeysPage {...project(c)} keys={await listKeys(c.var.db, c.var.tenant.id)} ingestUrl={ingestUrl(c)} {...extra} />, status);
 
 ui.get("/app/t/:tenantId/keys", (c) => keysPage(c));
 
@@ -221,18 +223,18 @@ ui.post("/app/t/:tenantId/keys", owner, async (c) => {
   const scopes = keyScopes.safeParse(f.all("scopes"));
   if (!name.success) return keysPage(c, { error: name.error.issues[0]!.message }, 400);
   if (!scopes.success) return keysPage(c, { error: scopes.error.issues[0]!.message }, 400);
-  const created = await createKey(await indexStore(c.env), c.var.tenant.id, { name: name.data, scopes: scopes.data });
+  const created = await createKey(c.var.db, c.var.tenant.id, { name: name.data, scopes: scopes.data });
   return keysPage(c, { created }, 201);
 });
 
 ui.post("/app/t/:tenantId/keys/:keyId/revoke", owner, async (c) => {
-  if (!(await revokeKey(await indexStore(c.env), c.var.tenant.id, c.req.param("keyId")))) throw new ApiError(404, "not_found", "No such active key in this project");
+  if (!(await revokeKey(c.var.db, c.var.tenant.id, c.req.param("keyId")))) throw new ApiError(404, "not_found", "No such active key in this project");
   return c.redirect(`/app/t/${c.var.tenant.id}/keys`, 303);
 });
 
 /** A new key with the same name and scopes; the old one works until revoked (zero-downtime swap). */
 ui.post("/app/t/:tenantId/keys/:keyId/rotate", owner, async (c) => {
-  const db = await indexStore(c.env);
+  const db = c.var.db;
   const old = (await listKeys(db, c.var.tenant.id)).find((k) => k.id === c.req.param("keyId") && !k.revokedAt);
   if (!old) throw new ApiError(404, "not_found", "No such active key in this project");
   const scopes = old.scopes.filter((s): s is "ingest" | "read" => s === "ingest" || s === "read");
@@ -241,7 +243,7 @@ ui.post("/app/t/:tenantId/keys/:keyId/rotate", owner, async (c) => {
 });
 
 const settingsPage = async (c: Ctx, extra: { error?: string; notice?: string } = {}, status: 200 | 400 = 200) => {
-  const db = await indexStore(c.env);
+  const db = c.var.db;
   const tenant = (await getTenant(db, c.var.tenant.id)) ?? c.var.tenant;
   const now = Date.now();
   const [members, rows] = await Promise.all([listMembers(db, tenant.id), usagePerDay(db, tenant.id, now - 30 * 86_400_000, await tenantObjectOf(c.env, tenant.id).usage(tenant.id))]);
@@ -255,7 +257,7 @@ ui.post("/app/t/:tenantId/settings", owner, async (c) => {
   const f = await form(c);
   const parsed = settingsSchema(boundsFromEnv(c.env)).safeParse({ retentionDays: f.one("retentionDays"), ingestMegabytesPerSecond: f.one("ingestMegabytesPerSecond"), logsUrlTemplate: f.one("logsUrlTemplate") });
   if (!parsed.success) return settingsPage(c, { error: parsed.error.issues[0]!.message }, 400);
-  await updateTenantLimits(await indexStore(c.env), c.var.tenant.id, {
+  await updateTenantLimits(c.var.db, c.var.tenant.id, {
     retentionDays: parsed.data.retentionDays,
     ...rateToLimits(parsed.data.ingestMegabytesPerSecond),
     logsUrlTemplate: parsed.data.logsUrlTemplate || null,
@@ -268,7 +270,7 @@ ui.post("/app/t/:tenantId/members", owner, async (c) => {
   const email = emailSchema.safeParse(f.one("email"));
   const role = z.enum(["owner", "member"]).safeParse(f.one("role") || "member");
   if (!email.success || !role.success) return settingsPage(c, { error: "Enter a valid email address and role." }, 400);
-  const db = await indexStore(c.env);
+  const db = c.var.db;
   const user = await findUserByEmail(db, email.data);
   if (!user) return settingsPage(c, { error: "No account has that email yet: ask them to sign up first, then add them." }, 400);
   if (!(await addMember(db, c.var.tenant.id, user.id, role.data))) return settingsPage(c, { error: `${email.data} is already a member.` }, 400);
@@ -278,14 +280,14 @@ ui.post("/app/t/:tenantId/members", owner, async (c) => {
 ui.post("/app/t/:tenantId/members/:userId/remove", owner, async (c) => {
   const userId = c.req.param("userId");
   if (userId === c.var.user.id) return settingsPage(c, { error: "You cannot remove yourself; another owner can." }, 400);
-  if (!(await removeMember(await indexStore(c.env), c.var.tenant.id, userId))) throw new ApiError(404, "not_found", "No such member");
+  if (!(await removeMember(c.var.db, c.var.tenant.id, userId))) throw new ApiError(404, "not_found", "No such member");
   return c.redirect(`/app/t/${c.var.tenant.id}/settings?saved=1`, 303);
 });
 
 ui.post("/app/t/:tenantId/rename", owner, async (c) => {
   const name = nameSchema.safeParse((await form(c)).one("name"));
   if (!name.success) return settingsPage(c, { error: name.error.issues[0]!.message }, 400);
-  await renameTenant(await indexStore(c.env), c.var.tenant.id, name.data);
+  await renameTenant(c.var.db, c.var.tenant.id, name.data);
   return c.redirect(`/app/t/${c.var.tenant.id}/settings?saved=1`, 303);
 });
 
@@ -297,7 +299,7 @@ ui.post("/app/t/:tenantId/rename", owner, async (c) => {
 ui.post("/app/t/:tenantId/delete", owner, async (c) => {
   const confirm = (await form(c)).one("confirm");
   if (confirm !== c.var.tenant.name) return settingsPage(c, { error: "Type the project's exact name to delete it." }, 400);
-  await markTenantDeleted((await indexStore(c.env)) as BatchingDb, c.var.tenant.id);
+  await markTenantDeleted(c.var.db, c.var.tenant.id);
   return c.redirect("/app", 303);
 });
 

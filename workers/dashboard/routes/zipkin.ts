@@ -34,34 +34,20 @@
  */
 import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
-import type { Principal } from "../../../shared/auth/authenticate.ts";
 import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
-import { indexStore } from "../../../shared/db/select-index-store.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { errorHandler, textError } from "../../../shared/http/error-handler.ts";
-import { keyAuth } from "../../../shared/http/middleware/key-auth.ts";
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
 import { zipkinDependencies } from "../../../shared/servicegraph/dependencies.ts";
-import { readEdgeRowsWithOpen, readOperationRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
-import { r2Store } from "../../../shared/storage/object-store.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import { encodeZipkinSpans, type ZipkinSpan } from "../../../shared/zipkin/encode.ts";
 import { parseZipkinSearch, zipkinSpanMatcher, ZipkinSearchError, type ZipkinSearch } from "../../../shared/zipkin/search.ts";
-import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
-import { MAX_WINDOW_SECONDS, parseDependenciesWindow, serviceGraphFor } from "./service-graph.ts";
-
-type ZipkinApp = { Bindings: DashboardEnv; Variables: { principal: Principal } };
-
-/** How far back services, span names and remote services look. */
-const LOOKBACK_SECONDS = 7 * 24 * 3600;
+import { readRoute, type DashboardApp, type RouteContext } from "../context.ts";
+import { scanSettings } from "../env.ts";
+import { MAX_WINDOW_SECONDS, parseDependenciesWindow, recentEdgeRows, recentOperationRows, serviceGraphFor } from "./service-graph.ts";
 
 /** Most trace ids one traceMany request may ask for. */
 const MAX_TRACE_IDS = 100;
-
-function lookbackWindow() {
-  const now = Math.floor(Date.now() / 1000);
-  return { start: now - LOOKBACK_SECONDS, end: now + 60 };
-}
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
 
@@ -70,8 +56,8 @@ function requiredServiceName(value: string | undefined): string {
   return value.toLowerCase();
 }
 
-async function traceSpans(env: DashboardEnv, tenantId: string, traceId: string): Promise<ZipkinSpan[] | undefined> {
-  const found = await findTrace(await indexStore(env), r2Store(env.SPANS), tenantId, traceId);
+async function traceSpans(c: RouteContext, traceId: string): Promise<ZipkinSpan[] | undefined> {
+  const found = await findTrace(c.var.db, c.var.store, c.var.tenantId, traceId);
   return found && encodeZipkinSpans(found.resourceSpans);
 }
 
@@ -82,11 +68,11 @@ function resolveService(name: string, known: readonly string[]): string {
   return known.find((k) => k.toLowerCase() === lower) ?? name;
 }
 
-export const zipkin = new Hono<ZipkinApp>()
-  .use("*", keyAuth({ scope: "read" }))
+export const zipkin = new Hono<DashboardApp>()
+  .use("*", readRoute)
   .get("/api/v2/trace/:traceId", async (c) => {
     const traceId = parseTraceIdParam(c.req.param("traceId"));
-    const spans = await traceSpans(c.env, c.var.principal.tenantId, traceId);
+    const spans = await traceSpans(c, traceId);
     // Another tenant's trace answers exactly like a missing one.
     if (!spans) return c.text(`${c.req.param("traceId")} not found`, 404);
     return c.json(spans);
@@ -98,25 +84,25 @@ export const zipkin = new Hono<ZipkinApp>()
     // Zipkin's contract: fewer than two distinct ids belong to /trace/{traceId}.
     if (ids.length < 2) throw new ApiError(400, "too_few_trace_ids", "traceIds needs at least two distinct ids; use /api/v2/trace/{traceId} for one");
     if (ids.length > MAX_TRACE_IDS) throw new ApiError(400, "too_many_trace_ids", `traceIds takes at most ${MAX_TRACE_IDS} ids`);
-    const traces = await Promise.all(ids.map((id) => traceSpans(c.env, c.var.principal.tenantId, id)));
+    const traces = await Promise.all(ids.map((id) => traceSpans(c, id)));
     return c.json(traces.filter((t): t is ZipkinSpan[] => t !== undefined));
   })
   .get("/api/v2/services", async (c) => {
-    const rows = await readOperationRowsWithOpen(await indexStore(c.env), tenantObjectOf(c.env, c.var.principal.tenantId), c.var.principal.tenantId, lookbackWindow());
+    const rows = await recentOperationRows(c);
     return c.json(sorted(rows.map((r) => r.service)));
   })
   .get("/api/v2/spans", async (c) => {
     const service = requiredServiceName(c.req.query("serviceName"));
-    const rows = await readOperationRowsWithOpen(await indexStore(c.env), tenantObjectOf(c.env, c.var.principal.tenantId), c.var.principal.tenantId, lookbackWindow());
+    const rows = await recentOperationRows(c);
     return c.json(sorted(rows.filter((r) => r.service.toLowerCase() === service).map((r) => r.operation)));
   })
   .get("/api/v2/remoteServices", async (c) => {
     const service = requiredServiceName(c.req.query("serviceName"));
-    const rows = await readEdgeRowsWithOpen(await indexStore(c.env), tenantObjectOf(c.env, c.var.principal.tenantId), c.var.principal.tenantId, lookbackWindow());
+    const rows = await recentEdgeRows(c);
     return c.json(sorted(rows.filter((r) => r.source.toLowerCase() === service).map((r) => r.target)));
   })
   .get("/api/v2/traces", async (c) => {
-    const tenantId = c.var.principal.tenantId;
+    const { db, store, tenantId } = c.var;
     let q: ZipkinSearch;
     try {
       q = parseZipkinSearch(c.req.query(), Date.now(), MAX_WINDOW_SECONDS * 1000);
@@ -124,11 +110,9 @@ export const zipkin = new Hono<ZipkinApp>()
       if (err instanceof ZipkinSearchError) throw new ApiError(400, "invalid_query", err.message);
       throw err;
     }
-    const db = await indexStore(c.env);
-    const store = r2Store(c.env.SPANS);
     let service: string | undefined;
     if (q.serviceName) {
-      const rows = await readOperationRowsWithOpen(db, tenantObjectOf(c.env, tenantId), tenantId, lookbackWindow());
+      const rows = await recentOperationRows(c);
       service = resolveService(q.serviceName, sorted(rows.map((r) => r.service)));
     }
     const matcher = zipkinSpanMatcher(q, service);
@@ -149,7 +133,7 @@ export const zipkin = new Hono<ZipkinApp>()
   })
   .get("/api/v2/dependencies", async (c) => {
     const window = parseDependenciesWindow(c.req.query());
-    const graph = await serviceGraphFor(c.env, c.var.principal.tenantId, window);
+    const graph = await serviceGraphFor(c, window);
     return c.json(zipkinDependencies(graph.edges));
   })
   .get("/api/v2/autocompleteKeys", (c) => c.json([]))
@@ -157,7 +141,7 @@ export const zipkin = new Hono<ZipkinApp>()
     const key = c.req.query("key");
     if (!key) throw new ApiError(400, "missing_key", "key is required");
     if (key !== "serviceName" && key !== "service.name") return c.json([]);
-    const rows = await readOperationRowsWithOpen(await indexStore(c.env), tenantObjectOf(c.env, c.var.principal.tenantId), c.var.principal.tenantId, lookbackWindow());
+    const rows = await recentOperationRows(c);
     return c.json(sorted(rows.map((r) => r.service)));
   })
   .onError(errorHandler("dashboard zipkin", textError));
