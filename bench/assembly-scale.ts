@@ -33,7 +33,7 @@
  * Run: npx node bench/assembly-scale.ts   (BENCH_AS_TRACES per tenant, BENCH_LATENCY_MS)
  */
 import { existsSync, readFileSync } from "node:fs";
-import { multiServiceWorkload } from "../shared/block/test-workload.ts";
+import { multiServiceWorkload } from "../test/support/multi-service-workload.ts";
 import { decodeIngestBatch, encodeIngestBatch, inflateInline, inlinePayload, type IngestBatchMessage, batchTimeRange } from "../shared/ingest/batch-object.ts";
 import { planTenantBatch } from "../shared/assembly/plan.ts";
 import { encodeDelta, OpenMetrics } from "../shared/tenant-object/open-metrics.ts";

@@ -2,7 +2,7 @@
  * Block storage size: bytes in R2 per span for the block format (shared/block/), against the OTLP
  * protobuf requests the same spans arrived in and against gzip of their JSON, on two workloads:
  *
- * - multi-service: shared/block/test-workload.ts, 12 services, traces of 10-200 spans, exported
+ * - multi-service: test/support/multi-service-workload.ts, 12 services, traces of 10-200 spans, exported
  *   per service instance in requests of up to 512 spans (the headline figures);
  * - realistic-batch: test/support/random-otlp.ts `realisticTraceBatch`, 4-span traces from one
  *   service, 512 spans per request.
@@ -16,7 +16,7 @@ import { groupByTrace } from "../shared/ingest/group-by-trace.ts";
 import type { TraceBatch } from "../shared/model/span.ts";
 import { encodeBlock, DEFAULT_SEGMENT_SPANS, type EncodeOptions, type TraceInput } from "../shared/block/encode-block.ts";
 import { decodeBlock, readTrace } from "../shared/block/read-block.ts";
-import { multiServiceWorkload } from "../shared/block/test-workload.ts";
+import { multiServiceWorkload } from "../test/support/multi-service-workload.ts";
 import { referenceEncode } from "../test/support/otlp-reference.ts";
 import { realisticTraceBatch } from "../test/support/random-otlp.ts";
 

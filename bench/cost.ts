@@ -1,7 +1,7 @@
 /**
  * Cost model: what a million spans cost on Cloudflare at list prices, counted, not estimated.
  *
- * A realistic workload (shared/block/test-workload.ts: 12 services, traces of 10-200 spans,
+ * A realistic workload (test/support/multi-service-workload.ts: 12 services, traces of 10-200 spans,
  * semantic-convention attributes; exported per service instance as an OpenTelemetry SDK does, 512
  * spans or 5 s per request) is posted as OTLP protobuf to the real ingest worker code running in
  * workerd (Miniflare) with local D1 and R2. Its queue messages are delivered to the real assembler
@@ -37,7 +37,7 @@
 import { planTenantBatch } from "../shared/assembly/plan.ts";
 import { encodeDelta } from "../shared/tenant-object/open-metrics.ts";
 import { encodeBlock } from "../shared/block/encode-block.ts";
-import { multiServiceWorkload } from "../shared/block/test-workload.ts";
+import { multiServiceWorkload } from "../test/support/multi-service-workload.ts";
 import { decodeIngestBatch } from "../shared/ingest/batch-object.ts";
 import { prepareBatch } from "../shared/ingest/prepare.ts";
 import { referenceEncode } from "../test/support/otlp-reference.ts";

@@ -1,6 +1,6 @@
 /**
  * @module
- * Export timing for the cost benchmark. `multiServiceWorkload` (shared/block/test-workload.ts)
+ * Export timing for the cost benchmark. `multiServiceWorkload` (test/support/multi-service-workload.ts)
  * flushes an instance's spans only every 512 spans; an SDK's BatchSpanProcessor also exports when
  * its 5 s timer (started by the first span into an empty buffer) fires. Both decide how many
  * requests, queue messages and R2 objects a million spans become, so this re-exports the same

@@ -22,7 +22,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { tenantDelta } from "../../shared/assembly/plan.ts";
 import { encodeBlock, type TraceInput } from "../../shared/block/encode-block.ts";
-import { multiServiceWorkload } from "../../shared/block/test-workload.ts";
+import { multiServiceWorkload } from "../../test/support/multi-service-workload.ts";
 import { INGEST_BATCH_FORMAT, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
 import type { TraceGroup } from "../../shared/ingest/group-by-trace.ts";
 import type { ResourceSpans } from "../../shared/model/span.ts";

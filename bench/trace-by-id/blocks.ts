@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { encodeBlock, type TraceInput } from "../../shared/block/encode-block.ts";
-import { multiServiceWorkload } from "../../shared/block/test-workload.ts";
+import { multiServiceWorkload } from "../../test/support/multi-service-workload.ts";
 import type { ResourceSpans } from "../../shared/model/span.ts";
 
 export interface BlockSpec {

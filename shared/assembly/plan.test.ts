@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { SpanKind, type ResourceSpans } from "../model/span.ts";
-import { at, batchOf, makeSpan, resourceSpans } from "../metrics/spans.test-helpers.ts";
+import { at, batchOf, testSpan, testResourceSpans } from "../../test/support/spans.ts";
 import { decodeIngestBatch, encodeIngestBatch, type IngestBatchObject } from "../ingest/batch-object.ts";
 import { groupByTrace } from "../ingest/group-by-trace.ts";
 import { ingestBatchKey } from "../storage/keys.ts";
@@ -37,7 +37,7 @@ const T2 = "22222222222222222222222222222222";
 const T3 = "33333333333333333333333333333333";
 
 const span = (traceId: string, spanId: string, kind: number, parentSpanId = "", extra: { name?: string; attributes?: Record<string, string>; error?: boolean } = {}) =>
-  makeSpan({ traceId, spanId, parentSpanId, kind, start: at(T0 + 10), end: at(T0 + 10, 20), ...extra });
+  testSpan({ traceId, spanId, parentSpanId, kind, start: at(T0 + 10), end: at(T0 + 10, 20), ...extra });
 
 interface Fixture {
   key: string;
@@ -51,15 +51,15 @@ function ingestObject(batchId: string, receivedAtMs: number, ...rs: ResourceSpan
 }
 
 // A: the frontend's root server span and its client call to cart (trace T1).
-const A = ingestObject("a", RECV, resourceSpans("frontend", [span(T1, "a1a1a1a1a1a1a1a1", SpanKind.SERVER, "", { name: "GET /" }), span(T1, "a2a2a2a2a2a2a2a2", SpanKind.CLIENT, "a1a1a1a1a1a1a1a1", { name: "GET /cart" })]));
+const A = ingestObject("a", RECV, testResourceSpans("frontend", [span(T1, "a1a1a1a1a1a1a1a1", SpanKind.SERVER, "", { name: "GET /" }), span(T1, "a2a2a2a2a2a2a2a2", SpanKind.CLIENT, "a1a1a1a1a1a1a1a1", { name: "GET /cart" })]));
 // B: cart's server span for A's call (T1), and a root of another trace (T3) listed first.
 const B = ingestObject(
   "b",
   RECV + 1_000,
-  resourceSpans("cart", [span(T3, "b3b3b3b3b3b3b3b3", SpanKind.SERVER, "", { name: "GET /health" }), span(T1, "b1b1b1b1b1b1b1b1", SpanKind.SERVER, "a2a2a2a2a2a2a2a2", { name: "GET /cart", error: true })]),
+  testResourceSpans("cart", [span(T3, "b3b3b3b3b3b3b3b3", SpanKind.SERVER, "", { name: "GET /health" }), span(T1, "b1b1b1b1b1b1b1b1", SpanKind.SERVER, "a2a2a2a2a2a2a2a2", { name: "GET /cart", error: true })]),
 );
 // C: a payment call to an uninstrumented API (T2): a client half that nothing in the batch pairs.
-const C = ingestObject("c", RECV + 2_000, resourceSpans("payment", [span(T2, "c1c1c1c1c1c1c1c1", SpanKind.CLIENT, "c0c0c0c0c0c0c0c0", { name: "POST /charge", attributes: { "peer.service": "stripe" } })]));
+const C = ingestObject("c", RECV + 2_000, testResourceSpans("payment", [span(T2, "c1c1c1c1c1c1c1c1", SpanKind.CLIENT, "c0c0c0c0c0c0c0c0", { name: "POST /charge", attributes: { "peer.service": "stripe" } })]));
 
 type SourceOptions = Partial<Pick<AssemblySource, "attempts" | "swept">>;
 const inline = (f: Fixture, o: SourceOptions = { attempts: 1 }): AssemblySource => ({ key: f.key, inline: new Uint8Array([0x1f, 0x8b]), bytes: 1000, spanCount: f.object.spanCount, receivedAtMs: f.object.receivedAtMs, ...o });
@@ -322,7 +322,7 @@ describe("planTenantBatch, block and metrics", () => {
 
   it("counts spans repeated across two objects once in operation rows and edges, and keeps one copy in the block", async () => {
     // A2 is another export of A's spans (an SDK retrying after a timeout), plus one new span.
-    const A2 = ingestObject("a2", RECV + 500, resourceSpans("frontend", [...A.object.traces[0]!.resourceSpans[0]!.scopeSpans[0]!.spans, span(T1, "a3a3a3a3a3a3a3a3", SpanKind.SERVER, "", { name: "GET /other" })]));
+    const A2 = ingestObject("a2", RECV + 500, testResourceSpans("frontend", [...A.object.traces[0]!.resourceSpans[0]!.scopeSpans[0]!.spans, span(T1, "a3a3a3a3a3a3a3a3", SpanKind.SERVER, "", { name: "GET /other" })]));
     const objects = new Map([A, A2].map((f) => [f.key, f.object]));
     const plan = await planTenantBatch({ tenantId: TENANT, sources: [inline(A), inline(A2)], assembled: new Map(), objects });
     expect(opSummary(plan.delta!.operationRows)).toEqual([

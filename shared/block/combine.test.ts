@@ -4,7 +4,7 @@ import { groupByTrace } from "../ingest/group-by-trace.ts";
 import type { ResourceSpans, Span } from "../model/span.ts";
 import { SpanKind } from "../model/span.ts";
 import { combineTraces } from "./combine.ts";
-import { multiServiceWorkload } from "./test-workload.ts";
+import { multiServiceWorkload } from "../../test/support/multi-service-workload.ts";
 
 const spansOf = (rs: ResourceSpans[]): Span[] => rs.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
 const ids = (rs: ResourceSpans[]) => spansOf(rs).map((s) => `${s.spanId}/${s.kind}`).sort();

@@ -6,7 +6,7 @@ import { ByteReader, crc32 } from "./bytes.ts";
 import { encodeBlock, type EncodeOptions, type TraceInput } from "./encode-block.ts";
 import { BLOCK_FORMAT_VERSION, FOOTER_SIZE, readFooter } from "./footer.ts";
 import { decodeBlock, decodeDictionary, decodeSummaries, decodeTraceSegment, readTrace } from "./read-block.ts";
-import { multiServiceWorkload } from "./test-workload.ts";
+import { multiServiceWorkload } from "../../test/support/multi-service-workload.ts";
 import { filterMayContain } from "./trace-filter.ts";
 
 const META = { tenantId: "tenant-1", blockId: "blk-1", createdAtMs: 1_780_000_000_000 };

@@ -3,12 +3,12 @@ import { SpanKind } from "../model/span.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import type { AnyValue, ResourceSpans } from "../model/span.ts";
 import { RedAccumulator, ServiceNameType, mergeOperationRows, mergeServiceRows, serviceNameValue, serviceOfResource, summarizeOperations, upsertOperationRows, upsertServiceRows, type OperationRow, type ServiceRow } from "./red.ts";
-import { at, batchOf, makeSpan, resourceSpans } from "./spans.test-helpers.ts";
+import { at, batchOf, testSpan, testResourceSpans } from "../../test/support/spans.ts";
 
 const T0 = 1_764_090_000; // a minute boundary
 
 function server(id: string, name: string, startSec: number, ms: number, error = false) {
-  return makeSpan({ spanId: id, name, kind: SpanKind.SERVER, start: at(startSec), end: at(startSec, ms), error });
+  return testSpan({ spanId: id, name, kind: SpanKind.SERVER, start: at(startSec), end: at(startSec, ms), error });
 }
 
 describe("RED rows", () => {
@@ -16,15 +16,15 @@ describe("RED rows", () => {
     const acc = new RedAccumulator("tn_a");
     acc.addSpans(
       batchOf(
-        resourceSpans("cart", [
+        testResourceSpans("cart", [
           server("a1", "GET /cart", T0 + 1, 10),
           server("a2", "GET /cart", T0 + 59, 20, true),
           server("a3", "GET /cart", T0 + 60, 30), // next minute
           server("a4", "POST /cart", T0 + 2, 5),
-          makeSpan({ spanId: "a5", name: "GET /cart", kind: SpanKind.CLIENT, start: at(T0 + 3), end: at(T0 + 3, 7) }),
-          makeSpan({ spanId: "a6", name: "serialize", kind: SpanKind.INTERNAL, start: at(T0 + 3), end: at(T0 + 3, 1) }),
+          testSpan({ spanId: "a5", name: "GET /cart", kind: SpanKind.CLIENT, start: at(T0 + 3), end: at(T0 + 3, 7) }),
+          testSpan({ spanId: "a6", name: "serialize", kind: SpanKind.INTERNAL, start: at(T0 + 3), end: at(T0 + 3, 1) }),
         ]),
-        resourceSpans(undefined, [server("b1", "GET /cart", T0 + 1, 10)]),
+        testResourceSpans(undefined, [server("b1", "GET /cart", T0 + 1, 10)]),
       ),
     );
     const rows = acc.rows();
@@ -45,7 +45,7 @@ describe("RED rows", () => {
 
   it("include INTERNAL spans and coarser buckets when asked", () => {
     const acc = new RedAccumulator("tn_a", { kinds: [SpanKind.INTERNAL], stepSeconds: 300 });
-    acc.addSpan(makeSpan({ spanId: "c1", name: "render", kind: SpanKind.INTERNAL, start: at(T0 + 299), end: at(T0 + 300) }), "web");
+    acc.addSpan(testSpan({ spanId: "c1", name: "render", kind: SpanKind.INTERNAL, start: at(T0 + 299), end: at(T0 + 300) }), "web");
     acc.addSpan(server("c2", "GET /", T0, 1), "web");
     expect(acc.rows()).toHaveLength(1);
     expect(acc.rows()[0]).toMatchObject({ minute: T0, operation: "render", count: 1 });
@@ -84,11 +84,11 @@ describe("RED rows", () => {
     const kinds = [SpanKind.UNSPECIFIED, SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER, 9];
     acc.addSpans(
       batchOf(
-        resourceSpans(
+        testResourceSpans(
           "cart",
-          kinds.map((kind, i) => makeSpan({ spanId: `k${i}`, name: `op${i}`, kind, start: at(T0 + i), end: at(T0 + i, 10 * (i + 1)), error: i % 2 === 0 })),
+          kinds.map((kind, i) => testSpan({ spanId: `k${i}`, name: `op${i}`, kind, start: at(T0 + i), end: at(T0 + i, 10 * (i + 1)), error: i % 2 === 0 })),
         ),
-        resourceSpans("cart", [makeSpan({ spanId: "n1", kind: SpanKind.INTERNAL, start: at(T0 + 61), end: at(T0 + 61, 3) })]),
+        testResourceSpans("cart", [testSpan({ spanId: "n1", kind: SpanKind.INTERNAL, start: at(T0 + 61), end: at(T0 + 61, 3) })]),
       ),
     );
     const rows = acc.serviceRows();
@@ -106,7 +106,7 @@ describe("RED rows", () => {
   it("service rows: a resource's service.name as TraceQL reads it (the first one; none; another type)", () => {
     const kv = (value: AnyValue) => ({ key: "service.name", value });
     const withAttributes = (attributes: { key: string; value: AnyValue }[], spanId: string): ResourceSpans => ({
-      ...resourceSpans(undefined, [server(spanId, "GET /", T0, 1)]),
+      ...testResourceSpans(undefined, [server(spanId, "GET /", T0, 1)]),
       resource: { attributes, droppedAttributesCount: 0 },
     });
     const cases: [string, { key: string; value: AnyValue }[], string, number, AnyValue | undefined][] = [
@@ -138,7 +138,7 @@ describe("RED rows", () => {
   it("service rows merge by key, as an upsert would", () => {
     const parts = [0, 1].map((b) => {
       const acc = new RedAccumulator("tn_a");
-      acc.addSpans(batchOf(resourceSpans("web", [server(`p${b}`, "GET /", T0 + b, 10, b === 1)])));
+      acc.addSpans(batchOf(testResourceSpans("web", [server(`p${b}`, "GET /", T0 + b, 10, b === 1)])));
       return acc.serviceRows();
     });
     const merged: ServiceRow[] = upsertServiceRows(parts[0]!, parts[1]!);

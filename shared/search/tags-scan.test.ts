@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encodeBlock } from "../block/encode-block.ts";
-import { multiServiceWorkload } from "../block/test-workload.ts";
+import { multiServiceWorkload } from "../../test/support/multi-service-workload.ts";
 import type { KeyValue, ResourceSpans } from "../model/span.ts";
 import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";

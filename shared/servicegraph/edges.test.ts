@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { SpanKind } from "../model/span.ts";
-import { at, batchOf, makeSpan, resourceSpans, TRACE_ID, type SpanSpec } from "../metrics/spans.test-helpers.ts";
+import { at, batchOf, testSpan, testResourceSpans, TRACE_ID, type SpanFields } from "../../test/support/spans.ts";
 import { EdgeStore, type EdgeStoreState } from "./edges.ts";
 
 const T0 = 1_764_090_000;
 const NOW = 1_764_090_000_000; // arrival clock, ms
 
-const client = (spanId: string, extra: Partial<SpanSpec> = {}) =>
-  makeSpan({ spanId, parentSpanId: "1111111111111111", kind: SpanKind.CLIENT, start: at(T0, 0), end: at(T0, 30), ...extra });
-const server = (spanId: string, parentSpanId: string, extra: Partial<SpanSpec> = {}) =>
-  makeSpan({ spanId, parentSpanId, kind: SpanKind.SERVER, start: at(T0, 5), end: at(T0, 25), ...extra });
+const client = (spanId: string, extra: Partial<SpanFields> = {}) =>
+  testSpan({ spanId, parentSpanId: "1111111111111111", kind: SpanKind.CLIENT, start: at(T0, 0), end: at(T0, 30), ...extra });
+const server = (spanId: string, parentSpanId: string, extra: Partial<SpanFields> = {}) =>
+  testSpan({ spanId, parentSpanId, kind: SpanKind.SERVER, start: at(T0, 5), end: at(T0, 25), ...extra });
 
 /** Saves and restores the store the way the assembler will, through JSON text. */
 function roundTrip(store: EdgeStore): EdgeStore {
@@ -20,8 +20,8 @@ describe("EdgeStore", () => {
   it("pairs a client span with its server child in one batch, in either order", () => {
     for (const order of ["client first", "server first"]) {
       const store = new EdgeStore("tn_a");
-      const c = resourceSpans("frontend", [client("aaaaaaaaaaaaaaaa")]);
-      const s = resourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa", { error: true })]);
+      const c = testResourceSpans("frontend", [client("aaaaaaaaaaaaaaaa")]);
+      const s = testResourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa", { error: true })]);
       const edges = store.addBatch(order === "client first" ? batchOf(c, s) : batchOf(s, c), NOW);
       expect(edges, order).toEqual([
         { source: "frontend", target: "cart", connectionType: "", failed: true, clientMs: 30, serverMs: 20, startSec: T0, traceId: c.scopeSpans[0]!.spans[0]!.traceId },
@@ -33,12 +33,12 @@ describe("EdgeStore", () => {
 
   it("pairs halves that arrive in different batches, through the JSON state", () => {
     let store = new EdgeStore("tn_a");
-    expect(store.addBatch(batchOf(resourceSpans("frontend", [client("aaaaaaaaaaaaaaaa", { error: true })])), NOW)).toEqual([]);
+    expect(store.addBatch(batchOf(testResourceSpans("frontend", [client("aaaaaaaaaaaaaaaa", { error: true })])), NOW)).toEqual([]);
     store = roundTrip(store);
     expect(store.pendingCount).toBe(1);
     expect(store.expire(NOW + 59_999)).toEqual([]);
     store = roundTrip(store);
-    const edges = store.addBatch(batchOf(resourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW + 59_999);
+    const edges = store.addBatch(batchOf(testResourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW + 59_999);
     expect(edges).toMatchObject([{ source: "frontend", target: "cart", connectionType: "", failed: true }]);
     expect(store.toJSON().pending).toEqual([]);
   });
@@ -47,8 +47,8 @@ describe("EdgeStore", () => {
     const store = new EdgeStore("tn_a");
     const edges = store.addBatch(
       batchOf(
-        resourceSpans("checkout", [client("aaaaaaaaaaaaaaaa", { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "kafka" } })]),
-        resourceSpans("shipping", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa", { kind: SpanKind.CONSUMER })]),
+        testResourceSpans("checkout", [client("aaaaaaaaaaaaaaaa", { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "kafka" } })]),
+        testResourceSpans("shipping", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa", { kind: SpanKind.CONSUMER })]),
       ),
       NOW,
     );
@@ -78,8 +78,8 @@ describe("EdgeStore", () => {
     const store = new EdgeStore("tn_a");
     const edges = store.addBatch(
       batchOf(
-        resourceSpans("frontend", [server("aaaaaaaaaaaaaaaa", "", { error: true }), server("bbbbbbbbbbbbbbbb", "0000000000000000")]),
-        resourceSpans("worker", [server("cccccccccccccccc", "", { kind: SpanKind.CONSUMER })]),
+        testResourceSpans("frontend", [server("aaaaaaaaaaaaaaaa", "", { error: true }), server("bbbbbbbbbbbbbbbb", "0000000000000000")]),
+        testResourceSpans("worker", [server("cccccccccccccccc", "", { kind: SpanKind.CONSUMER })]),
       ),
       NOW,
     );
@@ -155,8 +155,8 @@ describe("EdgeStore", () => {
     const store = new EdgeStore("tn_a");
     const edges = store.addBatch(
       batchOf(
-        resourceSpans("a", [makeSpan({ spanId: "aaaaaaaaaaaaaaaa", kind: SpanKind.INTERNAL, start: at(T0), end: at(T0, 1) })]),
-        resourceSpans(undefined, [server("bbbbbbbbbbbbbbbb", "")]),
+        testResourceSpans("a", [testSpan({ spanId: "aaaaaaaaaaaaaaaa", kind: SpanKind.INTERNAL, start: at(T0), end: at(T0, 1) })]),
+        testResourceSpans(undefined, [server("bbbbbbbbbbbbbbbb", "")]),
       ),
       NOW,
     );
@@ -173,27 +173,27 @@ describe("EdgeStore.addPending and expire(clock, wallMs)", () => {
   const WALL = 1_800_000_000_000; // the object's wall clock, unrelated to arrival times
 
   /** The halves a consumer's own store leaves unpaired, as shared/assembly/plan.ts sends them. */
-  function halvesOf(nowMs: number, ...rs: ReturnType<typeof resourceSpans>[]) {
+  function halvesOf(nowMs: number, ...rs: ReturnType<typeof testResourceSpans>[]) {
     const consumer = new EdgeStore("tn_a");
     expect(consumer.addBatch(batchOf(...rs), nowMs)).toEqual([]);
     return consumer.toJSON().pending;
   }
-  const lonely = (spanId: string, peer: string) => resourceSpans("frontend", [client(spanId, { attributes: { "peer.service": peer } })]);
+  const lonely = (spanId: string, peer: string) => testResourceSpans("frontend", [client(spanId, { attributes: { "peer.service": peer } })]);
 
   it("pairs a half with a waiting half of the other side, whichever store it came from", () => {
     const traceId = client("aaaaaaaaaaaaaaaa").traceId;
     // Waiting from addBatch, partner through addPending.
     const store = new EdgeStore("tn_a");
-    store.addBatch(batchOf(resourceSpans("frontend", [client("aaaaaaaaaaaaaaaa", { error: true })])), NOW);
-    const edges = store.addPending(halvesOf(NOW + 1_000, resourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW + 1_000, WALL);
+    store.addBatch(batchOf(testResourceSpans("frontend", [client("aaaaaaaaaaaaaaaa", { error: true })])), NOW);
+    const edges = store.addPending(halvesOf(NOW + 1_000, testResourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW + 1_000, WALL);
     expect(edges).toEqual([{ source: "frontend", target: "cart", connectionType: "", failed: true, clientMs: 30, serverMs: 20, startSec: T0, traceId }]);
     expect(store.pendingCount).toBe(0);
     expect(store.stats.paired).toBe(1);
 
     // Both through addPending, server first.
     const object = new EdgeStore("tn_a");
-    expect(object.addPending(halvesOf(NOW, resourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW, WALL)).toEqual([]);
-    expect(object.addPending(halvesOf(NOW, resourceSpans("frontend", [client("aaaaaaaaaaaaaaaa")])), NOW, WALL + 5_000)).toEqual([
+    expect(object.addPending(halvesOf(NOW, testResourceSpans("cart", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW, WALL)).toEqual([]);
+    expect(object.addPending(halvesOf(NOW, testResourceSpans("frontend", [client("aaaaaaaaaaaaaaaa")])), NOW, WALL + 5_000)).toEqual([
       { source: "frontend", target: "cart", connectionType: "", failed: false, clientMs: 30, serverMs: 20, startSec: T0, traceId },
     ]);
     expect(object.pendingCount).toBe(0);
@@ -211,9 +211,9 @@ describe("EdgeStore.addPending and expire(clock, wallMs)", () => {
 
   it("keeps the first copy's expiry and heldSinceMs when the same half comes again", () => {
     const store = new EdgeStore("tn_a");
-    store.addPending(halvesOf(NOW, resourceSpans("shipping", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW, WALL);
+    store.addPending(halvesOf(NOW, testResourceSpans("shipping", [server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")])), NOW, WALL);
     // A second consumer of the same message, later in both clocks.
-    store.addPending(halvesOf(NOW + 30_000, resourceSpans("email", [server("cccccccccccccccc", "aaaaaaaaaaaaaaaa")])), NOW + 30_000, WALL + 30_000);
+    store.addPending(halvesOf(NOW + 30_000, testResourceSpans("email", [server("cccccccccccccccc", "aaaaaaaaaaaaaaaa")])), NOW + 30_000, WALL + 30_000);
     expect(store.toJSON().pending).toMatchObject([{ service: "email", side: "server", expiresAtMs: NOW + 60_000, heldSinceMs: WALL }]);
     expect(store.pendingCount).toBe(1);
     expect(store.stats.paired).toBe(0);

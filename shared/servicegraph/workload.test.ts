@@ -8,7 +8,7 @@ import { HISTOGRAM_RELATIVE_ERROR, LatencyHistogram } from "../metrics/histogram
 import { DEFAULT_RED_KINDS, RedAccumulator, summarizeOperations, upsertOperationRows, type OperationRow } from "../metrics/red.ts";
 import { EdgeAccumulator, foldServiceGraph, upsertEdgeRows, type EdgeRow } from "./aggregate.ts";
 import { EdgeStore, type Edge, type EdgeStoreState } from "./edges.ts";
-import { generateWorkload, splitIntoBatches, type TrueEdge } from "./workload.test-helpers.ts";
+import { generateWorkload, splitIntoBatches, type TrueEdge } from "../../test/support/service-graph-workload.ts";
 
 const T0 = 1_764_090_000;
 const TENANT = "tn_shop";

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { SpanKind, type ResourceSpans, type TraceBatch } from "../model/span.ts";
-import { at, batchOf, makeSpan, resourceSpans } from "../metrics/spans.test-helpers.ts";
+import { at, batchOf, testSpan, testResourceSpans } from "../../test/support/spans.ts";
 import { DEFAULT_RED_KINDS, ServiceNameType, upsertOperationRows, upsertServiceRows, type OperationRow, type ServiceRow } from "../metrics/red.ts";
 import { foldServiceGraph, upsertEdgeRows, type EdgeRow } from "../servicegraph/aggregate.ts";
-import { generateWorkload, splitIntoBatches, type Workload } from "../servicegraph/workload.test-helpers.ts";
+import { generateWorkload, splitIntoBatches, type Workload } from "../../test/support/service-graph-workload.ts";
 import { groupByTrace } from "../ingest/group-by-trace.ts";
 import { INGEST_BATCH_FORMAT, type IngestBatchObject } from "../ingest/batch-object.ts";
 import { ingestBatchKey } from "../storage/keys.ts";
@@ -33,10 +33,10 @@ const deltaOf = (batchId: string, receivedAtMs: number, ...rs: ResourceSpans[]) 
 const tick = (clockMs: number): TenantDelta => ({ keys: [], clockMs, halves: [], edgeRows: [], operationRows: [], usage: [] });
 
 const span = (spanId: string, kind: number, parentSpanId = "", extra: { name?: string; attributes?: Record<string, string>; startSec?: number } = {}) =>
-  makeSpan({ spanId, parentSpanId, kind, name: extra.name, attributes: extra.attributes, start: at(extra.startSec ?? T0 + 10), end: at(extra.startSec ?? T0 + 10, 20) });
+  testSpan({ spanId, parentSpanId, kind, name: extra.name, attributes: extra.attributes, start: at(extra.startSec ?? T0 + 10), end: at(extra.startSec ?? T0 + 10, 20) });
 // A frontend call to cart: the client half, and its server half in another export.
-const callClient = () => resourceSpans("frontend", [span("aaaaaaaaaaaaaaaa", SpanKind.CLIENT, "1111111111111111", { name: "GET /cart", attributes: { "peer.service": "cart" } })]);
-const callServer = () => resourceSpans("cart", [span("bbbbbbbbbbbbbbbb", SpanKind.SERVER, "aaaaaaaaaaaaaaaa", { name: "GET /cart" })]);
+const callClient = () => testResourceSpans("frontend", [span("aaaaaaaaaaaaaaaa", SpanKind.CLIENT, "1111111111111111", { name: "GET /cart", attributes: { "peer.service": "cart" } })]);
+const callServer = () => testResourceSpans("cart", [span("bbbbbbbbbbbbbbbb", SpanKind.SERVER, "aaaaaaaaaaaaaaaa", { name: "GET /cart" })]);
 
 const edgeSummary = (rows: EdgeRow[]) => rows.map((r) => `${r.minute} ${r.source}->${r.target}:${r.connectionType} requests=${r.requests} failed=${r.failed}`).sort();
 const opSummary = (rows: OperationRow[]) => rows.map((r) => `${r.minute} ${r.service} ${r.operation} kind=${r.kind} count=${r.count} errors=${r.errors}`).sort();
@@ -126,7 +126,7 @@ describe("OpenMetrics: which written minutes D1 may hold already", () => {
     // The wall clock here is the arrival clock (live traffic): within a day of the minutes.
     const wall = (sec: number) => (T0 + sec) * 1000;
     const m = new OpenMetrics(TENANT, undefined, wall(-600));
-    const root = (id: string, startSec: number) => resourceSpans("frontend", [span(id.repeat(16), SpanKind.SERVER, "", { name: "GET /", startSec })]);
+    const root = (id: string, startSec: number) => testResourceSpans("frontend", [span(id.repeat(16), SpanKind.SERVER, "", { name: "GET /", startSec })]);
     // Minute T0, first written: new, no read.
     m.apply(deltaOf("a", RECV, root("a", T0 + 10)), wall(20));
     m.apply(tick(wall(181)), wall(181));
@@ -147,7 +147,7 @@ describe("OpenMetrics: which written minutes D1 may hold already", () => {
 });
 
 describe("OpenMetrics: closing minutes", () => {
-  const root = () => resourceSpans("frontend", [span("cccccccccccccccc", SpanKind.SERVER, "", { name: "GET /" })]);
+  const root = () => testResourceSpans("frontend", [span("cccccccccccccccc", SpanKind.SERVER, "", { name: "GET /" })]);
 
   it("closes a minute when the arrival clock is past its end plus 120 s", () => {
     expect(minuteClosed(T0, (T0 + 180) * 1000)).toBe(false);
@@ -197,7 +197,7 @@ describe("OpenMetrics: closing minutes", () => {
 
   it("filters open rows by window", () => {
     const m = new OpenMetrics(TENANT);
-    m.apply(deltaOf("r", RECV, root(), resourceSpans("cart", [span("dddddddddddddddd", SpanKind.SERVER, "", { name: "GET /x", startSec: T0 + 70 })])), WALL);
+    m.apply(deltaOf("r", RECV, root(), testResourceSpans("cart", [span("dddddddddddddddd", SpanKind.SERVER, "", { name: "GET /x", startSec: T0 + 70 })])), WALL);
     expect(edgeSummary(m.edgeRowsIn({ start: T0, end: T0 + 60 }))).toEqual([`${T0} user->frontend:virtual_node requests=1 failed=0`]);
     expect(edgeSummary(m.edgeRowsIn({ start: T0 + 60, end: T0 + 61 }))).toEqual([`${T0 + 60} user->cart:virtual_node requests=1 failed=0`]);
     expect(edgeSummary(m.edgeRowsIn({ start: T0 + 59, end: T0 + 61 }))).toHaveLength(2);
@@ -434,10 +434,10 @@ describe("OpenMetrics: deltas in any order add up to the truth", () => {
 });
 
 describe("OpenMetrics: from when the service rows hold every span", () => {
-  const delta = (receivedAtMs: number) => deltaOf(`d${receivedAtMs}`, receivedAtMs, resourceSpans("frontend", [span("cccccccccccccccc", SpanKind.INTERNAL, "", { name: "render" })]));
+  const delta = (receivedAtMs: number) => deltaOf(`d${receivedAtMs}`, receivedAtMs, testResourceSpans("frontend", [span("cccccccccccccccc", SpanKind.INTERNAL, "", { name: "render" })]));
   /** A delta as a consumer of the version before service rows sends it. */
   const oldDelta = (receivedAtMs: number, startSec = T0 + 10): TenantDelta => {
-    const { serviceRows, ...rest } = deltaOf(`o${receivedAtMs}`, receivedAtMs, resourceSpans("cart", [span("eeeeeeeeeeeeeeee", SpanKind.SERVER, "", { startSec })]));
+    const { serviceRows, ...rest } = deltaOf(`o${receivedAtMs}`, receivedAtMs, testResourceSpans("cart", [span("eeeeeeeeeeeeeeee", SpanKind.SERVER, "", { startSec })]));
     expect(serviceRows?.length).toBe(1);
     return rest;
   };

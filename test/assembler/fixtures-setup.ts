@@ -3,8 +3,8 @@
  * Node APIs) and hands them to the workerd tests as JSON.
  */
 import type { TestProject } from "vitest/node";
-import { multiServiceWorkload } from "../../shared/block/test-workload.ts";
-import { generateWorkload, splitIntoBatches } from "../../shared/servicegraph/workload.test-helpers.ts";
+import { multiServiceWorkload } from "../support/multi-service-workload.ts";
+import { generateWorkload, splitIntoBatches } from "../support/service-graph-workload.ts";
 import type { TruthEdge, TruthOperation } from "./provided-context.ts";
 import { DEFAULT_RED_KINDS } from "../../shared/metrics/red.ts";
 import "./provided-context.ts";

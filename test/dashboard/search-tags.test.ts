@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { multiServiceWorkload } from "../../shared/block/test-workload.ts";
+import { multiServiceWorkload } from "../support/multi-service-workload.ts";
 import type { AnyValue, KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 

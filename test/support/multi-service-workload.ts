@@ -1,8 +1,8 @@
 /**
  * @module
- * A seeded multi-service workload for block tests and the storage benchmark (not used by the
- * workers): a shop of 12 services in four SDK languages on Kubernetes, traces of 10-200 spans that
- * cross services over HTTP, gRPC and Kafka and touch Postgres, Redis and Elasticsearch, with the
+ * A seeded multi-service workload for the block, search and assembler tests and the benchmarks: a
+ * shop of 12 services in four SDK languages on Kubernetes, traces of 10-200 spans that cross
+ * services over HTTP, gRPC and Kafka and touch Postgres, Redis and Elasticsearch, with the
  * semantic-convention attributes those instrumentations set, exceptions with stack traces on
  * errors, and nanosecond timestamps nested the way real spans nest.
  *
@@ -11,10 +11,11 @@
  * services. `requests` is what ingest receives (its protobuf size is the baseline), `traces` is the
  * same spans grouped by trace, which is what the assembler hands to the block encoder.
  */
-import { Rng } from "../../test/support/random-otlp.ts";
-import { groupByTrace } from "../ingest/group-by-trace.ts";
-import type { InstrumentationScope, KeyValue, Resource, ScopeSpans, Span, SpanEvent, SpanLink, TraceBatch } from "../model/span.ts";
-import type { TraceInput } from "./encode-block.ts";
+import { groupByTrace } from "../../shared/ingest/group-by-trace.ts";
+import type { InstrumentationScope, KeyValue, Resource, ScopeSpans, Span, SpanEvent, SpanLink, TraceBatch } from "../../shared/model/span.ts";
+import type { TraceInput } from "../../shared/block/encode-block.ts";
+import { Rng } from "./random-otlp.ts";
+import { bool, dbl, int, str } from "./spans.ts";
 
 export interface WorkloadOptions {
   traces: number;
@@ -121,11 +122,6 @@ const USER_AGENTS = [
   "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
   "okhttp/4.12.0",
 ];
-
-const str = (key: string, value: string): KeyValue => ({ key, value: { stringValue: value } });
-const int = (key: string, value: number): KeyValue => ({ key, value: { intValue: String(value) } });
-const dbl = (key: string, value: number): KeyValue => ({ key, value: { doubleValue: value } });
-const bool = (key: string, value: boolean): KeyValue => ({ key, value: { boolValue: value } });
 
 interface Instance {
   service: ServiceDef;

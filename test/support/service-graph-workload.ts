@@ -16,10 +16,10 @@
  * Some frontend roots have a parent id that never arrives (a browser that did not export): they
  * make no edge at all.
  */
-import { SpanKind, type ResourceSpans, type Span, type TraceBatch } from "../model/span.ts";
-import { makeSpan, resourceSpans } from "../metrics/spans.test-helpers.ts";
-import { Rng } from "../../test/support/random-otlp.ts";
-import type { ConnectionType } from "./edges.ts";
+import { SpanKind, type ResourceSpans, type Span, type TraceBatch } from "../../shared/model/span.ts";
+import type { ConnectionType } from "../../shared/servicegraph/edges.ts";
+import { Rng } from "./random-otlp.ts";
+import { testResourceSpans, testSpan } from "./spans.ts";
 
 export interface TrueEdge {
   source: string;
@@ -80,7 +80,7 @@ class TraceBuilder {
 
   span(service: string, kind: number, name: string, parentSpanId: string, startNs: bigint, durNs: number, error: boolean, attributes: Record<string, string> = {}): string {
     const spanId = this.#rng.hex(8);
-    const span = makeSpan({ traceId: this.traceId, spanId, parentSpanId, name, kind, start: startNs, end: startNs + BigInt(durNs), error, attributes });
+    const span = testSpan({ traceId: this.traceId, spanId, parentSpanId, name, kind, start: startNs, end: startNs + BigInt(durNs), error, attributes });
     this.spans.push({ service, span });
     this.#w.spans.push({ service, name, kind, minute: minuteOf(startNs), error, durationMs: durNs / NS_PER_MS });
     return spanId;
@@ -210,12 +210,12 @@ export function splitIntoBatches(w: Workload, seed: number, batchCount: number, 
     let run: { service: string; spans: Span[] } | undefined;
     for (const s of spans) {
       if (run === undefined || run.service !== s.service) {
-        if (run !== undefined) rs.push(resourceSpans(run.service, run.spans));
+        if (run !== undefined) rs.push(testResourceSpans(run.service, run.spans));
         run = { service: s.service, spans: [] };
       }
       run.spans.push(s.span);
     }
-    if (run !== undefined) rs.push(resourceSpans(run.service, run.spans));
+    if (run !== undefined) rs.push(testResourceSpans(run.service, run.spans));
     return { resourceSpans: rs };
   });
 }
