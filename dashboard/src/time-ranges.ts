@@ -15,4 +15,3 @@ export const RANGES = [
 ] as const;
 
 export type PresetRange = (typeof RANGES)[number];
-export type PresetRangeId = PresetRange["id"];

@@ -117,5 +117,3 @@ export function createKeyAuthenticator({ now = () => Date.now() }: KeyAuthentica
     }
   };
 }
-
-export type KeyAuthenticator = ReturnType<typeof createKeyAuthenticator>;

@@ -8,7 +8,7 @@
  * (they are adjacent); a search reads only the summary table.
  */
 import { Col, ColumnsReader, ColumnsWriter } from "./columns.ts";
-import { packSection, unpackSection, type CodecName } from "./compress.ts";
+import { unpackSection } from "./compress.ts";
 import { readShapeEntry, writeShapeEntry, type ShapeEntry } from "./span-shape.ts";
 import type { DictionaryEntries } from "./trace-segment.ts";
 import {
@@ -47,11 +47,6 @@ export function encodeDictionaryRaw(d: BlockDictionary): { bytes: Uint8Array; ta
   for (const s of d.strings) strings.string(s);
   refs.writeTable(strings);
   return c.finish();
-}
-
-export function encodeDictionary(d: BlockDictionary, codec: CodecName): Promise<Uint8Array> {
-  const { bytes, tailLength } = encodeDictionaryRaw(d);
-  return packSection(bytes, codec, tailLength);
 }
 
 /** Decodes the dictionary section (the bytes at the footer's `dictionary` range). */

@@ -80,10 +80,6 @@ export class LatencyHistogram {
     return this;
   }
 
-  clone(): LatencyHistogram {
-    return new LatencyHistogram().merge(this);
-  }
-
   /**
    * The q-quantile (0 ≤ q ≤ 1) in ms, within HISTOGRAM_RELATIVE_ERROR of the exact nearest-rank
    * quantile; NaN when empty.
@@ -172,11 +168,6 @@ export class LatencyHistogram {
   #sortedIndexes(): number[] {
     return [...this.#buckets.keys()].sort((a, b) => a - b);
   }
-}
-
-/** Merges two encoded histograms: the read-merge-write step of an upsert. */
-export function mergeEncoded(a: Uint8Array, b: Uint8Array): Uint8Array {
-  return LatencyHistogram.decode(a).merge(LatencyHistogram.decode(b)).encode();
 }
 
 /** The bucket holding `ms` > 0: the smallest i with ms ≤ 2^(i/8). */

@@ -109,7 +109,7 @@ describe("TagValueCollector", () => {
     const ids = trace([], Array.from({ length: 50 }, (_, i) => span("s", [str("id", `id-${String(i).padStart(3, "0")}`)])));
     const capped = new TagValueCollector(parseTagIdentifier("span.id")!, { maxValues: 10 });
     capped.add(facts(), ids, undefined);
-    expect(capped.size).toBe(10);
+    expect(capped.values()).toHaveLength(10);
     expect(capped.done).toBe(true);
 
     const long = new TagValueCollector(parseTagIdentifier("span.q")!, { maxValueLength: 8 });
@@ -119,7 +119,7 @@ describe("TagValueCollector", () => {
 
     const bytes = new TagValueCollector(parseTagIdentifier("span.id")!, { maxCollectedBytes: 20 });
     bytes.add(facts(), ids, undefined);
-    expect(bytes.size).toBe(3); // 6 bytes each
+    expect(bytes.values()).toHaveLength(3); // 6 bytes each
     expect(bytes.done).toBe(true);
 
     const stale = new TagValueCollector(parseTagIdentifier("span.v")!, { maxStaleValues: 3 });

@@ -213,10 +213,6 @@ export class TagValueCollector implements TagSink {
     return this.#full;
   }
 
-  get size(): number {
-    return this.#values.size;
-  }
-
   /** The values, sorted. */
   values(): TypedTagValue[] {
     return [...this.#values.values()].sort(compareTypedValues);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SpanKind } from "../model/span.ts";
+import { SpanKind, type Span } from "../model/span.ts";
 import { at, batchOf, testSpan, testResourceSpans, TRACE_ID, type SpanFields } from "../../test/support/spans.ts";
 import { EdgeStore, type EdgeStoreState } from "./edges.ts";
 
@@ -10,6 +10,9 @@ const client = (spanId: string, extra: Partial<SpanFields> = {}) =>
   testSpan({ spanId, parentSpanId: "1111111111111111", kind: SpanKind.CLIENT, start: at(T0, 0), end: at(T0, 30), ...extra });
 const server = (spanId: string, parentSpanId: string, extra: Partial<SpanFields> = {}) =>
   testSpan({ spanId, parentSpanId, kind: SpanKind.SERVER, start: at(T0, 5), end: at(T0, 25), ...extra });
+
+/** One span of `service` arriving at `nowMs`, in a batch of its own. */
+const add = (store: EdgeStore, span: Span, service: string, nowMs: number) => store.addBatch(batchOf(testResourceSpans(service, [span])), nowMs);
 
 /** Saves and restores the store the way the assembler will, through JSON text. */
 function roundTrip(store: EdgeStore): EdgeStore {
@@ -65,7 +68,7 @@ describe("EdgeStore", () => {
       [{ "db.system": "postgresql", "server.address": "pg-main", "peer.service": "orders-db" }, "orders-db"],
     ];
     cases.forEach(([attributes, target], i) => {
-      const edges = store.addSpan(client(`c${i}`.padEnd(16, "0"), { attributes, error: i === 0 }), "cart", NOW);
+      const edges = add(store, client(`c${i}`.padEnd(16, "0"), { attributes, error: i === 0 }), "cart", NOW);
       expect(edges, JSON.stringify(attributes)).toMatchObject([
         { source: "cart", target, connectionType: "database", failed: i === 0, clientMs: 30, serverMs: undefined },
       ]);
@@ -101,7 +104,7 @@ describe("EdgeStore", () => {
       [{ "http.method": "GET" }, undefined],
     ];
     const store = new EdgeStore("tn_a", { waitMs: 10_000 });
-    peers.forEach(([attributes], i) => store.addSpan(client(`c${i}`.padEnd(16, "0"), { attributes, error: i === 0 }), "payment", NOW));
+    peers.forEach(([attributes], i) => add(store, client(`c${i}`.padEnd(16, "0"), { attributes, error: i === 0 }), "payment", NOW));
     expect(store.expire(NOW + 9_999)).toEqual([]);
     const edges = store.expire(NOW + 10_000);
     expect(edges.map((e) => e.target)).toEqual(peers.flatMap(([, t]) => (t === undefined ? [] : [t])));
@@ -112,20 +115,20 @@ describe("EdgeStore", () => {
 
   it("drops server halves whose client never comes, and late halves after the wait", () => {
     const store = new EdgeStore("tn_a", { waitMs: 10_000 });
-    store.addSpan(server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa"), "cart", NOW);
-    store.addSpan(client("cccccccccccccccc", { attributes: { "peer.service": "cart" } }), "frontend", NOW);
+    add(store, server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa"), "cart", NOW);
+    add(store, client("cccccccccccccccc", { attributes: { "peer.service": "cart" } }), "frontend", NOW);
     expect(store.expire(NOW + 10_000)).toMatchObject([{ source: "frontend", target: "cart", connectionType: "virtual_node" }]);
     // The server half of that client arrives too late: it waits alone and is dropped.
-    expect(store.addSpan(server("dddddddddddddddd", "cccccccccccccccc"), "cart", NOW + 11_000)).toEqual([]);
+    expect(add(store, server("dddddddddddddddd", "cccccccccccccccc"), "cart", NOW + 11_000)).toEqual([]);
     expect(store.expire(NOW + 21_000)).toEqual([]);
     expect(store.stats).toMatchObject({ paired: 0, expiredToVirtual: 1, expiredDropped: 2 });
   });
 
   it("keeps its clock from running backwards", () => {
     const store = new EdgeStore("tn_a", { waitMs: 10_000 });
-    store.addSpan(client("aaaaaaaaaaaaaaaa", { attributes: { "peer.service": "x" } }), "a", NOW + 50_000);
+    add(store, client("aaaaaaaaaaaaaaaa", { attributes: { "peer.service": "x" } }), "a", NOW + 50_000);
     // An older batch processed late: its halves wait from the store's clock, not from their own time.
-    store.addSpan(client("bbbbbbbbbbbbbbbb", { attributes: { "peer.service": "y" } }), "a", NOW);
+    add(store, client("bbbbbbbbbbbbbbbb", { attributes: { "peer.service": "y" } }), "a", NOW);
     expect(store.toJSON().pending.map((h) => h.expiresAtMs)).toEqual([NOW + 60_000, NOW + 60_000]);
     expect(store.expire(NOW + 1)).toEqual([]); // an older clock changes nothing
     expect(store.expire(NOW + 60_000)).toHaveLength(2);
@@ -133,21 +136,21 @@ describe("EdgeStore", () => {
 
   it("keeps the first expiry when the same half comes again", () => {
     const store = new EdgeStore("tn_a", { waitMs: 10_000 });
-    store.addSpan(server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa"), "shipping", NOW);
-    store.addSpan(server("cccccccccccccccc", "aaaaaaaaaaaaaaaa"), "email", NOW + 5_000);
+    add(store, server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa"), "shipping", NOW);
+    add(store, server("cccccccccccccccc", "aaaaaaaaaaaaaaaa"), "email", NOW + 5_000);
     expect(store.toJSON().pending).toMatchObject([{ service: "email", expiresAtMs: NOW + 10_000 }]);
   });
 
   it("expires the oldest half early when full", () => {
     const store = new EdgeStore("tn_a", { maxPending: 2 });
-    store.addSpan(client("aaaaaaaaaaaaaaaa", { attributes: { "peer.service": "x" } }), "a", NOW);
-    store.addSpan(client("bbbbbbbbbbbbbbbb"), "a", NOW);
-    const edges = store.addSpan(client("cccccccccccccccc"), "a", NOW);
+    add(store, client("aaaaaaaaaaaaaaaa", { attributes: { "peer.service": "x" } }), "a", NOW);
+    add(store, client("bbbbbbbbbbbbbbbb"), "a", NOW);
+    const edges = add(store, client("cccccccccccccccc"), "a", NOW);
     expect(edges).toMatchObject([{ source: "a", target: "x", connectionType: "virtual_node" }]);
     expect(store.pendingCount).toBe(2);
     expect(store.stats.evicted).toBe(1);
     // Pairing still frees room without evicting.
-    expect(store.addSpan(server("dddddddddddddddd", "bbbbbbbbbbbbbbbb"), "b", NOW)).toHaveLength(1);
+    expect(add(store, server("dddddddddddddddd", "bbbbbbbbbbbbbbbb"), "b", NOW)).toHaveLength(1);
     expect(store.stats.evicted).toBe(1);
   });
 

@@ -180,14 +180,6 @@ export class EdgeStore {
     return out;
   }
 
-  /** Adds one span of `service` that arrived at `nowMs`; returns the edges it completed. */
-  addSpan(span: Span, service: string, nowMs: number): Edge[] {
-    this.#advance(nowMs);
-    const out: Edge[] = [];
-    this.#addSpan(span, service, out);
-    return out;
-  }
-
   /**
    * Halves another store left unpaired (a consumer's share of one queue batch), merged into this
    * one: each pairs with a waiting partner, or waits with its own expiry (arrival time plus the

@@ -40,9 +40,3 @@ export function blockKey(tenantId: string, blockId: string): string {
 export function serviceGraphStateKey(tenantId: string): string {
   return `${tenantPrefix(tenantId)}state/servicegraph.json`;
 }
-
-/** The prefix under which ingest objects of one UTC day live, for retention. */
-export function ingestDayPrefix(tenantId: string, day: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error("invalid day");
-  return `${tenantPrefix(tenantId)}ingest/${day}/`;
-}

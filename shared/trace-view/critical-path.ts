@@ -35,8 +35,3 @@ export function criticalPath(tree: SpanTree): PathSegment[] {
   pathOf(root, root.endUs, out);
   return out.filter((s) => s.endUs > s.startUs).sort((a, b) => a.startUs - b.startUs);
 }
-
-/** The span ids on the critical path, for highlighting rows. */
-export function criticalSpanIds(path: readonly PathSegment[]): Set<string> {
-  return new Set(path.map((s) => s.node.span.spanId));
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseFails, unsupported, valid } from "./examples.ts";
+import { parseFails, unsupported, valid } from "../../test/support/traceql-examples.ts";
 import { TraceQLError, compileTraceQL, parseTraceQL, stringify, tokenize } from "./index.ts";
 
 /** The tree without positions, for comparing parses. */

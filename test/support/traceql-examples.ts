@@ -1,6 +1,7 @@
 /**
  * @module
- * Example queries sorted by outcome; they drive the parser, error and round-trip tests.
+ * TraceQL example queries sorted by outcome; they drive the parser, error and round-trip tests
+ * (shared/traceql/parser.test.ts).
  */
 
 /** Parse, compile, and print-and-reparse to the same tree. */
