@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { SpanKind } from "../model/span.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import type { AnyValue, ResourceSpans } from "../model/span.ts";
-import { RedAccumulator, ServiceNameType, mergeOperationRows, mergeServiceRows, serviceNameValue, serviceOfResource, summarizeOperations, upsertOperationRows, upsertServiceRows, type OperationRow, type ServiceRow } from "./red.ts";
+import { RedAccumulator, ServiceNameType, operationRollup, serviceNameValue, serviceOfResource, serviceRollup, summarizeOperations, type OperationRow, type ServiceRow } from "./red.ts";
 import { at, batchOf, testSpan, testResourceSpans } from "../../test/support/spans.ts";
 
 const T0 = 1_764_090_000; // a minute boundary
@@ -58,13 +58,13 @@ describe("RED rows", () => {
       return acc.rows();
     });
     let stored: OperationRow[] = [];
-    for (const rows of batches) stored = upsertOperationRows(stored, rows);
+    for (const rows of batches) stored = operationRollup.upsert(stored, rows);
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ count: 30, errors: 3 });
     const h = LatencyHistogram.decode(stored[0]!.durations);
     expect(h.count).toBe(30);
     expect(h.sum).toBe(600);
-    expect(() => mergeOperationRows(batches[0]![0]!, { ...batches[0]![0]!, operation: "other" })).toThrow(/different keys/);
+    expect(() => operationRollup.merge(batches[0]![0]!, { ...batches[0]![0]!, operation: "other" })).toThrow(/different keys/);
   });
 
   it("summarise a window into rate, errors and quantiles per operation", () => {
@@ -141,10 +141,10 @@ describe("RED rows", () => {
       acc.addSpans(batchOf(testResourceSpans("web", [server(`p${b}`, "GET /", T0 + b, 10, b === 1)])));
       return acc.serviceRows();
     });
-    const merged: ServiceRow[] = upsertServiceRows(parts[0]!, parts[1]!);
+    const merged: ServiceRow[] = serviceRollup.upsert(parts[0]!, parts[1]!);
     expect(merged).toHaveLength(1);
     expect(merged[0]).toMatchObject({ count: 2, errors: 1 });
     expect(LatencyHistogram.decode(merged[0]!.durations).count).toBe(2);
-    expect(() => mergeServiceRows(parts[0]![0]!, { ...parts[0]![0]!, serviceNameType: ServiceNameType.ABSENT })).toThrow(/different keys/);
+    expect(() => serviceRollup.merge(parts[0]![0]!, { ...parts[0]![0]!, serviceNameType: ServiceNameType.ABSENT })).toThrow(/different keys/);
   });
 });

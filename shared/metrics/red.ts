@@ -22,8 +22,9 @@
  * reader of operation rows sees them.
  */
 import { SpanKind, StatusCode, type AnyValue, type Resource, type ResourceSpans, type Span } from "../model/span.ts";
+import { operationMinutes, serviceMinutes } from "../db/schema.ts";
 import { LatencyHistogram } from "./histogram.ts";
-import { bucketInWindow, mergeRowsByKey, roundMs, type TimeWindow } from "./rows.ts";
+import { bucketInWindow, MinuteAccumulator, minuteRollup, roundMs, type TimeWindow } from "./rows.ts";
 import { bucketStart, durationMs, serviceName, unixSeconds } from "./span-fields.ts";
 
 export interface OperationRow {
@@ -102,24 +103,23 @@ export function serviceNameValue(row: Pick<ServiceRow, "service" | "serviceNameT
   }
 }
 
-interface Cell {
-  minute: number;
-  service: string;
-  operation: string;
-  kind: number;
-  count: number;
-  errors: number;
-  durations: LatencyHistogram;
-}
+/** Operation rows as a minute rollup (rows.ts): the `operation_minutes` table. */
+export const operationRollup = minuteRollup<OperationRow>()({
+  name: "operation",
+  keys: ["service", "operation", "kind"],
+  counts: ["count", "errors"],
+  histograms: ["durations"],
+  table: operationMinutes,
+});
 
-interface ServiceCell {
-  minute: number;
-  service: string;
-  serviceNameType: ServiceNameType;
-  count: number;
-  errors: number;
-  durations: LatencyHistogram;
-}
+/** Service rows as a minute rollup (rows.ts): the `service_minutes` table. */
+export const serviceRollup = minuteRollup<ServiceRow>()({
+  name: "service",
+  keys: ["service", "serviceNameType"],
+  counts: ["count", "errors"],
+  histograms: ["durations"],
+  table: serviceMinutes,
+});
 
 /**
  * Collects spans into per-minute operation rows (`rows()`) and service rows (`serviceRows()`, every
@@ -129,13 +129,15 @@ export class RedAccumulator {
   readonly tenant: string;
   readonly #step: number;
   readonly #kinds: ReadonlySet<number>;
-  readonly #cells = new Map<string, Cell>();
-  readonly #services = new Map<string, ServiceCell>();
+  readonly #operations: MinuteAccumulator<OperationRow, (typeof operationRollup.keys)[number]>;
+  readonly #services: MinuteAccumulator<ServiceRow, (typeof serviceRollup.keys)[number]>;
 
   constructor(tenant: string, options: RedOptions = {}) {
     this.tenant = tenant;
     this.#step = options.stepSeconds ?? 60;
     this.#kinds = new Set(options.kinds ?? DEFAULT_RED_KINDS);
+    this.#operations = new MinuteAccumulator(operationRollup, tenant);
+    this.#services = new MinuteAccumulator(serviceRollup, tenant);
   }
 
   /** Adds every span of a batch or trace group (anything with `resourceSpans`). */
@@ -145,111 +147,38 @@ export class RedAccumulator {
       const identity = serviceOfResource(rs.resource);
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
-          this.#addServiceSpan(span, identity);
+          countSpan(this.#services.row({ minute: bucketStart(unixSeconds(span.startTimeUnixNano), 60), ...identity }), span);
           if (service !== undefined) this.addSpan(span, service);
         }
       }
     }
   }
 
-  #addServiceSpan(span: Span, identity: { service: string; serviceNameType: ServiceNameType }): void {
-    const minute = bucketStart(unixSeconds(span.startTimeUnixNano), 60);
-    const key = JSON.stringify([minute, identity.service, identity.serviceNameType]);
-    let cell = this.#services.get(key);
-    if (cell === undefined) {
-      cell = { minute, ...identity, count: 0, errors: 0, durations: new LatencyHistogram() };
-      this.#services.set(key, cell);
-    }
-    cell.count++;
-    if (span.status.code === StatusCode.ERROR) cell.errors++;
-    cell.durations.observe(durationMs(span.startTimeUnixNano, span.endTimeUnixNano));
-  }
-
   addSpan(span: Span, service: string): void {
     if (!this.#kinds.has(span.kind)) return;
-    const minute = bucketStart(unixSeconds(span.startTimeUnixNano), this.#step);
-    const key = operationKey(minute, service, span.name, span.kind);
-    let cell = this.#cells.get(key);
-    if (cell === undefined) {
-      cell = { minute, service, operation: span.name, kind: span.kind, count: 0, errors: 0, durations: new LatencyHistogram() };
-      this.#cells.set(key, cell);
-    }
-    cell.count++;
-    if (span.status.code === StatusCode.ERROR) cell.errors++;
-    cell.durations.observe(durationMs(span.startTimeUnixNano, span.endTimeUnixNano));
+    countSpan(this.#operations.row({ minute: bucketStart(unixSeconds(span.startTimeUnixNano), this.#step), service, operation: span.name, kind: span.kind }), span);
   }
 
   /** Number of rows `rows()` would return. */
   get size(): number {
-    return this.#cells.size;
+    return this.#operations.size;
   }
 
   rows(): OperationRow[] {
-    return [...this.#cells.values()].map((c) => ({
-      tenant: this.tenant,
-      minute: c.minute,
-      service: c.service,
-      operation: c.operation,
-      kind: c.kind,
-      count: c.count,
-      errors: c.errors,
-      durations: c.durations.encode(),
-    }));
+    return this.#operations.rows();
   }
 
   /** One row per minute and service of every span added through `addSpans`. */
   serviceRows(): ServiceRow[] {
-    return [...this.#services.values()].map((c) => ({
-      tenant: this.tenant,
-      minute: c.minute,
-      service: c.service,
-      serviceNameType: c.serviceNameType,
-      count: c.count,
-      errors: c.errors,
-      durations: c.durations.encode(),
-    }));
+    return this.#services.rows();
   }
 }
 
-function operationKey(minute: number, service: string, operation: string, kind: number): string {
-  return JSON.stringify([minute, service, operation, kind]);
-}
-
-/** The row's identity (tenant, minute, service, operation, kind) as one string. */
-export function operationRowKey(row: OperationRow): string {
-  return JSON.stringify([row.tenant, row.minute, row.service, row.operation, row.kind]);
-}
-
-/** Combines two rows of the same key (the upsert when a minute's row already exists). */
-export function mergeOperationRows(a: OperationRow, b: OperationRow): OperationRow {
-  if (operationRowKey(a) !== operationRowKey(b)) throw new Error("mergeOperationRows: rows of different keys");
-  return {
-    ...a,
-    count: a.count + b.count,
-    errors: a.errors + b.errors,
-    durations: LatencyHistogram.decode(a.durations).merge(LatencyHistogram.decode(b.durations)).encode(),
-  };
-}
-
-/** Stored rows first, then new ones: one row per key, ready to write back. */
-export function upsertOperationRows(existing: Iterable<OperationRow>, incoming: Iterable<OperationRow>): OperationRow[] {
-  return mergeRowsByKey([...existing, ...incoming], operationRowKey, mergeOperationRows);
-}
-
-/** The service row's identity (tenant, minute, service, name type) as one string. */
-export function serviceRowKey(row: ServiceRow): string {
-  return JSON.stringify([row.tenant, row.minute, row.service, row.serviceNameType]);
-}
-
-/** Combines two service rows of the same key. */
-export function mergeServiceRows(a: ServiceRow, b: ServiceRow): ServiceRow {
-  if (serviceRowKey(a) !== serviceRowKey(b)) throw new Error("mergeServiceRows: rows of different keys");
-  return { ...a, count: a.count + b.count, errors: a.errors + b.errors, durations: LatencyHistogram.decode(a.durations).merge(LatencyHistogram.decode(b.durations)).encode() };
-}
-
-/** Stored service rows first, then new ones: one row per key, ready to write back. */
-export function upsertServiceRows(existing: Iterable<ServiceRow>, incoming: Iterable<ServiceRow>): ServiceRow[] {
-  return mergeRowsByKey([...existing, ...incoming], serviceRowKey, mergeServiceRows);
+/** A span in an operation or service row: one more, an error when its status says so, its duration. */
+function countSpan(row: { count: number; errors: number; durations: LatencyHistogram }, span: Span): void {
+  row.count++;
+  if (span.status.code === StatusCode.ERROR) row.errors++;
+  row.durations.observe(durationMs(span.startTimeUnixNano, span.endTimeUnixNano));
 }
 
 /** RED of one operation over a window, for `/api/services/{service}/operations/metrics`. */

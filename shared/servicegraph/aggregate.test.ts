@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LatencyHistogram } from "../metrics/histogram.ts";
-import { EdgeAccumulator, foldServiceGraph, mergeEdgeRows, upsertEdgeRows, type EdgeRow } from "./aggregate.ts";
+import { EdgeAccumulator, edgeRollup, foldServiceGraph, type EdgeRow } from "./aggregate.ts";
 import type { Edge } from "./edges.ts";
 
 const T0 = 1_764_090_000;
@@ -46,13 +46,13 @@ describe("edge rows", () => {
     a.add([edge("a", "b", "", { clientMs: 5, serverMs: 4 })]);
     const b = new EdgeAccumulator("tn_a");
     b.add([edge("a", "b", "", { clientMs: 50, serverMs: 40, failed: true }), edge("a", "c", "")]);
-    const merged = upsertEdgeRows(a.rows(), b.rows());
+    const merged = edgeRollup.upsert(a.rows(), b.rows());
     expect(merged).toHaveLength(2);
     expect(merged[0]).toMatchObject({ source: "a", target: "b", requests: 2, failed: 1 });
     expect(LatencyHistogram.decode(merged[0]!.serverDurations).sum).toBe(44);
     expect(LatencyHistogram.decode(merged[0]!.clientDurations).sum).toBe(55);
-    expect(() => mergeEdgeRows(merged[0]!, merged[1]!)).toThrow(/different keys/);
-    expect(() => mergeEdgeRows(merged[0]!, { ...merged[0]!, tenant: "tn_b" })).toThrow(/different keys/);
+    expect(() => edgeRollup.merge(merged[0]!, merged[1]!)).toThrow(/different keys/);
+    expect(() => edgeRollup.merge(merged[0]!, { ...merged[0]!, tenant: "tn_b" })).toThrow(/different keys/);
   });
 
   it("fold a window into nodes and edges in the API shape", () => {

@@ -7,7 +7,7 @@
  * request and failed counts and two encoded latency histograms (see metrics/histogram.ts):
  * `clientDurations` (client span durations; empty for `user` edges) and `serverDurations` (server
  * span durations; empty when the target is virtual). Rows of one key from several batches combine
- * with `mergeEdgeRows` (counts add, histograms merge exactly), so the writer can upsert. Every
+ * with `edgeRollup.merge` (counts add, histograms merge exactly), so the writer can upsert. Every
  * rewrite of a row is a billed row, so hold a minute's rows until the minute is over (its end plus
  * the EdgeStore wait) rather than writing after each batch: on the shop workload in
  * workload.test.ts, writing after every one-second batch costs 0.15 rows per span (edges and RED),
@@ -19,8 +19,9 @@
  * service, the server side of its callers' requests, roots included through the `user` edge; for
  * a virtual node, the client-side view of the calls to it.
  */
+import { edgeMinutes } from "../db/schema.ts";
 import { LatencyHistogram } from "../metrics/histogram.ts";
-import { bucketInWindow, mergeRowsByKey, roundMs, type TimeWindow } from "../metrics/rows.ts";
+import { bucketInWindow, MinuteAccumulator, minuteRollup, roundMs, type TimeWindow } from "../metrics/rows.ts";
 import { bucketStart } from "../metrics/span-fields.ts";
 import { USER_NODE, type ConnectionType, type Edge } from "./edges.ts";
 
@@ -39,84 +40,33 @@ export interface EdgeRow {
   serverDurations: Uint8Array;
 }
 
-interface Cell {
-  minute: number;
-  source: string;
-  target: string;
-  connectionType: ConnectionType;
-  requests: number;
-  failed: number;
-  client: LatencyHistogram;
-  server: LatencyHistogram;
-}
+/** Edge rows as a minute rollup (metrics/rows.ts): the `edge_minutes` table. */
+export const edgeRollup = minuteRollup<EdgeRow>()({
+  name: "edge",
+  keys: ["source", "target", "connectionType"],
+  counts: ["requests", "failed"],
+  histograms: ["clientDurations", "serverDurations"],
+  table: edgeMinutes,
+});
 
 /** Collects edges into per-minute rows; histograms stay decoded until `rows()`. */
-export class EdgeAccumulator {
-  readonly tenant: string;
+export class EdgeAccumulator extends MinuteAccumulator<EdgeRow, (typeof edgeRollup.keys)[number]> {
   readonly #step: number;
-  readonly #cells = new Map<string, Cell>();
 
   constructor(tenant: string, options: { stepSeconds?: number } = {}) {
-    this.tenant = tenant;
+    super(edgeRollup, tenant);
     this.#step = options.stepSeconds ?? 60;
   }
 
   add(edges: Iterable<Edge>): void {
     for (const e of edges) {
-      const minute = bucketStart(e.startSec, this.#step);
-      const key = JSON.stringify([minute, e.source, e.target, e.connectionType]);
-      let cell = this.#cells.get(key);
-      if (cell === undefined) {
-        cell = { minute, source: e.source, target: e.target, connectionType: e.connectionType, requests: 0, failed: 0, client: new LatencyHistogram(), server: new LatencyHistogram() };
-        this.#cells.set(key, cell);
-      }
-      cell.requests++;
-      if (e.failed) cell.failed++;
-      if (e.clientMs !== undefined) cell.client.observe(e.clientMs);
-      if (e.serverMs !== undefined) cell.server.observe(e.serverMs);
+      const row = this.row({ minute: bucketStart(e.startSec, this.#step), source: e.source, target: e.target, connectionType: e.connectionType });
+      row.requests++;
+      if (e.failed) row.failed++;
+      if (e.clientMs !== undefined) row.clientDurations.observe(e.clientMs);
+      if (e.serverMs !== undefined) row.serverDurations.observe(e.serverMs);
     }
   }
-
-  /** Number of rows `rows()` would return. */
-  get size(): number {
-    return this.#cells.size;
-  }
-
-  rows(): EdgeRow[] {
-    return [...this.#cells.values()].map((c) => ({
-      tenant: this.tenant,
-      minute: c.minute,
-      source: c.source,
-      target: c.target,
-      connectionType: c.connectionType,
-      requests: c.requests,
-      failed: c.failed,
-      clientDurations: c.client.encode(),
-      serverDurations: c.server.encode(),
-    }));
-  }
-}
-
-/** The row's identity (tenant, minute, source, target, connectionType) as one string. */
-export function edgeRowKey(row: EdgeRow): string {
-  return JSON.stringify([row.tenant, row.minute, row.source, row.target, row.connectionType]);
-}
-
-/** Combines two rows of the same key (the upsert when a minute's row already exists). */
-export function mergeEdgeRows(a: EdgeRow, b: EdgeRow): EdgeRow {
-  if (edgeRowKey(a) !== edgeRowKey(b)) throw new Error("mergeEdgeRows: rows of different keys");
-  return {
-    ...a,
-    requests: a.requests + b.requests,
-    failed: a.failed + b.failed,
-    clientDurations: LatencyHistogram.decode(a.clientDurations).merge(LatencyHistogram.decode(b.clientDurations)).encode(),
-    serverDurations: LatencyHistogram.decode(a.serverDurations).merge(LatencyHistogram.decode(b.serverDurations)).encode(),
-  };
-}
-
-/** Stored rows first, then new ones: one row per key, ready to write back. */
-export function upsertEdgeRows(existing: Iterable<EdgeRow>, incoming: Iterable<EdgeRow>): EdgeRow[] {
-  return mergeRowsByKey([...existing, ...incoming], edgeRowKey, mergeEdgeRows);
 }
 
 export interface ServiceGraphNode {

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { HISTOGRAM_RELATIVE_ERROR, LatencyHistogram } from "../metrics/histogram.ts";
-import { DEFAULT_RED_KINDS, RedAccumulator, summarizeOperations, upsertOperationRows, type OperationRow } from "../metrics/red.ts";
-import { EdgeAccumulator, foldServiceGraph, upsertEdgeRows, type EdgeRow } from "./aggregate.ts";
+import { DEFAULT_RED_KINDS, RedAccumulator, operationRollup, summarizeOperations, type OperationRow } from "../metrics/red.ts";
+import { EdgeAccumulator, edgeRollup, foldServiceGraph, type EdgeRow } from "./aggregate.ts";
 import { EdgeStore, type Edge, type EdgeStoreState } from "./edges.ts";
 import { generateWorkload, splitIntoBatches, type TrueEdge } from "../../test/support/service-graph-workload.ts";
 
@@ -60,7 +60,7 @@ function runPipeline(batches: ReturnType<typeof splitIntoBatches>) {
     const acc = new EdgeAccumulator(TENANT);
     acc.add(edges);
     rowsWritten += acc.size;
-    edgeRows = upsertEdgeRows(edgeRows.map(stored), acc.rows());
+    edgeRows = edgeRollup.upsert(edgeRows.map(stored), acc.rows());
   };
   let now = T0 * 1000;
   batches.forEach((batch, b) => {
@@ -71,7 +71,7 @@ function runPipeline(batches: ReturnType<typeof splitIntoBatches>) {
     const red = new RedAccumulator(TENANT);
     red.addSpans(batch);
     rowsWritten += red.size;
-    opRows = upsertOperationRows(opRows.map(stored), red.rows());
+    opRows = operationRollup.upsert(opRows.map(stored), red.rows());
   });
   // Quiet afterwards: the last halves wait out their time.
   const store = EdgeStore.fromJSON(state);

@@ -11,8 +11,8 @@
  */
 import type { Db } from "../db/client.ts";
 import { readEdgeRows, readOperationRows, readOperationRowsByStep, readServiceRows, readServiceRowsByStep, type SummedOperationRow, type SummedServiceRow } from "../db/queries/metrics.ts";
-import { upsertEdgeRows, type EdgeRow } from "../servicegraph/aggregate.ts";
-import { upsertOperationRows, type OperationRow, type ServiceRow } from "../metrics/red.ts";
+import { edgeRollup, type EdgeRow } from "../servicegraph/aggregate.ts";
+import { operationRollup, type OperationRow, type ServiceRow } from "../metrics/red.ts";
 import { bucketInWindow, type TimeWindow } from "../metrics/rows.ts";
 import type { TenantObjectApi } from "../tenant-object/api.ts";
 
@@ -27,14 +27,14 @@ function minuteRange(window: TimeWindow): { from: number; to: number } {
 export async function readEdgeRowsWithOpen(db: Db, tenant: Pick<TenantObjectApi, "edgeRows">, tenantId: string, window: TimeWindow): Promise<EdgeRow[]> {
   const stored = await readEdgeRows(db, tenantId, minuteRange(window));
   const open = await tenant.edgeRows(tenantId, window);
-  return upsertEdgeRows(stored, open).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
+  return edgeRollup.upsert(stored, open).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
 }
 
 /** Operation rows overlapping the window (epoch seconds), one per key, D1 and open rows merged. */
 export async function readOperationRowsWithOpen(db: Db, tenant: Pick<TenantObjectApi, "operationRows">, tenantId: string, window: TimeWindow): Promise<OperationRow[]> {
   const stored = await readOperationRows(db, tenantId, minuteRange(window));
   const open = await tenant.operationRows(tenantId, window);
-  return upsertOperationRows(stored, open).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
+  return operationRollup.upsert(stored, open).filter((r) => bucketInWindow(r.minute, STEP_SECONDS, window));
 }
 
 /**

@@ -6,9 +6,9 @@
  * rows, the recent inline keys and their blocks. The object then deletes it. Pure: decoding only.
  */
 import { EDGE_STORE_FORMAT, type EdgeStoreState } from "../servicegraph/edges.ts";
-import type { EdgeRow } from "../servicegraph/aggregate.ts";
-import type { OperationRow } from "../metrics/red.ts";
-import { decodeEdgeRow, decodeOperationRow, type EncodedEdgeRow, type EncodedOperationRow } from "./open-metrics.ts";
+import { edgeRollup, type EdgeRow } from "../servicegraph/aggregate.ts";
+import { operationRollup, type OperationRow } from "../metrics/red.ts";
+import type { EncodedRow } from "../metrics/rows.ts";
 
 const LEGACY_FORMAT = "edgetrace.assembler-state.v1";
 
@@ -23,8 +23,8 @@ export interface LegacyState {
 interface LegacyJson {
   format: typeof LEGACY_FORMAT;
   edges?: EdgeStoreState;
-  openEdgeRows: EncodedEdgeRow[];
-  openOperationRows: EncodedOperationRow[];
+  openEdgeRows: EncodedRow<EdgeRow>[];
+  openOperationRows: EncodedRow<OperationRow>[];
   recentBatches?: { blockId: string; keys: string[] }[];
 }
 
@@ -34,8 +34,8 @@ export function decodeLegacyState(bytes: Uint8Array): LegacyState {
   if (json.format !== LEGACY_FORMAT) throw new Error(`legacy assembler state: unknown format ${String((json as { format?: unknown }).format)}`);
   return {
     edges: json.edges,
-    openEdgeRows: json.openEdgeRows.map(decodeEdgeRow),
-    openOperationRows: json.openOperationRows.map(decodeOperationRow),
+    openEdgeRows: json.openEdgeRows.map((r) => edgeRollup.decode(r)),
+    openOperationRows: json.openOperationRows.map((r) => operationRollup.decode(r)),
     recentBatches: (json.recentBatches ?? []).map((g) => ({ blockId: g.blockId, keys: g.keys })),
   };
 }

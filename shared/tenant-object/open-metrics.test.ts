@@ -6,15 +6,15 @@
 import { describe, expect, it } from "vitest";
 import { SpanKind, type ResourceSpans, type TraceBatch } from "../model/span.ts";
 import { at, batchOf, testSpan, testResourceSpans } from "../../test/support/spans.ts";
-import { DEFAULT_RED_KINDS, ServiceNameType, upsertOperationRows, upsertServiceRows, type OperationRow, type ServiceRow } from "../metrics/red.ts";
-import { foldServiceGraph, upsertEdgeRows, type EdgeRow } from "../servicegraph/aggregate.ts";
+import { DEFAULT_RED_KINDS, ServiceNameType, operationRollup, serviceRollup, type OperationRow, type ServiceRow } from "../metrics/red.ts";
+import { edgeRollup, foldServiceGraph, type EdgeRow } from "../servicegraph/aggregate.ts";
 import { generateWorkload, splitIntoBatches, type Workload } from "../../test/support/service-graph-workload.ts";
 import { groupByTrace } from "../ingest/group-by-trace.ts";
 import { INGEST_BATCH_FORMAT, type IngestBatchObject } from "../ingest/batch-object.ts";
 import { ingestBatchKey } from "../storage/keys.ts";
 import { tenantDelta, type DeltaEntry } from "../assembly/plan.ts";
 import { Rng } from "../../test/support/random-otlp.ts";
-import { IDLE_AFTER_MS, OpenMetrics, decodeDelta, encodeDelta, encodeEdgeRow, encodeOperationRow, minuteClosed, type ClosedRows, type OpenMetricsJson, type TenantDelta } from "./open-metrics.ts";
+import { IDLE_AFTER_MS, OpenMetrics, decodeDelta, encodeDelta, minuteClosed, type ClosedRows, type OpenMetricsJson, type TenantDelta } from "./open-metrics.ts";
 
 const TENANT = "tn_shop";
 const T0 = 1_764_090_000; // a minute boundary (2025-11-25T17:00:00Z)
@@ -53,9 +53,9 @@ class Sink {
   take(closed: ClosedRows | undefined): void {
     if (!closed) return;
     this.edgeRowsPerFlush.push(closed.edgeRows.length);
-    this.edgeRows = upsertEdgeRows(this.edgeRows, closed.edgeRows);
-    this.operationRows = upsertOperationRows(this.operationRows, closed.operationRows);
-    this.serviceRows = upsertServiceRows(this.serviceRows, closed.serviceRows ?? []);
+    this.edgeRows = edgeRollup.upsert(this.edgeRows, closed.edgeRows);
+    this.operationRows = operationRollup.upsert(this.operationRows, closed.operationRows);
+    this.serviceRows = serviceRollup.upsert(this.serviceRows, closed.serviceRows ?? []);
     for (const u of closed.usage) {
       this.accepted += u.spansAccepted;
       this.rejected += u.spansRejected;
@@ -77,7 +77,7 @@ describe("OpenMetrics: halves across deltas", () => {
     // The server half's message, retried, comes 59 s later.
     m.apply(deltaOf("s", RECV + 1_000, callServer()), WALL + 59_000);
     expect(m.pendingHalves).toBe(0);
-    expect(edgeSummary(m.edgeRowsIn({ start: T0, end: T0 + 60 }))).toEqual([`${T0} frontend->cart: requests=1 failed=0`]);
+    expect(edgeSummary(m.rowsIn("edgeRows", { start: T0, end: T0 + 60 }))).toEqual([`${T0} frontend->cart: requests=1 failed=0`]);
   });
 
   it("expires that half once 60 s of wall time have passed too: the late partner then waits alone and is dropped", () => {
@@ -86,7 +86,7 @@ describe("OpenMetrics: halves across deltas", () => {
     m.apply(tick(RECV + 120_000), WALL + 30_000);
     // Rows of minute T0 close only at clock > T0 + 180 s: the virtual edge stays open.
     expect(m.takeClosed(WALL + 60_000)).toBeUndefined();
-    expect(edgeSummary(m.edgeRowsIn({ start: T0, end: T0 + 60 }))).toEqual([`${T0} frontend->cart:virtual_node requests=1 failed=0`]);
+    expect(edgeSummary(m.rowsIn("edgeRows", { start: T0, end: T0 + 60 }))).toEqual([`${T0} frontend->cart:virtual_node requests=1 failed=0`]);
     expect(m.pendingHalves).toBe(0);
     m.apply(deltaOf("s", RECV + 1_000, callServer()), WALL + 61_000);
     expect(m.pendingHalves).toBe(1);
@@ -106,7 +106,7 @@ describe("OpenMetrics: halves across deltas", () => {
     m.apply(deltaOf("c", RECV, callClient()), WALL);
     m.apply(tick(clockMs), wallMs);
     expect(m.pendingHalves).toBe(pending);
-    expect(edgeSummary(m.edgeRowsIn({ start: T0, end: T0 + 60 }))).toEqual(pending ? [] : [`${T0} frontend->cart:virtual_node requests=1 failed=0`]);
+    expect(edgeSummary(m.rowsIn("edgeRows", { start: T0, end: T0 + 60 }))).toEqual(pending ? [] : [`${T0} frontend->cart:virtual_node requests=1 failed=0`]);
   });
 
   it("pairs halves in either order of deltas", () => {
@@ -116,7 +116,7 @@ describe("OpenMetrics: halves across deltas", () => {
       const s = deltaOf("s", RECV + 1_000, callServer());
       for (const [i, d] of (serverFirst ? [s, c] : [c, s]).entries()) m.apply(d, WALL + i);
       expect(m.pendingHalves).toBe(0);
-      expect(edgeSummary(m.edgeRowsIn({ start: T0, end: T0 + 60 })), String(serverFirst)).toEqual([`${T0} frontend->cart: requests=1 failed=0`]);
+      expect(edgeSummary(m.rowsIn("edgeRows", { start: T0, end: T0 + 60 })), String(serverFirst)).toEqual([`${T0} frontend->cart: requests=1 failed=0`]);
     }
   });
 });
@@ -186,24 +186,24 @@ describe("OpenMetrics: closing minutes", () => {
     // Busy and nothing closed: nothing leaves, the usage waits for a closed minute.
     if (flushWallMs - lastApplyWallMs < IDLE_AFTER_MS) {
       expect(taken).toBeUndefined();
-      expect(m.operationRowsIn({ start: T0, end: T0 + 60 })).toHaveLength(1);
+      expect(m.rowsIn("operationRows", { start: T0, end: T0 + 60 })).toHaveLength(1);
       return;
     }
     expect(taken!.usage).toEqual([{ day: DAY, spansAccepted: 1, spansRejected: 0 }]);
     expect(opSummary(taken!.operationRows)).toEqual(closed ? [`${T0} frontend GET / kind=${SpanKind.SERVER} count=1 errors=0`] : []);
     expect(edgeSummary(taken!.edgeRows)).toEqual(closed ? [`${T0} user->frontend:virtual_node requests=1 failed=0`] : []);
-    expect(m.operationRowsIn({ start: T0, end: T0 + 60 })).toHaveLength(closed ? 0 : 1);
+    expect(m.rowsIn("operationRows", { start: T0, end: T0 + 60 })).toHaveLength(closed ? 0 : 1);
   });
 
   it("filters open rows by window", () => {
     const m = new OpenMetrics(TENANT);
     m.apply(deltaOf("r", RECV, root(), testResourceSpans("cart", [span("dddddddddddddddd", SpanKind.SERVER, "", { name: "GET /x", startSec: T0 + 70 })])), WALL);
-    expect(edgeSummary(m.edgeRowsIn({ start: T0, end: T0 + 60 }))).toEqual([`${T0} user->frontend:virtual_node requests=1 failed=0`]);
-    expect(edgeSummary(m.edgeRowsIn({ start: T0 + 60, end: T0 + 61 }))).toEqual([`${T0 + 60} user->cart:virtual_node requests=1 failed=0`]);
-    expect(edgeSummary(m.edgeRowsIn({ start: T0 + 59, end: T0 + 61 }))).toHaveLength(2);
-    expect(m.edgeRowsIn({ start: T0 + 120, end: T0 + 600 })).toEqual([]);
-    expect(opSummary(m.operationRowsIn({ start: T0 + 60, end: T0 + 120 }))).toEqual([`${T0 + 60} cart GET /x kind=${SpanKind.SERVER} count=1 errors=0`]);
-    expect(m.operationRowsIn({ start: T0 - 60, end: T0 })).toEqual([]);
+    expect(edgeSummary(m.rowsIn("edgeRows", { start: T0, end: T0 + 60 }))).toEqual([`${T0} user->frontend:virtual_node requests=1 failed=0`]);
+    expect(edgeSummary(m.rowsIn("edgeRows", { start: T0 + 60, end: T0 + 61 }))).toEqual([`${T0 + 60} user->cart:virtual_node requests=1 failed=0`]);
+    expect(edgeSummary(m.rowsIn("edgeRows", { start: T0 + 59, end: T0 + 61 }))).toHaveLength(2);
+    expect(m.rowsIn("edgeRows", { start: T0 + 120, end: T0 + 600 })).toEqual([]);
+    expect(opSummary(m.rowsIn("operationRows", { start: T0 + 60, end: T0 + 120 }))).toEqual([`${T0 + 60} cart GET /x kind=${SpanKind.SERVER} count=1 errors=0`]);
+    expect(m.rowsIn("operationRows", { start: T0 - 60, end: T0 })).toEqual([]);
   });
 });
 
@@ -415,9 +415,9 @@ describe("OpenMetrics: deltas in any order add up to the truth", () => {
         // The snapshot holds something of every kind.
         expect(restored.m.pendingHalves).toBeGreaterThan(0);
         expect(restored.m.usage).toHaveLength(1);
-        expect(restored.m.edgeRowsIn({ start: T0, end: T0 + 3600 }).length).toBeGreaterThan(0);
-        expect(restored.m.operationRowsIn({ start: T0, end: T0 + 3600 }).length).toBeGreaterThan(0);
-        expect(restored.m.serviceRowsIn({ start: T0, end: T0 + 3600 }).length).toBeGreaterThan(0);
+        expect(restored.m.rowsIn("edgeRows", { start: T0, end: T0 + 3600 }).length).toBeGreaterThan(0);
+        expect(restored.m.rowsIn("operationRows", { start: T0, end: T0 + 3600 }).length).toBeGreaterThan(0);
+        expect(restored.m.rowsIn("serviceRows", { start: T0, end: T0 + 3600 }).length).toBeGreaterThan(0);
         restored.m = OpenMetrics.fromJSON(JSON.parse(JSON.stringify(restored.m.toJSON())) as OpenMetricsJson);
         expect(restored.m.toJSON()).toEqual(control.m.toJSON());
       }
@@ -446,7 +446,7 @@ describe("OpenMetrics: from when the service rows hold every span", () => {
     const m = new OpenMetrics(TENANT);
     m.apply(delta(RECV), WALL);
     expect(m.serviceRowsFrom).toBe(0);
-    expect(m.serviceRowsIn({ start: T0, end: T0 + 60 })).toHaveLength(1);
+    expect(m.rowsIn("serviceRows", { start: T0, end: T0 + 60 })).toHaveLength(1);
   });
 
   it("past the minutes a delta without them may hold spans of: its receive minute, its rows' minutes, the wall clock's", () => {
@@ -468,10 +468,10 @@ describe("OpenMetrics: from when the service rows hold every span", () => {
     // The previous version logged a newer consumer's delta with its service rows as they came
     // (histograms not encoded) and did not count them: replayed, they count as absent.
     const newer = delta(RECV + 5000);
-    const loggedByOld = JSON.stringify({ ...newer, edgeRows: newer.edgeRows.map(encodeEdgeRow), operationRows: newer.operationRows.map(encodeOperationRow) });
+    const loggedByOld = JSON.stringify({ ...newer, edgeRows: newer.edgeRows.map((r) => edgeRollup.encode(r)), operationRows: newer.operationRows.map((r) => operationRollup.encode(r)) });
     const replayedOld = new OpenMetrics(TENANT);
     replayedOld.apply(decodeDelta(loggedByOld), RECV + 6000);
-    expect(replayedOld.serviceRowsIn({ start: T0, end: T0 + 60 })).toEqual([]);
+    expect(replayedOld.rowsIn("serviceRows", { start: T0, end: T0 + 60 })).toEqual([]);
     expect(replayedOld.serviceRowsFrom).toBe(T0 + 60);
   });
 
@@ -483,7 +483,7 @@ describe("OpenMetrics: from when the service rows hold every span", () => {
     expect(serviceRowsFrom).toBe(0);
     const loaded = OpenMetrics.fromJSON(old as OpenMetricsJson, (T0 + 30) * 1000);
     expect(loaded.serviceRowsFrom).toBe(T0 + 60);
-    expect(loaded.serviceRowsIn({ start: T0, end: T0 + 3600 })).toEqual([]);
+    expect(loaded.rowsIn("serviceRows", { start: T0, end: T0 + 3600 })).toEqual([]);
     expect(OpenMetrics.fromJSON(old as OpenMetricsJson, (T0 + 7200) * 1000).serviceRowsFrom).toBe(T0 + 7260);
   });
 });

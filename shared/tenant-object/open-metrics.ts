@@ -28,12 +28,12 @@
  *
  * Pure: no I/O. `toJSON`/`fromJSON` are the snapshot the object stores; deltas are replayed on it.
  */
-import { EdgeAccumulator, edgeRowKey, mergeEdgeRows, type EdgeRow } from "../servicegraph/aggregate.ts";
+import { EdgeAccumulator } from "../servicegraph/aggregate.ts";
 import { EdgeStore, type EdgeStoreState, type PendingHalf } from "../servicegraph/edges.ts";
-import { mergeOperationRows, mergeServiceRows, operationRowKey, serviceRowKey, type OperationRow, type ServiceRow } from "../metrics/red.ts";
-import { bucketInWindow, type TimeWindow } from "../metrics/rows.ts";
+import type { OperationRow } from "../metrics/red.ts";
+import { decodeRowSets, encodeRowSets, MINUTE_ROLLUPS, ROW_KINDS, type EncodedRowSets, type MinuteRowSets, type RowKind, type RowOf } from "../metrics/row-kinds.ts";
+import { MinuteRowMap, type TimeWindow } from "../metrics/rows.ts";
 import type { UsageDelta } from "../assembly/usage-deltas.ts";
-import { fromBase64, toBase64 } from "../encoding/base64.ts";
 
 /**
  * How long after a minute ends its rows stay open, in seconds of arrival time. Covers the edge
@@ -51,8 +51,14 @@ export const IDLE_AFTER_MS = 2 * 60_000;
  */
 export const MAX_PENDING_HALVES = 100_000;
 
-/** What one consumer's share of a queue batch adds to a tenant's metrics (see shared/assembly/plan.ts). */
-export interface TenantDelta {
+/**
+ * What one consumer's share of a queue batch adds to a tenant's metrics (see shared/assembly/plan.ts):
+ * the rows it could complete on its own (`edgeRows`: pairs, database calls, roots), and
+ * `serviceRows`, every span per service and minute, absent from a consumer (or a log entry) of the
+ * version before service rows: the object then counts those spans as missing from them
+ * (`serviceRowsFrom`).
+ */
+export interface TenantDelta extends MinuteRowSets {
   /** The ingest keys it accounts for: the ledger records them with the delta. */
   keys: string[];
   /** The block their spans went into (none for a delta of usage-only messages). */
@@ -61,23 +67,11 @@ export interface TenantDelta {
   clockMs: number;
   /** Halves the consumer could not pair within its batch. */
   halves: PendingHalf[];
-  /** Rows of the edges it could complete (pairs, database calls, roots). */
-  edgeRows: EdgeRow[];
-  operationRows: OperationRow[];
-  /**
-   * Every span per service and minute. Absent from a consumer (or a log entry) of the version before
-   * service rows: the object then counts those spans as missing from them (`serviceRowsFrom`).
-   */
-  serviceRows?: ServiceRow[];
   usage: UsageDelta[];
 }
 
-/** What is final and leaves the object for D1. */
-export interface ClosedRows {
-  edgeRows: EdgeRow[];
-  operationRows: OperationRow[];
-  /** Absent in a pending flush taken before service rows existed. */
-  serviceRows?: ServiceRow[];
+/** What is final and leaves the object for D1 (`serviceRows` absent in a pending flush taken before service rows existed). */
+export interface ClosedRows extends MinuteRowSets {
   usage: UsageDelta[];
   /**
    * Minutes of these rows that D1 may hold rows of already (written before by this object, or
@@ -98,9 +92,12 @@ export function minuteClosed(minute: number, clockMs: number, stepSeconds = 60):
 export class OpenMetrics {
   readonly tenant: string;
   readonly #edges: EdgeStore;
-  readonly #edgeRows = new Map<string, EdgeRow>();
-  readonly #operationRows = new Map<string, OperationRow>();
-  readonly #serviceRows = new Map<string, ServiceRow>();
+  /** The open rows of each kind, merged by key. */
+  readonly #rows: { readonly [N in RowKind]: MinuteRowMap<RowOf<N>> } = {
+    edgeRows: new MinuteRowMap(MINUTE_ROLLUPS.edgeRows),
+    operationRows: new MinuteRowMap(MINUTE_ROLLUPS.operationRows),
+    serviceRows: new MinuteRowMap(MINUTE_ROLLUPS.serviceRows),
+  };
   /** See the module comment: unix seconds, a whole minute. */
   #serviceRowsFrom = 0;
   readonly #usage = new Map<string, UsageDelta>();
@@ -133,7 +130,7 @@ export class OpenMetrics {
 
   /** Whether anything waits to be written: rows, usage or halves. */
   get holdsAnything(): boolean {
-    return this.#edgeRows.size > 0 || this.#operationRows.size > 0 || this.#serviceRows.size > 0 || this.#usage.size > 0 || this.#edges.pendingCount > 0;
+    return ROW_KINDS.some((kind) => this.#rows[kind].size > 0) || this.#usage.size > 0 || this.#edges.pendingCount > 0;
   }
 
   /** The first minute (unix seconds) from which the service rows hold every span this object counted. */
@@ -148,8 +145,9 @@ export class OpenMetrics {
       completed.add(this.#edges.expire(this.#edges.clockMs, wallMs));
       this.#expiredAt = { clockMs: this.#edges.clockMs, wallMs };
     }
-    this.#addRows(delta.edgeRows, completed.rows(), delta.operationRows);
-    if (delta.serviceRows) for (const r of delta.serviceRows) upsert(this.#serviceRows, serviceRowKey(r), r, mergeServiceRows);
+    this.#rows.edgeRows.add(delta.edgeRows).add(completed.rows());
+    this.#rows.operationRows.add(delta.operationRows);
+    if (delta.serviceRows) this.#rows.serviceRows.add(delta.serviceRows);
     else this.#serviceRowsMissUntil(Math.max(wallMs, delta.clockMs), delta.operationRows);
     for (const u of delta.usage) {
       const seen = this.#usage.get(u.day);
@@ -170,19 +168,18 @@ export class OpenMetrics {
     const expired = new EdgeAccumulator(this.tenant);
     expired.add(this.#edges.expire(closeAtMs, wallMs));
     this.#expiredAt = { clockMs: this.#edges.clockMs, wallMs };
-    this.#addRows(expired.rows(), [], []);
-    const edgeRows = takeWhere(this.#edgeRows, (r) => minuteClosed(r.minute, closeAtMs));
-    const operationRows = takeWhere(this.#operationRows, (r) => minuteClosed(r.minute, closeAtMs));
-    const serviceRows = takeWhere(this.#serviceRows, (r) => minuteClosed(r.minute, closeAtMs));
-    if (!edgeRows.length && !operationRows.length && !serviceRows.length && !(idle && this.#usage.size)) return undefined;
+    this.#rows.edgeRows.add(expired.rows());
+    const closed = (r: { minute: number }) => minuteClosed(r.minute, closeAtMs);
+    const rows = { edgeRows: this.#rows.edgeRows.take(closed), operationRows: this.#rows.operationRows.take(closed), serviceRows: this.#rows.serviceRows.take(closed) };
+    const minutes = new Set(ROW_KINDS.flatMap((kind) => rows[kind].map((r) => r.minute)));
+    if (!minutes.size && !(idle && this.#usage.size)) return undefined;
     const usage = [...this.#usage.values()];
     this.#usage.clear();
     const oldest = Math.floor(wallMs / 1000) - WRITTEN_MINUTES_KEPT_SECONDS;
-    const minutes = new Set([...edgeRows, ...operationRows, ...serviceRows].map((r) => r.minute));
     const storedMinutes = [...minutes].filter((m) => m < this.#trackedFromMinute || m < oldest || this.#written.has(m)).sort((a, b) => a - b);
     for (const m of minutes) this.#written.add(m);
     for (const m of this.#written) if (m < oldest) this.#written.delete(m);
-    return { edgeRows, operationRows, serviceRows, usage, storedMinutes };
+    return { ...rows, usage, storedMinutes };
   }
 
   /**
@@ -196,9 +193,9 @@ export class OpenMetrics {
     this.#serviceRowsFrom = Math.max(this.#serviceRowsFrom, from);
   }
 
-  /** Open edge rows of minutes overlapping the window (epoch seconds). */
-  edgeRowsIn(window: TimeWindow): EdgeRow[] {
-    return [...this.#edgeRows.values()].filter((r) => bucketInWindow(r.minute, 60, window));
+  /** Open rows of a kind whose minutes overlap the window (epoch seconds). */
+  rowsIn<N extends RowKind>(kind: N, window: TimeWindow): RowOf<N>[] {
+    return this.#rows[kind].rowsIn(window);
   }
 
   /** Usage counted and not taken out yet. */
@@ -206,27 +203,12 @@ export class OpenMetrics {
     return [...this.#usage.values()].map((u) => ({ ...u }));
   }
 
-  operationRowsIn(window: TimeWindow): OperationRow[] {
-    return [...this.#operationRows.values()].filter((r) => bucketInWindow(r.minute, 60, window));
-  }
-
-  serviceRowsIn(window: TimeWindow): ServiceRow[] {
-    return [...this.#serviceRows.values()].filter((r) => bucketInWindow(r.minute, 60, window));
-  }
-
-  #addRows(edgeRows: readonly EdgeRow[], moreEdgeRows: readonly EdgeRow[], operationRows: readonly OperationRow[]): void {
-    for (const r of [...edgeRows, ...moreEdgeRows]) upsert(this.#edgeRows, edgeRowKey(r), r, mergeEdgeRows);
-    for (const r of operationRows) upsert(this.#operationRows, operationRowKey(r), r, mergeOperationRows);
-  }
-
   toJSON(): OpenMetricsJson {
     return {
       format: OPEN_METRICS_FORMAT,
       tenant: this.tenant,
       edges: this.#edges.toJSON(),
-      edgeRows: [...this.#edgeRows.values()].map(encodeEdgeRow),
-      operationRows: [...this.#operationRows.values()].map(encodeOperationRow),
-      serviceRows: [...this.#serviceRows.values()].map(encodeServiceRow),
+      ...encodeRowSets({ edgeRows: this.#rows.edgeRows.rows(), operationRows: this.#rows.operationRows.rows(), serviceRows: this.#rows.serviceRows.rows() }),
       serviceRowsFrom: this.#serviceRowsFrom,
       usage: [...this.#usage.values()],
       lastApplyWallMs: this.#lastApplyWallMs,
@@ -240,11 +222,12 @@ export class OpenMetrics {
   static fromJSON(json: OpenMetricsJson, loadedAtMs = Date.now()): OpenMetrics {
     if (json.format !== OPEN_METRICS_FORMAT) throw new Error(`open metrics: unknown format ${String(json.format)}`);
     const m = new OpenMetrics(json.tenant, EdgeStore.fromJSON(json.edges, { maxPending: MAX_PENDING_HALVES }));
-    for (const r of json.edgeRows.map(decodeEdgeRow)) m.#edgeRows.set(edgeRowKey(r), r);
-    for (const r of json.operationRows.map(decodeOperationRow)) m.#operationRows.set(operationRowKey(r), r);
-    for (const r of (json.serviceRows ?? []).map(decodeServiceRow)) m.#serviceRows.set(serviceRowKey(r), r);
+    const rows = decodeRowSets({ edgeRows: json.edgeRows, operationRows: json.operationRows, serviceRows: json.serviceRows });
+    m.#rows.edgeRows.add(rows.edgeRows);
+    m.#rows.operationRows.add(rows.operationRows);
+    m.#rows.serviceRows.add(rows.serviceRows ?? []);
     if (json.serviceRowsFrom !== undefined) m.#serviceRowsFrom = json.serviceRowsFrom;
-    else m.#serviceRowsMissUntil(Math.max(loadedAtMs, m.clockMs), [...m.#operationRows.values()]);
+    else m.#serviceRowsMissUntil(Math.max(loadedAtMs, m.clockMs), rows.operationRows);
     for (const u of json.usage) m.#usage.set(u.day, { ...u });
     m.#lastApplyWallMs = json.lastApplyWallMs;
     m.#expiredAt = { ...json.expiredAt };
@@ -256,14 +239,11 @@ export class OpenMetrics {
 
 export const OPEN_METRICS_FORMAT = "edgetrace.open-metrics.v1";
 
-export interface OpenMetricsJson {
+export interface OpenMetricsJson extends EncodedRowSets<MinuteRowSets> {
   format: typeof OPEN_METRICS_FORMAT;
   tenant: string;
   edges: EdgeStoreState;
-  edgeRows: EncodedEdgeRow[];
-  operationRows: EncodedOperationRow[];
-  /** Both absent in a snapshot from before service rows. */
-  serviceRows?: EncodedServiceRow[];
+  /** Absent, as `serviceRows`, in a snapshot from before service rows. */
   serviceRowsFrom?: number;
   usage: UsageDelta[];
   lastApplyWallMs: number;
@@ -272,56 +252,13 @@ export interface OpenMetricsJson {
   trackedFromMinute: number;
 }
 
-function upsert<T>(rows: Map<string, T>, key: string, row: T, merge: (a: T, b: T) => T): void {
-  const seen = rows.get(key);
-  rows.set(key, seen === undefined ? row : merge(seen, row));
-}
-
-function takeWhere<T>(rows: Map<string, T>, test: (row: T) => boolean): T[] {
-  const out: T[] = [];
-  for (const [key, row] of rows) {
-    if (!test(row)) continue;
-    out.push(row);
-    rows.delete(key);
-  }
-  return out;
-}
-
-// ---- JSON forms (histograms as base64), for snapshots and the deltas the object logs -------------
-
-type Encoded<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
-export type EncodedEdgeRow = Encoded<EdgeRow, "clientDurations" | "serverDurations">;
-export type EncodedOperationRow = Encoded<OperationRow, "durations">;
-export type EncodedServiceRow = Encoded<ServiceRow, "durations">;
-
-export function encodeEdgeRow(r: EdgeRow): EncodedEdgeRow {
-  return { ...r, clientDurations: toBase64(r.clientDurations), serverDurations: toBase64(r.serverDurations) };
-}
-
-export function decodeEdgeRow(r: EncodedEdgeRow): EdgeRow {
-  return { ...r, clientDurations: fromBase64(r.clientDurations), serverDurations: fromBase64(r.serverDurations) };
-}
-
-export function encodeOperationRow(r: OperationRow): EncodedOperationRow {
-  return { ...r, durations: toBase64(r.durations) };
-}
-
-export function decodeOperationRow(r: EncodedOperationRow): OperationRow {
-  return { ...r, durations: fromBase64(r.durations) };
-}
-
-export function encodeServiceRow(r: ServiceRow): EncodedServiceRow {
-  return { ...r, durations: toBase64(r.durations) };
-}
-
-export function decodeServiceRow(r: EncodedServiceRow): ServiceRow {
-  return { ...r, durations: fromBase64(r.durations) };
-}
+// ---- JSON forms (histograms as base64: shared/metrics/row-kinds.ts), for the deltas the object logs ----
 
 /** A delta as JSON text (what the object's log stores). */
 export function encodeDelta(delta: TenantDelta): string {
+  // Service rows last, where they have been in the log since they came.
   const { serviceRows, ...rest } = delta;
-  return JSON.stringify({ ...rest, edgeRows: delta.edgeRows.map(encodeEdgeRow), operationRows: delta.operationRows.map(encodeOperationRow), ...(serviceRows ? { serviceRows: serviceRows.map(encodeServiceRow) } : {}) });
+  return JSON.stringify(encodeRowSets({ ...rest, ...(serviceRows ? { serviceRows } : {}) }));
 }
 
 /**
@@ -330,8 +267,7 @@ export function encodeDelta(delta: TenantDelta): string {
  * are dropped, so the delta counts as one without service rows.
  */
 export function decodeDelta(text: string): TenantDelta {
-  const json = JSON.parse(text) as Omit<TenantDelta, "edgeRows" | "operationRows" | "serviceRows"> & { edgeRows: EncodedEdgeRow[]; operationRows: EncodedOperationRow[]; serviceRows?: EncodedServiceRow[] };
-  const { serviceRows, ...rest } = json;
+  const { serviceRows, ...rest } = JSON.parse(text) as EncodedRowSets<TenantDelta>;
   const encoded = serviceRows?.every((r) => typeof r.durations === "string") ? serviceRows : undefined;
-  return { ...rest, edgeRows: json.edgeRows.map(decodeEdgeRow), operationRows: json.operationRows.map(decodeOperationRow), ...(encoded ? { serviceRows: encoded.map(decodeServiceRow) } : {}) };
+  return decodeRowSets({ ...rest, ...(encoded ? { serviceRows: encoded } : {}) });
 }

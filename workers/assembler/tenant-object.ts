@@ -34,29 +34,14 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { TokenBucket, type LeaseAnswer, type LeaseRequest } from "../../shared/ingest/rate-limit.ts";
 import type { EdgeRow } from "../../shared/servicegraph/aggregate.ts";
 import type { OperationRow, ServiceRow } from "../../shared/metrics/red.ts";
+import { decodeRowSets, encodeRowSets, rowCount, type EncodedRowSets } from "../../shared/metrics/row-kinds.ts";
 import type { TimeWindow } from "../../shared/metrics/rows.ts";
 import type { UsageDelta } from "../../shared/assembly/usage-deltas.ts";
 import { serviceGraphStateKey } from "../../shared/storage/keys.ts";
 import type { CommitResult, FlushResult, TenantObjectApi } from "../../shared/tenant-object/api.ts";
 import { LEDGER_RETENTION_MS, ledgerEntries, packByMinute, unpackIds, type LedgerEntry } from "../../shared/tenant-object/ledger.ts";
 import { decodeLegacyState } from "../../shared/tenant-object/legacy-state.ts";
-import {
-  decodeDelta,
-  decodeEdgeRow,
-  decodeOperationRow,
-  decodeServiceRow,
-  encodeDelta,
-  encodeEdgeRow,
-  encodeOperationRow,
-  encodeServiceRow,
-  OpenMetrics,
-  type ClosedRows,
-  type EncodedEdgeRow,
-  type EncodedOperationRow,
-  type EncodedServiceRow,
-  type OpenMetricsJson,
-  type TenantDelta,
-} from "../../shared/tenant-object/open-metrics.ts";
+import { decodeDelta, encodeDelta, OpenMetrics, type ClosedRows, type OpenMetricsJson, type TenantDelta } from "../../shared/tenant-object/open-metrics.ts";
 import type { AssemblerEnv } from "./env.ts";
 
 /** How often the alarm writes what is final while the tenant is active (TENANT_FLUSH_INTERVAL_MS overrides it). */
@@ -69,14 +54,8 @@ const LEDGER_PRUNE_EVERY_MS = 3_600_000;
 const LEDGER_CACHE_IDS = 200_000;
 const PART_CHARS = 1_000_000;
 
-interface PendingFlushJson {
-  edgeRows: EncodedEdgeRow[];
-  operationRows: EncodedOperationRow[];
-  /** Absent in a flush taken by the version before service rows. */
-  serviceRows?: EncodedServiceRow[];
-  usage: ClosedRows["usage"];
-  storedMinutes: number[];
-}
+/** A pending flush as stored: the closed rows in JSON form (`serviceRows` absent in one taken by the version before them). */
+type PendingFlushJson = EncodedRowSets<ClosedRows>;
 
 export class TenantObject extends DurableObject<AssemblerEnv> implements TenantObjectApi {
   readonly #sql: SqlStorage;
@@ -153,16 +132,16 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
   }
 
   async edgeRows(tenantId: string, window: TimeWindow): Promise<EdgeRow[]> {
-    return (await this.#load(tenantId)).edgeRowsIn(window);
+    return (await this.#load(tenantId)).rowsIn("edgeRows", window);
   }
 
   async operationRows(tenantId: string, window: TimeWindow): Promise<OperationRow[]> {
-    return (await this.#load(tenantId)).operationRowsIn(window);
+    return (await this.#load(tenantId)).rowsIn("operationRows", window);
   }
 
   async serviceRows(tenantId: string, window: TimeWindow): Promise<{ rows: ServiceRow[]; from: number }> {
     const metrics = await this.#load(tenantId);
-    return { rows: metrics.serviceRowsIn(window), from: metrics.serviceRowsFrom };
+    return { rows: metrics.rowsIn("serviceRows", window), from: metrics.serviceRowsFrom };
   }
 
   async usage(tenantId: string): Promise<UsageDelta[]> {
@@ -360,13 +339,7 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
         this.ctx.storage.transactionSync(() => {
           this.#writeSnapshot(metrics);
           if (id && closed) {
-            const body: PendingFlushJson = {
-              edgeRows: closed.edgeRows.map(encodeEdgeRow),
-              operationRows: closed.operationRows.map(encodeOperationRow),
-              serviceRows: (closed.serviceRows ?? []).map(encodeServiceRow),
-              usage: closed.usage,
-              storedMinutes: closed.storedMinutes,
-            };
+            const body: PendingFlushJson = encodeRowSets({ edgeRows: closed.edgeRows, operationRows: closed.operationRows, serviceRows: closed.serviceRows ?? [], usage: closed.usage, storedMinutes: closed.storedMinutes });
             this.#exec("INSERT INTO pending_flush (id, body) VALUES (?, ?)", id, JSON.stringify(body));
           }
         });
@@ -377,7 +350,7 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
     const db = (await indexStore(this.env)) as BatchingDb;
     await writeMetricFlush(db, tenantId, pending.id, pending.rows);
     this.#exec("DELETE FROM pending_flush WHERE id = ?", pending.id);
-    return { rows: pending.rows.edgeRows.length + pending.rows.operationRows.length + (pending.rows.serviceRows?.length ?? 0), usageDays: pending.rows.usage.length };
+    return { rows: rowCount(pending.rows), usageDays: pending.rows.usage.length };
   }
 
   /** The state as a snapshot at the current log position; the log behind it is dropped. */
@@ -392,11 +365,8 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
 
   #pendingFlushes(): { id: string; rows: ClosedRows }[] {
     return this.#all<{ id: string; body: string }>("SELECT id, body FROM pending_flush").map((r) => {
-      const json = JSON.parse(r.body) as PendingFlushJson;
-      return {
-        id: r.id,
-        rows: { edgeRows: json.edgeRows.map(decodeEdgeRow), operationRows: json.operationRows.map(decodeOperationRow), serviceRows: (json.serviceRows ?? []).map(decodeServiceRow), usage: json.usage, storedMinutes: json.storedMinutes },
-      };
+      const rows = decodeRowSets(JSON.parse(r.body) as PendingFlushJson);
+      return { id: r.id, rows: { ...rows, serviceRows: rows.serviceRows ?? [] } };
     });
   }
 

@@ -8,9 +8,9 @@ import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import { inList } from "./in-list.ts";
 import type { BatchingDb, Db } from "../client.ts";
 import { edgeMinutes, metricFlushes, operationMinutes, serviceMinutes } from "../schema.ts";
-import { edgeRowKey, upsertEdgeRows, type EdgeRow } from "../../servicegraph/aggregate.ts";
+import { edgeRollup, type EdgeRow } from "../../servicegraph/aggregate.ts";
 import type { ConnectionType } from "../../servicegraph/edges.ts";
-import { operationRowKey, serviceRowKey, upsertOperationRows, upsertServiceRows, type OperationRow, type ServiceNameType, type ServiceRow } from "../../metrics/red.ts";
+import { operationRollup, serviceRollup, type OperationRow, type ServiceNameType, type ServiceRow } from "../../metrics/red.ts";
 import type { UsageDelta } from "../../assembly/usage-deltas.ts";
 import { usageRowStatements } from "./usage.ts";
 
@@ -213,9 +213,9 @@ export async function writeMetricFlush(db: BatchingDb, tenantId: string, flushId
     ...metricRowStatements(
       db,
       tenantId,
-      onlyTouched(upsertEdgeRows(storedEdges, flush.edgeRows), flush.edgeRows, edgeRowKey),
-      onlyTouched(upsertOperationRows(storedOps, flush.operationRows), flush.operationRows, operationRowKey),
-      onlyTouched(upsertServiceRows(storedServices, serviceRows), serviceRows, serviceRowKey),
+      onlyTouched(edgeRollup.upsert(storedEdges, flush.edgeRows), flush.edgeRows, (r) => edgeRollup.keyOf(r)),
+      onlyTouched(operationRollup.upsert(storedOps, flush.operationRows), flush.operationRows, (r) => operationRollup.keyOf(r)),
+      onlyTouched(serviceRollup.upsert(storedServices, serviceRows), serviceRows, (r) => serviceRollup.keyOf(r)),
     ),
     ...usageRowStatements(db, tenantId, flush.usage),
   ];
