@@ -145,7 +145,7 @@ export async function tenantsWithBlocks(db: Db): Promise<string[]> {
 export async function recordBlock(db: BatchingDb, tenantId: string, block: NewBlock, edgeRows: EdgeRow[], operationRows: OperationRow[], usage: readonly UsageDelta[] = []): Promise<void> {
   const statements = [
     db.insert(blocks).values({ ...block, tenantId }).onConflictDoNothing(),
-    ...metricRowStatements(db, tenantId, edgeRows, operationRows),
+    ...metricRowStatements(db, tenantId, { edgeRows, operationRows }),
     ...usageRowStatements(db, tenantId, usage),
   ] as const;
   await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);

@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import type { BatchingDb } from "../client.ts";
 import type { Block } from "../schema.ts";
 import type { EdgeRow } from "../../servicegraph/aggregate.ts";
-import { ServiceNameType, type OperationRow, type ServiceRow } from "../../metrics/red.ts";
+import { operationRollup, ServiceNameType, serviceRollup, type OperationRow, type ServiceRow } from "../../metrics/red.ts";
 import { hashSecret } from "../../auth/keys.ts";
 import { createTenant, deleteTenantRows, getTenant, listTenantIdsWithRows, listTenants, listTenantsDeletedBefore, liveTenantIds, markTenantDeleted } from "./tenants.ts";
 import { createKey, findKeyByHash, listKeys, revokeKey, touchKey } from "./keys.ts";
@@ -28,7 +28,7 @@ import {
   tenantsWithBlocks,
   type NewBlock,
 } from "./blocks.ts";
-import { deleteMetricsBefore, readEdgeRows, readOperationRows, readOperationRowsByStep, readServiceRows, readServiceRowsByStep, writeMetricFlush } from "./metrics.ts";
+import { deleteMetricsBefore, readEdgeRows, readMinuteRowsByStep, readOperationRows, readServiceRows, writeMetricFlush } from "./metrics.ts";
 import { LatencyHistogram } from "../../metrics/histogram.ts";
 import {
   addMember,
@@ -515,14 +515,14 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         expect(await readEdgeRows(getDb(), tenantId, {})).toEqual([]);
       });
 
-      it("readServiceRowsByStep sums minutes per step and service in SQL, with the first and last minute summed", async () => {
+      it("readMinuteRowsByStep sums service minutes per step and service in SQL, with the first and last minute summed", async () => {
         const tenantId = await tenant();
         // Minutes M-60 .. M+600, two services; web also unnamed-typed in one minute.
         const rows = Array.from({ length: 12 }, (_, i) => [svc(tenantId, M - 60 + 60 * i, "web", i + 1), svc(tenantId, M - 60 + 60 * i, "cart", 1)]).flat();
         rows.push(svc(tenantId, M + 120, "web", 5, { serviceNameType: ServiceNameType.OTHER, service: '{"intValue":"7"}' }));
         await flush(tenantId, "f1", rows);
         const startMs = M * 1000 + 30_000; // minute M straddles the start
-        const got = await readServiceRowsByStep(getDb(), tenantId, { startMs, endMs: startMs + 300_000, stepMs: 120_000 });
+        const got = await readMinuteRowsByStep(getDb(), serviceRollup, tenantId, { startMs, endMs: startMs + 300_000, stepMs: 120_000 });
         const view = got.map((r) => `${r.service}/${r.serviceNameType} ${r.minute - M}..${r.lastMinute - M} count=${r.count} errors=${r.errors}`).sort();
         // Steps from M+30 s: [-1] = minute M (starts before), [0] = M+60, M+120, [1] = M+180, M+240, [2] = M+300 (cut at M+330 s).
         const errors = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => Math.floor((from + k + 2) / 3)).reduce((a, b) => a + b, 0);
@@ -540,10 +540,10 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
           ].sort(),
         );
         // Another tenant's id reads nothing.
-        expect(await readServiceRowsByStep(getDb(), await tenant(), { startMs, endMs: startMs + 300_000, stepMs: 120_000 })).toEqual([]);
+        expect(await readMinuteRowsByStep(getDb(), serviceRollup, await tenant(), { startMs, endMs: startMs + 300_000, stepMs: 120_000 })).toEqual([]);
       });
 
-      it("readOperationRowsByStep sums operation minutes per step and key in SQL", async () => {
+      it("readMinuteRowsByStep sums operation minutes per step and key in SQL", async () => {
         const tenantId = await tenant();
         const ops = Array.from({ length: 6 }, (_, i) => [
           operationRow(tenantId, { minute: M + 60 * i, count: i + 1, errors: i % 2 }),
@@ -551,7 +551,7 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         ]).flat();
         expect(await writeMetricFlush(getDb(), tenantId, "ops", { edgeRows: [], operationRows: ops, serviceRows: [], usage: [], storedMinutes: [] })).toBe("written");
         const startMs = M * 1000;
-        const got = await readOperationRowsByStep(getDb(), tenantId, { startMs, endMs: startMs + 360_000, stepMs: 180_000 });
+        const got = await readMinuteRowsByStep(getDb(), operationRollup, tenantId, { startMs, endMs: startMs + 360_000, stepMs: 180_000 });
         const view = got.map((r) => `${r.service} ${r.operation} ${r.kind} ${r.minute - M}..${r.lastMinute - M} count=${r.count} errors=${r.errors}`).sort();
         expect(view).toEqual(
           [
@@ -561,7 +561,7 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
             `api SELECT 3 180..300 count=3 errors=0`,
           ].sort(),
         );
-        expect(await readOperationRowsByStep(getDb(), await tenant(), { startMs, endMs: startMs + 360_000, stepMs: 180_000 })).toEqual([]);
+        expect(await readMinuteRowsByStep(getDb(), operationRollup, await tenant(), { startMs, endMs: startMs + 360_000, stepMs: 180_000 })).toEqual([]);
       });
 
       it("deleteMetricsBefore and deleteTenantRows remove them, and only the tenant's own", async () => {
