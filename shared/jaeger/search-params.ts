@@ -13,8 +13,11 @@
  *   (a Go duration; Jaeger UI also sends `custom`, meaning start/end rule) or one hour.
  * - `limit`: default 100 (Jaeger's query service default; Jaeger UI sends 20), 0 also means the
  *   default, at most `MAX_LIMIT`.
+ *
+ * A bad parameter is a `ParamError` (shared/http/params.ts, which reads the times, durations and
+ * the limit) whose message names it; the route answers 400 with it.
  */
-import { parseGoDuration, TagsQueryError } from "../search/tags-matcher.ts";
+import { badParam, epochMicros, goDurationParam, nonNegativeInteger, param, ParamError, QUERY_STYLE } from "../http/params.ts";
 import type { JaegerSpanQuery } from "./span-query.ts";
 
 export const DEFAULT_LIMIT = 100;
@@ -29,23 +32,11 @@ export interface JaegerSearch {
   limit: number;
 }
 
-/** Thrown for a bad parameter; the route answers 400 with the message. */
-export class JaegerSearchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "JaegerSearchError";
-  }
+/** A bad Jaeger search parameter (v1 and api_v3). */
+export function searchError(message: string): ParamError {
+  return new ParamError(message, QUERY_STYLE.code);
 }
 
-/** A Go duration in nanoseconds, refused as a JaegerSearchError naming the parameter. */
-export function durationParam(name: string, v: string | undefined): bigint | undefined {
-  if (v === undefined || v === "") return undefined;
-  try {
-    return parseGoDuration(v, name);
-  } catch (err) {
-    throw new JaegerSearchError(err instanceof TagsQueryError ? err.message : String(err));
-  }
-}
 
 function parseTagsJson(raw: string | undefined): [string, string][] {
   if (raw === undefined || raw === "") return [];
@@ -53,49 +44,40 @@ function parseTagsJson(raw: string | undefined): [string, string][] {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new JaegerSearchError("tags: expected a JSON object of strings, like {\"http.status_code\":\"500\"}");
+    throw searchError("tags: expected a JSON object of strings, like {\"http.status_code\":\"500\"}");
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new JaegerSearchError("tags: expected a JSON object of strings");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw searchError("tags: expected a JSON object of strings");
   return Object.entries(parsed).map(([k, v]) => {
     if (typeof v === "string") return [k, v];
     if (typeof v === "number" || typeof v === "boolean") return [k, String(v)];
-    throw new JaegerSearchError(`tags: the value of "${k}" must be a string`);
+    throw searchError(`tags: the value of "${k}" must be a string`);
   });
-}
-
-function parseMicros(name: string, v: string | undefined): number | undefined {
-  if (v === undefined || v === "") return undefined;
-  if (!/^\d{1,17}$/.test(v)) throw new JaegerSearchError(`${name} must be epoch microseconds, got "${v}"`);
-  return Number(v) / 1000;
 }
 
 export function parseJaegerSearch(query: Record<string, string | undefined>, nowMs: number): JaegerSearch {
   const service = query.service;
-  if (!service) throw new JaegerSearchError("parameter 'service' is required");
+  if (!service) throw searchError("parameter 'service' is required");
 
   const tags = new Map<string, string>(parseTagsJson(query.tags));
   tags.delete("service.name");
-  const minDurationNanos = durationParam("minDuration", query.minDuration);
-  const maxDurationNanos = durationParam("maxDuration", query.maxDuration);
-  if (minDurationNanos !== undefined && maxDurationNanos !== undefined && minDurationNanos > maxDurationNanos) throw new JaegerSearchError("minDuration must not be greater than maxDuration");
+  const minDurationNanos = goDurationParam(QUERY_STYLE, "minDuration", query.minDuration);
+  const maxDurationNanos = goDurationParam(QUERY_STYLE, "maxDuration", query.maxDuration);
+  if (minDurationNanos !== undefined && maxDurationNanos !== undefined && minDurationNanos > maxDurationNanos) throw badParam(QUERY_STYLE, "minDuration", "must not be greater than maxDuration");
 
-  const endUs = parseMicros("end", query.end);
-  const startUs = parseMicros("start", query.start);
-  const endMs = Math.ceil(endUs ?? nowMs);
+  // Microseconds, read as milliseconds with the fraction kept.
+  const end = param(QUERY_STYLE, "end", query.end, epochMicros);
+  const start = param(QUERY_STYLE, "start", query.start, epochMicros);
+  const endMs = Math.ceil(end ?? nowMs);
   let lookbackMs = HOUR_MS;
   if (query.lookback && query.lookback !== "custom") {
-    lookbackMs = Number(durationParam("lookback", query.lookback)! / 1_000_000n);
+    lookbackMs = Number(goDurationParam(QUERY_STYLE, "lookback", query.lookback)! / 1_000_000n);
   }
-  const startMs = Math.floor(startUs ?? endMs - lookbackMs);
-  if (startMs > endMs) throw new JaegerSearchError("start is after end");
+  const startMs = Math.floor(start ?? endMs - lookbackMs);
+  if (startMs > endMs) throw badParam(QUERY_STYLE, "start", "is after end");
 
-  let limit = DEFAULT_LIMIT;
-  if (query.limit !== undefined && query.limit !== "") {
-    if (!/^\d{1,9}$/.test(query.limit)) throw new JaegerSearchError(`limit must be a non-negative integer, got "${query.limit}"`);
-    const n = Number(query.limit);
-    // 0 (no limit asked for) means the default.
-    limit = n === 0 ? DEFAULT_LIMIT : Math.min(n, MAX_LIMIT);
-  }
+  const n = param(QUERY_STYLE, "limit", query.limit, nonNegativeInteger(9));
+  // 0 (no limit asked for) means the default.
+  const limit = n === undefined || n === 0 ? DEFAULT_LIMIT : Math.min(n, MAX_LIMIT);
 
   return {
     query: {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_LIMIT, JaegerSearchError, MAX_LIMIT } from "./search-params.ts";
+import { ParamError } from "../http/params.ts";
+import { DEFAULT_LIMIT, MAX_LIMIT } from "./search-params.ts";
 import { parseRfc3339, parseV3Dependencies, parseV3FindTraces } from "./v3-params.ts";
 
 const MIN = "2024-05-01T12:00:00Z";
@@ -10,7 +11,8 @@ function refusal(q: Record<string, string>): string {
   try {
     parseV3FindTraces(q);
   } catch (err) {
-    expect(err).toBeInstanceOf(JaegerSearchError);
+    expect(err).toBeInstanceOf(ParamError);
+    expect(err).toMatchObject({ status: 400, code: "invalid_query" });
     return (err as Error).message;
   }
   throw new Error(`accepted ${JSON.stringify(q)}`);

@@ -1,8 +1,8 @@
 /**
  * @module
  * The query parameters of Jaeger's api_v3 over HTTP (jaeger-idl query_service.openapi.yaml), read
- * as Jaeger's own HTTP gateway reads them. Pure, no I/O; a bad parameter is a `JaegerSearchError`
- * whose message names it (the route answers 400).
+ * as Jaeger's own HTTP gateway reads them. Pure, no I/O; a bad parameter is a `ParamError`
+ * (shared/http/params.ts) whose message names it (the route answers 400).
  *
  * Each parameter has its canonical proto3 JSON name (`query.serviceName`, what the OpenAPI lists)
  * and the snake_case alias older clients send (`query.service_name`); the canonical one wins.
@@ -26,7 +26,8 @@
  * GetDependencies (`GET /api/v3/dependencies`): `startTime` and `endTime` (aliases `start_time`,
  * `end_time`), RFC 3339, both required, end after start.
  */
-import { DEFAULT_LIMIT, durationParam, JaegerSearchError, MAX_LIMIT, type JaegerSearch } from "./search-params.ts";
+import { goDurationParam, QUERY_STYLE } from "../http/params.ts";
+import { DEFAULT_LIMIT, MAX_LIMIT, searchError, type JaegerSearch } from "./search-params.ts";
 
 type Query = Record<string, string | undefined>;
 
@@ -47,7 +48,7 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9
  */
 export function parseRfc3339(value: string, name: string): number {
   const m = RFC3339.exec(value);
-  const bad = () => new JaegerSearchError(`malformed parameter ${name}: "${value}" is not an RFC 3339 time (like 2024-05-01T12:00:00Z)`);
+  const bad = () => searchError(`malformed parameter ${name}: "${value}" is not an RFC 3339 time (like 2024-05-01T12:00:00Z)`);
   if (!m) throw bad();
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -70,7 +71,7 @@ export function parseRfc3339(value: string, name: string): number {
 function parseBool(value: string, name: string): boolean {
   if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
   if (["0", "f", "F", "FALSE", "false", "False"].includes(value)) return false;
-  throw new JaegerSearchError(`malformed parameter ${name}: "${value}" is not a bool (true or false)`);
+  throw searchError(`malformed parameter ${name}: "${value}" is not a bool (true or false)`);
 }
 
 function parseAttributes(q: Query): [string, string][] {
@@ -81,11 +82,11 @@ function parseAttributes(q: Query): [string, string][] {
     try {
       parsed = JSON.parse(raw);
     } catch {
-      throw new JaegerSearchError(`malformed parameter ${name}: expected a JSON object of strings, like {"http.status_code":"500"}`);
+      throw searchError(`malformed parameter ${name}: expected a JSON object of strings, like {"http.status_code":"500"}`);
     }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new JaegerSearchError(`malformed parameter ${name}: expected a JSON object of strings`);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw searchError(`malformed parameter ${name}: expected a JSON object of strings`);
     for (const [k, v] of Object.entries(parsed)) {
-      if (typeof v !== "string") throw new JaegerSearchError(`malformed parameter ${name}: the value of "${k}" must be a string`);
+      if (typeof v !== "string") throw searchError(`malformed parameter ${name}: the value of "${k}" must be a string`);
       out.set(k, v);
     }
   }
@@ -102,28 +103,28 @@ export interface V3Search extends JaegerSearch {
 }
 
 export function parseV3FindTraces(q: Query): V3Search {
-  if (param(q, "query.filter")[0] !== undefined) throw new JaegerSearchError("query.filter is not supported: use query.serviceName, query.operationName, query.attributes and the durations");
+  if (param(q, "query.filter")[0] !== undefined) throw searchError("query.filter is not supported: use query.serviceName, query.operationName, query.attributes and the durations");
   const [service, serviceParam] = param(q, "query.serviceName", "query.service_name");
-  if (service === undefined) throw new JaegerSearchError(`${serviceParam} is required`);
+  if (service === undefined) throw searchError(`${serviceParam} is required`);
   const [operation] = param(q, "query.operationName", "query.operation_name");
 
   const [minRaw, minName] = param(q, "query.startTimeMin", "query.start_time_min");
   const [maxRaw, maxName] = param(q, "query.startTimeMax", "query.start_time_max");
-  if (minRaw === undefined || maxRaw === undefined) throw new JaegerSearchError(`${minName} and ${maxName} are required`);
+  if (minRaw === undefined || maxRaw === undefined) throw searchError(`${minName} and ${maxName} are required`);
   const startMin = parseRfc3339(minRaw, minName);
   const startMax = parseRfc3339(maxRaw, maxName);
-  if (startMax <= startMin) throw new JaegerSearchError(`${maxName} must be after ${minName}`);
+  if (startMax <= startMin) throw searchError(`${maxName} must be after ${minName}`);
 
   const [dMinRaw, dMinName] = param(q, "query.durationMin", "query.duration_min");
   const [dMaxRaw, dMaxName] = param(q, "query.durationMax", "query.duration_max");
-  const minDurationNanos = durationParam(dMinName, dMinRaw);
-  const maxDurationNanos = durationParam(dMaxName, dMaxRaw);
-  if (minDurationNanos !== undefined && maxDurationNanos !== undefined && minDurationNanos > maxDurationNanos) throw new JaegerSearchError(`${dMinName} must not be greater than ${dMaxName}`);
+  const minDurationNanos = goDurationParam(QUERY_STYLE, dMinName, dMinRaw);
+  const maxDurationNanos = goDurationParam(QUERY_STYLE, dMaxName, dMaxRaw);
+  if (minDurationNanos !== undefined && maxDurationNanos !== undefined && minDurationNanos > maxDurationNanos) throw searchError(`${dMinName} must not be greater than ${dMaxName}`);
 
   let limit = DEFAULT_LIMIT;
   const [depth, depthName] = param(q, "query.searchDepth", "query.search_depth", "query.num_traces");
   if (depth !== undefined) {
-    if (!/^\d{1,10}$/.test(depth) || Number(depth) > 0xffffffff) throw new JaegerSearchError(`malformed parameter ${depthName}: "${depth}" is not a non-negative integer`);
+    if (!/^\d{1,10}$/.test(depth) || Number(depth) > 0xffffffff) throw searchError(`malformed parameter ${depthName}: "${depth}" is not a non-negative integer`);
     const n = Number(depth);
     limit = n === 0 ? DEFAULT_LIMIT : Math.min(n, MAX_LIMIT);
   }
@@ -149,11 +150,11 @@ export function parseV3FindTraces(q: Query): V3Search {
 export function parseV3Dependencies(q: Query, maxWindowMs: number): { startMs: number; endMs: number } {
   const [startRaw, startName] = param(q, "startTime", "start_time");
   const [endRaw, endName] = param(q, "endTime", "end_time");
-  if (startRaw === undefined) throw new JaegerSearchError(`${startName} is required`);
-  if (endRaw === undefined) throw new JaegerSearchError(`${endName} is required`);
+  if (startRaw === undefined) throw searchError(`${startName} is required`);
+  if (endRaw === undefined) throw searchError(`${endName} is required`);
   const startMs = parseRfc3339(startRaw, startName);
   const endMs = parseRfc3339(endRaw, endName);
-  if (endMs <= startMs) throw new JaegerSearchError(`${endName} must be after ${startName}`);
-  if (endMs - startMs > maxWindowMs) throw new JaegerSearchError(`${startName} to ${endName} may span at most ${maxWindowMs / 3_600_000} hours`);
+  if (endMs <= startMs) throw searchError(`${endName} must be after ${startName}`);
+  if (endMs - startMs > maxWindowMs) throw searchError(`${startName} to ${endName} may span at most ${maxWindowMs / 3_600_000} hours`);
   return { startMs, endMs };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { summarizeTrace } from "../block/summarize.ts";
 import type { KeyValue, ResourceSpans, Span } from "../model/span.ts";
-import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, parseAnnotationQuery, parseZipkinSearch, zipkinSpanMatcher, ZipkinSearchError, type ZipkinSearch } from "./search.ts";
+import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, parseAnnotationQuery, parseZipkinSearch, zipkinSpanMatcher, type ZipkinSearch } from "./search.ts";
+import { ParamError } from "../http/params.ts";
 
 const NOW = 1_700_000_000_000;
 const WEEK_MS = 7 * 24 * 3_600_000;
@@ -108,7 +109,7 @@ describe("parseZipkinSearch", () => {
 
   it("refuses what Zipkin refuses", () => {
     for (const q of [{ limit: "x" }, { limit: "0" }, { minDuration: "1ms" }, { minDuration: "0" }, { maxDuration: "5" }, { minDuration: "10", maxDuration: "5" }, { endTs: "soon" }, { lookback: "0" }, { lookback: String(WEEK_MS + 1) }]) {
-      expect(() => parseZipkinSearch(q, NOW, WEEK_MS), JSON.stringify(q)).toThrow(ZipkinSearchError);
+      expect(() => parseZipkinSearch(q, NOW, WEEK_MS), JSON.stringify(q)).toThrow(ParamError);
     }
   });
 });

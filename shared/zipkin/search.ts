@@ -1,7 +1,8 @@
 /**
  * @module
  * Zipkin's trace search (`GET /api/v2/traces`, zipkin-api's zipkin2-api.yaml) as a span-level
- * matcher. Pure, no I/O; a bad parameter is a `ZipkinSearchError` (the route answers 400).
+ * matcher. Pure, no I/O; a bad parameter is a `ParamError` (shared/http/params.ts, which reads the
+ * numbers) whose message names it (the route answers 400).
  *
  * The spec: "a span in the trace must match all of these". So a trace matches when ONE span has
  * the service (its localEndpoint), the span name, the remote service, every `annotationQuery`
@@ -22,6 +23,7 @@
  *   10, at most `MAX_SEARCH_LIMIT`).
  */
 import { ALL, allOf } from "../block/attribute-index.ts";
+import { badParam, nonNegativeInteger, param, QUERY_STYLE } from "../http/params.ts";
 import type { Resource } from "../model/span.ts";
 import { spanMatcher, type SpanMatcher } from "../search/span-matcher.ts";
 import { encodeZipkinSpan, zipkinResource, type ZipkinResource } from "./encode.ts";
@@ -30,13 +32,6 @@ export const DEFAULT_SEARCH_LIMIT = 10;
 /** Each result is fetched in full: keep the fan-out of reads bounded. */
 export const MAX_SEARCH_LIMIT = 100;
 export const DEFAULT_SEARCH_LOOKBACK_MS = 24 * 3600 * 1000;
-
-export class ZipkinSearchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ZipkinSearchError";
-  }
-}
 
 export interface ZipkinSearch {
   serviceName?: string;
@@ -51,11 +46,11 @@ export interface ZipkinSearch {
   limit: number;
 }
 
-function integerParam(name: string, v: string | undefined, digits: number): number | undefined {
-  if (v === undefined || v === "") return undefined;
-  if (!new RegExp(`^\\d{1,${digits}}$`).test(v)) throw new ZipkinSearchError(`${name} must be a non-negative integer, got "${v}"`);
-  return Number(v);
-}
+/** Times and durations (ms, µs), and the limit. */
+const longInteger = nonNegativeInteger(15);
+const shortInteger = nonNegativeInteger(9);
+
+const bad = (name: string, says: string) => badParam(QUERY_STYLE, name, says);
 
 export function parseAnnotationQuery(raw: string | undefined): [string, string][] {
   if (raw === undefined) return [];
@@ -73,22 +68,22 @@ export function parseZipkinSearch(q: Record<string, string | undefined>, nowMs: 
   if (q.serviceName) out.serviceName = q.serviceName;
   if (q.spanName && q.spanName.toLowerCase() !== "all") out.spanName = q.spanName;
   if (q.remoteServiceName && q.remoteServiceName.toLowerCase() !== "all") out.remoteServiceName = q.remoteServiceName;
-  const min = integerParam("minDuration", q.minDuration, 15);
-  const max = integerParam("maxDuration", q.maxDuration, 15);
-  if (min === 0) throw new ZipkinSearchError("minDuration must be a positive number of microseconds");
-  if (max !== undefined && min === undefined) throw new ZipkinSearchError("maxDuration is only valid with minDuration");
-  if (min !== undefined && max !== undefined && max < min) throw new ZipkinSearchError("maxDuration should be >= minDuration");
+  const min = param(QUERY_STYLE, "minDuration", q.minDuration, longInteger);
+  const max = param(QUERY_STYLE, "maxDuration", q.maxDuration, longInteger);
+  if (min === 0) throw bad("minDuration", "must be a positive number of microseconds");
+  if (max !== undefined && min === undefined) throw bad("maxDuration", "is only valid with minDuration");
+  if (min !== undefined && max !== undefined && max < min) throw bad("maxDuration", "should be >= minDuration");
   if (min !== undefined) out.minDurationMicros = min;
   if (max !== undefined) out.maxDurationMicros = max;
-  const endMs = integerParam("endTs", q.endTs, 15) ?? nowMs;
-  const lookbackMs = integerParam("lookback", q.lookback, 15) ?? DEFAULT_SEARCH_LOOKBACK_MS;
-  if (lookbackMs <= 0) throw new ZipkinSearchError("lookback must be positive");
-  if (lookbackMs > maxLookbackMs) throw new ZipkinSearchError(`lookback may be at most ${maxLookbackMs} ms`);
+  const endMs = param(QUERY_STYLE, "endTs", q.endTs, longInteger) ?? nowMs;
+  const lookbackMs = param(QUERY_STYLE, "lookback", q.lookback, longInteger) ?? DEFAULT_SEARCH_LOOKBACK_MS;
+  if (lookbackMs <= 0) throw bad("lookback", "must be positive");
+  if (lookbackMs > maxLookbackMs) throw bad("lookback", `may be at most ${maxLookbackMs} ms`);
   out.endMs = endMs;
   out.startMs = Math.max(0, endMs - lookbackMs);
-  const limit = integerParam("limit", q.limit, 9);
+  const limit = param(QUERY_STYLE, "limit", q.limit, shortInteger);
   if (limit !== undefined) {
-    if (limit === 0) throw new ZipkinSearchError("limit must be positive");
+    if (limit === 0) throw bad("limit", "must be positive");
     out.limit = Math.min(limit, MAX_SEARCH_LIMIT);
   }
   return out;

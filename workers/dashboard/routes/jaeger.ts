@@ -26,12 +26,12 @@
  */
 import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
-import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { errorHandler } from "../../../shared/http/error-handler.ts";
+import { dependenciesWindow, jaegerTraceRange, jaegerV3TraceRange, MAX_WINDOW_SECONDS, traceIdParam } from "../../../shared/http/params.ts";
 import { spanKindName, spanKindNumber, toJaegerTrace } from "../../../shared/jaeger/convert.ts";
 import { envelope, errorEnvelope, jaegerError, v3Error } from "../../../shared/jaeger/envelope.ts";
-import { JaegerSearchError, parseJaegerSearch, type JaegerSearch } from "../../../shared/jaeger/search-params.ts";
+import { parseJaegerSearch, type JaegerSearch } from "../../../shared/jaeger/search-params.ts";
 import { jaegerSpanMatcher } from "../../../shared/jaeger/span-query.ts";
 import { parseV3Dependencies, parseV3FindTraces } from "../../../shared/jaeger/v3-params.ts";
 import type { ResourceSpans } from "../../../shared/model/span.ts";
@@ -40,19 +40,7 @@ import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import { readRoute, type DashboardApp, type RouteContext } from "../context.ts";
 import { scanSettings } from "../env.ts";
 import { jaegerDependencies } from "../../../shared/servicegraph/dependencies.ts";
-import { MAX_WINDOW_SECONDS, parseDependenciesWindow, recentOperationRows, serviceGraphFor } from "./service-graph.ts";
-
-/** Optional `start`/`end` in epoch microseconds (Jaeger's convention), as a range in ms. */
-function parseMicrosRange(start: string | undefined, end: string | undefined): { startMs?: number; endMs?: number } {
-  const parse = (name: string, v: string | undefined, round: (n: number) => number) => {
-    if (v === undefined || v === "") return undefined;
-    if (!/^\d{1,17}$/.test(v)) throw new ApiError(400, "invalid_range", `${name} must be epoch microseconds, got "${v}"`);
-    return round(Number(v) / 1000);
-  };
-  const range = { startMs: parse("start", start, Math.floor), endMs: parse("end", end, Math.ceil) };
-  if (range.startMs !== undefined && range.endMs !== undefined && range.startMs > range.endMs) throw new ApiError(400, "invalid_range", "start is after end");
-  return range;
-}
+import { recentOperationRows, serviceGraphFor } from "./service-graph.ts";
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
 
@@ -69,29 +57,6 @@ async function serviceOperations(c: RouteContext, service: string | undefined, k
     seen.set(`${op.name}\n${op.spanKind}`, op);
   }
   return [...seen.values()].sort((a, b) => (a.name === b.name ? a.spanKind.localeCompare(b.spanKind) : a.name < b.name ? -1 : 1));
-}
-
-/** Optional RFC 3339 `startTime`/`endTime` (api_v3's GetTrace), as a range in ms. */
-function parseRfc3339Range(start: string | undefined, end: string | undefined): { startMs?: number; endMs?: number } {
-  const parse = (name: string, v: string | undefined) => {
-    if (v === undefined || v === "") return undefined;
-    const ms = /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : NaN;
-    if (Number.isNaN(ms)) throw new ApiError(400, "invalid_range", `${name} must be an RFC 3339 time, got "${v}"`);
-    return ms;
-  };
-  const range = { startMs: parse("startTime", start), endMs: parse("endTime", end) };
-  if (range.startMs !== undefined && range.endMs !== undefined && range.startMs > range.endMs) throw new ApiError(400, "invalid_range", "startTime is after endTime");
-  return range;
-}
-
-/** A search parameter error as a 400. */
-function parsed<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    if (err instanceof JaegerSearchError) throw new ApiError(400, "invalid_query", err.message);
-    throw err;
-  }
 }
 
 /** The matching traces, newest first, each read whole (the search finds one fragment of it; late spans may sit in newer blocks). */
@@ -113,13 +78,13 @@ async function searchFullTraces(c: RouteContext, search: JaegerSearch): Promise<
 export const jaeger = new Hono<DashboardApp>()
   .use("*", readRoute)
   .get("/api/traces", async (c) => {
-    const search = parsed(() => parseJaegerSearch(c.req.query(), Date.now()));
+    const search = parseJaegerSearch(c.req.query(), Date.now());
     const data = (await searchFullTraces(c, search)).map((t) => toJaegerTrace(t.traceId, t.resourceSpans));
     return c.json(envelope(data, data.length));
   })
   .get("/api/traces/:traceId", async (c) => {
-    const traceId = parseTraceIdParam(c.req.param("traceId"));
-    const range = parseMicrosRange(c.req.query("start"), c.req.query("end"));
+    const traceId = traceIdParam(c.req.param("traceId"));
+    const range = jaegerTraceRange(c.req.query());
     const found = await findTrace(c.var.db, c.var.store, c.var.tenantId, traceId, range);
     // Another tenant's trace answers exactly like a missing one.
     if (!found) return c.json(errorEnvelope(404, "trace not found"), 404);
@@ -140,7 +105,7 @@ export const jaeger = new Hono<DashboardApp>()
     return c.json(envelope(ops, ops.length));
   })
   .get("/api/dependencies", async (c) => {
-    const links = jaegerDependencies((await serviceGraphFor(c, parseDependenciesWindow(c.req.query()))).edges);
+    const links = jaegerDependencies((await serviceGraphFor(c, dependenciesWindow(c.req.query()))).edges);
     return c.json(envelope(links, links.length));
   })
   .get("/api/v3/services", async (c) => {
@@ -153,20 +118,20 @@ export const jaeger = new Hono<DashboardApp>()
   })
   .get("/api/v3/traces", async (c) => {
     // rawTraces needs nothing: traces are always answered as stored.
-    const search = parsed(() => parseV3FindTraces(c.req.query()));
+    const search = parseV3FindTraces(c.req.query());
     const found = await searchFullTraces(c, search);
     if (!found.length) return c.json(v3Error(404, "No traces found"), 404);
     return c.json({ result: { resourceSpans: found.flatMap((t) => t.resourceSpans) } });
   })
   .get("/api/v3/dependencies", async (c) => {
-    const { startMs, endMs } = parsed(() => parseV3Dependencies(c.req.query(), MAX_WINDOW_SECONDS * 1000));
+    const { startMs, endMs } = parseV3Dependencies(c.req.query(), MAX_WINDOW_SECONDS * 1000);
     const links = jaegerDependencies((await serviceGraphFor(c, { start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000) })).edges);
     // proto3 JSON writes the uint64 call count as a decimal string.
     return c.json({ dependencies: links.map((l) => ({ parent: l.parent, child: l.child, callCount: String(l.callCount) })) });
   })
   .get("/api/v3/traces/:traceId", async (c) => {
-    const traceId = parseTraceIdParam(c.req.param("traceId"));
-    const range = parseRfc3339Range(c.req.query("startTime"), c.req.query("endTime"));
+    const traceId = traceIdParam(c.req.param("traceId"));
+    const range = jaegerV3TraceRange(c.req.query());
     const found = await findTrace(c.var.db, c.var.store, c.var.tenantId, traceId, range);
     if (!found) return c.json(v3Error(404, "trace not found"), 404);
     return c.json({ result: { resourceSpans: found.resourceSpans } });

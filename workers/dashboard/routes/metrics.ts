@@ -24,11 +24,11 @@
  * Needs a key with the `read` scope; sees only that key's tenant. Mounted before the Tempo app.
  */
 import { Hono } from "hono";
-import { ApiError, grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
+import { grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
+import { badParam, metricsRange, TEMPO_STYLE } from "../../../shared/http/params.ts";
 import { anyBlockWithUnnamedService } from "../../../shared/db/queries/block-services.ts";
 import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
-import { parseGoDuration, TagsQueryError } from "../../../shared/search/tags-matcher.ts";
 import { readOperationRollupRows, readServiceRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
 import { parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
@@ -36,49 +36,6 @@ import { metricsFromRollups, metricsFromServiceRollups, rollupSource } from "../
 import { readRoute, type DashboardApp } from "../context.ts";
 import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
 import { metricsFanOut } from "../scan-jobs.ts";
-
-const MAX_WINDOW_MS = 7 * 24 * 3600 * 1000;
-const DEFAULT_WINDOW_MS = 3600 * 1000;
-const DEFAULT_BUCKETS = 100;
-export const MAX_BUCKETS = 11000;
-
-function bad(message: string): ApiError {
-  return new ApiError(400, "invalid_parameter", message);
-}
-
-/** Epoch seconds (`1700000000`, `1700000000.5`) or epoch nanoseconds (`1700000000000000000`) in ms. */
-export function parseEpoch(name: string, raw: string): number {
-  if (/^\d{1,11}(\.\d{1,9})?$/.test(raw)) return Math.floor(Number(raw) * 1000);
-  if (/^\d{17,19}$/.test(raw)) return Number(BigInt(raw) / 1_000_000n);
-  throw bad(`${name}: must be epoch seconds or epoch nanoseconds, got "${raw}"`);
-}
-
-/** `step` as ms: seconds (`15`, `0.5`) or a Go duration (`30s`, `1m30s`). */
-export function parseStep(raw: string): number {
-  let ms: number;
-  if (/^\d{1,9}(\.\d{1,9})?$/.test(raw)) ms = Math.floor(Number(raw) * 1000);
-  else {
-    try {
-      ms = Number(parseGoDuration(raw, "step") / 1_000_000n);
-    } catch (err) {
-      if (err instanceof TagsQueryError) throw bad(err.message);
-      throw err;
-    }
-  }
-  if (ms < 1) throw bad(`step: must be at least 1ms, got "${raw}"`);
-  return ms;
-}
-
-export function parseRange(query: Record<string, string>, nowMs = Date.now()): { startMs: number; endMs: number; stepMs: number } {
-  const endMs = query.end ? parseEpoch("end", query.end) : nowMs;
-  const startMs = query.start ? parseEpoch("start", query.start) : endMs - DEFAULT_WINDOW_MS;
-  if (endMs <= startMs) throw bad("end: must be after start");
-  if (endMs - startMs > MAX_WINDOW_MS) throw bad("start: the window from start to end may be at most 7 days");
-  const stepMs = query.step ? parseStep(query.step) : Math.max(1000, Math.ceil((endMs - startMs) / DEFAULT_BUCKETS / 1000) * 1000);
-  const buckets = Math.ceil((endMs - startMs) / stepMs);
-  if (buckets > MAX_BUCKETS) throw bad(`step: ${buckets} buckets from start to end, at most ${MAX_BUCKETS}; use a larger step`);
-  return { startMs, endMs, stepMs };
-}
 
 /** The header naming where an answer came from: `rollups` (the per-minute rows) or `blocks`. */
 export const METRICS_SOURCE_HEADER = "Edgetrace-Metrics-Source";
@@ -115,8 +72,8 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
 export const metrics = new Hono<DashboardApp>().get("/metrics/query_range", readRoute, async (c) => {
   const query = c.req.query();
   const q = query.q?.trim();
-  if (!q) throw bad("q: a TraceQL metrics query is required");
-  const range = parseRange(query);
+  if (!q) throw badParam(TEMPO_STYLE, "q", "a TraceQL metrics query is required");
+  const range = metricsRange(query);
   let mq: MetricsQuery;
   try {
     mq = parseMetricsQuery(q);

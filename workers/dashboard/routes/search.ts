@@ -46,7 +46,8 @@ import { matcherOf, type MatcherSpec } from "../../../shared/search/matcher-spec
 import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError, grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
+import { grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
+import { badParam, optional, param, ParamError, parseQuery, tempoWindow, tempoWindowFields, TEMPO_STYLE, wholeNumber } from "../../../shared/http/params.ts";
 import type { TraceMatcher } from "../../../shared/search/matcher.ts";
 import { rootSpanNames, searchTraces } from "../../../shared/search/search-blocks.ts";
 import { ATTRIBUTE_SCOPES, DEFAULT_TAG_LIMITS, INTRINSIC_TAGS, parseTagIdentifier, type AttributeScope, type TagLimits, type TagTarget } from "../../../shared/search/tag-catalog.ts";
@@ -58,43 +59,20 @@ import { readRoute, type DashboardApp } from "../context.ts";
 import { scanSettings } from "../env.ts";
 import pkg from "../../../package.json" with { type: "json" };
 
-export const MAX_SEARCH_WINDOW_SECONDS = 7 * 24 * 3600;
-const DEFAULT_WINDOW_SECONDS = 3600;
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 1000;
 const DEFAULT_SPSS = 3;
 
-function bad(message: string): ApiError {
-  return new ApiError(400, "invalid_parameter", message);
-}
+const bad = (name: string, says: string) => badParam(TEMPO_STYLE, name, says);
 
-function intParam(name: string, raw: string | undefined, dflt: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return dflt;
-  if (!/^\d{1,7}$/.test(raw)) throw bad(`${name}: must be a whole number from ${min} to ${max}, got "${raw}"`);
-  const v = Number(raw);
-  if (v < min || v > max) throw bad(`${name}: must be from ${min} to ${max}, got ${v}`);
-  return v;
-}
-
-/** `start`/`end` in epoch seconds as a range in ms (`end` inclusive of its whole second). */
-export function parseSearchWindow(start: string | undefined, end: string | undefined, nowSeconds = Math.floor(Date.now() / 1000)): { startMs: number; endMs: number } {
-  const parse = (name: string, v: string | undefined) => {
-    if (v === undefined || v === "") return undefined;
-    if (!/^\d{1,12}$/.test(v)) throw bad(`${name}: must be epoch seconds, got "${v}"`);
-    return Number(v);
-  };
-  const e = parse("end", end) ?? nowSeconds;
-  const s = parse("start", start) ?? e - DEFAULT_WINDOW_SECONDS;
-  if (e < s) throw bad("end: must not be before start");
-  if (e - s > MAX_SEARCH_WINDOW_SECONDS) throw bad(`start: the window from start to end may be at most ${MAX_SEARCH_WINDOW_SECONDS} seconds (7 days)`);
-  return { startMs: s * 1000, endMs: e * 1000 + 999 };
-}
+/** The search's parameters besides the query: `limit`, `spss` and the window. */
+const SearchQuery = z.object({ limit: optional(wholeNumber(1, MAX_LIMIT)), spss: optional(wholeNumber(1, MAX_LIMIT)), ...tempoWindowFields });
 
 /** The search a request asks for, as data (a fanned-out search sends it to its jobs). */
 function searchSpec(query: Record<string, string>, spss: number): MatcherSpec {
   const q = query.q?.trim();
   if (q) {
-    if (query.tags || query.minDuration || query.maxDuration) throw bad("q: give either a TraceQL query or tags/minDuration/maxDuration, not both");
+    if (query.tags || query.minDuration || query.maxDuration) throw bad("q", "give either a TraceQL query or tags/minDuration/maxDuration, not both");
     return { kind: "traceql", query: q, spss };
   }
   return { kind: "tags", search: { tags: query.tags, minDuration: query.minDuration, maxDuration: query.maxDuration }, spss };
@@ -104,7 +82,7 @@ function buildMatcher(spec: MatcherSpec): TraceMatcher {
   try {
     return matcherOf(spec);
   } catch (err) {
-    if (err instanceof TagsQueryError) throw bad(err.message);
+    if (err instanceof TagsQueryError) throw new ParamError(err.message);
     throw err;
   }
 }
@@ -116,28 +94,23 @@ type V2Scope = (typeof V2_SCOPES)[number];
 const V1_SPECIAL_TAGS = ["name", "status"];
 const MAX_TAG_LIMIT = 10_000;
 
+/** Tag limits are digits, empty ones included (their range is checked after the window). */
 const digits = z.string().regex(/^\d{1,7}$/, "must be a whole number");
 const TagQuery = z.object({
   scope: z.string().optional(),
   q: z.string().max(10_000, "must be at most 10000 characters").optional(),
-  start: z.string().optional(),
-  end: z.string().optional(),
   limit: digits.optional(),
   maxStaleValues: digits.optional(),
+  ...tempoWindowFields,
 });
 
 /** The tag endpoints' parameters: scope (checked by the caller), q, window, limits. */
 function parseTagQuery(query: Record<string, string>) {
-  const parsed = TagQuery.safeParse(query);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw bad(`${issue.path.join(".") || "(query)"}: ${issue.message}`);
-  }
-  const p = parsed.data;
-  const window = parseSearchWindow(p.start, p.end);
+  const p = parseQuery(TEMPO_STYLE, TagQuery, query);
+  const window = tempoWindow(p);
   const limits: Partial<TagLimits> = {
-    maxValues: intParam("limit", p.limit, DEFAULT_TAG_LIMITS.maxValues, 1, MAX_TAG_LIMIT),
-    maxStaleValues: intParam("maxStaleValues", p.maxStaleValues, 0, 0, 1_000_000),
+    maxValues: param(TEMPO_STYLE, "limit", p.limit, wholeNumber(1, MAX_TAG_LIMIT)) ?? DEFAULT_TAG_LIMITS.maxValues,
+    maxStaleValues: param(TEMPO_STYLE, "maxStaleValues", p.maxStaleValues, wholeNumber(0, 1_000_000)) ?? 0,
   };
   return { ...window, q: p.q, scope: p.scope ?? "", limits };
 }
@@ -145,7 +118,7 @@ function parseTagQuery(query: Record<string, string>) {
 function parseScopes(scope: string): readonly V2Scope[] {
   if (scope === "" || scope === "all") return V2_SCOPES;
   if ((V2_SCOPES as readonly string[]).includes(scope)) return [scope as V2Scope];
-  throw bad(`scope: must be one of ${V2_SCOPES.join(", ")} or all, got "${scope}"`);
+  throw bad("scope", `must be one of ${V2_SCOPES.join(", ")} or all, got "${scope}"`);
 }
 
 /** Tempo's `MetadataMetrics` (uint64s as decimal strings, as its protojson writes them), plus `truncated` when a cap stopped the scan. */
@@ -166,9 +139,10 @@ export const BUILD_INFO = { version: pkg.version, revision: "", branch: "", buil
 export const search = new Hono<DashboardApp>()
   .get("/search", readRoute, async (c) => {
     const query = c.req.query();
-    const limit = intParam("limit", query.limit, DEFAULT_LIMIT, 1, MAX_LIMIT);
-    const spss = intParam("spss", query.spss, DEFAULT_SPSS, 1, MAX_LIMIT);
-    const window = parseSearchWindow(query.start, query.end);
+    const p = parseQuery(TEMPO_STYLE, SearchQuery, query);
+    const limit = p.limit ?? DEFAULT_LIMIT;
+    const spss = p.spss ?? DEFAULT_SPSS;
+    const window = tempoWindow(p);
     let matcher: TraceMatcher;
     const spec = searchSpec(query, spss);
     try {
@@ -216,7 +190,7 @@ export const search = new Hono<DashboardApp>()
     const tag = c.req.param("tag");
     const p = parseTagQuery(c.req.query());
     const target = parseTagIdentifier(tag);
-    if (!target) throw bad(`tag: "${tag}" is not a TraceQL attribute (span.x, resource.x, .x, event.x, link.x, instrumentation.x) or intrinsic (${INTRINSIC_TAGS.join(", ")})`);
+    if (!target) throw bad("tag", `"${tag}" is not a TraceQL attribute (span.x, resource.x, .x, event.x, link.x, instrumentation.x) or intrinsic (${INTRINSIC_TAGS.join(", ")})`);
     const { values, metrics } = await searchTagValues(c.var.db, c.var.store, c.var.tenantId, target, { ...p, ...scanSettings(c.env) });
     return c.json({ tagValues: values, metrics: tagMetrics(metrics) });
   })

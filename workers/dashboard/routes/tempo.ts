@@ -7,14 +7,14 @@
  */
 import { Hono } from "hono";
 import { ApiError } from "../../../shared/http/errors.ts";
-import { parseEpochSecondsRange, parseTraceIdParam } from "../../../shared/api/trace-id.ts";
+import { tempoTraceRange, traceIdParam } from "../../../shared/http/params.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import { encodeTraceProto } from "../../../shared/otlp/encode-proto.ts";
 import { readRoute, type DashboardApp, type RouteContext } from "../context.ts";
 
 async function traceById(c: RouteContext) {
-  const traceId = parseTraceIdParam(c.req.param("traceId")!);
-  const found = await findTrace(c.var.db, c.var.store, c.var.tenantId, traceId, parseEpochSecondsRange(c.req.query("start"), c.req.query("end")));
+  const traceId = traceIdParam(c.req.param("traceId")!);
+  const found = await findTrace(c.var.db, c.var.store, c.var.tenantId, traceId, tempoTraceRange(c.req.query()));
   // Another tenant's trace answers exactly like a missing one.
   if (!found) throw new ApiError(404, "trace_not_found", `trace ${traceId} not found`);
   return found.resourceSpans;

@@ -34,17 +34,17 @@
  */
 import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
-import { parseTraceIdParam } from "../../../shared/api/trace-id.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { errorHandler, textError } from "../../../shared/http/error-handler.ts";
+import { dependenciesWindow, MAX_WINDOW_SECONDS, traceIdParam } from "../../../shared/http/params.ts";
 import { searchTraces } from "../../../shared/search/search-blocks.ts";
 import { zipkinDependencies } from "../../../shared/servicegraph/dependencies.ts";
 import { findTrace } from "../../../shared/storage/trace-reader.ts";
 import { encodeZipkinSpans, type ZipkinSpan } from "../../../shared/zipkin/encode.ts";
-import { parseZipkinSearch, zipkinSpanMatcher, ZipkinSearchError, type ZipkinSearch } from "../../../shared/zipkin/search.ts";
+import { parseZipkinSearch, zipkinSpanMatcher } from "../../../shared/zipkin/search.ts";
 import { readRoute, type DashboardApp, type RouteContext } from "../context.ts";
 import { scanSettings } from "../env.ts";
-import { MAX_WINDOW_SECONDS, parseDependenciesWindow, recentEdgeRows, recentOperationRows, serviceGraphFor } from "./service-graph.ts";
+import { recentEdgeRows, recentOperationRows, serviceGraphFor } from "./service-graph.ts";
 
 /** Most trace ids one traceMany request may ask for. */
 const MAX_TRACE_IDS = 100;
@@ -71,7 +71,7 @@ function resolveService(name: string, known: readonly string[]): string {
 export const zipkin = new Hono<DashboardApp>()
   .use("*", readRoute)
   .get("/api/v2/trace/:traceId", async (c) => {
-    const traceId = parseTraceIdParam(c.req.param("traceId"));
+    const traceId = traceIdParam(c.req.param("traceId"));
     const spans = await traceSpans(c, traceId);
     // Another tenant's trace answers exactly like a missing one.
     if (!spans) return c.text(`${c.req.param("traceId")} not found`, 404);
@@ -80,7 +80,7 @@ export const zipkin = new Hono<DashboardApp>()
   .get("/api/v2/traceMany", async (c) => {
     const raw = c.req.query("traceIds");
     if (!raw) throw new ApiError(400, "missing_trace_ids", "traceIds is required");
-    const ids = [...new Set(raw.split(",").map((s) => s.trim()).filter((s) => s !== "").map(parseTraceIdParam))];
+    const ids = [...new Set(raw.split(",").map((s) => s.trim()).filter((s) => s !== "").map(traceIdParam))];
     // Zipkin's contract: fewer than two distinct ids belong to /trace/{traceId}.
     if (ids.length < 2) throw new ApiError(400, "too_few_trace_ids", "traceIds needs at least two distinct ids; use /api/v2/trace/{traceId} for one");
     if (ids.length > MAX_TRACE_IDS) throw new ApiError(400, "too_many_trace_ids", `traceIds takes at most ${MAX_TRACE_IDS} ids`);
@@ -103,13 +103,7 @@ export const zipkin = new Hono<DashboardApp>()
   })
   .get("/api/v2/traces", async (c) => {
     const { db, store, tenantId } = c.var;
-    let q: ZipkinSearch;
-    try {
-      q = parseZipkinSearch(c.req.query(), Date.now(), MAX_WINDOW_SECONDS * 1000);
-    } catch (err) {
-      if (err instanceof ZipkinSearchError) throw new ApiError(400, "invalid_query", err.message);
-      throw err;
-    }
+    const q = parseZipkinSearch(c.req.query(), Date.now(), MAX_WINDOW_SECONDS * 1000);
     let service: string | undefined;
     if (q.serviceName) {
       const rows = await recentOperationRows(c);
@@ -132,7 +126,7 @@ export const zipkin = new Hono<DashboardApp>()
     return c.json(full.filter((t): t is ZipkinSpan[] => t !== undefined && t.length > 0));
   })
   .get("/api/v2/dependencies", async (c) => {
-    const window = parseDependenciesWindow(c.req.query());
+    const window = dependenciesWindow(c.req.query());
     const graph = await serviceGraphFor(c, window);
     return c.json(zipkinDependencies(graph.edges));
   })
