@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { randomTraceBatch, realisticTraceBatch, Rng } from "../../test/support/random-otlp.ts";
+import { zeroSpan } from "../../test/support/spans.ts";
 import { groupByTrace } from "../ingest/group-by-trace.ts";
 import type { AnyValue, KeyValue, ResourceSpans, ScopeSpans, Span } from "../model/span.ts";
 import { ByteReader, crc32 } from "./bytes.ts";
@@ -124,25 +125,7 @@ describe("encodeBlock / decode: lossless", () => {
   });
 
   it("keeps exact text for ids, times, ints and bytes that are not in canonical form", async () => {
-    const span = (over: Partial<Span>): Span => ({
-      traceId: "T-1",
-      spanId: "ABCD",
-      traceState: "",
-      parentSpanId: "",
-      flags: 0,
-      name: "n",
-      kind: 1,
-      startTimeUnixNano: "5",
-      endTimeUnixNano: "7",
-      attributes: [],
-      droppedAttributesCount: 0,
-      events: [],
-      droppedEventsCount: 0,
-      links: [],
-      droppedLinksCount: 0,
-      status: { code: 0, message: "" },
-      ...over,
-    });
+    const span = (over: Partial<Span>): Span => zeroSpan({ traceId: "T-1", spanId: "ABCD", name: "n", kind: 1, startTimeUnixNano: "5", endTimeUnixNano: "7", ...over });
     const odd: AnyValue[] = [
       { intValue: "007" },
       { intValue: "-0" },

@@ -1,26 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { ResourceSpans, Span } from "../model/span.ts";
+import { zeroSpan } from "../../test/support/spans.ts";
 import { summarizeTrace } from "./summarize.ts";
 
 function span(id: string, parent: string, start: number, end: number, name = id, error = false): Span {
-  return {
-    traceId: "t",
-    spanId: id,
-    traceState: "",
-    parentSpanId: parent,
-    flags: 0,
-    name,
-    kind: 1,
-    startTimeUnixNano: String(1_000_000n + BigInt(start)),
-    endTimeUnixNano: String(1_000_000n + BigInt(end)),
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
+  return zeroSpan({
+    traceId: "t", spanId: id, parentSpanId: parent, name, kind: 1,
+    startTimeUnixNano: String(1_000_000n + BigInt(start)), endTimeUnixNano: String(1_000_000n + BigInt(end)),
     status: { code: error ? 2 : 0, message: "" },
-  };
+  });
 }
 
 function service(name: string | undefined, spans: Span[]): ResourceSpans {

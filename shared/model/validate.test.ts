@@ -2,32 +2,13 @@ import { describe, expect, it } from "vitest";
 import { emptyResource, emptyScope, type KeyValue, type Span, type TraceBatch } from "./span.ts";
 import { acceptanceWindow, MAX_ATTRIBUTE_KEY_BYTES, MAX_ATTRIBUTES, MAX_EVENT_LINK_ATTRIBUTES, MAX_EVENTS, MAX_LINKS, MAX_NAME_BYTES, MAX_VALUE_ELEMENTS } from "./span-limits.ts";
 import { limitNotice, spanProblem, truncateUtf8, validateBatch } from "./validate.ts";
+import { modelSpan, TRACE_ID } from "../../test/support/spans.ts";
 
-const TRACE = "0af7651916cd43dd8448eb211c80319c";
+const TRACE = TRACE_ID;
 const SPAN = "b7ad6b7169203331";
 const PARENT = "00f067aa0ba902b7";
 
-function span(overrides: Partial<Span> = {}): Span {
-  return {
-    traceId: TRACE,
-    spanId: SPAN,
-    traceState: "",
-    parentSpanId: PARENT,
-    flags: 0,
-    name: "GET /",
-    kind: 2,
-    startTimeUnixNano: "1700000000000000000",
-    endTimeUnixNano: "1700000000100000000",
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: "" },
-    ...overrides,
-  };
-}
+const span = (overrides: Partial<Span> = {}): Span => modelSpan(SPAN, { parentSpanId: PARENT, ...overrides });
 
 function batchOf(...scopes: Span[][][]): TraceBatch {
   return {

@@ -5,6 +5,7 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from "otlp-proto-referen
 import { describe, expect, it } from "vitest";
 import { referenceDecode, referenceEncode } from "../../test/support/otlp-reference.ts";
 import { realisticTraceBatch, randomTraceBatch, Rng } from "../../test/support/random-otlp.ts";
+import { zeroSpan } from "../../test/support/spans.ts";
 import { countSpans, DecodeError, emptyResource, emptyScope, type AnyValue, type KeyValue, type Span, type TraceBatch } from "../model/span.ts";
 import { decodeTraceRequestJson, MAX_ANY_VALUE_DEPTH } from "./decode-json.ts";
 
@@ -34,28 +35,6 @@ const EXAMPLE_REQUEST = {
     },
   ],
 };
-
-function span(overrides: Partial<Span> = {}): Span {
-  return {
-    traceId: "",
-    spanId: "",
-    traceState: "",
-    parentSpanId: "",
-    flags: 0,
-    name: "",
-    kind: 0,
-    startTimeUnixNano: "0",
-    endTimeUnixNano: "0",
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: "" },
-    ...overrides,
-  };
-}
 
 /** A request holding one span (given as raw JSON), and the decoded span back. */
 function request(rawSpan: unknown): unknown {
@@ -92,7 +71,7 @@ describe("decodeTraceRequestJson: the OTLP/JSON mapping", () => {
               },
               schemaUrl: "",
               spans: [
-                span({
+                zeroSpan({
                   // The example writes ids in upper case; the model keeps lower case.
                   traceId: "5b8efff798038103d269b633813fc60c",
                   spanId: "eee19b7ec3c1b174",
@@ -120,7 +99,7 @@ describe("decodeTraceRequestJson: the OTLP/JSON mapping", () => {
     expect(decodeTraceRequestJson({ resourceSpans: [{ scopeSpans: [{}] }] }).resourceSpans[0]!.scopeSpans).toEqual([
       { scope: emptyScope(), spans: [], schemaUrl: "" },
     ]);
-    expect(decodeOne({})).toEqual(span());
+    expect(decodeOne({})).toEqual(zeroSpan());
   });
 
   it("treats null as absent and ignores unknown fields", () => {
@@ -136,7 +115,7 @@ describe("decodeTraceRequestJson: the OTLP/JSON mapping", () => {
       somethingNew: 1,
     });
     expect(decoded).toEqual({
-      resourceSpans: [{ resource: emptyResource(), scopeSpans: [{ scope: emptyScope(), spans: [span()], schemaUrl: "" }], schemaUrl: "" }],
+      resourceSpans: [{ resource: emptyResource(), scopeSpans: [{ scope: emptyScope(), spans: [zeroSpan()], schemaUrl: "" }], schemaUrl: "" }],
     });
   });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ResourceSpans, Span, TraceBatch } from "../model/span.ts";
 import { referenceDecode, referenceEncode } from "../../test/support/otlp-reference.ts";
 import { randomTraceBatch, realisticTraceBatch } from "../../test/support/random-otlp.ts";
+import { zeroSpan } from "../../test/support/spans.ts";
 import { decodeTraceRequest } from "./decode-proto.ts";
 import { encodeTraceProto } from "./encode-proto.ts";
 
@@ -14,12 +15,7 @@ function expectSameAsReference(batch: TraceBatch): void {
 }
 
 function oneSpan(patch: Partial<Span>): ResourceSpans[] {
-  const span: Span = {
-    traceId: "", spanId: "", traceState: "", parentSpanId: "", flags: 0, name: "", kind: 0,
-    startTimeUnixNano: "0", endTimeUnixNano: "0", attributes: [], droppedAttributesCount: 0,
-    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: 0, message: "" },
-    ...patch,
-  };
+  const span = zeroSpan(patch);
   return [{
     resource: { attributes: [], droppedAttributesCount: 0 },
     scopeSpans: [{ scope: { name: "", version: "", attributes: [], droppedAttributesCount: 0 }, spans: [span], schemaUrl: "" }],

@@ -3,40 +3,15 @@ import { createExecutionContext, runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { d1 } from "../../shared/db/d1.ts";
 import { readOperationRows, readServiceRows } from "../../shared/db/queries/metrics.ts";
-import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
+import type { KeyValue, ResourceSpans } from "../../shared/model/span.ts";
 import { metricsQueryRange } from "../../shared/search/metrics-blocks.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import { parseMetricsQuery } from "../../shared/traceql/metrics.ts";
 import { app } from "../../workers/dashboard/app.ts";
 import { METRICS_SOURCE_HEADER } from "../../workers/dashboard/routes/metrics.ts";
 import { ROLLUP_QUANTILE_RELATIVE_ERROR } from "../../shared/traceql/metrics-from-rollups.ts";
-import { testResourceSpans, testSpan } from "../support/spans.ts";
+import { testResourceSpans, testSpan, testTrace } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
-
-interface SpanSpec {
-  service: string;
-  id: string;
-  parent?: string;
-  name: string;
-  startMs: number;
-  durMs: number;
-}
-
-function toResourceSpans(traceId: string, specs: SpanSpec[]): ResourceSpans[] {
-  return specs.map((s) => {
-    const span: Span = {
-      traceId, spanId: s.id, parentSpanId: s.parent ?? "", name: s.name, traceState: "", flags: 1, kind: 2,
-      startTimeUnixNano: `${s.startMs}000000`, endTimeUnixNano: `${s.startMs + s.durMs}000000`,
-      attributes: [], droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
-      status: { code: 0, message: "" },
-    };
-    return {
-      resource: { attributes: [{ key: "service.name", value: { stringValue: s.service } }], droppedAttributesCount: 0 },
-      schemaUrl: "",
-      scopeSpans: [{ scope: { name: "test", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans: [span] }],
-    };
-  });
-}
 
 async function get(path: string, secret?: string) {
   const res = await exports.default.fetch(`http://localhost${path}`, { headers: secret ? { "x-api-key": secret } : {} });
@@ -65,15 +40,15 @@ beforeAll(async () => {
   a = await tenantWithKey(["read"]);
   b = await tenantWithKey(["read"]);
   await storeAssembled(a.tenantId, [
-    ...toResourceSpans(id(1), [
-      { service: "web", id: "a100000000000001", name: "GET /", startMs: base + 10_000, durMs: 100 },
-      { service: "cart", id: "a100000000000002", parent: "a100000000000001", name: "SELECT", startMs: base + 10_005, durMs: 20 },
+    ...testTrace(id(1), [
+      { service: "web", spanId: "a100000000000001", name: "GET /", startMs: base + 10_000, durationMs: 100 },
+      { service: "cart", spanId: "a100000000000002", parentSpanId: "a100000000000001", name: "SELECT", startMs: base + 10_005, durationMs: 20 },
     ]),
-    ...toResourceSpans(id(2), [{ service: "cart", id: "a200000000000001", name: "POST /checkout", startMs: base + 70_000, durMs: 300 }]),
-    ...toResourceSpans(id(3), [{ service: "web", id: "a300000000000001", name: "GET /", startMs: base + 130_000, durMs: 200 }]),
+    ...testTrace(id(2), [{ service: "cart", spanId: "a200000000000001", name: "POST /checkout", startMs: base + 70_000, durationMs: 300 }]),
+    ...testTrace(id(3), [{ service: "web", spanId: "a300000000000001", name: "GET /", startMs: base + 130_000, durationMs: 200 }]),
   ]);
   // Another block.
-  await storeAssembled(a.tenantId, toResourceSpans(id(4), [{ service: "cart", id: "a400000000000001", name: "GET /cart", startMs: base + 75_000, durMs: 500 }]));
+  await storeAssembled(a.tenantId, testTrace(id(4), [{ service: "cart", spanId: "a400000000000001", name: "GET /cart", startMs: base + 75_000, durationMs: 500 }]));
 });
 
 const values = (series: { samples: { value: number }[] }) => series.samples.map((s) => s.value);

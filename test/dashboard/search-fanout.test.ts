@@ -8,13 +8,14 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
-import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
+import type { ResourceSpans, Span } from "../../shared/model/span.ts";
 import { matcherOf, type MatcherSpec } from "../../shared/search/matcher-spec.ts";
 import { metricsQueryRange } from "../../shared/search/metrics-blocks.ts";
 import { searchTraces, type SearchFanOut } from "../../shared/search/search-blocks.ts";
 import { parseMetricsQuery } from "../../shared/traceql/metrics.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import type { ScanJobsBinding } from "../../workers/dashboard/scan-jobs.ts";
+import { testSpan } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 const BLOCKS = 9;
@@ -26,24 +27,8 @@ function trace(block: number, i: number): ResourceSpans[] {
   const n = block * TRACES_PER_BLOCK + i;
   const traceId = hex(n + 1, 32);
   const start = t0 + block * 5 * 60_000 + i * 1000;
-  const span = (id: number, parent: number | undefined, name: string, kind: number, attrs: Record<string, string | number>, error: boolean, durMs: number): Span => ({
-    traceId,
-    spanId: hex(n * 16 + id, 16),
-    parentSpanId: parent === undefined ? "" : hex(n * 16 + parent, 16),
-    name,
-    traceState: "",
-    flags: 1,
-    kind,
-    startTimeUnixNano: `${start + id}000000`,
-    endTimeUnixNano: `${start + id + durMs}000000`,
-    attributes: Object.entries(attrs).map(([key, v]): KeyValue => ({ key, value: typeof v === "number" ? { intValue: String(v) } : { stringValue: v } })),
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: error ? 2 : 0, message: "" },
-  });
+  const span = (id: number, parent: number | undefined, name: string, kind: number, attributes: Record<string, string | number>, error: boolean, durationMs: number): Span =>
+    testSpan({ traceId, spanId: hex(n * 16 + id, 16), parentSpanId: parent === undefined ? "" : hex(n * 16 + parent, 16), name, kind, startMs: start + id, durationMs, attributes, error });
   const resource = (service: string) => ({ attributes: [{ key: "service.name", value: { stringValue: service } }], droppedAttributesCount: 0 });
   const scope = { name: "t", version: "", attributes: [], droppedAttributesCount: 0 };
   // One trace in the whole set carries the rare route; every third has a redis call that fails.

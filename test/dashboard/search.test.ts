@@ -1,42 +1,11 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
+import { testTrace, type ServiceSpanSpec } from "../support/spans.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
-
-interface SpanSpec {
-  service: string;
-  id: string;
-  parent?: string;
-  name: string;
-  startMs: number;
-  durMs: number;
-  error?: boolean;
-  attrs?: Record<string, string | number>;
-}
-
-function toResourceSpans(traceId: string, specs: SpanSpec[]): ResourceSpans[] {
-  const byService = new Map<string, Span[]>();
-  for (const s of specs) {
-    const attributes: KeyValue[] = Object.entries(s.attrs ?? {}).map(([key, v]) => ({ key, value: typeof v === "number" ? { intValue: String(v) } : { stringValue: v } }));
-    const span: Span = {
-      traceId, spanId: s.id, parentSpanId: s.parent ?? "", name: s.name, traceState: "", flags: 1, kind: 2,
-      startTimeUnixNano: `${s.startMs}000000`, endTimeUnixNano: `${s.startMs + s.durMs}000000`,
-      attributes, droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
-      status: { code: s.error ? 2 : 0, message: "" },
-    };
-    byService.set(s.service, [...(byService.get(s.service) ?? []), span]);
-  }
-  return [...byService].map(([service, spans]) => ({
-    resource: { attributes: [{ key: "service.name", value: { stringValue: service } }], droppedAttributesCount: 0 },
-    schemaUrl: "",
-    scopeSpans: [{ scope: { name: "test", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }],
-  }));
-}
-
 /** Stores traces as one ingest batch, assembled into one block, for one tenant. */
-async function storeBatch(tenantId: string, traces: { id: string; spans: SpanSpec[] }[]) {
-  await storeAssembled(tenantId, traces.flatMap((t) => toResourceSpans(t.id, t.spans)));
+async function storeBatch(tenantId: string, traces: { id: string; spans: ServiceSpanSpec[] }[]) {
+  await storeAssembled(tenantId, traces.flatMap((t) => testTrace(t.id, t.spans)));
 }
 
 
@@ -52,13 +21,13 @@ const at = (i: number) => t0 + i * 60_000;
 
 // Six traces of tenant A over web and cart; trace i starts at t0 + i minutes.
 const TRACES = [
-  { id: id(1), spans: [{ service: "web", id: "a100000000000001", name: "GET /cart", startMs: at(1), durMs: 50, attrs: { "http.status_code": 200 } }, { service: "cart", id: "a100000000000002", parent: "a100000000000001", name: "SELECT cart", startMs: at(1) + 5, durMs: 20 }] },
-  { id: id(2), spans: [{ service: "cart", id: "a200000000000001", name: "POST /checkout", startMs: at(2), durMs: 300, error: true, attrs: { "http.status_code": 500 } }] },
-  { id: id(3), spans: [{ service: "web", id: "a300000000000001", name: "GET /", startMs: at(3), durMs: 20 }] },
-  { id: id(4), spans: [{ service: "cart", id: "a400000000000001", name: "GET /cart", startMs: at(4), durMs: 150, attrs: { region: "eu west" } }] },
-  { id: id(5), spans: [{ service: "web", id: "a500000000000001", name: "GET /checkout", startMs: at(5), durMs: 800 }, { service: "cart", id: "a500000000000002", parent: "a500000000000001", name: "charge", startMs: at(5) + 10, durMs: 700, error: true }] },
-  { id: id(6), spans: [{ service: "cart", id: "a600000000000001", name: "GET /cart", startMs: at(6), durMs: 120 }] },
-] satisfies { id: string; spans: SpanSpec[] }[];
+  { id: id(1), spans: [{ service: "web", spanId: "a100000000000001", name: "GET /cart", startMs: at(1), durationMs: 50, attributes: { "http.status_code": 200 } }, { service: "cart", spanId: "a100000000000002", parentSpanId: "a100000000000001", name: "SELECT cart", startMs: at(1) + 5, durationMs: 20 }] },
+  { id: id(2), spans: [{ service: "cart", spanId: "a200000000000001", name: "POST /checkout", startMs: at(2), durationMs: 300, error: true, attributes: { "http.status_code": 500 } }] },
+  { id: id(3), spans: [{ service: "web", spanId: "a300000000000001", name: "GET /", startMs: at(3), durationMs: 20 }] },
+  { id: id(4), spans: [{ service: "cart", spanId: "a400000000000001", name: "GET /cart", startMs: at(4), durationMs: 150, attributes: { region: "eu west" } }] },
+  { id: id(5), spans: [{ service: "web", spanId: "a500000000000001", name: "GET /checkout", startMs: at(5), durationMs: 800 }, { service: "cart", spanId: "a500000000000002", parentSpanId: "a500000000000001", name: "charge", startMs: at(5) + 10, durationMs: 700, error: true }] },
+  { id: id(6), spans: [{ service: "cart", spanId: "a600000000000001", name: "GET /cart", startMs: at(6), durationMs: 120 }] },
+] satisfies { id: string; spans: ServiceSpanSpec[] }[];
 
 let a: { tenantId: string; secret: string };
 let b: { tenantId: string; secret: string };
@@ -69,7 +38,7 @@ beforeAll(async () => {
   // Traces 1-3 in one block, 4, 5 and 6 each in their own.
   await storeBatch(a.tenantId, TRACES.slice(0, 3));
   for (const t of TRACES.slice(3)) await storeBatch(a.tenantId, [t]);
-  await storeBatch(b.tenantId, [{ id: id(7), spans: [{ service: "cart", id: "b700000000000001", name: "GET /cart", startMs: at(7), durMs: 500 }] }]);
+  await storeBatch(b.tenantId, [{ id: id(7), spans: [{ service: "cart", spanId: "b700000000000001", name: "GET /cart", startMs: at(7), durationMs: 500 }] }]);
 });
 
 const ids = (body: { traces: { traceID: string }[] }) => body.traces.map((t) => t.traceID);

@@ -19,7 +19,8 @@ export interface SpanFields {
   name?: string;
   /** OTLP span kind number (default 2, server). */
   kind?: number;
-  attributes?: KeyValue[] | Record<string, string>;
+  /** A record's numbers become int values, its strings string values. */
+  attributes?: KeyValue[] | Record<string, string | number>;
   error?: boolean;
 }
 
@@ -28,37 +29,26 @@ type SpanTimes = { startMs: number; durationMs?: number; start?: never; end?: ne
 
 export type SpanSpec = SpanFields & SpanTimes;
 
+/** A span spec that names its service instead of its trace, for `testTrace`. */
+export type ServiceSpanSpec = Omit<SpanFields, "traceId"> & SpanTimes & { service: string };
+
 export const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
 export const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: String(v) } });
 export const dbl = (key: string, v: number): KeyValue => ({ key, value: { doubleValue: v } });
 export const bool = (key: string, v: boolean): KeyValue => ({ key, value: { boolValue: v } });
 
-export function testSpan(s: SpanSpec): Span {
-  const attributes = Array.isArray(s.attributes) ? s.attributes : Object.entries(s.attributes ?? {}).map(([k, v]) => str(k, v));
-  const [start, end] = s.start !== undefined ? [String(s.start), String(s.end)] : [`${s.startMs}000000`, `${s.startMs + (s.durationMs ?? 25)}000000`];
+/** A span with every field at its zero value (what a decoder makes of `{}`); `overrides` set the rest. */
+export function zeroSpan(overrides: Partial<Span> = {}): Span {
   return {
-    traceId: s.traceId ?? TRACE_ID, spanId: s.spanId, parentSpanId: s.parentSpanId ?? "", name: s.name ?? "op", traceState: "", flags: 1, kind: s.kind ?? 2,
-    startTimeUnixNano: start, endTimeUnixNano: end,
-    attributes, droppedAttributesCount: 0,
-    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: s.error ? 2 : 0, message: "" },
-  };
-}
-
-/**
- * A span of the model with every field at its empty value, a "GET /" server span of trace
- * `TRACE_ID` lasting 100 ms from 2023-11-14T22:13:20Z; `overrides` set what a test is about.
- */
-export function modelSpan(spanId: string, overrides: Partial<Span> = {}): Span {
-  return {
-    traceId: TRACE_ID,
-    spanId,
+    traceId: "",
+    spanId: "",
     traceState: "",
     parentSpanId: "",
     flags: 0,
-    name: "GET /",
-    kind: 2,
-    startTimeUnixNano: "1700000000000000000",
-    endTimeUnixNano: "1700000000100000000",
+    name: "",
+    kind: 0,
+    startTimeUnixNano: "0",
+    endTimeUnixNano: "0",
     attributes: [],
     droppedAttributesCount: 0,
     events: [],
@@ -68,6 +58,24 @@ export function modelSpan(spanId: string, overrides: Partial<Span> = {}): Span {
     status: { code: 0, message: "" },
     ...overrides,
   };
+}
+
+/** A sampled span (flags 1) from a spec. */
+export function testSpan(s: SpanSpec): Span {
+  const attributes = Array.isArray(s.attributes) ? s.attributes : Object.entries(s.attributes ?? {}).map(([k, v]) => (typeof v === "number" ? int(k, v) : str(k, v)));
+  const [start, end] = s.start !== undefined ? [String(s.start), String(s.end)] : [`${s.startMs}000000`, `${s.startMs + (s.durationMs ?? 25)}000000`];
+  return zeroSpan({
+    traceId: s.traceId ?? TRACE_ID, spanId: s.spanId, parentSpanId: s.parentSpanId ?? "", name: s.name ?? "op", flags: 1, kind: s.kind ?? 2,
+    startTimeUnixNano: start, endTimeUnixNano: end, attributes, status: { code: s.error ? 2 : 0, message: "" },
+  });
+}
+
+/**
+ * A "GET /" server span of trace `TRACE_ID` lasting 100 ms from 2023-11-14T22:13:20Z, every other
+ * field at its zero value; `overrides` set what a test is about.
+ */
+export function modelSpan(spanId: string, overrides: Partial<Span> = {}): Span {
+  return zeroSpan({ traceId: TRACE_ID, spanId, name: "GET /", kind: 2, startTimeUnixNano: "1700000000000000000", endTimeUnixNano: "1700000000100000000", ...overrides });
 }
 
 /**
@@ -80,6 +88,13 @@ export function testResourceSpans(service: string | undefined, spans: Span[], re
     schemaUrl: "",
     scopeSpans: [{ scope: { name: "test", version: "1.0", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans }],
   };
+}
+
+/** One trace's spans, each naming its service: a resource per service, in the order they first appear. */
+export function testTrace(traceId: string, spans: ServiceSpanSpec[]): ResourceSpans[] {
+  const byService = new Map<string, Span[]>();
+  for (const { service, ...spec } of spans) byService.set(service, [...(byService.get(service) ?? []), testSpan({ ...(spec as SpanSpec), traceId })]);
+  return [...byService].map(([service, serviceSpans]) => testResourceSpans(service, serviceSpans));
 }
 
 export function batchOf(...rs: ResourceSpans[]): TraceBatch {
