@@ -24,7 +24,7 @@
 import { SpanKind, StatusCode, type AnyValue, type Resource, type ResourceSpans, type Span } from "../model/span.ts";
 import { operationMinutes, serviceMinutes } from "../db/schema.ts";
 import { LatencyHistogram } from "./histogram.ts";
-import { bucketInWindow, MinuteAccumulator, minuteRollup, roundMs, type TimeWindow } from "./rows.ts";
+import { foldWindow, MinuteAccumulator, minuteRollup, roundMs, type TimeWindow } from "./rows.ts";
 import { bucketStart, durationMs, serviceName, unixSeconds } from "./span-fields.ts";
 
 export interface OperationRow {
@@ -200,21 +200,20 @@ export interface OperationMetrics {
  * counts when its bucket overlaps the window). Sorted by service, operation, kind.
  */
 export function summarizeOperations(rows: Iterable<OperationRow>, window: TimeWindow, stepSeconds = 60): OperationMetrics[] {
-  const byOp = new Map<string, { service: string; operation: string; kind: number; requests: number; errors: number; h: LatencyHistogram }>();
-  for (const row of rows) {
-    if (!bucketInWindow(row.minute, stepSeconds, window)) continue;
-    const key = JSON.stringify([row.service, row.operation, row.kind]);
-    let op = byOp.get(key);
-    if (op === undefined) {
-      op = { service: row.service, operation: row.operation, kind: row.kind, requests: 0, errors: 0, h: new LatencyHistogram() };
-      byOp.set(key, op);
-    }
-    op.requests += row.count;
-    op.errors += row.errors;
-    op.h.merge(LatencyHistogram.decode(row.durations));
-  }
+  const byOp = foldWindow(
+    rows,
+    window,
+    stepSeconds,
+    (row) => [row.service, row.operation, row.kind],
+    (row) => ({ service: row.service, operation: row.operation, kind: row.kind, requests: 0, errors: 0, h: new LatencyHistogram() }),
+    (op, row) => {
+      op.requests += row.count;
+      op.errors += row.errors;
+      op.h.merge(LatencyHistogram.decode(row.durations));
+    },
+  );
   const seconds = Math.max(1, window.end - window.start);
-  return [...byOp.values()]
+  return byOp
     .sort((a, b) => compare(a.service, b.service) || compare(a.operation, b.operation) || a.kind - b.kind)
     .map((op) => ({
       service: op.service,

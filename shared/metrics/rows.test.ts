@@ -4,7 +4,7 @@ import { edgeRollup, type EdgeRow } from "../servicegraph/aggregate.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import { operationRollup, serviceRollup, ServiceNameType } from "./red.ts";
 import { MINUTE_ROLLUPS, ROW_KINDS, type RowKind, type RowOf } from "./row-kinds.ts";
-import { bucketInWindow, MinuteAccumulator, MinuteRowMap, minuteRollup, roundMs, type MinuteRollup, type MinuteRow } from "./rows.ts";
+import { bucketInWindow, foldWindow, MinuteAccumulator, MinuteRowMap, minuteRollup, roundMs, type MinuteRollup, type MinuteRow } from "./rows.ts";
 
 const T0 = 1_764_090_000; // a minute boundary
 
@@ -150,6 +150,26 @@ describe("minute rollups", () => {
     expect(map.rowsIn({ start: T0 + 60, end: T0 + 61 })).toEqual([b]);
     expect(map.take((r) => r.minute === T0)).toEqual([operationRollup.merge(a, a)]);
     expect(map.rows()).toEqual([b]);
+  });
+
+  it("fold the rows of a window per group, in first-seen order", () => {
+    const row = (minute: number, service: string, count: number) => ({ tenant: "tn_a", minute, service, count });
+    const rows = [row(T0 - 60, "web", 100), row(T0, "web", 1), row(T0, "cart", 2), row(T0 + 60, "web", 3), row(T0 + 120, "web", 100)];
+    const totals = foldWindow(
+      rows,
+      { start: T0 + 30, end: T0 + 120 },
+      60,
+      (r) => [r.service],
+      (r) => ({ service: r.service, count: 0, minutes: [] as number[] }),
+      (t, r) => {
+        t.count += r.count;
+        t.minutes.push(r.minute);
+      },
+    );
+    expect(totals).toEqual([
+      { service: "web", count: 4, minutes: [T0, T0 + 60] },
+      { service: "cart", count: 2, minutes: [T0] },
+    ]);
   });
 
   it("count a bucket in a window when they overlap", () => {

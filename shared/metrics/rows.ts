@@ -230,6 +230,26 @@ export class MinuteAccumulator<R extends MinuteRow, K extends KeyField<R>> {
   }
 }
 
+/**
+ * The rows whose bucket overlaps the window, folded per group (a key coarser than the rows', as
+ * without the minute: the answer of a query over a window): `open` makes a group's total when its
+ * first row comes, `add` adds every row of the group to it. Totals in first-seen order.
+ */
+export function foldWindow<R extends MinuteRow, T>(rows: Iterable<R>, window: TimeWindow, stepSeconds: number, group: (row: R) => unknown[], open: (row: R) => T, add: (total: T, row: R) => void): T[] {
+  const totals = new Map<string, T>();
+  for (const row of rows) {
+    if (!bucketInWindow(row.minute, stepSeconds, window)) continue;
+    const key = JSON.stringify(group(row));
+    let total = totals.get(key);
+    if (total === undefined) {
+      total = open(row);
+      totals.set(key, total);
+    }
+    add(total, row);
+  }
+  return [...totals.values()];
+}
+
 /** A window over epoch seconds, `start` inclusive and `end` exclusive. */
 export interface TimeWindow {
   start: number;

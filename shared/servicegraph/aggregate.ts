@@ -21,7 +21,7 @@
  */
 import { edgeMinutes } from "../db/schema.ts";
 import { LatencyHistogram } from "../metrics/histogram.ts";
-import { bucketInWindow, MinuteAccumulator, minuteRollup, roundMs, type TimeWindow } from "../metrics/rows.ts";
+import { foldWindow, MinuteAccumulator, minuteRollup, roundMs, type TimeWindow } from "../metrics/rows.ts";
 import { bucketStart } from "../metrics/span-fields.ts";
 import { USER_NODE, type ConnectionType, type Edge } from "./edges.ts";
 
@@ -112,20 +112,19 @@ interface Totals {
  * spans, as in Tempo.
  */
 export function foldServiceGraph(rows: Iterable<EdgeRow>, window: TimeWindow, stepSeconds = 60): ServiceGraph {
-  const edges = new Map<string, Totals & { source: string; target: string; connectionType: ConnectionType }>();
-  for (const row of rows) {
-    if (!bucketInWindow(row.minute, stepSeconds, window)) continue;
-    const key = JSON.stringify([row.source, row.target, row.connectionType]);
-    let e = edges.get(key);
-    if (e === undefined) {
-      e = { source: row.source, target: row.target, connectionType: row.connectionType, requests: 0, failed: 0, latency: new LatencyHistogram() };
-      edges.set(key, e);
-    }
-    e.requests += row.requests;
-    e.failed += row.failed;
-    const server = LatencyHistogram.decode(row.serverDurations);
-    e.latency.merge(server.count > 0 ? server : LatencyHistogram.decode(row.clientDurations));
-  }
+  const edges = foldWindow(
+    rows,
+    window,
+    stepSeconds,
+    (row) => [row.source, row.target, row.connectionType],
+    (row): Totals & { source: string; target: string; connectionType: ConnectionType } => ({ source: row.source, target: row.target, connectionType: row.connectionType, requests: 0, failed: 0, latency: new LatencyHistogram() }),
+    (e, row) => {
+      e.requests += row.requests;
+      e.failed += row.failed;
+      const server = LatencyHistogram.decode(row.serverDurations);
+      e.latency.merge(server.count > 0 ? server : LatencyHistogram.decode(row.clientDurations));
+    },
+  );
 
   const nodes = new Map<string, Totals>();
   const instrumented = new Set<string>();
@@ -137,7 +136,7 @@ export function foldServiceGraph(rows: Iterable<EdgeRow>, window: TimeWindow, st
     }
     return n;
   };
-  for (const e of edges.values()) {
+  for (const e of edges) {
     node(e.source);
     const target = node(e.target);
     target.requests += e.requests;
@@ -152,7 +151,7 @@ export function foldServiceGraph(rows: Iterable<EdgeRow>, window: TimeWindow, st
     nodes: [...nodes.entries()]
       .sort(([a], [b]) => compare(a, b))
       .map(([id, n]) => ({ id, kind: instrumented.has(id) ? "service" : "virtual", requests: n.requests, failed: n.failed, ...quantiles(n.latency) })),
-    edges: [...edges.values()]
+    edges: edges
       .sort((a, b) => compare(a.source, b.source) || compare(a.target, b.target) || compare(a.connectionType, b.connectionType))
       .map((e) => ({ source: e.source, target: e.target, requests: e.requests, failed: e.failed, ...quantiles(e.latency), connectionType: e.connectionType })),
   };
