@@ -1,9 +1,9 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-// Which way imports may point (issue 13). shared/ sits below the workers, the
-// dashboard, the tests and the benches and imports none of them; production code (shared/,
-// workers/, dashboard/, but not a *.test.ts) imports no test code. Test builders and suites live
+// Which way imports may point (issue 13). shared/ sits below the workers, the dashboard, the
+// tests and the benches and imports none of them; production code (shared/, workers/, dashboard/,
+// but not a *.test.ts) imports no test code and no test framework. Test builders and suites live
 // in test/support/, bench helpers in bench/; a shared/ test may import test/support/.
 const UP = String.raw`^(?:\.\./)+`;
 const rootFolder = (...names) => `${UP}(?:${names.join("|")})(?:/|$)`;
@@ -14,6 +14,7 @@ const BOUNDARIES = {
   testSupportOnly: { regex: `${UP}test/(?!support/)`, message: "a shared/ test imports test code from test/support/ only." },
   production: { regex: rootFolder("test", "bench"), message: "production code imports no test or bench code." },
   testHelper: { regex: TEST_CODE, message: "production code imports no test helper (they live in test/support/)." },
+  testFramework: { regex: "^(?:vitest|cloudflare:test|@cloudflare/vitest-plugin)(?:/|$)", message: "production code imports no test framework." },
 };
 
 /** `no-restricted-imports` for static imports and re-exports, `no-restricted-syntax` for `import()` and `import("…")` types. */
@@ -50,7 +51,7 @@ export default tseslint.config(
   {
     files: [`shared/${CODE}`],
     ignores: [`shared/${TESTS}`],
-    rules: importBoundaries(BOUNDARIES.shared, BOUNDARIES.testHelper),
+    rules: importBoundaries(BOUNDARIES.shared, BOUNDARIES.testHelper, BOUNDARIES.testFramework),
   },
   {
     files: [`shared/${TESTS}`],
@@ -59,7 +60,7 @@ export default tseslint.config(
   {
     files: [`workers/${CODE}`, `dashboard/${CODE}`],
     ignores: [TESTS, "dashboard/public/**"],
-    rules: importBoundaries(BOUNDARIES.production, BOUNDARIES.testHelper),
+    rules: importBoundaries(BOUNDARIES.production, BOUNDARIES.testHelper, BOUNDARIES.testFramework),
   },
   {
     // The dashboard's client pages (Preact, bundled by scripts/build-ui.mjs).

@@ -1,4 +1,4 @@
-// The counting itself is SQL (shared/db/queries/throttle.ts), tested on both drivers in queries.case.ts.
+// The counting itself is SQL (shared/db/queries/throttle.ts), tested on both drivers by test/support/index-store-suite.ts.
 import { describe, expect, it } from "vitest";
 import { accountKey, addressKey, adminAddressKey, retryAfterSeconds } from "./login-throttle.ts";
 

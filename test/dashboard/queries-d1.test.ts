@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { BatchingDb } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
-import { runIndexStoreSuite } from "../../shared/db/queries/queries.case.ts";
+import { runIndexStoreSuite } from "../support/index-store-suite.ts";
 
 runIndexStoreSuite("D1 (workerd)", () => d1(env.DB) as BatchingDb);
 

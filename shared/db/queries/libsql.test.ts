@@ -8,7 +8,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { libsql, migrateLibsql, type LibsqlDb } from "../libsql.ts";
 import * as schema from "../schema.ts";
-import { runIndexStoreSuite } from "./queries.case.ts";
+import { runIndexStoreSuite } from "../../../test/support/index-store-suite.ts";
 import { createTenant } from "./tenants.ts";
 import { listBlocks, recordBlock } from "./blocks.ts";
 import { d1 } from "../d1.ts";

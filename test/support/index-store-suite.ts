@@ -10,13 +10,13 @@
  * own tenants and blocks with fresh ids and only asserts about those.
  */
 import { describe, expect, it } from "vitest";
-import type { BatchingDb } from "../client.ts";
-import type { Block } from "../schema.ts";
-import type { EdgeRow } from "../../servicegraph/aggregate.ts";
-import { operationRollup, ServiceNameType, serviceRollup, type OperationRow, type ServiceRow } from "../../metrics/red.ts";
-import { hashSecret } from "../../auth/keys.ts";
-import { createTenant, deleteTenantRows, getTenant, listTenantIdsWithRows, listTenants, listTenantsDeletedBefore, liveTenantIds, markTenantDeleted } from "./tenants.ts";
-import { createKey, findKeyByHash, listKeys, revokeKey, touchKey } from "./keys.ts";
+import type { BatchingDb } from "../../shared/db/client.ts";
+import type { Block } from "../../shared/db/schema.ts";
+import type { EdgeRow } from "../../shared/servicegraph/aggregate.ts";
+import { operationRollup, ServiceNameType, serviceRollup, type OperationRow, type ServiceRow } from "../../shared/metrics/red.ts";
+import { hashSecret } from "../../shared/auth/keys.ts";
+import { createTenant, deleteTenantRows, getTenant, listTenantIdsWithRows, listTenants, listTenantsDeletedBefore, liveTenantIds, markTenantDeleted } from "../../shared/db/queries/tenants.ts";
+import { createKey, findKeyByHash, listKeys, revokeKey, touchKey } from "../../shared/db/queries/keys.ts";
 import {
   blockExists,
   compactionCandidates,
@@ -27,9 +27,9 @@ import {
   replaceBlocks,
   tenantsWithBlocks,
   type NewBlock,
-} from "./blocks.ts";
-import { deleteMetricsBefore, readEdgeRows, readMinuteRowsByStep, readOperationRows, readServiceRows, writeMetricFlush } from "./metrics.ts";
-import { LatencyHistogram } from "../../metrics/histogram.ts";
+} from "../../shared/db/queries/blocks.ts";
+import { deleteMetricsBefore, readEdgeRows, readMinuteRowsByStep, readOperationRows, readServiceRows, writeMetricFlush } from "../../shared/db/queries/metrics.ts";
+import { LatencyHistogram } from "../../shared/metrics/histogram.ts";
 import {
   addMember,
   changePassword,
@@ -45,9 +45,9 @@ import {
   listUserTenants,
   removeMember,
   touchSession,
-} from "./accounts.ts";
-import { clearThrottle, countAttempt, readThrottle, refundAttempt } from "./throttle.ts";
-import { tenantTotals, usagePerDay, writeUsageRows } from "./usage.ts";
+} from "../../shared/db/queries/accounts.ts";
+import { clearThrottle, countAttempt, readThrottle, refundAttempt } from "../../shared/db/queries/throttle.ts";
+import { tenantTotals, usagePerDay, writeUsageRows } from "../../shared/db/queries/usage.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
