@@ -112,7 +112,7 @@ function serviceRowsOf(specs: Spec[]): ServiceRow[] {
   return accumulate(specs).serviceRows();
 }
 
-/** What D1 answers for the service rows (readServiceRowsByStep): minutes summed per step, no histogram. */
+/** What D1 answers for the service rows (readMinuteRowsByStep): minutes summed per step, no histogram. */
 function summedPerStep(rows: ServiceRow[], b: Bucketing): ServiceRollupRow[] {
   const out = new Map<string, ServiceRollupRow & { lastMinute: number }>();
   for (const row of rows) {
