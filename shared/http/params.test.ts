@@ -21,8 +21,10 @@ import {
   tempoWindowFields,
   TEMPO_STYLE,
   traceIdParam,
+  traceqlErrorBody,
   wholeNumber,
 } from "./params.ts";
+import { TraceQLError } from "../traceql/lexer.ts";
 
 /** The error `read` throws: its message and code, checked to be a 400 ParamError. */
 function refusal(read: () => unknown): { message: string; code: string } {
@@ -58,6 +60,14 @@ describe("one error shape, worded in each API's style", () => {
     expect(param(QUERY_STYLE, "limit", undefined, nonNegativeInteger(9))).toBeUndefined();
     expect(param(QUERY_STYLE, "limit", "42", nonNegativeInteger(9))).toBe(42);
     expect(parseQuery(TEMPO_STYLE, z.object({ limit: optional(wholeNumber(1, 5)) }), { limit: "" })).toEqual({});
+  });
+});
+
+describe("a bad TraceQL q", () => {
+  it("is Tempo's JSON error with where the problem is, and what is unsupported", () => {
+    const pos = { line: 1, column: 14, offset: 13 };
+    expect(traceqlErrorBody(new TraceQLError('unexpected "}"', pos, { expected: "a value" }))).toEqual({ code: 3, error: "invalid_traceql", message: 'q: unexpected "}" at 1:14, expected a value', position: pos });
+    expect(traceqlErrorBody(new TraceQLError("not supported", pos, { unsupported: "pipelines" }))).toMatchObject({ error: "invalid_traceql", unsupported: "pipelines" });
   });
 });
 

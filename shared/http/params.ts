@@ -16,7 +16,8 @@
  */
 import { z } from "zod";
 import { parseGoDuration, TagsQueryError } from "../search/tags-matcher.ts";
-import { ApiError } from "./errors.ts";
+import type { TraceQLError } from "../traceql/lexer.ts";
+import { ApiError, grpcCodeForHttpStatus } from "./errors.ts";
 
 export type Query = Record<string, string | undefined>;
 
@@ -53,6 +54,16 @@ export function parseQuery<S extends z.ZodType>(style: ParamStyle, schema: S, qu
   const issue = parsed.error.issues[0]!;
   if (issue.code === "unrecognized_keys") throw badParam(style, issue.keys.join(", "), "unknown parameter");
   throw badParam(style, issue.path.join(".") || "(query)", issue.message);
+}
+
+/**
+ * Tempo's 400 for a TraceQL `q` that does not parse or is not supported (search and metrics): the
+ * JSON error with `position: {line, column, offset}` and, for a valid but unsupported construct,
+ * `unsupported`.
+ */
+export function traceqlErrorBody(err: TraceQLError) {
+  const position = { line: err.line, column: err.column, offset: err.offset };
+  return { code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) };
 }
 
 /** One parameter read with `format`; absent or empty is undefined. */

@@ -24,8 +24,7 @@
  * Needs a key with the `read` scope; sees only that key's tenant. Mounted before the Tempo app.
  */
 import { Hono } from "hono";
-import { grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
-import { badParam, metricsRange, TEMPO_STYLE } from "../../../shared/http/params.ts";
+import { badParam, metricsRange, TEMPO_STYLE, traceqlErrorBody } from "../../../shared/http/params.ts";
 import { anyBlockWithUnnamedService } from "../../../shared/db/queries/block-services.ts";
 import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
@@ -79,8 +78,7 @@ export const metrics = new Hono<DashboardApp>().get("/metrics/query_range", read
     mq = parseMetricsQuery(q);
   } catch (err) {
     if (!(err instanceof TraceQLError)) throw err;
-    const position = { line: err.line, column: err.column, offset: err.offset };
-    return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) }, 400);
+    return c.json(traceqlErrorBody(err), 400);
   }
   const { db, store, tenantId } = c.var;
   const fromRows = await seriesFromRollups(c.env, db, tenantId, mq, range);

@@ -46,8 +46,7 @@ import { matcherOf, type MatcherSpec } from "../../../shared/search/matcher-spec
 import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
 import { z } from "zod";
-import { grpcCodeForHttpStatus } from "../../../shared/http/errors.ts";
-import { badParam, optional, param, ParamError, parseQuery, tempoWindow, tempoWindowFields, TEMPO_STYLE, wholeNumber } from "../../../shared/http/params.ts";
+import { badParam, optional, param, ParamError, parseQuery, tempoWindow, tempoWindowFields, TEMPO_STYLE, traceqlErrorBody, wholeNumber } from "../../../shared/http/params.ts";
 import type { TraceMatcher } from "../../../shared/search/matcher.ts";
 import { rootSpanNames, searchTraces } from "../../../shared/search/search-blocks.ts";
 import { ATTRIBUTE_SCOPES, DEFAULT_TAG_LIMITS, INTRINSIC_TAGS, parseTagIdentifier, type AttributeScope, type TagLimits, type TagTarget } from "../../../shared/search/tag-catalog.ts";
@@ -149,8 +148,7 @@ export const search = new Hono<DashboardApp>()
       matcher = buildMatcher(spec);
     } catch (err) {
       if (!(err instanceof TraceQLError)) throw err;
-      const position = { line: err.line, column: err.column, offset: err.offset };
-      return c.json({ code: grpcCodeForHttpStatus(400), error: "invalid_traceql", message: `q: ${err.message}`, position, ...(err.unsupported ? { unsupported: err.unsupported } : {}) }, 400);
+      return c.json(traceqlErrorBody(err), 400);
     }
     const result = await searchTraces(c.var.db, c.var.store, c.var.tenantId, matcher, { ...window, limit, spss, ...scanSettings(c.env), fanOut: searchFanOut(c.env, c.var.tenantId, spec, window) });
     return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) } });
