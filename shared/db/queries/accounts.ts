@@ -30,10 +30,6 @@ export async function findUserByEmail(db: Db, email: string): Promise<User | und
   return db.select().from(users).where(eq(users.email, normalizeEmail(email))).get();
 }
 
-export async function getUser(db: Db, userId: string): Promise<User | undefined> {
-  return db.select().from(users).where(eq(users.id, userId)).get();
-}
-
 export const storedPassword = (u: User): PasswordHash => ({ hash: u.passwordHash, salt: u.passwordSalt, iterations: u.passwordIterations });
 
 /** Sets a new password and ends every session of the user except `keepSessionHash`. */

@@ -133,11 +133,6 @@ export async function compactionCandidates(db: Db, tenantId: string, level: numb
     .all();
 }
 
-export async function tenantsWithBlocks(db: Db): Promise<string[]> {
-  const rows = await db.selectDistinct({ tenantId: blocks.tenantId }).from(blocks).all();
-  return rows.map((r) => r.tenantId);
-}
-
 /**
  * One atomic D1 batch: the new block's catalog row and the merged metric rows. Either the block
  * and its metrics are both recorded or neither is, so a retried batch cannot count twice.

@@ -6,7 +6,7 @@
  */
 import { and, eq, gte, sql } from "drizzle-orm";
 import type { UsageDelta } from "../../assembly/usage-deltas.ts";
-import type { BatchingDb, Db } from "../client.ts";
+import type { Db } from "../client.ts";
 import { blocks, usageDays } from "../schema.ts";
 
 export interface TenantTotals {
@@ -73,9 +73,4 @@ export function usageRowStatements(db: Db, tenantId: string, deltas: readonly Us
         set: { spansAccepted: sql`${usageDays.spansAccepted} + excluded.spans_accepted`, spansRejected: sql`${usageDays.spansRejected} + excluded.spans_rejected` },
       }),
   );
-}
-
-export async function writeUsageRows(db: BatchingDb, tenantId: string, deltas: readonly UsageDelta[]): Promise<void> {
-  const statements = usageRowStatements(db, tenantId, deltas);
-  if (statements.length) await db.batch(statements as unknown as readonly [unknown, ...unknown[]]);
 }
