@@ -77,8 +77,13 @@ export async function waitForSpans(account: Account, spans: number, timeoutMs = 
   let seen = 0;
   while (Date.now() < deadline) {
     const res = await fetch(`${account.dashboardUrl}/app/t/${account.tenantId}/status`, { headers: { cookie: `${account.cookie.name}=${account.cookie.value}` } });
-    seen = ((await res.json()) as { spans: number }).spans;
-    if (seen >= spans) return;
+    // A 503 (the local D1 briefly locked while the assembler writes) is asked again, as a page would.
+    if (res.status === 503) await res.body?.cancel();
+    else {
+      if (!res.ok) throw new Error(`status answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      seen = ((await res.json()) as { spans: number }).spans;
+      if (seen >= spans) return;
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
   throw new Error(`only ${seen} of ${spans} spans stored after ${timeoutMs} ms`);
