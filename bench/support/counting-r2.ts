@@ -67,34 +67,22 @@ function knownSize(body: unknown): number {
  * Multipart uploads returned by createMultipartUpload/resumeMultipartUpload are counted too.
  */
 export function countingR2Bucket<B extends object>(bucket: B, counts: R2OpCounts): B {
-  return new Proxy(bucket, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== "function" || typeof prop !== "string") return value;
-      const fn = value as (...args: unknown[]) => unknown;
-      return (...args: unknown[]) => {
-        recordR2Op(counts, prop);
-        if (prop === "put") counts.bytesPut += knownSize(args[1]);
-        const result = fn.apply(target, args);
-        if (prop === "createMultipartUpload" || prop === "resumeMultipartUpload") {
-          return Promise.resolve(result).then((upload) => countingUpload(upload as object, counts));
-        }
-        return result;
-      };
-    },
-  });
+  return counting(bucket, counts, "put", (method, result) =>
+    method === "createMultipartUpload" || method === "resumeMultipartUpload" ? Promise.resolve(result).then((upload) => counting(upload as object, counts, "uploadPart")) : result,
+  );
 }
 
-function countingUpload<U extends object>(upload: U, counts: R2OpCounts): U {
-  return new Proxy(upload, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
+/** `target` with every method call recorded (and the bytes handed to `sizedMethod`); `wrap` sees each result. */
+function counting<T extends object>(target: T, counts: R2OpCounts, sizedMethod: string, wrap: (method: string, result: unknown) => unknown = (_, result) => result): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      const value: unknown = Reflect.get(t, prop, t);
       if (typeof value !== "function" || typeof prop !== "string") return value;
       const fn = value as (...args: unknown[]) => unknown;
       return (...args: unknown[]) => {
         recordR2Op(counts, prop);
-        if (prop === "uploadPart") counts.bytesPut += knownSize(args[1]);
-        return fn.apply(target, args);
+        if (prop === sizedMethod) counts.bytesPut += knownSize(args[1]);
+        return wrap(prop, fn.apply(t, args));
       };
     },
   });
