@@ -41,12 +41,12 @@
  *
  * Run: npx node bench/search-scale.ts  (small: BENCH_SS_DAYS=2 BENCH_SS_SPANS=100000)
  */
-import { Worker } from "node:worker_threads";
 import { kCurrentWorker } from "miniflare";
 import { OpenMetrics, decodeDelta, type ClosedRows } from "../shared/tenant-object/open-metrics.ts";
 import { startBenchWorker } from "./support/bench-worker.ts";
 import { workerdCpuMs } from "./support/workerd-cpu.ts";
-import { pool, spanCount, type BlockSpec, type BuiltBlock } from "./search-scale/blocks.ts";
+import { pool, type BuiltBlock } from "./search-scale/blocks.ts";
+import { buildInWorkers, spanCount, type BlockSpec } from "./support/workload-blocks.ts";
 
 const log = (...a: unknown[]) => console.error("[search-scale]", ...a);
 const env = process.env;
@@ -178,37 +178,18 @@ try {
       flushMs += performance.now() - t;
     });
   };
-  let nextSpec = 0;
   let done = 0;
-  await Promise.all(
-    Array.from({ length: THREADS }, () => {
-      const w = new Worker(new URL("./search-scale/blocks.ts", import.meta.url), { workerData: { role: "search-scale-encoder" } });
-      return new Promise<void>((resolve, reject) => {
-        const next = () => {
-          if (nextSpec < specs.length) w.postMessage(specs[nextSpec++]);
-          else {
-            w.postMessage(null);
-            resolve();
-          }
-        };
-        w.on("error", reject);
-        w.on("message", (b: BuiltBlock | { error: string }) => {
-          if ("error" in b) return reject(new Error(b.error));
-          next();
-          b.traceIds.forEach((traceId, i) => ids.push({ traceId, startMs: b.traceStartMs[i]! }));
-          spansAll += b.spans;
-          if (b.spec.startMs >= dayStartMs) spansDay += b.spans;
-          bytesAll += b.bytes.byteLength;
-          uploads.push(upload(b));
-          wallMs = Math.max(wallMs, b.spec.endMs + 60_000);
-          open.apply(decodeDelta(b.delta), wallMs);
-          if (++done % 6 === 0) flush(open.takeClosed(wallMs));
-          if (done % 100 === 0) log(`${done}/${specs.length} blocks built and uploaded (${round((performance.now() - tBuild) / 1000)} s)`);
-        });
-        next();
-      });
-    }),
-  );
+  await buildInWorkers(new URL("./search-scale/blocks.ts", import.meta.url), "search-scale-encoder", specs, THREADS, (b: BuiltBlock) => {
+    b.traceIds.forEach((traceId, i) => ids.push({ traceId, startMs: b.traceStartMs[i]! }));
+    spansAll += b.spans;
+    if (b.spec.startMs >= dayStartMs) spansDay += b.spans;
+    bytesAll += b.bytes.byteLength;
+    uploads.push(upload(b));
+    wallMs = Math.max(wallMs, b.spec.endMs + 60_000);
+    open.apply(decodeDelta(b.delta), wallMs);
+    if (++done % 6 === 0) flush(open.takeClosed(wallMs));
+    if (done % 100 === 0) log(`${done}/${specs.length} blocks built and uploaded (${round((performance.now() - tBuild) / 1000)} s)`);
+  });
   await Promise.all(uploads);
   const builtS = (performance.now() - tBuild) / 1000;
   // Idle past the end: every minute closes.

@@ -37,9 +37,9 @@
  * Run: npx node bench/trace-by-id.ts   (BENCH_TBI_TRACES=200 traces per block, BENCH_TBI_DAYS=7)
  */
 import { randomBytes } from "node:crypto";
-import { Worker } from "node:worker_threads";
 import { startBenchWorker } from "./support/bench-worker.ts";
-import type { BlockSpec, BuiltBlock } from "./trace-by-id/blocks.ts";
+import type { BuiltBlock } from "./trace-by-id/blocks.ts";
+import { buildInWorkers, type BlockSpec } from "./support/workload-blocks.ts";
 
 const log = (...a: unknown[]) => console.error("[trace-by-id]", ...a);
 const TRACES_PER_BLOCK = Number(process.env.BENCH_TBI_TRACES ?? 200);
@@ -127,44 +127,25 @@ try {
     if (!res.ok) throw new Error(`put ${b.spec.blockId}: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();
   };
-  let nextSpec = 0;
   let done = 0;
-  await Promise.all(
-    Array.from({ length: THREADS }, () => {
-      const w = new Worker(new URL("./trace-by-id/blocks.ts", import.meta.url), { workerData: { role: "trace-by-id-encoder" } });
-      return new Promise<void>((resolve, reject) => {
-        const next = () => {
-          if (nextSpec < specs.length) w.postMessage(specs[nextSpec++]);
-          else {
-            w.postMessage(null);
-            resolve();
-          }
-        };
-        w.on("error", reject);
-        w.on("message", (b: BuiltBlock | { error: string }) => {
-          if ("error" in b) return reject(new Error(b.error));
-          next();
-          for (const traceId of b.traceIds) {
-            if (allIds.has(traceId)) throw new Error(`duplicate trace id ${traceId}`);
-            allIds.add(traceId);
-          }
-          if (b.spec.blockId.startsWith("bNew")) return void held.push(b);
-          b.traceIds.forEach((traceId, i) => ids[b.spec.tenantId]!.push({ traceId, startMs: b.traceStartMs[i]! }));
-          if (b.spec.tenantId === tenantA) {
-            spansA += b.spans;
-            if (b.spec.startMs >= endMs - DAY_MS) {
-              spansDay += b.spans;
-              blocksDay++;
-            }
-            bytesA += b.bytes.byteLength;
-          }
-          uploads.push(upload(b));
-          if (++done % 100 === 0) log(`${done}/${specs.length} blocks built and uploaded (${round((performance.now() - tBuild) / 1000)} s)`);
-        });
-        next();
-      });
-    }),
-  );
+  await buildInWorkers(new URL("./trace-by-id/blocks.ts", import.meta.url), "trace-by-id-encoder", specs, THREADS, (b: BuiltBlock) => {
+    for (const traceId of b.traceIds) {
+      if (allIds.has(traceId)) throw new Error(`duplicate trace id ${traceId}`);
+      allIds.add(traceId);
+    }
+    if (b.spec.blockId.startsWith("bNew")) return void held.push(b);
+    b.traceIds.forEach((traceId, i) => ids[b.spec.tenantId]!.push({ traceId, startMs: b.traceStartMs[i]! }));
+    if (b.spec.tenantId === tenantA) {
+      spansA += b.spans;
+      if (b.spec.startMs >= endMs - DAY_MS) {
+        spansDay += b.spans;
+        blocksDay++;
+      }
+      bytesA += b.bytes.byteLength;
+    }
+    uploads.push(upload(b));
+    if (++done % 100 === 0) log(`${done}/${specs.length} blocks built and uploaded (${round((performance.now() - tBuild) / 1000)} s)`);
+  });
   await Promise.all(uploads);
   uploads = [];
   const catalog = await db.prepare("SELECT tenant_id AS t, count(*) AS n, sum(trace_count) AS traces, sum(length(trace_filter)) AS filter_bytes FROM blocks GROUP BY tenant_id").all<{ t: string; n: number; traces: number; filter_bytes: number }>();

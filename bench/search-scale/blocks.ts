@@ -18,26 +18,14 @@
  *   writeMetricFlush, as the tenant object does.
  */
 import { randomBytes } from "node:crypto";
-import { parentPort, workerData } from "node:worker_threads";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { tenantDelta } from "../../shared/assembly/plan.ts";
 import { encodeBlock, type TraceInput } from "../../shared/block/encode-block.ts";
-import { multiServiceWorkload } from "../../test/support/multi-service-workload.ts";
 import { INGEST_BATCH_FORMAT, type IngestBatchObject } from "../../shared/ingest/batch-object.ts";
 import type { TraceGroup } from "../../shared/ingest/group-by-trace.ts";
-import type { ResourceSpans } from "../../shared/model/span.ts";
 import { encodeDelta, type TenantDelta } from "../../shared/tenant-object/open-metrics.ts";
 import { usageDeltas } from "../../shared/assembly/usage-deltas.ts";
-
-export interface BlockSpec {
-  tenantId: string;
-  blockId: string;
-  level: number;
-  startMs: number;
-  endMs: number;
-  traces: number;
-  pool: number;
-}
+import { movedTrace, POOLS, serveBlockBuilds, spanCount, traceBounds, workloadPool, type BlockSpec } from "../support/workload-blocks.ts";
 
 export interface BuiltBlock {
   spec: BlockSpec;
@@ -52,9 +40,6 @@ export interface BuiltBlock {
   delta: string;
 }
 
-const POOL = 6;
-const pools = new Map<number, TraceInput[]>();
-
 /** Adds `db.system` (the older semantic convention) wherever the workload wrote `db.system.name`. */
 function withDbSystem(traces: TraceInput[]): TraceInput[] {
   for (const t of traces)
@@ -68,54 +53,13 @@ function withDbSystem(traces: TraceInput[]): TraceInput[] {
 }
 
 export function pool(i: number, traces: number): TraceInput[] {
-  const k = (i % POOL) * 100_000 + traces;
-  let p = pools.get(k);
-  if (!p) pools.set(k, (p = withDbSystem(multiServiceWorkload({ traces, seed: 301 + (i % POOL), startMs: 1_700_000_000_000 }).traces)));
-  return p;
-}
-
-export function spanCount(traces: TraceInput[]): number {
-  let n = 0;
-  for (const t of traces) for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) n += ss.spans.length;
-  return n;
-}
-
-function bounds(t: TraceInput): [bigint, bigint] {
-  let min: bigint | undefined;
-  let max = 0n;
-  for (const rs of t.resourceSpans)
-    for (const ss of rs.scopeSpans)
-      for (const s of ss.spans) {
-        const v = BigInt(s.startTimeUnixNano);
-        if (min === undefined || v < min) min = v;
-        const e = BigInt(s.endTimeUnixNano);
-        if (e > max) max = e;
-      }
-  return [min!, max];
-}
-
-function moved(t: TraceInput, traceId: string, delta: bigint): TraceInput {
-  const add = (ns: string) => (BigInt(ns) + delta).toString();
-  const resourceSpans: ResourceSpans[] = t.resourceSpans.map((rs) => ({
-    ...rs,
-    scopeSpans: rs.scopeSpans.map((ss) => ({
-      ...ss,
-      spans: ss.spans.map((s) => ({
-        ...s,
-        traceId,
-        startTimeUnixNano: add(s.startTimeUnixNano),
-        endTimeUnixNano: add(s.endTimeUnixNano),
-        events: s.events.map((e) => ({ ...e, timeUnixNano: add(e.timeUnixNano) })),
-      })),
-    })),
-  }));
-  return { traceId, resourceSpans };
+  return workloadPool(301, i, traces, withDbSystem);
 }
 
 /** Trace start offsets in a block's window, the same for every block of a pool (seeded). */
 function offsets(poolIndex: number, n: number, windowMs: number): number[] {
   // mulberry32
-  let x = ((poolIndex % POOL) * 0x9e3779b9 + n) | 0;
+  let x = ((poolIndex % POOLS) * 0x9e3779b9 + n) | 0;
   const rand = () => {
     x = (x + 0x6d2b79f5) | 0;
     let t = Math.imul(x ^ (x >>> 15), 1 | x);
@@ -137,9 +81,9 @@ function placed(spec: BlockSpec, ids: () => string) {
   base.forEach((t, i) => {
     const startMs = spec.startMs + offs[i]!;
     const traceId = ids();
-    const [start, end] = bounds(t);
+    const [start, end] = traceBounds(t);
     const delta = BigInt(startMs) * 1_000_000n - start;
-    const m = moved(t, traceId, delta);
+    const m = movedTrace(t, traceId, delta);
     const count = spanCount([t]);
     traces.push(m);
     groups.push({ traceId, spanCount: count, startTimeUnixNano: (start + delta).toString(), endTimeUnixNano: (end + delta).toString(), resourceSpans: m.resourceSpans });
@@ -158,7 +102,7 @@ const REFERENCE_MS = 1_700_000_400_000; // a multiple of 10 minutes
 const deltas = new Map<string, TenantDelta>();
 function referenceDelta(spec: BlockSpec): TenantDelta {
   const windowMs = spec.endMs - spec.startMs;
-  const k = `${spec.pool % POOL}/${spec.traces}/${windowMs}`;
+  const k = `${spec.pool % POOLS}/${spec.traces}/${windowMs}`;
   let d = deltas.get(k);
   if (!d) {
     let n = 0;
@@ -205,14 +149,5 @@ export async function buildBlock(spec: BlockSpec): Promise<BuiltBlock> {
   return { spec, bytes: encoded.bytes, row, traceIds: traces.map((t) => t.traceId), traceStartMs, spans, delta: encodeDelta(blockDelta(spec, spans)) };
 }
 
-// As a worker thread: build each spec posted, answer with the block (bytes transferred).
-if (parentPort && workerData?.role === "search-scale-encoder") {
-  const port = parentPort;
-  port.on("message", (spec: BlockSpec | null) => {
-    if (spec === null) return port.close();
-    buildBlock(spec).then(
-      (b) => port.postMessage(b, [b.bytes.buffer as ArrayBuffer]),
-      (err: unknown) => port.postMessage({ error: String((err as Error)?.stack ?? err) }),
-    );
-  });
-}
+// As a worker thread: build each spec posted, answer with the block.
+serveBlockBuilds("search-scale-encoder", buildBlock);

@@ -6,21 +6,9 @@
  * and times do not.
  */
 import { randomBytes } from "node:crypto";
-import { parentPort, workerData } from "node:worker_threads";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { encodeBlock, type TraceInput } from "../../shared/block/encode-block.ts";
-import { multiServiceWorkload } from "../../test/support/multi-service-workload.ts";
-import type { ResourceSpans } from "../../shared/model/span.ts";
-
-export interface BlockSpec {
-  tenantId: string;
-  blockId: string;
-  level: number;
-  startMs: number;
-  endMs: number;
-  traces: number;
-  pool: number;
-}
+import { movedTrace, serveBlockBuilds, traceBounds, workloadPool, type BlockSpec } from "../support/workload-blocks.ts";
 
 export interface BuiltBlock {
   spec: BlockSpec;
@@ -33,48 +21,10 @@ export interface BuiltBlock {
   spans: number;
 }
 
-const POOL = 6;
-const pools = new Map<number, TraceInput[]>();
-
-function pool(i: number, traces: number): TraceInput[] {
-  // Keyed by size too: the newest day's blocks may hold more traces than the rest.
-  const k = (i % POOL) * 100_000 + traces;
-  let p = pools.get(k);
-  if (!p) pools.set(k, (p = multiServiceWorkload({ traces, seed: 101 + (i % POOL), startMs: 1_700_000_000_000 }).traces));
-  return p;
-}
-
-function traceStart(t: TraceInput): bigint {
-  let min: bigint | undefined;
-  for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) {
-    const v = BigInt(s.startTimeUnixNano);
-    if (min === undefined || v < min) min = v;
-  }
-  return min!;
-}
-
-function moved(t: TraceInput, traceId: string, delta: bigint): TraceInput {
-  const add = (ns: string) => (BigInt(ns) + delta).toString();
-  const resourceSpans: ResourceSpans[] = t.resourceSpans.map((rs) => ({
-    ...rs,
-    scopeSpans: rs.scopeSpans.map((ss) => ({
-      ...ss,
-      spans: ss.spans.map((s) => ({
-        ...s,
-        traceId,
-        startTimeUnixNano: add(s.startTimeUnixNano),
-        endTimeUnixNano: add(s.endTimeUnixNano),
-        events: s.events.map((e) => ({ ...e, timeUnixNano: add(e.timeUnixNano) })),
-      })),
-    })),
-  }));
-  return { traceId, resourceSpans };
-}
-
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
 export async function buildBlock(spec: BlockSpec): Promise<BuiltBlock> {
-  const base = pool(spec.pool, spec.traces);
+  const base = workloadPool(101, spec.pool, spec.traces);
   const n = base.length;
   const step = (spec.endMs - spec.startMs - 5_000) / n; // leave the longest traces room to end in the window
   const traces: TraceInput[] = [];
@@ -84,7 +34,7 @@ export async function buildBlock(spec: BlockSpec): Promise<BuiltBlock> {
     const t = base[i]!;
     const startMs = spec.startMs + Math.floor(i * step + Math.random() * step);
     const traceId = randomBytes(16).toString("hex");
-    traces.push(moved(t, traceId, BigInt(startMs) * 1_000_000n - traceStart(t)));
+    traces.push(movedTrace(t, traceId, BigInt(startMs) * 1_000_000n - traceBounds(t)[0]));
     traceStartMs.push(startMs);
     for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) spans += ss.spans.length;
   }
@@ -101,14 +51,5 @@ export async function buildBlock(spec: BlockSpec): Promise<BuiltBlock> {
   };
 }
 
-// As a worker thread: build each spec posted, answer with the block (bytes transferred).
-if (parentPort && workerData?.role === "trace-by-id-encoder") {
-  const port = parentPort;
-  port.on("message", (spec: BlockSpec | null) => {
-    if (spec === null) return port.close();
-    buildBlock(spec).then(
-      (b) => port.postMessage(b, [b.bytes.buffer as ArrayBuffer]),
-      (err: unknown) => port.postMessage({ error: String((err as Error)?.stack ?? err) }),
-    );
-  });
-}
+// As a worker thread: build each spec posted, answer with the block.
+serveBlockBuilds("trace-by-id-encoder", buildBlock);
