@@ -107,7 +107,9 @@ const nullPort = 24999;
 const adminToken = `bench-${crypto.randomUUID()}`;
 // The assembler is left out: on this 2-core machine it would compete with ingest for the same
 // cores, while on Cloudflare they run in separate isolates. Its cost is measured by bench/cost.ts.
-const env = { ...process.env, EDGETRACE_ASSEMBLER: "0", INGEST_PORT: String(ingestPort), DASHBOARD_PORT: String(dashboardPort), EDGETRACE_STATE_DIR: stateDir, ADMIN_TOKEN: adminToken, WRANGLER_SEND_METRICS: "false" };
+// EDGETRACE_QUEUES_IN_MEMORY=0: Cloudflare's ingest path (batches inline in durable queue
+// messages), not npm start's (every batch in R2 first, since local queues live in memory).
+const env = { ...process.env, EDGETRACE_ASSEMBLER: "0", EDGETRACE_QUEUES_IN_MEMORY: "0", INGEST_PORT: String(ingestPort), DASHBOARD_PORT: String(dashboardPort), EDGETRACE_STATE_DIR: stateDir, ADMIN_TOKEN: adminToken, WRANGLER_SEND_METRICS: "false" };
 const stack = spawn("node", ["scripts/start.mjs"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
 // Its own state directory: two workerd processes creating state files in one directory at the
 // same moment can collide (SQLITE_BUSY), and the null worker needs no shared state. Its own dev

@@ -54,7 +54,9 @@ const children = [];
 // (`--var` reaches only the first config's worker, ingest; the objects it writes carry the mark the
 // assembler's sweep reads.)
 const withAssembler = process.env.EDGETRACE_ASSEMBLER !== "0";
-const durability = ["--var", "QUEUES_IN_MEMORY:1"];
+// EDGETRACE_QUEUES_IN_MEMORY=0 leaves it out: the ingest benchmark measures Cloudflare's path
+// (small batches inline in their messages), where queues are durable.
+const durability = process.env.EDGETRACE_QUEUES_IN_MEMORY === "0" ? [] : ["--var", "QUEUES_IN_MEMORY:1"];
 children.push(
   spawn(wrangler, ["dev", "-c", "workers/ingest/wrangler.toml", ...(withAssembler ? ["-c", "workers/assembler/wrangler.toml"] : []), "--port", String(ingestPort), "--inspector-port", String(ingestPort + 10000), ...durability, ...common], { stdio: "inherit", env }),
 );
