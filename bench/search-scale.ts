@@ -45,7 +45,7 @@ import { kCurrentWorker } from "miniflare";
 import { OpenMetrics, decodeDelta, type ClosedRows } from "../shared/tenant-object/open-metrics.ts";
 import { startBenchWorker } from "./support/bench-worker.ts";
 import { workerdCpuMs } from "./support/workerd-cpu.ts";
-import { pool, type BuiltBlock } from "./search-scale/blocks.ts";
+import { pool, type BlockWithDelta } from "./search-scale/blocks.ts";
 import { buildInWorkers, spanCount, type BlockSpec } from "./support/workload-blocks.ts";
 
 const log = (...a: unknown[]) => console.error("[search-scale]", ...a);
@@ -145,7 +145,7 @@ try {
   let spansDay = 0;
   let bytesAll = 0;
   const uploads: Promise<unknown>[] = [];
-  const upload = async (b: BuiltBlock) => {
+  const upload = async (b: BlockWithDelta) => {
     const row = Buffer.from(tagged(b.row));
     const body = Buffer.alloc(4 + row.length + b.bytes.byteLength);
     body.writeUInt32BE(row.length, 0);
@@ -179,7 +179,7 @@ try {
     });
   };
   let done = 0;
-  await buildInWorkers(new URL("./search-scale/blocks.ts", import.meta.url), "search-scale-encoder", specs, THREADS, (b: BuiltBlock) => {
+  await buildInWorkers(new URL("./search-scale/blocks.ts", import.meta.url), "search-scale-encoder", specs, THREADS, (b: BlockWithDelta) => {
     b.traceIds.forEach((traceId, i) => ids.push({ traceId, startMs: b.traceStartMs[i]! }));
     spansAll += b.spans;
     if (b.spec.startMs >= dayStartMs) spansDay += b.spans;

@@ -38,8 +38,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { startBenchWorker } from "./support/bench-worker.ts";
-import type { BuiltBlock } from "./trace-by-id/blocks.ts";
-import { buildInWorkers, type BlockSpec } from "./support/workload-blocks.ts";
+import { buildInWorkers, type BlockSpec, type BuiltBlock } from "./support/workload-blocks.ts";
 
 const log = (...a: unknown[]) => console.error("[trace-by-id]", ...a);
 const TRACES_PER_BLOCK = Number(process.env.BENCH_TBI_TRACES ?? 200);

@@ -25,17 +25,10 @@ import { INGEST_BATCH_FORMAT, type IngestBatchObject } from "../../shared/ingest
 import type { TraceGroup } from "../../shared/ingest/group-by-trace.ts";
 import { encodeDelta, type TenantDelta } from "../../shared/tenant-object/open-metrics.ts";
 import { usageDeltas } from "../../shared/assembly/usage-deltas.ts";
-import { movedTrace, POOLS, serveBlockBuilds, spanCount, traceBounds, workloadPool, type BlockSpec } from "../support/workload-blocks.ts";
+import { movedTrace, POOLS, serveBlockBuilds, spanCount, traceBounds, workloadPool, type BlockSpec, type BuiltBlock } from "../support/workload-blocks.ts";
 
-export interface BuiltBlock {
-  spec: BlockSpec;
-  bytes: Uint8Array;
-  /** The catalog row as catalogRow made it (structured clone keeps its Uint8Arrays and Date). */
-  row: Record<string, unknown>;
-  /** Every trace id of the block with its start (unix ms) and root service. */
-  traceIds: string[];
-  traceStartMs: number[];
-  spans: number;
+/** A block with its metric delta; `row` is the catalog row as catalogRow made it (structured clone keeps its Uint8Arrays and Date). */
+export interface BlockWithDelta extends BuiltBlock {
   /** What the block's spans add to the tenant's metrics (encodeDelta). */
   delta: string;
 }
@@ -141,7 +134,7 @@ function blockDelta(spec: BlockSpec, spans: number): TenantDelta {
   };
 }
 
-export async function buildBlock(spec: BlockSpec): Promise<BuiltBlock> {
+export async function buildBlock(spec: BlockSpec): Promise<BlockWithDelta> {
   const { traces, traceStartMs, spans } = placed(spec, () => randomBytes(16).toString("hex"));
   const createdAtMs = spec.endMs + 60_000;
   const encoded = await encodeBlock(traces, { tenantId: spec.tenantId, blockId: spec.blockId, createdAtMs });

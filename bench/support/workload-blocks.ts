@@ -20,6 +20,18 @@ export interface BlockSpec {
   pool: number;
 }
 
+/** A block as a worker thread answers a spec. */
+export interface BuiltBlock {
+  spec: BlockSpec;
+  bytes: Uint8Array;
+  /** The block's catalog row, in the form the bench's worker takes it. */
+  row: Record<string, unknown>;
+  /** Every trace id of the block with its start, unix ms. */
+  traceIds: string[];
+  traceStartMs: number[];
+  spans: number;
+}
+
 /** How many pool workloads the blocks take turns with. */
 export const POOLS = 6;
 const pools = new Map<string, TraceInput[]>();

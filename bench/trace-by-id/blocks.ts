@@ -8,18 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { catalogRow } from "../../shared/assembly/catalog-row.ts";
 import { encodeBlock, type TraceInput } from "../../shared/block/encode-block.ts";
-import { movedTrace, serveBlockBuilds, traceBounds, workloadPool, type BlockSpec } from "../support/workload-blocks.ts";
-
-export interface BuiltBlock {
-  spec: BlockSpec;
-  bytes: Uint8Array;
-  /** The catalog row with the filter and the attribute index as base64 and createdAt as ms (JSON to the worker). */
-  row: Record<string, unknown>;
-  /** Every trace id of the block with its start, unix ms. */
-  traceIds: string[];
-  traceStartMs: number[];
-  spans: number;
-}
+import { movedTrace, serveBlockBuilds, traceBounds, workloadPool, type BlockSpec, type BuiltBlock } from "../support/workload-blocks.ts";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
@@ -44,6 +33,7 @@ export async function buildBlock(spec: BlockSpec): Promise<BuiltBlock> {
   return {
     spec,
     bytes: encoded.bytes,
+    // The filter and the attribute index as base64 and createdAt as ms: JSON to the bench worker.
     row: { ...row, traceFilter: b64(row.traceFilter), attributeIndex: row.attributeIndex && b64(row.attributeIndex), createdAt: createdAtMs },
     traceIds: traces.map((t) => t.traceId),
     traceStartMs,
