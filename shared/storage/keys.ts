@@ -36,7 +36,11 @@ export function blockKey(tenantId: string, blockId: string): string {
   return `${tenantPrefix(tenantId)}blocks/${blockId}`;
 }
 
-/** The assembler's pending service-graph halves for a tenant, carried between queue batches. */
-export function serviceGraphStateKey(tenantId: string): string {
+/**
+ * The R2 state object of assemblers before the tenant object (pending service-graph halves, open
+ * metric rows, recent inline keys), read once by the tenant's object and deleted
+ * (shared/tenant-object/legacy-state.ts). Nothing writes it any more; the path is kept as written.
+ */
+export function legacyAssemblerStateKey(tenantId: string): string {
   return `${tenantPrefix(tenantId)}state/servicegraph.json`;
 }

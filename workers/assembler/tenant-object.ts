@@ -37,7 +37,7 @@ import type { OperationRow, ServiceRow } from "../../shared/metrics/red.ts";
 import { decodeRowSets, encodeRowSets, rowCount, type EncodedRowSets } from "../../shared/metrics/row-kinds.ts";
 import type { TimeWindow } from "../../shared/metrics/rows.ts";
 import type { UsageDelta } from "../../shared/assembly/usage-deltas.ts";
-import { serviceGraphStateKey } from "../../shared/storage/keys.ts";
+import { legacyAssemblerStateKey } from "../../shared/storage/keys.ts";
 import type { CommitResult, FlushResult, TenantObjectApi } from "../../shared/tenant-object/api.ts";
 import { LEDGER_RETENTION_MS, ledgerEntries, packByMinute, unpackIds, type LedgerEntry } from "../../shared/tenant-object/ledger.ts";
 import { decodeLegacyState } from "../../shared/tenant-object/legacy-state.ts";
@@ -250,7 +250,7 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
 
   /** The tenant's R2 state object of earlier assemblers, taken over once, then deleted. */
   async #importLegacyState(tenantId: string, metrics: OpenMetrics): Promise<void> {
-    const key = serviceGraphStateKey(tenantId);
+    const key = legacyAssemblerStateKey(tenantId);
     const object = await this.env.SPANS.get(key);
     if (object) {
       const legacy = decodeLegacyState(new Uint8Array(await object.arrayBuffer()));
