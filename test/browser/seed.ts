@@ -18,11 +18,26 @@ export interface Account {
   secret: string;
 }
 
+/**
+ * A request asked again after a 503 (the local D1 briefly locked while the assembler's process
+ * writes; nothing was written), after its Retry-After, as a user would reload.
+ */
+async function retrying503(send: () => Promise<Response>, attempts = 8): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await send();
+    if (res.status !== 503 || attempt >= attempts) return res;
+    await res.body?.cancel();
+    await new Promise((r) => setTimeout(r, Number(res.headers.get("retry-after") ?? 1) * 1000));
+  }
+}
+
 async function form(url: string, fields: Record<string, string | string[]>, cookie?: string): Promise<Response> {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(fields)) for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
-  return fetch(url, { method: "POST", body, redirect: "manual", headers: { origin: new URL(url).origin, "content-type": "application/x-www-form-urlencoded", ...(cookie ? { cookie } : {}) } });
+  return retrying503(() => fetch(url, { method: "POST", body, redirect: "manual", headers: { origin: new URL(url).origin, "content-type": "application/x-www-form-urlencoded", ...(cookie ? { cookie } : {}) } }));
 }
+
+const get = (url: string, cookie: string) => retrying503(() => fetch(url, { headers: { cookie } }));
 
 export async function newAccount(dashboardUrl: string, projectName = "shop"): Promise<Account> {
   const email = `browser-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
@@ -32,7 +47,7 @@ export async function newAccount(dashboardUrl: string, projectName = "shop"): Pr
   if (!set) throw new Error("sign-up set no session cookie");
   const value = set.split(";")[0]!.slice("et_session=".length);
   const cookie = `et_session=${value}`;
-  const csrf = async (path: string) => /name="_csrf" value="([^"]+)"/.exec(await (await fetch(`${dashboardUrl}${path}`, { headers: { cookie } })).text())![1]!;
+  const csrf = async (path: string) => /name="_csrf" value="([^"]+)"/.exec(await (await get(`${dashboardUrl}${path}`, cookie)).text())![1]!;
   const project = await form(`${dashboardUrl}/app/projects`, { _csrf: await csrf("/app"), name: projectName }, cookie);
   const tenantId = /\/app\/t\/(tn_[\w-]+)$/.exec(project.headers.get("location") ?? "")?.[1];
   if (!tenantId) throw new Error(`creating the project answered ${project.status}`);
@@ -76,14 +91,10 @@ export async function waitForSpans(account: Account, spans: number, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   let seen = 0;
   while (Date.now() < deadline) {
-    const res = await fetch(`${account.dashboardUrl}/app/t/${account.tenantId}/status`, { headers: { cookie: `${account.cookie.name}=${account.cookie.value}` } });
-    // A 503 (the local D1 briefly locked while the assembler writes) is asked again, as a page would.
-    if (res.status === 503) await res.body?.cancel();
-    else {
-      if (!res.ok) throw new Error(`status answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-      seen = ((await res.json()) as { spans: number }).spans;
-      if (seen >= spans) return;
-    }
+    const res = await get(`${account.dashboardUrl}/app/t/${account.tenantId}/status`, `${account.cookie.name}=${account.cookie.value}`);
+    if (!res.ok) throw new Error(`status answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    seen = ((await res.json()) as { spans: number }).spans;
+    if (seen >= spans) return;
     await new Promise((r) => setTimeout(r, 1000));
   }
   throw new Error(`only ${seen} of ${spans} spans stored after ${timeoutMs} ms`);
@@ -92,7 +103,7 @@ export async function waitForSpans(account: Account, spans: number, timeoutMs = 
 /** Posts one of the dashboard's forms as the account (with the CSRF token of the page it is on). */
 export async function postForm(account: Account, path: string, fields: Record<string, string>, fromPath = path): Promise<number> {
   const cookie = `${account.cookie.name}=${account.cookie.value}`;
-  const page = await (await fetch(`${account.dashboardUrl}${fromPath}`, { headers: { cookie } })).text();
+  const page = await (await get(`${account.dashboardUrl}${fromPath}`, cookie)).text();
   const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1];
   if (!csrf) throw new Error(`no form on ${fromPath}`);
   return (await form(`${account.dashboardUrl}${path}`, { _csrf: csrf, ...fields }, cookie)).status;
