@@ -8,7 +8,6 @@
  * that have no row.
  */
 import { KEY_CACHE_TTL_MS } from "../../shared/auth/authenticate.ts";
-import type { BatchingDb } from "../../shared/db/client.ts";
 import { deleteTenantRows, listTenantIdsWithRows, listTenantsDeletedBefore } from "../../shared/db/queries/tenants.ts";
 import { deleteOrphanedTenantData, deleteTenantData } from "../../shared/storage/delete-tenant-data.ts";
 import type { AssemblerDeps } from "./consume.ts";
@@ -23,7 +22,7 @@ export async function purgeDeletedTenants(deps: AssemblerDeps, nowMs = Date.now(
     await deleteTenantData(deps.store, tenant.id);
     await deps.tenant(tenant.id).destroy();
     // The row goes last: until then a failed purge is found again by the next cron.
-    await deleteTenantRows(deps.db as BatchingDb, tenant.id);
+    await deleteTenantRows(deps.db, tenant.id);
   }
   return due.map((t) => t.id);
 }
