@@ -9,6 +9,7 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { BrowserContext } from "playwright-core";
+import { retrying503 } from "../support/retry-503.ts";
 
 export interface Account {
   dashboardUrl: string;
@@ -16,19 +17,6 @@ export interface Account {
   tenantId: string;
   /** An ingest+read key of the project. */
   secret: string;
-}
-
-/**
- * A request asked again after a 503 (the local D1 briefly locked while the assembler's process
- * writes; nothing was written), after its Retry-After, as a user would reload.
- */
-async function retrying503(send: () => Promise<Response>, attempts = 8): Promise<Response> {
-  for (let attempt = 1; ; attempt++) {
-    const res = await send();
-    if (res.status !== 503 || attempt >= attempts) return res;
-    await res.body?.cancel();
-    await new Promise((r) => setTimeout(r, Number(res.headers.get("retry-after") ?? 1) * 1000));
-  }
 }
 
 async function form(url: string, fields: Record<string, string | string[]>, cookie?: string): Promise<Response> {

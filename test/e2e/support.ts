@@ -13,6 +13,7 @@ import type { Db } from "../../shared/db/client.ts";
 import { d1 } from "../../shared/db/d1.ts";
 import type { AnyValue, InstrumentationScope, KeyValue, Resource, ResourceSpans, Span } from "../../shared/model/span.ts";
 import { r2Store, type ObjectStore } from "../../shared/storage/object-store.ts";
+import { retrying503 } from "../support/retry-503.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Admin API
@@ -25,19 +26,15 @@ export interface CreatedKey {
 }
 
 export function adminClient(dashboardUrl: string, adminToken: string) {
-  // A 503 (the local D1 briefly locked by the other process) is retried after its Retry-After, as
-  // any client of the API should.
-  async function call<T>(method: string, path: string, body?: unknown, attempt = 1): Promise<{ status: number; json: T }> {
-    const res = await fetch(`${dashboardUrl}/admin/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+    const res = await retrying503(() =>
+      fetch(`${dashboardUrl}/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
     const text = await res.text();
-    if (res.status === 503 && attempt < 8) {
-      await new Promise((r) => setTimeout(r, Number(res.headers.get("retry-after") ?? 1) * 1000));
-      return call<T>(method, path, body, attempt + 1);
-    }
     return { status: res.status, json: (text ? JSON.parse(text) : undefined) as T };
   }
   return {
