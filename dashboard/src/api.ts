@@ -22,10 +22,40 @@ export function tenantId(): string {
   return id;
 }
 
+/** How often a read answered 503 (storage briefly unavailable, nothing done) is asked again. */
+const RETRIES_AFTER_503 = 3;
+/** The longest a page waits before asking again, whatever Retry-After says. */
+const MAX_RETRY_WAIT_MS = 5_000;
+
+/** Milliseconds a 503's Retry-After asks for (delta seconds; 1 s when absent or a date). */
+export function retryWaitMs(retryAfter: string | null): number {
+  const seconds = retryAfter && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter.trim()) : 1;
+  return Math.min(seconds * 1000, MAX_RETRY_WAIT_MS);
+}
+
+function pause(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+}
+
+/**
+ * A GET of one of the query APIs. A 503 (the APIs' answer to transient storage trouble, always
+ * with Retry-After) is asked again after the wait it names, a few times, as a person would reload:
+ * an on-call engineer should not see a lock that cleared in a second.
+ */
 export async function getJson<T>(path: string, params: Record<string, string | number | undefined> = {}, init: RequestInit = {}): Promise<T> {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") url.searchParams.set(k, String(v));
-  const res = await fetch(url, { ...init, credentials: "same-origin", headers: { accept: "application/json", "x-edgetrace-tenant": tenantId(), ...(init.headers ?? {}) } });
+  const request = () => fetch(url, { ...init, credentials: "same-origin", headers: { accept: "application/json", "x-edgetrace-tenant": tenantId(), ...(init.headers ?? {}) } });
+  let res = await request();
+  for (let retry = 0; res.status === 503 && retry < RETRIES_AFTER_503; retry++) {
+    await res.body?.cancel();
+    await pause(retryWaitMs(res.headers.get("retry-after")), init.signal);
+    res = await request();
+  }
   const text = await res.text();
   let body: unknown = text;
   try {

@@ -100,7 +100,16 @@ const rows = () => page.locator("table.traces tbody tr").evaluateAll((trs) => tr
 const idsOf = (...keys: string[]) => keys.map((k) => ids[k]);
 const summary = () => page.locator("p.summary").innerText();
 /** Waits for the search that is running to finish and show `keys`' traces (in that order). */
-const expectRows = (...keys: string[]) => expect.poll(async () => ((await summary()).startsWith("Searching") ? ["(searching)"] : await rows()), { timeout: 15_000 }).toEqual(idsOf(...keys));
+const expectRows = (...keys: string[]) => expect.poll(shownRows, { timeout: 15_000 }).toEqual(idsOf(...keys));
+/** The rows' trace ids; with none, what the page said instead (so a failure shows why). */
+async function shownRows(): Promise<string[]> {
+  const said = await summary();
+  if (said.startsWith("Searching")) return ["(searching)"];
+  const found = await rows();
+  if (found.length) return found as string[];
+  const notices = await page.locator("section.found [role=alert], section.found .empty").allInnerTexts();
+  return [`(no rows; summary "${said}"; ${notices.join(" | ") || "no notice"}; url ${page.url()})`];
+}
 const search = () => page.getByRole("button", { name: "Search", exact: true }).click();
 
 /**
