@@ -32,7 +32,9 @@ let seededAt = 0;
  * error / zeta); xss: a payments root span named like markup, with an error.
  */
 async function seed(tracerFor: (service: string) => Tracer): Promise<void> {
-  const now = Date.now();
+  // Half a minute before the last whole minute: every start is then 30 s from a minute boundary,
+  // which a from/to (to the minute) can fall between.
+  const now = Math.floor(Date.now() / 60_000) * 60_000 - 30_000;
   seededAt = now;
   const at = (minutesAgo: number, plusMs = 0) => new Date(now - minutesAgo * 60_000 + plusMs);
   const child = (tracer: Tracer, parent: Span, name: string, start: Date, ms: number, attrs: Record<string, string> = {}, kind = SpanKind.INTERNAL) => {
@@ -346,10 +348,11 @@ test("a custom from/to range is searched and kept in the URL as start/end", asyn
   const from = page.getByLabel("From", { exact: true });
   const to = page.getByLabel("To", { exact: true });
   await expect(from.inputValue()).resolves.toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/);
-  // From the first whole minute after products-3 ended (6 minutes before seeding, 900 ms long) to
-  // the future: the three newest traces. The page runs in UTC, so ISO minutes are its local time.
+  // From the whole minute between products-3 (6 minutes before seeding, 900 ms long) and
+  // checkout-fail (5 minutes before) to the future: the three newest traces. The page runs in UTC,
+  // so ISO minutes are its local time.
   const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
-  const start = Math.ceil((seededAt - 6 * 60_000 + 1000) / 60_000) * 60_000;
+  const start = seededAt - 6 * 60_000 + 30_000;
   await from.fill(minute(start));
   await to.fill(minute(Date.now() + 60_000));
   await search();
