@@ -201,7 +201,8 @@ export default {
       const seq = Number(request.headers.get("x-bench-seq") ?? -1);
       const c = phaseCounts("ingest");
       c.invocations++;
-      const ingestEnv: IngestEnv = { ...phaseEnv(env, "ingest"), INGEST_QUEUE: recordingQueue(seq, c) };
+      // One recording queue where the config binds four: ingestQueues() takes as many as are bound.
+      const ingestEnv = { ...phaseEnv(env, "ingest"), INGEST_QUEUE: recordingQueue(seq, c) } as IngestEnv;
       const res = await ingestApp.fetch(request, ingestEnv, ctx);
       return res;
     }

@@ -1,23 +1,19 @@
+// The generated bindings are global declarations (wrangler writes a script, not a module).
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./worker-configuration.d.ts" />
+import type { IndexStoreEnv } from "../../shared/db/select-index-store.ts";
 import type { ScanSettings } from "../../shared/search/block-scanner.ts";
 import { tenantObject, type TenantObjectApi, type TenantObjectNamespace } from "../../shared/tenant-object/api.ts";
 
-/** Bindings of the dashboard worker (../../wrangler.toml). */
-export interface DashboardEnv {
-  DB: D1Database;
-  /** Optional libSQL index store instead of D1 (see ARCHITECTURE.md, "Index store"). */
-  INDEX_STORE_URL?: string;
-  INDEX_STORE_AUTH_TOKEN?: string;
-  SPANS: R2Bucket;
-  /** The tenants' objects (class in the assembler worker): open metric rows, clearing a deleted project. */
-  TENANTS: DurableObjectNamespace;
-  ADMIN_TOKEN?: string;
-  /** Base URL of the ingest worker, for the snippets the dashboard shows. */
-  INGEST_URL?: string;
+/**
+ * What the dashboard worker is given: its bindings, generated from ../../wrangler.toml by
+ * `wrangler types` (`npm run config`, into worker-configuration.d.ts), and the optional settings
+ * no config names (vars an operator or a benchmark may set; unset means the default).
+ */
+export interface DashboardEnv extends DashboardBindings, Omit<IndexStoreEnv, "DB"> {
   /** Operator bounds for tenant settings (defaults in shared/tenancy/settings-bounds.ts). */
   MAX_RETENTION_DAYS?: string;
   MAX_INGEST_BYTES_PER_SECOND?: string;
-  /** The dashboard itself, entrypoint ScanJobs: searches over many blocks run as jobs (scan-jobs.ts). */
-  SCAN_JOBS?: unknown;
   /** "0": no fan-out, one invocation reads every block (for comparisons). */
   SCAN_FANOUT?: string;
   /** Blocks per fan-out job at least (default 16, scan-jobs.ts). */

@@ -1,25 +1,18 @@
+// The generated bindings are global declarations (wrangler writes a script, not a module).
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./worker-configuration.d.ts" />
+import type { IndexStoreEnv } from "../../shared/db/select-index-store.ts";
 import type { IngestBatchMessage } from "../../shared/ingest/batch-object.ts";
 import type { Principal } from "../../shared/auth/authenticate.ts";
 import { queueShard } from "../../shared/ingest/queue-shard.ts";
 
-/** Bindings of the ingest worker (workers/ingest/wrangler.toml). */
-export interface IngestEnv {
-  DB: D1Database;
-  /** Optional libSQL index store instead of D1 (see ARCHITECTURE.md, "Index store"). */
-  INDEX_STORE_URL?: string;
-  INDEX_STORE_AUTH_TOKEN?: string;
-  SPANS: R2Bucket;
-  /**
-   * The ingest queues, one per shard: INGEST_QUEUE, then INGEST_QUEUE_1, _2, ... (as many as
-   * wrangler.toml binds; more are added by adding bindings and consumers, nothing else).
-   */
-  INGEST_QUEUE: Queue<IngestBatchMessage>;
-  INGEST_QUEUE_1?: Queue<IngestBatchMessage>;
-  INGEST_QUEUE_2?: Queue<IngestBatchMessage>;
-  INGEST_QUEUE_3?: Queue<IngestBatchMessage>;
-  [queue: `INGEST_QUEUE_${number}`]: Queue<IngestBatchMessage> | undefined;
-  /** The tenants' objects (class in the assembler worker): the global rate limit. */
-  TENANTS: DurableObjectNamespace;
+/**
+ * What the ingest worker is given: its bindings, generated from wrangler.toml by `wrangler types`
+ * (`npm run config`, into worker-configuration.d.ts), and the optional settings no config names.
+ * The ingest queues are INGEST_QUEUE, then INGEST_QUEUE_1, _2, ... one per shard, as many as
+ * wrangler.toml binds (more are added by adding bindings and consumers, nothing else).
+ */
+export interface IngestEnv extends IngestBindings, Omit<IndexStoreEnv, "DB"> {
   /**
    * "1" where queue messages live in memory (local `wrangler dev`; `npm start` sets it): every
    * ingest object goes to R2 before the 2xx, marked for an early sweep (store-batch.ts).
