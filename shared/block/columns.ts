@@ -134,6 +134,15 @@ export class PlanedReader {
   }
 }
 
+/**
+ * What ColumnsWriter (B = ByteWriter, P = PlanedWriter) and ColumnsReader (ByteReader,
+ * PlanedReader) have alike: a section's columns can be named once for its encoder and decoder.
+ */
+export interface Columns<B, P> {
+  readonly cols: readonly B[];
+  planed(col: number): P;
+}
+
 export class ColumnsWriter {
   readonly cols: ByteWriter[] = [];
   readonly #planed = new Map<number, PlanedWriter>();

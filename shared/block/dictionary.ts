@@ -9,18 +9,9 @@
  */
 import { Col, ColumnsReader, ColumnsWriter } from "./columns.ts";
 import { unpackSection } from "./compress.ts";
-import { readShapeEntry, writeShapeEntry, type ShapeEntry } from "./span-shape.ts";
-import type { DictionaryEntries } from "./trace-segment.ts";
-import {
-  readResourceEntry,
-  readScopeEntry,
-  StringRefs,
-  StringTable,
-  writeResourceEntry,
-  writeScopeEntry,
-  type ResourceEntry,
-  type ScopeEntry,
-} from "./value-codec.ts";
+import type { ShapeEntry } from "./span-shape.ts";
+import { readEntries, writeEntries, type DictionaryEntries } from "./trace-segment.ts";
+import { StringRefs, StringTable, type ResourceEntry, type ScopeEntry } from "./value-codec.ts";
 
 export interface BlockDictionary extends DictionaryEntries {
   strings: string[];
@@ -38,9 +29,7 @@ export function encodeDictionaryRaw(d: BlockDictionary): { bytes: Uint8Array; ta
   head.uvarint(d.resources.length);
   head.uvarint(d.scopes.length);
   head.uvarint(d.shapes.length);
-  for (const r of d.resources) writeResourceEntry(c, refs, r);
-  for (const s of d.scopes) writeScopeEntry(c, refs, s);
-  for (const s of d.shapes) writeShapeEntry(c, refs, s);
+  writeEntries(c, refs, d.resources, d.scopes, d.shapes);
   // The shared table, then any string an entry used that is not in it (normally none).
   const strings = c.cols[Col.STRINGS]!;
   strings.uvarint(d.strings.length);
@@ -61,12 +50,7 @@ export async function decodeDictionary(section: Uint8Array): Promise<BlockDictio
   const nr = head.uvarint();
   const ns = head.uvarint();
   const nShapes = head.uvarint();
-  const resources: ResourceEntry[] = [];
-  const scopes: ScopeEntry[] = [];
-  const shapes: ShapeEntry[] = [];
-  for (let i = 0; i < nr; i++) resources.push(readResourceEntry(c, strings));
-  for (let i = 0; i < ns; i++) scopes.push(readScopeEntry(c, strings));
-  for (let i = 0; i < nShapes; i++) shapes.push(readShapeEntry(c, strings));
+  const { resources, scopes, shapes } = readEntries(c, strings, nr, ns, nShapes);
   c.assertConsumed();
   strings.assertConsumed();
   return { strings: shared, resources, scopes, shapes };

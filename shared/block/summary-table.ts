@@ -8,7 +8,7 @@
  * The section also carries the block's identity (format version, tenant, block id, creation
  * time), so a block read under the wrong tenant prefix can be noticed.
  */
-import { Col, ColumnsReader, ColumnsWriter } from "./columns.ts";
+import { Col, ColumnsReader, ColumnsWriter, type Columns } from "./columns.ts";
 import { unpackSection } from "./compress.ts";
 import { BLOCK_FORMAT_VERSION } from "./footer.ts";
 import { bytesToHex, hexToBytesOrUndefined } from "./hex-base64.ts";
@@ -40,6 +40,20 @@ export interface SummaryTable {
   segmentIndexes: Map<number, Uint8Array>;
 }
 
+/** The columns a summary row's fields go to, named once for the encoder and the decoder. */
+function summaryColumns<B, P>(c: Columns<B, P>) {
+  return {
+    idLen: c.cols[Col.ID_LEN]!,
+    id: c.cols[Col.ID]!,
+    start: c.planed(Col.START),
+    duration: c.planed(Col.DURATION),
+    name: c.cols[Col.NAME]!,
+    counts: c.cols[Col.COUNTS]!,
+    services: c.cols[Col.ATTR_KEY]!,
+    segment: c.cols[Col.CONTAINER]!,
+  };
+}
+
 /** `segmentIndexes`: one per segment, in order (version 2; kept after the rows in the head column). */
 export function encodeSummariesRaw(block: BlockIdentity, rows: TraceSummary[], segmentIndexes: readonly Uint8Array[] = []): { bytes: Uint8Array; tailLength: number } {
   const c = new ColumnsWriter();
@@ -53,14 +67,7 @@ export function encodeSummariesRaw(block: BlockIdentity, rows: TraceSummary[], s
   // Starts are deltas from the previous row; the first from this base, so the column stays narrow.
   const base = rows.length ? BigInt(rows[0]!.startTimeUnixNano) : 0n;
   head.ubig(base);
-  const idLen = c.cols[Col.ID_LEN]!;
-  const id = c.cols[Col.ID]!;
-  const start = c.planed(Col.START);
-  const duration = c.planed(Col.DURATION);
-  const name = c.cols[Col.NAME]!;
-  const counts = c.cols[Col.COUNTS]!;
-  const services = c.cols[Col.ATTR_KEY]!;
-  const segment = c.cols[Col.CONTAINER]!;
+  const { idLen, id, start, duration, name, counts, services, segment } = summaryColumns(c);
   let prevStart = base;
   let nextOffset = 0;
   for (const row of rows) {
@@ -113,14 +120,7 @@ export async function decodeSummaries(section: Uint8Array): Promise<SummaryTable
   const n = head.uvarint();
   const base = head.ubig();
   const strings = StringTable.readLocal(c.cols[Col.STRINGS]!, []);
-  const idLen = c.cols[Col.ID_LEN]!;
-  const id = c.cols[Col.ID]!;
-  const start = c.planed(Col.START);
-  const duration = c.planed(Col.DURATION);
-  const name = c.cols[Col.NAME]!;
-  const counts = c.cols[Col.COUNTS]!;
-  const servicesCol = c.cols[Col.ATTR_KEY]!;
-  const segment = c.cols[Col.CONTAINER]!;
+  const { idLen, id, start, duration, name, counts, services: servicesCol, segment } = summaryColumns(c);
   const traces: TraceSummary[] = [];
   let prevStart = base;
   let offset = 0;

@@ -16,7 +16,8 @@
  * spans keep their input order.
  */
 import type { ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink } from "../model/span.ts";
-import { Col, ColumnsReader, ColumnsWriter } from "./columns.ts";
+import type { ByteReader, ByteWriter } from "./bytes.ts";
+import { Col, ColumnsReader, ColumnsWriter, type Columns, type PlanedReader, type PlanedWriter } from "./columns.ts";
 import { bytesToHex, hexToBytesOrUndefined } from "./hex-base64.ts";
 import { Has, readShapeEntry, shapeKey, shapeOf, writeShapeEntry, type ShapeEntry } from "./span-shape.ts";
 import { parseU64 } from "./summarize.ts";
@@ -239,9 +240,8 @@ export function encodeSegment(traces: PreparedTrace[], shared: SharedEntries): E
   head.uvarint(scopeEntries.length);
   head.uvarint(shapeEntries.length);
   head.uvarint(traces.length);
-  for (const e of resourceEntries) writeResourceEntry(c, refs, e);
-  for (const e of scopeEntries) writeScopeEntry(c, refs, e);
-  for (const e of shapeEntries) writeShapeEntry(c, refs, e);
+  writeEntries(c, refs, resourceEntries, scopeEntries, shapeEntries);
+  const spanCols = spanColumns(c);
   const shapeRef = (key: string) => {
     const si = shared.shapes.get(key);
     return si !== undefined ? si * 2 : localShapes.get(key)! * 2 + 1;
@@ -260,7 +260,7 @@ export function encodeSegment(traces: PreparedTrace[], shared: SharedEntries): E
       }
     }
     head.uvarint(t.spans.length);
-    encodeSpans(c, refs, t, shapeRef);
+    encodeSpans(c, spanCols, refs, t, shapeRef);
   }
 
   refs.writeTable(c.cols[Col.STRINGS]!);
@@ -268,21 +268,29 @@ export function encodeSegment(traces: PreparedTrace[], shared: SharedEntries): E
   return { raw: bytes, tailLength };
 }
 
-function encodeSpans(c: ColumnsWriter, refs: StringRefs, t: PreparedTrace, shapeRef: (key: string) => number): void {
+/** The columns a span's fields go to, named once for the encoder and the decoder (one per segment). */
+function spanColumns<B, P>(c: Columns<B, P>) {
   const col = c.cols;
-  const shape = col[Col.SHAPE]!;
-  const container = col[Col.CONTAINER]!;
-  const idLen = col[Col.ID_LEN]!;
-  const id = col[Col.ID]!;
-  const parent = col[Col.PARENT]!;
-  const traceState = col[Col.TRACE_STATE]!;
-  const name = col[Col.NAME]!;
-  const start = c.planed(Col.START);
-  const duration = c.planed(Col.DURATION);
-  const counts = col[Col.COUNTS]!;
-  const status = col[Col.STATUS]!;
-  const eventTime = col[Col.EVENT_TIME]!;
-  const link = col[Col.LINK]!;
+  return {
+    shape: col[Col.SHAPE]!,
+    container: col[Col.CONTAINER]!,
+    idLen: col[Col.ID_LEN]!,
+    id: col[Col.ID]!,
+    parent: col[Col.PARENT]!,
+    traceState: col[Col.TRACE_STATE]!,
+    name: col[Col.NAME]!,
+    start: c.planed(Col.START),
+    duration: c.planed(Col.DURATION),
+    counts: col[Col.COUNTS]!,
+    status: col[Col.STATUS]!,
+    eventTime: col[Col.EVENT_TIME]!,
+    link: col[Col.LINK]!,
+  };
+}
+type SpanColumns<B, P> = ReturnType<typeof spanColumns<B, P>>;
+
+function encodeSpans(c: ColumnsWriter, cols: SpanColumns<ByteWriter, PlanedWriter>, refs: StringRefs, t: PreparedTrace, shapeRef: (key: string) => number): void {
+  const { shape, container, idLen, id, parent, traceState, name, start, duration, counts, status, eventTime, link } = cols;
 
   const writeId = t.textIds
     ? (s: string) => id.uvarint(refs.ref(s))
@@ -359,6 +367,24 @@ function encodeSpans(c: ColumnsWriter, refs: StringRefs, t: PreparedTrace, shape
   }
 }
 
+/** Writes the resource, scope and shape entries that a dictionary or a segment lists after their counts. */
+export function writeEntries(c: ColumnsWriter, refs: StringRefs, resources: readonly ResourceEntry[], scopes: readonly ScopeEntry[], shapes: readonly ShapeEntry[]): void {
+  for (const e of resources) writeResourceEntry(c, refs, e);
+  for (const e of scopes) writeScopeEntry(c, refs, e);
+  for (const e of shapes) writeShapeEntry(c, refs, e);
+}
+
+/** Reads the entries `writeEntries` wrote, given their counts. */
+export function readEntries(c: ColumnsReader, strings: StringTable, nResources: number, nScopes: number, nShapes: number): { resources: ResourceEntry[]; scopes: ScopeEntry[]; shapes: ShapeEntry[] } {
+  const resources: ResourceEntry[] = [];
+  const scopes: ScopeEntry[] = [];
+  const shapes: ShapeEntry[] = [];
+  for (let i = 0; i < nResources; i++) resources.push(readResourceEntry(c, strings));
+  for (let i = 0; i < nScopes; i++) scopes.push(readScopeEntry(c, strings));
+  for (let i = 0; i < nShapes; i++) shapes.push(readShapeEntry(c, strings));
+  return { resources, scopes, shapes };
+}
+
 /** The decoded block dictionary that segment references resolve against. */
 export interface DictionaryEntries {
   strings: readonly string[];
@@ -385,12 +411,8 @@ export function decodeSegment(raw: Uint8Array, dict: DictionaryEntries, keyOf: (
   const nScopes = head.uvarint();
   const nShapes = head.uvarint();
   const nTraces = head.uvarint();
-  const localResources: ResourceEntry[] = [];
-  const localScopes: ScopeEntry[] = [];
-  const localShapes: ShapeEntry[] = [];
-  for (let i = 0; i < nResources; i++) localResources.push(readResourceEntry(c, strings));
-  for (let i = 0; i < nScopes; i++) localScopes.push(readScopeEntry(c, strings));
-  for (let i = 0; i < nShapes; i++) localShapes.push(readShapeEntry(c, strings));
+  const local = readEntries(c, strings, nResources, nScopes, nShapes);
+  const spanCols = spanColumns(c);
   const pick = <T>(ref: number, shared: readonly T[], local: T[], what: string): T => {
     const e = ref % 2 === 0 ? shared[ref / 2] : local[(ref - 1) / 2];
     if (e === undefined) throw new RangeError(`${what} reference ${ref} out of range`);
@@ -405,7 +427,7 @@ export function decodeSegment(raw: Uint8Array, dict: DictionaryEntries, keyOf: (
     const resourceSpans: ResourceSpans[] = [];
     const nr = head.uvarint();
     for (let r = 0; r < nr; r++) {
-      const re = pick(head.uvarint(), dict.resources, localResources, "resource");
+      const re = pick(head.uvarint(), dict.resources, local.resources, "resource");
       const rs: ResourceSpans = {
         resource: { attributes: cloneKeyValues(re.resource.attributes), droppedAttributesCount: re.resource.droppedAttributesCount },
         scopeSpans: [],
@@ -413,7 +435,7 @@ export function decodeSegment(raw: Uint8Array, dict: DictionaryEntries, keyOf: (
       };
       const ns = head.uvarint();
       for (let s = 0; s < ns; s++) {
-        const se = pick(head.uvarint(), dict.scopes, localScopes, "scope");
+        const se = pick(head.uvarint(), dict.scopes, local.scopes, "scope");
         const ss: ScopeSpans = { scope: { ...se.scope, attributes: cloneKeyValues(se.scope.attributes) }, spans: [], schemaUrl: se.schemaUrl };
         rs.scopeSpans.push(ss);
         containers.push(ss);
@@ -421,8 +443,8 @@ export function decodeSegment(raw: Uint8Array, dict: DictionaryEntries, keyOf: (
       resourceSpans.push(rs);
     }
     const nSpans = head.uvarint();
-    const shapeOfRef = (ref: number) => pick(ref, dict.shapes, localShapes, "shape");
-    decodeSpans(c, strings, mode, key ?? { traceId: "", startTimeUnixNano: "0" }, nSpans, containers, shapeOfRef);
+    const shapeOfRef = (ref: number) => pick(ref, dict.shapes, local.shapes, "shape");
+    decodeSpans(c, spanCols, strings, mode, key ?? { traceId: "", startTimeUnixNano: "0" }, nSpans, containers, shapeOfRef);
     out.push(key ? resourceSpans : undefined);
   }
   c.assertConsumed();
@@ -432,6 +454,7 @@ export function decodeSegment(raw: Uint8Array, dict: DictionaryEntries, keyOf: (
 
 function decodeSpans(
   c: ColumnsReader,
+  cols: SpanColumns<ByteReader, PlanedReader>,
   strings: StringTable,
   mode: number,
   key: SegmentTraceKey,
@@ -439,20 +462,7 @@ function decodeSpans(
   containers: ScopeSpans[],
   shapeOfRef: (ref: number) => ShapeEntry,
 ): void {
-  const col = c.cols;
-  const shapeCol = col[Col.SHAPE]!;
-  const container = col[Col.CONTAINER]!;
-  const idLen = col[Col.ID_LEN]!;
-  const id = col[Col.ID]!;
-  const parent = col[Col.PARENT]!;
-  const traceState = col[Col.TRACE_STATE]!;
-  const name = col[Col.NAME]!;
-  const start = c.planed(Col.START);
-  const duration = c.planed(Col.DURATION);
-  const counts = col[Col.COUNTS]!;
-  const status = col[Col.STATUS]!;
-  const eventTime = col[Col.EVENT_TIME]!;
-  const link = col[Col.LINK]!;
+  const { shape: shapeCol, container, idLen, id, parent, traceState, name, start, duration, counts, status, eventTime, link } = cols;
   const textIds = (mode & TEXT_IDS) !== 0;
   const textTimes = (mode & TEXT_TIMES) !== 0;
   const readId = textIds ? () => strings.read(id) : () => bytesToHex(id.bytes(idLen.uvarint()));
