@@ -13,6 +13,18 @@ function shape(v: unknown): unknown {
 
 const p = (q: string) => shape(parseTraceQL(q));
 
+/** What compiling `q` throws, which must be a TraceQLError. */
+function compileError(q: string): TraceQLError {
+  let err: unknown;
+  try {
+    compileTraceQL(q);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(TraceQLError);
+  return err as TraceQLError;
+}
+
 describe("TraceQL parser", () => {
   it.each(valid)("parses, compiles and round-trips %s", (q) => {
     const ast = parseTraceQL(q);
@@ -23,27 +35,15 @@ describe("TraceQL parser", () => {
   });
 
   it.each(parseFails)("rejects %j", (q, message) => {
-    let err: unknown;
-    try {
-      compileTraceQL(q);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(TraceQLError);
-    expect((err as TraceQLError).message).toContain(message);
-    expect((err as TraceQLError).unsupported).toBeUndefined();
+    const err = compileError(q);
+    expect(err.message).toContain(message);
+    expect(err.unsupported).toBeUndefined();
   });
 
   it.each(unsupported)("names the unsupported construct in %j", (q, construct) => {
-    let err: unknown;
-    try {
-      compileTraceQL(q);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(TraceQLError);
-    expect((err as TraceQLError).message).toContain(construct);
-    expect((err as TraceQLError).unsupported).toBe(construct);
+    const err = compileError(q);
+    expect(err.message).toContain(construct);
+    expect(err.unsupported).toBe(construct);
   });
 
   it("reports line, column and offset", () => {
