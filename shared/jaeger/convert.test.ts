@@ -1,16 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { zeroSpan } from "../../test/support/spans.ts";
 import type { KeyValue, ResourceSpans, Span, SpanLink } from "../model/span.ts";
 import { jaegerSpanTags, NO_SERVICE_NAME, spanKindName, spanKindNumber, toJaegerKeyValue, toJaegerTrace } from "./convert.ts";
 
 const TRACE = "5b8efff798038103d269b633813fc60c";
 
 function span(over: Partial<Span>): Span {
-  return {
-    traceId: TRACE, spanId: "eee19b7ec3c1b174", parentSpanId: "", traceState: "", flags: 1, name: "op", kind: 0,
-    startTimeUnixNano: "1700000000000000000", endTimeUnixNano: "1700000000025000999",
-    attributes: [], droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
-    status: { code: 0, message: "" }, ...over,
-  };
+  return zeroSpan({ traceId: TRACE, spanId: "eee19b7ec3c1b174", flags: 1, name: "op", startTimeUnixNano: "1700000000000000000", endTimeUnixNano: "1700000000025000999", ...over });
 }
 
 function rs(resource: KeyValue[], spans: Span[], scope = { name: "", version: "" }): ResourceSpans {

@@ -5,7 +5,9 @@ import { ZipkinExporter } from "@opentelemetry/exporter-zipkin";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it, vi } from "vitest";
-import { DecodeError, type KeyValue, type Span, type TraceBatch } from "../model/span.ts";
+import { decodeErrorOf } from "../../test/support/decode-error.ts";
+import { BRAVE_TRACE, braveFrontendSpans } from "../../test/support/zipkin-brave-call.ts";
+import type { KeyValue, ResourceSpans, Span, TraceBatch } from "../model/span.ts";
 import { validateBatch } from "../model/validate.ts";
 import { decodeZipkinSpans, microsToNanos } from "./decode.ts";
 import { encodeZipkinSpans } from "./encode.ts";
@@ -20,44 +22,13 @@ function spans(batch: TraceBatch): Span[] {
 function decodeOne(raw: Record<string, unknown>): Span {
   return spans(decodeZipkinSpans([{ traceId: "5982fe77008310cc80f1da5e10147517", id: "bd7a977555f6b982", ...raw }]))[0]!;
 }
-function decodeError(body: unknown): DecodeError {
-  try {
-    decodeZipkinSpans(body);
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    throw e;
-  }
-  throw new Error("expected a DecodeError");
-}
+const decodeError = (body: unknown) => decodeErrorOf(() => decodeZipkinSpans(body));
 
-const TRACE = "5982fe77008310cc80f1da5e10147517";
+const TRACE = BRAVE_TRACE;
 
 // A frontend → backend call as Brave reports it: the backend's server span shares the client's id.
 const BRAVE_CALL = [
-  {
-    traceId: TRACE,
-    id: "bd7a977555f6b982",
-    name: "get /",
-    kind: "SERVER",
-    timestamp: 1502787600000000,
-    duration: 150000,
-    localEndpoint: { serviceName: "frontend", ipv4: "172.17.0.13", port: 8080 },
-    remoteEndpoint: { ipv6: "::1", port: 63720 },
-    tags: { "http.method": "GET", "http.path": "/" },
-    annotations: [{ timestamp: 1502787600000100, value: "wr" }],
-  },
-  {
-    traceId: TRACE,
-    parentId: "bd7a977555f6b982",
-    id: "be2d01e33cc78d97",
-    name: "get /api",
-    kind: "CLIENT",
-    timestamp: 1502787600010000,
-    duration: 100000,
-    localEndpoint: { serviceName: "frontend", ipv4: "172.17.0.13" },
-    remoteEndpoint: { serviceName: "backend", ipv4: "172.17.0.9", port: 9000 },
-    tags: { "http.path": "/api", error: "connection reset" },
-  },
+  ...braveFrontendSpans(),
   {
     traceId: TRACE,
     parentId: "bd7a977555f6b982",
@@ -78,94 +49,79 @@ describe("decodeZipkinSpans", () => {
   it("maps a Brave-style client/server call to OTLP resources, kinds, times, endpoints and status", () => {
     const base = { traceId: TRACE, traceState: "", flags: 0, droppedAttributesCount: 0, droppedEventsCount: 0, links: [], droppedLinksCount: 0 };
     const noScope = { name: "", version: "", attributes: [], droppedAttributesCount: 0 };
+    const resource = (service: string, serviceSpans: Span[]): ResourceSpans => ({
+      resource: { attributes: [str("service.name", service)], droppedAttributesCount: 0 },
+      schemaUrl: "",
+      scopeSpans: [{ scope: noScope, schemaUrl: "", spans: serviceSpans }],
+    });
     const expected: TraceBatch = {
       resourceSpans: [
-        {
-          resource: { attributes: [str("service.name", "frontend")], droppedAttributesCount: 0 },
-          schemaUrl: "",
-          scopeSpans: [
-            {
-              scope: noScope,
-              schemaUrl: "",
-              spans: [
-                {
-                  ...base,
-                  spanId: "bd7a977555f6b982",
-                  parentSpanId: "",
-                  name: "get /",
-                  kind: 2,
-                  startTimeUnixNano: "1502787600000000000",
-                  endTimeUnixNano: "1502787600150000000",
-                  attributes: [
-                    str("http.method", "GET"),
-                    str("http.path", "/"),
-                    str("network.local.address", "172.17.0.13"),
-                    int("network.local.port", 8080),
-                    str("network.peer.address", "::1"),
-                    int("network.peer.port", 63720),
-                  ],
-                  events: [{ timeUnixNano: "1502787600000100000", name: "wr", attributes: [], droppedAttributesCount: 0 }],
-                  status: { code: 0, message: "" },
-                },
-                {
-                  ...base,
-                  spanId: "be2d01e33cc78d97",
-                  parentSpanId: "bd7a977555f6b982",
-                  name: "get /api",
-                  kind: 3,
-                  startTimeUnixNano: "1502787600010000000",
-                  endTimeUnixNano: "1502787600110000000",
-                  // Zipkin's `error` tag stays (as in the collector) beside the status it makes.
-                  attributes: [
-                    str("http.path", "/api"),
-                    str("error", "connection reset"),
-                    str("network.local.address", "172.17.0.13"),
-                    str("peer.service", "backend"),
-                    str("network.peer.address", "172.17.0.9"),
-                    int("network.peer.port", 9000),
-                    str("server.address", "172.17.0.9"),
-                    int("server.port", 9000),
-                  ],
-                  events: [],
-                  status: { code: 2, message: "connection reset" },
-                },
-              ],
-            },
-          ],
-        },
-        {
-          resource: { attributes: [str("service.name", "backend")], droppedAttributesCount: 0 },
-          schemaUrl: "",
-          scopeSpans: [
-            {
-              scope: noScope,
-              schemaUrl: "",
-              spans: [
-                {
-                  ...base,
-                  spanId: "be2d01e33cc78d97",
-                  parentSpanId: "bd7a977555f6b982",
-                  name: "get /api",
-                  kind: 2,
-                  startTimeUnixNano: "1502787600012000000",
-                  endTimeUnixNano: "1502787600107000000",
-                  attributes: [
-                    str("http.path", "/api"),
-                    str("http.status_code", "200"),
-                    str("network.local.address", "172.17.0.9"),
-                    int("network.local.port", 9000),
-                    str("network.peer.address", "172.17.0.13"),
-                    int("network.peer.port", 54012),
-                    bool("zipkin.shared", true),
-                    bool("zipkin.debug", true),
-                  ],
-                  events: [],
-                  status: { code: 0, message: "" },
-                },
-              ],
-            },
-          ],
-        },
+        resource("frontend", [
+          {
+            ...base,
+            spanId: "bd7a977555f6b982",
+            parentSpanId: "",
+            name: "get /",
+            kind: 2,
+            startTimeUnixNano: "1502787600000000000",
+            endTimeUnixNano: "1502787600150000000",
+            attributes: [
+              str("http.method", "GET"),
+              str("http.path", "/"),
+              str("network.local.address", "172.17.0.13"),
+              int("network.local.port", 8080),
+              str("network.peer.address", "::1"),
+              int("network.peer.port", 63720),
+            ],
+            events: [{ timeUnixNano: "1502787600000100000", name: "wr", attributes: [], droppedAttributesCount: 0 }],
+            status: { code: 0, message: "" },
+          },
+          {
+            ...base,
+            spanId: "be2d01e33cc78d97",
+            parentSpanId: "bd7a977555f6b982",
+            name: "get /api",
+            kind: 3,
+            startTimeUnixNano: "1502787600010000000",
+            endTimeUnixNano: "1502787600110000000",
+            // Zipkin's `error` tag stays (as in the collector) beside the status it makes.
+            attributes: [
+              str("http.path", "/api"),
+              str("error", "connection reset"),
+              str("network.local.address", "172.17.0.13"),
+              str("peer.service", "backend"),
+              str("network.peer.address", "172.17.0.9"),
+              int("network.peer.port", 9000),
+              str("server.address", "172.17.0.9"),
+              int("server.port", 9000),
+            ],
+            events: [],
+            status: { code: 2, message: "connection reset" },
+          },
+        ]),
+        resource("backend", [
+          {
+            ...base,
+            spanId: "be2d01e33cc78d97",
+            parentSpanId: "bd7a977555f6b982",
+            name: "get /api",
+            kind: 2,
+            startTimeUnixNano: "1502787600012000000",
+            endTimeUnixNano: "1502787600107000000",
+            attributes: [
+              str("http.path", "/api"),
+              str("http.status_code", "200"),
+              str("network.local.address", "172.17.0.9"),
+              int("network.local.port", 9000),
+              str("network.peer.address", "172.17.0.13"),
+              int("network.peer.port", 54012),
+              bool("zipkin.shared", true),
+              bool("zipkin.debug", true),
+            ],
+            events: [],
+            status: { code: 0, message: "" },
+          },
+        ]),
       ],
     };
     expect(decodeZipkinSpans(BRAVE_CALL)).toEqual(expected);

@@ -1,37 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { bool, dbl, int, str, zeroSpan } from "../../test/support/spans.ts";
+import { BRAVE_TRACE, braveFrontendSpans } from "../../test/support/zipkin-brave-call.ts";
 import type { KeyValue, ResourceSpans, Span, TraceBatch } from "../model/span.ts";
 import { decodeZipkinSpans } from "./decode.ts";
 import { encodeZipkinSpans, zipkinTraceId } from "./encode.ts";
 
-const TRACE = "5982fe77008310cc80f1da5e10147517";
+const TRACE = BRAVE_TRACE;
 
 // Zipkin-shaped input: a Brave-style call (shared server half), an internal span, a producer with
 // a host-name server, annotations with and without attributes, a link, a 64-bit trace.
 const ZIPKIN = [
-  {
-    traceId: TRACE,
-    id: "bd7a977555f6b982",
-    name: "get /",
-    kind: "SERVER",
-    timestamp: 1502787600000000,
-    duration: 150000,
-    localEndpoint: { serviceName: "frontend", ipv4: "172.17.0.13", port: 8080 },
-    remoteEndpoint: { ipv6: "::1", port: 63720 },
-    tags: { "http.method": "GET", "http.path": "/", "host.name": "web-1", "otel.scope.name": "brave", "otel.scope.version": "5.0" },
-    annotations: [{ timestamp: 1502787600000100, value: "wr" }],
-  },
-  {
-    traceId: TRACE,
-    parentId: "bd7a977555f6b982",
-    id: "be2d01e33cc78d97",
-    name: "get /api",
-    kind: "CLIENT",
-    timestamp: 1502787600010000,
-    duration: 100000,
-    localEndpoint: { serviceName: "frontend", ipv4: "172.17.0.13" },
-    remoteEndpoint: { serviceName: "backend", ipv4: "172.17.0.9", port: 9000 },
-    tags: { "http.path": "/api", error: "connection reset", "host.name": "web-1", "otel.scope.name": "brave", "otel.scope.version": "5.0" },
-  },
+  ...braveFrontendSpans({ "host.name": "web-1", "otel.scope.name": "brave", "otel.scope.version": "5.0" }),
   {
     traceId: TRACE,
     parentId: "bd7a977555f6b982",
@@ -86,12 +65,7 @@ function normalized(rs: ResourceSpans[]): ResourceSpans[] {
 }
 
 function span(over: Partial<Span>): Span {
-  return {
-    traceId: TRACE, spanId: "bd7a977555f6b982", parentSpanId: "", traceState: "", flags: 1, name: "op", kind: 0,
-    startTimeUnixNano: "1502787600000000000", endTimeUnixNano: "1502787600001500999",
-    attributes: [], droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
-    status: { code: 0, message: "" }, ...over,
-  };
+  return zeroSpan({ traceId: TRACE, spanId: "bd7a977555f6b982", flags: 1, name: "op", startTimeUnixNano: "1502787600000000000", endTimeUnixNano: "1502787600001500999", ...over });
 }
 
 function rs(service: string | undefined, s: Span[], resourceAttrs: KeyValue[] = []): ResourceSpans {
@@ -111,18 +85,7 @@ describe("encodeZipkinSpans", () => {
   it("gives back the Zipkin fields of the input", () => {
     const encoded = encodeZipkinSpans(decodeZipkinSpans(structuredClone(ZIPKIN)).resourceSpans);
     const byId = (id: string, kind?: string) => encoded.find((s) => s.id === id && s.kind === kind)!;
-    expect(byId("bd7a977555f6b982", "SERVER")).toEqual({
-      traceId: TRACE,
-      id: "bd7a977555f6b982",
-      name: "get /",
-      kind: "SERVER",
-      timestamp: 1502787600000000,
-      duration: 150000,
-      localEndpoint: { serviceName: "frontend", ipv4: "172.17.0.13", port: 8080 },
-      remoteEndpoint: { ipv6: "::1", port: 63720 },
-      tags: { "http.method": "GET", "http.path": "/", "host.name": "web-1", "otel.scope.name": "brave", "otel.scope.version": "5.0" },
-      annotations: [{ timestamp: 1502787600000100, value: "wr" }],
-    });
+    expect(byId("bd7a977555f6b982", "SERVER")).toEqual(ZIPKIN[0]);
     // Zipkin's `error` tag alone comes back alone, no otel.status_code beside it.
     expect(byId("be2d01e33cc78d97", "CLIENT")).toEqual(ZIPKIN[1]);
     const server = byId("be2d01e33cc78d97", "SERVER");
@@ -150,12 +113,12 @@ describe("encodeZipkinSpans", () => {
           parentSpanId: "00f067aa0ba902b7",
           status: { code: 2, message: "" },
           attributes: [
-            { key: "server.address", value: { stringValue: "10.0.0.5" } },
-            { key: "server.port", value: { intValue: "443" } },
-            { key: "network.local.address", value: { stringValue: "2001:db8::1" } },
-            { key: "retries", value: { intValue: "2" } },
-            { key: "ratio", value: { doubleValue: 0.5 } },
-            { key: "cached", value: { boolValue: false } },
+            str("server.address", "10.0.0.5"),
+            int("server.port", 443),
+            str("network.local.address", "2001:db8::1"),
+            int("retries", 2),
+            dbl("ratio", 0.5),
+            bool("cached", false),
             { key: "ids", value: { arrayValue: { values: [{ stringValue: "a" }, { intValue: "1" }] } } },
             { key: "map", value: { kvlistValue: { values: [{ key: "k", value: { boolValue: true } }] } } },
             { key: "empty", value: {} },
@@ -197,7 +160,6 @@ describe("encodeZipkinSpans", () => {
   });
 
   it("writes a span's own status tags when they say its status, else the status's (OTel's Zipkin mapping)", () => {
-    const str = (key: string, value: string): KeyValue => ({ key, value: { stringValue: value } });
     const tagsOf = (attributes: KeyValue[], status: Span["status"]) => encodeZipkinSpans([rs("a", [span({ attributes, status })])])[0]!.tags;
     // As decode.ts keeps a Zipkin span's status tags.
     expect(tagsOf([str("error", "connection reset")], { code: 2, message: "connection reset" })).toEqual({ error: "connection reset" });
