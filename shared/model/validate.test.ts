@@ -20,6 +20,19 @@ function batchOf(...scopes: Span[][][]): TraceBatch {
   };
 }
 
+/** A batch of one span whose resource and scope carry `attrs()` too (`resourceDropped`: the resource's dropped count). */
+function withAttributesAround(attrs: () => KeyValue[], s: Span, resourceDropped = 0): TraceBatch {
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: attrs(), droppedAttributesCount: resourceDropped },
+        schemaUrl: "",
+        scopeSpans: [{ scope: { ...emptyScope(), attributes: attrs() }, schemaUrl: "", spans: [s] }],
+      },
+    ],
+  };
+}
+
 function link(traceId: string, spanId: string) {
   return { traceId, spanId, traceState: "", attributes: [], droppedAttributesCount: 0, flags: 0 };
 }
@@ -109,31 +122,18 @@ describe("validateBatch", () => {
       { key: "long", value: { stringValue: long } },
       { key: "n", value: { intValue: "1" } },
     ];
-    const input: TraceBatch = {
-      resourceSpans: [
-        {
-          resource: { attributes: attrs(), droppedAttributesCount: 0 },
-          schemaUrl: "",
-          scopeSpans: [
-            {
-              scope: { ...emptyScope(), attributes: attrs() },
-              schemaUrl: "",
-              spans: [
-                span({
-                  attributes: [
-                    ...attrs(),
-                    { key: "arr", value: { arrayValue: { values: [{ stringValue: long }, { boolValue: true }] } } },
-                    { key: "kv", value: { kvlistValue: { values: [{ key: "deep", value: { stringValue: long } }] } } },
-                  ],
-                  events: [{ timeUnixNano: "1700000000000000001", name: "e", attributes: attrs(), droppedAttributesCount: 0 }],
-                  links: [{ ...link(TRACE, SPAN), attributes: attrs() }],
-                }),
-              ],
-            },
-          ],
-        },
-      ],
-    };
+    const input = withAttributesAround(
+      attrs,
+      span({
+        attributes: [
+          ...attrs(),
+          { key: "arr", value: { arrayValue: { values: [{ stringValue: long }, { boolValue: true }] } } },
+          { key: "kv", value: { kvlistValue: { values: [{ key: "deep", value: { stringValue: long } }] } } },
+        ],
+        events: [{ timeUnixNano: "1700000000000000001", name: "e", attributes: attrs(), droppedAttributesCount: 0 }],
+        links: [{ ...link(TRACE, SPAN), attributes: attrs() }],
+      }),
+    );
     const before = structuredClone(input);
     const result = validateBatch(input, { maxAttributeValueBytes: 8 });
     expect(input).toEqual(before);
@@ -280,21 +280,11 @@ describe("size and count bounds", () => {
   it("drops attributes whose key is too long, anywhere, and counts them as dropped", () => {
     const longKey = "k".repeat(MAX_ATTRIBUTE_KEY_BYTES + 1);
     const attrs = () => [kv("a", "1"), kv(longKey, "2"), kv("c", "3")];
-    const input: TraceBatch = {
-      resourceSpans: [
-        {
-          resource: { attributes: attrs(), droppedAttributesCount: 2 },
-          schemaUrl: "",
-          scopeSpans: [
-            {
-              scope: { ...emptyScope(), attributes: attrs() },
-              schemaUrl: "",
-              spans: [span({ attributes: [...attrs(), { key: "kv", value: { kvlistValue: { values: attrs() } } }], events: [{ timeUnixNano: "1", name: "e", attributes: attrs(), droppedAttributesCount: 0 }] })],
-            },
-          ],
-        },
-      ],
-    };
+    const input = withAttributesAround(
+      attrs,
+      span({ attributes: [...attrs(), { key: "kv", value: { kvlistValue: { values: attrs() } } }], events: [{ timeUnixNano: "1", name: "e", attributes: attrs(), droppedAttributesCount: 0 }] }),
+      2,
+    );
     const result = validateBatch(input);
     const rs = result.batch.resourceSpans[0]!;
     const s = first(result);
