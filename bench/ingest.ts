@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { prepareBatch } from "../shared/ingest/prepare.ts";
 import { workerdCpuMs } from "./support/workerd-cpu.ts";
+import { waitForHttp } from "../scripts/wait-for-http.mjs";
 import { referenceEncode } from "../test/support/otlp-reference.ts";
 import { realisticTraceBatch } from "../test/support/random-otlp.ts";
 
@@ -42,19 +43,6 @@ function waitForLine(child: ChildProcess, needle: string, timeoutMs: number): Pr
     child.stderr?.on("data", on);
   });
 }
-
-async function waitForHttp(url: string) {
-  for (let i = 0; i < 300; i++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`${url} did not come up`);
-}
-
 
 async function load(url: string, headers: Record<string, string>) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -117,7 +105,7 @@ const stack = spawn("node", ["scripts/start.mjs"], { env, stdio: ["ignore", "pip
 const nullWorker = spawn("wrangler", ["dev", "-c", "bench/null-worker/wrangler.toml", "--port", String(nullPort), "--inspector-port", String(nullPort + 1), "--ip", "127.0.0.1", "--persist-to", join(stateDir, "null-worker"), "--show-interactive-dev-session=false", "--log-level", "warn"], { env: { ...env, WRANGLER_REGISTRY_PATH: join(stateDir, "null-worker", "registry") }, stdio: ["ignore", "pipe", "pipe"], detached: true });
 try {
   await waitForLine(stack, "READY", 180_000);
-  await waitForHttp(`http://127.0.0.1:${nullPort}/`);
+  await waitForHttp(`http://127.0.0.1:${nullPort}/`, 300);
   const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
   const tenant = (await (await fetch(`http://127.0.0.1:${dashboardPort}/admin/v1/tenants`, { method: "POST", headers: admin, body: JSON.stringify({ name: "bench" }) })).json()) as { id: string };
   // The benchmark measures throughput, not the rate limiter: lift this tenant's limit.

@@ -14,6 +14,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { resolveAdminToken } from "./dev-vars.mjs";
 import { cronIsDue, cronsOf } from "./local-cron.mjs";
+import { waitForHttp } from "./wait-for-http.mjs";
 
 const ingestPort = Number(process.env.INGEST_PORT ?? 4318);
 const dashboardPort = Number(process.env.DASHBOARD_PORT ?? 8787);
@@ -81,26 +82,14 @@ function watch(child) {
 }
 watch(children[0]);
 
-async function waitFor(url) {
-  for (let i = 0; i < 600; i++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-await waitFor(`http://127.0.0.1:${ingestPort}/`);
+await waitForHttp(`http://127.0.0.1:${ingestPort}/`);
 // Started only once ingest is up: two workerd processes creating their local state files in the
 // same directory at the same moment can collide (SQLITE_BUSY).
 children.push(
   spawn(wrangler, ["dev", "-c", "wrangler.toml", "--port", String(dashboardPort), "--inspector-port", String(dashboardPort + 10000), "--env-file", dashboardEnvFile, "--var", `INGEST_URL:http://localhost:${ingestPort}`, ...common], { stdio: "inherit", env }),
 );
 watch(children[1]);
-await waitFor(`http://127.0.0.1:${dashboardPort}/healthz`);
+await waitForHttp(`http://127.0.0.1:${dashboardPort}/healthz`);
 
 // The assembler's crons (sweep of lost ingest objects, compaction, retention, session cleanup), on
 // their schedule, plus once at start and once when the previous run's newest objects are sweepable.
