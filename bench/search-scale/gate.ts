@@ -11,7 +11,7 @@
  *
  * Structural types, so it needs no Workers types.
  */
-import { sleep, type D1Like, type StatementLike } from "../support/latency.ts";
+import { aroundD1Calls, sleep } from "../support/latency.ts";
 
 export interface GateCounts {
   r2Reads: number;
@@ -141,37 +141,10 @@ export function gatedR2<B extends object>(bucket: B, gate: Gate): B {
 
 /** The D1 database through the gate: each query or batch is one call (one round trip, as on Cloudflare). */
 export function gatedD1<T extends object>(binding: T, gate: Gate): T {
-  const db = binding as unknown as D1Like;
-  const call = <R>(fn: () => Promise<R>) =>
+  return aroundD1Calls(binding, (call) =>
     gate.run("d1", () => {
       gate.counts.d1Queries++;
-      return fn();
-    });
-  class Statement {
-    readonly inner: StatementLike;
-    constructor(inner: StatementLike) {
-      this.inner = inner;
-    }
-    bind(...values: unknown[]) {
-      return new Statement(this.inner.bind(...values));
-    }
-    all() {
-      return call(() => this.inner.all());
-    }
-    run() {
-      return call(() => this.inner.run());
-    }
-    first(column?: string) {
-      return call(() => this.inner.first(column));
-    }
-    raw(options?: unknown) {
-      return call(() => this.inner.raw(options));
-    }
-  }
-  return {
-    prepare: (sql: string) => new Statement(db.prepare(sql)),
-    batch: (statements: Statement[]) => call(() => db.batch(statements.map((s) => s.inner))),
-    exec: db.exec && ((sql: string) => call(() => db.exec!(sql))),
-    query: db.query && ((request: unknown) => call(() => db.query!(request))),
-  } as unknown as T;
+      return call();
+    }),
+  );
 }

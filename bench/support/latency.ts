@@ -43,6 +43,17 @@ export interface D1Like {
 /** A D1 database whose queries and batches each wait `ms` first (one round trip each, as on Cloudflare). */
 export function delayedD1<T extends object>(binding: T, ms: number): T {
   if (ms <= 0) return binding;
+  return aroundD1Calls(binding, async (call) => {
+    await sleep(ms);
+    return call();
+  });
+}
+
+/**
+ * A D1 database each of whose round trips (a statement's all, run, first or raw; a batch; exec;
+ * query) runs through `around`, which decides when and whether `call` runs: a delay, a slot, a count.
+ */
+export function aroundD1Calls<T extends object>(binding: T, around: <R>(call: () => Promise<R>) => Promise<R>): T {
   const db = binding as unknown as D1Like;
   class Statement {
     readonly inner: StatementLike;
@@ -52,32 +63,23 @@ export function delayedD1<T extends object>(binding: T, ms: number): T {
     bind(...values: unknown[]) {
       return new Statement(this.inner.bind(...values));
     }
-    async all() {
-      await sleep(ms);
-      return this.inner.all();
+    all() {
+      return around(() => this.inner.all());
     }
-    async run() {
-      await sleep(ms);
-      return this.inner.run();
+    run() {
+      return around(() => this.inner.run());
     }
-    async first(column?: string) {
-      await sleep(ms);
-      return this.inner.first(column);
+    first(column?: string) {
+      return around(() => this.inner.first(column));
     }
-    async raw(options?: unknown) {
-      await sleep(ms);
-      return this.inner.raw(options);
+    raw(options?: unknown) {
+      return around(() => this.inner.raw(options));
     }
   }
   return {
     prepare: (sql: string) => new Statement(db.prepare(sql)),
-    batch: async (statements: Statement[]) => {
-      await sleep(ms);
-      return db.batch(statements.map((s) => s.inner));
-    },
-    query: db.query && (async (request: unknown) => {
-      await sleep(ms);
-      return db.query!(request);
-    }),
+    batch: (statements: Statement[]) => around(() => db.batch(statements.map((s) => s.inner))),
+    exec: db.exec && ((sql: string) => around(() => db.exec!(sql))),
+    query: db.query && ((request: unknown) => around(() => db.query!(request))),
   } as unknown as T;
 }
