@@ -5,6 +5,7 @@
  * that inflates past what it claims (corruption, or a hostile object) and a section that does not
  * shrink is stored as is.
  */
+import { readStreamAtMost } from "../encoding/read-stream.ts";
 import { ByteReader, ByteWriter, crc32 } from "./bytes.ts";
 
 export const Codec = { NONE: 0, DEFLATE_RAW: 1, GZIP: 2 } as const;
@@ -13,37 +14,13 @@ export type CodecName = "none" | "deflate-raw" | "gzip";
 
 const CODEC_OF: Record<CodecName, CodecId> = { none: Codec.NONE, "deflate-raw": Codec.DEFLATE_RAW, gzip: Codec.GZIP };
 
-async function collect(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel();
-      throw new RangeError(`section inflates past its stated ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
 function through(data: Uint8Array, transform: CompressionStream | DecompressionStream, limit: number): Promise<Uint8Array> {
   const writer = transform.writable.getWriter();
   // Write and read concurrently: the transform's queues are bounded, so awaiting the write first
   // could wait forever on a large input.
   // The transform only reads the bytes; the cast drops the SharedArrayBuffer possibility from the type.
   const written = writer.write(data as Uint8Array<ArrayBuffer>).then(() => writer.close());
-  const out = collect(transform.readable, limit);
+  const out = readStreamAtMost(transform.readable, limit, () => new RangeError(`section inflates past its stated ${limit} bytes`));
   return Promise.all([written, out]).then(([, bytes]) => bytes);
 }
 

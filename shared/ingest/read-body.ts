@@ -4,6 +4,7 @@
  * inflation, so a small gzip bomb is cut off as soon as it passes the limit instead of after it
  * has filled memory.
  */
+import { readStreamAtMost } from "../encoding/read-stream.ts";
 import { ApiError } from "../http/errors.ts";
 
 const ENCODINGS = { gzip: "gzip", "x-gzip": "gzip", deflate: "deflate", identity: null } as const;
@@ -21,32 +22,12 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
   let stream: ReadableStream<Uint8Array> = request.body;
   if (format) stream = stream.pipeThrough(new DecompressionStream(format) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
 
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(maxBytes);
-      }
-      chunks.push(value);
-    }
+    return await readStreamAtMost(stream, maxBytes, () => tooLarge(maxBytes));
   } catch (err) {
     if (err instanceof ApiError) throw err;
     throw new ApiError(400, "bad_encoding", `The body is not valid ${format ?? "data"}: ${(err as Error).message}`);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 function tooLarge(maxBytes: number): ApiError {
