@@ -101,12 +101,27 @@ export const blocks = sqliteTable(
   (t) => [index("blocks_tenant_end").on(t.tenantId, t.endMs)],
 );
 
+/**
+ * The columns every per-minute metric table starts its row (and primary key) with. A function, so
+ * each table gets builders of its own.
+ */
+const tenantMinuteColumns = () => ({
+  tenantId: text("tenant_id").notNull(),
+  minute: integer("minute").notNull(),
+});
+
+/** Spans, errors among them and their duration histogram: the RED counts of one row. */
+const redColumns = () => ({
+  count: integer("count").notNull(),
+  errors: integer("errors").notNull(),
+  durations: bytes("durations").notNull(),
+});
+
 /** Service-graph edges per minute (shared/servicegraph/aggregate.ts EdgeRow). */
 export const edgeMinutes = sqliteTable(
   "edge_minutes",
   {
-    tenantId: text("tenant_id").notNull(),
-    minute: integer("minute").notNull(),
+    ...tenantMinuteColumns(),
     source: text("source").notNull(),
     target: text("target").notNull(),
     connectionType: text("connection_type").notNull(),
@@ -126,14 +141,11 @@ export const edgeMinutes = sqliteTable(
 export const operationMinutes = sqliteTable(
   "operation_minutes",
   {
-    tenantId: text("tenant_id").notNull(),
-    minute: integer("minute").notNull(),
+    ...tenantMinuteColumns(),
     service: text("service").notNull(),
     operation: text("operation").notNull(),
     kind: integer("kind").notNull(),
-    count: integer("count").notNull(),
-    errors: integer("errors").notNull(),
-    durations: bytes("durations").notNull(),
+    ...redColumns(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.service, t.operation, t.kind] })],
 );
@@ -149,13 +161,10 @@ export const operationMinutes = sqliteTable(
 export const serviceMinutes = sqliteTable(
   "service_minutes",
   {
-    tenantId: text("tenant_id").notNull(),
-    minute: integer("minute").notNull(),
+    ...tenantMinuteColumns(),
     service: text("service").notNull(),
     serviceNameType: integer("service_name_type").notNull(),
-    count: integer("count").notNull(),
-    errors: integer("errors").notNull(),
-    durations: bytes("durations").notNull(),
+    ...redColumns(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.service, t.serviceNameType] })],
 );
