@@ -256,16 +256,24 @@ function idBytes(h: string): Uint8Array {
   return new Uint8Array(Buffer.from(h, "hex"));
 }
 
+// Sets a message's `attributes` and `droppedAttributesCount` (Resource, InstrumentationScope,
+// Span, Event and Link all carry the pair).
+function putAttributes(o: Raw, m: { attributes: KeyValue[]; droppedAttributesCount: number }, all: boolean): void {
+  put(o, "attributes", encKeyValues(m.attributes), m.attributes.length === 0, all);
+  put(o, "droppedAttributesCount", m.droppedAttributesCount, m.droppedAttributesCount === 0, all);
+}
+
+// Sets sub-message `key` unless every field was omitted as a zero value (then it is absent, which
+// decodes the same as empty).
+function putMessage(o: Raw, key: string, message: Raw, all: boolean): void {
+  put(o, key, message, Object.keys(message).length === 0, all);
+}
+
 function encResourceSpans(rs: ResourceSpans, all: boolean): Raw {
   const o: Raw = {};
-  const r = rs.resource;
-  const resEmpty = r.attributes.length === 0 && r.droppedAttributesCount === 0;
-  if (all || !resEmpty) {
-    const ro: Raw = {};
-    put(ro, "attributes", encKeyValues(r.attributes), r.attributes.length === 0, all);
-    put(ro, "droppedAttributesCount", r.droppedAttributesCount, r.droppedAttributesCount === 0, all);
-    o.resource = ro;
-  }
+  const ro: Raw = {};
+  putAttributes(ro, rs.resource, all);
+  putMessage(o, "resource", ro, all);
   put(o, "scopeSpans", rs.scopeSpans.map((ss) => encScopeSpans(ss, all)), rs.scopeSpans.length === 0, all);
   put(o, "schemaUrl", rs.schemaUrl, rs.schemaUrl === "", all);
   return o;
@@ -274,15 +282,11 @@ function encResourceSpans(rs: ResourceSpans, all: boolean): Raw {
 function encScopeSpans(ss: ScopeSpans, all: boolean): Raw {
   const o: Raw = {};
   const s = ss.scope;
-  const scopeEmpty = s.name === "" && s.version === "" && s.attributes.length === 0 && s.droppedAttributesCount === 0;
-  if (all || !scopeEmpty) {
-    const so: Raw = {};
-    put(so, "name", s.name, s.name === "", all);
-    put(so, "version", s.version, s.version === "", all);
-    put(so, "attributes", encKeyValues(s.attributes), s.attributes.length === 0, all);
-    put(so, "droppedAttributesCount", s.droppedAttributesCount, s.droppedAttributesCount === 0, all);
-    o.scope = so;
-  }
+  const so: Raw = {};
+  put(so, "name", s.name, s.name === "", all);
+  put(so, "version", s.version, s.version === "", all);
+  putAttributes(so, s, all);
+  putMessage(o, "scope", so, all);
   put(o, "spans", ss.spans.map((sp) => encSpan(sp, all)), ss.spans.length === 0, all);
   put(o, "schemaUrl", ss.schemaUrl, ss.schemaUrl === "", all);
   return o;
@@ -298,19 +302,15 @@ function encSpan(s: Span, all: boolean): Raw {
   put(o, "kind", s.kind, s.kind === 0, all);
   put(o, "startTimeUnixNano", u64(s.startTimeUnixNano), s.startTimeUnixNano === "0", all);
   put(o, "endTimeUnixNano", u64(s.endTimeUnixNano), s.endTimeUnixNano === "0", all);
-  put(o, "attributes", encKeyValues(s.attributes), s.attributes.length === 0, all);
-  put(o, "droppedAttributesCount", s.droppedAttributesCount, s.droppedAttributesCount === 0, all);
+  putAttributes(o, s, all);
   put(o, "events", s.events.map((e) => encEvent(e, all)), s.events.length === 0, all);
   put(o, "droppedEventsCount", s.droppedEventsCount, s.droppedEventsCount === 0, all);
   put(o, "links", s.links.map((l) => encLink(l, all)), s.links.length === 0, all);
   put(o, "droppedLinksCount", s.droppedLinksCount, s.droppedLinksCount === 0, all);
-  const st = s.status;
-  if (all || st.code !== 0 || st.message !== "") {
-    const so: Raw = {};
-    put(so, "message", st.message, st.message === "", all);
-    put(so, "code", st.code, st.code === 0, all);
-    o.status = so;
-  }
+  const so: Raw = {};
+  put(so, "message", s.status.message, s.status.message === "", all);
+  put(so, "code", s.status.code, s.status.code === 0, all);
+  putMessage(o, "status", so, all);
   put(o, "flags", s.flags, s.flags === 0, all);
   return o;
 }
@@ -319,8 +319,7 @@ function encEvent(e: SpanEvent, all: boolean): Raw {
   const o: Raw = {};
   put(o, "timeUnixNano", u64(e.timeUnixNano), e.timeUnixNano === "0", all);
   put(o, "name", e.name, e.name === "", all);
-  put(o, "attributes", encKeyValues(e.attributes), e.attributes.length === 0, all);
-  put(o, "droppedAttributesCount", e.droppedAttributesCount, e.droppedAttributesCount === 0, all);
+  putAttributes(o, e, all);
   return o;
 }
 
@@ -329,8 +328,7 @@ function encLink(l: SpanLink, all: boolean): Raw {
   put(o, "traceId", idBytes(l.traceId), l.traceId === "", all);
   put(o, "spanId", idBytes(l.spanId), l.spanId === "", all);
   put(o, "traceState", l.traceState, l.traceState === "", all);
-  put(o, "attributes", encKeyValues(l.attributes), l.attributes.length === 0, all);
-  put(o, "droppedAttributesCount", l.droppedAttributesCount, l.droppedAttributesCount === 0, all);
+  putAttributes(o, l, all);
   put(o, "flags", l.flags, l.flags === 0, all);
   return o;
 }
