@@ -120,18 +120,26 @@ function canonicalInt64(s: string): bigint | undefined {
   return v >= INT64_MIN && v <= INT64_MAX ? v : undefined;
 }
 
+/** A value stored as text (a string, or an int or bytes value not in canonical form): its tag and a string reference. */
+function writeTextValue(c: ColumnsWriter, refs: StringRefs, tag: number, text: string): void {
+  c.cols[Col.VAL_TAG]!.byte(tag);
+  c.cols[Col.VAL_STR]!.uvarint(refs.ref(text));
+}
+
+function readTextValue(c: ColumnsReader, strings: StringTable): string {
+  return strings.read(c.cols[Col.VAL_STR]!);
+}
+
 export function writeValue(c: ColumnsWriter, refs: StringRefs, v: AnyValue): void {
   const tag = c.cols[Col.VAL_TAG]!;
   if ("stringValue" in v) {
-    tag.byte(Tag.STRING);
-    c.cols[Col.VAL_STR]!.uvarint(refs.ref(v.stringValue));
+    writeTextValue(c, refs, Tag.STRING, v.stringValue);
   } else if ("boolValue" in v) {
     tag.byte(v.boolValue ? Tag.TRUE : Tag.FALSE);
   } else if ("intValue" in v) {
     const n = canonicalInt64(v.intValue);
     if (n === undefined) {
-      tag.byte(Tag.INT_TEXT);
-      c.cols[Col.VAL_STR]!.uvarint(refs.ref(v.intValue));
+      writeTextValue(c, refs, Tag.INT_TEXT, v.intValue);
     } else {
       tag.byte(Tag.INT);
       c.cols[Col.VAL_NUM]!.sbig(n);
@@ -142,8 +150,7 @@ export function writeValue(c: ColumnsWriter, refs: StringRefs, v: AnyValue): voi
   } else if ("bytesValue" in v) {
     const b = base64ToBytesOrUndefined(v.bytesValue);
     if (b === undefined) {
-      tag.byte(Tag.BYTES_TEXT);
-      c.cols[Col.VAL_STR]!.uvarint(refs.ref(v.bytesValue));
+      writeTextValue(c, refs, Tag.BYTES_TEXT, v.bytesValue);
     } else {
       tag.byte(Tag.BYTES);
       c.cols[Col.VAL_BYTES]!.lenBytes(b);
@@ -169,7 +176,7 @@ function readTaggedValue(c: ColumnsReader, strings: StringTable, tag: number): A
     case Tag.EMPTY:
       return {};
     case Tag.STRING:
-      return { stringValue: strings.read(c.cols[Col.VAL_STR]!) };
+      return { stringValue: readTextValue(c, strings) };
     case Tag.FALSE:
       return { boolValue: false };
     case Tag.TRUE:
@@ -177,13 +184,13 @@ function readTaggedValue(c: ColumnsReader, strings: StringTable, tag: number): A
     case Tag.INT:
       return { intValue: c.cols[Col.VAL_NUM]!.sbig().toString() };
     case Tag.INT_TEXT:
-      return { intValue: strings.read(c.cols[Col.VAL_STR]!) };
+      return { intValue: readTextValue(c, strings) };
     case Tag.DOUBLE:
       return { doubleValue: c.cols[Col.VAL_NUM]!.f64() };
     case Tag.BYTES:
       return { bytesValue: bytesToBase64(c.cols[Col.VAL_BYTES]!.lenBytes()) };
     case Tag.BYTES_TEXT:
-      return { bytesValue: strings.read(c.cols[Col.VAL_STR]!) };
+      return { bytesValue: readTextValue(c, strings) };
     case Tag.ARRAY: {
       const n = c.cols[Col.COUNTS]!.uvarint();
       const values: AnyValue[] = [];
