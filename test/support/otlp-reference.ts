@@ -17,18 +17,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
-import type {
-  AnyValue,
-  InstrumentationScope,
-  KeyValue,
-  Resource,
-  ResourceSpans,
-  ScopeSpans,
-  Span,
-  SpanEvent,
-  SpanLink,
-  TraceBatch,
-} from "../../shared/model/span.ts";
+import type { AnyValue, InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink, TraceBatch } from "../../shared/model/span.ts";
 import { emptyResource, emptyScope } from "../../shared/model/span.ts";
 
 // The generated root is CommonJS (`require("protobufjs/minimal")`, `module.exports = $root`), even
@@ -269,27 +258,29 @@ function putMessage(o: Raw, key: string, message: Raw, all: boolean): void {
   put(o, key, message, Object.keys(message).length === 0, all);
 }
 
-function encResourceSpans(rs: ResourceSpans, all: boolean): Raw {
+// ResourceSpans and ScopeSpans alike: the message they are about (resource, scope), their list
+// (scopeSpans, spans) and a schema URL.
+function encGroup(about: string, aboutFields: Raw, list: string, items: Raw[], schemaUrl: string, all: boolean): Raw {
   const o: Raw = {};
-  const ro: Raw = {};
-  putAttributes(ro, rs.resource, all);
-  putMessage(o, "resource", ro, all);
-  put(o, "scopeSpans", rs.scopeSpans.map((ss) => encScopeSpans(ss, all)), rs.scopeSpans.length === 0, all);
-  put(o, "schemaUrl", rs.schemaUrl, rs.schemaUrl === "", all);
+  putMessage(o, about, aboutFields, all);
+  put(o, list, items, items.length === 0, all);
+  put(o, "schemaUrl", schemaUrl, schemaUrl === "", all);
   return o;
 }
 
+function encResourceSpans(rs: ResourceSpans, all: boolean): Raw {
+  const ro: Raw = {};
+  putAttributes(ro, rs.resource, all);
+  return encGroup("resource", ro, "scopeSpans", rs.scopeSpans.map((ss) => encScopeSpans(ss, all)), rs.schemaUrl, all);
+}
+
 function encScopeSpans(ss: ScopeSpans, all: boolean): Raw {
-  const o: Raw = {};
   const s = ss.scope;
   const so: Raw = {};
   put(so, "name", s.name, s.name === "", all);
   put(so, "version", s.version, s.version === "", all);
   putAttributes(so, s, all);
-  putMessage(o, "scope", so, all);
-  put(o, "spans", ss.spans.map((sp) => encSpan(sp, all)), ss.spans.length === 0, all);
-  put(o, "schemaUrl", ss.schemaUrl, ss.schemaUrl === "", all);
-  return o;
+  return encGroup("scope", so, "spans", ss.spans.map((sp) => encSpan(sp, all)), ss.schemaUrl, all);
 }
 
 function encSpan(s: Span, all: boolean): Raw {

@@ -9,18 +9,7 @@
  * Both only produce values that survive a protobuf round trip (no lone surrogates).
  */
 import { Buffer } from "node:buffer";
-import type {
-  AnyValue,
-  InstrumentationScope,
-  KeyValue,
-  Resource,
-  ResourceSpans,
-  ScopeSpans,
-  Span,
-  SpanEvent,
-  SpanLink,
-  TraceBatch,
-} from "../../shared/model/span.ts";
+import type { AnyValue, InstrumentationScope, KeyValue, Resource, ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink, TraceBatch } from "../../shared/model/span.ts";
 
 /** A small seeded PRNG (mulberry32): same seed, same batch, on every machine. */
 export class Rng {
