@@ -1,8 +1,8 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JaegerTrace } from "../../shared/jaeger/convert.ts";
 import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
 import { str, testResourceSpans, testSpan } from "../support/spans.ts";
+import { dashboardGet as get, twoReaders } from "../support/dashboard-api.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, kind: number, startMs: number, durationMs: number, attributes: KeyValue[] = []): Span {
@@ -13,19 +13,11 @@ function resource(service: string, spans: Span[]): ResourceSpans {
   return testResourceSpans(service, spans);
 }
 
-
-async function get(path: string, key?: string) {
-  const res = await exports.default.fetch(`http://localhost${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
-  const text = await res.text();
-  return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : text };
-}
-
 const ids = (body: { data: JaegerTrace[] }) => body.data.map((t) => t.traceID);
 
 describe("Jaeger search and api_v3", () => {
   it("searches the key's tenant by service, operation, tags and duration, newest first", async () => {
-    const a = await tenantWithKey(["read"]);
-    const b = await tenantWithKey(["read"]);
+    const [a, b] = await twoReaders();
     const t0 = Date.now() - 10 * 60_000;
     const T1 = "11111111111111111111111111111111";
     const T2 = "22222222222222222222222222222222";
@@ -114,8 +106,7 @@ describe("Jaeger search and api_v3", () => {
   });
 
   it("answers api_v3 services, operations and trace by id in the OpenAPI shapes", async () => {
-    const a = await tenantWithKey(["read"]);
-    const b = await tenantWithKey(["read"]);
+    const [a, b] = await twoReaders();
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const t0 = Date.now() - 60_000;
     await storeAssembled(a.tenantId, [

@@ -1,8 +1,8 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
 import { int, str, testResourceSpans, testSpan } from "../support/spans.ts";
+import { dashboardGet as get, twoReaders } from "../support/dashboard-api.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, kind: number, startMs: number, durationMs: number, attributes: KeyValue[] = [], error = false): Span {
@@ -11,13 +11,6 @@ function span(traceId: string, spanId: string, parentSpanId: string, name: strin
 
 function resource(service: string, spans: Span[]): ResourceSpans {
   return testResourceSpans(service, spans, [str("host.name", `${service}-1`)]);
-}
-
-
-async function get(path: string, key?: string) {
-  const res = await exports.default.fetch(`http://localhost${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
-  const text = await res.text();
-  return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : text };
 }
 
 /*
@@ -85,8 +78,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 describe("Jaeger api_v3 FindTraces and GetDependencies", () => {
   it("searches the key's tenant on one span, answering TracesData in the gateway's result wrapper", async () => {
-    const a = await tenantWithKey(["read"]);
-    const b = await tenantWithKey(["read"]);
+    const [a, b] = await twoReaders();
     const t0 = Date.now() - 10 * 60_000;
     // T1: cart GET /cart (40 ms, status 200) → inventory SELECT stock (10 ms). T2: cart POST /cart, 1.5 s, status 500, failed.
     // T3: inventory GET /stock, 5 ms. T4: cart GET /cart without a status code → inventory span with status 500.
@@ -191,8 +183,7 @@ describe("Jaeger api_v3 FindTraces and GetDependencies", () => {
   });
 
   it("answers dependencies from the service-graph rows in the OpenAPI's shape", async () => {
-    const a = await tenantWithKey(["read"]);
-    const b = await tenantWithKey(["read"]);
+    const [a, b] = await twoReaders();
     const t0 = Date.now() - 120_000;
     // frontend → cart (client/server pair) → the orders database (virtual), twice.
     for (const [traceId, start] of [[T1, t0], [T2, t0 + 1000]] as const) {

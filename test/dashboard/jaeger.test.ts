@@ -1,10 +1,9 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JaegerSpan, JaegerTrace } from "../../shared/jaeger/convert.ts";
 import type { ResourceSpans, Span } from "../../shared/model/span.ts";
 import { str, testResourceSpans, testSpan } from "../support/spans.ts";
+import { dashboardGet as get, twoReaders } from "../support/dashboard-api.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
-
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, kind: number, startMs: number): Span {
   return testSpan({ traceId, spanId, parentSpanId, name, kind, startMs, attributes: { "http.route": "/cart" } });
@@ -14,25 +13,12 @@ function resource(service: string, spans: Span[]): ResourceSpans {
   return testResourceSpans(service, spans, [str("host.name", "h1")]);
 }
 
-/** Stores a trace as ingest and the assembler would, for one tenant (RED rows included). */
-async function storeTrace(tenantId: string, resourceSpans: ResourceSpans[]) {
-  await storeAssembled(tenantId, resourceSpans);
-}
-
-
-async function get(path: string, key?: string) {
-  const res = await exports.default.fetch(`http://localhost${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
-  const text = await res.text();
-  return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : text };
-}
-
 describe("Jaeger API", () => {
   it("answers trace by id, services and operations for the key's tenant only", async () => {
-    const a = await tenantWithKey(["read"]);
-    const b = await tenantWithKey(["read"]);
+    const [a, b] = await twoReaders();
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const t0 = Date.now() - 60_000;
-    await storeTrace(a.tenantId, [
+    await storeAssembled(a.tenantId, [
       resource("cart", [span(traceId, "00f067aa0ba902b7", "", "GET /cart", 2, t0), span(traceId, "00f067aa0ba902b8", "00f067aa0ba902b7", "render", 1, t0 + 2)]),
       resource("inventory", [span(traceId, "00f067aa0ba902b9", "00f067aa0ba902b7", "SELECT stock", 3, t0 + 5)]),
     ]);

@@ -11,6 +11,7 @@ import { app } from "../../workers/dashboard/app.ts";
 import { METRICS_SOURCE_HEADER } from "../../workers/dashboard/routes/metrics.ts";
 import { ROLLUP_QUANTILE_RELATIVE_ERROR } from "../../shared/traceql/metrics-from-rollups.ts";
 import { testResourceSpans, testSpan, testTrace } from "../support/spans.ts";
+import { twoReaders, type Reader } from "../support/dashboard-api.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 async function get(path: string, secret?: string) {
@@ -33,12 +34,11 @@ const startS = base / 1000;
 const range = `start=${startS}&end=${startS + 600}&step=60`;
 const url = (q: string, r = range) => `/api/metrics/query_range?q=${encodeURIComponent(q)}&${r}`;
 
-let a: { tenantId: string; secret: string };
-let b: { tenantId: string; secret: string };
+let a: Reader;
+let b: Reader;
 
 beforeAll(async () => {
-  a = await tenantWithKey(["read"]);
-  b = await tenantWithKey(["read"]);
+  [a, b] = await twoReaders();
   await storeAssembled(a.tenantId, [
     ...testTrace(id(1), [
       { service: "web", spanId: "a100000000000001", name: "GET /", startMs: base + 10_000, durationMs: 100 },

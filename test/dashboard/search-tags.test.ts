@@ -2,6 +2,7 @@ import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { multiServiceWorkload } from "../support/multi-service-workload.ts";
 import type { AnyValue, KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
+import { twoReaders, type Reader } from "../support/dashboard-api.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 async function get(path: string, secret?: string) {
@@ -45,12 +46,11 @@ const t0 = Date.now() - 20 * 60_000;
 const hoursAgo = (h: number) => Date.now() - h * 3600_000;
 const now = () => Math.floor(Date.now() / 1000);
 
-let a: { tenantId: string; secret: string };
-let b: { tenantId: string; secret: string };
+let a: Reader;
+let b: Reader;
 
 beforeAll(async () => {
-  a = await tenantWithKey(["read"]);
-  b = await tenantWithKey(["read"]);
+  [a, b] = await twoReaders();
   await storeAssembled(a.tenantId, [
     resourceSpans(id(1), [str("service.name", "web"), str("k8s.pod.name", "web-1")], [
       {

@@ -2,8 +2,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Span, TraceBatch } from "../../shared/model/span.ts";
 import { testSpan } from "../support/spans.ts";
+import { twoReaders } from "../support/dashboard-api.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
-
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, startMs: number): Span {
   return testSpan({ traceId, spanId, parentSpanId, name, startMs, attributes: { "http.route": "/cart" } });
@@ -17,7 +17,6 @@ async function storeTrace(tenantId: string, spans: Span[]) {
   await storeAssembled(tenantId, batch.resourceSpans);
 }
 
-
 async function get(path: string, headers: Record<string, string> = {}) {
   const res = await exports.default.fetch(`http://localhost${path}`, { headers });
   const text = await res.text();
@@ -26,8 +25,7 @@ async function get(path: string, headers: Record<string, string> = {}) {
 
 describe("Tempo API: trace by id", () => {
   it("returns the tenant's trace in Tempo's shapes, and 404 for any other tenant", async () => {
-    const a = await tenantWithKey(["read"]);
-    const b = await tenantWithKey(["read"]);
+    const [a, b] = await twoReaders();
     const traceId = "0000000000000000" + "4bf92f3577b34da6";
     const t0 = Date.now() - 60_000;
     await storeTrace(a.tenantId, [span(traceId, "00f067aa0ba902b7", "", "GET /cart", t0), span(traceId, "00f067aa0ba902b8", "00f067aa0ba902b7", "SELECT cart", t0 + 5)]);

@@ -8,7 +8,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ResourceSpans, Span } from "../../shared/model/span.ts";
 import { testResourceSpans, testSpan } from "../support/spans.ts";
-import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
+import { twoReaders } from "../support/dashboard-api.ts";
+import { storeAssembled } from "../support/store-assembled.ts";
 
 const tag = crypto.randomUUID().slice(0, 8);
 const SERVICE = `iso-svc-${tag}`;
@@ -32,8 +33,7 @@ async function get(path: string, key: string) {
 
 describe("tenant isolation across every query route", () => {
   it("shows the tenant's data to its key and nothing of it to another tenant's key", async () => {
-    const a = await tenantWithKey(["read"]);
-    const b = await tenantWithKey(["read"]);
+    const [a, b] = await twoReaders();
     const t0 = Date.now() - 90_000;
     // A server span and its client call to an uninstrumented peer (a virtual node in the graph).
     await storeAssembled(a.tenantId, [

@@ -1,10 +1,9 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
 import type { ZipkinSpan } from "../../shared/zipkin/encode.ts";
 import { testResourceSpans, testSpan } from "../support/spans.ts";
+import { dashboardGet, twoReaders } from "../support/dashboard-api.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
-
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, kind: number, startMs: number, attributes: KeyValue[] = []): Span {
   return testSpan({ traceId, spanId, parentSpanId, name, kind, startMs, attributes });
@@ -14,28 +13,16 @@ function resource(service: string, spans: Span[]): ResourceSpans {
   return testResourceSpans(service, spans);
 }
 
-/** Stores a trace as ingest and the assembler would, for one tenant (RED and edge rows included). */
-async function storeTrace(tenantId: string, resourceSpans: ResourceSpans[]) {
-  await storeAssembled(tenantId, resourceSpans);
-}
-
-
-async function get(path: string, key?: string) {
-  const res = await exports.default.fetch(`http://localhost${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
-  const text = await res.text();
-  const json = (res.headers.get("content-type") ?? "").includes("application/json");
-  return { status: res.status, contentType: res.headers.get("content-type") ?? "", body: json ? JSON.parse(text) : text };
-}
+const get = (path: string, key?: string) => dashboardGet(path, key, "content-type");
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SHORT_TRACE = "463ac35c9f6413ad";
 
 describe("Zipkin v2 API", () => {
   it("answers traces, services, span names and remote services for the key's tenant only", async () => {
-    const a = await tenantWithKey(["read"]);
-    const b = await tenantWithKey(["read"]);
+    const [a, b] = await twoReaders();
     const t0 = Date.now() - 60_000;
-    await storeTrace(a.tenantId, [
+    await storeAssembled(a.tenantId, [
       resource("cart", [
         span(TRACE, "00f067aa0ba902b7", "", "GET /cart", 2, t0, [{ key: "http.route", value: { stringValue: "/cart" } }]),
         span(TRACE, "00f067aa0ba902b8", "00f067aa0ba902b7", "GET /stock", 3, t0 + 2, [
@@ -46,7 +33,7 @@ describe("Zipkin v2 API", () => {
       ]),
       resource("inventory", [span(TRACE, "00f067aa0ba902b9", "00f067aa0ba902b8", "GET /stock", 2, t0 + 4)]),
     ]);
-    await storeTrace(a.tenantId, [resource("cart", [span(`0000000000000000${SHORT_TRACE}`, "00f067aa0ba902c1", "", "checkout", 2, t0 + 10)])]);
+    await storeAssembled(a.tenantId, [resource("cart", [span(`0000000000000000${SHORT_TRACE}`, "00f067aa0ba902c1", "", "checkout", 2, t0 + 10)])]);
 
     const res = await get(`/zipkin/api/v2/trace/${TRACE}`, a.secret);
     expect(res.status).toBe(200);

@@ -1,8 +1,8 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { KeyValue, ResourceSpans, Span } from "../../shared/model/span.ts";
 import type { ZipkinSpan } from "../../shared/zipkin/encode.ts";
 import { str, testResourceSpans, testSpan } from "../support/spans.ts";
+import { dashboardGet, twoReaders } from "../support/dashboard-api.ts";
 import { storeAssembled, tenantWithKey } from "../support/store-assembled.ts";
 
 function span(traceId: string, spanId: string, parentSpanId: string, name: string, kind: number, startMs: number, durationMs: number, attributes: KeyValue[] = [], error = false): Span {
@@ -13,13 +13,7 @@ function resource(service: string, spans: Span[]): ResourceSpans {
   return testResourceSpans(service, spans);
 }
 
-
-async function get(path: string, key?: string) {
-  const res = await exports.default.fetch(`http://localhost${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
-  const text = await res.text();
-  const json = (res.headers.get("content-type") ?? "").includes("application/json");
-  return { status: res.status, contentType: res.headers.get("content-type") ?? "", body: json ? JSON.parse(text) : text };
-}
+const get = (path: string, key?: string) => dashboardGet(path, key, "content-type");
 
 const T1 = "11111111111111111111111111111111";
 const T2 = "22222222222222222222222222222222";
@@ -28,8 +22,7 @@ const ids = (body: ZipkinSpan[][]) => body.map((t) => t[0]!.traceId);
 
 describe("Zipkin v2 search, dependencies and autocomplete", () => {
   it("searches the key's tenant, newest first, and lists dependencies", async () => {
-    const a = await tenantWithKey(["read"]);
-    const b = await tenantWithKey(["read"]);
+    const [a, b] = await twoReaders();
     const t0 = Date.now() - 10 * 60_000;
     // T1: Cart → inventory, 40 ms, http.method=GET. T2: Cart alone, 1.5 s, error. T3: inventory alone, 5 ms.
     await storeAssembled(a.tenantId, [
