@@ -7,6 +7,7 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { IngestSource } from "../../shared/ingest/prepare.ts";
 import type { ResourceSpans } from "../../shared/model/span.ts";
 import { decodeTraceRequestJson } from "../../shared/otlp/decode-json.ts";
 import { decodeZipkinSpans } from "../../shared/zipkin/decode.ts";
@@ -55,6 +56,16 @@ async function readAll(traceId: string, key: string) {
   return { tempoV1, tempoV2, jaegerV3, jaeger: jaegerData[0]!, jaegerText: texts.jaeger, zipkin: out.zipkin as ZipkinOut[] };
 }
 
+/** A new tenant's read of `traceId` through every read API, after `body` (all `acceptedSpans` of it) is ingested as `source`. */
+async function ingestAndReadAll(source: IngestSource, body: unknown, acceptedSpans: number, traceId: string) {
+  const { tenantId, secret } = await tenantWithKey(["read"]);
+  expect(await ingestBody(tenantId, source, body)).toEqual({ acceptedSpans, rejectedSpans: 0 });
+  return readAll(traceId, secret);
+}
+
+/** Fixture times start here: well inside the acceptance window. */
+const fiveMinutesAgo = () => Date.now() - 5 * 60_000;
+
 interface JaegerKv { key: string; type: string; value: unknown }
 interface JaegerSpanOut { spanID: string; operationName: string; processID: string; tags: JaegerKv[]; logs: { timestamp: number; fields: JaegerKv[] }[]; references: unknown[] }
 interface JaegerTrace { traceID: string; spans: JaegerSpanOut[]; processes: Record<string, unknown>; warnings: unknown }
@@ -81,11 +92,9 @@ const tag = (t: { tags: JaegerKv[] }, key: string) => t.tags.filter((kv) => kv.k
 
 describe("fixtures read back through Tempo, Jaeger and Zipkin", () => {
   it("OTLP (opentelemetry-proto's example trace, extended): exact in OTLP JSON; Jaeger and Zipkin keep scope attributes, links, trace state and big ints", async () => {
-    const { tenantId, secret } = await tenantWithKey(["read"]);
-    const baseMs = Date.now() - 5 * 60_000;
+    const baseMs = fiveMinutesAgo();
     const request = otelTraceRequest(baseMs);
-    expect(await ingestBody(tenantId, "otlp-json", request)).toEqual({ acceptedSpans: 2, rejectedSpans: 0 });
-    const read = await readAll(OTEL_TRACE_ID, secret);
+    const read = await ingestAndReadAll("otlp-json", request, 2, OTEL_TRACE_ID);
 
     // Native: OTLP JSON as sent, in canonical form (lower-case ids, every field, int64 as strings).
     const sent = decodeTraceRequestJson(structuredClone(request)).resourceSpans;
@@ -187,9 +196,8 @@ describe("fixtures read back through Tempo, Jaeger and Zipkin", () => {
 
     // Zipkin's answer sent back in through Zipkin ingest: events and links with their int64s
     // exact, and the status from OTel's status tags, which are not kept as attributes.
-    const again = await tenantWithKey(["read"]);
-    expect(await ingestBody(again.tenantId, "zipkin-json", read.zipkin)).toEqual({ acceptedSpans: 2, rejectedSpans: 0 });
-    const reread = flat((await readAll(OTEL_TRACE_ID, again.secret)).tempoV2).find((s) => s.span.spanId === "eee19b7ec3c1b174")!;
+    const again = await ingestAndReadAll("zipkin-json", read.zipkin, 2, OTEL_TRACE_ID);
+    const reread = flat(again.tempoV2).find((s) => s.span.spanId === "eee19b7ec3c1b174")!;
     // (Zipkin times are whole microseconds.)
     expect(reread.span.events).toEqual(server.span.events.map((e) => ({ ...e, timeUnixNano: String((BigInt(e.timeUnixNano) / 1000n) * 1000n) })));
     expect(reread.span.links).toEqual(server.span.links);
@@ -198,11 +206,9 @@ describe("fixtures read back through Tempo, Jaeger and Zipkin", () => {
   });
 
   it("Zipkin v2 (shared spans, IPv6, a leading-zero IPv4): exact in Zipkin; OTLP and Jaeger keep the endpoints and both halves", async () => {
-    const { tenantId, secret } = await tenantWithKey(["read"]);
-    const baseMs = Date.now() - 5 * 60_000;
+    const baseMs = fiveMinutesAgo();
     const sent = zipkinSpans(baseMs);
-    expect(await ingestBody(tenantId, "zipkin-json", sent)).toEqual({ acceptedSpans: 4, rejectedSpans: 0 });
-    const read = await readAll(ZIPKIN_TRACE_ID, secret);
+    const read = await ingestAndReadAll("zipkin-json", sent, 4, ZIPKIN_TRACE_ID);
 
     // Native: the spans exactly as sent, the `error` tag alone as Zipkin's tracers write it.
     expect(zipkinSorted(read.zipkin)).toEqual(zipkinSorted(sent));
@@ -238,11 +244,8 @@ describe("fixtures read back through Tempo, Jaeger and Zipkin", () => {
   });
 
   it("Jaeger (jaeger's UI fixture, as its OTLP translator sends it): exact in the Jaeger API; OTLP and Zipkin keep reference types and big ints", async () => {
-    const { tenantId, secret } = await tenantWithKey(["read"]);
-    const baseMs = Date.now() - 5 * 60_000;
-    const { otlp, jaeger } = jaegerFixture(baseMs);
-    expect(await ingestBody(tenantId, "otlp-json", otlp)).toEqual({ acceptedSpans: 5, rejectedSpans: 0 });
-    const read = await readAll(JAEGER_TRACE_ID, secret);
+    const { otlp, jaeger } = jaegerFixture(fiveMinutesAgo());
+    const read = await ingestAndReadAll("otlp-json", otlp, 5, JAEGER_TRACE_ID);
 
     // Native: Jaeger's own answer, process ids and span order aside.
     expect(byProcess(read.jaeger)).toEqual(byProcess(jaeger));
