@@ -11,6 +11,7 @@ import { compareTraces, slowerSpans, structuralPaths } from "../../../shared/tra
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
 import { ApiError, getJson, projectHref } from "../api.ts";
 import { mount } from "../mount.tsx";
+import { Stat } from "../stat.tsx";
 import { parseTraceJson } from "../trace/data.ts";
 import { formatDuration } from "../trace/format.ts";
 import { buildModel, type TraceModel } from "../trace/model.ts";
@@ -80,38 +81,28 @@ function Comparison({ a, b, ids }: { a: TraceModel; b: TraceModel; ids: [string,
     <>
       <dl class="tv-summary cmp-summary">
         {([["A", a, ids[0]], ["B", b, ids[1]]] as const).map(([label, m, id]) => (
-          <div key={label}>
-            <dt>Trace {label}</dt>
-            <dd>
-              <a href={projectHref(`/traces/${id}`)} class="mono">
-                {id.slice(0, 16)}
-              </a>
-              {formatDuration(m.tree.durationUs)} · {m.tree.ordered.length} spans
-            </dd>
-          </div>
+          <Stat key={label} label={`Trace ${label}`}>
+            <a href={projectHref(`/traces/${id}`)} class="mono">
+              {id.slice(0, 16)}
+            </a>
+            {formatDuration(m.tree.durationUs)} · {m.tree.ordered.length} spans
+          </Stat>
         ))}
-        <div>
-          <dt>Duration change</dt>
-          <dd data-stat="delta">
-            <Delta us={b.tree.durationUs - a.tree.durationUs} base={a.tree.durationUs} />
-          </dd>
-        </div>
-        <div>
-          <dt>Matched</dt>
-          <dd data-stat="matched">{cmp.matched.length}</dd>
-        </div>
-        <div>
-          <dt>Only in B</dt>
-          <dd data-stat="added">{cmp.added.length}</dd>
-        </div>
-        <div>
-          <dt>Only in A</dt>
-          <dd data-stat="removed">{cmp.removed.length}</dd>
-        </div>
-        <div>
-          <dt>Slower in B</dt>
-          <dd data-stat="slower">{slower.length}</dd>
-        </div>
+        <Stat label="Duration change" stat="delta">
+          <Delta us={b.tree.durationUs - a.tree.durationUs} base={a.tree.durationUs} />
+        </Stat>
+        <Stat label="Matched" stat="matched">
+          {cmp.matched.length}
+        </Stat>
+        <Stat label="Only in B" stat="added">
+          {cmp.added.length}
+        </Stat>
+        <Stat label="Only in A" stat="removed">
+          {cmp.removed.length}
+        </Stat>
+        <Stat label="Slower in B" stat="slower">
+          {slower.length}
+        </Stat>
       </dl>
 
       <h2>Slower in B</h2>

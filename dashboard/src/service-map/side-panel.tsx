@@ -4,6 +4,7 @@
  * RED charts (TraceQL metrics), for a service its operations, and links to the filtered search.
  */
 import { useEffect, useState } from "preact/hooks";
+import { Stat } from "../stat.tsx";
 import { errorFraction, formatMs, formatPercent, formatRate, kindName } from "./format.ts";
 import type { GraphEdge, GraphNode, Shape } from "./graph.ts";
 import { searchHref } from "./links.ts";
@@ -17,20 +18,11 @@ export type PanelSubject = { type: "node"; node: GraphNode; shape: Shape; incomi
 function Figures(props: { requests: number; failed: number; p50Ms: number; p90Ms: number; p99Ms: number; windowSeconds: number }) {
   return (
     <dl class="sm-figures">
-      <div>
-        <dt>Rate</dt>
-        <dd>{formatRate(props.requests / props.windowSeconds)}</dd>
-      </div>
-      <div>
-        <dt>Errors</dt>
-        <dd>
-          {formatPercent(errorFraction(props.requests, props.failed))} <span class="muted">({props.failed} of {props.requests})</span>
-        </dd>
-      </div>
-      <div>
-        <dt>p50 / p90 / p99</dt>
-        <dd>{`${formatMs(props.p50Ms)} / ${formatMs(props.p90Ms)} / ${formatMs(props.p99Ms)}`}</dd>
-      </div>
+      <Stat label="Rate">{formatRate(props.requests / props.windowSeconds)}</Stat>
+      <Stat label="Errors">
+        {formatPercent(errorFraction(props.requests, props.failed))} <span class="muted">({props.failed} of {props.requests})</span>
+      </Stat>
+      <Stat label="p50 / p90 / p99">{`${formatMs(props.p50Ms)} / ${formatMs(props.p90Ms)} / ${formatMs(props.p99Ms)}`}</Stat>
     </dl>
   );
 }
@@ -78,6 +70,28 @@ function Operations(props: { service: string; window: Window; range: string }) {
   );
 }
 
+/** A link to the search page, narrowed to `service` over the panel's range. */
+function SearchLink(props: { service: string; range: string }) {
+  return (
+    <a class="sm-search" href={searchHref({ service: props.service, range: props.range })}>
+      Search traces of {props.service}
+    </a>
+  );
+}
+
+/** A list of links to the search page, one for each of `services`. */
+function SearchLinks(props: { services: string[]; range: string }) {
+  return (
+    <ul class="sm-links">
+      {props.services.map((s) => (
+        <li key={s}>
+          <SearchLink service={s} range={props.range} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 const SHAPE_WORD: Record<Shape, string> = { service: "service", database: "database", user: "virtual: callers of root spans", peer: "virtual: not instrumented" };
 
 export function SidePanel(props: { subject: PanelSubject; window: Window; range: string; onClose: () => void }) {
@@ -102,24 +116,12 @@ export function SidePanel(props: { subject: PanelSubject; window: Window; range:
         {n.kind === "service" ? (
           <>
             <p>
-              <a class="sm-search" href={searchHref({ service: n.id, range })}>
-                Search traces of {n.id}
-              </a>
+              <SearchLink service={n.id} range={range} />
             </p>
             <Operations service={n.id} window={w} range={range} />
           </>
         ) : (
-          callers.length > 0 && (
-            <ul class="sm-links">
-              {callers.map((c) => (
-                <li key={c}>
-                  <a class="sm-search" href={searchHref({ service: c, range })}>
-                    Search traces of {c}
-                  </a>
-                </li>
-              ))}
-            </ul>
-          )
+          callers.length > 0 && <SearchLinks services={callers} range={range} />
         )}
       </>
     );
@@ -138,15 +140,7 @@ export function SidePanel(props: { subject: PanelSubject; window: Window; range:
         </p>
         <Figures {...e} windowSeconds={seconds} />
         <RedCharts spanset={spanset} errorSpanset={errSpanset} window={w} />
-        <ul class="sm-links">
-          {services.map((s) => (
-            <li key={s}>
-              <a class="sm-search" href={searchHref({ service: s, range })}>
-                Search traces of {s}
-              </a>
-            </li>
-          ))}
-        </ul>
+        <SearchLinks services={services} range={range} />
       </>
     );
   }

@@ -8,6 +8,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
 import { projectHref } from "../api.ts";
+import { Stat } from "../stat.tsx";
 import { CopyButton } from "./copy.tsx";
 import { SpanDetail } from "./detail.tsx";
 import { FlameGraph } from "./flame.tsx";
@@ -155,32 +156,18 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
           )}
         </h1>
         <dl class="tv-summary">
-          <div>
-            <dt>Start</dt>
-            <dd>{model.tree.ordered.length ? formatTime(model.tree.traceStartUnixNano) : "—"}</dd>
-          </div>
-          <div>
-            <dt>Duration</dt>
-            <dd>{formatDuration(model.tree.durationUs)}</dd>
-          </div>
-          <div>
-            <dt>Spans</dt>
-            <dd data-stat="spans">{model.tree.ordered.length}</dd>
-          </div>
-          <div>
-            <dt>Services</dt>
-            <dd data-stat="services">{model.services.length}</dd>
-          </div>
-          <div>
-            <dt>Depth</dt>
-            <dd>{model.maxDepth + 1}</dd>
-          </div>
-          <div>
-            <dt>Errors</dt>
-            <dd data-stat="errors" class={model.errors ? "error-text" : ""}>
-              {model.errors}
-            </dd>
-          </div>
+          <Stat label="Start">{model.tree.ordered.length ? formatTime(model.tree.traceStartUnixNano) : "—"}</Stat>
+          <Stat label="Duration">{formatDuration(model.tree.durationUs)}</Stat>
+          <Stat label="Spans" stat="spans">
+            {model.tree.ordered.length}
+          </Stat>
+          <Stat label="Services" stat="services">
+            {model.services.length}
+          </Stat>
+          <Stat label="Depth">{model.maxDepth + 1}</Stat>
+          <Stat label="Errors" stat="errors" class={model.errors ? "error-text" : ""}>
+            {model.errors}
+          </Stat>
           <div class="tv-traceid">
             <dt>Trace ID</dt>
             <dd>
