@@ -13,7 +13,7 @@ import { Sparkline } from "../service-map/charts.tsx";
 import { errorFraction, formatMs, formatPercent, formatRate, kindName } from "../service-map/format.ts";
 import type { ServiceGraph } from "../service-map/graph.ts";
 import { searchHref } from "../service-map/links.ts";
-import { redSeriesByService, type RedSeries } from "../service-map/metrics.ts";
+import { redSeriesByService, type Dense, type RedSeries } from "../service-map/metrics.ts";
 import { fetchOperations, type OperationMetrics } from "../service-map/operations.ts";
 import { RangePicker } from "../service-map/range-picker.tsx";
 import { rangeFromUrl, windowOf, type Window } from "../service-map/range.ts";
@@ -79,6 +79,18 @@ function OperationsTable(props: { service: string; window: Window; range: string
         })}
       </tbody>
     </table>
+  );
+}
+
+/** A cell of the services table: a service's figure over the range and its sparkline (`label` names the chart). */
+function SparkCell(props: { value: string; valueClass?: string; data: Dense | undefined; tone?: string; label: string }) {
+  return (
+    <td>
+      <span class="sv-cell">
+        <span class={props.valueClass}>{props.value}</span>
+        <Sparkline data={props.data} tone={props.tone} label={props.label} />
+      </span>
+    </td>
   );
 }
 
@@ -167,30 +179,10 @@ function ServicesPage() {
                       </button>
                     </span>
                   </th>
-                  <td>
-                    <span class="sv-cell">
-                      <span>{formatRate(r.rate)}</span>
-                      <Sparkline data={s?.rate} label={`${r.name} requests per second over the range`} />
-                    </span>
-                  </td>
-                  <td>
-                    <span class="sv-cell">
-                      <span class={r.errors > 0.05 ? "sv-failing" : undefined}>{formatPercent(r.errors)}</span>
-                      <Sparkline data={s?.errorRatio} tone="sm-line-err" label={`${r.name} error percentage over the range`} />
-                    </span>
-                  </td>
-                  <td>
-                    <span class="sv-cell">
-                      <span>{formatMs(r.p50Ms)}</span>
-                      <Sparkline data={s?.p50} tone="sm-line-b" label={`${r.name} p50 duration over the range`} />
-                    </span>
-                  </td>
-                  <td>
-                    <span class="sv-cell">
-                      <span>{formatMs(r.p99Ms)}</span>
-                      <Sparkline data={s?.p99} label={`${r.name} p99 duration over the range`} />
-                    </span>
-                  </td>
+                  <SparkCell value={formatRate(r.rate)} data={s?.rate} label={`${r.name} requests per second over the range`} />
+                  <SparkCell value={formatPercent(r.errors)} valueClass={r.errors > 0.05 ? "sv-failing" : undefined} data={s?.errorRatio} tone="sm-line-err" label={`${r.name} error percentage over the range`} />
+                  <SparkCell value={formatMs(r.p50Ms)} data={s?.p50} tone="sm-line-b" label={`${r.name} p50 duration over the range`} />
+                  <SparkCell value={formatMs(r.p99Ms)} data={s?.p99} label={`${r.name} p99 duration over the range`} />
                   <td>
                     <a href={searchHref({ service: r.name, range: range.id })} aria-label={`Search traces of ${r.name}`}>
                       Search
