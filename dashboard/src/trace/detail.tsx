@@ -4,6 +4,7 @@
  * value is text (attacker-controlled); the only links are to this project's own trace pages, built
  * from ids that are checked to be hex.
  */
+import type { ComponentChildren } from "preact";
 import { fillLogsTemplate } from "../../../shared/tenancy/logs-link.ts";
 import type { KeyValue } from "../../../shared/model/span.ts";
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
@@ -39,6 +40,19 @@ function Attributes({ list, label }: { list: readonly KeyValue[]; label: string 
           })}
       </tbody>
     </table>
+  );
+}
+
+/** A folding section of the panel, its summary the title and the number of entries in it. */
+function CountedSection(props: { title: string; count: number; open?: boolean; children: ComponentChildren }) {
+  return (
+    <details open={props.open}>
+      <summary>
+        {`${props.title} `}
+        <span class="badge">{props.count}</span>
+      </summary>
+      {props.children}
+    </details>
   );
 }
 
@@ -132,16 +146,10 @@ export function SpanDetail({ model, node, onClose, onSelect }: { model: TraceMod
           </button>
         </p>
       )}
-      <details open>
-        <summary>
-          Attributes <span class="badge">{s.attributes.length}</span>
-        </summary>
+      <CountedSection title="Attributes" count={s.attributes.length} open>
         <Attributes list={s.attributes} label="Span attributes" />
-      </details>
-      <details open={s.events.length > 0}>
-        <summary>
-          Events <span class="badge">{s.events.length}</span>
-        </summary>
+      </CountedSection>
+      <CountedSection title="Events" count={s.events.length} open={s.events.length > 0}>
         {s.events.length ? (
           <ol class="tv-events">
             {s.events.map((e, i) => (
@@ -156,11 +164,8 @@ export function SpanDetail({ model, node, onClose, onSelect }: { model: TraceMod
         ) : (
           <p class="muted tv-none">No events.</p>
         )}
-      </details>
-      <details open={s.links.length > 0}>
-        <summary>
-          Links <span class="badge">{s.links.length}</span>
-        </summary>
+      </CountedSection>
+      <CountedSection title="Links" count={s.links.length} open={s.links.length > 0}>
         {s.links.length ? (
           <ul class="tv-links">
             {s.links.map((l, i) => (
@@ -181,13 +186,10 @@ export function SpanDetail({ model, node, onClose, onSelect }: { model: TraceMod
         ) : (
           <p class="muted tv-none">No links.</p>
         )}
-      </details>
-      <details>
-        <summary>
-          Resource <span class="badge">{origin?.resource.attributes.length ?? 0}</span>
-        </summary>
+      </CountedSection>
+      <CountedSection title="Resource" count={origin?.resource.attributes.length ?? 0}>
         <Attributes list={origin?.resource.attributes ?? []} label="Resource attributes" />
-      </details>
+      </CountedSection>
       <details>
         <summary>Instrumentation scope</summary>
         <p class="mono">
