@@ -13,7 +13,7 @@ import { OTLPTraceExporter as OTLPJsonTraceExporter } from "@opentelemetry/expor
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { ZipkinExporter } from "@opentelemetry/exporter-zipkin";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, SimpleSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { decodeBlock } from "../../shared/block/read-block.ts";
 import type { Db } from "../../shared/db/client.ts";
@@ -130,6 +130,20 @@ interface Run {
   diag: string[];
 }
 
+/** Flushes `processor` (keeping what it threw), then `shutdown`: the run, with what diag logged meanwhile. */
+async function flushRun(recorder: RecordingExporter, processor: SpanProcessor, shutdown: () => Promise<unknown>): Promise<Run> {
+  const run: Run = { recorder, diag: [] };
+  const diagBefore = diagMessages.length;
+  try {
+    await processor.forceFlush();
+  } catch (err) {
+    run.flushError = err;
+  }
+  await shutdown();
+  run.diag = diagMessages.slice(diagBefore);
+  return run;
+}
+
 /**
  * Two services (two providers with their own resource) behind one exporter and one batch
  * processor, so a single request carries two resources, as from a gateway collector.
@@ -140,16 +154,7 @@ async function exportWithBatchProcessor(exporter: SpanExporter, label: string, t
   const resource = (service: string) => resourceFromAttributes({ "service.name": service, "service.version": "1.4.2", "deployment.environment.name": "e2e" });
   const providers = [`${label}-frontend`, `${label}-payments`].map((service) => new BasicTracerProvider({ resource: resource(service), spanProcessors: [processor] }));
   emitScenario(label, providers[0]!.getTracer("edgetrace-e2e/frontend", "0.1.0"), providers[1]!.getTracer("edgetrace-e2e/payments", "0.2.0"), t0);
-  const run: Run = { recorder, diag: [] };
-  const diagBefore = diagMessages.length;
-  try {
-    await processor.forceFlush();
-  } catch (err) {
-    run.flushError = err;
-  }
-  await Promise.all(providers.map((p) => p.shutdown()));
-  run.diag = diagMessages.slice(diagBefore);
-  return run;
+  return flushRun(recorder, processor, () => Promise.all(providers.map((p) => p.shutdown())));
 }
 
 const ZERO_TRACE_ID = "0".repeat(32);
@@ -170,16 +175,7 @@ async function exportPartlyInvalid(exporter: SpanExporter, label: string, t0: nu
   tracer.startSpan(`${label} bad`, { startTime: t0 + 1 }).end(t0 + 2);
   tracer.startSpan(`${label} good child`, { startTime: t0 + 3 }, trace.setSpan(ROOT_CONTEXT, good)).end(t0 + 4);
   good.end(t0 + 5);
-  const run: Run = { recorder, diag: [] };
-  const diagBefore = diagMessages.length;
-  try {
-    await processor.forceFlush();
-  } catch (err) {
-    run.flushError = err;
-  }
-  await provider.shutdown();
-  run.diag = diagMessages.slice(diagBefore);
-  return run;
+  return flushRun(recorder, processor, () => provider.shutdown());
 }
 
 /** One span through a SimpleSpanProcessor (one request), for the keys that must be refused. */
