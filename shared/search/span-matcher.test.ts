@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { expectSummaryOnlyFor } from "../../test/support/summary-matcher.ts";
 import { summarizeTrace } from "../block/summarize.ts";
 import type { KeyValue, ResourceSpans, Span } from "../model/span.ts";
 import { spanMatcher, type SpanQuery } from "./span-matcher.ts";
@@ -58,10 +59,7 @@ describe("spanMatcher", () => {
   });
 
   it("lets the summary decide what it can and names the service for block pruning", () => {
-    const m = spanMatcher({ service: "cart" });
-    expect(m.summaryOnly).toBe(true);
-    expect(m.requiredServices).toEqual(["cart"]);
-    expect(m.mayMatch(summary)).toBe(true);
+    expectSummaryOnlyFor(spanMatcher({ service: "cart" }), "cart", summary);
     expect(spanMatcher({ service: "db" }).mayMatch(summary)).toBe(false);
     // Nothing in a 250 ms trace lasts 300 ms.
     expect(spanMatcher({ minDurationNanos: ms(300) }).mayMatch(summary)).toBe(false);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { expectSummaryOnlyFor } from "../../test/support/summary-matcher.ts";
 import { summarizeTrace } from "../block/summarize.ts";
 import type { KeyValue, ResourceSpans, Span } from "../model/span.ts";
 import { attributeString, parseGoDuration, parseLogfmt, tagsMatcher, TagsQueryError } from "./tags-matcher.ts";
@@ -82,10 +83,7 @@ describe("attributeString", () => {
 
 describe("tagsMatcher", () => {
   it("matches service.name from the summary alone, and names it for block pruning", () => {
-    const m = tagsMatcher({ tags: "service.name=cart" });
-    expect(m.summaryOnly).toBe(true);
-    expect(m.requiredServices).toEqual(["cart"]);
-    expect(m.mayMatch(summary)).toBe(true);
+    expectSummaryOnlyFor(tagsMatcher({ tags: "service.name=cart" }), "cart", summary);
     expect(tagsMatcher({ tags: "service.name=checkout" }).mayMatch(summary)).toBe(false);
     expect(tagsMatcher({}).requiredServices).toBeUndefined();
   });
