@@ -6,7 +6,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it, vi } from "vitest";
 import { decodeErrorOf } from "../../test/support/decode-error.ts";
-import { BRAVE_TRACE, braveFrontendSpans } from "../../test/support/zipkin-brave-call.ts";
+import { BRAVE_BACKEND_HALF, BRAVE_TRACE, braveFrontendSpans } from "../../test/support/zipkin-brave-call.ts";
 import type { KeyValue, ResourceSpans, Span, TraceBatch } from "../model/span.ts";
 import { validateBatch } from "../model/validate.ts";
 import { decodeZipkinSpans, microsToNanos } from "./decode.ts";
@@ -30,12 +30,7 @@ const TRACE = BRAVE_TRACE;
 const BRAVE_CALL = [
   ...braveFrontendSpans(),
   {
-    traceId: TRACE,
-    parentId: "bd7a977555f6b982",
-    id: "be2d01e33cc78d97",
-    name: "get /api",
-    kind: "SERVER",
-    shared: true,
+    ...BRAVE_BACKEND_HALF,
     debug: true,
     timestamp: 1502787600012000,
     duration: 95000,

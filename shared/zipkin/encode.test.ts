@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bool, dbl, int, str, zeroSpan } from "../../test/support/spans.ts";
-import { BRAVE_TRACE, braveFrontendSpans } from "../../test/support/zipkin-brave-call.ts";
+import { BRAVE_BACKEND_HALF, BRAVE_TRACE, braveFrontendSpans } from "../../test/support/zipkin-brave-call.ts";
 import type { KeyValue, ResourceSpans, Span, TraceBatch } from "../model/span.ts";
 import { decodeZipkinSpans } from "./decode.ts";
 import { encodeZipkinSpans, zipkinTraceId } from "./encode.ts";
@@ -12,12 +12,7 @@ const TRACE = BRAVE_TRACE;
 const ZIPKIN = [
   ...braveFrontendSpans({ "host.name": "web-1", "otel.scope.name": "brave", "otel.scope.version": "5.0" }),
   {
-    traceId: TRACE,
-    parentId: "bd7a977555f6b982",
-    id: "be2d01e33cc78d97",
-    name: "get /api",
-    kind: "SERVER",
-    shared: true,
+    ...BRAVE_BACKEND_HALF,
     timestamp: 1502787600011000,
     duration: 90000,
     localEndpoint: { serviceName: "backend", ipv4: "172.17.0.9", port: 9000 },

@@ -33,3 +33,13 @@ export function braveFrontendSpans(tags: Record<string, string> = {}) {
     },
   ];
 }
+
+/** The backend's server half of that call, as Brave reports it: it shares the client's span id. */
+export const BRAVE_BACKEND_HALF = {
+  traceId: BRAVE_TRACE,
+  parentId: "bd7a977555f6b982",
+  id: "be2d01e33cc78d97",
+  name: "get /api",
+  kind: "SERVER",
+  shared: true,
+} as const;
