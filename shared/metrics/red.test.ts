@@ -32,7 +32,7 @@ describe("RED rows", () => {
     const row = (minute: number, operation: string, kind: number) =>
       rows.find((r) => r.minute === minute && r.operation === operation && r.kind === kind)!;
     const getCart = row(T0, "GET /cart", SpanKind.SERVER);
-    expect(getCart).toMatchObject({ tenant: "tn_a", service: "cart", count: 2, errors: 1 });
+    expect(getCart).toMatchObject({ tenantId: "tn_a", service: "cart", count: 2, errors: 1 });
     const h = LatencyHistogram.decode(getCart.durations);
     expect(h.count).toBe(2);
     expect(h.sum).toBe(30);

@@ -28,7 +28,7 @@ import { foldWindow, MinuteAccumulator, minuteRollup, roundMs, type TimeWindow }
 import { bucketStart, durationMs, serviceName, unixSeconds } from "./span-fields.ts";
 
 export interface OperationRow {
-  tenant: string;
+  tenantId: string;
   /** Start of the time bucket in unix seconds, a multiple of the step (60 unless configured). */
   minute: number;
   service: string;
@@ -67,7 +67,7 @@ export type ServiceNameType = (typeof ServiceNameType)[keyof typeof ServiceNameT
 
 /** Every span of one service in one minute, whatever its kind. */
 export interface ServiceRow {
-  tenant: string;
+  tenantId: string;
   /** Start of the minute in unix seconds. */
   minute: number;
   /** The service name, or "" / the value's JSON, as `serviceNameType` says. */
@@ -126,18 +126,18 @@ export const serviceRollup = minuteRollup<ServiceRow>()({
  * span of every resource, per minute whatever the step); histograms stay decoded until read.
  */
 export class RedAccumulator {
-  readonly tenant: string;
+  readonly tenantId: string;
   readonly #step: number;
   readonly #kinds: ReadonlySet<number>;
   readonly #operations: MinuteAccumulator<OperationRow, (typeof operationRollup.keys)[number]>;
   readonly #services: MinuteAccumulator<ServiceRow, (typeof serviceRollup.keys)[number]>;
 
-  constructor(tenant: string, options: RedOptions = {}) {
-    this.tenant = tenant;
+  constructor(tenantId: string, options: RedOptions = {}) {
+    this.tenantId = tenantId;
     this.#step = options.stepSeconds ?? 60;
     this.#kinds = new Set(options.kinds ?? DEFAULT_RED_KINDS);
-    this.#operations = new MinuteAccumulator(operationRollup, tenant);
-    this.#services = new MinuteAccumulator(serviceRollup, tenant);
+    this.#operations = new MinuteAccumulator(operationRollup, tenantId);
+    this.#services = new MinuteAccumulator(serviceRollup, tenantId);
   }
 
   /** Adds every span of a batch or trace group (anything with `resourceSpans`). */

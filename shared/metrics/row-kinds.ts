@@ -11,7 +11,7 @@
  */
 import { edgeRollup, type EdgeRow } from "../servicegraph/aggregate.ts";
 import { operationRollup, serviceRollup, type OperationRow, type ServiceRow } from "./red.ts";
-import type { EncodedRow, MinuteRollup } from "./rows.ts";
+import { withTenantId, type EncodedRow, type MinuteRollup, type MinuteRow } from "./rows.ts";
 
 /** Rows of every kind, by the field that carries them. */
 export interface MinuteRowSets {
@@ -50,6 +50,16 @@ export function encodeRowSets<T extends Partial<Record<RowKind, unknown>>>(value
 /** `encodeRowSets` undone. */
 export function decodeRowSets<T extends Partial<Record<RowKind, unknown>>>(value: T): DecodedRowSets<T> {
   return mapRowSets(value, (rows, rollup) => rows.map((r) => rollup.decode(r as EncodedRow<never>))) as DecodedRowSets<T>;
+}
+
+/**
+ * The value with every row's tenant id as `tenantId` (rows.ts `withTenantId`): rows sent by a caller
+ * of the version before the rename name it `tenant`. The value itself when every row has it.
+ */
+export function withTenantIds<T extends Partial<Record<RowKind, unknown>>>(value: T): T {
+  const sets = value as Partial<Record<RowKind, readonly MinuteRow[]>>;
+  if (ROW_KINDS.every((kind) => sets[kind]?.every((r) => Object.hasOwn(r, "tenantId")) ?? true)) return value;
+  return mapRowSets(value, (rows) => (rows as readonly MinuteRow[]).map(withTenantId)) as T;
 }
 
 function mapRowSets(value: Partial<Record<RowKind, unknown>>, map: (rows: readonly never[], rollup: MinuteRollup<never>) => unknown[]): unknown {

@@ -9,7 +9,7 @@ import { bucketInWindow, foldWindow, MinuteAccumulator, MinuteRowMap, minuteRoll
 const T0 = 1_764_090_000; // a minute boundary
 
 /** A key of each kind, and a second key that differs from it in one field. */
-const KEYS: { [N in RowKind]: [Omit<RowOf<N>, "tenant" | "minute" | "requests" | "failed" | "clientDurations" | "serverDurations" | "count" | "errors" | "durations">, Partial<RowOf<N>>] } = {
+const KEYS: { [N in RowKind]: [Omit<RowOf<N>, "tenantId" | "minute" | "requests" | "failed" | "clientDurations" | "serverDurations" | "count" | "errors" | "durations">, Partial<RowOf<N>>] } = {
   edgeRows: [{ source: "web", target: "cart", connectionType: "" }, { connectionType: "messaging_system" }],
   operationRows: [{ service: "cart", operation: "GET /cart", kind: 2 }, { kind: 3 }],
   serviceRows: [{ service: "cart", serviceNameType: ServiceNameType.STRING }, { serviceNameType: ServiceNameType.ABSENT }],
@@ -23,7 +23,7 @@ function rng(seed: number): () => number {
 /** A row of the kind with random counts and histograms, and the durations that went into each histogram. */
 function randomRow<N extends RowKind>(kind: N, next: () => number, key: Partial<RowOf<N>> = {}): { row: RowOf<N>; observed: Record<string, number[]> } {
   const rollup = MINUTE_ROLLUPS[kind] as MinuteRollup;
-  const row: Record<string, unknown> = { tenant: "tn_a", minute: T0, ...KEYS[kind][0], ...key };
+  const row: Record<string, unknown> = { tenantId: "tn_a", minute: T0, ...KEYS[kind][0], ...key };
   const observed: Record<string, number[]> = {};
   for (const c of rollup.counts) row[c] = Math.floor(next() * 1000);
   for (const h of rollup.histograms) {
@@ -35,8 +35,8 @@ function randomRow<N extends RowKind>(kind: N, next: () => number, key: Partial<
   return { row: row as unknown as RowOf<N>, observed };
 }
 
-/** The fields in the order a row holds them. */
-const fieldOrder = (rollup: MinuteRollup) => ["tenant", "minute", ...rollup.keys, ...rollup.counts, ...rollup.histograms];
+/** The fields in the order a row holds them; encoded, the tenant id keeps its stored name `tenant`. */
+const fieldOrder = (rollup: MinuteRollup, tenantField = "tenantId") => [tenantField, "minute", ...rollup.keys, ...rollup.counts, ...rollup.histograms];
 
 describe.each(ROW_KINDS)("the %s rollup", (kind) => {
   const rollup = MINUTE_ROLLUPS[kind] as MinuteRollup<MinuteRow>;
@@ -84,7 +84,7 @@ describe.each(ROW_KINDS)("the %s rollup", (kind) => {
 
   it("refuses to merge rows of different keys", () => {
     const [a] = rows(9, 1) as [MinuteRow];
-    const others: Partial<MinuteRow>[] = [{ tenant: "tn_b" }, { minute: T0 + 60 }, KEYS[kind][1] as Partial<MinuteRow>];
+    const others: Partial<MinuteRow>[] = [{ tenantId: "tn_b" }, { minute: T0 + 60 }, KEYS[kind][1] as Partial<MinuteRow>];
     for (const other of others) expect(() => rollup.merge(a, { ...a, ...other })).toThrow(/different keys/);
     expect(rollup.keyOf(a)).not.toBe(rollup.keyOf({ ...a, ...(KEYS[kind][1] as Partial<MinuteRow>) }));
   });
@@ -92,9 +92,10 @@ describe.each(ROW_KINDS)("the %s rollup", (kind) => {
   it("encodes to JSON (histograms as base64, fields in their order) and decodes back", () => {
     for (const row of rows(13, 10)) {
       const encoded = rollup.encode(row) as Record<string, unknown>;
-      expect(Object.keys(encoded)).toEqual(fieldOrder(rollup));
+      expect(Object.keys(encoded)).toEqual(fieldOrder(rollup, "tenant"));
       for (const h of rollup.histograms) expect(typeof encoded[h]).toBe("string");
-      for (const f of ["tenant", "minute", ...rollup.keys, ...rollup.counts]) expect(encoded[f]).toBe((row as unknown as Record<string, unknown>)[f]);
+      expect(encoded.tenant).toBe(row.tenantId);
+      for (const f of ["minute", ...rollup.keys, ...rollup.counts]) expect(encoded[f]).toBe((row as unknown as Record<string, unknown>)[f]);
       const back = rollup.decode(JSON.parse(JSON.stringify(encoded)) as never);
       expect(back).toEqual(row);
       expect(Object.keys(back)).toEqual(fieldOrder(rollup));
@@ -121,13 +122,13 @@ describe("minute rollups", () => {
     h.observe(12.5);
     h.observe(80);
     const durations = h.encode();
-    const edge: EdgeRow = { tenant: "tn_a", minute: T0, source: "web", target: "cart", connectionType: "", requests: 2, failed: 1, clientDurations: durations, serverDurations: new LatencyHistogram().encode() };
+    const edge: EdgeRow = { tenantId: "tn_a", minute: T0, source: "web", target: "cart", connectionType: "", requests: 2, failed: 1, clientDurations: durations, serverDurations: new LatencyHistogram().encode() };
     expect(JSON.stringify(edgeRollup.encode(edge))).toBe(
       '{"tenant":"tn_a","minute":1764090000,"source":"web","target":"cart","connectionType":"","requests":2,"failed":1,"clientDurations":"AQDU0gU8ARQB","serverDurations":"AQAA"}',
     );
-    const op = { tenant: "tn_a", minute: T0, service: "cart", operation: "GET /", kind: 2, count: 2, errors: 0, durations };
+    const op = { tenantId: "tn_a", minute: T0, service: "cart", operation: "GET /", kind: 2, count: 2, errors: 0, durations };
     expect(JSON.stringify(operationRollup.encode(op))).toBe('{"tenant":"tn_a","minute":1764090000,"service":"cart","operation":"GET /","kind":2,"count":2,"errors":0,"durations":"AQDU0gU8ARQB"}');
-    const service = { tenant: "tn_a", minute: T0, service: "cart", serviceNameType: ServiceNameType.STRING, count: 2, errors: 0, durations };
+    const service = { tenantId: "tn_a", minute: T0, service: "cart", serviceNameType: ServiceNameType.STRING, count: 2, errors: 0, durations };
     expect(JSON.stringify(serviceRollup.encode(service))).toBe('{"tenant":"tn_a","minute":1764090000,"service":"cart","serviceNameType":0,"count":2,"errors":0,"durations":"AQDU0gU8ARQB"}');
   });
 
@@ -153,7 +154,7 @@ describe("minute rollups", () => {
   });
 
   it("fold the rows of a window per group, in first-seen order", () => {
-    const row = (minute: number, service: string, count: number) => ({ tenant: "tn_a", minute, service, count });
+    const row = (minute: number, service: string, count: number) => ({ tenantId: "tn_a", minute, service, count });
     const rows = [row(T0 - 60, "web", 100), row(T0, "web", 1), row(T0, "cart", 2), row(T0 + 60, "web", 3), row(T0 + 120, "web", 100)];
     const totals = foldWindow(
       rows,

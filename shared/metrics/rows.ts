@@ -8,16 +8,17 @@
  * - counts rows (`MinuteAccumulator`: histograms decoded while spans come in, encoded once);
  * - merges rows of one key (`merge`, `upsert`, `MinuteRowMap`): the upsert when a minute's row
  *   exists already, in the tenant object and against D1;
- * - turns them into their JSON form and back (`encode`, `decode`: histograms as base64), for the
- *   tenant object's snapshots, logged deltas and pending flushes;
+ * - turns them into their JSON form and back (`encode`, `decode`: histograms as base64, the tenant
+ *   id under its stored name `tenant`), for the tenant object's snapshots, logged deltas and pending
+ *   flushes;
  * - reads and writes them in D1 (shared/db/queries/metrics.ts: the table has a column of the
- *   same name for each field, plus `tenantId`; the key is the primary key).
+ *   same name for each field, `tenantId` included; the key is the primary key).
  * The kinds themselves: `edgeRollup` (shared/servicegraph/aggregate.ts), `operationRollup` and
  * `serviceRollup` (shared/metrics/red.ts); all three as one set: shared/metrics/row-kinds.ts.
  *
  * Merging is exact and order-free: counts add and histograms merge bucket by bucket, so rows of a
  * key can be merged in any grouping and order and give the same row (rows.test.ts). The fields keep
- * one order in every row made here (tenant, minute, keys, counts, histograms, as the kinds declare
+ * one order in every row made here (tenantId, minute, keys, counts, histograms, as the kinds declare
  * them), and a merge keeps the first row's, so the JSON forms stay byte for byte what they were.
  */
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
@@ -26,7 +27,7 @@ import { LatencyHistogram } from "./histogram.ts";
 
 /** What every per-minute row has. */
 export interface MinuteRow {
-  tenant: string;
+  tenantId: string;
   /** Start of the time bucket in unix seconds, a multiple of the step (60 unless configured). */
   minute: number;
 }
@@ -34,11 +35,22 @@ export interface MinuteRow {
 /** The fields of R whose values are T. */
 type FieldsOf<R, T> = { [P in keyof R]-?: R[P] extends T ? P : never }[keyof R] & string;
 
-/** The fields of a row that may name it: all but tenant and minute. */
-export type KeyField<R> = Exclude<keyof R & string, "tenant" | "minute">;
+/** The fields of a row that may name it: all but tenantId and minute. */
+export type KeyField<R> = Exclude<keyof R & string, "tenantId" | "minute">;
 
-/** A row in its JSON form: each histogram as base64. */
-export type EncodedRow<R> = { [P in keyof R]: R[P] extends Uint8Array ? string : R[P] };
+/**
+ * A row in its JSON form: each histogram as base64, and the tenant id as `tenant` (ENCODED_TENANT_FIELD):
+ * the name rows had before it was `tenantId`, kept in the JSON the tenant object stores.
+ */
+export type EncodedRow<R> = { [P in keyof R as P extends "tenantId" ? typeof ENCODED_TENANT_FIELD : P]: R[P] extends Uint8Array ? string : R[P] };
+
+/**
+ * The name of a row's `tenantId` in its JSON form: the field's name before it was `tenantId`. The
+ * tenant object's stored snapshots, logged deltas and pending flushes were written with it, and an
+ * object of either version (a deploy, a rollback) must read what the other wrote, so the JSON keeps
+ * it; `decode` also takes a row written as `tenantId`.
+ */
+export const ENCODED_TENANT_FIELD = "tenant";
 
 /** A row being counted: each histogram decoded, to observe into. */
 export type OpenRow<R> = { [P in keyof R]: R[P] extends Uint8Array ? LatencyHistogram : R[P] };
@@ -47,13 +59,13 @@ export type OpenRow<R> = { [P in keyof R]: R[P] extends Uint8Array ? LatencyHist
 export type RowKey<R extends MinuteRow, K extends KeyField<R>> = Pick<R, "minute" | K>;
 
 /** A row summed over minutes by the database (no histograms), with the first and last minute summed. */
-export type SummedRow<R extends MinuteRow> = Omit<R, "tenant" | FieldsOf<R, Uint8Array>> & { lastMinute: number };
+export type SummedRow<R extends MinuteRow> = Omit<R, "tenantId" | FieldsOf<R, Uint8Array>> & { lastMinute: number };
 
 /** One row kind: its fields by role, its table, and what follows from them. */
 export interface MinuteRollup<R extends MinuteRow = MinuteRow, K extends string = string> {
   /** For messages: "edge", "operation", "service". */
   readonly name: string;
-  /** The fields that name a row beside tenant and minute, in key order. */
+  /** The fields that name a row beside tenantId and minute, in key order. */
   readonly keys: readonly K[];
   /** Counts: merged by adding. */
   readonly counts: readonly string[];
@@ -61,7 +73,7 @@ export interface MinuteRollup<R extends MinuteRow = MinuteRow, K extends string 
   readonly histograms: readonly string[];
   /** The D1 table: `tenantId`, `minute` and a column named like each field; primary key tenant, minute, keys. */
   readonly table: SQLiteTable;
-  /** The row's identity (tenant, minute, keys) as one string. */
+  /** The row's identity (tenantId, minute, keys) as one string. */
   keyOf(row: R): string;
   /** Two rows of one key as one (throws for rows of different keys). */
   merge(a: R, b: R): R;
@@ -74,13 +86,13 @@ export interface MinuteRollup<R extends MinuteRow = MinuteRow, K extends string 
 /** Compile-time check that every field of R has a role. */
 type EveryField<R, F> = [Exclude<KeyField<R>, F>] extends [never] ? unknown : { fieldsWithoutARole: Exclude<KeyField<R>, F> };
 
-/** Compile-time check that the table takes the row's fields (as `tenantId`, `minute` and the fields). */
-type TableTakes<R, T extends SQLiteTable> = { tenantId: string } & Omit<R, "tenant"> extends T["$inferInsert"] ? unknown : { tableDoesNotTakeTheRow: T["_"]["name"] };
+/** Compile-time check that the table takes the row's fields (`tenantId`, `minute` and the others). */
+type TableTakes<R, T extends SQLiteTable> = R extends T["$inferInsert"] ? unknown : { tableDoesNotTakeTheRow: T["_"]["name"] };
 
 /**
  * Describes a row kind. Two calls, so that the row type is given and the field lists are checked
  * against it: `minuteRollup<EdgeRow>()({ name, keys, counts, histograms, table })`. Every field but
- * tenant and minute must be in exactly one list; each list in the order the row declares them.
+ * tenantId and minute must be in exactly one list; each list in the order the row declares them.
  */
 export function minuteRollup<R extends MinuteRow>() {
   return <K extends KeyField<R>, C extends FieldsOf<R, number>, H extends FieldsOf<R, Uint8Array>, T extends SQLiteTable>(
@@ -102,11 +114,11 @@ class Rollup<R extends MinuteRow, K extends KeyField<R>> implements MinuteRollup
     this.histograms = histograms;
     this.table = table;
     const fields = [...keys, ...counts, ...histograms];
-    if (new Set(fields).size !== fields.length || fields.some((f) => f === "tenant" || f === "minute")) throw new Error(`${name} rows: a field in two roles`);
+    if (new Set(fields).size !== fields.length || fields.some((f) => f === "tenantId" || f === "minute")) throw new Error(`${name} rows: a field in two roles`);
   }
 
   keyOf(row: R): string {
-    const parts: unknown[] = [row.tenant, row.minute];
+    const parts: unknown[] = [row.tenantId, row.minute];
     for (const k of this.keys) parts.push(row[k]);
     return JSON.stringify(parts);
   }
@@ -126,21 +138,32 @@ class Rollup<R extends MinuteRow, K extends KeyField<R>> implements MinuteRollup
   }
 
   encode(row: R): EncodedRow<R> {
-    const out = copy(row);
+    const out = copy(row, "tenantId", ENCODED_TENANT_FIELD);
     for (const h of this.histograms) out[h] = toBase64(out[h] as Uint8Array);
     return out as EncodedRow<R>;
   }
 
   decode(row: EncodedRow<R>): R {
-    const out = copy(row);
+    const out = copy(row, ENCODED_TENANT_FIELD, "tenantId");
     for (const h of this.histograms) out[h] = fromBase64(out[h] as string);
     return out as R;
   }
 }
 
-/** A row's fields, to set by name (a shallow copy: the fields keep their order). */
-function copy(row: object): Record<string, unknown> {
-  return { ...row };
+/**
+ * The row with its tenant id as `tenantId`: a row from a caller of the version before the rename (an
+ * RPC during a deploy) has it as `tenant`. A row that has `tenantId` is returned as it is.
+ */
+export function withTenantId<R extends MinuteRow>(row: R): R {
+  return Object.hasOwn(row, "tenantId") ? row : (copy(row, ENCODED_TENANT_FIELD, "tenantId") as R);
+}
+
+/** A row's fields, to set by name (a shallow copy: the fields keep their order), `from` renamed `to` in its place. */
+function copy(row: object, from?: string, to?: string): Record<string, unknown> {
+  if (from === undefined || !Object.hasOwn(row, from)) return { ...row };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) out[k === from ? to! : k] = v;
+  return out;
 }
 
 /** Rows of one kind, one per key, merged as they are added; first-seen order. */
@@ -191,13 +214,13 @@ export class MinuteRowMap<R extends MinuteRow> {
  * empty histograms when new), which the caller counts into; `rows()` encodes them.
  */
 export class MinuteAccumulator<R extends MinuteRow, K extends KeyField<R>> {
-  readonly tenant: string;
+  readonly tenantId: string;
   readonly #rollup: MinuteRollup<R, K>;
   readonly #rows = new Map<string, OpenRow<R>>();
 
-  constructor(rollup: MinuteRollup<R, K>, tenant: string) {
+  constructor(rollup: MinuteRollup<R, K>, tenantId: string) {
     this.#rollup = rollup;
-    this.tenant = tenant;
+    this.tenantId = tenantId;
   }
 
   row(key: RowKey<R, K>): OpenRow<R> {
@@ -206,7 +229,7 @@ export class MinuteAccumulator<R extends MinuteRow, K extends KeyField<R>> {
     const id = JSON.stringify(parts);
     let row = this.#rows.get(id);
     if (row === undefined) {
-      const open: Record<string, unknown> = { tenant: this.tenant, minute: key.minute };
+      const open: Record<string, unknown> = { tenantId: this.tenantId, minute: key.minute };
       for (const k of this.#rollup.keys) open[k] = key[k];
       for (const c of this.#rollup.counts) open[c] = 0;
       for (const h of this.#rollup.histograms) open[h] = new LatencyHistogram();

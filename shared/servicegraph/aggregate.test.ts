@@ -32,7 +32,7 @@ describe("edge rows", () => {
     ]);
     const rows = acc.rows();
     expect(rows).toHaveLength(4);
-    expect(rows[0]).toMatchObject({ tenant: "tn_a", minute: T0, source: "frontend", target: "cart", connectionType: "", requests: 2, failed: 1 });
+    expect(rows[0]).toMatchObject({ tenantId: "tn_a", minute: T0, source: "frontend", target: "cart", connectionType: "", requests: 2, failed: 1 });
     expect(LatencyHistogram.decode(rows[0]!.clientDurations).count).toBe(2);
     expect(LatencyHistogram.decode(rows[0]!.serverDurations).count).toBe(2);
     expect(rows[1]).toMatchObject({ minute: T0 + 60, requests: 1 });
@@ -52,7 +52,7 @@ describe("edge rows", () => {
     expect(LatencyHistogram.decode(merged[0]!.serverDurations).sum).toBe(44);
     expect(LatencyHistogram.decode(merged[0]!.clientDurations).sum).toBe(55);
     expect(() => edgeRollup.merge(merged[0]!, merged[1]!)).toThrow(/different keys/);
-    expect(() => edgeRollup.merge(merged[0]!, { ...merged[0]!, tenant: "tn_b" })).toThrow(/different keys/);
+    expect(() => edgeRollup.merge(merged[0]!, { ...merged[0]!, tenantId: "tn_b" })).toThrow(/different keys/);
   });
 
   it("fold a window into nodes and edges in the API shape", () => {

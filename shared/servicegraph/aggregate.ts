@@ -26,7 +26,7 @@ import { bucketStart } from "../metrics/span-fields.ts";
 import { USER_NODE, type ConnectionType, type Edge } from "./edges.ts";
 
 export interface EdgeRow {
-  tenant: string;
+  tenantId: string;
   /** Start of the time bucket in unix seconds, a multiple of the step (60 unless configured). */
   minute: number;
   source: string;
@@ -53,8 +53,8 @@ export const edgeRollup = minuteRollup<EdgeRow>()({
 export class EdgeAccumulator extends MinuteAccumulator<EdgeRow, (typeof edgeRollup.keys)[number]> {
   readonly #step: number;
 
-  constructor(tenant: string, options: { stepSeconds?: number } = {}) {
-    super(edgeRollup, tenant);
+  constructor(tenantId: string, options: { stepSeconds?: number } = {}) {
+    super(edgeRollup, tenantId);
     this.#step = options.stepSeconds ?? 60;
   }
 

@@ -95,6 +95,7 @@ export const EDGE_STORE_FORMAT = "edgetrace.edges.v1";
 /** What `toJSON` returns and `fromJSON` takes: plain JSON, one blob per tenant. */
 export interface EdgeStoreState {
   format: typeof EDGE_STORE_FORMAT;
+  /** The store's `tenantId`, under the name it has always been stored with (rows keep it too: metrics/rows.ts). */
   tenant: string;
   /** The largest arrival time (ms) given so far. */
   clockMs: number;
@@ -129,7 +130,7 @@ const VIRTUAL_PEER_NAMES = ["peer.service", "service.peer.name", "messaging.syst
 
 /** Pairs client and server halves of one tenant's requests across batches. */
 export class EdgeStore {
-  readonly tenant: string;
+  readonly tenantId: string;
   readonly stats: EdgeStoreStats = { paired: 0, database: 0, user: 0, expiredToVirtual: 0, expiredDropped: 0, evicted: 0 };
   readonly #waitMs: number;
   readonly #maxPending: number;
@@ -137,8 +138,8 @@ export class EdgeStore {
   readonly #pending = new Map<string, PendingHalf>();
   #clockMs = 0;
 
-  constructor(tenant: string, options: EdgeStoreOptions = {}) {
-    this.tenant = tenant;
+  constructor(tenantId: string, options: EdgeStoreOptions = {}) {
+    this.tenantId = tenantId;
     this.#waitMs = options.waitMs ?? DEFAULT_EDGE_WAIT_MS;
     this.#maxPending = Math.max(1, options.maxPending ?? DEFAULT_MAX_PENDING);
   }
@@ -153,7 +154,7 @@ export class EdgeStore {
   }
 
   toJSON(): EdgeStoreState {
-    return { format: EDGE_STORE_FORMAT, tenant: this.tenant, clockMs: this.#clockMs, pending: [...this.#pending.values()].map((h) => ({ ...h })) };
+    return { format: EDGE_STORE_FORMAT, tenant: this.tenantId, clockMs: this.#clockMs, pending: [...this.#pending.values()].map((h) => ({ ...h })) };
   }
 
   /** The store's clock: the largest arrival time given so far. */

@@ -122,7 +122,7 @@ describe("service graph over a generated shop workload", () => {
       expect({ key, requests: got.get(key)!.requests, failed: got.get(key)!.failed }).toEqual({ key, requests: t.requests, failed: t.failed });
     }
     // Upserts leave one row per key.
-    expect(result.edgeRows.every((r) => r.tenant === TENANT)).toBe(true);
+    expect(result.edgeRows.every((r) => r.tenantId === TENANT)).toBe(true);
   });
 
   it("folds the window into exact counts and quantiles within the documented error", () => {

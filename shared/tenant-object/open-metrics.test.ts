@@ -14,6 +14,7 @@ import { INGEST_BATCH_FORMAT, type IngestBatchObject } from "../ingest/batch-obj
 import { ingestBatchKey } from "../storage/keys.ts";
 import { tenantDelta, type DeltaEntry } from "../assembly/plan.ts";
 import { Rng } from "../../test/support/random-otlp.ts";
+import { withTenantIds } from "../metrics/row-kinds.ts";
 import { IDLE_AFTER_MS, OpenMetrics, decodeDelta, encodeDelta, minuteClosed, type ClosedRows, type OpenMetricsJson, type TenantDelta } from "./open-metrics.ts";
 
 const TENANT = "tn_shop";
@@ -488,3 +489,45 @@ describe("OpenMetrics: from when the service rows hold every span", () => {
   });
 });
 
+describe("OpenMetrics: what the version before `tenantId` stored and sent", () => {
+  // Its rows, edge store and snapshot named the tenant id `tenant`; the JSON forms keep that name.
+  // Both texts as that version wrote them for `stored()` (a frontend root span: an edge from user,
+  // two operation rows, a service row; and a client half waiting for cart), a snapshot after it.
+  const OLD_DELTA =
+    '{"keys":["t/tn_shop/ingest/2025-11-25/17/1764090015000-b1.etb"],"blockId":"l0-b1","clockMs":1764090015000,"halves":[{"key":"0af7651916cd43dd8448eb211c80319c-aaaaaaaaaaaaaaaa","side":"client","service":"frontend","messaging":false,"durationMs":20,"failed":false,"startSec":1764090010,"peer":"cart","expiresAtMs":1764090075000}],"edgeRows":[{"tenant":"tn_shop","minute":1764090000,"source":"user","target":"frontend","connectionType":"virtual_node","requests":1,"failed":0,"clientDurations":"AQAA","serverDurations":"AQCgnAFGAQ=="}],"operationRows":[{"tenant":"tn_shop","minute":1764090000,"service":"frontend","operation":"GET /","kind":2,"count":1,"errors":0,"durations":"AQCgnAFGAQ=="},{"tenant":"tn_shop","minute":1764090000,"service":"frontend","operation":"GET /cart","kind":3,"count":1,"errors":0,"durations":"AQCgnAFGAQ=="}],"usage":[{"day":"2025-11-25","spansAccepted":2,"spansRejected":0}],"serviceRows":[{"tenant":"tn_shop","minute":1764090000,"service":"frontend","serviceNameType":0,"count":2,"errors":0,"durations":"AQDAuAJGAg=="}]}';
+  const OLD_SNAPSHOT =
+    '{"format":"edgetrace.open-metrics.v1","tenant":"tn_shop","edges":{"format":"edgetrace.edges.v1","tenant":"tn_shop","clockMs":1764090015000,"pending":[{"key":"0af7651916cd43dd8448eb211c80319c-aaaaaaaaaaaaaaaa","side":"client","service":"frontend","messaging":false,"durationMs":20,"failed":false,"startSec":1764090010,"peer":"cart","expiresAtMs":1764090075000,"heldSinceMs":1800000000000}]},"edgeRows":[{"tenant":"tn_shop","minute":1764090000,"source":"user","target":"frontend","connectionType":"virtual_node","requests":1,"failed":0,"clientDurations":"AQAA","serverDurations":"AQCgnAFGAQ=="}],"operationRows":[{"tenant":"tn_shop","minute":1764090000,"service":"frontend","operation":"GET /","kind":2,"count":1,"errors":0,"durations":"AQCgnAFGAQ=="},{"tenant":"tn_shop","minute":1764090000,"service":"frontend","operation":"GET /cart","kind":3,"count":1,"errors":0,"durations":"AQCgnAFGAQ=="}],"serviceRows":[{"tenant":"tn_shop","minute":1764090000,"service":"frontend","serviceNameType":0,"count":2,"errors":0,"durations":"AQDAuAJGAg=="}],"serviceRowsFrom":0,"usage":[{"day":"2025-11-25","spansAccepted":2,"spansRejected":0}],"lastApplyWallMs":1800000000000,"expiredAt":{"clockMs":1764090015000,"wallMs":1800000000000},"writtenMinutes":[],"trackedFromMinute":1800000060}';
+  const stored = () =>
+    deltaOf("b1", RECV, testResourceSpans("frontend", [span("dddddddddddddddd", SpanKind.SERVER, "", { name: "GET /" }), span("aaaaaaaaaaaaaaaa", SpanKind.CLIENT, "dddddddddddddddd", { name: "GET /cart", attributes: { "peer.service": "cart" } })]));
+
+  it("decodes a logged delta to the same delta, the tenant id as `tenantId`, and logs it again byte for byte", () => {
+    const delta = decodeDelta(OLD_DELTA);
+    expect(delta).toEqual(stored());
+    for (const r of [...delta.edgeRows, ...delta.operationRows, ...delta.serviceRows!]) expect(Object.keys(r)[0]).toBe("tenantId");
+    expect(encodeDelta(delta)).toBe(OLD_DELTA);
+    // A delta written with the new name reads the same.
+    expect(decodeDelta(OLD_DELTA.replaceAll('"tenant":', '"tenantId":'))).toEqual(delta);
+  });
+
+  it("restores a snapshot to the same object, and stores it again byte for byte", () => {
+    const control = new OpenMetrics(TENANT, undefined, WALL);
+    control.apply(stored(), WALL);
+    const restored = OpenMetrics.fromJSON(JSON.parse(OLD_SNAPSHOT) as OpenMetricsJson);
+    expect(restored.tenantId).toBe(TENANT);
+    expect(restored.toJSON()).toEqual(control.toJSON());
+    expect(JSON.stringify(restored.toJSON())).toBe(OLD_SNAPSHOT);
+    const window = { start: T0, end: T0 + 60 };
+    for (const kind of ["edgeRows", "operationRows", "serviceRows"] as const) expect(restored.rowsIn(kind, window)).toEqual(control.rowsIn(kind, window));
+    expect(restored.rowsIn("edgeRows", window)[0]?.tenantId).toBe(TENANT);
+  });
+
+  it("takes the rows of a delta its consumers send over RPC (during a deploy) as rows with `tenantId`", () => {
+    const current = stored();
+    const rename = <R extends { tenantId: string }>({ tenantId, ...rest }: R) => ({ tenant: tenantId, ...rest });
+    const sent = { ...current, edgeRows: current.edgeRows.map(rename), operationRows: current.operationRows.map(rename), serviceRows: current.serviceRows!.map(rename) } as unknown as TenantDelta;
+    expect(withTenantIds(sent)).toEqual(current);
+    expect(encodeDelta(withTenantIds(sent))).toBe(OLD_DELTA);
+    // A delta of this version is passed through as it is.
+    expect(withTenantIds(current)).toBe(current);
+  });
+});

@@ -90,7 +90,7 @@ export function minuteClosed(minute: number, clockMs: number, stepSeconds = 60):
 }
 
 export class OpenMetrics {
-  readonly tenant: string;
+  readonly tenantId: string;
   readonly #edges: EdgeStore;
   /** The open rows of each kind, merged by key. */
   readonly #rows: { readonly [N in RowKind]: MinuteRowMap<RowOf<N>> } = {
@@ -114,9 +114,9 @@ export class OpenMetrics {
   #trackedFromMinute: number;
 
   /** @param createdAtMs now, for a new object: minutes before it are read before they are written. */
-  constructor(tenant: string, edges?: EdgeStore, createdAtMs = Date.now()) {
-    this.tenant = tenant;
-    this.#edges = edges ?? new EdgeStore(tenant, { maxPending: MAX_PENDING_HALVES });
+  constructor(tenantId: string, edges?: EdgeStore, createdAtMs = Date.now()) {
+    this.tenantId = tenantId;
+    this.#edges = edges ?? new EdgeStore(tenantId, { maxPending: MAX_PENDING_HALVES });
     this.#trackedFromMinute = Math.floor(createdAtMs / 60_000) * 60 + 60;
   }
 
@@ -139,7 +139,7 @@ export class OpenMetrics {
   }
 
   apply(delta: TenantDelta, wallMs: number): void {
-    const completed = new EdgeAccumulator(this.tenant);
+    const completed = new EdgeAccumulator(this.tenantId);
     completed.add(this.#edges.addPending(delta.halves, delta.clockMs, wallMs));
     if (this.#edges.clockMs - this.#expiredAt.clockMs >= 1000 || wallMs - this.#expiredAt.wallMs >= 1000) {
       completed.add(this.#edges.expire(this.#edges.clockMs, wallMs));
@@ -165,7 +165,7 @@ export class OpenMetrics {
   takeClosed(wallMs: number): ClosedRows | undefined {
     const idle = wallMs - this.#lastApplyWallMs >= IDLE_AFTER_MS;
     const closeAtMs = idle ? Math.max(this.#edges.clockMs, wallMs) : this.#edges.clockMs;
-    const expired = new EdgeAccumulator(this.tenant);
+    const expired = new EdgeAccumulator(this.tenantId);
     expired.add(this.#edges.expire(closeAtMs, wallMs));
     this.#expiredAt = { clockMs: this.#edges.clockMs, wallMs };
     this.#rows.edgeRows.add(expired.rows());
@@ -206,7 +206,7 @@ export class OpenMetrics {
   toJSON(): OpenMetricsJson {
     return {
       format: OPEN_METRICS_FORMAT,
-      tenant: this.tenant,
+      tenant: this.tenantId,
       edges: this.#edges.toJSON(),
       ...encodeRowSets({ edgeRows: this.#rows.edgeRows.rows(), operationRows: this.#rows.operationRows.rows(), serviceRows: this.#rows.serviceRows.rows() }),
       serviceRowsFrom: this.#serviceRowsFrom,
@@ -241,6 +241,7 @@ export const OPEN_METRICS_FORMAT = "edgetrace.open-metrics.v1";
 
 export interface OpenMetricsJson extends EncodedRowSets<MinuteRowSets> {
   format: typeof OPEN_METRICS_FORMAT;
+  /** The object's `tenantId`, under the name it has always been stored with (as in the rows: shared/metrics/rows.ts). */
   tenant: string;
   edges: EdgeStoreState;
   /** Absent, as `serviceRows`, in a snapshot from before service rows. */

@@ -96,11 +96,11 @@ export function firstSpanMs(requests: TraceBatch[]): number {
 
 const sortOps = (rows: OperationRow[]) => [...rows].sort((a, b) => JSON.stringify([a.minute, a.service, a.operation, a.kind]).localeCompare(JSON.stringify([b.minute, b.service, b.operation, b.kind])));
 /** Rows without the tenant, comparable across tenants (histograms by count: merge order changes their bytes). */
-export const sameOps = (rows: OperationRow[]) => sortOps(rows).map(({ tenant: _tenant, durations, ...r }) => ({ ...r, observed: LatencyHistogram.decode(durations).count }));
+export const sameOps = (rows: OperationRow[]) => sortOps(rows).map(({ tenantId: _tenantId, durations, ...r }) => ({ ...r, observed: LatencyHistogram.decode(durations).count }));
 
 /** What D1 holds of the tenant's metrics, comparable across tenants. */
 export async function storedMetrics(tenantId: string) {
-  const edges = (await readEdgeRows(db(), tenantId, {})).map(({ tenant: _t, clientDurations, serverDurations, ...r }) => ({ ...r, client: LatencyHistogram.decode(clientDurations).count, server: LatencyHistogram.decode(serverDurations).count }));
+  const edges = (await readEdgeRows(db(), tenantId, {})).map(({ tenantId: _tenantId, clientDurations, serverDurations, ...r }) => ({ ...r, client: LatencyHistogram.decode(clientDurations).count, server: LatencyHistogram.decode(serverDurations).count }));
   edges.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   return { ops: sameOps(await readOperationRows(db(), tenantId, {})), edges };
 }

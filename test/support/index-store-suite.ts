@@ -93,10 +93,10 @@ function newBlock(over: Partial<NewBlock> = {}): NewBlock {
   };
 }
 
-function edgeRow(tenant: string, over: Partial<EdgeRow> = {}): EdgeRow {
+function edgeRow(tenantId: string, over: Partial<EdgeRow> = {}): EdgeRow {
   const n = ++seq;
   return {
-    tenant,
+    tenantId,
     minute: 1_767_225_600,
     source: "api",
     target: "db",
@@ -109,10 +109,10 @@ function edgeRow(tenant: string, over: Partial<EdgeRow> = {}): EdgeRow {
   };
 }
 
-function operationRow(tenant: string, over: Partial<OperationRow> = {}): OperationRow {
+function operationRow(tenantId: string, over: Partial<OperationRow> = {}): OperationRow {
   const n = ++seq;
   return {
-    tenant,
+    tenantId,
     minute: 1_767_225_600,
     service: "api",
     operation: "GET /users",
@@ -481,8 +481,8 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         for (const x of ms) h.observe(x);
         return h.encode();
       };
-      const svc = (tenant: string, minute: number, service: string, count: number, over: Partial<ServiceRow> = {}): ServiceRow => ({
-        tenant, minute, service, serviceNameType: ServiceNameType.STRING, count, errors: Math.floor(count / 3), durations: hist(...Array.from({ length: count }, (_, i) => i + 1)), ...over,
+      const svc = (tenantId: string, minute: number, service: string, count: number, over: Partial<ServiceRow> = {}): ServiceRow => ({
+        tenantId, minute, service, serviceNameType: ServiceNameType.STRING, count, errors: Math.floor(count / 3), durations: hist(...Array.from({ length: count }, (_, i) => i + 1)), ...over,
       });
       const sortSvc = (rows: ServiceRow[]) => [...rows].sort((x, y) => x.minute - y.minute || x.service.localeCompare(y.service) || x.serviceNameType - y.serviceNameType);
       const flush = (tenantId: string, id: string, serviceRows: ServiceRow[], storedMinutes: number[] = []) => writeMetricFlush(getDb(), tenantId, id, { edgeRows: [], operationRows: [], serviceRows, usage: [], storedMinutes });
@@ -663,7 +663,7 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         await replaceBlocks(getDb(), b, merged, blockIds);
         await deleteMetricsBefore(getDb(), b, Number.MAX_SAFE_INTEGER);
         // B records a block under one of A's block ids, and metric rows with A's minute and names.
-        await recordBlock(getDb(), b, { ...blocks[0]!, traceCount: 1, traceFilter: bytes(8, 1) }, [{ ...edges[0]!, tenant: b, requests: 1 }], [{ ...ops[0]!, tenant: b, count: 1 }]);
+        await recordBlock(getDb(), b, { ...blocks[0]!, traceCount: 1, traceFilter: bytes(8, 1) }, [{ ...edges[0]!, tenantId: b, requests: 1 }], [{ ...ops[0]!, tenantId: b, count: 1 }]);
         const { key: bKey } = await createKey(getDb(), b, { name: "b-key", scopes: ["read"] });
 
         expect(await snapshot()).toEqual(before);

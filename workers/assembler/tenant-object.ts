@@ -34,7 +34,7 @@ import type { BatchingDb } from "../../shared/db/client.ts";
 import { TokenBucket, type LeaseAnswer, type LeaseRequest } from "../../shared/ingest/rate-limit.ts";
 import type { EdgeRow } from "../../shared/servicegraph/aggregate.ts";
 import type { OperationRow, ServiceRow } from "../../shared/metrics/red.ts";
-import { decodeRowSets, encodeRowSets, rowCount, type EncodedRowSets } from "../../shared/metrics/row-kinds.ts";
+import { decodeRowSets, encodeRowSets, rowCount, withTenantIds, type EncodedRowSets } from "../../shared/metrics/row-kinds.ts";
 import type { TimeWindow } from "../../shared/metrics/rows.ts";
 import type { UsageDelta } from "../../shared/assembly/usage-deltas.ts";
 import { legacyAssemblerStateKey } from "../../shared/storage/keys.ts";
@@ -99,7 +99,9 @@ export class TenantObject extends DurableObject<AssemblerEnv> implements TenantO
     return Object.fromEntries(this.#lookup(entries));
   }
 
-  async commit(tenantId: string, delta: TenantDelta, wallMs: number): Promise<CommitResult> {
+  async commit(tenantId: string, sent: TenantDelta, wallMs: number): Promise<CommitResult> {
+    // Rows of a consumer of the version before `tenantId` (a deploy in progress) name it `tenant`.
+    const delta = withTenantIds(sent);
     const entries = await ledgerEntries(delta.keys);
     const body = encodeDelta(delta);
     const metrics = await this.#load(tenantId);

@@ -37,7 +37,7 @@ export async function readMinuteRows<R extends MinuteRow>(db: Db, rollup: Minute
   const rows = (await db.select().from(rollup.table).where(and(...conds)).all()) as Record<string, unknown>[];
   const fields = [...rollup.keys, ...rollup.counts, ...rollup.histograms];
   return rows.map((r) => {
-    const row: Record<string, unknown> = { tenant: r.tenantId, minute: r.minute };
+    const row: Record<string, unknown> = { tenantId: r.tenantId, minute: r.minute };
     for (const f of fields) row[f] = r[f];
     return row as unknown as R;
   });
@@ -111,7 +111,7 @@ export function minuteRowStatements<R extends MinuteRow>(db: Db, rollup: MinuteR
   const set: Record<string, SQL> = {};
   for (const f of [...rollup.counts, ...rollup.histograms]) set[f] = sql.raw(`excluded.${columns[f]!.name}`);
   return rows.map((r) => {
-    const { tenant: _tenant, ...fields } = r;
+    const { tenantId: _rowTenantId, ...fields } = r;
     return db
       .insert(table)
       .values({ tenantId, ...fields } as SQLiteTable["$inferInsert"])
