@@ -116,6 +116,8 @@ interface Case {
 }
 
 const spans = (...fs: Fixture[]) => fs.reduce((n, f) => n + f.object.spanCount, 0);
+/** A case's outcome when the objects of `keys` are assembled: a block of them created at `createdAtMs`, and a delta of the same keys that accepts `spansAccepted` spans. */
+const assembles = (keys: string[], createdAtMs: number, spansAccepted: number): Pick<Case, "block" | "createdAtMs" | "delta" | "usage"> => ({ block: keys, createdAtMs, delta: keys, usage: { spansAccepted, spansRejected: 0 } });
 
 const CASES: Case[] = [
   {
@@ -124,10 +126,7 @@ const CASES: Case[] = [
     redelivered: false,
     read: [A.key, B.key],
     skipped: [],
-    block: [A.key, B.key],
-    createdAtMs: RECV + 1_000,
-    delta: [A.key, B.key],
-    usage: { spansAccepted: 4, spansRejected: 0 },
+    ...assembles([A.key, B.key], RECV + 1_000, 4),
     deleteAfter: [],
   },
   {
@@ -136,10 +135,7 @@ const CASES: Case[] = [
     redelivered: false,
     read: [A.key, B.key],
     skipped: [],
-    block: [A.key, B.key],
-    createdAtMs: RECV + 1_000,
-    delta: [A.key, B.key],
-    usage: { spansAccepted: 4, spansRejected: 0 },
+    ...assembles([A.key, B.key], RECV + 1_000, 4),
     deleteAfter: [A.key, B.key],
   },
   {
@@ -148,10 +144,7 @@ const CASES: Case[] = [
     redelivered: true,
     read: [A.key, B.key],
     skipped: [],
-    block: [A.key, B.key],
-    createdAtMs: RECV + 1_000,
-    delta: [A.key, B.key],
-    usage: { spansAccepted: 4, spansRejected: 0 },
+    ...assembles([A.key, B.key], RECV + 1_000, 4),
     deleteAfter: [B.key],
   },
   {
@@ -160,10 +153,7 @@ const CASES: Case[] = [
     redelivered: true,
     read: [C.key],
     skipped: [],
-    block: [C.key],
-    createdAtMs: RECV + 2_000,
-    delta: [C.key],
-    usage: { spansAccepted: 1, spansRejected: 0 },
+    ...assembles([C.key], RECV + 2_000, 1),
     deleteAfter: [C.key],
   },
   {
@@ -173,10 +163,7 @@ const CASES: Case[] = [
     redelivered: true,
     read: [C.key],
     skipped: [A.key, B.key],
-    block: [C.key],
-    createdAtMs: RECV + 2_000,
-    delta: [C.key],
-    usage: { spansAccepted: 1, spansRejected: 0 },
+    ...assembles([C.key], RECV + 2_000, 1),
     deleteAfter: [A.key, C.key],
   },
   {
@@ -186,10 +173,7 @@ const CASES: Case[] = [
     redelivered: true,
     read: [A.key, B.key],
     skipped: [A.key],
-    block: [B.key],
-    createdAtMs: RECV + 1_000,
-    delta: [B.key],
-    usage: { spansAccepted: 2, spansRejected: 0 },
+    ...assembles([B.key], RECV + 1_000, 2),
     deleteAfter: [],
   },
   {
@@ -229,10 +213,7 @@ const CASES: Case[] = [
     redelivered: false,
     read: [A.key, B.key],
     skipped: [],
-    block: [A.key, B.key],
-    createdAtMs: RECV + 1_000,
-    delta: [A.key, B.key],
-    usage: { spansAccepted: 4, spansRejected: 0 },
+    ...assembles([A.key, B.key], RECV + 1_000, 4),
     deleteAfter: [],
   },
 ];
