@@ -286,42 +286,26 @@ function run(deltas: readonly TenantDelta[], wallOf: (i: number) => number, flus
   return { m, sink };
 }
 
-function truthByEdge(w: Workload): Map<string, { requests: number; failed: number }> {
-  const out = new Map<string, { requests: number; failed: number }>();
-  for (const e of w.edges) {
-    const key = `${e.minute} ${e.source}->${e.target}:${e.connectionType}`;
-    const t = out.get(key) ?? { requests: 0, failed: 0 };
-    t.requests++;
-    if (e.failed) t.failed++;
+/**
+ * The true totals of the workload's items per key: `total` counts them, `failed` those that failed
+ * (items without a key are left out), under the names the rows give them.
+ */
+function truthBy<T, C extends string, F extends string>(items: readonly T[], keyOf: (item: T) => string | undefined, failed: (item: T) => boolean, total: C, failures: F): Map<string, Record<C | F, number>> {
+  const out = new Map<string, Record<C | F, number>>();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (key === undefined) continue;
+    const t = out.get(key) ?? ({ [total]: 0, [failures]: 0 } as Record<C | F, number>);
+    t[total]++;
+    if (failed(item)) t[failures]++;
     out.set(key, t);
   }
   return out;
 }
 
-function truthByService(w: Workload): Map<string, { count: number; errors: number }> {
-  const out = new Map<string, { count: number; errors: number }>();
-  for (const s of w.spans) {
-    const key = `${s.minute} ${s.service}`;
-    const t = out.get(key) ?? { count: 0, errors: 0 };
-    t.count++;
-    if (s.error) t.errors++;
-    out.set(key, t);
-  }
-  return out;
-}
-
-function truthByOperation(w: Workload): Map<string, { count: number; errors: number }> {
-  const out = new Map<string, { count: number; errors: number }>();
-  for (const s of w.spans) {
-    if (!DEFAULT_RED_KINDS.includes(s.kind)) continue;
-    const key = `${s.minute} ${s.service} ${s.name} kind=${s.kind}`;
-    const t = out.get(key) ?? { count: 0, errors: 0 };
-    t.count++;
-    if (s.error) t.errors++;
-    out.set(key, t);
-  }
-  return out;
-}
+const truthByEdge = (w: Workload) => truthBy(w.edges, (e) => `${e.minute} ${e.source}->${e.target}:${e.connectionType}`, (e) => e.failed, "requests", "failed");
+const truthByService = (w: Workload) => truthBy(w.spans, (s) => `${s.minute} ${s.service}`, (s) => s.error, "count", "errors");
+const truthByOperation = (w: Workload) => truthBy(w.spans, (s) => (DEFAULT_RED_KINDS.includes(s.kind) ? `${s.minute} ${s.service} ${s.name} kind=${s.kind}` : undefined), (s) => s.error, "count", "errors");
 
 describe("OpenMetrics: deltas in any order add up to the truth", () => {
   const single = ENTRIES.map((e, i) => tenantDelta(TENANT, [e], `l0-${i}`));
