@@ -147,6 +147,14 @@ function scan(q: string, b: Bucketing, specs: Spec[]): Series[] {
   return acc.series();
 }
 
+/** Bucketings whose steps hold whole minutes (the rows' buckets), over the workloads' 20 minutes and past them. */
+const ALIGNED: Bucketing[] = [
+  { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: MINUTE },
+  { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: 5 * MINUTE },
+  { startMs: T0 + 2 * MINUTE, endMs: T0 + 9 * MINUTE, stepMs: 2 * MINUTE }, // last step cut short by the end
+  { startMs: T0 - 10 * MINUTE, endMs: T0 + 40 * MINUTE, stepMs: 10 * MINUTE },
+];
+
 const fromRows = (q: string, b: Bucketing, specs: Spec[], everySpanNamed = true) => metricsFromRollups(parseMetricsQuery(q), b, rowsOf(specs), { everySpanNamed });
 const fromServiceRows = (q: string, b: Bucketing, specs: Spec[], from = 0) => metricsFromServiceRollups(parseMetricsQuery(q), b, serviceRowsOf(specs), { from });
 
@@ -190,17 +198,11 @@ const SUPPORTED = [
 
 describe("metricsFromRollups: the block scan's answer from the operation rows", () => {
   const specs = workload(7, 3000, 20);
-  const aligned: Bucketing[] = [
-    { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: MINUTE },
-    { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: 5 * MINUTE },
-    { startMs: T0 + 2 * MINUTE, endMs: T0 + 9 * MINUTE, stepMs: 2 * MINUTE }, // last step cut short by the end
-    { startMs: T0 - 10 * MINUTE, endMs: T0 + 40 * MINUTE, stepMs: 10 * MINUTE },
-  ];
 
   for (const q of SUPPORTED) {
     it(`answers ${q}`, () => {
       expect(rollupUnsupportedReason(parseMetricsQuery(q))).toBeUndefined();
-      for (const b of aligned) {
+      for (const b of ALIGNED) {
         const got = fromRows(q, b, specs);
         expect(got, JSON.stringify(b)).toBeDefined();
         expect(got).toEqual(scan(q, b, specs));
@@ -209,7 +211,7 @@ describe("metricsFromRollups: the block scan's answer from the operation rows", 
   }
 
   it("gives no series where the scan gives none", () => {
-    expect(fromRows('{ kind = server && resource.service.name = "nobody" } | rate()', aligned[0]!, specs)).toEqual([]);
+    expect(fromRows('{ kind = server && resource.service.name = "nobody" } | rate()', ALIGNED[0]!, specs)).toEqual([]);
     expect(fromRows("{ kind = server } | rate()", { startMs: T0 + 60 * MINUTE, endMs: T0 + 70 * MINUTE, stepMs: MINUTE }, specs)).toEqual([]);
   });
 
@@ -316,15 +318,9 @@ const SERVICE_SHAPES = [
 
 describe("metricsFromServiceRollups: the block scan's answer from the service rows", () => {
   const specs = wideWorkload(21, 4000, 20);
-  const aligned: Bucketing[] = [
-    { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: MINUTE },
-    { startMs: T0, endMs: T0 + 20 * MINUTE, stepMs: 5 * MINUTE },
-    { startMs: T0 + 2 * MINUTE, endMs: T0 + 9 * MINUTE, stepMs: 2 * MINUTE }, // last step cut short by the end
-    { startMs: T0 - 10 * MINUTE, endMs: T0 + 40 * MINUTE, stepMs: 10 * MINUTE },
-  ];
 
   it("the workload has what the operation rows miss: other kinds, and unnamed, empty and typed names", () => {
-    const b = aligned[0]!;
+    const b = ALIGNED[0]!;
     const byService = scan("{ } | count_over_time() by(resource.service.name)", b, specs).map((x) => x.promLabels);
     expect(byService).toEqual(expect.arrayContaining(["{}", '{resource.service.name=""}', '{resource.service.name="7"}', '{resource.service.name="NaN"}', '{resource.service.name="web"}']));
     const total = (xs: Series[]) => xs.reduce((n, x) => n + x.samples.reduce((m, p) => m + p.value, 0), 0);
@@ -336,7 +332,7 @@ describe("metricsFromServiceRollups: the block scan's answer from the service ro
     it(`answers ${q}`, () => {
       expect(rollupSource(parseMetricsQuery(q))).toBe("services");
       expect(rollupUnsupportedReason(parseMetricsQuery(q))).toBeUndefined();
-      for (const b of aligned) {
+      for (const b of ALIGNED) {
         const want = scan(q, b, specs);
         expect(fromServiceRows(q, b, specs), JSON.stringify(b)).toEqual(want);
         // And from the rows D1 sums per step.
@@ -351,17 +347,17 @@ describe("metricsFromServiceRollups: the block scan's answer from the service ro
       '{ resource.service.name = "web" } | quantile_over_time(duration, 0.5)',
       '{ resource.service.name != "cart" } | quantile_over_time(duration, 0.1, 0.999)',
     ]) {
-      for (const b of aligned.slice(0, 3)) expectQuantilesWithinBound(fromServiceRows(q, b, specs), scan(q, b, specs), `${q} ${JSON.stringify(b)}`);
+      for (const b of ALIGNED.slice(0, 3)) expectQuantilesWithinBound(fromServiceRows(q, b, specs), scan(q, b, specs), `${q} ${JSON.stringify(b)}`);
       // Summed rows carry no histogram: the reader reads minutes with them for quantiles.
-      expect(metricsFromServiceRollups(parseMetricsQuery(q), aligned[0]!, summedPerStep(serviceRowsOf(specs), aligned[0]!), { from: 0 })).toBeUndefined();
+      expect(metricsFromServiceRollups(parseMetricsQuery(q), ALIGNED[0]!, summedPerStep(serviceRowsOf(specs), ALIGNED[0]!), { from: 0 })).toBeUndefined();
     }
     // Errors and the rest share a row's histogram.
-    expect(fromServiceRows("{ status = error } | quantile_over_time(duration, 0.5)", aligned[0]!, specs)).toBeUndefined();
+    expect(fromServiceRows("{ status = error } | quantile_over_time(duration, 0.5)", ALIGNED[0]!, specs)).toBeUndefined();
   });
 
   it("answers only from the first minute the rows hold every span", () => {
     const q = "{ } | rate()";
-    const b = aligned[0]!;
+    const b = ALIGNED[0]!;
     expect(fromServiceRows(q, b, specs, T0 / 1000)).toEqual(scan(q, b, specs));
     expect(fromServiceRows(q, b, specs, T0 / 1000 + 60)).toBeUndefined();
     expect(fromServiceRows(q, { ...b, startMs: T0 + MINUTE }, specs, T0 / 1000 + 60)).toEqual(scan(q, { ...b, startMs: T0 + MINUTE }, specs));
@@ -379,21 +375,21 @@ describe("metricsFromServiceRollups: the block scan's answer from the service ro
   });
 
   it("does not tell OK from UNSET", () => {
-    const b = aligned[0]!;
+    const b = ALIGNED[0]!;
     expect(fromServiceRows("{ status = ok } | rate()", b, specs)).toBeUndefined();
     expect(fromServiceRows("{ status = unset } | rate() by(resource.service.name)", b, specs)).toBeUndefined();
   });
 
   it("gives no series where the scan gives none, and ignores rows outside the window", () => {
-    expect(fromServiceRows('{ resource.service.name = "nobody" } | rate()', aligned[0]!, specs)).toEqual([]);
+    expect(fromServiceRows('{ resource.service.name = "nobody" } | rate()', ALIGNED[0]!, specs)).toEqual([]);
     const later = { startMs: T0 + 60 * MINUTE, endMs: T0 + 70 * MINUTE, stepMs: MINUTE };
     expect(fromServiceRows("{ } | rate()", later, specs)).toEqual([]);
     expect(metricsFromServiceRollups(parseMetricsQuery("{ } | rate()"), later, summedPerStep(serviceRowsOf(specs), later), { from: 0 })).toEqual([]);
   });
 
   it("leaves the operation rows' shapes to the operation rows", () => {
-    expect(metricsFromServiceRollups(parseMetricsQuery("{ kind = server } | rate()"), aligned[0]!, serviceRowsOf(specs), { from: 0 })).toBeUndefined();
-    expect(metricsFromRollups(parseMetricsQuery("{ } | rate()"), aligned[0]!, rowsOf(specs), { everySpanNamed: true })).toBeUndefined();
+    expect(metricsFromServiceRollups(parseMetricsQuery("{ kind = server } | rate()"), ALIGNED[0]!, serviceRowsOf(specs), { from: 0 })).toBeUndefined();
+    expect(metricsFromRollups(parseMetricsQuery("{ } | rate()"), ALIGNED[0]!, rowsOf(specs), { everySpanNamed: true })).toBeUndefined();
   });
 });
 
