@@ -56,6 +56,24 @@ function CountedSection(props: { title: string; count: number; open?: boolean; c
   );
 }
 
+/** A section of a span's events or links: open when there are any, one list item each, or a line saying there are none. */
+function ItemsSection<T>(props: { title: string; items: readonly T[]; list: "ol" | "ul"; class: string; renderItem: (item: T, i: number) => ComponentChildren }) {
+  const { items, list: List } = props;
+  return (
+    <CountedSection title={props.title} count={items.length} open={items.length > 0}>
+      {items.length ? (
+        <List class={props.class}>
+          {items.map((item, i) => (
+            <li key={i}>{props.renderItem(item, i)}</li>
+          ))}
+        </List>
+      ) : (
+        <p class="muted tv-none">{`No ${props.title.toLowerCase()}.`}</p>
+      )}
+    </CountedSection>
+  );
+}
+
 function Id({ label, value }: { label: string; value: string }) {
   return (
     <div class="tv-id">
@@ -149,44 +167,40 @@ export function SpanDetail({ model, node, onClose, onSelect }: { model: TraceMod
       <CountedSection title="Attributes" count={s.attributes.length} open>
         <Attributes list={s.attributes} label="Span attributes" />
       </CountedSection>
-      <CountedSection title="Events" count={s.events.length} open={s.events.length > 0}>
-        {s.events.length ? (
-          <ol class="tv-events">
-            {s.events.map((e, i) => (
-              <li key={i}>
-                <div>
-                  <span class="mono muted">+{formatDuration(Math.max(0, eventUs(model, e.timeUnixNano) - node.startUs))}</span> <strong>{e.name}</strong>
-                </div>
-                {e.attributes.length > 0 && <Attributes list={e.attributes} label={`Attributes of event ${e.name}`} />}
-              </li>
-            ))}
-          </ol>
-        ) : (
-          <p class="muted tv-none">No events.</p>
+      <ItemsSection
+        title="Events"
+        items={s.events}
+        list="ol"
+        class="tv-events"
+        renderItem={(e) => (
+          <>
+            <div>
+              <span class="mono muted">+{formatDuration(Math.max(0, eventUs(model, e.timeUnixNano) - node.startUs))}</span> <strong>{e.name}</strong>
+            </div>
+            {e.attributes.length > 0 && <Attributes list={e.attributes} label={`Attributes of event ${e.name}`} />}
+          </>
         )}
-      </CountedSection>
-      <CountedSection title="Links" count={s.links.length} open={s.links.length > 0}>
-        {s.links.length ? (
-          <ul class="tv-links">
-            {s.links.map((l, i) => (
-              <li key={i}>
-                {isTraceId(l.traceId) ? (
-                  <a href={projectHref(`/traces/${l.traceId}${/^[0-9a-f]{16}$/.test(l.spanId) ? `?span=${l.spanId}` : ""}`)} class="mono">
-                    {l.traceId === s.traceId ? "this trace" : `trace ${l.traceId}`}, span {l.spanId}
-                  </a>
-                ) : (
-                  <span class="mono">
-                    trace {l.traceId || "?"}, span {l.spanId || "?"}
-                  </span>
-                )}
-                {l.attributes.length > 0 && <Attributes list={l.attributes} label={`Attributes of link ${i + 1}`} />}
-              </li>
-            ))}
-          </ul>
-        ) : (
-          <p class="muted tv-none">No links.</p>
+      />
+      <ItemsSection
+        title="Links"
+        items={s.links}
+        list="ul"
+        class="tv-links"
+        renderItem={(l, i) => (
+          <>
+            {isTraceId(l.traceId) ? (
+              <a href={projectHref(`/traces/${l.traceId}${/^[0-9a-f]{16}$/.test(l.spanId) ? `?span=${l.spanId}` : ""}`)} class="mono">
+                {l.traceId === s.traceId ? "this trace" : `trace ${l.traceId}`}, span {l.spanId}
+              </a>
+            ) : (
+              <span class="mono">
+                trace {l.traceId || "?"}, span {l.spanId || "?"}
+              </span>
+            )}
+            {l.attributes.length > 0 && <Attributes list={l.attributes} label={`Attributes of link ${i + 1}`} />}
+          </>
         )}
-      </CountedSection>
+      />
       <CountedSection title="Resource" count={origin?.resource.attributes.length ?? 0}>
         <Attributes list={origin?.resource.attributes ?? []} label="Resource attributes" />
       </CountedSection>
