@@ -5,6 +5,7 @@ import type { DashboardApp } from "./context.ts";
 import { admin } from "./routes/admin.ts";
 import { jaeger } from "./routes/jaeger.ts";
 import { metrics } from "./routes/metrics.ts";
+import { prometheus } from "./routes/prometheus.ts";
 import { search } from "./routes/search.ts";
 import { serviceGraph } from "./routes/service-graph.ts";
 import { tempo } from "./routes/tempo.ts";
@@ -24,6 +25,7 @@ app.route("/api", search);
 app.route("/api", metrics);
 app.route("/api", tempo);
 app.route("/jaeger", jaeger);
+app.route("/prometheus", prometheus);
 app.route("/zipkin", zipkin);
 app.route("/", ui);
 
