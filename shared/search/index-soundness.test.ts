@@ -36,7 +36,7 @@ import { jaegerSpanMatcher } from "../jaeger/span-query.ts";
 import type { AnyValue, InstrumentationScope, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
-import type { ComparisonOp, Condition, Field, IntrinsicName, SpansetExpr, Stage, Static, StructuralOp } from "../traceql/ast.ts";
+import type { ComparisonOp, Condition, Field, IntrinsicName, SpansetExpr, SpansetOp, Stage, Static } from "../traceql/ast.ts";
 import { compileTraceQL } from "../traceql/eval.ts";
 import { parseMetricsQuery } from "../traceql/metrics.ts";
 import { stringify } from "../traceql/stringify.ts";
@@ -322,7 +322,8 @@ function attributeComparison(r: Rng, o: Observed): Condition {
   if (roll < 0.06) return field; // bare: a true bool
   const op = r.pick(ALL_OPS);
   const value = literalFor(r, op, seen?.kv.value);
-  if (value.type === "nil" && op !== "=" && op !== "!=") return { kind: "comparison", op: r.pick(["=", "!="] as const), left: field, right: lit(value), pos };
+  // nil and booleans take only = and != (validate.ts).
+  if ((value.type === "nil" || value.type === "bool") && op !== "=" && op !== "!=") return { kind: "comparison", op: r.pick(["=", "!="] as const), left: field, right: lit(value), pos };
   // Literal on the left sometimes (regexes need it on the right).
   if (op !== "=~" && op !== "!~" && r.chance(0.15)) return { kind: "comparison", op, left: lit(value), right: field, pos };
   return { kind: "comparison", op, left: field, right: lit(value), pos };
@@ -340,9 +341,11 @@ function intrinsicComparison(r: Rng, o: Observed): Condition {
       value = op === "=~" || op === "!~" ? { type: "string", value: `${escapeRegex(s.name.slice(0, 3))}.*` } : { type: "string", value: r.chance(0.85) ? s.name : "absent-name" };
       break;
     case "status":
+      if (op !== "=") op = "!="; // statuses and kinds take only = and != (validate.ts)
       value = { type: "status", value: r.chance(0.85) ? Math.min(s.status.code, 2) : r.int(3) };
       break;
     case "kind":
+      if (op !== "=") op = "!=";
       value = { type: "kind", value: r.chance(0.85) ? Math.min(s.kind, 5) : r.int(6) };
       break;
     case "duration":
@@ -395,7 +398,7 @@ function stage(r: Rng, o: Observed): Stage {
   }
 }
 
-const SPANSET_OPS: ("&&" | "||" | StructuralOp)[] = ["&&", "||", ">", ">>", "<", "<<", "~"];
+const SPANSET_OPS: SpansetOp[] = ["&&", "||", ">", ">>", "<", "<<", "~", "!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<", "&~"];
 
 function spanset(r: Rng, o: Observed, depth: number): SpansetExpr {
   if (depth > 0 && r.chance(0.4)) return { kind: "spansetOp", op: r.pick(SPANSET_OPS), left: spanset(r, o, depth - 1), right: spanset(r, o, depth - 1), pos };

@@ -334,6 +334,8 @@ function spansetServices(e: SpansetExpr): Set<string> {
     case "pipeline":
       return spansetServices(e.source);
     case "spansetOp":
+      // A negated structural operator (`!>`) can match with no span of its left side.
+      if (e.op.startsWith("!")) return spansetServices(e.right);
       return e.op === "||" ? intersection(spansetServices(e.left), spansetServices(e.right)) : union(spansetServices(e.left), spansetServices(e.right));
   }
 }

@@ -58,17 +58,25 @@ export interface Literal {
 
 export type ComparisonOp = "=" | "!=" | ">" | ">=" | "<" | "<=" | "=~" | "!~";
 export type LogicalOp = "&&" | "||";
+export type ArithmeticOp = "+" | "-" | "*" | "/" | "%" | "^";
 
 /** A condition inside `{ }`. */
 export type Condition =
   | Field
   | Literal
   | { kind: "not"; operand: Condition; pos: Position }
+  /** Unary minus of a field or expression (a minus before a number literal folds into it). */
+  | { kind: "negate"; operand: Condition; pos: Position }
+  | { kind: "arithmetic"; op: ArithmeticOp; left: Condition; right: Condition; pos: Position }
   | { kind: "logical"; op: LogicalOp; left: Condition; right: Condition; pos: Position }
   | { kind: "comparison"; op: ComparisonOp; left: Condition; right: Condition; pos: Position };
 
 export type StructuralOp = ">" | ">>" | "<" | "<<" | "~";
-export type SpansetOp = LogicalOp | StructuralOp;
+/** `!>` …: the right side's spans NOT so related to any left span. */
+export type NegatedStructuralOp = "!>" | "!>>" | "!<" | "!<<" | "!~";
+/** `&>` …: the related spans of both sides. */
+export type UnionStructuralOp = "&>" | "&>>" | "&<" | "&<<" | "&~";
+export type SpansetOp = LogicalOp | StructuralOp | NegatedStructuralOp | UnionStructuralOp;
 
 export type AggregateFn = "count" | "avg" | "min" | "max" | "sum";
 

@@ -172,10 +172,12 @@ const TABLE: [string, string][] = [
   ['{ span.db.system != "mysql" }', "1"],
   ['{ !(span.db.system = "mysql") && kind = client }', "12"],
   // Precedence: && binds tighter than ||.
-  ['{ name = "publish" || name = "GET" && status = error }', "5"],
+  // `&&` and `||` are one level, left to right, as in Tempo: (publish || GET) && error.
+  ['{ name = "publish" || name = "GET" && status = error }', ""],
+  ['{ status = error && name = "audit" || name = "publish" }', "5"],
   ['{ (name = "publish" || name = "GET") && status = ok }', "4"],
   ['{ name = "GET" && status = ok || name = "process" }', "34"],
-  ["{ !status = error && kind = internal }", "35"],
+  ["{ !(status = error) && kind = internal }", "35"],
   // Spanset operators.
   ['{ resource.service.name = "cart" } && { kind = server }', "1"],
   ['{ resource.service.name = "cart" } || { resource.service.name = "worker" }', "13"],

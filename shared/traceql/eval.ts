@@ -15,7 +15,7 @@ import { conditionFields } from "./fields.ts";
 import { indexConditionOf } from "./index-conditions.ts";
 import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts";
-import type { ComparisonOp, Condition, Field, Query, SpansetExpr, Stage, Static } from "./ast.ts";
+import type { ArithmeticOp, ComparisonOp, Condition, Field, Query, SpansetExpr, SpansetOp, Stage, Static } from "./ast.ts";
 import { compileRegex, parseTraceQL } from "./parser.ts";
 import { formatField, formatStatic } from "./stringify.ts";
 
@@ -168,6 +168,23 @@ function compareValues(op: ComparisonOp, a: Value, b: Value): boolean {
   return op === "=" ? eq : op === "!=" ? !eq : false;
 }
 
+function arithmetic(op: ArithmeticOp, a: number, b: number): number {
+  switch (op) {
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      return a / b;
+    case "%":
+      return a % b;
+    case "^":
+      return a ** b;
+  }
+}
+
 type ValueFn = (node: SpanNode | undefined, ctx: Ctx) => Value | undefined;
 type CondFn = (node: SpanNode | undefined, ctx: Ctx) => boolean;
 
@@ -184,6 +201,25 @@ function compileValue(c: Condition, idContext = false): ValueFn {
     case "attribute":
     case "intrinsic":
       return (node, ctx) => readField(c, node, ctx);
+    case "negate": {
+      const v = compileValue(c.operand);
+      return (node, ctx) => {
+        const x = v(node, ctx);
+        return x !== undefined && isNumeric(x) ? { type: x.type, value: -x.value } : undefined;
+      };
+    }
+    case "arithmetic": {
+      const l = compileValue(c.left);
+      const r = compileValue(c.right);
+      const op = c.op;
+      // Numbers only (a string attribute gives nil); the left side's type, as in Tempo.
+      return (node, ctx) => {
+        const a = l(node, ctx);
+        const b = r(node, ctx);
+        if (a === undefined || b === undefined || !isNumeric(a) || !isNumeric(b)) return undefined;
+        return { type: a.type, value: arithmetic(op, a.value, b.value) };
+      };
+    }
     default: {
       const f = compileCondition(c);
       return (node, ctx) => ({ type: "bool", value: f(node, ctx) });
@@ -194,8 +230,12 @@ function compileValue(c: Condition, idContext = false): ValueFn {
 function compileCondition(c: Condition): CondFn {
   switch (c.kind) {
     case "not": {
-      const f = compileCondition(c.operand);
-      return (n, ctx) => !f(n, ctx);
+      // True only when the operand is a false boolean: `!.a` is false where `.a` is missing or no boolean.
+      const v = compileValue(c.operand);
+      return (n, ctx) => {
+        const x = v(n, ctx);
+        return x !== undefined && x.type === "bool" && !x.value;
+      };
     }
     case "logical": {
       const l = compileCondition(c.left);
@@ -206,10 +246,31 @@ function compileCondition(c: Condition): CondFn {
       const op = c.op;
       const left = compileValue(c.left);
       if (op === "=~" || op === "!~") {
-        const re = compileRegex((c.right as { value: { value: string } }).value.value);
+        if (c.right.kind === "literal" && c.right.value.type === "string") {
+          const re = compileRegex(c.right.value.value);
+          return (n, ctx) => {
+            const v = left(n, ctx);
+            return v !== undefined && v.type === "string" && re.test(v.value) === (op === "=~");
+          };
+        }
+        // `.a =~ .b`: the pattern is read per span; one that does not compile matches nothing.
+        const pattern = compileValue(c.right);
+        const cache = new Map<string, RegExp | undefined>();
         return (n, ctx) => {
           const v = left(n, ctx);
-          return v !== undefined && v.type === "string" && re.test(v.value) === (op === "=~");
+          const p = pattern(n, ctx);
+          if (v === undefined || v.type !== "string" || p === undefined || p.type !== "string") return false;
+          if (!cache.has(p.value)) {
+            let re: RegExp | undefined;
+            try {
+              re = compileRegex(p.value);
+            } catch {
+              re = undefined;
+            }
+            cache.set(p.value, re);
+          }
+          const re = cache.get(p.value);
+          return re !== undefined && re.test(v.value) === (op === "=~");
         };
       }
       const leftNil = c.left.kind === "literal" && c.left.value.type === "nil";
@@ -299,6 +360,54 @@ function hasDescendantIn(n: SpanNode, set: Set<SpanNode>): boolean {
 }
 
 type SpansetFn = (input: Spanset, ctx: Ctx) => Spanset[];
+type Relation = (n: SpanNode, others: Set<SpanNode>) => boolean;
+
+const isChildOf: Relation = (n, L) => n.parent !== undefined && L.has(n.parent);
+const isParentOf: Relation = (n, L) => n.children.some((c) => L.has(c));
+const isSiblingOf: Relation = (n, L) => n.parent !== undefined && n.parent.children.some((c) => c !== n && L.has(c));
+
+/** `{A} op {B}`: how a B span relates to the A spans, and (for unions) an A span to the B spans. */
+const RELATIONS: Record<string, [rightToLeft: Relation, leftToRight: Relation]> = {
+  ">": [isChildOf, isParentOf],
+  ">>": [hasAncestorIn, hasDescendantIn],
+  "<": [isParentOf, isChildOf],
+  "<<": [hasDescendantIn, hasAncestorIn],
+  "~": [isSiblingOf, isSiblingOf],
+};
+
+/**
+ * Tempo's structural operators. `{A} > {B}`: the B spans whose parent is an A span. Negated
+ * (`!>`): the B spans for which that is false of every A span, so all of them when no span
+ * matches A. Union (`&>`): the B spans so related to an A span and the A spans so related to a
+ * B span, together, in trace order.
+ */
+function structural(op: SpansetOp, l: SpansetFn, r: SpansetFn): SpansetFn {
+  const negated = op.startsWith("!");
+  const union = op.startsWith("&");
+  const [rightToLeft, leftToRight] = RELATIONS[negated || union ? op.slice(1) : op] as [Relation, Relation];
+  return (input, ctx) => {
+    const left = new Set<SpanNode>();
+    for (const s of l(input, ctx)) for (const n of s.spans) left.add(n);
+    if (!left.size && !negated) return [];
+    const rights = r(input, ctx);
+    if (union) {
+      const right = new Set<SpanNode>();
+      for (const s of rights) for (const n of s.spans) right.add(n);
+      const spans = [...right].filter((n) => rightToLeft(n, left));
+      if (!spans.length) return [];
+      const seen = new Set(spans);
+      for (const n of left) if (!seen.has(n) && leftToRight(n, right)) spans.push(n);
+      spans.sort((a, b) => a.index - b.index);
+      return [{ spans, attributes: rights[0]?.attributes ?? [] }];
+    }
+    const out: Spanset[] = [];
+    for (const s of rights) {
+      const spans = s.spans.filter((n) => rightToLeft(n, left) !== negated);
+      if (spans.length) out.push({ spans, attributes: s.attributes });
+    }
+    return out;
+  };
+}
 
 function compileSpanset(e: SpansetExpr): SpansetFn {
   switch (e.kind) {
@@ -323,24 +432,7 @@ function compileSpanset(e: SpansetExpr): SpansetFn {
         };
       }
       if (op === "||") return (input, ctx) => union([...l(input, ctx), ...r(input, ctx)]);
-      // Structural: the spans of the right side that stand in the relation to a span of the left side.
-      const related: (n: SpanNode, left: Set<SpanNode>) => boolean =
-        op === ">" ? (n, L) => n.parent !== undefined && L.has(n.parent)
-        : op === ">>" ? (n, L) => hasAncestorIn(n, L)
-        : op === "<" ? (n, L) => n.children.some((c) => L.has(c))
-        : op === "<<" ? (n, L) => hasDescendantIn(n, L)
-        : (n, L) => n.parent !== undefined && n.parent.children.some((c) => c !== n && L.has(c));
-      return (input, ctx) => {
-        const left = new Set<SpanNode>();
-        for (const s of l(input, ctx)) for (const n of s.spans) left.add(n);
-        if (!left.size) return [];
-        const out: Spanset[] = [];
-        for (const s of r(input, ctx)) {
-          const spans = s.spans.filter((n) => related(n, left));
-          if (spans.length) out.push({ spans, attributes: s.attributes });
-        }
-        return out;
-      };
+      return structural(op, l, r);
     }
     case "pipeline": {
       const source = compileSpanset(e.source);
@@ -481,6 +573,7 @@ function traceLevelOnly(c: Condition): boolean {
     case "literal":
       return true;
     case "not":
+    case "negate":
       return traceLevelOnly(c.operand);
     default:
       return traceLevelOnly(c.left) && traceLevelOnly(c.right);
@@ -553,8 +646,9 @@ function spansetPrune(e: SpansetExpr): SummaryPred {
     case "spansetOp": {
       const l = spansetPrune(e.left);
       const r = spansetPrune(e.right);
-      // Every operator but `||` needs both sides non-empty.
-      return e.op === "||" ? (s) => l(s) || r(s) : (s) => l(s) && r(s);
+      // `||` needs either side; a negated structural operator only its right; the rest both.
+      if (e.op === "||") return (s) => l(s) || r(s);
+      return e.op.startsWith("!") ? r : (s) => l(s) && r(s);
     }
     case "pipeline":
       // Stages only filter, split or label the spansets of the source.

@@ -14,6 +14,7 @@ export function conditionFields(c: Condition, out: Field[] = []): Field[] {
     case "literal":
       break;
     case "not":
+    case "negate":
       conditionFields(c.operand, out);
       break;
     default:

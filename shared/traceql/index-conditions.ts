@@ -28,6 +28,9 @@ export function indexConditionOf(e: SpansetExpr): IndexCondition {
       return indexConditionOf(e.source);
     case "spansetOp":
       if (e.op === "||") return anyOf([indexConditionOf(e.left), indexConditionOf(e.right)]);
+      // `{A} !> {B}` can match with no A span at all: only B is needed. A union needs the relation.
+      if (e.op.startsWith("!")) return indexConditionOf(e.right);
+      if (e.op.startsWith("&") && e.op !== "&&") return allOf([indexConditionOf(e.left), indexConditionOf(e.right)]);
       // `{A} > {B}` and `>>`: an A span has a child; `<`, `<<`: a B span has. Only a selector's
       // condition is one span's, so only then is it a parent's.
       if (e.op === ">" || e.op === ">>") return allOf([parentOf(e.left), indexConditionOf(e.right)]);

@@ -70,13 +70,46 @@ const BY_LENGTH = [...OPERATORS].sort((a, b) => b.length - a.length);
 /** Scopes written `scope.name`. Only span/resource/unscoped are evaluated; the rest are rejected by the parser. */
 const SCOPES = ["span", "resource", "event", "link", "instrumentation", "parent"];
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
 const IDENT_START = /[A-Za-z_]/;
 const IDENT_CHAR = /[A-Za-z0-9_]/;
 const DIGIT = /[0-9]/;
-/** Characters that end an unquoted attribute name. */
-const ATTR_END = /[\s{}()=!<>&|~,"`+*/%^]/;
+/** Characters that end an unquoted attribute name, as in Tempo: `+`, `-`, `/`, `:`, `*`, `%` do not. */
+const ATTR_END = /[\s{}()=~!<>&|^,]/;
+/** Characters Tempo reads after a number to try it as a duration (digits, `.` and unit letters). */
+const DURATION_RUN = /^[0-9.nsumhµdwy]+/;
+
+/** Go's time.ParseDuration units (fractions allowed). */
+const GO_UNITS: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, "μs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const DAY = 86_400e9;
+/** Prometheus duration units (whole numbers, largest first, each once). */
+const PROM_UNITS: [string, number][] = [["y", 365 * DAY], ["w", 7 * DAY], ["d", DAY], ["h", 3600e9], ["m", 60e9], ["s", 1e9], ["ms", 1e6]];
+
+/**
+ * A duration as Tempo reads one: Prometheus's form (`1d`, `2w`, `1y2d`) first, then Go's
+ * (`1.5s`, `1h30m`, `250us`). Undefined when neither reads the whole text.
+ */
+export function parseDuration(text: string): number | undefined {
+  if (text === "0") return 0;
+  const prom = /^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$/.exec(text);
+  if (prom && text !== "") {
+    let nanos = 0;
+    PROM_UNITS.forEach(([, size], k) => {
+      if (prom[k + 1] !== undefined) nanos += Number(prom[k + 1]) * size;
+    });
+    return nanos;
+  }
+  const part = /^([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)/;
+  let rest = text;
+  let nanos = 0;
+  if (rest === "") return undefined;
+  while (rest !== "") {
+    const m = part.exec(rest);
+    if (!m || !/[0-9]/.test(m[1] as string)) return undefined;
+    nanos += Number(m[1]) * (GO_UNITS[m[2] as string] as number);
+    rest = rest.slice(m[0].length);
+  }
+  return Math.round(nanos);
+}
 
 export function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
@@ -93,10 +126,18 @@ export function tokenize(src: string): Token[] {
       const c = src[j] as string;
       if (c === "\\" && quote === '"') {
         const n = src[j + 1];
-        const esc: Record<string, string> = { n: "\n", t: "\t", r: "\r", "\\": "\\", '"': '"' };
+        const esc: Record<string, string> = { n: "\n", t: "\t", r: "\r", a: "\x07", b: "\b", f: "\f", v: "\v", "\\": "\\", '"': '"' };
         if (n !== undefined && n in esc) {
           value += esc[n];
           j += 2;
+          continue;
+        }
+        // \xHH, \uHHHH, \UHHHHHHHH as in Go.
+        const hex = n === "x" ? 2 : n === "u" ? 4 : n === "U" ? 8 : 0;
+        const digits = src.slice(j + 2, j + 2 + hex);
+        if (hex && /^[0-9a-fA-F]+$/.test(digits) && digits.length === hex) {
+          value += String.fromCodePoint(Number.parseInt(digits, 16));
+          j += 2 + hex;
           continue;
         }
         throw new TraceQLError(`invalid escape "\\${n ?? ""}" in string`, posAt(j));
@@ -109,15 +150,43 @@ export function tokenize(src: string): Token[] {
     return { value, end: j + 1 };
   };
 
-  const readAttrName = (start: number): { name: string; end: number } => {
-    if (src[start] === '"') {
-      const q = readQuoted(start);
-      return { name: q.value, end: q.end };
+  /** A quoted part of an attribute name: only `\\` and `\"` escape, as in Tempo. */
+  const readQuotedAttr = (start: number): { value: string; end: number } => {
+    let value = "";
+    let j = start + 1;
+    while (j < src.length && src[j] !== '"') {
+      if (src[j] === "\\") {
+        const n = src[j + 1];
+        if (n !== "\\" && n !== '"') throw new TraceQLError("invalid escape sequence in attribute name", posAt(j));
+        value += n;
+        j += 2;
+        continue;
+      }
+      value += src[j];
+      j++;
     }
+    if (j >= src.length) throw new TraceQLError("unterminated attribute name", posAt(start));
+    return { value, end: j + 1 };
+  };
+
+  /** Unquoted runs and quoted parts, in any mix: `.foo."bar baz".qux` is `foo.bar baz.qux`. */
+  const readAttrName = (start: number): { name: string; end: number } => {
+    let name = "";
     let j = start;
-    while (j < src.length && !ATTR_END.test(src[j] as string)) j++;
+    for (;;) {
+      const c = src[j];
+      if (c === undefined) break;
+      if (c === '"') {
+        const q = readQuotedAttr(j);
+        name += q.value;
+        j = q.end;
+      } else if (!ATTR_END.test(c)) {
+        name += c;
+        j++;
+      } else break;
+    }
     if (j === start) throw new TraceQLError("expected an attribute name", posAt(start));
-    return { name: src.slice(start, j), end: j };
+    return { name, end: j };
   };
 
   while (i < src.length) {
@@ -139,36 +208,30 @@ export function tokenize(src: string): Token[] {
       i = q.end;
       continue;
     }
-    if (DIGIT.test(c)) {
+    // Numbers as Go's scanner reads them: `1`, `1.5`, `.5`, `1.`, `1e3`; then Tempo's duration test.
+    if (DIGIT.test(c) || (c === "." && DIGIT.test(src[i + 1] ?? ""))) {
       let j = i;
       while (j < src.length && DIGIT.test(src[j] as string)) j++;
       let isFloat = false;
-      if (src[j] === "." && DIGIT.test(src[j + 1] ?? "")) {
+      if (src[j] === ".") {
         isFloat = true;
         j++;
         while (j < src.length && DIGIT.test(src[j] as string)) j++;
       }
-      if ((src[j] === "e" || src[j] === "E") && /[0-9+-]/.test(src[j + 1] ?? "")) {
+      if ((src[j] === "e" || src[j] === "E") && /^[+-]?[0-9]/.test(src.slice(j + 1, j + 3))) {
         isFloat = true;
-        j += 2;
+        j += /[+-]/.test(src[j + 1] as string) ? 2 : 1;
         while (j < src.length && DIGIT.test(src[j] as string)) j++;
       }
-      const num = Number(src.slice(i, j));
-      // A duration: one or more number+unit pairs, like Go's time.ParseDuration (`1h30m`).
-      const unit = /^(ns|us|µs|ms|s|m|h)(?![A-Za-z_])/.exec(src.slice(j)) ?? /^(ns|us|µs|ms|s|m|h)(?=[0-9])/.exec(src.slice(j));
-      if (unit) {
-        let nanos = num * (DURATION_UNITS[unit[1] as string] as number);
-        j += (unit[1] as string).length;
-        for (;;) {
-          const more = /^([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/.exec(src.slice(j));
-          if (!more) break;
-          nanos += Number(more[1]) * (DURATION_UNITS[more[2] as string] as number);
-          j += more[0].length;
-        }
-        tokens.push({ kind: "duration", text: src.slice(i, j), pos, value: Math.round(nanos) });
+      const numText = src.slice(i, j);
+      const run = DURATION_RUN.exec(src.slice(j));
+      const nanos = run ? parseDuration(numText + run[0]) : undefined;
+      if (run && nanos !== undefined) {
+        j += run[0].length;
+        tokens.push({ kind: "duration", text: src.slice(i, j), pos, value: nanos });
       } else {
         if (IDENT_START.test(src[j] ?? "")) throw new TraceQLError(`invalid number "${src.slice(i, j + 1)}"`, pos);
-        tokens.push({ kind: isFloat ? "float" : "int", text: src.slice(i, j), pos, value: num });
+        tokens.push({ kind: isFloat ? "float" : "int", text: numText, pos, value: Number(numText) });
       }
       i = j;
       continue;

@@ -56,18 +56,28 @@ describe("TraceQL parser", () => {
     expect(() => parseTraceQL("{ } | rate()")).toThrow(expect.objectContaining({ unsupported: "metrics function rate()", column: 7 }));
   });
 
-  it("gives && precedence over || inside a selector", () => {
-    expect(p("{ .a = 1 || .b = 2 && .c = 3 }")).toEqual(p("{ .a = 1 || (.b = 2 && .c = 3) }"));
+  it("puts && and || on one level, left to right, as Tempo does", () => {
+    expect(p("{ .a = 1 || .b = 2 && .c = 3 }")).toEqual(p("{ (.a = 1 || .b = 2) && .c = 3 }"));
     expect(p("{ .a = 1 && .b = 2 || .c = 3 }")).toEqual(p("{ (.a = 1 && .b = 2) || .c = 3 }"));
-    expect(p("{ !.a = 1 && .b = 2 }")).toEqual(p("{ (!(.a = 1)) && .b = 2 }"));
     expect(p("{ .a = 1 || .b = 2 || .c = 3 }")).toEqual(p("{ (.a = 1 || .b = 2) || .c = 3 }"));
   });
 
-  it("orders spanset operators: structural > && > || > |", () => {
+  it("binds unary operators as Tempo does: tighter than comparisons and + -, looser than * / % ^", () => {
+    expect(p("{ !.a = true }")).toEqual(p("{ (!.a) = true }"));
+    expect(p("{ !.a && .b }")).toEqual(p("{ (!.a) && .b }"));
+    expect(p("{ -.a + 1 = 2 }")).toEqual(p("{ (-.a) + 1 = 2 }"));
+    expect(p("{ -.a * 2 = 2 }")).toEqual(p("{ -(.a * 2) = 2 }"));
+    expect(p("{ .a + .b * .c ^ 2 ^ 3 = 1 }")).toEqual(p("{ .a + (.b * (.c ^ (2 ^ 3))) = 1 }"));
+    expect(p("{ .a - .b - .c = 1 }")).toEqual(p("{ (.a - .b) - .c = 1 }"));
+    expect(p("{ -2 = .a }")).toMatchObject({ cond: { left: { kind: "literal", value: { type: "int", value: -2 } } } });
+  });
+
+  it("orders spanset operators: structural > && = || > |", () => {
     expect(p("{ } && { } > { }")).toEqual(p("{ } && ({ } > { })"));
-    expect(p("{ } > { } || { } && { }")).toEqual(p("({ } > { }) || ({ } && { })"));
+    expect(p("{ } > { } || { } && { }")).toEqual(p("(({ } > { }) || { }) && { }"));
     expect(p("{ } > { } >> { }")).toEqual(p("({ } > { }) >> { }"));
     expect(p("{ } ~ { } < { }")).toEqual(p("({ } ~ { }) < { }"));
+    expect(p("{ } !> { } &>> { } || { }")).toEqual(p("(({ } !> { }) &>> { }) || { }"));
     expect(p("{ } && { } | count() > 1")).toEqual(p("({ } && { }) | count() > 1"));
     const q = parseTraceQL("{ .a = 1 } > { .b = 2 } && { .c = 3 }");
     expect(q).toMatchObject({ kind: "spansetOp", op: "&&", left: { kind: "spansetOp", op: ">" } });

@@ -2,19 +2,23 @@
  * @module
  * Hand-written recursive-descent parser with precedence climbing for TraceQL.
  *
- * Precedence, loosest first:
- * - between spansets: `|` (pipeline) < `||` < `&&` < structural `>` `>>` `<` `<<` `~` (all left-assoc);
- * - inside a selector: `||` < `&&` < `!` < comparisons `= != > >= < <= =~ !~`.
- * `!` negates the comparison that follows it: `!a = b` is `!(a = b)`.
- * Valid TraceQL this engine cannot run (metrics functions, arithmetic, negated/union structural
- * operators, other scopes) fails with a TraceQLError whose `unsupported` names the construct.
+ * Precedence is Tempo's (its expr.y), loosest first, all left-associative but `^`:
+ * - between spansets: `|` (pipeline) < `&&` `||` (one level: `a || b && c` is `(a || b) && c`)
+ *   < every structural operator (`>` `>>` `<` `<<` `~`, negated `!>` …, union `&>` …);
+ * - inside a selector: `&&` `||` (one level) < comparisons < `+ -` < unary `!` `-` < `* / %` < `^`,
+ *   so `!a = b` is `(!a) = b` and `-a * b` is `-(a * b)`.
+ * Types are checked after parsing (validate.ts). Valid TraceQL this engine cannot run (metrics
+ * functions, other scopes) fails with a TraceQLError whose `unsupported` names the construct.
  */
 import type {
-  AggregateFn, AttributeScope, ComparisonOp, Condition, Field, IntrinsicName, Literal, Query, SpansetExpr,
+  AggregateFn, ArithmeticOp, AttributeScope, ComparisonOp, Condition, Field, IntrinsicName, Literal, Query, SpansetExpr,
   SpansetOp, Stage, Static,
 } from "./ast.ts";
 import { TraceQLError, tokenize } from "./lexer.ts";
 import type { Position, Token } from "./lexer.ts";
+import { validateQuery } from "./validate.ts";
+
+export { compileRegex } from "./validate.ts";
 
 /** Every name an intrinsic is written under, including Tempo's older ones. */
 const INTRINSICS: Record<string, IntrinsicName> = {
@@ -44,8 +48,15 @@ const KIND_VALUES: Record<string, number> = { unspecified: 0, internal: 1, serve
 
 const COMPARISONS = new Set<string>(["=", "!=", ">", ">=", "<", "<=", "=~", "!~"]);
 const ARITHMETIC = new Set<string>(["+", "-", "*", "/", "%", "^"]);
-const SPANSET_PREC: Record<string, number> = { "||": 1, "&&": 2, ">": 3, ">>": 3, "<": 3, "<<": 3, "~": 3 };
-const UNSUPPORTED_SPANSET_OPS = new Set<string>(["!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<", "&~"]);
+const STRUCTURAL = [">", ">>", "<", "<<", "~", "!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<", "&~"];
+const SPANSET_PREC: Record<string, number> = { "||": 1, "&&": 1, ...Object.fromEntries(STRUCTURAL.map((op) => [op, 2])) };
+/** Inside a selector; `^` is the one right-associative level. */
+const CONDITION_PREC: Record<string, number> = {
+  "||": 1, "&&": 1, "=": 2, "!=": 2, ">": 2, ">=": 2, "<": 2, "<=": 2, "=~": 2, "!~": 2,
+  "+": 3, "-": 3, "*": 4, "/": 4, "%": 4, "^": 5,
+};
+/** Unary `!` and `-` bind tighter than `+ -` and looser than `* / % ^`, as in Tempo. */
+const UNARY_OPERAND_PREC = 4;
 const AGGREGATES = new Set<string>(["count", "avg", "min", "max", "sum"]);
 const METRICS_FUNCTIONS = new Set<string>([
   "rate", "count_over_time", "min_over_time", "max_over_time", "avg_over_time", "sum_over_time",
@@ -56,18 +67,6 @@ const UNSUPPORTED_INTRINSICS = new Set<string>([
   "instrumentation:version", "event:name", "event:timeSinceStart", "link:traceID", "link:spanID",
   "span:childCount", "trace:rootSpan",
 ]);
-
-/** Go RE2 allows a leading `(?i)`; JavaScript wants a flag. Anchored: `=~ "GET"` does not match "GET /cart". */
-export function compileRegex(pattern: string): RegExp {
-  let flags = "";
-  let body = pattern;
-  const m = /^\(\?([imsU]+)\)/.exec(body);
-  if (m) {
-    for (const f of m[1] as string) if (f !== "U" && !flags.includes(f)) flags += f;
-    body = body.slice(m[0].length);
-  }
-  return new RegExp(`^(?:${body})$`, flags + "u");
-}
 
 function describe(t: Token): string {
   return t.kind === "eof" ? "end of query" : `"${t.text}"`;
@@ -108,7 +107,6 @@ class Parser {
     const q = this.parsePipeline();
     const t = this.peek();
     if (t.kind !== "eof") {
-      if (t.kind === "op" && UNSUPPORTED_SPANSET_OPS.has(t.text)) this.unsupported(`spanset operator "${t.text}"`, t.pos);
       if (t.kind === "ident" && t.text === "with") this.unsupported("query hints with()", t.pos);
       this.fail("a spanset operator or \"|\"");
     }
@@ -131,7 +129,6 @@ class Parser {
     for (;;) {
       const t = this.peek();
       if (t.kind !== "op") return left;
-      if (UNSUPPORTED_SPANSET_OPS.has(t.text)) this.unsupported(`spanset operator "${t.text}"`, t.pos);
       const prec = SPANSET_PREC[t.text];
       if (prec === undefined || prec < minPrec) return left;
       this.next();
@@ -198,7 +195,7 @@ class Parser {
       }
       this.next();
       const valueTok = this.peek();
-      const value = this.parseOperand();
+      const value = this.parseUnary();
       if (value.kind !== "literal" || value.value.type === "nil") this.fail("a number or duration", valueTok);
       return { kind: "aggregate", fn, field, op: opTok.text as ComparisonOp, value, pos: t.pos };
     }
@@ -217,28 +214,14 @@ class Parser {
     let left = this.parseUnary();
     for (;;) {
       const t = this.peek();
-      if (t.kind !== "op") return left;
-      if (ARITHMETIC.has(t.text)) this.unsupported(`arithmetic operator "${t.text}"`, t.pos);
-      const prec = t.text === "||" ? 1 : t.text === "&&" ? 2 : COMPARISONS.has(t.text) ? 4 : undefined;
+      const prec = t.kind === "op" ? CONDITION_PREC[t.text] : undefined;
       if (prec === undefined || prec < minPrec) return left;
       this.next();
-      if (prec === 4) {
-        const rightTok = this.peek();
-        const right = this.parseUnary();
-        const op = t.text as ComparisonOp;
-        if (op === "=~" || op === "!~") {
-          if (right.kind !== "literal" || right.value.type !== "string") this.fail("a regular expression string", rightTok);
-          try {
-            compileRegex(right.value.value);
-          } catch (e) {
-            throw new TraceQLError(`invalid regular expression: ${(e as Error).message}`, rightTok.pos);
-          }
-        }
-        left = { kind: "comparison", op, left, right, pos: t.pos };
-      } else {
-        const right = this.parseCondition(prec + 1);
-        left = { kind: "logical", op: t.text as "&&" | "||", left, right, pos: t.pos };
-      }
+      const right = this.parseCondition(t.text === "^" ? prec : prec + 1);
+      const op = t.text;
+      if (op === "&&" || op === "||") left = { kind: "logical", op, left, right, pos: t.pos };
+      else if (prec === 2) left = { kind: "comparison", op: op as ComparisonOp, left, right, pos: t.pos };
+      else left = { kind: "arithmetic", op: op as ArithmeticOp, left, right, pos: t.pos };
     }
   }
 
@@ -246,7 +229,16 @@ class Parser {
     const t = this.peek();
     if (t.kind === "op" && t.text === "!") {
       this.next();
-      return { kind: "not", operand: this.parseCondition(3), pos: t.pos };
+      return { kind: "not", operand: this.parseCondition(UNARY_OPERAND_PREC), pos: t.pos };
+    }
+    if (t.kind === "op" && t.text === "-") {
+      this.next();
+      const operand = this.parseCondition(UNARY_OPERAND_PREC);
+      // `-3` is a literal; `-.a` and `-(2 ^ 2)` are expressions.
+      if (operand.kind === "literal" && (operand.value.type === "int" || operand.value.type === "float" || operand.value.type === "duration")) {
+        return { kind: "literal", value: { type: operand.value.type, value: -operand.value.value }, pos: t.pos };
+      }
+      return { kind: "negate", operand, pos: t.pos };
     }
     if (t.kind === "op" && t.text === "(") {
       this.next();
@@ -275,16 +267,6 @@ class Parser {
         if (scope !== "span" && scope !== "resource" && scope !== "") this.unsupported(`attribute scope "${scope}."`, t.pos);
         return { kind: "attribute", scope: scope as AttributeScope, name: t.name as string, pos: t.pos };
       }
-      case "op": {
-        if (t.text === "-") {
-          const n = this.peek();
-          if (n.kind === "int" || n.kind === "float" || n.kind === "duration") {
-            this.next();
-            return lit({ type: n.kind, value: -(n.value as number) });
-          }
-        }
-        break;
-      }
       case "ident": {
         const word = t.text;
         if (word === "true" || word === "false") return lit({ type: "bool", value: word === "true" });
@@ -305,7 +287,12 @@ class Parser {
   }
 }
 
-/** Parses a TraceQL query; throws TraceQLError with the position of the first problem. */
-export function parseTraceQL(src: string): Query {
+/** Parses without the type checks: what Tempo's parser alone refuses. */
+export function parseTraceQLSyntax(src: string): Query {
   return new Parser(src).parseQuery();
+}
+
+/** Parses and validates a TraceQL query; throws TraceQLError with the position of the first problem. */
+export function parseTraceQL(src: string): Query {
+  return validateQuery(parseTraceQLSyntax(src));
 }

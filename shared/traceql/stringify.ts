@@ -43,7 +43,9 @@ export function formatStatic(v: Static): string {
 
 export function formatField(f: Field): string {
   if (f.kind === "intrinsic") return f.name;
-  const name = /^[^\s{}()=!<>&|~,"`+*/%^]+$/.test(f.name) ? f.name : quoteString(f.name);
+  // Bare when the lexer reads it back whole (an unscoped name must not look like a number).
+  const bare = /^[^\s{}()=~!<>&|^,"]+$/.test(f.name) && !(f.scope === "" && /^[0-9]/.test(f.name));
+  const name = bare ? f.name : `"${f.name.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
   return f.scope === "" ? `.${name}` : `${f.scope}.${name}`;
 }
 
@@ -56,7 +58,10 @@ function formatCondition(c: Condition, nested = false): string {
       return formatStatic(c.value);
     case "not":
       return `!(${formatCondition(c.operand)})`;
+    case "negate":
+      return `-(${formatCondition(c.operand)})`;
     case "logical":
+    case "arithmetic":
     case "comparison": {
       const s = `${formatCondition(c.left, true)} ${c.op} ${formatCondition(c.right, true)}`;
       return nested ? `(${s})` : s;
