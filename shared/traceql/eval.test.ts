@@ -171,7 +171,6 @@ const TABLE: [string, string][] = [
   ["{ span.db.system != nil }", "12"],
   ['{ span.db.system != "mysql" }', "1"],
   ['{ !(span.db.system = "mysql") && kind = client }', "12"],
-  // Precedence: && binds tighter than ||.
   // `&&` and `||` are one level, left to right, as in Tempo: (publish || GET) && error.
   ['{ name = "publish" || name = "GET" && status = error }', ""],
   ['{ status = error && name = "audit" || name = "publish" }', "5"],
@@ -197,6 +196,21 @@ const TABLE: [string, string][] = [
   ['{ kind = producer } > { } > { name = "write" }', "5"],
   ['({ kind = server } > { kind = client }) && { span.db.system = "mysql" }', "2"],
   ['{ span.db.system = "mysql" } || { kind = consumer } > { kind = internal }', "23"],
+  // Arithmetic and field against field (db.rows: 3 in a1, 10 in a2).
+  ["{ span.db.rows * 2 > 10 }", "2"],
+  ["{ span.db.rows + 7 = 10 }", "1"],
+  ["{ -span.db.rows < -5 }", "2"],
+  ["{ span.db.rows % 4 = 2 }", "2"],
+  ["{ span.db.rows ^ 2 = 9 }", "1"],
+  ["{ duration / 2 > 1s }", "2"],
+  ["{ 2 ^ 3 ^ 2 = 512 && -2 ^ 2 = -4 }", "12345"],
+  ["{ span.http.method + 1 = 2 }", ""],
+  ["{ span.db.rows = span.db.rows }", "12"],
+  ["{ span.db.rows < duration }", "12"],
+  ["{ span.http.method =~ span.http.method }", "124"],
+  ["{ span.http.method != span.http.url }", "1"],
+  ["{ !span.retry }", "3"],
+  ["{ !span.absent }", ""],
   // Pipelines.
   ["{ } | count() > 4", "25"],
   ["{ } | count() = 2", "3"],
@@ -225,6 +239,27 @@ describe("TraceQL conformance", () => {
     expect(spanIds("{ status = error } ~ { kind = internal }")).toEqual(["552", "553"]);
     expect(spanIds('{ name = "write" } << { }')).toEqual(["551", "553"]);
     expect(spanIds("{ kind = client } < { }")).toEqual(["111", "113", "222"]);
+  });
+
+  // Worked out by hand on a5 (publish > validate, enqueue > write, audit[error]) and a2
+  // (GET /checkout > POST /checkout[error] > charge[error, client] > charge[error, server];
+  // POST /checkout > SELECT orders). A negated operator with no left span keeps every right span.
+  it.each<[string, string[]]>([
+    ['{ name = "enqueue" } !> { kind = unspecified }', []],
+    ['{ name = "validate" } !> { kind = unspecified }', ["555"]],
+    ['{ name = "nothing" } !> { kind = internal }', ["332", "552", "553", "554"]],
+    ["{ status = error } !~ { kind = internal }", ["332", "554"]],
+    ["{ kind = producer } !>> { kind = internal }", ["332"]],
+    ['{ name = "write" } !< { kind = internal }', ["332", "552", "554"]],
+    ['{ name = "write" } !<< { resource.service.name = "api" }', ["552", "554", "555"]],
+    ["{ kind = producer } &> { kind = internal }", ["551", "552", "553", "554"]],
+    ['{ name = "enqueue" } &>> { }', ["553", "555"]],
+    ["{ status = error } &< { kind = server }", ["221", "222", "223"]],
+    ['{ name = "write" } &<< { kind = producer }', ["551", "555"]],
+    ['{ name = "validate" } &~ { name = "audit" }', ["552", "554"]],
+    ['{ name = "nothing" } &> { }', []],
+  ])("negated and union structural: %s", (q, ids) => {
+    expect(spanIds(q)).toEqual(ids);
   });
 
   it("limits spans per spanset and reports matched", () => {
