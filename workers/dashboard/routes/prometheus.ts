@@ -35,7 +35,7 @@ async function paramsOf(c: RouteContext): Promise<Params> {
     for (const [k, v] of entries) (out[k] ??= []).push(v);
   };
   add(new URL(c.req.url).searchParams);
-  if (c.req.method === "POST" && (c.req.header("content-type") ?? "").includes("application/x-www-form-urlencoded")) add(new URLSearchParams(await c.req.text()));
+  if (c.req.method === "POST" && (c.req.header("content-type") ?? "").includes("application/x-www-form-urlencoded")) add(new URLSearchParams(new TextDecoder().decode(await c.req.arrayBuffer())));
   return out;
 }
 
