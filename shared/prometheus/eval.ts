@@ -41,14 +41,43 @@ function select(all: readonly Series[], matchers: Matcher[]): Series[] {
   return all.filter((s) => matchers.every((m) => matches(m, s.labels[m.name] ?? "")));
 }
 
-/** The increase of minutes ending in (from, to], and whether any did. */
-function increaseIn(s: Series, from: number, to: number): number | undefined {
-  let total: number | undefined;
-  for (const [minute, v] of s.points) {
-    const end = minute + MINUTE;
-    if (end > from && end <= to) total = (total ?? 0) + v;
+/** A series' minute ends in order, with the running total of its increases: each lookup a binary search. */
+interface Cumulative {
+  ends: number[];
+  totals: number[];
+}
+const CUMULATIVE = new WeakMap<Series, Cumulative>();
+
+function cumulativeOf(s: Series): Cumulative {
+  let c = CUMULATIVE.get(s);
+  if (!c) {
+    const minutes = [...s.points.keys()].sort((a, b) => a - b);
+    let total = 0;
+    c = { ends: minutes.map((m) => m + MINUTE), totals: minutes.map((m) => (total += s.points.get(m)!)) };
+    CUMULATIVE.set(s, c);
   }
-  return total;
+  return c;
+}
+
+/** How many of the sorted `ends` are ≤ t. */
+function countUpTo(ends: number[], t: number): number {
+  let lo = 0;
+  let hi = ends.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ends[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The increase of minutes ending in (from, to]; undefined when none does. */
+function increaseIn(s: Series, from: number, to: number): number | undefined {
+  const c = cumulativeOf(s);
+  const last = countUpTo(c.ends, to);
+  const first = countUpTo(c.ends, from);
+  if (last === first) return undefined;
+  return c.totals[last - 1]! - (first > 0 ? c.totals[first - 1]! : 0);
 }
 
 function withoutName(labels: Labels): Labels {
