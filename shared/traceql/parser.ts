@@ -14,6 +14,7 @@ import type {
   AggregateFn, ArithmeticOp, AttributeScope, ComparisonOp, Condition, Field, IntrinsicName, Literal, Query, SpansetExpr,
   SpansetOp, Stage, Static,
 } from "./ast.ts";
+import { conditionFields } from "./fields.ts";
 import { TraceQLError, tokenize } from "./lexer.ts";
 import type { Position, Token } from "./lexer.ts";
 import { validateQuery } from "./validate.ts";
@@ -103,7 +104,12 @@ class Parser {
   }
 
   parseQuery(): Query {
-    if (this.peek().kind === "eof") this.fail("a spanset selector \"{\"");
+    const first = this.peek();
+    if (first.kind === "eof") this.fail("a spanset selector \"{\"");
+    // Tempo lets a pipeline start with a scalar filter, by() or select(): valid, not run here.
+    if (first.kind === "ident" && (AGGREGATES.has(first.text) || first.text === "by" || first.text === "select")) {
+      this.unsupported(`a pipeline starting with ${first.text}()`, first.pos);
+    }
     const q = this.parsePipeline();
     const t = this.peek();
     if (t.kind !== "eof") {
@@ -155,9 +161,7 @@ class Parser {
       this.expectOp("}", "\"}\" or an operator");
       return { kind: "selector", cond, pos: t.pos };
     }
-    if (t.kind === "ident" && (METRICS_FUNCTIONS.has(t.text) || AGGREGATES.has(t.text))) {
-      this.unsupported(`${t.text}() outside a pipeline`, t.pos);
-    }
+    if (t.kind === "ident" && METRICS_FUNCTIONS.has(t.text)) this.unsupported(`${t.text}() outside a pipeline`, t.pos);
     return this.fail("a spanset selector \"{\"");
   }
 
@@ -173,10 +177,10 @@ class Parser {
     if (t.text === "by" || t.text === "select") {
       this.next();
       this.expectOp("(");
-      const fields: Field[] = [this.parseField()];
+      const fields: Field[] = [this.parseField(t.text === "by")];
       while (this.isOp(",")) {
         this.next();
-        fields.push(this.parseField());
+        fields.push(this.parseField(t.text === "by"));
       }
       this.expectOp(")", "\")\" or \",\"");
       return { kind: t.text, fields, pos: t.pos };
@@ -186,7 +190,7 @@ class Parser {
       const fn = t.text as AggregateFn;
       this.expectOp("(");
       let field: Field | undefined;
-      if (fn !== "count") field = this.parseField();
+      if (fn !== "count") field = this.parseField(true);
       this.expectOp(")", fn === "count" ? "\")\"" : "\")\"");
       const opTok = this.peek();
       if (opTok.kind !== "op" || !COMPARISONS.has(opTok.text) || opTok.text === "=~" || opTok.text === "!~") {
@@ -196,18 +200,23 @@ class Parser {
       this.next();
       const valueTok = this.peek();
       const value = this.parseUnary();
-      if (value.kind !== "literal" || value.value.type === "nil") this.fail("a number or duration", valueTok);
+      // Scalar filters compare numbers: Tempo's grammar takes no string, status or kind here.
+      const numeric = value.kind === "literal" && (value.value.type === "int" || value.value.type === "float" || value.value.type === "duration");
+      if (!numeric) this.fail("a number or duration", valueTok);
       return { kind: "aggregate", fn, field, op: opTok.text as ComparisonOp, value, pos: t.pos };
     }
     return this.fail("a pipeline stage");
   }
 
   /** A field for by()/select()/aggregates: an attribute or an intrinsic. */
-  private parseField(): Field {
+  /** A field for by()/select()/aggregates; by() and aggregates also take expressions in Tempo. */
+  private parseField(expressions: boolean): Field {
     const t = this.peek();
-    const v = this.parseOperand();
-    if (v.kind !== "attribute" && v.kind !== "intrinsic") this.fail("an attribute or intrinsic", t);
-    return v;
+    const v = expressions ? this.parseCondition(1) : this.parseOperand();
+    if (v.kind === "attribute" || v.kind === "intrinsic") return v;
+    if (!expressions) return this.fail("an attribute or intrinsic", t);
+    if (!conditionFields(v).length) throw new TraceQLError("a grouping or aggregate expression must read a field of the span", t.pos);
+    return this.unsupported("expressions in by() and aggregates", t.pos);
   }
 
   private parseCondition(minPrec: number): Condition {
@@ -275,7 +284,7 @@ class Parser {
         if (word in KIND_VALUES) return lit({ type: "kind", value: KIND_VALUES[word] as number });
         const intrinsic = INTRINSICS[word];
         if (intrinsic) return { kind: "intrinsic", name: intrinsic, pos: t.pos };
-        if (UNSUPPORTED_INTRINSICS.has(word) || word.includes(":")) this.unsupported(`intrinsic "${word}"`, t.pos);
+        if (UNSUPPORTED_INTRINSICS.has(word)) this.unsupported(`intrinsic "${word}"`, t.pos);
         if (word === "coalesce") this.unsupported("coalesce()", t.pos);
         if (METRICS_FUNCTIONS.has(word) || AGGREGATES.has(word)) this.unsupported(`${word}() inside a selector`, t.pos);
         throw new TraceQLError(`unknown identifier "${word}"`, t.pos, { expected: "a value" });

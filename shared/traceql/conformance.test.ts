@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { summarizeTrace } from "../block/summarize.ts";
+import type { ResourceSpans, Span } from "../model/span.ts";
+import { conformance } from "../../test/support/traceql-conformance.ts";
+import { compileQuery, TraceQLError } from "./index.ts";
+import { parseTraceQL, parseTraceQLSyntax } from "./parser.ts";
+import { validateQuery } from "./validate.ts";
+
+/** A small trace: a server span with a client child, attributes of each type. */
+function smallTrace(): ResourceSpans[] {
+  const span = (spanId: string, parentSpanId: string, kind: number, attrs: Record<string, string | number | boolean>): Span => ({
+    traceId: "0123456789abcdef0123456789abcdef", spanId, traceState: "", parentSpanId, flags: 0, name: `op-${spanId}`, kind,
+    startTimeUnixNano: "1700000000000000000", endTimeUnixNano: "1700000001000000000",
+    attributes: Object.entries(attrs).map(([key, v]) => ({
+      key,
+      value: typeof v === "string" ? { stringValue: v } : typeof v === "boolean" ? { boolValue: v } : Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v },
+    })),
+    droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0, status: { code: 2, message: "boom" },
+  });
+  return [{
+    resource: { attributes: [{ key: "service.name", value: { stringValue: "svc" } }], droppedAttributesCount: 0 },
+    scopeSpans: [{
+      scope: { name: "t", version: "", attributes: [], droppedAttributesCount: 0 },
+      spans: [span("00000000000000a1", "", 2, { a: 1, b: 1, n: 3, flagged: true, owner: "x" }), span("00000000000000a2", "00000000000000a1", 3, { a: "s", base: 12.5, dryRun: false })],
+      schemaUrl: "",
+    }],
+    schemaUrl: "",
+  }];
+}
+
+/** Which stage refuses the query, and whether as unsupported. */
+function outcomeOf(query: string): string {
+  try {
+    const ast = parseTraceQLSyntax(query);
+    try {
+      validateQuery(ast);
+    } catch (e) {
+      if (!(e instanceof TraceQLError)) throw e;
+      return e.unsupported ? "unsupported" : "validate_fails";
+    }
+    return "valid";
+  } catch (e) {
+    if (!(e instanceof TraceQLError)) throw e;
+    return e.unsupported ? "unsupported" : "parse_fails";
+  }
+}
+
+describe("TraceQL conformance with Tempo's outcomes", () => {
+  const trace = smallTrace();
+  const summary = summarizeTrace("0123456789abcdef0123456789abcdef", trace);
+
+  it.each(conformance.map((c) => [c.outcome, c.query] as const))("%s: %s", (outcome, query) => {
+    expect(outcomeOf(query)).toBe(outcome);
+    if (outcome === "valid") {
+      const m = compileQuery(parseTraceQL(query));
+      expect(() => m.match(trace, summary)).not.toThrow();
+      expect(() => m.mayMatch(summary)).not.toThrow();
+    }
+  });
+
+  it("names a position in every refusal", () => {
+    for (const c of conformance.filter((x) => x.outcome !== "valid")) {
+      expect(() => parseTraceQL(c.query), c.query).toThrow(/ at \d+:\d+/);
+    }
+  });
+});
