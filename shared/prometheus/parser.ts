@@ -344,11 +344,16 @@ class Parser {
 }
 
 const REGEXES = new Map<string, RegExp>();
+/** Far above what Grafana sends (five escaped span names joined with |). */
+const MAX_REGEX_LENGTH = 16_384;
 
 /** A label regex as Prometheus anchors it; an invalid one is a PromQLError. */
 export function compileRegex(source: string): RegExp {
   const cached = REGEXES.get(source);
   if (cached) return cached;
+  // Prometheus' regexes are RE2: no backreferences or lookaround, which here could also backtrack without bound.
+  if (/(?:^|[^\\])(?:\\\\)*\\(?:[1-9]|k<)|\(\?<?[=!]/.test(source)) throw new PromQLError(`unsupported regular expression ${JSON.stringify(source)}: backreferences and lookaround are not RE2`);
+  if (source.length > MAX_REGEX_LENGTH) throw new PromQLError(`regular expression longer than ${MAX_REGEX_LENGTH} characters`);
   try {
     const re = new RegExp(`^(?:${source})$`, "s");
     if (REGEXES.size > 1000) REGEXES.clear();

@@ -221,6 +221,10 @@ describe("what is not served", () => {
     expect(refused('{span_name=~".*"}')).toMatch(/non-empty matcher/);
     expect(refused('traces_spanmetrics_calls_total{span_name=~"("}')).toMatch(/invalid regular expression/);
     expect(refused("rate(traces_spanmetrics_calls_total)")).toMatch(/range selector/);
+    expect(refused('traces_spanmetrics_calls_total{span_name=~"(a)\\\\1"}')).toMatch(/not RE2/);
+    expect(refused('traces_spanmetrics_calls_total{span_name=~"(?!x).*"}')).toMatch(/not RE2/);
+    // An escaped backslash before a digit is a literal backslash, as Grafana escapes span names.
+    expect(parsePromQL('traces_spanmetrics_calls_total{span_name=~"C:\\\\\\\\1"}').type).toBe("selector");
   });
 
   it("bad parameters are bad_data naming the parameter", () => {
