@@ -86,6 +86,9 @@ describe("tenant isolation across every query route", () => {
       [`/zipkin/api/v2/traceMany?traceIds=${TRACE_ID},${"b".repeat(32)}`, SPAN_NAME],
       [`/zipkin/api/v2/dependencies?endTs=${e * 1000}&lookback=1200000`, PEER],
       [`/zipkin/api/v2/autocompleteValues?key=serviceName`, SERVICE],
+      [`/prometheus/api/v1/query?query=${encodeURIComponent("sum by (client, server) (rate(traces_service_graph_request_total[1200s]))")}&time=${e}`, PEER],
+      [`/prometheus/api/v1/label/span_name/values?start=${s}&end=${e}`, SPAN_NAME],
+      [`/prometheus/api/v1/series?match[]=traces_spanmetrics_calls_total&start=${s}&end=${e}`, SERVICE],
     ];
     const secrets = [TRACE_ID, SERVICE, PEER, SPAN_NAME, MARKER];
     for (const [path, expected] of routes) {
