@@ -1,22 +1,23 @@
 /**
  * @module
  * Evaluates a parsed TraceQL query as a `TraceMatcher`: a sound prune on the trace's summary row,
- * then the full evaluation over the decoded trace (span index → selectors → spanset and
- * structural operators → pipeline stages).
+ * then the full evaluation over the decoded trace (span tree, spansets and structural operators
+ * in span-tree.ts → selectors → pipeline stages).
  *
  * Comparison semantics follow Tempo: a missing attribute makes every comparison false except
  * `= nil` (so `!=` against a missing attribute is false too); values of different types never
  * compare equal (false, not an error); ints, floats and durations compare as numbers; regexes are
- * fully anchored.
+ * fully anchored. Arithmetic takes numbers and durations only (anything else gives nil), and `!`
+ * is true only of a false boolean.
  */
 import type { TraceFacts } from "../block/summarize.ts";
-import { spanDurationNanos } from "../block/summarize.ts";
 import { conditionFields } from "./fields.ts";
 import { indexConditionOf } from "./index-conditions.ts";
-import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
+import type { AnyValue, KeyValue, ResourceSpans } from "../model/span.ts";
 import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts";
-import type { ArithmeticOp, ComparisonOp, Condition, Field, Query, SpansetExpr, SpansetOp, Stage, Static } from "./ast.ts";
+import type { ArithmeticOp, ComparisonOp, Condition, Field, Query, SpansetExpr, Stage, Static } from "./ast.ts";
 import { compileRegex, parseTraceQL } from "./parser.ts";
+import { buildIndex, structural, union, type SpanNode, type Spanset, type SpansetFn as TreeSpansetFn } from "./span-tree.ts";
 import { formatField, formatStatic } from "./stringify.ts";
 
 /** A value at evaluation time. Numbers cover OTLP ints and doubles; durations are nanoseconds. */
@@ -30,25 +31,10 @@ type Value =
   /** Arrays, kvlists, bytes: present (not nil) but comparable to nothing. */
   | { type: "other" };
 
-/** One span of the decoded trace, with its links in the tree. */
-interface SpanNode {
-  index: number;
-  span: Span;
-  resource: Resource;
-  parent: SpanNode | undefined;
-  children: SpanNode[];
-  durationNanos: bigint;
-}
-
 interface Ctx {
   summary: TraceFacts;
 }
 
-/** A set of spans (in trace order) plus the by()/aggregate values that label it. */
-interface Spanset {
-  spans: SpanNode[];
-  attributes: KeyValue[];
-}
 
 function fromAnyValue(v: AnyValue): Value {
   if ("stringValue" in v) return { type: "string", value: v.stringValue };
@@ -299,115 +285,7 @@ function compileCondition(c: Condition): CondFn {
   }
 }
 
-function buildIndex(trace: ResourceSpans[]): SpanNode[] {
-  const nodes: SpanNode[] = [];
-  for (const rs of trace) {
-    for (const ss of rs.scopeSpans) {
-      for (const span of ss.spans) {
-        nodes.push({ index: nodes.length, span, resource: rs.resource, parent: undefined, children: [], durationNanos: spanDurationNanos(span) });
-      }
-    }
-  }
-  const byId = new Map<string, SpanNode>();
-  for (const n of nodes) if (!byId.has(n.span.spanId)) byId.set(n.span.spanId, n);
-  for (const n of nodes) {
-    if (n.span.parentSpanId === "") continue;
-    const p = byId.get(n.span.parentSpanId);
-    if (p && p !== n) {
-      n.parent = p;
-      p.children.push(n);
-    }
-  }
-  return nodes;
-}
-
-function union(sets: Spanset[]): Spanset[] {
-  const nonEmpty = sets.filter((s) => s.spans.length > 0);
-  if (nonEmpty.length <= 1) return nonEmpty;
-  const seen = new Set<SpanNode>();
-  const spans: SpanNode[] = [];
-  for (const s of nonEmpty) {
-    for (const n of s.spans) {
-      if (seen.has(n)) continue;
-      seen.add(n);
-      spans.push(n);
-    }
-  }
-  spans.sort((a, b) => a.index - b.index);
-  return [{ spans, attributes: nonEmpty[0]?.attributes ?? [] }];
-}
-
-function hasAncestorIn(n: SpanNode, set: Set<SpanNode>): boolean {
-  const seen = new Set<SpanNode>();
-  for (let p = n.parent; p && !seen.has(p); p = p.parent) {
-    if (set.has(p)) return true;
-    seen.add(p);
-  }
-  return false;
-}
-
-function hasDescendantIn(n: SpanNode, set: Set<SpanNode>): boolean {
-  const stack = [...n.children];
-  const seen = new Set<SpanNode>();
-  while (stack.length) {
-    const c = stack.pop() as SpanNode;
-    if (seen.has(c)) continue;
-    seen.add(c);
-    if (set.has(c)) return true;
-    stack.push(...c.children);
-  }
-  return false;
-}
-
-type SpansetFn = (input: Spanset, ctx: Ctx) => Spanset[];
-type Relation = (n: SpanNode, others: Set<SpanNode>) => boolean;
-
-const isChildOf: Relation = (n, L) => n.parent !== undefined && L.has(n.parent);
-const isParentOf: Relation = (n, L) => n.children.some((c) => L.has(c));
-const isSiblingOf: Relation = (n, L) => n.parent !== undefined && n.parent.children.some((c) => c !== n && L.has(c));
-
-/** `{A} op {B}`: how a B span relates to the A spans, and (for unions) an A span to the B spans. */
-const RELATIONS: Record<string, [rightToLeft: Relation, leftToRight: Relation]> = {
-  ">": [isChildOf, isParentOf],
-  ">>": [hasAncestorIn, hasDescendantIn],
-  "<": [isParentOf, isChildOf],
-  "<<": [hasDescendantIn, hasAncestorIn],
-  "~": [isSiblingOf, isSiblingOf],
-};
-
-/**
- * Tempo's structural operators. `{A} > {B}`: the B spans whose parent is an A span. Negated
- * (`!>`): the B spans for which that is false of every A span, so all of them when no span
- * matches A. Union (`&>`): the B spans so related to an A span and the A spans so related to a
- * B span, together, in trace order.
- */
-function structural(op: SpansetOp, l: SpansetFn, r: SpansetFn): SpansetFn {
-  const negated = op.startsWith("!");
-  const union = op.startsWith("&");
-  const [rightToLeft, leftToRight] = RELATIONS[negated || union ? op.slice(1) : op] as [Relation, Relation];
-  return (input, ctx) => {
-    const left = new Set<SpanNode>();
-    for (const s of l(input, ctx)) for (const n of s.spans) left.add(n);
-    if (!left.size && !negated) return [];
-    const rights = r(input, ctx);
-    if (union) {
-      const right = new Set<SpanNode>();
-      for (const s of rights) for (const n of s.spans) right.add(n);
-      const spans = [...right].filter((n) => rightToLeft(n, left));
-      if (!spans.length) return [];
-      const seen = new Set(spans);
-      for (const n of left) if (!seen.has(n) && leftToRight(n, right)) spans.push(n);
-      spans.sort((a, b) => a.index - b.index);
-      return [{ spans, attributes: rights[0]?.attributes ?? [] }];
-    }
-    const out: Spanset[] = [];
-    for (const s of rights) {
-      const spans = s.spans.filter((n) => rightToLeft(n, left) !== negated);
-      if (spans.length) out.push({ spans, attributes: s.attributes });
-    }
-    return out;
-  };
-}
+type SpansetFn = TreeSpansetFn<Ctx>;
 
 function compileSpanset(e: SpansetExpr): SpansetFn {
   switch (e.kind) {

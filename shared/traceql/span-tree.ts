@@ -1,0 +1,137 @@
+/**
+ * @module
+ * The decoded trace as a span tree, spansets over it, and Tempo's structural operators between
+ * spansets (the evaluator's spanset layer; eval.ts compiles conditions and stages around it).
+ */
+import { spanDurationNanos } from "../block/summarize.ts";
+import type { KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
+import type { SpansetOp } from "./ast.ts";
+
+/** One span of the decoded trace, with its links in the tree. */
+export interface SpanNode {
+  index: number;
+  span: Span;
+  resource: Resource;
+  parent: SpanNode | undefined;
+  children: SpanNode[];
+  durationNanos: bigint;
+}
+
+/** A set of spans (in trace order) plus the by()/aggregate values that label it. */
+export interface Spanset {
+  spans: SpanNode[];
+  attributes: KeyValue[];
+}
+
+/** The trace's spans in order, linked to parent and children by span id. */
+export function buildIndex(trace: ResourceSpans[]): SpanNode[] {
+  const nodes: SpanNode[] = [];
+  for (const rs of trace) {
+    for (const ss of rs.scopeSpans) {
+      for (const span of ss.spans) {
+        nodes.push({ index: nodes.length, span, resource: rs.resource, parent: undefined, children: [], durationNanos: spanDurationNanos(span) });
+      }
+    }
+  }
+  const byId = new Map<string, SpanNode>();
+  for (const n of nodes) if (!byId.has(n.span.spanId)) byId.set(n.span.spanId, n);
+  for (const n of nodes) {
+    if (n.span.parentSpanId === "") continue;
+    const p = byId.get(n.span.parentSpanId);
+    if (p && p !== n) {
+      n.parent = p;
+      p.children.push(n);
+    }
+  }
+  return nodes;
+}
+
+/** The spans of all non-empty spansets as one spanset, in trace order (spanset `||` and `&&`). */
+export function union(sets: Spanset[]): Spanset[] {
+  const nonEmpty = sets.filter((s) => s.spans.length > 0);
+  if (nonEmpty.length <= 1) return nonEmpty;
+  const seen = new Set<SpanNode>();
+  const spans: SpanNode[] = [];
+  for (const s of nonEmpty) {
+    for (const n of s.spans) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      spans.push(n);
+    }
+  }
+  spans.sort((a, b) => a.index - b.index);
+  return [{ spans, attributes: nonEmpty[0]?.attributes ?? [] }];
+}
+
+function hasAncestorIn(n: SpanNode, set: Set<SpanNode>): boolean {
+  const seen = new Set<SpanNode>();
+  for (let p = n.parent; p && !seen.has(p); p = p.parent) {
+    if (set.has(p)) return true;
+    seen.add(p);
+  }
+  return false;
+}
+
+function hasDescendantIn(n: SpanNode, set: Set<SpanNode>): boolean {
+  const stack = [...n.children];
+  const seen = new Set<SpanNode>();
+  while (stack.length) {
+    const c = stack.pop() as SpanNode;
+    if (seen.has(c)) continue;
+    seen.add(c);
+    if (set.has(c)) return true;
+    stack.push(...c.children);
+  }
+  return false;
+}
+
+/** A spanset expression compiled: the spansets it yields from one input spanset. */
+export type SpansetFn<C> = (input: Spanset, ctx: C) => Spanset[];
+type Relation = (n: SpanNode, others: Set<SpanNode>) => boolean;
+
+const isChildOf: Relation = (n, L) => n.parent !== undefined && L.has(n.parent);
+const isParentOf: Relation = (n, L) => n.children.some((c) => L.has(c));
+const isSiblingOf: Relation = (n, L) => n.parent !== undefined && n.parent.children.some((c) => c !== n && L.has(c));
+
+/** `{A} op {B}`: how a B span relates to the A spans, and (for unions) an A span to the B spans. */
+const RELATIONS: Record<string, [rightToLeft: Relation, leftToRight: Relation]> = {
+  ">": [isChildOf, isParentOf],
+  ">>": [hasAncestorIn, hasDescendantIn],
+  "<": [isParentOf, isChildOf],
+  "<<": [hasDescendantIn, hasAncestorIn],
+  "~": [isSiblingOf, isSiblingOf],
+};
+
+/**
+ * Tempo's structural operators. `{A} > {B}`: the B spans whose parent is an A span. Negated
+ * (`!>`): the B spans for which that is false of every A span, so all of them when no span
+ * matches A. Union (`&>`): the B spans so related to an A span and the A spans so related to a
+ * B span, together, in trace order.
+ */
+export function structural<C>(op: SpansetOp, l: SpansetFn<C>, r: SpansetFn<C>): SpansetFn<C> {
+  const negated = op.startsWith("!");
+  const union = op.startsWith("&");
+  const [rightToLeft, leftToRight] = RELATIONS[negated || union ? op.slice(1) : op] as [Relation, Relation];
+  return (input, ctx) => {
+    const left = new Set<SpanNode>();
+    for (const s of l(input, ctx)) for (const n of s.spans) left.add(n);
+    if (!left.size && !negated) return [];
+    const rights = r(input, ctx);
+    if (union) {
+      const right = new Set<SpanNode>();
+      for (const s of rights) for (const n of s.spans) right.add(n);
+      const spans = [...right].filter((n) => rightToLeft(n, left));
+      if (!spans.length) return [];
+      const seen = new Set(spans);
+      for (const n of left) if (!seen.has(n) && leftToRight(n, right)) spans.push(n);
+      spans.sort((a, b) => a.index - b.index);
+      return [{ spans, attributes: rights[0]?.attributes ?? [] }];
+    }
+    const out: Spanset[] = [];
+    for (const s of rights) {
+      const spans = s.spans.filter((n) => rightToLeft(n, left) !== negated);
+      if (spans.length) out.push({ spans, attributes: s.attributes });
+    }
+    return out;
+  };
+}
