@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { summarizeTrace } from "../block/summarize.ts";
 import type { ResourceSpans, Span } from "../model/span.ts";
 import { conformance } from "../../test/support/traceql-conformance.ts";
-import { compileQuery, TraceQLError } from "./index.ts";
+import { compileQuery, stringify, TraceQLError } from "./index.ts";
 import { parseTraceQL, parseTraceQLSyntax } from "./parser.ts";
 import { validateQuery } from "./validate.ts";
 
@@ -52,7 +52,10 @@ describe("TraceQL conformance with Tempo's outcomes", () => {
   it.each(conformance.map((c) => [c.outcome, c.query] as const))("%s: %s", (outcome, query) => {
     expect(outcomeOf(query)).toBe(outcome);
     if (outcome === "valid") {
-      const m = compileQuery(parseTraceQL(query));
+      const ast = parseTraceQL(query);
+      // Printing and reading back gives the same text (the tree's shape is kept).
+      expect(stringify(parseTraceQL(stringify(ast)))).toBe(stringify(ast));
+      const m = compileQuery(ast);
       expect(() => m.match(trace, summary)).not.toThrow();
       expect(() => m.mayMatch(summary)).not.toThrow();
     }
