@@ -15,6 +15,7 @@
  *   lookback `(t - lookback, t]` (Prometheus' 5 minutes unless `lookback_delta` says otherwise),
  *   valued at its increase over those minutes: the rows hold increases, not a counter's total.
  */
+import { applyArithmetic } from "../query/arithmetic.ts";
 import { matches, PromQLError, type AggOp, type BinOp, type Expr, type Matcher } from "./parser.ts";
 import { labelsKey, type Labels, type Series } from "./series.ts";
 
@@ -207,21 +208,10 @@ function fold(op: Exclude<AggOp, "topk" | "bottomk">, values: number[]): number 
   }
 }
 
+/** `or` is set union, not arithmetic: only between two instant vectors. */
 function arith(op: BinOp, a: number, b: number): number {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return a / b;
-    case "%":
-      return a % b;
-    case "or":
-      throw new PromQLError('"or" needs instant vectors on both sides');
-  }
+  if (op === "or") throw new PromQLError('"or" needs instant vectors on both sides');
+  return applyArithmetic(op, a, b);
 }
 
 /** A binary operation: scalars, a vector with a scalar, or two vectors matched on all their labels but the name. */

@@ -3,6 +3,7 @@
  * The TraceQL syntax tree: discriminated unions on `kind`, types only. Positions point at the
  * token that starts (or, for binary nodes, names the operator of) each node.
  */
+import type { ArithmeticOp } from "../query/arithmetic.ts";
 import type { Position } from "./lexer.ts";
 
 /** The intrinsics this engine evaluates, under their canonical names. */
@@ -58,7 +59,7 @@ export interface Literal {
 
 export type ComparisonOp = "=" | "!=" | ">" | ">=" | "<" | "<=" | "=~" | "!~";
 export type LogicalOp = "&&" | "||";
-export type ArithmeticOp = "+" | "-" | "*" | "/" | "%" | "^";
+export type { ArithmeticOp } from "../query/arithmetic.ts";
 
 /** A condition inside `{ }`. */
 export type Condition =

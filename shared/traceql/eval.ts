@@ -15,7 +15,8 @@ import { conditionFields } from "./fields.ts";
 import { indexConditionOf } from "./index-conditions.ts";
 import type { AnyValue, KeyValue, ResourceSpans } from "../model/span.ts";
 import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts";
-import type { ArithmeticOp, ComparisonOp, Condition, Field, Query, SpansetExpr, Stage, Static } from "./ast.ts";
+import { applyArithmetic } from "../query/arithmetic.ts";
+import type { ComparisonOp, Condition, Field, Query, SpansetExpr, Stage, Static } from "./ast.ts";
 import { compileRegex, parseTraceQL } from "./parser.ts";
 import { buildIndex, structural, union, type SpanNode, type Spanset, type SpansetFn as TreeSpansetFn } from "./span-tree.ts";
 import { formatField, formatStatic } from "./stringify.ts";
@@ -154,23 +155,6 @@ function compareValues(op: ComparisonOp, a: Value, b: Value): boolean {
   return op === "=" ? eq : op === "!=" ? !eq : false;
 }
 
-function arithmetic(op: ArithmeticOp, a: number, b: number): number {
-  switch (op) {
-    case "+":
-      return a + b;
-    case "-":
-      return a - b;
-    case "*":
-      return a * b;
-    case "/":
-      return a / b;
-    case "%":
-      return a % b;
-    case "^":
-      return a ** b;
-  }
-}
-
 type ValueFn = (node: SpanNode | undefined, ctx: Ctx) => Value | undefined;
 type CondFn = (node: SpanNode | undefined, ctx: Ctx) => boolean;
 
@@ -203,7 +187,7 @@ function compileValue(c: Condition, idContext = false): ValueFn {
         const a = l(node, ctx);
         const b = r(node, ctx);
         if (a === undefined || b === undefined || !isNumeric(a) || !isNumeric(b)) return undefined;
-        return { type: a.type, value: arithmetic(op, a.value, b.value) };
+        return { type: a.type, value: applyArithmetic(op, a.value, b.value) };
       };
     }
     default: {
