@@ -3,14 +3,16 @@
  * TraceQL metrics over the block catalog: every block of the tenant in [start, end] (after the
  * same services pruning as search), every trace whose summary row overlaps the range and passes
  * `mayMatch`, decoded and matched with no spans-per-spanset limit; each matching span (once per
- * trace fragment, even when in several spansets) is bucketed by its start time. No `limit`: the
- * whole range is read.
+ * trace fragment, even when in several spansets) is bucketed by its start time (with the value or
+ * histogram bucket its function reads, `metricsSpan`). No `limit`: the whole range is read. Jobs
+ * return accumulator state; the stages after the function (`topk`, thresholds) run once on the
+ * merged series.
  */
 import type { Db } from "../db/client.ts";
 import type { Resource, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
-import { MetricsAccumulator, spanLabels, type AccumulatorState, type Bucketing, type MetricsQuery, type Series } from "../traceql/metrics.ts";
+import { applyStages, MetricsAccumulator, metricsSpan, type AccumulatorState, type Bucketing, type MetricsQuery, type MetricsSpan, type Series } from "../traceql/metrics.ts";
 import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanBlock, type ScanCounters, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
 import { traceqlRequiredServices } from "./search-blocks.ts";
 
@@ -20,12 +22,6 @@ export interface MetricsRangeResult {
 }
 
 const NANOS_PER_MS = 1_000_000n;
-
-interface SpanPoint {
-  startMs: number;
-  durationNanos: number;
-  labels: ReturnType<typeof spanLabels>;
-}
 
 /** A metrics scan split into jobs by block range, each run as its own Worker invocation. */
 export interface MetricsFanOut {
@@ -77,7 +73,7 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
     take(await metricsOverBlocks(store, tenantId, mq, bucketing, blocks, options));
   }
   return {
-    series: acc.series(),
+    series: applyStages(acc.series(), mq.stages),
     metrics: {
       inspectedTraces: counters.inspectedTraces,
       inspectedBytes: counters.inspectedBytes,
@@ -110,7 +106,7 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
     options.concurrency ?? DEFAULT_SCAN_CONCURRENCY,
     async (block) => {
       const c = await candidateRows(scanReader(store, tenantId, block, counters), block.bytes, { startNs, endNs, filter, useIndex: options.useIndex, tailBytes: options.tailBytes }, counters);
-      const points: SpanPoint[] = [];
+      const points: MetricsSpan[] = [];
       await readSegments(
         c,
         c.rows,
@@ -124,8 +120,8 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
           for (const id of ids) {
             const hit = index.get(id);
             if (!hit) continue;
-            const start = BigInt(hit.span.startTimeUnixNano);
-            points.push({ startMs: Number(start / NANOS_PER_MS), durationNanos: Number(BigInt(hit.span.endTimeUnixNano) - start), labels: spanLabels(mq.by, hit.span, hit.resource) });
+            const point = metricsSpan(mq, hit.span, hit.resource);
+            if (point) points.push(point);
           }
         },
         counters,

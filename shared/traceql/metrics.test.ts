@@ -26,13 +26,13 @@ describe("parseMetricsQuery", () => {
     }
     const err = (() => {
       try {
-        parseMetricsQuery("{} | histogram_over_time(duration)");
+        parseMetricsQuery("{} | compare({ status = error })");
       } catch (e) {
         return e as TraceQLError;
       }
       return undefined;
     })();
-    expect(err?.unsupported).toBe("metrics function histogram_over_time()");
+    expect(err?.unsupported).toBe("metrics function compare()");
     expect(err?.column).toBe(6);
   });
 });

@@ -1,30 +1,57 @@
 /**
  * @module
  * TraceQL metrics queries (Tempo's `/api/metrics/query_range`): a spanset query followed by one
- * trailing metrics stage,
+ * metrics function, then optional stages and hints:
  *
- * - `<spanset query> | rate() [by(f, ...)]`: matching spans per second in each step;
- * - `<spanset query> | count_over_time() [by(...)]`: matching spans in each step;
- * - `<spanset query> | quantile_over_time(duration, q1[, q2 ...]) [by(...)]`: quantiles of the
- *   durations of the matching spans in each step, in seconds (as Tempo answers), exact (linear
- *   interpolation between the two nearest ranks of the collected values), one series per quantile
- *   labelled `p` (a double).
+ *     <spanset query> | fn(...) [by(f, ...)] [| topk(k) | bottomk(k) | <op> <number>]... [with(k=v, ...)]
+ *
+ * Functions (values per function: `metrics-series.ts`):
+ *
+ * - `rate()`: matching spans per second in each step; `count_over_time()`: matching spans per step;
+ * - `quantile_over_time(duration, q1[, q2 ...])`: exact quantiles of the durations, in seconds (as
+ *   Tempo answers), one series per quantile labelled `p` (a double);
+ * - `min_over_time(f)`, `max_over_time(f)`, `sum_over_time(f)`, `avg_over_time(f)`: over the
+ *   matching spans whose `f` is a number: `duration` (in seconds, as Tempo) or an int/double
+ *   attribute (`span.x`, `resource.x`, `.x`); spans without one are not counted;
+ * - `histogram_over_time(f)`: counts per Tempo power-of-two bucket (`Log2Bucketize`), the series
+ *   labelled `__bucket` (added after the by() labels) with the bucket's upper bound as a double:
+ *   seconds for `duration`, the value for an int attribute; values below 2 (ns, or units) and
+ *   double attributes are left out, as Tempo does.
+ *
+ * After the function: `topk(k)` / `bottomk(k)` (k > 0, per timestamp as Tempo) and thresholds
+ * (`= != < <= > >=` against a number: data points failing it are dropped), applied in order.
+ * `with(name = value, ...)` (Tempo's query hints: `sample`, `exemplars`, `most_recent`, ...) is
+ * accepted and not honoured: every answer counts every matching span; `ignoredHints` lists them so
+ * the route can say so. `compare()` is recognised and refused (`unsupported`).
  *
  * The stage is split off before the spanset part is parsed (`parseTraceQL`), so the search parser
  * keeps rejecting metrics functions everywhere else. A span counts at its start time, in the bucket
  * `floor((t - start) / step)`. `by()` groups by the span's (or resource's) attribute or an
  * intrinsic; a span without the attribute goes to a series without that label.
  *
- * The pure part: parsing and bucketing. Walking the blocks is `shared/search/metrics-blocks.ts`.
+ * This file parses and reads span fields; bucketing, series and stages are `metrics-series.ts`
+ * (re-exported here); walking the blocks is `shared/search/metrics-blocks.ts`.
  */
 import type { Field, IntrinsicName, Query } from "./ast.ts";
 import { TraceQLError, tokenize } from "./lexer.ts";
 import type { Token } from "./lexer.ts";
+import { log2Bucket, type MetricsSpan } from "./metrics-series.ts";
 import { parseTraceQL } from "./parser.ts";
 import { formatField } from "./stringify.ts";
 import type { AnyValue, KeyValue, Resource, Span } from "../model/span.ts";
 
-export type MetricsFn = "rate" | "count_over_time" | "quantile_over_time";
+export { applyStages, bucketCount, bucketOf, log2Bucket, MetricsAccumulator, promLabels, quantile } from "./metrics-series.ts";
+export type { AccumulatorState, Bucketing, MetricsSpan, Sample, Series } from "./metrics-series.ts";
+
+export type MetricsFn = "rate" | "count_over_time" | "quantile_over_time" | "min_over_time" | "max_over_time" | "sum_over_time" | "avg_over_time" | "histogram_over_time";
+
+/** A stage after the metrics function. */
+export type MetricsStage = { kind: "topk" | "bottomk"; k: number } | { kind: "threshold"; op: "=" | "!=" | "<" | "<=" | ">" | ">="; value: number };
+
+export interface MetricsHint {
+  name: string;
+  value: string | number | boolean;
+}
 
 export interface MetricsQuery {
   /** The spanset part, which selects the spans. */
@@ -32,11 +59,20 @@ export interface MetricsQuery {
   fn: MetricsFn;
   /** quantile_over_time only: the quantiles, each in [0, 1]. */
   quantiles: number[];
+  /** The function's field: duration for quantiles, the field of min/max/sum/avg/histogram. */
+  field?: Field;
   by: Field[];
+  /** Stages after the function, in order. */
+  stages: MetricsStage[];
+  /** `with(...)` hints, none of them honoured. */
+  ignoredHints: MetricsHint[];
 }
 
-const SUPPORTED = new Set<string>(["rate", "count_over_time", "quantile_over_time"]);
-const OTHER_METRICS = new Set<string>(["min_over_time", "max_over_time", "avg_over_time", "sum_over_time", "histogram_over_time", "compare", "topk", "bottomk"]);
+/** The first-stage functions this engine runs. */
+const SUPPORTED = new Set<string>(["rate", "count_over_time", "quantile_over_time", "min_over_time", "max_over_time", "sum_over_time", "avg_over_time", "histogram_over_time"]);
+const FIELD_FNS = new Set<string>(["min_over_time", "max_over_time", "sum_over_time", "avg_over_time", "histogram_over_time"]);
+const OTHER_METRICS = new Set<string>(["compare"]);
+const THRESHOLD_OPS = new Set(["=", "!=", "<", "<=", ">", ">="]);
 
 const INTRINSICS: Record<string, IntrinsicName> = {
   name: "name", "span:name": "name", status: "status", "span:status": "status", statusMessage: "statusMessage",
@@ -51,13 +87,17 @@ function fail(t: Token, expected: string): never {
   throw new TraceQLError(`unexpected ${t.kind === "eof" ? "end of query" : `"${t.text}"`}`, t.pos, { expected });
 }
 
+function attributeField(f: Token): Field | undefined {
+  return f.kind === "attr" && (f.scope === "span" || f.scope === "resource" || f.scope === "") ? { kind: "attribute", scope: f.scope, name: f.name ?? "", pos: f.pos } : undefined;
+}
+
 /**
- * Parses `<spanset query> | <metrics fn>(...) [by(...)]`. Throws TraceQLError (with position) for
- * a broken query, a missing metrics stage, or a metrics function this engine does not run.
+ * Parses `<spanset query> | <metrics fn>(...) [by(...)] [stages] [with(...)]`. Throws TraceQLError
+ * (with position) for a broken query, a missing metrics stage, or a construct this engine does not run.
  */
 export function parseMetricsQuery(src: string): MetricsQuery {
   const tokens = tokenize(src);
-  // The last top-level `|` followed by a metrics function name.
+  // The last top-level `|` followed by a metrics function name (not topk/bottomk, which follow one).
   let depth = 0;
   let split = -1;
   for (let i = 0; i < tokens.length; i++) {
@@ -71,7 +111,7 @@ export function parseMetricsQuery(src: string): MetricsQuery {
   }
   if (split < 0) {
     const end = tokens[tokens.length - 1] as Token;
-    throw new TraceQLError("a metrics query needs a metrics stage", end.pos, { expected: "\"| rate()\", \"| count_over_time()\" or \"| quantile_over_time(duration, q)\"" });
+    throw new TraceQLError("a metrics query needs a metrics stage", end.pos, { expected: "\"| rate()\", \"| count_over_time()\" or another metrics function" });
   }
   const pipe = tokens[split] as Token;
   const query = parseTraceQL(src.slice(0, pipe.pos.offset));
@@ -89,19 +129,28 @@ export function parseMetricsQuery(src: string): MetricsQuery {
   const fn = fnTok.text as MetricsFn;
   expectOp("(");
   const quantiles: number[] = [];
+  let field: Field | undefined;
   if (fn === "quantile_over_time") {
     const f = next();
-    const field = f.kind === "ident" ? INTRINSICS[f.text] : undefined;
-    if (field !== "duration") {
+    if ((f.kind === "ident" ? INTRINSICS[f.text] : undefined) !== "duration") {
       if (f.kind === "attr" || f.kind === "ident") throw new TraceQLError(`unsupported: quantile_over_time of ${f.text}`, f.pos, { unsupported: `quantile_over_time(${f.text})` });
       fail(f, "duration");
     }
+    field = { kind: "intrinsic", name: "duration", pos: f.pos };
     do {
       expectOp(",");
       const q = next();
       if ((q.kind !== "int" && q.kind !== "float") || typeof q.value !== "number" || q.value < 0 || q.value > 1) fail(q, "a quantile from 0 to 1");
       quantiles.push(q.value);
     } while (isOp(","));
+  } else if (FIELD_FNS.has(fn)) {
+    const f = next();
+    field = attributeField(f);
+    if (!field && f.kind === "ident" && INTRINSICS[f.text] === "duration") field = { kind: "intrinsic", name: "duration", pos: f.pos };
+    if (!field) {
+      if (f.kind === "attr" || f.kind === "ident") throw new TraceQLError(`unsupported: ${fn} of ${f.text}`, f.pos, { unsupported: `${fn}(${f.text})` });
+      fail(f, "duration or an attribute");
+    }
   }
   expectOp(")");
   const by: Field[] = [];
@@ -110,9 +159,9 @@ export function parseMetricsQuery(src: string): MetricsQuery {
     expectOp("(");
     for (;;) {
       const f = next();
-      if (f.kind === "attr" && (f.scope === "span" || f.scope === "resource" || f.scope === "")) {
-        by.push({ kind: "attribute", scope: f.scope, name: f.name ?? "", pos: f.pos });
-      } else if (f.kind === "ident" && INTRINSICS[f.text] && BY_INTRINSICS.has(INTRINSICS[f.text] as IntrinsicName)) {
+      const attr = attributeField(f);
+      if (attr) by.push(attr);
+      else if (f.kind === "ident" && INTRINSICS[f.text] && BY_INTRINSICS.has(INTRINSICS[f.text] as IntrinsicName)) {
         by.push({ kind: "intrinsic", name: INTRINSICS[f.text] as IntrinsicName, pos: f.pos });
       } else if (f.kind === "attr" || f.kind === "ident") {
         throw new TraceQLError(`unsupported: by(${f.text}) in a metrics query`, f.pos, { unsupported: `by(${f.text})` });
@@ -122,12 +171,57 @@ export function parseMetricsQuery(src: string): MetricsQuery {
     }
     expectOp(")");
   }
-  const rest = peek();
-  if (rest.kind !== "eof") {
-    if (rest.kind === "op" && rest.text === "|") throw new TraceQLError("unsupported: stages after a metrics function", rest.pos, { unsupported: "stages after a metrics function" });
-    fail(rest, "\"by(\" or end of query");
+  const stages: MetricsStage[] = [];
+  const ignoredHints: MetricsHint[] = [];
+  for (;;) {
+    const t = peek();
+    if (t.kind === "eof") break;
+    if (t.kind === "op" && t.text === "|") {
+      next();
+      const s = next();
+      if (s.kind !== "ident" || (s.text !== "topk" && s.text !== "bottomk")) {
+        if (s.kind === "ident") throw new TraceQLError(`unsupported: ${s.text}() after a metrics function`, s.pos, { unsupported: `${s.text}() after a metrics function` });
+        fail(s, "topk( or bottomk(");
+      }
+      expectOp("(");
+      const k = next();
+      if (k.kind !== "int" || typeof k.value !== "number" || k.value <= 0) fail(k, "a whole number above 0");
+      expectOp(")");
+      stages.push({ kind: s.text, k: k.value });
+    } else if (t.kind === "op" && THRESHOLD_OPS.has(t.text)) {
+      next();
+      const neg = isOp("-");
+      if (neg) next();
+      const v = next();
+      if ((v.kind !== "int" && v.kind !== "float") || typeof v.value !== "number") fail(v, "a number");
+      stages.push({ kind: "threshold", op: t.text as "=", value: neg ? -v.value : v.value });
+    } else if (t.kind === "ident" && t.text === "with") {
+      next();
+      expectOp("(");
+      for (;;) {
+        const name = next();
+        if (name.kind !== "ident") fail(name, "a hint name");
+        expectOp("=");
+        const v = next();
+        let value: string | number | boolean;
+        if (v.kind === "ident" && (v.text === "true" || v.text === "false")) value = v.text === "true";
+        else if ((v.kind === "int" || v.kind === "float" || v.kind === "string") && v.value !== undefined) value = v.value;
+        else if (v.kind === "duration") value = v.text;
+        else fail(v, "a hint value");
+        ignoredHints.push({ name: name.text, value });
+        if (!isOp(",")) break;
+        next();
+      }
+      expectOp(")");
+      if (peek().kind !== "eof") fail(peek(), "end of query");
+    } else fail(t, "\"by(\", \"| topk(\", a comparison, \"with(\" or end of query");
   }
-  return { query, fn, quantiles, by };
+  return { query, fn, quantiles, ...(field ? { field } : {}), by, stages, ignoredHints };
+}
+
+/** What a metrics answer says of the hints it did not honour (empty when none). */
+export function hintWarnings(mq: Pick<MetricsQuery, "ignoredHints">): string[] {
+  return mq.ignoredHints.map((h) => `query hint ${h.name}=${JSON.stringify(h.value)} is not honoured: the answer counts every matching span`);
 }
 
 const STATUS_NAMES = ["unset", "ok", "error"];
@@ -167,13 +261,6 @@ export function fieldValue(f: Field, span: Span, resource: Resource): AnyValue |
   }
 }
 
-/** A span picked by the spanset part: its start, duration and by() label values. */
-export interface MetricsSpan {
-  startMs: number;
-  durationNanos: number;
-  labels: KeyValue[];
-}
-
 export function spanLabels(by: Field[], span: Span, resource: Resource): KeyValue[] {
   const labels: KeyValue[] = [];
   for (const f of by) {
@@ -183,130 +270,46 @@ export function spanLabels(by: Field[], span: Span, resource: Resource): KeyValu
   return labels;
 }
 
-export interface Sample {
-  /** Epoch milliseconds, as a decimal string (Tempo's protojson int64). */
-  timestampMs: string;
-  value: number;
+
+function numberOf(v: AnyValue | undefined): number | undefined {
+  if (!v) return undefined;
+  if ("intValue" in v) return Number(v.intValue);
+  if ("doubleValue" in v) return typeof v.doubleValue === "number" ? v.doubleValue : Number(v.doubleValue);
+  return undefined;
 }
 
-export interface Series {
-  labels: KeyValue[];
-  samples: Sample[];
-  promLabels: string;
+/** The number min/max/sum/avg_over_time read from a span's field: seconds for duration; undefined when not a number. */
+export function spanValue(field: Field, span: Span, resource: Resource): number | undefined {
+  if (field.kind === "intrinsic") return field.name === "duration" ? Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e9 : undefined;
+  return numberOf(fieldValue(field, span, resource));
 }
 
-export interface Bucketing {
-  startMs: number;
-  /** Exclusive. */
-  endMs: number;
-  stepMs: number;
-}
-
-export function bucketCount(b: Bucketing): number {
-  return Math.max(1, Math.ceil((b.endMs - b.startMs) / b.stepMs));
-}
-
-/** The bucket of a span starting at `tMs`, or -1 outside [start, end). */
-export function bucketOf(b: Bucketing, tMs: number): number {
-  if (tMs < b.startMs || tMs >= b.endMs) return -1;
-  return Math.floor((tMs - b.startMs) / b.stepMs);
-}
-
-/** The q-quantile of sorted values, linear between the two nearest ranks. */
-export function quantile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  const a = sorted[lo] as number;
-  const b = sorted[hi] as number;
-  return a + (b - a) * (pos - lo);
-}
-
-function valueText(v: AnyValue): string {
-  if ("stringValue" in v) return v.stringValue;
-  if ("intValue" in v) return String(v.intValue);
-  if ("doubleValue" in v) return String(v.doubleValue);
-  if ("boolValue" in v) return String(v.boolValue);
-  return JSON.stringify(v);
-}
-
-export function promLabels(labels: KeyValue[]): string {
-  return `{${labels.map((l) => `${l.key}=${JSON.stringify(valueText(l.value))}`).join(", ")}}`;
-}
-
-/**
- * Accumulates spans into series. count_over_time/rate answer every bucket of a series (0 where
- * no span fell); quantile_over_time only the buckets with spans.
- */
-/** A MetricsAccumulator's groups: labels, counts per bucket, span durations (seconds) per bucket. */
-export type AccumulatorState = { labels: KeyValue[]; counts: number[]; durations: number[][] }[];
-
-export class MetricsAccumulator {
-  private readonly groups = new Map<string, { labels: KeyValue[]; counts: number[]; durations: number[][] }>();
-  private readonly n: number;
-  private readonly mq: Pick<MetricsQuery, "fn" | "quantiles">;
-  private readonly b: Bucketing;
-  constructor(mq: Pick<MetricsQuery, "fn" | "quantiles">, b: Bucketing) {
-    this.mq = mq;
-    this.b = b;
-    this.n = bucketCount(b);
+/** histogram_over_time's `__bucket` label for a span, as Tempo sets it; undefined: not in the histogram. */
+export function histogramBucketLabel(field: Field, span: Span, resource: Resource): KeyValue | undefined {
+  let bound: number | undefined;
+  if (field.kind === "intrinsic") {
+    if (field.name !== "duration") return undefined;
+    const b = log2Bucket(Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)));
+    bound = b === undefined ? undefined : b / 1e9;
+  } else {
+    const v = fieldValue(field, span, resource);
+    // Tempo buckets int attributes only (floats: a TODO there).
+    bound = v && "intValue" in v ? log2Bucket(Number(v.intValue)) : undefined;
   }
+  return bound === undefined ? undefined : { key: "__bucket", value: { doubleValue: bound } };
+}
 
-  add(span: MetricsSpan): void {
-    const i = bucketOf(this.b, span.startMs);
-    if (i < 0) return;
-    const key = JSON.stringify(span.labels);
-    let g = this.groups.get(key);
-    if (!g) {
-      g = { labels: span.labels, counts: new Array<number>(this.n).fill(0), durations: [] };
-      this.groups.set(key, g);
-    }
-    g.counts[i] = (g.counts[i] ?? 0) + 1;
-    if (this.mq.fn === "quantile_over_time") (g.durations[i] ??= []).push(span.durationNanos / 1e9);
+/** A matched span as the accumulator takes it, for `mq`; undefined when the function leaves it out. */
+export function metricsSpan(mq: Pick<MetricsQuery, "fn" | "field" | "by">, span: Span, resource: Resource): MetricsSpan | undefined {
+  const start = BigInt(span.startTimeUnixNano);
+  const base = { startMs: Number(start / 1_000_000n), durationNanos: Number(BigInt(span.endTimeUnixNano) - start), labels: spanLabels(mq.by, span, resource) };
+  if (mq.fn === "histogram_over_time") {
+    const bucket = mq.field && histogramBucketLabel(mq.field, span, resource);
+    return bucket ? { ...base, labels: [...base.labels, bucket] } : undefined;
   }
-
-  /** What has been accumulated, as plain data: another invocation's share of a fanned-out query. */
-  state(): AccumulatorState {
-    return [...this.groups.values()];
+  if (mq.fn === "min_over_time" || mq.fn === "max_over_time" || mq.fn === "sum_over_time" || mq.fn === "avg_over_time") {
+    const value = mq.field && spanValue(mq.field, span, resource);
+    return value === undefined || Number.isNaN(value) ? undefined : { ...base, value };
   }
-
-  /** Adds another accumulator's state (same query and bucketing). */
-  merge(state: AccumulatorState): void {
-    for (const g of state) {
-      const key = JSON.stringify(g.labels);
-      const have = this.groups.get(key);
-      if (!have) {
-        this.groups.set(key, { labels: g.labels, counts: [...g.counts], durations: g.durations.map((d) => (d ? [...d] : d)) });
-        continue;
-      }
-      g.counts.forEach((c, i) => (have.counts[i] = (have.counts[i] ?? 0) + c));
-      g.durations.forEach((d, i) => {
-        if (d?.length) (have.durations[i] ??= []).push(...d);
-      });
-    }
-  }
-
-  series(): Series[] {
-    const out: Series[] = [];
-    const ts = (i: number) => String(this.b.startMs + i * this.b.stepMs);
-    const groups = [...this.groups.values()].sort((x, y) => promLabels(x.labels).localeCompare(promLabels(y.labels)));
-    for (const g of groups) {
-      if (this.mq.fn === "quantile_over_time") {
-        for (const q of this.mq.quantiles) {
-          const labels = [...g.labels, { key: "p", value: { doubleValue: q } }];
-          const samples: Sample[] = [];
-          g.durations.forEach((values, i) => {
-            if (values?.length) samples.push({ timestampMs: ts(i), value: quantile([...values].sort((a, b) => a - b), q) });
-          });
-          out.push({ labels, samples, promLabels: promLabels(labels) });
-        }
-      } else {
-        const perSecond = this.mq.fn === "rate" ? 1000 / this.b.stepMs : 1;
-        const samples = g.counts.map((c, i) => ({ timestampMs: ts(i), value: c * perSecond }));
-        out.push({ labels: g.labels, samples, promLabels: promLabels(g.labels) });
-      }
-    }
-    return out;
-  }
+  return base;
 }

@@ -126,9 +126,9 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     expect(broken.status).toBe(400);
     expect(broken.body.position).toMatchObject({ line: 1 });
     expect((await get(url("{ name = \"x\" }"), a.secret)).status).toBe(400);
-    const unsupported = await get(url("{} | histogram_over_time(duration)"), a.secret);
+    const unsupported = await get(url("{} | compare({ status = error })"), a.secret);
     expect(unsupported.status).toBe(400);
-    expect(unsupported.body.unsupported).toBe("metrics function histogram_over_time()");
+    expect(unsupported.body.unsupported).toBe("metrics function compare()");
     expect((await get(`/api/metrics/query_range?${range}`, a.secret)).status).toBe(400);
     expect((await get(url("{} | rate()", `start=${startS}&end=${startS + 600}&step=0.01`), a.secret)).status).toBe(400);
     expect((await get(url("{} | rate()", `start=${startS}&end=${startS + 600}&step=soon`), a.secret)).status).toBe(400);

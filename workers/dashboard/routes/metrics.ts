@@ -3,14 +3,19 @@
  * Tempo's TraceQL metrics API under /api:
  *
  * - `GET /api/metrics/query_range`: `q` (required; `<spanset query> | rate()`,
- *   `| count_over_time()` or `| quantile_over_time(duration, q1, ...)`, each with an optional
- *   `by(...)`; see `shared/traceql/metrics.ts`), `start`/`end` (epoch seconds, fractions allowed,
+ *   `| count_over_time()`, `| quantile_over_time(duration, q1, ...)`, `| min_over_time(f)`,
+ *   `max_`, `sum_`, `avg_over_time(f)` or `| histogram_over_time(f)`, each with an optional
+ *   `by(...)`, then optional `| topk(k)`, `| bottomk(k)`, thresholds (`> 10`) and `with(...)`
+ *   hints; see `shared/traceql/metrics.ts`), `start`/`end` (epoch seconds, fractions allowed,
  *   or epoch nanoseconds; default the last hour; end exclusive; at most 7 days apart), `step` (a Go
  *   duration like `30s`, or seconds; default the smallest whole number of seconds giving at most
  *   100 buckets; more than 11000 buckets is a 400). Answers Tempo's
  *   `{series:[{labels:[{key, value}], samples:[{timestampMs, value}], promLabels}], metrics}`;
  *   a sample's `timestampMs` is its bucket's start, rates are per second, quantiles are span
- *   durations in seconds. A bad or unsupported query is a 400 with its `position`.
+ *   durations in seconds, histograms are series labelled `__bucket` (the bucket's upper bound, a
+ *   double). A bad or unsupported query is a 400 with its `position`. `with(...)` hints are not
+ *   honoured (the answer always counts every matching span): such an answer carries
+ *   `warnings: [...]` naming them and the header `Edgetrace-Metrics-Warning`.
  *
  * A query the per-minute rows answer (`shared/traceql/metrics-from-rollups.ts`: over whole minutes,
  * rate, count or duration quantiles of all spans by service with conditions on the service and
@@ -30,7 +35,7 @@ import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
 import { readOperationRollupRows, readServiceRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
-import { parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
+import { applyStages, hintWarnings, parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
 import { metricsFromRollups, metricsFromServiceRollups, rollupSource } from "../../../shared/traceql/metrics-from-rollups.ts";
 import { readRoute, type DashboardApp } from "../context.ts";
 import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
@@ -38,6 +43,8 @@ import { metricsFanOut } from "../scan-jobs.ts";
 
 /** The header naming where an answer came from: `rollups` (the per-minute rows) or `blocks`. */
 export const METRICS_SOURCE_HEADER = "Edgetrace-Metrics-Source";
+/** Set when the query had `with(...)` hints, which are not honoured: what was ignored. */
+export const METRICS_WARNING_HEADER = "Edgetrace-Metrics-Warning";
 
 /**
  * The answer from the per-minute rows, or undefined when they cannot give the block scan's (see
@@ -58,14 +65,16 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
       console.warn("metrics: service rows unavailable, scanning", err);
       return undefined;
     }
-    return metricsFromServiceRollups(mq, range, read.rows, { from: read.from });
+    const series = metricsFromServiceRollups(mq, range, read.rows, { from: read.from });
+    return series && applyStages(series, mq.stages);
   }
   if (source !== "operations") return undefined;
   const [unnamed, rows] = await Promise.all([
     anyBlockWithUnnamedService(db, tenantId, { startMs: range.startMs, endMs: range.endMs - 1 }),
     readOperationRollupRows(db, tenantObjectOf(env, tenantId), tenantId, range, { durations: mq.fn === "quantile_over_time" }),
   ]);
-  return metricsFromRollups(mq, range, rows, { everySpanNamed: !unnamed });
+  const series = metricsFromRollups(mq, range, rows, { everySpanNamed: !unnamed });
+  return series && applyStages(series, mq.stages);
 }
 
 export const metrics = new Hono<DashboardApp>().get("/metrics/query_range", readRoute, async (c) => {
@@ -81,16 +90,21 @@ export const metrics = new Hono<DashboardApp>().get("/metrics/query_range", read
     return c.json(traceqlErrorBody(err), 400);
   }
   const { db, store, tenantId } = c.var;
+  // Hints are accepted and not honoured: say so, in a header and in the body (only then).
+  const warnings = hintWarnings(mq);
+  if (warnings.length) c.header(METRICS_WARNING_HEADER, warnings.join("; "));
+  const extra = warnings.length ? { warnings } : {};
   const fromRows = await seriesFromRollups(c.env, db, tenantId, mq, range);
   if (fromRows) {
     c.header(METRICS_SOURCE_HEADER, "rollups");
-    return c.json({ series: fromRows, metrics: { inspectedBytes: "0", inspectedTraces: 0, inspectedSpans: "0", totalBlocks: 0, completedJobs: 0, totalJobs: 0 } });
+    return c.json({ series: fromRows, ...extra, metrics: { inspectedBytes: "0", inspectedTraces: 0, inspectedSpans: "0", totalBlocks: 0, completedJobs: 0, totalJobs: 0 } });
   }
   const result = await metricsQueryRange(db, store, tenantId, mq, range, { ...scanSettings(c.env), fanOut: metricsFanOut(c.env, tenantId, mq, range) });
   const m = result.metrics;
   c.header(METRICS_SOURCE_HEADER, "blocks");
   return c.json({
     series: result.series,
+    ...extra,
     metrics: { inspectedBytes: String(m.inspectedBytes), inspectedTraces: m.inspectedTraces, inspectedSpans: String(m.inspectedSpans), totalBlocks: m.totalBlocks, completedJobs: m.completedJobs, totalJobs: m.totalJobs },
   });
 });
