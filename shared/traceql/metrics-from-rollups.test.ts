@@ -426,6 +426,13 @@ describe("rollupUnsupportedReason: what scans", () => {
     ["{ status = error } >> { } | rate() by(resource.service.name)", /other spans/],
     ["{ kind = server } | count() > 2 | rate()", /other spans/],
     ["{ kind = server } | by(name) | rate()", /other spans/],
+    // Functions the rows cannot answer exactly: every span's value, Tempo's power-of-two buckets.
+    ["{ } | min_over_time(duration)", /min_over_time\(\): not answered/],
+    ["{ } | max_over_time(duration) by(resource.service.name)", /max_over_time/],
+    ["{ kind = server } | sum_over_time(duration)", /sum_over_time/],
+    ["{ status = error } | avg_over_time(duration)", /avg_over_time/],
+    ["{ } | histogram_over_time(duration) by(resource.service.name)", /histogram_over_time/],
+    ["{ kind = server } | histogram_over_time(duration) | topk(1)", /histogram_over_time/],
   ];
   for (const [q, reason] of table) {
     it(`scans ${q}`, () => {

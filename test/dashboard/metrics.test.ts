@@ -108,6 +108,53 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     expect(Math.abs(rows.body.series[0].samples[1].value - 0.4) / 0.4).toBeLessThanOrEqual(ROLLUP_QUANTILE_RELATIVE_ERROR);
   });
 
+  // Spans per 60 s bucket: 0: web 100 ms, cart 20 ms; 1: cart 300 ms, 500 ms; 2: web 200 ms.
+  it("answers min/max/avg_over_time of durations in seconds, only where spans fell, from the blocks", async () => {
+    const min = await get(url("{} | min_over_time(duration) by(resource.service.name)"), a.secret);
+    expect(min.status).toBe(200);
+    expect(min.source).toBe("blocks");
+    const at = (i: number) => String(base + i * 60_000);
+    expect(min.body.series).toEqual([
+      { labels: [{ key: "resource.service.name", value: { stringValue: "cart" } }], samples: [{ timestampMs: at(0), value: 0.02 }, { timestampMs: at(1), value: 0.3 }], promLabels: '{resource.service.name="cart"}' },
+      { labels: [{ key: "resource.service.name", value: { stringValue: "web" } }], samples: [{ timestampMs: at(0), value: 0.1 }, { timestampMs: at(2), value: 0.2 }], promLabels: '{resource.service.name="web"}' },
+    ]);
+    const max = await get(url("{} | max_over_time(duration) by(resource.service.name)"), a.secret);
+    expect(max.body.series.map(values)).toEqual([[0.02, 0.5], [0.1, 0.2]]);
+    const avg = await get(url("{} | avg_over_time(duration)"), a.secret);
+    expect(avg.body.series).toHaveLength(1);
+    values(avg.body.series[0]).forEach((v, i) => expect(v).toBeCloseTo([0.06, 0.4, 0.2][i]!, 9));
+  });
+
+  it("answers histogram_over_time with a __bucket label (the power-of-two upper bound in seconds)", async () => {
+    const r = await get(url("{} | histogram_over_time(duration)"), a.secret);
+    expect(r.status).toBe(200);
+    expect(r.source).toBe("blocks");
+    // 20 ms -> 2^25 ns, 100 ms -> 2^27, 200 ms -> 2^28, 300 and 500 ms -> 2^29.
+    const byBucket = Object.fromEntries(r.body.series.map((s: { labels: { key: string; value: { doubleValue: number } }[]; samples: { value: number }[] }) => {
+      expect(s.labels.map((l) => l.key)).toEqual(["__bucket"]);
+      return [s.labels[0]!.value.doubleValue, values(s)];
+    }));
+    const zeros = (i: number, n: number) => Array.from({ length: 10 }, (_, j) => (j === i ? n : 0));
+    expect(byBucket).toEqual({ 0.033554432: zeros(0, 1), 0.134217728: zeros(0, 1), 0.268435456: zeros(2, 1), 0.536870912: zeros(1, 2) });
+  });
+
+  it("applies topk and thresholds after the function, from the rows as from the blocks, and reports ignored hints", async () => {
+    // Counts: cart 1 | 2 | 0 ...; web 1 | 0 | 1 | 0 ... topk(1) per step: ties go to cart (labels order).
+    const q = "{} | count_over_time() by(resource.service.name) | topk(1) with(sample=true)";
+    const rows = await get(url(q), a.secret);
+    expect(rows.status).toBe(200);
+    expect(rows.source).toBe("rollups");
+    expect(rows.body.warnings).toEqual([expect.stringContaining("sample=true")]);
+    const at = (s: { samples: { timestampMs: string }[] }) => s.samples.map((p) => (Number(p.timestampMs) - base) / 60_000);
+    expect(rows.body.series.map(at)).toEqual([[0, 1, 3, 4, 5, 6, 7, 8, 9], [2]]);
+    const scanned = await getScanned(url(q), a.secret);
+    expect(scanned.source).toBe("blocks");
+    expect(scanned.body.series).toEqual(rows.body.series);
+    const over = await get(url("{} | count_over_time() by(resource.service.name) >= 2"), a.secret);
+    expect(over.body.series).toEqual([{ labels: [{ key: "resource.service.name", value: { stringValue: "cart" } }], samples: [{ timestampMs: String(base + 60_000), value: 2 }], promLabels: '{resource.service.name="cart"}' }]);
+    expect(over.body.warnings).toBeUndefined();
+  });
+
   it("defaults the step to at most 100 buckets", async () => {
     const r = await get(url("{} | count_over_time()", `start=${startS}&end=${startS + 600}`), a.secret);
     expect(r.status).toBe(200);
