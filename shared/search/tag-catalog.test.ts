@@ -173,6 +173,8 @@ describe("tagFilterQuery", () => {
   });
 
   it("gives no filter for nothing to filter by, several spansets or nonsense", () => {
-    for (const q of ["", "  ", "{}", "{ .a = }", `{ .a = "x" } && { .b = "y" }`, `{ .a = "x" } >> { .b = "y" }`, "not traceql", `{ event.x = "y" }`]) expect(f(q)).toBeUndefined();
+    for (const q of ["", "  ", "{}", "{ .a = }", `{ .a = "x" } && { .b = "y" }`, `{ .a = "x" } >> { .b = "y" }`, "not traceql"]) expect(f(q)).toBeUndefined();
+    // Event, link, instrumentation and parent scopes filter like any other.
+    for (const q of [`{ event.x = "y" }`, `{ link:spanID = "a1" }`, `{ parent.resource.service.name = "x" }`]) expect(f(q)).toBeDefined();
   });
 });

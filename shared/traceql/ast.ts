@@ -18,10 +18,25 @@ export type IntrinsicName =
   | "trace:rootService"
   | "trace:rootName"
   | "trace:duration"
-  | "trace:id";
+  | "trace:id"
+  | "span:childCount"
+  | "nestedSetLeft"
+  | "nestedSetRight"
+  | "nestedSetParent"
+  | "event:name"
+  | "event:timeSinceStart"
+  | "link:traceID"
+  | "link:spanID"
+  | "instrumentation:name"
+  | "instrumentation:version";
 
-/** `span.x` → "span", `resource.x` → "resource", `.x` → "" (span first, then resource). */
-export type AttributeScope = "span" | "resource" | "";
+/**
+ * `span.x` → "span", `resource.x` → "resource", `.x` → "" (span first, then resource);
+ * `event.x`, `link.x` (any of the span's events or links), `instrumentation.x` (the span's
+ * scope); `parent.x`, `parent.span.x`, `parent.resource.x` (the parent span's, as "" / span /
+ * resource would read it).
+ */
+export type AttributeScope = "span" | "resource" | "" | "event" | "link" | "instrumentation" | "parent" | "parent.span" | "parent.resource";
 
 export interface AttributeField {
   kind: "attribute";

@@ -13,117 +13,14 @@
 import type { TraceFacts } from "../block/summarize.ts";
 import { conditionFields } from "./fields.ts";
 import { indexConditionOf } from "./index-conditions.ts";
-import type { AnyValue, KeyValue, ResourceSpans } from "../model/span.ts";
+import type { KeyValue, ResourceSpans } from "../model/span.ts";
+import { type Ctx, fromStatic, hexKey, perElement, readField, toAnyValue, type Value } from "./field-values.ts";
 import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts";
 import { applyArithmetic } from "../query/arithmetic.ts";
-import type { ComparisonOp, Condition, Field, Query, SpansetExpr, Stage, Static } from "./ast.ts";
+import type { ComparisonOp, Condition, Field, Query, SpansetExpr, Stage } from "./ast.ts";
 import { compileRegex, parseTraceQL } from "./parser.ts";
 import { buildIndex, structural, union, type SpanNode, type Spanset, type SpansetFn as TreeSpansetFn } from "./span-tree.ts";
-import { formatField, formatStatic } from "./stringify.ts";
-
-/** A value at evaluation time. Numbers cover OTLP ints and doubles; durations are nanoseconds. */
-type Value =
-  | { type: "string"; value: string }
-  | { type: "number"; value: number }
-  | { type: "duration"; value: number }
-  | { type: "bool"; value: boolean }
-  | { type: "status"; value: number }
-  | { type: "kind"; value: number }
-  /** Arrays, kvlists, bytes: present (not nil) but comparable to nothing. */
-  | { type: "other" };
-
-interface Ctx {
-  summary: TraceFacts;
-}
-
-
-function fromAnyValue(v: AnyValue): Value {
-  if ("stringValue" in v) return { type: "string", value: v.stringValue };
-  if ("intValue" in v) return { type: "number", value: Number(v.intValue) };
-  if ("doubleValue" in v) return { type: "number", value: v.doubleValue };
-  if ("boolValue" in v) return { type: "bool", value: v.boolValue };
-  return { type: "other" };
-}
-
-function toAnyValue(v: Value): AnyValue {
-  switch (v.type) {
-    case "string":
-      return { stringValue: v.value };
-    case "number":
-      return Number.isInteger(v.value) ? { intValue: String(v.value) } : { doubleValue: v.value };
-    case "duration":
-      return { intValue: String(v.value) };
-    case "bool":
-      return { boolValue: v.value };
-    case "status":
-    case "kind":
-      return { stringValue: formatStatic(v) };
-    case "other":
-      return {};
-  }
-}
-
-function fromStatic(s: Static): Value | undefined {
-  switch (s.type) {
-    case "int":
-    case "float":
-      return { type: "number", value: s.value };
-    case "nil":
-      return undefined;
-    default:
-      return s;
-  }
-}
-
-function findAttr(attrs: KeyValue[], name: string): AnyValue | undefined {
-  for (const kv of attrs) if (kv.key === name) return kv.value;
-  return undefined;
-}
-
-function hexKey(id: string): string {
-  return id.toLowerCase().replace(/^0+/, "");
-}
-
-/** Reads a field of a span; undefined is nil. `node` is undefined when only the summary is known. */
-function readField(f: Field, node: SpanNode | undefined, ctx: Ctx): Value | undefined {
-  if (f.kind === "attribute") {
-    if (!node) return undefined;
-    let v: AnyValue | undefined;
-    if (f.scope !== "resource") v = findAttr(node.span.attributes, f.name);
-    if (v === undefined && f.scope !== "span") v = findAttr(node.resource.attributes, f.name);
-    return v === undefined ? undefined : fromAnyValue(v);
-  }
-  switch (f.name) {
-    case "trace:rootService":
-      return { type: "string", value: ctx.summary.rootServiceName };
-    case "trace:rootName":
-      return { type: "string", value: ctx.summary.rootSpanName };
-    case "trace:duration":
-      return { type: "duration", value: Number(ctx.summary.durationNanos) };
-    case "trace:id":
-      return { type: "string", value: hexKey(ctx.summary.traceId) };
-    default:
-      break;
-  }
-  if (!node) return undefined;
-  const s = node.span;
-  switch (f.name) {
-    case "name":
-      return { type: "string", value: s.name };
-    case "status":
-      return { type: "status", value: s.status.code };
-    case "statusMessage":
-      return { type: "string", value: s.status.message };
-    case "duration":
-      return { type: "duration", value: Number(node.durationNanos) };
-    case "kind":
-      return { type: "kind", value: s.kind };
-    case "span:id":
-      return { type: "string", value: hexKey(s.spanId) };
-    case "span:parentID":
-      return s.parentSpanId === "" ? undefined : { type: "string", value: hexKey(s.parentSpanId) };
-  }
-}
+import { formatField } from "./stringify.ts";
 
 const isNumeric = (v: Value): v is { type: "number" | "duration"; value: number } => v.type === "number" || v.type === "duration";
 
@@ -158,7 +55,7 @@ function compareValues(op: ComparisonOp, a: Value, b: Value): boolean {
 type ValueFn = (node: SpanNode | undefined, ctx: Ctx) => Value | undefined;
 type CondFn = (node: SpanNode | undefined, ctx: Ctx) => boolean;
 
-const ID_INTRINSICS = new Set(["trace:id", "span:id", "span:parentID"]);
+const ID_INTRINSICS = new Set(["trace:id", "span:id", "span:parentID", "link:traceID", "link:spanID"]);
 const isId = (c: Condition): boolean => c.kind === "intrinsic" && ID_INTRINSICS.has(c.name);
 
 /** `idContext`: the literal is compared with an id, which compare as hex without leading zeros. */
@@ -197,7 +94,13 @@ function compileValue(c: Condition, idContext = false): ValueFn {
   }
 }
 
+/** A condition; each comparison on event or link fields is tried per event (link), see field-values.ts. */
 function compileCondition(c: Condition): CondFn {
+  const f = compileConditionOnce(c);
+  return c.kind === "logical" ? f : perElement(c, f);
+}
+
+function compileConditionOnce(c: Condition): CondFn {
   switch (c.kind) {
     case "not": {
       // True only when the operand is a false boolean: `!.a` is false where `.a` is missing or no boolean.

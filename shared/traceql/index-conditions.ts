@@ -13,9 +13,17 @@
  * `>`, `>>`, `<`, `<<` must be met by a span that is some span's parent: the index keeps the
  * names, values and span names of those spans apart, so `{ .db.system = "redis" } >> {...}` skips
  * segments whose redis spans are all leaves.
+ *
+ * The index holds span, resource and event attributes (names, pairs, numeric ranges), span names,
+ * kinds, statuses and durations, nothing else: `event.x` is tested like a span attribute, while
+ * `link.x`, `instrumentation.x`, `parent.x` and the intrinsics of events, links, instrumentation,
+ * ids, child counts and nested sets need nothing (they never prune).
  */
 import { ALL, allOf, anyOf, type IndexCondition, type NumericOp } from "../block/attribute-index.ts";
-import type { ComparisonOp, Condition, SpansetExpr, Static } from "./ast.ts";
+import type { AttributeScope, ComparisonOp, Condition, SpansetExpr, Static } from "./ast.ts";
+
+/** Scopes whose attributes the index holds (names, pairs, numeric ranges). */
+const INDEXED_SCOPES = new Set<AttributeScope>(["", "span", "resource", "event"]);
 
 /** Spanset operators after which both sides are in the trace with no more said of either. */
 const BOTH_SIDES = new Set(["&&", "~"]);
@@ -55,7 +63,7 @@ function conditionOf(c: Condition): IndexCondition {
       return c.op === "&&" ? allOf([conditionOf(c.left), conditionOf(c.right)]) : anyOf([conditionOf(c.left), conditionOf(c.right)]);
     case "attribute":
       // A bare attribute is true only when it is a true boolean: it must at least be there.
-      return { kind: "attr", name: c.name };
+      return INDEXED_SCOPES.has(c.scope) ? { kind: "attr", name: c.name } : ALL;
     case "comparison": {
       if (c.right.kind === "literal" && (c.left.kind === "attribute" || c.left.kind === "intrinsic")) return comparisonOf(c.left, c.op, c.right.value);
       const flipped = FLIPPED[c.op];
@@ -69,6 +77,7 @@ function conditionOf(c: Condition): IndexCondition {
 
 function comparisonOf(field: Extract<Condition, { kind: "attribute" | "intrinsic" }>, op: ComparisonOp, value: Static): IndexCondition {
   if (field.kind === "attribute") {
+    if (!INDEXED_SCOPES.has(field.scope)) return ALL;
     const name = field.name;
     if (value.type === "nil") return op === "!=" ? { kind: "attr", name } : ALL;
     // Any comparison that can be true reads a value of the attribute.

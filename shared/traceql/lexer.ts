@@ -67,7 +67,7 @@ export type Operator = (typeof OPERATORS)[number];
 
 const BY_LENGTH = [...OPERATORS].sort((a, b) => b.length - a.length);
 
-/** Scopes written `scope.name`. Only span/resource/unscoped are evaluated; the rest are rejected by the parser. */
+/** Scopes written `scope.name`; `parent.` may be followed by `span.` or `resource.` (scope "parent.span"). */
 const SCOPES = ["span", "resource", "event", "link", "instrumentation", "parent"];
 
 const IDENT_START = /[A-Za-z_]/;
@@ -247,6 +247,13 @@ export function tokenize(src: string): Token[] {
       while (j < src.length && IDENT_CHAR.test(src[j] as string)) j++;
       const word = src.slice(i, j);
       if (src[j] === "." && SCOPES.includes(word)) {
+        const inner = word === "parent" ? ["span.", "resource."].find((x) => src.startsWith(x, j + 1)) : undefined;
+        if (inner) {
+          const a = readAttrName(j + 1 + inner.length);
+          tokens.push({ kind: "attr", text: src.slice(i, a.end), pos, scope: `parent.${inner.slice(0, -1)}`, name: a.name });
+          i = a.end;
+          continue;
+        }
         const a = readAttrName(j + 1);
         tokens.push({ kind: "attr", text: src.slice(i, a.end), pos, scope: word, name: a.name });
         i = a.end;

@@ -42,7 +42,20 @@ const INTRINSICS: Record<string, IntrinsicName> = {
   "trace:duration": "trace:duration",
   traceDuration: "trace:duration",
   "trace:id": "trace:id",
+  "span:childCount": "span:childCount",
+  childCount: "span:childCount",
+  nestedSetLeft: "nestedSetLeft",
+  nestedSetRight: "nestedSetRight",
+  nestedSetParent: "nestedSetParent",
+  "event:name": "event:name",
+  "event:timeSinceStart": "event:timeSinceStart",
+  "link:traceID": "link:traceID",
+  "link:spanID": "link:spanID",
+  "instrumentation:name": "instrumentation:name",
+  "instrumentation:version": "instrumentation:version",
 };
+
+const SCOPES = new Set<string>(["span", "resource", "", "event", "link", "instrumentation", "parent", "parent.span", "parent.resource"]);
 
 const STATUS_VALUES: Record<string, number> = { unset: 0, ok: 1, error: 2 };
 const KIND_VALUES: Record<string, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
@@ -63,11 +76,7 @@ const METRICS_FUNCTIONS = new Set<string>([
   "rate", "count_over_time", "min_over_time", "max_over_time", "avg_over_time", "sum_over_time",
   "quantile_over_time", "histogram_over_time", "compare", "topk", "bottomk",
 ]);
-const UNSUPPORTED_INTRINSICS = new Set<string>([
-  "parent", "childCount", "nestedSetLeft", "nestedSetRight", "nestedSetParent", "instrumentation:name",
-  "instrumentation:version", "event:name", "event:timeSinceStart", "link:traceID", "link:spanID",
-  "span:childCount", "trace:rootSpan",
-]);
+const UNSUPPORTED_INTRINSICS = new Set<string>(["parent", "trace:rootSpan"]);
 
 function describe(t: Token): string {
   return t.kind === "eof" ? "end of query" : `"${t.text}"`;
@@ -273,7 +282,7 @@ class Parser {
         return lit({ type: "duration", value: t.value as number });
       case "attr": {
         const scope = t.scope as string;
-        if (scope !== "span" && scope !== "resource" && scope !== "") this.unsupported(`attribute scope "${scope}."`, t.pos);
+        if (!SCOPES.has(scope)) this.unsupported(`attribute scope "${scope}."`, t.pos);
         return { kind: "attribute", scope: scope as AttributeScope, name: t.name as string, pos: t.pos };
       }
       case "ident": {

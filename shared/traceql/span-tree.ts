@@ -4,7 +4,7 @@
  * spansets (the evaluator's spanset layer; eval.ts compiles conditions and stages around it).
  */
 import { spanDurationNanos } from "../block/summarize.ts";
-import type { KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
+import type { InstrumentationScope, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import type { SpansetOp } from "./ast.ts";
 
 /** One span of the decoded trace, with its links in the tree. */
@@ -12,9 +12,20 @@ export interface SpanNode {
   index: number;
   span: Span;
   resource: Resource;
+  /** The instrumentation scope the span was recorded under. */
+  scope: InstrumentationScope;
   parent: SpanNode | undefined;
   children: SpanNode[];
   durationNanos: bigint;
+  /**
+   * Tempo's nested-set numbering: one counter over a depth-first walk from each root (a span
+   * with no parent id, in trace order; children in trace order) gives `left` on the way in and
+   * `right` on the way out, from 1; `nestedParent` is the parent's `left`, -1 for a root. Spans
+   * no root reaches (their parent is missing) keep 0 for all three.
+   */
+  nestedLeft: number;
+  nestedRight: number;
+  nestedParent: number;
 }
 
 /** A set of spans (in trace order) plus the by()/aggregate values that label it. */
@@ -29,7 +40,10 @@ export function buildIndex(trace: ResourceSpans[]): SpanNode[] {
   for (const rs of trace) {
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) {
-        nodes.push({ index: nodes.length, span, resource: rs.resource, parent: undefined, children: [], durationNanos: spanDurationNanos(span) });
+        nodes.push({
+          index: nodes.length, span, resource: rs.resource, scope: ss.scope, parent: undefined, children: [],
+          durationNanos: spanDurationNanos(span), nestedLeft: 0, nestedRight: 0, nestedParent: 0,
+        });
       }
     }
   }
@@ -43,7 +57,34 @@ export function buildIndex(trace: ResourceSpans[]): SpanNode[] {
       p.children.push(n);
     }
   }
+  numberNestedSets(nodes);
   return nodes;
+}
+
+function numberNestedSets(nodes: SpanNode[]): void {
+  let counter = 1;
+  for (const root of nodes) {
+    if (root.span.parentSpanId !== "" || root.nestedLeft !== 0) continue;
+    root.nestedParent = -1;
+    // Iterative walk: [node, children visited?]
+    const stack: [SpanNode, boolean][] = [[root, false]];
+    while (stack.length) {
+      const [n, out] = stack.pop() as [SpanNode, boolean];
+      if (out) {
+        n.nestedRight = counter++;
+        continue;
+      }
+      if (n.nestedLeft !== 0) continue;
+      n.nestedLeft = counter++;
+      stack.push([n, true]);
+      for (let k = n.children.length - 1; k >= 0; k--) {
+        const c = n.children[k] as SpanNode;
+        if (c.nestedLeft !== 0) continue;
+        c.nestedParent = n.nestedLeft;
+        stack.push([c, false]);
+      }
+    }
+  }
 }
 
 /** The spans of all non-empty spansets as one spanset, in trace order (spanset `||` and `&&`). */

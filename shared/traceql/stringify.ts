@@ -44,7 +44,8 @@ export function formatStatic(v: Static): string {
 export function formatField(f: Field): string {
   if (f.kind === "intrinsic") return f.name;
   // Bare when the lexer reads it back whole (an unscoped name must not look like a number).
-  const bare = /^[^\s{}()=~!<>&|^,"]+$/.test(f.name) && !(f.scope === "" && /^[0-9]/.test(f.name));
+  const bare =
+    /^[^\s{}()=~!<>&|^,"]+$/.test(f.name) && !(f.scope === "" && /^[0-9]/.test(f.name)) && !(f.scope === "parent" && /^(span|resource)\./.test(f.name));
   const name = bare ? f.name : `"${f.name.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
   return f.scope === "" ? `.${name}` : `${f.scope}.${name}`;
 }

@@ -28,6 +28,16 @@ const INTRINSIC_TYPES: Record<IntrinsicName, ImpliedType> = {
   "trace:rootName": "string",
   "trace:duration": "duration",
   "trace:id": "string",
+  "span:childCount": "int",
+  nestedSetLeft: "int",
+  nestedSetRight: "int",
+  nestedSetParent: "int",
+  "event:name": "string",
+  "event:timeSinceStart": "duration",
+  "link:traceID": "string",
+  "link:spanID": "string",
+  "instrumentation:name": "string",
+  "instrumentation:version": "string",
 };
 
 const NUMERIC = new Set<ImpliedType>(["int", "float", "duration"]);

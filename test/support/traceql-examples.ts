@@ -86,11 +86,8 @@ export const unsupported: [query: string, construct: string][] = [
   ["{ } | count_over_time() by (resource.service.name)", "metrics function count_over_time()"],
   ["{ } | quantile_over_time(duration, .99)", "metrics function quantile_over_time()"],
   ["{ } | coalesce()", "coalesce()"],
-  ['{ event.name = "x" }', 'attribute scope "event."'],
-  ['{ link.x = "x" }', 'attribute scope "link."'],
-  ['{ instrumentation:name = "x" }', 'intrinsic "instrumentation:name"'],
-  ['{ event:name = "x" }', 'intrinsic "event:name"'],
-  ["{ childCount > 2 }", 'intrinsic "childCount"'],
+  ["{ parent = nil }", 'intrinsic "parent"'],
+  ['{ trace:rootSpan = "x" }', 'intrinsic "trace:rootSpan"'],
   ["{ } | count() + 1 > 2", 'arithmetic operator "+"'],
   ["{ } with (most_recent=true)", "query hints with()"],
 ];
