@@ -12,7 +12,7 @@ import type { Db } from "../db/client.ts";
 import type { Resource, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
-import { applyStages, MetricsAccumulator, metricsSpan, type AccumulatorState, type Bucketing, type MetricsQuery, type MetricsSpan, type Series } from "../traceql/metrics.ts";
+import { comparePoints, finishSeries, MetricsAccumulator, metricsSpan, type AccumulatorState, type Bucketing, type MetricsQuery, type MetricsSpan, type Series } from "../traceql/metrics.ts";
 import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanBlock, type ScanCounters, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
 import { traceqlRequiredServices } from "./search-blocks.ts";
 
@@ -73,7 +73,7 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
     take(await metricsOverBlocks(store, tenantId, mq, bucketing, blocks, options));
   }
   return {
-    series: applyStages(acc.series(), mq.stages),
+    series: finishSeries(mq, acc.series()),
     metrics: {
       inspectedTraces: counters.inspectedTraces,
       inspectedBytes: counters.inspectedBytes,
@@ -97,6 +97,9 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
   // The range is half-open here: a trace starting at endMs is out.
   const endNs = BigInt(bucketing.endMs) * NANOS_PER_MS - 1n;
   const { matcher, filter } = scanFilterOf(mq);
+  // compare(): its filter, run on the whole trace, picks the selection among the matching spans.
+  const selection = mq.compare && compileQuery(mq.compare.filter, { spss: Number.MAX_SAFE_INTEGER });
+  const window = mq.compare?.startNs !== undefined && mq.compare.endNs !== undefined ? [BigInt(mq.compare.startNs), BigInt(mq.compare.endNs)] : undefined;
   const counters = newCounters();
   const acc = new MetricsAccumulator(mq, bucketing);
   let inspectedSpans = 0;
@@ -117,9 +120,15 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
           const ids = new Set(sets.flatMap((s) => s.spans.map((sp) => sp.spanID)));
           const index = new Map<string, { span: Span; resource: Resource }>();
           for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.set(span.spanId, { span, resource: rs.resource });
+          const selected = selection && new Set((selection.match(trace, row) ?? []).flatMap((s) => s.spans.map((sp) => sp.spanID)));
           for (const id of ids) {
             const hit = index.get(id);
             if (!hit) continue;
+            if (selected) {
+              const st = BigInt(hit.span.startTimeUnixNano);
+              points.push(...comparePoints(hit.span, hit.resource, selected.has(id) && (!window || (st >= (window[0] as bigint) && st < (window[1] as bigint)))));
+              continue;
+            }
             const point = metricsSpan(mq, hit.span, hit.resource);
             if (point) points.push(point);
           }

@@ -433,6 +433,7 @@ describe("rollupUnsupportedReason: what scans", () => {
     ["{ status = error } | avg_over_time(duration)", /avg_over_time/],
     ["{ } | histogram_over_time(duration) by(resource.service.name)", /histogram_over_time/],
     ["{ kind = server } | histogram_over_time(duration) | topk(1)", /histogram_over_time/],
+    ["{ } | compare({ status = error })", /compare/],
   ];
   for (const [q, reason] of table) {
     it(`scans ${q}`, () => {

@@ -33,8 +33,8 @@
  *   aggregates, which depend on other spans of the trace);
  * - it does not split OK from UNSET (rows only know ERROR or not);
  * - only `rate()`, `count_over_time()` and `quantile_over_time(duration, …)`: the other functions
- *   (`min/max/sum/avg_over_time`, `histogram_over_time` with Tempo's power-of-two buckets) need
- *   each span's value and always scan; stages after the function (`topk`, thresholds) are applied
+ *   (`min/max/sum/avg_over_time`, `histogram_over_time` with Tempo's power-of-two buckets,
+ *   `compare()` over every attribute) need each span and always scan; stages after the function (`topk`, thresholds) are applied
  *   by the caller to these series as to the scan's;
  * - `rate()` and `count_over_time()` are exact; `quantile_over_time(duration, …)` merges the rows'
  *   histograms per step and reads the quantile the scan computes (linear between the two nearest
@@ -110,7 +110,7 @@ export function rollupUnsupportedReason(mq: MetricsQuery): string | undefined {
 const ROLLUP_FNS = new Set<MetricsQuery["fn"]>(["rate", "count_over_time", "quantile_over_time"]);
 
 function check(mq: MetricsQuery): { source?: RollupSource; reason?: string } {
-  // min/max/sum/avg need each value and histogram_over_time Tempo's power-of-two buckets: neither is in the rows.
+  // min/max/sum/avg need each value, histogram_over_time Tempo's power-of-two buckets, compare() every attribute: not in the rows.
   if (!ROLLUP_FNS.has(mq.fn)) return { reason: `${mq.fn}(): not answered exactly from the rows` };
   for (const f of mq.by) if (!isByField(f)) return { reason: `by(${fieldText(f)}): not a row key` };
   if (!spanLocal(mq.query)) return { reason: "the spanset part depends on other spans of the trace" };

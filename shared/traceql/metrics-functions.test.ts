@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { TraceQLError } from "./lexer.ts";
-import { applyStages, hintWarnings, MetricsAccumulator, metricsSpan, parseMetricsQuery, type Series } from "./metrics.ts";
+import { applyStages, comparePoints, finishSeries, hintWarnings, MetricsAccumulator, metricsSpan, parseMetricsQuery, type Series } from "./metrics.ts";
 import type { AnyValue, Resource, Span } from "../model/span.ts";
 
 // Three buckets of 10 s: [0, 10 s), [10 s, 20 s), [20 s, 30 s).
@@ -160,6 +160,62 @@ describe("with() hints", () => {
     expect(hintWarnings(mq)[0]).toContain("sample=true");
     expect(hintWarnings(parseMetricsQuery("{ } | rate()"))).toEqual([]);
     for (const q of ["{ } | rate() with(sample)", "{ } | rate() with(sample=)", "{ } | rate() with(sample=true) | topk(1)", "{ } | rate() with(sample=true"]) {
+      expect(() => parseMetricsQuery(q), q).toThrow(TraceQLError);
+    }
+  });
+});
+
+describe("compare()", () => {
+  /** compare()'s series over SPANS, the selection being the web spans. */
+  function compare(q: string): Series[] {
+    const mq = parseMetricsQuery(q);
+    const acc = new MetricsAccumulator(mq, b);
+    for (const [s, r] of SPANS) for (const p of comparePoints(s, r, r.attributes[0]!.value.stringValue === "web")) acc.add(p);
+    return finishSeries(mq, acc.series());
+  }
+
+  it("counts each attribute value per step in the selection and the baseline, top N per attribute, totals, too-many-values", () => {
+    // Selection (web): s1, s2 | s4; baseline (cart): s3 | s5 | s6. Sizes: web 10, 3 | 1.5; cart - | 7 | "big".
+    const got = table(compare('{ } | compare({ resource.service.name = "web" }, 2)'));
+    const sel = (k: string, v: string) => `{__meta_type="selection", ${k}="${v}"}`;
+    const base = (k: string, v: string) => `{__meta_type="baseline", ${k}="${v}"}`;
+    const at = (a: number, c: number, d: number): [number, number][] => [[0, a], [10_000, c], [20_000, d]];
+    expect(got).toEqual({
+      [base("kind", "server")]: at(1, 1, 1),
+      [base("name", "op")]: at(1, 1, 1),
+      [base("resource.service.name", "cart")]: at(1, 1, 1),
+      [base("span.size", "7")]: at(0, 1, 0),
+      [base("span.size", "big")]: at(0, 0, 1),
+      [base("status", "unset")]: at(1, 1, 1),
+      [base("kind", "<nil>").replace("baseline", "baseline_total")]: at(1, 1, 1),
+      '{__meta_type="baseline_total", name="<nil>"}': at(1, 1, 1),
+      '{__meta_type="baseline_total", resource.service.name="<nil>"}': at(1, 1, 1),
+      '{__meta_type="baseline_total", span.size="<nil>"}': at(0, 1, 1),
+      '{__meta_type="baseline_total", status="<nil>"}': at(1, 1, 1),
+      [sel("kind", "server")]: at(2, 1, 0),
+      [sel("name", "op")]: at(2, 1, 0),
+      [sel("resource.service.name", "web")]: at(2, 1, 0),
+      // Three values, each totalling 1: the first two by labels order.
+      [sel("span.size", "1.5")]: at(0, 1, 0),
+      [sel("span.size", "10")]: at(1, 0, 0),
+      [sel("status", "unset")]: at(2, 1, 0),
+      '{__meta_type="selection_total", kind="<nil>"}': at(2, 1, 0),
+      '{__meta_type="selection_total", name="<nil>"}': at(2, 1, 0),
+      '{__meta_type="selection_total", resource.service.name="<nil>"}': at(2, 1, 0),
+      '{__meta_type="selection_total", span.size="<nil>"}': at(2, 1, 0),
+      '{__meta_type="selection_total", status="<nil>"}': at(2, 1, 0),
+      '{__meta_error="__too_many_values__", span.size="<nil>"}': [],
+    });
+    // Labels are typed: the int value stays an int, the totals' attribute label has no value.
+    const series = compare('{ } | compare({ resource.service.name = "web" }, 2)');
+    expect(series.find((s) => s.promLabels === sel("span.size", "10"))!.labels).toEqual([{ key: "__meta_type", value: { stringValue: "selection" } }, { key: "span.size", value: { intValue: "10" } }]);
+    expect(series.find((s) => s.promLabels === '{__meta_type="selection_total", span.size="<nil>"}')!.labels[1]).toEqual({ key: "span.size", value: {} });
+  });
+
+  it("parses the filter, top N (default 10) and the optional window", () => {
+    expect(parseMetricsQuery("{ } | compare({ status = error })").compare).toMatchObject({ filter: { kind: "selector" }, topN: 10 });
+    expect(parseMetricsQuery("{ } | compare({ status = error && span.x > 1 }, 5, 1000, 2000)").compare).toMatchObject({ topN: 5, startNs: "1000", endNs: "2000" });
+    for (const q of ["{ } | compare()", "{ } | compare({ status = error }, 0)", "{ } | compare({ status = error }, 5, 1000)", "{ } | compare({ status = error }, 5, 2000, 1000)", "{ } | compare(status = error)", "{ } | compare({ a } > { b })", "{ } | compare({ status = error }) by(name)"]) {
       expect(() => parseMetricsQuery(q), q).toThrow(TraceQLError);
     }
   });

@@ -80,6 +80,8 @@ function valueText(v: AnyValue): string {
   if ("intValue" in v) return String(v.intValue);
   if ("doubleValue" in v) return String(v.doubleValue);
   if ("boolValue" in v) return String(v.boolValue);
+  // An attribute label without a value (compare()'s totals): Tempo's nil.
+  if (!Object.keys(v).length) return "<nil>";
   return JSON.stringify(v);
 }
 
@@ -242,4 +244,41 @@ export function applyStages(series: Series[], stages: readonly MetricsStage[]): 
     out = out.filter((s) => s.samples.length > 0);
   }
   return out;
+}
+
+/**
+ * compare()'s final series (Tempo's), from the counts per label set: per meta type and attribute,
+ * the `topN` values with the highest total (ties: labels order), the totals, and a
+ * `__meta_error="__too_many_values__"` series (no samples) for each attribute with more values.
+ */
+export function compareSeries(series: Series[], topN: number): Series[] {
+  const typeOf = (s: Series) => (s.labels[0]?.value as { stringValue?: string } | undefined)?.stringValue ?? "";
+  const byAttr = new Map<string, Series[]>();
+  const out: Series[] = [];
+  for (const s of series) {
+    const type = typeOf(s);
+    if (type.endsWith("_total")) {
+      out.push(s);
+      continue;
+    }
+    const key = JSON.stringify([type, s.labels[1]?.key]);
+    byAttr.set(key, [...(byAttr.get(key) ?? []), s]);
+  }
+  const tooMany = new Set<string>();
+  const total = (s: Series) => s.samples.reduce((n, p) => n + p.value, 0);
+  for (const group of byAttr.values()) {
+    const ranked = [...group].sort((x, y) => total(y) - total(x) || x.promLabels.localeCompare(y.promLabels));
+    out.push(...ranked.slice(0, topN));
+    if (group.length > topN) tooMany.add(group[0]?.labels[1]?.key ?? "");
+  }
+  for (const key of [...tooMany].sort()) {
+    const labels: KeyValue[] = [{ key: "__meta_error", value: { stringValue: "__too_many_values__" } }, { key, value: {} as AnyValue }];
+    out.push({ labels, samples: [], promLabels: promLabels(labels) });
+  }
+  return out.sort((x, y) => x.promLabels.localeCompare(y.promLabels));
+}
+
+/** The query's series from the accumulated ones: compare()'s top values, then the stages. */
+export function finishSeries(mq: Pick<MetricsQuery, "stages" | "compare">, series: Series[]): Series[] {
+  return applyStages(mq.compare ? compareSeries(series, mq.compare.topN) : series, mq.stages);
 }

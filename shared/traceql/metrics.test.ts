@@ -26,14 +26,14 @@ describe("parseMetricsQuery", () => {
     }
     const err = (() => {
       try {
-        parseMetricsQuery("{} | compare({ status = error })");
+        parseMetricsQuery("{} | min_over_time(name)");
       } catch (e) {
         return e as TraceQLError;
       }
       return undefined;
     })();
-    expect(err?.unsupported).toBe("metrics function compare()");
-    expect(err?.column).toBe(6);
+    expect(err?.unsupported).toBe("min_over_time(name)");
+    expect(err?.column).toBe(20);
   });
 });
 

@@ -22,7 +22,15 @@
  * (`= != < <= > >=` against a number: data points failing it are dropped), applied in order.
  * `with(name = value, ...)` (Tempo's query hints: `sample`, `exemplars`, `most_recent`, ...) is
  * accepted and not honoured: every answer counts every matching span; `ignoredHints` lists them so
- * the route can say so. `compare()` is recognised and refused (`unsupported`).
+ * the route can say so.
+ *
+ * `compare({ filter }[, topN = 10[, start ns, end ns]])`, as Tempo: each matching span is in the
+ * selection if it matches the filter (and starts inside the optional window), else the baseline;
+ * per attribute of the span (`span.x`, `resource.x`, and the intrinsics `name`, `status`, `kind`,
+ * `statusMessage` when set; no durations or ids) it counts the value per step under
+ * `__meta_type="baseline"|"selection"`, keeping the topN values by total per attribute, plus the
+ * attribute's totals under `baseline_total`/`selection_total` (the attribute label without value),
+ * and for an attribute with more than topN values `__meta_error="__too_many_values__"`. No by().
  *
  * The stage is split off before the spanset part is parsed (`parseTraceQL`), so the search parser
  * keeps rejecting metrics functions everywhere else. A span counts at its start time, in the bucket
@@ -40,10 +48,19 @@ import { parseTraceQL } from "./parser.ts";
 import { formatField } from "./stringify.ts";
 import type { AnyValue, KeyValue, Resource, Span } from "../model/span.ts";
 
-export { applyStages, bucketCount, bucketOf, log2Bucket, MetricsAccumulator, promLabels, quantile } from "./metrics-series.ts";
+export { applyStages, bucketCount, bucketOf, compareSeries, finishSeries, log2Bucket, MetricsAccumulator, promLabels, quantile } from "./metrics-series.ts";
 export type { AccumulatorState, Bucketing, MetricsSpan, Sample, Series } from "./metrics-series.ts";
 
-export type MetricsFn = "rate" | "count_over_time" | "quantile_over_time" | "min_over_time" | "max_over_time" | "sum_over_time" | "avg_over_time" | "histogram_over_time";
+export type MetricsFn = "rate" | "count_over_time" | "quantile_over_time" | "min_over_time" | "max_over_time" | "sum_over_time" | "avg_over_time" | "histogram_over_time" | "compare";
+
+/** compare()'s arguments: the selection filter, values kept per attribute, optional selection window (ns). */
+export interface CompareArgs {
+  filter: Query;
+  topN: number;
+  /** Both set (unix ns as decimal strings, exact; end exclusive) or neither: only spans starting inside can be selected. */
+  startNs?: string;
+  endNs?: string;
+}
 
 /** A stage after the metrics function. */
 export type MetricsStage = { kind: "topk" | "bottomk"; k: number } | { kind: "threshold"; op: "=" | "!=" | "<" | "<=" | ">" | ">="; value: number };
@@ -66,12 +83,13 @@ export interface MetricsQuery {
   stages: MetricsStage[];
   /** `with(...)` hints, none of them honoured. */
   ignoredHints: MetricsHint[];
+  /** compare() only. */
+  compare?: CompareArgs;
 }
 
 /** The first-stage functions this engine runs. */
-const SUPPORTED = new Set<string>(["rate", "count_over_time", "quantile_over_time", "min_over_time", "max_over_time", "sum_over_time", "avg_over_time", "histogram_over_time"]);
+const SUPPORTED = new Set<string>(["rate", "count_over_time", "quantile_over_time", "min_over_time", "max_over_time", "sum_over_time", "avg_over_time", "histogram_over_time", "compare"]);
 const FIELD_FNS = new Set<string>(["min_over_time", "max_over_time", "sum_over_time", "avg_over_time", "histogram_over_time"]);
-const OTHER_METRICS = new Set<string>(["compare"]);
 const THRESHOLD_OPS = new Set(["=", "!=", "<", "<=", ">", ">="]);
 
 const INTRINSICS: Record<string, IntrinsicName> = {
@@ -106,7 +124,7 @@ export function parseMetricsQuery(src: string): MetricsQuery {
     else if (t.kind === "op" && (t.text === ")" || t.text === "}")) depth--;
     else if (depth === 0 && t.kind === "op" && t.text === "|") {
       const n = tokens[i + 1] as Token;
-      if (n.kind === "ident" && (SUPPORTED.has(n.text) || OTHER_METRICS.has(n.text))) split = i;
+      if (n.kind === "ident" && SUPPORTED.has(n.text)) split = i;
     }
   }
   if (split < 0) {
@@ -130,7 +148,35 @@ export function parseMetricsQuery(src: string): MetricsQuery {
   expectOp("(");
   const quantiles: number[] = [];
   let field: Field | undefined;
-  if (fn === "quantile_over_time") {
+  let compare: CompareArgs | undefined;
+  if (fn === "compare") {
+    // compare({ filter }[, topN[, start ns, end ns]]): the filter is a spanset filter of its own.
+    const open = peek();
+    if (open.kind !== "op" || open.text !== "{") fail(open, "a spanset filter { ... }");
+    let d = 0;
+    let close = i;
+    for (; close < tokens.length; close++) {
+      const t = tokens[close] as Token;
+      if (t.kind === "op" && t.text === "{") d++;
+      else if (t.kind === "op" && t.text === "}" && --d === 0) break;
+      else if (t.kind === "eof") fail(t, "\"}\"");
+    }
+    const filter = parseTraceQL(src.slice(open.pos.offset, (tokens[close + 1] as Token).pos.offset));
+    if (filter.kind !== "selector") fail(open, "one spanset filter");
+    i = close + 1;
+    const ints: Token[] = [];
+    while (isOp(",")) {
+      next();
+      const n = next();
+      if (n.kind !== "int" || typeof n.value !== "number") fail(n, "a whole number");
+      ints.push(n);
+    }
+    const topN = ints[0] ? (ints[0].value as number) : 10;
+    const [startNs, endNs] = ints.slice(1).map((t) => BigInt(t.text));
+    if (topN <= 0 || ints.length === 2 || ints.length > 3) fail(peek(), ints.length === 2 ? "an end timestamp" : topN <= 0 ? "a top number of values above 0" : "\")\"");
+    if (startNs !== undefined && endNs !== undefined && (startNs <= 0 || endNs <= startNs)) fail(peek(), "positive start and end timestamps (ns), end after start");
+    compare = { filter, topN, ...(startNs !== undefined && endNs !== undefined ? { startNs: String(startNs), endNs: String(endNs) } : {}) };
+  } else if (fn === "quantile_over_time") {
     const f = next();
     if ((f.kind === "ident" ? INTRINSICS[f.text] : undefined) !== "duration") {
       if (f.kind === "attr" || f.kind === "ident") throw new TraceQLError(`unsupported: quantile_over_time of ${f.text}`, f.pos, { unsupported: `quantile_over_time(${f.text})` });
@@ -216,7 +262,8 @@ export function parseMetricsQuery(src: string): MetricsQuery {
       if (peek().kind !== "eof") fail(peek(), "end of query");
     } else fail(t, "\"by(\", \"| topk(\", a comparison, \"with(\" or end of query");
   }
-  return { query, fn, quantiles, ...(field ? { field } : {}), by, stages, ignoredHints };
+  if (compare && by.length) throw new TraceQLError("unsupported: by() after compare()", by[0]!.pos, { unsupported: "by() after compare()" });
+  return { query, fn, quantiles, ...(field ? { field } : {}), by, stages, ignoredHints, ...(compare ? { compare } : {}) };
 }
 
 /** What a metrics answer says of the hints it did not honour (empty when none). */
@@ -313,3 +360,38 @@ export function metricsSpan(mq: Pick<MetricsQuery, "fn" | "field" | "by">, span:
   }
   return base;
 }
+
+/** A compare() label value: scalars only (arrays and maps are not grouped on). */
+function compareValue(v: AnyValue): AnyValue | undefined {
+  return "stringValue" in v || "intValue" in v || "doubleValue" in v || "boolValue" in v ? v : undefined;
+}
+
+/**
+ * compare()'s points for one matching span: per attribute (see the module comment), one under
+ * `__meta_type` baseline/selection with the value and one under baseline_total/selection_total
+ * with the attribute alone (an empty value, Tempo's nil).
+ */
+export function comparePoints(span: Span, resource: Resource, selected: boolean): MetricsSpan[] {
+  const start = BigInt(span.startTimeUnixNano);
+  const base = { startMs: Number(start / 1_000_000n), durationNanos: Number(BigInt(span.endTimeUnixNano) - start) };
+  const attrs: KeyValue[] = [];
+  const seen = new Set<string>();
+  const push = (key: string, v: AnyValue | undefined) => {
+    const value = v && Object.keys(v).length ? compareValue(v) : undefined;
+    if (value && !seen.has(key)) {
+      seen.add(key);
+      attrs.push({ key, value });
+    }
+  };
+  for (const kv of span.attributes ?? []) push(`span.${kv.key}`, kv.value);
+  for (const kv of resource.attributes ?? []) push(`resource.${kv.key}`, kv.value);
+  for (const name of ["name", "status", "kind"] as const) push(name, fieldValue({ kind: "intrinsic", name, pos: NO_POS }, span, resource));
+  if (span.status?.message) push("statusMessage", { stringValue: span.status.message });
+  const type = selected ? "selection" : "baseline";
+  return attrs.flatMap((a) => [
+    { ...base, labels: [{ key: "__meta_type", value: { stringValue: type } }, a] },
+    { ...base, labels: [{ key: "__meta_type", value: { stringValue: `${type}_total` } }, { key: a.key, value: {} as AnyValue }] },
+  ]);
+}
+
+const NO_POS = { line: 1, column: 1, offset: 0 };

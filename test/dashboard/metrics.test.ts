@@ -155,6 +155,34 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     expect(over.body.warnings).toBeUndefined();
   });
 
+  it("answers compare(): per attribute value, selection against baseline, with totals; a window narrows the selection", async () => {
+    const series = async (q: string) => {
+      const r = await get(url(q), a.secret);
+      expect(r.status, q).toBe(200);
+      expect(r.source).toBe("blocks");
+      return Object.fromEntries((r.body.series as { promLabels: string; samples: { value: number }[] }[]).map((s) => [s.promLabels, values(s).slice(0, 3)]));
+    };
+    // cart: SELECT at 10 s | POST /checkout, GET /cart at 70, 75 s; web: GET / at 10 s | - | GET / at 130 s.
+    const all = await series('{} | compare({ resource.service.name = "cart" })');
+    expect(all['{__meta_type="selection", resource.service.name="cart"}']).toEqual([1, 2, 0]);
+    expect(all['{__meta_type="baseline", resource.service.name="web"}']).toEqual([1, 0, 1]);
+    expect(all['{__meta_type="selection", name="SELECT"}']).toEqual([1, 0, 0]);
+    expect(all['{__meta_type="baseline", name="GET /"}']).toEqual([1, 0, 1]);
+    expect(all['{__meta_type="selection_total", name="<nil>"}']).toEqual([1, 2, 0]);
+    expect(all['{__meta_type="baseline_total", name="<nil>"}']).toEqual([1, 0, 1]);
+    expect(all['{__meta_type="selection", resource.service.name="web"}']).toBeUndefined();
+    // Only the first minute can be selected: cart's later spans join the baseline.
+    const ns = (ms: number) => `${ms}000000`;
+    const first = await series(`{} | compare({ resource.service.name = "cart" }, 10, ${ns(base)}, ${ns(base + 60_000)})`);
+    expect(first['{__meta_type="selection", resource.service.name="cart"}']).toEqual([1, 0, 0]);
+    expect(first['{__meta_type="baseline", resource.service.name="cart"}']).toEqual([0, 2, 0]);
+    // Top 1 value per attribute: name has three in the baseline (GET / twice), so it is flagged.
+    const top = await series('{} | compare({ name = "SELECT" }, 1)');
+    expect(top['{__meta_type="baseline", name="GET /"}']).toEqual([1, 0, 1]);
+    expect(top['{__meta_type="baseline", name="POST /checkout"}']).toBeUndefined();
+    expect(top['{__meta_error="__too_many_values__", name="<nil>"}']).toEqual([]);
+  });
+
   it("defaults the step to at most 100 buckets", async () => {
     const r = await get(url("{} | count_over_time()", `start=${startS}&end=${startS + 600}`), a.secret);
     expect(r.status).toBe(200);
@@ -173,9 +201,9 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     expect(broken.status).toBe(400);
     expect(broken.body.position).toMatchObject({ line: 1 });
     expect((await get(url("{ name = \"x\" }"), a.secret)).status).toBe(400);
-    const unsupported = await get(url("{} | compare({ status = error })"), a.secret);
+    const unsupported = await get(url("{} | min_over_time(name)"), a.secret);
     expect(unsupported.status).toBe(400);
-    expect(unsupported.body.unsupported).toBe("metrics function compare()");
+    expect(unsupported.body.unsupported).toBe("min_over_time(name)");
     expect((await get(`/api/metrics/query_range?${range}`, a.secret)).status).toBe(400);
     expect((await get(url("{} | rate()", `start=${startS}&end=${startS + 600}&step=0.01`), a.secret)).status).toBe(400);
     expect((await get(url("{} | rate()", `start=${startS}&end=${startS + 600}&step=soon`), a.secret)).status).toBe(400);

@@ -4,7 +4,8 @@
  *
  * - `GET /api/metrics/query_range`: `q` (required; `<spanset query> | rate()`,
  *   `| count_over_time()`, `| quantile_over_time(duration, q1, ...)`, `| min_over_time(f)`,
- *   `max_`, `sum_`, `avg_over_time(f)` or `| histogram_over_time(f)`, each with an optional
+ *   `max_`, `sum_`, `avg_over_time(f)`, `| histogram_over_time(f)` or `| compare({ filter }[, topN[,
+ *   start ns, end ns]])` (Tempo's `__meta_type` series), each but compare with an optional
  *   `by(...)`, then optional `| topk(k)`, `| bottomk(k)`, thresholds (`> 10`) and `with(...)`
  *   hints; see `shared/traceql/metrics.ts`), `start`/`end` (epoch seconds, fractions allowed,
  *   or epoch nanoseconds; default the last hour; end exclusive; at most 7 days apart), `step` (a Go
@@ -35,7 +36,7 @@ import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
 import { readOperationRollupRows, readServiceRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
-import { applyStages, hintWarnings, parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
+import { finishSeries, hintWarnings, parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
 import { metricsFromRollups, metricsFromServiceRollups, rollupSource } from "../../../shared/traceql/metrics-from-rollups.ts";
 import { readRoute, type DashboardApp } from "../context.ts";
 import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
@@ -66,7 +67,7 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
       return undefined;
     }
     const series = metricsFromServiceRollups(mq, range, read.rows, { from: read.from });
-    return series && applyStages(series, mq.stages);
+    return series && finishSeries(mq, series);
   }
   if (source !== "operations") return undefined;
   const [unnamed, rows] = await Promise.all([
@@ -74,7 +75,7 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
     readOperationRollupRows(db, tenantObjectOf(env, tenantId), tenantId, range, { durations: mq.fn === "quantile_over_time" }),
   ]);
   const series = metricsFromRollups(mq, range, rows, { everySpanNamed: !unnamed });
-  return series && applyStages(series, mq.stages);
+  return series && finishSeries(mq, series);
 }
 
 export const metrics = new Hono<DashboardApp>().get("/metrics/query_range", readRoute, async (c) => {
