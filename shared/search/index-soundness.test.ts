@@ -36,7 +36,7 @@ import { jaegerSpanMatcher } from "../jaeger/span-query.ts";
 import type { AnyValue, InstrumentationScope, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
-import type { ComparisonOp, Condition, Field, IntrinsicName, SpansetExpr, SpansetOp, Stage, Static } from "../traceql/ast.ts";
+import type { AttributeScope, ComparisonOp, Condition, Field, IntrinsicName, SpansetExpr, SpansetOp, Stage, Static } from "../traceql/ast.ts";
 import { compileTraceQL } from "../traceql/eval.ts";
 import { parseMetricsQuery } from "../traceql/metrics.ts";
 import { stringify } from "../traceql/stringify.ts";
@@ -189,7 +189,7 @@ function newTrace(r: Rng, w: World, index: number, resources: Map<string, Resour
   const spans: { span: Span; resource: Resource; scope: InstrumentationScope }[] = [];
   const scopes: InstrumentationScope[] = [
     { name: "", version: "", attributes: [], droppedAttributesCount: 0 },
-    { name: "lib", version: "1.0", attributes: [], droppedAttributesCount: 0 },
+    { name: "lib", version: "1.0", attributes: [{ key: "lib.tier", value: { stringValue: "core" } }], droppedAttributesCount: 0 },
   ];
   const traceServices = Array.from({ length: r.range(1, 3) }, () => r.pick(w.services));
   for (let i = 0; i < n; i++) {
@@ -221,7 +221,7 @@ function newTrace(r: Rng, w: World, index: number, resources: Map<string, Resour
       droppedAttributesCount: r.chance(0.05) ? 1 : 0,
       events,
       droppedEventsCount: 0,
-      links: r.chance(0.05) ? [{ traceId: r.hex(32), spanId: r.hex(16), traceState: "", attributes: [], droppedAttributesCount: 0, flags: 0 }] : [],
+      links: r.chance(0.05) ? [{ traceId: r.hex(32), spanId: r.hex(16), traceState: "", attributes: [{ key: "link.kind", value: { stringValue: "follows" } }], droppedAttributesCount: 0, flags: 0 }] : [],
       droppedLinksCount: 0,
       status: { code: r.chance(0.02) ? 5 : r.int(3), message: r.chance(0.1) ? "boom" : "" },
     };
@@ -262,13 +262,15 @@ const pos = { line: 1, column: 1, offset: 0 };
 /** What the traces hold, to draw query values from. */
 interface Observed {
   spans: Located[];
-  attrs: { scope: "span" | "resource" | "event"; kv: KeyValue }[];
+  attrs: { scope: "span" | "resource" | "event" | "link" | "instrumentation"; kv: KeyValue }[];
 }
 
 function observe(traces: TraceInput[]): Observed {
   const spans = traces.flatMap(spansOf);
   const attrs: Observed["attrs"] = [];
-  for (const { span, resource } of spans) {
+  for (const { span, resource, scope } of spans) {
+    for (const kv of scope.attributes) attrs.push({ scope: "instrumentation", kv });
+    for (const l of span.links) for (const kv of l.attributes) attrs.push({ scope: "link", kv });
     for (const kv of span.attributes) attrs.push({ scope: "span", kv });
     for (const kv of resource.attributes) attrs.push({ scope: "resource", kv });
     for (const e of span.events) for (const kv of e.attributes) attrs.push({ scope: "event", kv });
@@ -316,7 +318,16 @@ function literalFor(r: Rng, op: ComparisonOp, v: AnyValue | undefined): Static {
 function attributeComparison(r: Rng, o: Observed): Condition {
   const seen = o.attrs.length && r.chance(0.85) ? r.pick(o.attrs) : undefined;
   const name = seen ? seen.kv.key : r.pick(["absent.key", "http.method", "k9"]);
-  const scope = seen && r.chance(0.8) ? (seen.scope === "resource" ? r.pick(["resource", ""] as const) : seen.scope === "span" ? r.pick(["span", ""] as const) : r.pick(["span", ""] as const)) : r.pick(["span", "resource", ""] as const);
+  const scope: AttributeScope =
+    seen && r.chance(0.8)
+      ? seen.scope === "resource"
+        ? r.pick(["resource", "", "parent.resource"] as const)
+        : seen.scope === "span"
+          ? r.pick(["span", "", "parent", "parent.span"] as const)
+          : seen.scope === "event"
+            ? r.pick(["event", "span", ""] as const)
+            : seen.scope
+      : r.pick(["span", "resource", "", "event", "link", "instrumentation", "parent"] as const);
   const field: Condition = { kind: "attribute", scope, name, pos };
   const roll = r.next();
   if (roll < 0.06) return field; // bare: a true bool
@@ -331,7 +342,11 @@ function attributeComparison(r: Rng, o: Observed): Condition {
 
 function intrinsicComparison(r: Rng, o: Observed): Condition {
   const s = r.pick(o.spans).span;
-  const name = r.pick<IntrinsicName>(["name", "name", "status", "status", "kind", "kind", "duration", "duration", "statusMessage", "trace:rootService", "trace:duration"]);
+  const name = r.pick<IntrinsicName>([
+    "name", "name", "status", "status", "kind", "kind", "duration", "duration", "statusMessage", "trace:rootService", "trace:duration",
+    "event:name", "event:timeSinceStart", "link:traceID", "link:spanID", "instrumentation:name", "instrumentation:version",
+    "span:childCount", "nestedSetLeft", "nestedSetRight", "nestedSetParent", "span:id", "span:parentID",
+  ]);
   const field: Condition = { kind: "intrinsic", name, pos };
   let op: ComparisonOp = r.pick(["=", "=", "=", "!=", ">", "<", ">=", "<="]);
   let value: Static;
@@ -358,6 +373,36 @@ function intrinsicComparison(r: Rng, o: Observed): Condition {
     }
     case "statusMessage":
       value = { type: "string", value: s.status.message };
+      break;
+    case "event:name":
+      value = { type: "string", value: s.events[0]?.name ?? r.pick(EVENT_NAMES) };
+      break;
+    case "event:timeSinceStart":
+      value = { type: "duration", value: r.pick([0, 1]) };
+      break;
+    case "link:traceID":
+      value = { type: "string", value: s.links[0]?.traceId ?? "absent" };
+      break;
+    case "link:spanID":
+      value = { type: "string", value: s.links[0]?.spanId ?? "absent" };
+      break;
+    case "instrumentation:name":
+      value = { type: "string", value: r.pick(["lib", "", "absent"]) };
+      break;
+    case "instrumentation:version":
+      value = { type: "string", value: r.pick(["1.0", ""]) };
+      break;
+    case "span:childCount":
+    case "nestedSetLeft":
+    case "nestedSetRight":
+    case "nestedSetParent":
+      value = { type: "int", value: r.range(-1, 4) };
+      break;
+    case "span:id":
+      value = { type: "string", value: s.spanId };
+      break;
+    case "span:parentID":
+      value = { type: "string", value: s.parentSpanId };
       break;
     default:
       value = { type: "string", value: r.pick(SERVICES) };

@@ -11,7 +11,7 @@
  * link field reads the first one. `parent.` fields read the parent span (nil for a root or an
  * orphan); `instrumentation.` the span's instrumentation scope.
  */
-import type { TraceFacts } from "../block/summarize.ts";
+import { parseU64, type TraceFacts } from "../block/summarize.ts";
 import type { AnyValue, KeyValue, SpanEvent, SpanLink } from "../model/span.ts";
 import type { Condition, Field, Static } from "./ast.ts";
 import { conditionFields } from "./fields.ts";
@@ -175,7 +175,9 @@ export function readField(f: Field, node: SpanNode | undefined, ctx: Ctx): Value
     }
     case "event:timeSinceStart": {
       const e = eventOf(node, ctx);
-      return e && { type: "duration", value: Number(BigInt(e.timeUnixNano) - BigInt(s.startTimeUnixNano)) };
+      const at = e && parseU64(e.timeUnixNano);
+      const start = parseU64(s.startTimeUnixNano);
+      return at === undefined || start === undefined ? undefined : { type: "duration", value: Number(at - start) };
     }
     case "link:traceID": {
       const l = linkOf(node, ctx);

@@ -10,7 +10,7 @@
  *      └─ d5 db "fetch"
  *   e6 db "orphan" (parent 00000000000000ff is not in the trace)
  *
- * Nested sets (trace order, children in trace order): a1 1–8, b2 2–3, c4 4–7, d5 5–6; parents
+ * Nested sets (roots and children by start time): a1 1–8, b2 2–3, c4 4–7, d5 5–6; parents
  * a1 -1, b2 1, c4 1, d5 4; the orphan e6 0/0/0.
  */
 import { describe, expect, it } from "vitest";

@@ -3,7 +3,7 @@
  * The decoded trace as a span tree, spansets over it, and Tempo's structural operators between
  * spansets (the evaluator's spanset layer; eval.ts compiles conditions and stages around it).
  */
-import { spanDurationNanos } from "../block/summarize.ts";
+import { parseU64, spanDurationNanos } from "../block/summarize.ts";
 import type { InstrumentationScope, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import type { SpansetOp } from "./ast.ts";
 
@@ -19,7 +19,8 @@ export interface SpanNode {
   durationNanos: bigint;
   /**
    * Tempo's nested-set numbering: one counter over a depth-first walk from each root (a span
-   * with no parent id, in trace order; children in trace order) gives `left` on the way in and
+   * with no parent id; roots and children by start time, then span id, so that the numbers do
+   * not depend on the order a block stores spans in) gives `left` on the way in and
    * `right` on the way out, from 1; `nestedParent` is the parent's `left`, -1 for a root. Spans
    * no root reaches (their parent is missing) keep 0 for all three.
    */
@@ -61,9 +62,14 @@ export function buildIndex(trace: ResourceSpans[]): SpanNode[] {
   return nodes;
 }
 
+const byStart = (a: SpanNode, b: SpanNode): number => {
+  const d = (parseU64(a.span.startTimeUnixNano) ?? 0n) - (parseU64(b.span.startTimeUnixNano) ?? 0n);
+  return d < 0n ? -1 : d > 0n ? 1 : a.span.spanId < b.span.spanId ? -1 : a.span.spanId > b.span.spanId ? 1 : a.index - b.index;
+};
+
 function numberNestedSets(nodes: SpanNode[]): void {
   let counter = 1;
-  for (const root of nodes) {
+  for (const root of nodes.filter((n) => n.span.parentSpanId === "").sort(byStart)) {
     if (root.span.parentSpanId !== "" || root.nestedLeft !== 0) continue;
     root.nestedParent = -1;
     // Iterative walk: [node, children visited?]
@@ -77,8 +83,9 @@ function numberNestedSets(nodes: SpanNode[]): void {
       if (n.nestedLeft !== 0) continue;
       n.nestedLeft = counter++;
       stack.push([n, true]);
-      for (let k = n.children.length - 1; k >= 0; k--) {
-        const c = n.children[k] as SpanNode;
+      const children = [...n.children].sort(byStart);
+      for (let k = children.length - 1; k >= 0; k--) {
+        const c = children[k] as SpanNode;
         if (c.nestedLeft !== 0) continue;
         c.nestedParent = n.nestedLeft;
         stack.push([c, false]);
