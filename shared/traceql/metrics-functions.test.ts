@@ -170,7 +170,7 @@ describe("compare()", () => {
   function compare(q: string): Series[] {
     const mq = parseMetricsQuery(q);
     const acc = new MetricsAccumulator(mq, b);
-    for (const [s, r] of SPANS) for (const p of comparePoints(s, r, r.attributes[0]!.value.stringValue === "web")) acc.add(p);
+    for (const [s, r] of SPANS) for (const p of comparePoints(s, r, JSON.stringify(r.attributes[0]!.value) === JSON.stringify({ stringValue: "web" }))) acc.add(p);
     return finishSeries(mq, acc.series());
   }
 

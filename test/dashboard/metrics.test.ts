@@ -183,6 +183,25 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     expect(top['{__meta_error="__too_many_values__", name="<nil>"}']).toEqual([]);
   });
 
+  it("answers the instant /api/metrics/query over the whole window as one value per series", async () => {
+    const inst = (q: string) => `/api/metrics/query?q=${encodeURIComponent(q)}&start=${startS}&end=${startS + 600}`;
+    const count = await get(inst("{} | count_over_time() by(resource.service.name)"), a.secret);
+    expect(count.status).toBe(200);
+    expect(count.body.series).toEqual([
+      { labels: [{ key: "resource.service.name", value: { stringValue: "cart" } }], value: 3, promLabels: '{resource.service.name="cart"}' },
+      { labels: [{ key: "resource.service.name", value: { stringValue: "web" } }], value: 2, promLabels: '{resource.service.name="web"}' },
+    ]);
+    // 5 spans over 600 s; the longest is 500 ms; the 20 ms one is alone in 2^25 ns.
+    expect((await get(inst("{} | rate()"), a.secret)).body.series[0].value).toBeCloseTo(5 / 600, 12);
+    expect((await get(inst("{} | max_over_time(duration)"), a.secret)).body.series).toEqual([{ labels: [], value: 0.5, promLabels: "{}" }]);
+    const hist = await get(inst("{} | histogram_over_time(duration)"), a.secret);
+    expect(hist.body.series.map((x: { labels: { value: { doubleValue: number } }[]; value: number }) => [x.labels[0]!.value.doubleValue, x.value])).toEqual([[0.033554432, 1], [0.134217728, 1], [0.268435456, 1], [0.536870912, 2]]);
+    const warned = await get(inst("{} | rate() with(sample=0.5)"), a.secret);
+    expect(warned.body.warnings).toHaveLength(1);
+    expect((await get(inst("{} | rate("), a.secret)).status).toBe(400);
+    expect((await get(inst("{} | rate()"))).status).toBe(401);
+  });
+
   it("defaults the step to at most 100 buckets", async () => {
     const r = await get(url("{} | count_over_time()", `start=${startS}&end=${startS + 600}`), a.secret);
     expect(r.status).toBe(200);

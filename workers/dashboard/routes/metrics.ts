@@ -27,9 +27,13 @@
  * Grafana decodes the body as that protobuf message (today allowing unknown fields, as a
  * stopgap). `METRICS_FROM_ROLLUPS=0` turns this off.
  *
+ * - `GET /api/metrics/query`: the instant query, Tempo's `{series:[{labels, value, promLabels}],
+ *   metrics}`: the same over `start`..`end` as one step (no `step`), so `rate()` is per second of
+ *   the whole window; a series without a value there is left out.
+ *
  * Needs a key with the `read` scope; sees only that key's tenant. Mounted before the Tempo app.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { badParam, metricsRange, TEMPO_STYLE, traceqlErrorBody } from "../../../shared/http/params.ts";
 import { anyBlockWithUnnamedService } from "../../../shared/db/queries/block-services.ts";
 import type { Db } from "../../../shared/db/client.ts";
@@ -78,11 +82,15 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
   return series && finishSeries(mq, series);
 }
 
-export const metrics = new Hono<DashboardApp>().get("/metrics/query_range", readRoute, async (c) => {
-  const query = c.req.query();
-  const q = query.q?.trim();
+type MetricsContext = Context<DashboardApp>;
+
+/**
+ * The series of `q` over `range` (rows or blocks), with Tempo's `metrics` and our warnings, or a
+ * 400 answer for a bad query. Sets the source and warning headers.
+ */
+async function answerMetrics(c: MetricsContext, range: Bucketing): Promise<Response | { series: Series[]; extra: { warnings?: string[] }; metrics: Record<string, string | number> }> {
+  const q = c.req.query("q")?.trim();
   if (!q) throw badParam(TEMPO_STYLE, "q", "a TraceQL metrics query is required");
-  const range = metricsRange(query);
   let mq: MetricsQuery;
   try {
     mq = parseMetricsQuery(q);
@@ -98,14 +106,30 @@ export const metrics = new Hono<DashboardApp>().get("/metrics/query_range", read
   const fromRows = await seriesFromRollups(c.env, db, tenantId, mq, range);
   if (fromRows) {
     c.header(METRICS_SOURCE_HEADER, "rollups");
-    return c.json({ series: fromRows, ...extra, metrics: { inspectedBytes: "0", inspectedTraces: 0, inspectedSpans: "0", totalBlocks: 0, completedJobs: 0, totalJobs: 0 } });
+    return { series: fromRows, extra, metrics: { inspectedBytes: "0", inspectedTraces: 0, inspectedSpans: "0", totalBlocks: 0, completedJobs: 0, totalJobs: 0 } };
   }
   const result = await metricsQueryRange(db, store, tenantId, mq, range, { ...scanSettings(c.env), fanOut: metricsFanOut(c.env, tenantId, mq, range) });
   const m = result.metrics;
   c.header(METRICS_SOURCE_HEADER, "blocks");
-  return c.json({
+  return {
     series: result.series,
-    ...extra,
+    extra,
     metrics: { inspectedBytes: String(m.inspectedBytes), inspectedTraces: m.inspectedTraces, inspectedSpans: String(m.inspectedSpans), totalBlocks: m.totalBlocks, completedJobs: m.completedJobs, totalJobs: m.totalJobs },
+  };
+}
+
+export const metrics = new Hono<DashboardApp>()
+  .get("/metrics/query_range", readRoute, async (c) => {
+    const a = await answerMetrics(c, metricsRange(c.req.query()));
+    if (a instanceof Response) return a;
+    return c.json({ series: a.series, ...a.extra, metrics: a.metrics });
+  })
+  // Instant: the whole window as one step; each series' one value (series without one are left out).
+  .get("/metrics/query", readRoute, async (c) => {
+    const { step: _step, ...query } = c.req.query();
+    const r = metricsRange(query);
+    const a = await answerMetrics(c, { startMs: r.startMs, endMs: r.endMs, stepMs: r.endMs - r.startMs });
+    if (a instanceof Response) return a;
+    const series = a.series.flatMap((s) => (s.samples[0] ? [{ labels: s.labels, value: s.samples[0].value, promLabels: s.promLabels }] : []));
+    return c.json({ series, ...a.extra, metrics: a.metrics });
   });
-});
