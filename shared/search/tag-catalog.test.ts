@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { TraceFacts } from "../block/summarize.ts";
 import type { AnyValue, KeyValue, ResourceSpans, Span } from "../model/span.ts";
 import { stringify } from "../traceql/stringify.ts";
-import { dropIncompleteMatchers, parseTagIdentifier, TagNameCollector, TagValueCollector, tagFilterQuery, typedValues } from "./tag-catalog.ts";
+import { dropIncompleteMatchers, fixedIntrinsicValues, parseTagIdentifier, TagNameCollector, TagValueCollector, tagFilterQuery, typedValues } from "./tag-catalog.ts";
 
 const kv = (key: string, value: AnyValue): KeyValue => ({ key, value });
 const str = (key: string, v: string) => kv(key, { stringValue: v });
@@ -91,6 +91,9 @@ describe("TagValueCollector", () => {
     expect(values("span:statusMessage")).toEqual([{ type: "string", value: "timeout" }]);
     expect(values("event:name")).toEqual([{ type: "string", value: "exception" }]);
     expect(values("instrumentation:version")).toEqual([{ type: "string", value: "1.2" }]);
+    // A duration, as Tempo: no values listed.
+    expect(parseTagIdentifier("event:timeSinceStart")).toEqual({ kind: "intrinsic", name: "event:timeSinceStart" });
+    expect(fixedIntrinsicValues("event:timeSinceStart")).toEqual([]);
     const root = new TagValueCollector(parseTagIdentifier("trace:rootService")!);
     expect(root.needsSpans).toBe(false);
     root.add(facts("x", "cart"), undefined, undefined);

@@ -67,6 +67,7 @@ export type IntrinsicTag =
   | "rootServiceName"
   | "traceDuration"
   | "event:name"
+  | "event:timeSinceStart"
   | "instrumentation:name"
   | "instrumentation:version";
 
@@ -89,12 +90,13 @@ const INTRINSIC_ALIASES: Record<string, IntrinsicTag> = {
   traceDuration: "traceDuration",
   "trace:duration": "traceDuration",
   "event:name": "event:name",
+  "event:timeSinceStart": "event:timeSinceStart",
   "instrumentation:name": "instrumentation:name",
   "instrumentation:version": "instrumentation:version",
 };
 
 /** The intrinsics listed under the `intrinsic` scope: those this service can filter or list. */
-export const INTRINSIC_TAGS: readonly string[] = ["duration", "event:name", "instrumentation:name", "instrumentation:version", "kind", "name", "rootName", "rootServiceName", "status", "statusMessage", "traceDuration"];
+export const INTRINSIC_TAGS: readonly string[] = ["duration", "event:name", "event:timeSinceStart", "instrumentation:name", "instrumentation:version", "kind", "name", "rootName", "rootServiceName", "status", "statusMessage", "traceDuration"];
 
 const STATUS_VALUES = ["error", "ok", "unset"];
 const KIND_VALUES = ["client", "consumer", "internal", "producer", "server", "unspecified"];
@@ -121,7 +123,7 @@ export function fixedIntrinsicValues(tag: IntrinsicTag): TypedTagValue[] | undef
   if (tag === "status") return STATUS_VALUES.map((value) => ({ type: "keyword", value }));
   if (tag === "kind") return KIND_VALUES.map((value) => ({ type: "keyword", value }));
   // Tempo lists no values for durations either.
-  if (tag === "duration" || tag === "traceDuration") return [];
+  if (tag === "duration" || tag === "traceDuration" || tag === "event:timeSinceStart") return [];
   return undefined;
 }
 
