@@ -110,6 +110,7 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
     async (block) => {
       const c = await candidateRows(scanReader(store, tenantId, block, counters), block.bytes, { startNs, endNs, filter, useIndex: options.useIndex, tailBytes: options.tailBytes }, counters);
       const points: MetricsSpan[] = [];
+      let spans = 0;
       await readSegments(
         c,
         c.rows,
@@ -124,6 +125,7 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
           for (const id of ids) {
             const hit = index.get(id);
             if (!hit) continue;
+            spans++;
             if (selected) {
               const st = BigInt(hit.span.startTimeUnixNano);
               points.push(...comparePoints(hit.span, hit.resource, selected.has(id) && (!window || (st >= (window[0] as bigint) && st < (window[1] as bigint)))));
@@ -135,10 +137,10 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
         },
         counters,
       );
-      return points;
+      return { points, spans };
     },
-    (points) => {
-      inspectedSpans += points.length;
+    ({ points, spans }) => {
+      inspectedSpans += spans;
       for (const p of points) acc.add(p);
     },
   );
