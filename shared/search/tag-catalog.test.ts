@@ -173,6 +173,9 @@ describe("tagFilterQuery", () => {
     expect(f(`{ resource.service.name = "cart" && span.http.method = }`)).toBe(`{ resource.service.name = "cart" }`);
     expect(f(`{ span.http.method = && resource.service.name = "cart" }`)).toBe(`{ resource.service.name = "cart" }`);
     expect(dropIncompleteMatchers(`{ .a != }`)).toBe("{}");
+    // Just after typing `&&` (Grafana's autocomplete asks for values then): the complete part filters.
+    expect(f(`{ resource.service.name = "cart" && }`)).toBe(`{ resource.service.name = "cart" }`);
+    expect(f(`{ (.a = "x" || ) && .b = 1 }`)).toBe(`{ (.a = "x") && (.b = 1) }`);
   });
 
   it("gives no filter for nothing to filter by, several spansets or nonsense", () => {

@@ -159,9 +159,16 @@ const OPERATOR = String.raw`(?:=~|!~|!=|>=|<=|=|>|<)`;
 const OPERAND = String.raw`[^\s{}()&|=!<>~]+`;
 const INCOMPLETE = new RegExp(String.raw`(?:\s*(?:&&|\|\|))?\s*${OPERAND}\s*${OPERATOR}\s*(?=\}|&&|\|\||\)|$)`, "g");
 
-/** `{ .a = "x" && .b = }` → `{ .a = "x" }`; a leading `{ .b = && .a = "x" }` loses its `&&` too. */
+/**
+ * `{ .a = "x" && .b = }` → `{ .a = "x" }`; a leading `{ .b = && .a = "x" }` loses its `&&` too, and
+ * so does a trailing `{ .a = "x" && }` (the editor's query just after typing `&&`).
+ */
 export function dropIncompleteMatchers(src: string): string {
-  return src.replace(INCOMPLETE, "").replace(/\{\s*(?:&&|\|\|)/g, "{").replace(/\(\s*(?:&&|\|\|)/g, "(");
+  return src
+    .replace(INCOMPLETE, "")
+    .replace(/\{\s*(?:&&|\|\|)/g, "{")
+    .replace(/\(\s*(?:&&|\|\|)/g, "(")
+    .replace(/\s*(?:&&|\|\|)\s*(?=\}|\)|$)/g, "");
 }
 
 // ---- values ---------------------------------------------------------------------------------------

@@ -18,6 +18,11 @@ describe("parseMetricsQuery", () => {
     expect(mq.by.map((f) => (f.kind === "attribute" ? `${f.scope}.${f.name}` : f.name))).toEqual(["resource.service.name", "name"]);
     expect(mq.query.kind).toBe("pipeline");
     expect(parseMetricsQuery("({} > {}) | count_over_time() by(span.http.method)").fn).toBe("count_over_time");
+    // Traces Drilldown sends an empty by() for its ungrouped panels: no grouping, as without it.
+    expect(parseMetricsQuery("{ nestedSetParent < 0 } | quantile_over_time(duration, 0.9) by()").by).toEqual([]);
+    expect(parseMetricsQuery("{ } | rate() by() | topk(2)").by).toEqual([]);
+    expect(() => parseMetricsQuery("{ } | rate() by(,)")).toThrow();
+    expect(() => parseMetricsQuery("{ } | rate() by(name,)")).toThrow();
   });
 
   it("rejects broken, missing and unsupported stages with a position", () => {

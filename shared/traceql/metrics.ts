@@ -203,7 +203,9 @@ export function parseMetricsQuery(src: string): MetricsQuery {
   if (peek().kind === "ident" && peek().text === "by") {
     next();
     expectOp("(");
+    // An empty `by()` groups by nothing: Traces Drilldown sends it for its ungrouped panels.
     for (;;) {
+      if (by.length === 0 && isOp(")")) break;
       const f = next();
       const attr = attributeField(f);
       if (attr) by.push(attr);

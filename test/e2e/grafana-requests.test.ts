@@ -174,6 +174,9 @@ describe("the requests Grafana's Tempo datasource and Traces Drilldown send", ()
     expect(routes.tagValues).toEqual([{ type: "string", value: "/checkout" }]);
     const names = await getJson<{ tagValues: { type: string; value: string }[] }>(`/api/v2/search/tag/name/values?${qs({ q: `{resource.service.name="gr-payments" && kind=server}`, start, end })}`);
     expect(names.tagValues.map((v) => v.value)).toEqual(["POST /charge"]);
+    // While the user types: the query just after `&&` narrows by its complete part.
+    const typing = await getJson<{ tagValues: { type: string; value: string }[] }>(`/api/v2/search/tag/name/values?${qs({ q: `{resource.service.name="gr-payments" && }`, start, end })}`);
+    expect(typing.tagValues.map((v) => v.value)).toEqual(["POST /charge"]);
     const status = await getJson<{ tagValues: { type: string; value: string }[] }>(`/api/v2/search/tag/status/values?${qs({ q: "{}" })}`);
     expect(status.tagValues.map((v) => v.value)).toEqual(expect.arrayContaining(["error", "ok", "unset"]));
   });
@@ -227,9 +230,8 @@ describe("the requests Grafana's Tempo datasource and Traces Drilldown send", ()
     const errors = await getJson<RangeAnswer>(range(`{true && true && status=error} | rate() by(status)`));
     expect(errors.series.map((s) => [label(s, "status"), Math.round(total(s) * 60)])).toEqual([["error", 1]]);
 
-    // The duration panel: quantile_over_time(duration, 0.9), and by a key. (Drilldown's breakdown also
-    // sends an empty `by()`, which Edgetrace refuses today.)
-    const p90 = await getJson<RangeAnswer>(range(`{nestedSetParent<0 && true} | quantile_over_time(duration, 0.9) `));
+    // The duration panel: quantile_over_time(duration, 0.9) with Drilldown's empty `by()`, and by a key.
+    const p90 = await getJson<RangeAnswer>(range(`{nestedSetParent<0 && true} | quantile_over_time(duration, 0.9) by()`));
     expect(p90.series.length).toBeGreaterThan(0);
     const values = p90.series.flatMap((s) => s.samples.map((p) => p.value)).filter((v) => typeof v === "number" && !Number.isNaN(v));
     expect(values.length).toBeGreaterThan(0);
