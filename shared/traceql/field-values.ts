@@ -196,26 +196,21 @@ type CondFn = (node: SpanNode | undefined, ctx: Ctx) => boolean;
 /** Wraps a comparison that reads event or link fields so that it is tried on each event (link). */
 export function perElement(c: Condition, f: CondFn): CondFn {
   const fields = conditionFields(c);
-  const events = fields.some(readsEvent);
-  const links = fields.some(readsLink);
   let out = f;
-  if (events) {
-    const inner = out;
-    out = (node, ctx) => {
-      if (!node || ctx.event !== undefined) return inner(node, ctx);
-      const list = node.span.events;
-      if (!list.length) return inner(node, { ...ctx, event: null });
-      return list.some((event) => inner(node, { ...ctx, event }));
-    };
-  }
-  if (links) {
-    const inner = out;
-    out = (node, ctx) => {
-      if (!node || ctx.link !== undefined) return inner(node, ctx);
-      const list = node.span.links;
-      if (!list.length) return inner(node, { ...ctx, link: null });
-      return list.some((link) => inner(node, { ...ctx, link }));
-    };
-  }
+  if (fields.some(readsEvent)) out = eachOf(out, "event", (node) => node.span.events);
+  if (fields.some(readsLink)) out = eachOf(out, "link", (node) => node.span.links);
   return out;
+}
+
+/**
+ * `inner` tried with each element of the span's list in `ctx[key]` (true when any holds), or once
+ * with null when the span has none; an element already chosen by an outer wrapper is kept.
+ */
+function eachOf<K extends "event" | "link">(inner: CondFn, key: K, list: (node: SpanNode) => readonly NonNullable<Ctx[K]>[]): CondFn {
+  return (node, ctx) => {
+    if (!node || ctx[key] !== undefined) return inner(node, ctx);
+    const items = list(node);
+    if (!items.length) return inner(node, { ...ctx, [key]: null });
+    return items.some((item) => inner(node, { ...ctx, [key]: item }));
+  };
 }
