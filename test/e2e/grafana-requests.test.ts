@@ -16,6 +16,7 @@ import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trac
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { ResourceSpans } from "../../shared/model/span.ts";
 import { decodeTraceRequest } from "../../shared/otlp/decode-proto.ts";
+import { retrying503 } from "../support/retry-503.ts";
 import { adminClient, flattenResourceSpans, stringAttr, type CreatedKey } from "./support.ts";
 
 const ingestUrl = inject("ingestUrl");
@@ -56,7 +57,8 @@ describe("the requests Grafana's Tempo datasource and Traces Drilldown send", ()
   let end: number;
 
   async function get(path: string, accept?: string): Promise<Response> {
-    return fetch(`${dashboardUrl}${path}`, { headers: { authorization: basic(readKey.secret), ...(accept ? { accept } : {}) } });
+    // A 503 (the local D1 briefly locked by the other process) is asked again, as the admin client does.
+    return retrying503(() => fetch(`${dashboardUrl}${path}`, { headers: { authorization: basic(readKey.secret), ...(accept ? { accept } : {}) } }));
   }
   async function getJson<T>(path: string): Promise<T> {
     const res = await get(path);
