@@ -154,17 +154,86 @@ describe("EdgeStore", () => {
     expect(store.stats.evicted).toBe(1);
   });
 
-  it("ignores internal spans and resources without service.name", () => {
+  it("ignores internal spans with a parent and resources without service.name", () => {
     const store = new EdgeStore("tn_a");
     const edges = store.addBatch(
       batchOf(
-        testResourceSpans("a", [testSpan({ spanId: "aaaaaaaaaaaaaaaa", kind: SpanKind.INTERNAL, start: at(T0), end: at(T0, 1) })]),
+        testResourceSpans("a", [testSpan({ spanId: "aaaaaaaaaaaaaaaa", parentSpanId: "1111111111111111", kind: SpanKind.INTERNAL, start: at(T0), end: at(T0, 1) })]),
         testResourceSpans(undefined, [server("bbbbbbbbbbbbbbbb", "")]),
       ),
       NOW,
     );
     expect(edges).toEqual([]);
     expect(store.pendingCount).toBe(0);
+  });
+
+  it("counts a root span of any kind as a request from user to its service", () => {
+    for (const kind of [SpanKind.INTERNAL, SpanKind.UNSPECIFIED, SpanKind.SERVER, SpanKind.CONSUMER]) {
+      const store = new EdgeStore("tn_a");
+      const root = testSpan({ spanId: "aaaaaaaaaaaaaaaa", kind, start: at(T0), end: at(T0, 40), error: true });
+      expect(add(store, root, "web-frontend", NOW), `kind ${kind}`).toEqual([
+        { source: "user", target: "web-frontend", connectionType: "virtual_node", failed: true, clientMs: undefined, serverMs: 40, startSec: T0, traceId: TRACE_ID },
+      ]);
+      expect(store.pendingCount).toBe(0);
+    }
+  });
+
+  it("a CLIENT root is a request from user and also waits for its server", () => {
+    const store = new EdgeStore("tn_a");
+    const root = testSpan({ spanId: "aaaaaaaaaaaaaaaa", kind: SpanKind.CLIENT, start: at(T0), end: at(T0, 30) });
+    expect(add(store, root, "cron", NOW)).toMatchObject([{ source: "user", target: "cron", serverMs: 30 }]);
+    expect(add(store, server("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa"), "api", NOW)).toMatchObject([{ source: "cron", target: "api", connectionType: "", clientMs: 30, serverMs: 20 }]);
+  });
+
+  describe("a consumer root linked to its producer in another trace", () => {
+    const PRODUCER_TRACE = "1234567890abcdef1234567890abcdef";
+    const CONSUMER_TRACE = "fedcba0987654321fedcba0987654321";
+    const producer = () => testSpan({ traceId: PRODUCER_TRACE, spanId: "aaaaaaaaaaaaaaaa", parentSpanId: "1111111111111111", kind: SpanKind.PRODUCER, start: at(T0, 0), end: at(T0, 4), attributes: { "messaging.system": "kafka" } });
+    const consumer = (links = [{ traceId: PRODUCER_TRACE, spanId: "aaaaaaaaaaaaaaaa" }]) => ({
+      ...testSpan({ traceId: CONSUMER_TRACE, spanId: "cccccccccccccccc", kind: SpanKind.CONSUMER, start: at(T0, 500), end: at(T0, 530) }),
+      links: links.map((l) => ({ ...l, traceState: "", attributes: [], droppedAttributesCount: 0, flags: 1 })),
+    });
+    const messaging = { source: "orders", target: "mailer", connectionType: "messaging_system", failed: false, clientMs: 4, serverMs: 30, startSec: T0, traceId: PRODUCER_TRACE };
+
+    it("pairs as one messaging_system edge, producer first or consumer first, through the JSON state", () => {
+      let store = new EdgeStore("tn_a");
+      expect(add(store, producer(), "orders", NOW)).toEqual([]);
+      store = roundTrip(store);
+      expect(add(store, consumer(), "mailer", NOW + 5_000)).toEqual([messaging]);
+
+      store = new EdgeStore("tn_a");
+      expect(add(store, consumer(), "mailer", NOW)).toEqual([]);
+      store = roundTrip(store);
+      expect(store.toJSON().pending[0]).toMatchObject({ key: `${PRODUCER_TRACE}-aaaaaaaaaaaaaaaa`, side: "server", linked: true });
+      expect(add(store, producer(), "orders", NOW + 5_000)).toEqual([messaging]);
+      expect(store.pendingCount).toBe(0);
+      expect(store.expire(NOW + 600_000)).toEqual([]);
+    });
+
+    it("without its producer, falls back to user -> consumer when the wait ends; the producer to its broker", () => {
+      const store = new EdgeStore("tn_a");
+      expect(add(store, consumer(), "mailer", NOW)).toEqual([]);
+      expect(store.expire(NOW + 59_999)).toEqual([]);
+      expect(store.expire(NOW + 60_000)).toMatchObject([{ source: "user", target: "mailer", connectionType: "virtual_node", serverMs: 30, clientMs: undefined }]);
+      expect(add(store, producer(), "orders", NOW + 70_000)).toEqual([]);
+      expect(store.expire(NOW + 130_000)).toMatchObject([{ source: "orders", target: "kafka", connectionType: "virtual_node" }]);
+    });
+
+    it("follows the first valid link; a consumer root without one is user -> consumer at once", () => {
+      const store = new EdgeStore("tn_a");
+      const twoLinks = consumer([{ traceId: "0".repeat(32), spanId: "0".repeat(16) }, { traceId: PRODUCER_TRACE, spanId: "aaaaaaaaaaaaaaaa" }]);
+      expect(add(store, twoLinks, "mailer", NOW)).toEqual([]);
+      expect(add(store, producer(), "orders", NOW)).toEqual([messaging]);
+      expect(add(store, consumer([]), "mailer", NOW)).toMatchObject([{ source: "user", target: "mailer" }]);
+    });
+
+    it("a consumer with a parent pairs by its parent, not its links", () => {
+      const store = new EdgeStore("tn_a");
+      const child = { ...consumer(), traceId: PRODUCER_TRACE, parentSpanId: "bbbbbbbbbbbbbbbb" };
+      expect(add(store, child, "mailer", NOW)).toEqual([]);
+      expect(add(store, producer(), "orders", NOW)).toEqual([]);
+      expect(store.toJSON().pending.map((h) => h.key).sort()).toEqual([`${PRODUCER_TRACE}-aaaaaaaaaaaaaaaa`, `${PRODUCER_TRACE}-bbbbbbbbbbbbbbbb`]);
+    });
   });
 
   it("refuses a state of another format", () => {

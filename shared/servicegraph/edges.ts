@@ -16,6 +16,19 @@
  *   rule and order (minus `network.peer.address`, an IP that would make a node per replica).
  * - A SERVER or CONSUMER span without a parent makes an edge `user` -> B at once (no client can
  *   ever pair with it; Tempo waits for expiry first, with the same result); "virtual_node".
+ * - Any other root span (INTERNAL or unspecified, as SDKs make by default, or a CLIENT or PRODUCER
+ *   root) also makes `user` -> B: the request its service served. Tempo leaves these out, so a
+ *   front end whose roots are not SERVER spans showed no requests. A CLIENT or PRODUCER root then
+ *   also waits as a client half, like any other.
+ * - A CONSUMER root with a span link (a message consumed in a trace of its own, linked to the
+ *   PRODUCER span that sent it) waits as a server half keyed by the link's trace and span id,
+ *   which is the producer span's own client key: the pair is producer -> consumer,
+ *   "messaging_system", in whichever order the two traces arrive. The producer's service comes
+ *   from its own half, so nothing is looked up. Only the first link is followed (a batch
+ *   consumer's other messages are not counted), and when no producer half arrives within the wait
+ *   (the producer span was not exported, or the message waited in the queue longer than the wait
+ *   after the producer reached ingest) the consumer falls back to `user` -> B on expiry. Tempo
+ *   pairs by parent only; the link is our addition.
  * - A client half still unpaired when its wait expires makes an edge to a virtual node named by
  *   the first of `peer.service`, `service.peer.name`, `messaging.system`, `server.address`,
  *   `net.peer.name` ("virtual_node"), or nothing when it has none of them. Tempo's default list is
@@ -81,6 +94,8 @@ export interface PendingHalf {
   startSec: number;
   /** Client halves: the virtual node to use if no server half comes; "" to drop. */
   peer: string;
+  /** A CONSUMER root keyed by its span link: `user` -> it if no producer half comes. */
+  linked?: boolean;
   /** Store clock (ms) at which the half stops waiting. */
   expiresAtMs: number;
   /**
@@ -221,11 +236,19 @@ export class EdgeStore {
     const kind = span.kind;
     const isClient = kind === SpanKind.CLIENT || kind === SpanKind.PRODUCER;
     const isServer = kind === SpanKind.SERVER || kind === SpanKind.CONSUMER;
-    if (!isClient && !isServer) return;
+    const root = isRootSpan(span.parentSpanId);
+    if (!isClient && !isServer && !root) return;
     const ms = durationMs(span.startTimeUnixNano, span.endTimeUnixNano);
     const failed = span.status.code === StatusCode.ERROR;
     const startSec = unixSeconds(span.startTimeUnixNano);
+    const producer = kind === SpanKind.CONSUMER && root ? producerLink(span) : undefined;
 
+    if (root && producer === undefined) {
+      // The request the root's service served, from a caller nobody instrumented.
+      this.stats.user++;
+      out.push({ source: USER_NODE, target: service, connectionType: "virtual_node", failed, clientMs: undefined, serverMs: ms, startSec, traceId: span.traceId });
+      if (!isClient) return;
+    }
     if (isClient) {
       const database = databaseName(span.attributes);
       if (database !== undefined) {
@@ -233,15 +256,11 @@ export class EdgeStore {
         out.push({ source: service, target: database, connectionType: "database", failed, clientMs: ms, serverMs: undefined, startSec, traceId: span.traceId });
         return;
       }
-    } else if (isRootSpan(span.parentSpanId)) {
-      this.stats.user++;
-      out.push({ source: USER_NODE, target: service, connectionType: "virtual_node", failed, clientMs: undefined, serverMs: ms, startSec, traceId: span.traceId });
-      return;
     }
 
     this.#upsert(
       {
-        key: `${span.traceId}-${isClient ? span.spanId : span.parentSpanId}`,
+        key: producer ?? `${span.traceId}-${isClient ? span.spanId : span.parentSpanId}`,
         side: isClient ? "client" : "server",
         service,
         messaging: kind === SpanKind.PRODUCER || kind === SpanKind.CONSUMER,
@@ -250,6 +269,7 @@ export class EdgeStore {
         startSec,
         peer: isClient ? (firstAttribute(span.attributes, VIRTUAL_PEER_NAMES) ?? "") : "",
         expiresAtMs: this.#clockMs + this.#waitMs,
+        ...(producer !== undefined ? { linked: true } : {}),
       },
       out,
     );
@@ -291,10 +311,19 @@ export class EdgeStore {
         startSec: half.startSec,
         traceId: traceIdOf(half.key),
       });
+    } else if (half.side === "server" && half.linked === true) {
+      this.stats.expiredToVirtual++;
+      out.push({ source: USER_NODE, target: half.service, connectionType: "virtual_node", failed: half.failed, clientMs: undefined, serverMs: half.durationMs, startSec: half.startSec, traceId: traceIdOf(half.key) });
     } else {
       this.stats.expiredDropped++;
     }
   }
+}
+
+/** The client key (`<traceId>-<spanId>`) of the producer span a consumer root links to, if any. */
+function producerLink(span: Span): string | undefined {
+  const link = span.links.find((l) => /^[0-9a-f]{32}$/.test(l.traceId) && /^[0-9a-f]{16}$/.test(l.spanId) && !/^0+$/.test(l.spanId));
+  return link === undefined ? undefined : `${link.traceId}-${link.spanId}`;
 }
 
 function pair(client: PendingHalf, server: PendingHalf): Edge {
