@@ -1,24 +1,17 @@
 /**
  * @module
  * The service map drawn as SVG: nodes by shape, edges with arrowheads and a label (rate, error
- * percentage, p99), pan by dragging, zoom by the wheel (around the pointer) or the buttons, and a
- * reset that fits the graph. Nodes and edges are focusable buttons (Enter or Space selects).
+ * percentage, p99), pan by dragging, zoom by the wheel (around the pointer) or the buttons, a reset
+ * to the opening view (labels legible: view.ts) and a fit of the whole graph. Nodes and edges are
+ * focusable buttons (Enter or Space selects).
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { serviceColor } from "../search/colors.ts";
 import { errorFraction, formatMs, formatPercent, formatRate } from "./format.ts";
-import { edgePath, type Layout, type PlacedEdge, type PlacedNode } from "./graph.ts";
+import { edgePath, LABEL_HEIGHT, LABEL_WIDTH, type Layout, type PlacedEdge, type PlacedNode } from "./graph.ts";
+import { clampK, fitView, openingView, type View } from "./view.ts";
 
 export type Selection = { type: "node"; id: string } | { type: "edge"; key: string } | null;
-
-interface View {
-  x: number;
-  y: number;
-  k: number;
-}
-
-const MIN_K = 0.2;
-const MAX_K = 3;
-const clampK = (k: number) => Math.min(MAX_K, Math.max(MIN_K, k));
 
 /** Errors above this share of requests mark a node or edge. */
 const ERROR_MARK = 0.05;
@@ -75,6 +68,7 @@ function MapNode(props: { p: PlacedNode; windowSeconds: number; selected: boolea
     >
       <title>{label}</title>
       <NodeShape p={p} />
+      {p.shape === "service" && <rect class="sm-node-colour" x={-p.width / 2 + 3} y={-p.height / 2 + 6} width={4} height={p.height - 12} rx={2} fill={serviceColor(n.id)} />}
       <text class="sm-node-name" y={p.shape === "database" ? 2 : -4} text-anchor="middle">
         {truncate(n.id, 20)}
       </text>
@@ -108,11 +102,11 @@ function MapEdge(props: { p: PlacedEdge; windowSeconds: number; selected: boolea
       <path class="sm-edge-hit" d={d} />
       <path class="sm-edge-line" d={d} marker-end={failing ? "url(#sm-arrow-failing)" : props.selected ? "url(#sm-arrow-selected)" : "url(#sm-arrow)"} />
       <g transform={`translate(${p.labelX} ${p.labelY})`}>
-        <rect class="sm-edge-label-bg" x={-72} y={-14} width={144} height={28} rx={5} />
-        <text class="sm-edge-label" y={-2} text-anchor="middle">
+        <rect class="sm-edge-label-bg" x={-LABEL_WIDTH / 2} y={-LABEL_HEIGHT / 2} width={LABEL_WIDTH} height={LABEL_HEIGHT} rx={5} />
+        <text class="sm-edge-label" y={-3} text-anchor="middle">
           {rate}
         </text>
-        <text class="sm-edge-label sm-edge-label-sub" y={10} text-anchor="middle">
+        <text class="sm-edge-label sm-edge-label-sub" y={11} text-anchor="middle">
           {`${formatPercent(err)} err · p99 ${formatMs(e.p99Ms)}`}
         </text>
       </g>
@@ -130,10 +124,10 @@ export function MapView(props: { layout: Layout; windowSeconds: number; selectio
   // Until the user pans or zooms, the view follows the canvas size (e.g. the panel opening).
   const touched = useRef(false);
 
-  const fit = (w = size.w, h = size.h): View => {
-    const k = clampK(Math.min(1.2, (w - 24) / Math.max(1, layout.width), (h - 24) / Math.max(1, layout.height)));
-    return { k, x: (w - layout.width * k) / 2, y: (h - layout.height * k) / 2 };
-  };
+  // The opening view centres the selected node (a link or reload with `node=`) when it must zoom.
+  const sel0 = props.selection;
+  const focus = sel0?.type === "node" ? layout.nodes.find((n) => n.node.id === sel0.id) : undefined;
+  const fit = (w = size.w, h = size.h): View => openingView(layout, w, h, focus);
 
   // Track the element's size; refit only when the graph changes (not on every resize).
   useLayoutEffect(() => {
@@ -222,6 +216,15 @@ export function MapView(props: { layout: Layout; windowSeconds: number; selectio
           }}
         >
           Reset view
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            touched.current = true;
+            setView(fitView(layout, size.w, size.h));
+          }}
+        >
+          Fit all
         </button>
       </div>
       <svg

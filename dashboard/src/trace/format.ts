@@ -1,6 +1,6 @@
 /**
  * @module
- * Text for durations, times and attribute values, and each service's colour.
+ * Text for durations, times and attribute values.
  */
 import type { AnyValue } from "../../../shared/model/span.ts";
 
@@ -39,17 +39,3 @@ export function anyValueText(v: AnyValue): string {
 
 export const KIND_NAMES = ["unspecified", "internal", "server", "client", "producer", "consumer"];
 export const kindName = (k: number) => KIND_NAMES[k] ?? `kind ${k}`;
-
-/**
- * Well-separated hues that read on both themes (no pure red: that means error), in an order where
- * neighbours differ most.
- */
-const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7", "#9c755f", "#17becf", "#bab0ac", "#8cd17d", "#d37295", "#a0cbe8", "#ffbe7d", "#499894", "#86bcb6", "#d4a6c8", "#f1ce63"];
-
-/**
- * Colours for the services of one trace, by their sorted names: deterministic for a trace, and
- * distinct up to 18 services (hashing names could give two services of one trace look-alikes).
- */
-export function serviceColours(services: readonly string[]): Map<string, string> {
-  return new Map([...new Set(services)].sort().map((s, i) => [s, PALETTE[i % PALETTE.length]!]));
-}

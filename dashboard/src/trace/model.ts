@@ -1,13 +1,13 @@
 /**
  * @module
  * Everything the trace view derives from a trace once: the span tree (shared/trace-view), each
- * span's resource and scope, service colours, the critical path by span, and the header's figures.
+ * span's resource and scope, service colours (the dashboard's one colour per service name), the critical path by span, and the header's figures.
  */
 import type { ResourceSpans } from "../../../shared/model/span.ts";
 import { criticalPath, type PathSegment } from "../../../shared/trace-view/critical-path.ts";
 import { buildSpanTree, type SpanNode, type SpanTree } from "../../../shared/trace-view/span-tree.ts";
 import { originsOf, type SpanOrigin } from "./data.ts";
-import { serviceColours } from "./format.ts";
+import { serviceColor } from "../search/colors.ts";
 
 export interface TraceModel {
   resourceSpans: ResourceSpans[];
@@ -47,7 +47,7 @@ export function buildModel(resourceSpans: ResourceSpans[]): TraceModel {
     tree,
     traceId: tree.ordered[0]?.span.traceId ?? "",
     origins: originsOf(resourceSpans),
-    colours: serviceColours(services),
+    colours: new Map(services.map((s) => [s, serviceColor(s)])),
     services,
     critical,
     errors,
