@@ -43,49 +43,58 @@ export const Layout: FC<Frame & { children?: Child }> = (props) => (
         <a class="brand" href={props.email ? "/app" : "/"}>
           Edgetrace
         </a>
-        {props.project && (
-          <nav aria-label="Project">
-            <span class="project-name">{props.project.name}</span>
-            <a href={`/app/t/${props.project.id}`} aria-current={props.active === "overview" ? "page" : undefined}>
-              Overview
-            </a>
-            <a href={`/app/t/${props.project.id}/search`} aria-current={props.active === "search" || props.active === "trace" ? "page" : undefined}>
-              Search
-            </a>
-            <a href={`/app/t/${props.project.id}/service-map`} aria-current={props.active === "service-map" ? "page" : undefined}>
-              Service map
-            </a>
-            <a href={`/app/t/${props.project.id}/services`} aria-current={props.active === "services" ? "page" : undefined}>
-              Services
-            </a>
-            <a href={`/app/t/${props.project.id}/keys`} aria-current={props.active === "keys" ? "page" : undefined}>
-              API keys
-            </a>
-            <a href={`/app/t/${props.project.id}/settings`} aria-current={props.active === "settings" ? "page" : undefined}>
-              Settings
-            </a>
-          </nav>
+        {(props.project || props.email) && (
+          // Phones: the navigation folds into this menu (a popover, so it opens without script).
+          <button type="button" class="menu-button" popovertarget="site-menu">
+            Menu
+          </button>
         )}
-        <div class="spacer"></div>
-        <button type="button" class="theme-toggle" data-theme-toggle aria-label="Switch between light and dark theme">
-          Theme
-        </button>
-        {props.email && (
-          <nav aria-label="Account" class="account">
-            <a href="/app" aria-current={props.active === "projects" ? "page" : undefined}>
-              Projects
-            </a>
-            <a href="/app/account" class="email" title={props.email} aria-current={props.active === "account" ? "page" : undefined}>
-              {props.email}
-            </a>
-            <form method="post" action="/logout" class="inline">
-              <input type="hidden" name="_csrf" value={props.csrf} />
-              <button type="submit" class="link">
-                Log out
-              </button>
-            </form>
-          </nav>
-        )}
+        {/* Wide screens lay the menu's items out in the header (display: contents, app.css). */}
+        <div id="site-menu" class="site-menu" popover={props.project || props.email ? "auto" : undefined}>
+          {props.project && (
+            <nav aria-label="Project">
+              <span class="project-name">{props.project.name}</span>
+              <a href={`/app/t/${props.project.id}`} aria-current={props.active === "overview" ? "page" : undefined}>
+                Overview
+              </a>
+              <a href={`/app/t/${props.project.id}/search`} aria-current={props.active === "search" || props.active === "trace" ? "page" : undefined}>
+                Search
+              </a>
+              <a href={`/app/t/${props.project.id}/service-map`} aria-current={props.active === "service-map" ? "page" : undefined}>
+                Service map
+              </a>
+              <a href={`/app/t/${props.project.id}/services`} aria-current={props.active === "services" ? "page" : undefined}>
+                Services
+              </a>
+              <a href={`/app/t/${props.project.id}/keys`} aria-current={props.active === "keys" ? "page" : undefined}>
+                API keys
+              </a>
+              <a href={`/app/t/${props.project.id}/settings`} aria-current={props.active === "settings" ? "page" : undefined}>
+                Settings
+              </a>
+            </nav>
+          )}
+          <div class="spacer"></div>
+          <button type="button" class="theme-toggle" data-theme-toggle aria-label="Switch between light and dark theme">
+            Theme
+          </button>
+          {props.email && (
+            <nav aria-label="Account" class="account">
+              <a href="/app" aria-current={props.active === "projects" ? "page" : undefined}>
+                Projects
+              </a>
+              <a href="/app/account" class="email" title={props.email} aria-current={props.active === "account" ? "page" : undefined}>
+                {props.email}
+              </a>
+              <form method="post" action="/logout" class="inline">
+                <input type="hidden" name="_csrf" value={props.csrf} />
+                <button type="submit" class="link">
+                  Log out
+                </button>
+              </form>
+            </nav>
+          )}
+        </div>
       </header>
       <main id="main" class={props.wide ? "wide" : undefined}>
         {props.children}

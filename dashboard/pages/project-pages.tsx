@@ -158,14 +158,14 @@ export const KeysPage: FC<InProject & { keys: PublicKey[]; ingestUrl: string; cr
         <tbody>
           {p.keys.map((k) => (
             <tr data-key-id={k.id}>
-              <td>{k.name}</td>
-              <td>
+              <td class="key-name">{k.name}</td>
+              <td data-label="Key">
                 <code>{k.prefix}…</code>
               </td>
-              <td>{k.scopes.join(", ")}</td>
-              <td>{fmtTime(k.createdAt)}</td>
-              <td>{fmtTime(k.lastUsedAt)}</td>
-              <td>{k.revokedAt ? `revoked ${fmtTime(k.revokedAt)}` : "active"}</td>
+              <td data-label="Scopes">{k.scopes.join(", ")}</td>
+              <td data-label="Created">{fmtTime(k.createdAt)}</td>
+              <td data-label="Last used">{fmtTime(k.lastUsedAt)}</td>
+              <td data-label="Status">{k.revokedAt ? `revoked ${fmtTime(k.revokedAt)}` : "active"}</td>
               {owner && (
                 <td>
                   {!k.revokedAt && (
