@@ -98,15 +98,15 @@ export function Results(props: { rows: Row[]; sort: Sort; onSort: (s: Sort) => v
                   {r.rootName || "(root span not received)"}
                 </a>
               </td>
-              <td title={formatAbsolute(r.startMs)}>
+              <td title={formatAbsolute(r.startMs)} data-label="Started">
                 <time dateTime={new Date(r.startMs).toISOString()}>{formatRelative(r.startMs, props.nowMs)}</time>
               </td>
-              <td class="num">
+              <td class="num" data-label="Duration">
                 <span class="bar" style={{ width: `${longest > 0 ? Math.max(1, (r.durationMs / longest) * 100) : 0}%` }} aria-hidden="true" />
                 {formatDuration(r.durationMs)}
               </td>
-              <td class="num">{r.spans.toLocaleString()}</td>
-              <td class={r.errors ? "num error-text" : "num muted"}>{r.errors ? r.errors.toLocaleString() : "–"}</td>
+              <td class="num" data-label="Spans">{r.spans.toLocaleString()}</td>
+              <td class={r.errors ? "num error-text" : "num muted"} data-label="Errors">{r.errors ? r.errors.toLocaleString() : "–"}</td>
               <td class="services">
                 {r.services.map((s) => (
                   <span key={s.name} class={s.errors ? "chip small with-errors" : "chip small"} style={serviceChipStyle(s.name)} title={`${s.name}: ${plural(s.spans, "span")}${s.errors ? `, ${plural(s.errors, "error")}` : ""}`}>
@@ -115,7 +115,7 @@ export function Results(props: { rows: Row[]; sort: Sort; onSort: (s: Sort) => v
                   </span>
                 ))}
               </td>
-              <td class="mono trace-id">
+              <td class="mono trace-id" data-label="Trace ID">
                 <a href={r.href} tabIndex={-1}>
                   {r.traceID.slice(0, 16)}
                 </a>
