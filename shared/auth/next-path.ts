@@ -12,7 +12,7 @@ const MAX_NEXT_LENGTH = 2048;
 export function safeNextPath(raw: string | null | undefined): string | undefined {
   if (!raw || raw.length > MAX_NEXT_LENGTH) return undefined;
   // Browsers read `\` as `/` and drop tabs and newlines, so `/\evil` or `/\t/evil` would leave the site.
-  if (!raw.startsWith("/app") || /[\\\u0000-\u001f\u007f]/.test(raw)) return undefined;
+  if (!raw.startsWith("/app") || [...raw].some((ch) => ch === "\\" || ch <= "\u001f" || ch === "\u007f")) return undefined;
   let url: URL;
   try {
     url = new URL(raw, "http://next.invalid");

@@ -12,7 +12,7 @@ import { tempo } from "./routes/tempo.ts";
 import { zipkin } from "./routes/zipkin.ts";
 import { ui } from "./routes/ui.tsx";
 import { LoginRequired } from "../../shared/http/middleware/session-auth.ts";
-import { errorPage, isPagePath } from "./page-errors.tsx";
+import { errorPage, isPagePath, loginHref } from "./page-errors.tsx";
 import { securityHeaders } from "./security-headers.ts";
 
 export const app = new Hono<DashboardApp>();
@@ -33,9 +33,9 @@ app.notFound((c) => (isPagePath(c.req.path) ? errorPage(c, new ApiError(404, "no
 
 app.onError(
   errorHandler<DashboardApp>("dashboard", (c, err, headers) => {
-    // Pages answer with pages: a login redirect, or an error page a person can read.
+    // Pages answer with pages: a login redirect (back to this page afterwards), or an error page a person can read.
     if (isPagePath(c.req.path)) {
-      if (err instanceof LoginRequired && c.req.method === "GET") return c.redirect(`/login`, 302);
+      if (err instanceof LoginRequired && c.req.method === "GET") return c.redirect(loginHref(c), 302);
       return errorPage(c, err);
     }
     return jsonError(c, err, headers);

@@ -46,7 +46,8 @@ document.addEventListener("DOMContentLoaded", () => {
         const body = await res.json();
         if (body.spans > 0) {
           if (status) status.textContent = "Your first spans arrived. Loading…";
-          location.reload();
+          // A GET of the overview: a reload of a page a form post answered would post the form again.
+          location.assign(section.dataset.firstRunNext ?? location.href);
           return;
         }
       }

@@ -33,6 +33,19 @@ export class LoginRequired extends ApiError {
 }
 
 /**
+ * A page of a project the user is not a member of (or that does not exist: the two are not told
+ * apart, so a guessed id learns nothing). 404 like any missing project; the error page tells the
+ * signed-in user how to get access.
+ */
+export class NotAMember extends ApiError {
+  readonly email: string;
+  constructor(email: string) {
+    super(404, "not_found", "This project does not exist, or you are not a member of it.");
+    this.email = email;
+  }
+}
+
+/**
  * A state-changing request must come from our own pages: same-origin by the browser's Origin (or
  * Sec-Fetch-Site) header, and carrying the session's CSRF token (form field `_csrf` or header
  * `x-csrf-token`). SameSite=Lax already keeps the cookie off cross-site POSTs; this is the second lock.
@@ -123,7 +136,9 @@ export async function sessionPrincipal<E extends { Bindings: IndexStoreEnv }>(c:
 /** After `session()`: the `:tenantId` of the route, if the user is a member (with `role`, if given). */
 export function tenantMember<E extends MemberEnv>(opts: { role?: Role } = {}): MiddlewareHandler<E> {
   return async function tenantMemberMiddleware(c, next) {
-    const m = await memberOf(c, c.req.param("tenantId"), c.var.user.id);
+    const m = await memberOf(c, c.req.param("tenantId"), c.var.user.id).catch((err: unknown) => {
+      throw err instanceof ApiError && err.code === "not_found" ? new NotAMember(c.var.user.email) : err;
+    });
     if (opts.role === "owner" && m.role !== "owner") throw new ApiError(403, "owner_only", "Only an owner of this project can do that");
     c.set("tenant", m.tenant);
     c.set("role", m.role);

@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
+import { safeNextPath } from "../../../shared/auth/next-path.ts";
 import { ACCOUNT_POLICY, accountKey, ADDRESS_POLICY, addressKey } from "../../../shared/auth/login-throttle.ts";
 import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from "../../../shared/auth/password.ts";
 import { newCsrfToken, newSessionId, SESSION_ABSOLUTE_MS, sessionCookie } from "../../../shared/auth/session.ts";
@@ -29,17 +30,22 @@ import { clearThrottle, countAttempt, refundAttempt, type ThrottleKey } from "..
 import { createKey, listKeys, revokeKey } from "../../../shared/db/queries/keys.ts";
 import { createTenant, getTenant, markTenantDeleted, renameTenant, updateTenantLimits } from "../../../shared/db/queries/tenants.ts";
 import { tenantTotals, usagePerDay } from "../../../shared/db/queries/usage.ts";
+import { matcherOf, type MatcherSpec } from "../../../shared/search/matcher-spec.ts";
+import { searchTraces } from "../../../shared/search/search-blocks.ts";
 import { clientAddress } from "../../../shared/http/client-address.ts";
 import { ApiError } from "../../../shared/http/errors.ts";
 import { assertSameOrigin, session, tenantMember } from "../../../shared/http/middleware/session-auth.ts";
+import { traceIdFromInput, traceIdProblem } from "../../../shared/trace-view/trace-id-input.ts";
 import { logsTemplateProblem } from "../../../shared/tenancy/logs-link.ts";
 import { boundsFromEnv, rateToLimits, settingsSchema } from "../../../shared/tenancy/settings-bounds.ts";
 import { AccountPage } from "../../../dashboard/pages/account-page.tsx";
 import { LoginPage, SignupPage } from "../../../dashboard/pages/auth-pages.tsx";
-import { KeysPage, OverviewPage, ProjectsPage, SettingsPage } from "../../../dashboard/pages/project-pages.tsx";
+import { KeysPage, ProjectsPage, SettingsPage } from "../../../dashboard/pages/project-pages.tsx";
+import { OverviewPage, type LatestTrace } from "../../../dashboard/pages/overview-page.tsx";
 import { fillDays } from "../../../dashboard/pages/usage-chart.tsx";
 import { routeContext, type DashboardApp, type RouteContext } from "../context.ts";
-import { tenantObjectOf } from "../env.ts";
+import { scanSettings, tenantObjectOf } from "../env.ts";
+import { searchFanOut } from "../scan-jobs.ts";
 import { ClientPage } from "../../../dashboard/pages/client-page.tsx";
 import type { Frame } from "../../../dashboard/pages/layout.tsx";
 
@@ -83,23 +89,25 @@ ui.use("/login", routeContext());
 // ---- public pages -----------------------------------------------------------------------------
 
 ui.get("/", (c) => c.redirect("/app", 302));
-ui.get("/login", (c) => c.html(<LoginPage notice={c.req.query("notice") === "password-changed" ? "Password changed: log in again." : undefined} />));
-ui.get("/signup", (c) => c.html(<SignupPage />));
+// `next`: where a login or sign-up goes afterwards, the page the user had opened if it is one of ours (next-path.ts).
+ui.get("/login", (c) => c.html(<LoginPage notice={c.req.query("notice") === "password-changed" ? "Password changed: log in again." : undefined} next={safeNextPath(c.req.query("next"))} />));
+ui.get("/signup", (c) => c.html(<SignupPage next={safeNextPath(c.req.query("next"))} />));
 
 ui.post("/signup", async (c) => {
   assertSameOrigin(c);
   const f = await form(c);
   const email = emailSchema.safeParse(f.one("email"));
   const password = f.one("password");
-  if (!email.success) return c.html(<SignupPage error="Enter a valid email address." email={f.one("email")} />, 400);
+  const next = safeNextPath(f.one("next"));
+  if (!email.success) return c.html(<SignupPage error="Enter a valid email address." email={f.one("email")} next={next} />, 400);
   const problem = passwordProblem(password, email.data);
-  if (problem) return c.html(<SignupPage error={problem} email={email.data} />, 400);
+  if (problem) return c.html(<SignupPage error={problem} email={email.data} next={next} />, 400);
   const db = c.var.db;
   const user = await createUser(db, email.data, await hashPassword(password));
   // Taken: the same words whether or not the password matches, nothing about the account.
-  if (!user) return c.html(<SignupPage error="An account could not be created with these details. If you already have one, log in." email={email.data} />, 400);
+  if (!user) return c.html(<SignupPage error="An account could not be created with these details. If you already have one, log in." email={email.data} next={next} />, 400);
   await startSession(c, user.id);
-  return c.redirect("/app", 303);
+  return c.redirect(next ?? "/app", 303);
 });
 
 ui.post("/login", async (c) => {
@@ -107,6 +115,7 @@ ui.post("/login", async (c) => {
   const f = await form(c);
   const email = f.one("email").trim().toLowerCase();
   const password = f.one("password");
+  const next = safeNextPath(f.one("next"));
   const db = c.var.db;
   const now = Date.now();
   // Without a trustworthy address the account's own limit is the only one (client-address.ts).
@@ -117,16 +126,16 @@ ui.post("/login", async (c) => {
   if (wait > 0) {
     await refundAttempt(db, keys.map((k) => k.key), now);
     c.header("retry-after", String(wait));
-    return c.html(<LoginPage error={`Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`} email={email} />, 429);
+    return c.html(<LoginPage error={`Too many failed attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`} email={email} next={next} />, 429);
   }
   const user = email ? await findUserByEmail(db, email) : undefined;
   // An unknown email costs the same PBKDF2 work as a wrong password.
   const ok = await verifyPassword(password, user ? storedPassword(user) : DUMMY_HASH);
-  if (!user || !ok) return c.html(<LoginPage error="Email or password is incorrect." email={email} />, 401);
+  if (!user || !ok) return c.html(<LoginPage error="Email or password is incorrect." email={email} next={next} />, 401);
   await clearThrottle(db, keys[0]!.key);
   await refundAttempt(db, keys.slice(1).map((k) => k.key), now);
   await startSession(c, user.id);
-  return c.redirect("/app", 303);
+  return c.redirect(next ?? "/app", 303);
 });
 
 // ---- logged in --------------------------------------------------------------------------------
@@ -173,9 +182,50 @@ ui.use("/app/t/:tenantId", tenantMember());
 ui.use("/app/t/:tenantId/*", tenantMember());
 const owner = tenantMember<DashboardApp>({ role: "owner" });
 
-ui.get("/app/t/:tenantId", async (c) => {
+const LATEST_TRACES = 8;
+const DAY_MS = 86_400_000;
+
+/**
+ * The project's newest traces of the day up to its latest span, as the search finds them (the
+ * same tenant-scoped stores); undefined when storage cannot answer now, so the page still shows.
+ */
+async function latestTraces(c: Ctx, lastSpanAt: Date | undefined): Promise<LatestTrace[] | undefined> {
+  const endMs = Math.max(Date.now(), lastSpanAt?.getTime() ?? 0) + 60_000;
+  const window = { startMs: endMs - DAY_MS, endMs };
+  const spec: MatcherSpec = { kind: "tags", search: {}, spss: 1 };
+  const tenantId = c.var.tenant.id;
+  try {
+    const found = await searchTraces(c.var.db, c.var.store, tenantId, matcherOf(spec), { ...window, limit: LATEST_TRACES, ...scanSettings(c.env), fanOut: searchFanOut(c.env, tenantId, spec, window) });
+    return found.traces.map((t) => {
+      const stats = Object.values(t.serviceStats);
+      return {
+        traceId: t.traceID,
+        rootService: t.rootServiceName,
+        rootName: t.rootTraceName,
+        startMs: Number(BigInt(t.startTimeUnixNano) / 1_000_000n),
+        durationMs: t.durationMs ?? 0,
+        spans: stats.reduce((n, s) => n + s.spanCount, 0),
+        errors: stats.reduce((n, s) => n + (s.errorCount ?? 0), 0),
+      };
+    });
+  } catch (err) {
+    console.error("overview: latest traces unavailable", err);
+    return undefined;
+  }
+}
+
+const overview = async (c: Ctx, extra: { created?: { name: string; secret: string }; error?: string } = {}, status: 200 | 201 | 400 = 200) => {
   const stats = await tenantTotals(c.var.db, c.var.tenant.id);
-  return c.html(<OverviewPage {...project(c)} stats={stats} ingestUrl={ingestUrl(c)} />);
+  const latest = stats.spans > 0 ? await latestTraces(c, stats.lastSpanAt) : [];
+  return c.html(<OverviewPage {...project(c)} stats={stats} ingestUrl={ingestUrl(c)} dashboardUrl={new URL(c.req.url).origin} latest={latest} {...extra} />, status);
+};
+
+ui.get("/app/t/:tenantId", (c) => overview(c));
+
+/** First run: an ingest key made on the overview and filled into its snippets (shown in this response only). */
+ui.post("/app/t/:tenantId/first-run-key", owner, async (c) => {
+  const created = await createKey(c.var.db, c.var.tenant.id, { name: "first-run key", scopes: ["ingest"] });
+  return overview(c, { created: { name: created.key.name, secret: created.secret } }, 201);
 });
 
 /** Polled by the first-run page until the first span is stored. */
@@ -203,6 +253,13 @@ ui.get("/app/t/:tenantId/traces/:traceId", (c) => {
   const traceId = c.req.param("traceId");
   if (!/^[0-9a-fA-F]{1,32}$/.test(traceId)) throw new ApiError(400, "bad_trace_id", "A trace id is 16 or 32 hex digits");
   return clientPage(c, "trace", `Trace ${traceId.slice(0, 8)} · ${c.var.tenant.name}`, "trace", { "trace-id": traceId.toLowerCase(), ...logsTemplate(c) });
+});
+/** The header's trace-id box: 16 or 32 hex digits (16 padded to 32, as Tempo does) open that trace. */
+const traceIdInput = z.string().transform((text, ctx) => traceIdFromInput(text) ?? (ctx.addIssue({ code: "custom", message: traceIdProblem(text) ?? "Enter a trace id." }), z.NEVER));
+ui.get("/app/t/:tenantId/find-trace", (c) => {
+  const id = traceIdInput.safeParse(c.req.query("id") ?? "");
+  if (!id.success) throw new ApiError(400, "bad_trace_id", id.error.issues[0]!.message);
+  return c.redirect(`/app/t/${c.var.tenant.id}/traces/${id.data}`, 302);
 });
 /** A trace file opened from disk, viewed without storing it. */
 ui.get("/app/t/:tenantId/trace-file", (c) => clientPage(c, "trace", `Trace file · ${c.var.tenant.name}`, "trace", logsTemplate(c)));
