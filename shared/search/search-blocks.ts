@@ -13,11 +13,16 @@
  * 4. Blocks are read until `limit` matches are found and no unread block can hold a newer trace
  *    (a block's end bounds its traces' starts), so the answer is the `limit` newest matching
  *    traces by start, newest first, ties by trace id: the same query gives the same answer.
+ *    With `order: "duration"` or `"errors"` the answer is the `limit` longest (most error spans)
+ *    matches of the whole range instead: every block's summary table is read (a top-k over the
+ *    range), and a segment is decoded only while its best row could still enter the top `limit`.
  *
- * A trace whose spans are in several blocks (late spans, not yet compacted) is reported once: the
- * first matching fragment found, the one in the newest block. Each fragment is matched alone, so
- * a condition spread over fragments (one tag in each) is not seen.
+ * A trace whose spans are in several blocks (late spans, not yet compacted) is matched per
+ * fragment, so a condition spread over fragments (one tag in each) is not seen, and ranked by its
+ * best fragment; the traces returned are then described from all of their fragments
+ * (`whole-traces.ts`): root, duration, counts, per-service stats and spansets of the whole trace.
  */
+import type { TraceFacts } from "../block/summarize.ts";
 import type { TraceSummary } from "../block/summary-table.ts";
 import type { Db } from "../db/client.ts";
 import { BlockGone } from "../storage/block-range-reader.ts";
@@ -25,6 +30,7 @@ import type { ObjectStore } from "../storage/object-store.ts";
 import type { Condition, SpansetExpr } from "../traceql/ast.ts";
 import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanBlock, type ScanCounters, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
 import type { SpansetMatch, TraceMatcher } from "./matcher.ts";
+import { describeWholeTraces } from "./whole-traces.ts";
 
 export interface SearchOptions extends ScanSettings {
   startMs: number;
@@ -32,7 +38,12 @@ export interface SearchOptions extends ScanSettings {
   limit: number;
   /** Spans per spanset (the matcher applies it; kept here for callers that build one). */
   spss?: number;
+  /** What "first" means: newest start (default), longest duration, most error spans. */
+  order?: SearchOrder;
 }
+
+export const SEARCH_ORDERS = ["start", "duration", "errors"] as const;
+export type SearchOrder = (typeof SEARCH_ORDERS)[number];
 
 export interface SearchTrace {
   traceID: string;
@@ -98,7 +109,7 @@ export interface SearchFanOut {
   /** Jobs in flight at once. */
   jobsAtOnce: number;
   /** Runs `searchBlockList` over `blocks` in another invocation. */
-  run(job: { blocks: ScanBlock[]; limit: number; cutoffNs: string | undefined }): Promise<SearchJobResult>;
+  run(job: { blocks: ScanBlock[]; limit: number; cutoffNs: string | undefined; order: SearchOrder }): Promise<SearchJobResult>;
 }
 
 const NANOS_PER_MS = 1_000_000n;
@@ -111,19 +122,22 @@ const blockEndNs = (b: ScanBlock) => BigInt(b.endMs) * NANOS_PER_MS + (NANOS_PER
 
 async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher: TraceMatcher, options: SearchOptions & { fanOut?: SearchFanOut }): Promise<SearchResult> {
   const { startMs, endMs, limit } = options;
+  const order = options.order ?? "start";
   const counters = newCounters();
   const blocks = await blocksToScan(db, tenantId, { startMs, endMs }, scanFilterOf(matcher), options, counters);
   const fanOut = options.fanOut;
   let found: Found[];
   let completed: number;
   if (fanOut && blocks.length > fanOut.blocksPerJob) {
-    ({ found, completed } = await searchInJobs(blocks, limit, fanOut, counters));
+    ({ found, completed } = await searchInJobs(blocks, limit, order, fanOut, counters));
   } else {
     const r = await searchBlockList(store, tenantId, matcher, blocks, options);
     addCounters(counters, r.counters);
     found = r.hits;
     completed = r.completed;
   }
+  // Each hit describes the fragment that matched; describe the ones returned whole.
+  const whole = ranked(await describeWholeTraces(db, store, tenantId, matcher, found.slice(0, limit), { startMs }, counters, options), order);
   const metrics: SearchMetrics = {
     inspectedTraces: counters.inspectedTraces,
     inspectedBytes: counters.inspectedBytes,
@@ -134,7 +148,7 @@ async function searchOnce(db: Db, store: ObjectStore, tenantId: string, matcher:
     skippedSegments: counters.skippedSegments,
     reads: counters.reads,
   };
-  const traces = found.slice(0, limit).map(({ summary, spanSets }): SearchTrace => ({
+  const traces = whole.map(({ summary, spanSets }): SearchTrace => ({
     traceID: summary.traceId,
     rootServiceName: summary.rootServiceName || "<root span not yet received>",
     rootTraceName: summary.rootSpanName,
@@ -161,7 +175,7 @@ function addCounters(into: ScanCounters, from: ScanCounters): void {
  * are merged within a job: a job starts only while its newest block can still hold a trace newer
  * than the limit-th match of the jobs taken before it, and is told that bound.
  */
-async function searchInJobs(blocks: ScanBlock[], limit: number, fanOut: SearchFanOut, counters: ScanCounters): Promise<{ found: Found[]; completed: number }> {
+async function searchInJobs(blocks: ScanBlock[], limit: number, order: SearchOrder, fanOut: SearchFanOut, counters: ScanCounters): Promise<{ found: Found[]; completed: number }> {
   const jobs: ScanBlock[][] = [];
   const size = Math.max(fanOut.blocksPerJob, Math.ceil(blocks.length / fanOut.maxJobs));
   for (let i = 0; i < blocks.length; i += size) jobs.push(blocks.slice(i, i + size));
@@ -171,26 +185,28 @@ async function searchInJobs(blocks: ScanBlock[], limit: number, fanOut: SearchFa
   await scanInOrder(
     jobs,
     fanOut.jobsAtOnce,
-    (job) => fanOut.run({ blocks: job, limit, cutoffNs: cutoff?.toString() }),
+    (job) => fanOut.run({ blocks: job, limit, cutoffNs: cutoff?.toString(), order }),
     async (result, job) => {
       let r = result;
       // As within a job: a trace taken from a newer job does not count here; if this job
       // stopped early counting it, run it again asking for that many more.
       const dups = r.hits.filter((h) => found.has(h.summary.traceId)).length;
-      if (r.stoppedEarly && dups > 0) {
+      // (A top-k by duration or errors needs no rerun: each job's hits are distinct traces.)
+      if (order === "start" && r.stoppedEarly && dups > 0) {
         addCounters(counters, r.counters);
-        r = await fanOut.run({ blocks: job, limit: limit + dups, cutoffNs: cutoff?.toString() });
+        r = await fanOut.run({ blocks: job, limit: limit + dups, cutoffNs: cutoff?.toString(), order });
       }
       addCounters(counters, r.counters);
       completed += r.completed;
-      for (const h of r.hits) if (!found.has(h.summary.traceId)) found.set(h.summary.traceId, h);
+      keepBest(found, r.hits, order);
+      if (order !== "start") return;
       const ordered = newest(found);
       cutoff = ordered.length >= limit ? BigInt(ordered[limit - 1]!.summary.startTimeUnixNano) : undefined;
     },
     (job) => cutoff === undefined || blockEndNs(job[0]!) >= cutoff,
-    { rampUp: true },
+    { rampUp: order === "start" },
   );
-  return { found: newest(found), completed };
+  return { found: ranked([...found.values()], order), completed };
 }
 
 /**
@@ -199,6 +215,7 @@ async function searchInJobs(blocks: ScanBlock[], limit: number, fanOut: SearchFa
  * `cutoffNs`: a start no match can be older than to count (a bound from newer blocks).
  */
 export async function searchBlockList(store: ObjectStore, tenantId: string, matcher: TraceMatcher, blocks: readonly ScanBlock[], options: SearchOptions & { cutoffNs?: string }): Promise<SearchJobResult> {
+  if (options.order && options.order !== "start") return topOfBlockList(store, tenantId, matcher, blocks, { ...options, order: options.order });
   const { limit } = options;
   const startNs = BigInt(options.startMs) * NANOS_PER_MS;
   const endNs = BigInt(options.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
@@ -271,12 +288,94 @@ export async function searchBlockList(store: ObjectStore, tenantId: string, matc
 }
 
 function newest(found: Map<string, Found>): Found[] {
-  return [...found.values()].sort((a, b) => {
-    const sa = BigInt(a.summary.startTimeUnixNano);
-    const sb = BigInt(b.summary.startTimeUnixNano);
-    if (sa !== sb) return sa > sb ? -1 : 1;
-    return a.summary.traceId < b.summary.traceId ? -1 : a.summary.traceId > b.summary.traceId ? 1 : 0;
-  });
+  return ranked([...found.values()], "start");
+}
+
+const byNewest = (a: TraceFacts, b: TraceFacts): number => {
+  const sa = BigInt(a.startTimeUnixNano);
+  const sb = BigInt(b.startTimeUnixNano);
+  if (sa !== sb) return sa > sb ? -1 : 1;
+  return a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0;
+};
+
+/** Negative when `a` comes first in `order`; ties newest first, then by trace id. */
+export function compareSummaries(order: SearchOrder, a: TraceFacts, b: TraceFacts): number {
+  if (order === "duration") {
+    const da = BigInt(a.durationNanos);
+    const db = BigInt(b.durationNanos);
+    if (da !== db) return da > db ? -1 : 1;
+  } else if (order === "errors" && a.errorCount !== b.errorCount) {
+    return b.errorCount - a.errorCount;
+  }
+  return byNewest(a, b);
+}
+
+function ranked(found: Iterable<Found>, order: SearchOrder): Found[] {
+  return [...found].sort((a, b) => compareSummaries(order, a.summary, b.summary));
+}
+
+/** Adds hits to `found`, one per trace: the first seen when by start (newest block first), else the better-ranked fragment. */
+function keepBest(found: Map<string, Found>, hits: readonly Found[], order: SearchOrder): void {
+  for (const h of hits) {
+    const had = found.get(h.summary.traceId);
+    if (!had || (order !== "start" && compareSummaries(order, h.summary, had.summary) < 0)) found.set(h.summary.traceId, h);
+  }
+}
+
+/**
+ * The `limit` first matches of `blocks` by duration or error count: every block's summary rows in
+ * the range, and segments decoded best row first while that row could still enter the top
+ * `limit` (the `limit`-th match so far is the bound; a row ranked after it cannot displace it).
+ */
+async function topOfBlockList(store: ObjectStore, tenantId: string, matcher: TraceMatcher, blocks: readonly ScanBlock[], options: SearchOptions & { order: Exclude<SearchOrder, "start"> }): Promise<SearchJobResult> {
+  const { limit, order } = options;
+  const startNs = BigInt(options.startMs) * NANOS_PER_MS;
+  const endNs = BigInt(options.endMs) * NANOS_PER_MS + (NANOS_PER_MS - 1n);
+  const filter = scanFilterOf(matcher);
+  const counters = newCounters();
+  const found = new Map<string, Found>();
+  let stoppedEarly = false;
+  const bound = (): TraceFacts | undefined => (found.size >= limit ? ranked(found.values(), order)[limit - 1]!.summary : undefined);
+
+  const readBlock = async (block: ScanBlock): Promise<Found[]> => {
+    const c = await candidateRows(scanReader(store, tenantId, block, counters), block.bytes, { startNs, endNs, filter, useIndex: options.useIndex, tailBytes: options.tailBytes }, counters);
+    if (matcher.summaryOnly) return c.rows.map((row) => ({ summary: row, spanSets: [] }));
+    // Segments by their best row, best first.
+    const bySegment = new Map<number, TraceSummary[]>();
+    for (const row of [...c.rows].sort((a, b) => compareSummaries(order, a, b))) (bySegment.get(row.segmentOffset) ?? bySegment.set(row.segmentOffset, []).get(row.segmentOffset)!).push(row);
+    const hits: Found[] = [];
+    const local: TraceFacts[] = [];
+    for (const rows of bySegment.values()) {
+      // The bound of the blocks taken so far, or of this block's own matches, whichever is stricter.
+      const taken = bound();
+      const own = local.length >= limit ? local.sort((a, b) => compareSummaries(order, a, b))[limit - 1] : undefined;
+      if ((taken && compareSummaries(order, rows[0]!, taken) > 0) || (own && compareSummaries(order, rows[0]!, own) > 0)) {
+        stoppedEarly = true;
+        break;
+      }
+      await readSegments(
+        c,
+        rows,
+        (row, trace) => {
+          const spanSets = matcher.match(trace, row);
+          if (!spanSets) return;
+          hits.push({ summary: row, spanSets });
+          local.push(row);
+        },
+        counters,
+      );
+    }
+    return hits;
+  };
+
+  const completed = await scanInOrder(
+    blocks,
+    options.concurrency ?? DEFAULT_SCAN_CONCURRENCY,
+    readBlock,
+    (hits) => keepBest(found, hits, order),
+  );
+  const all = ranked(found.values(), order);
+  return { hits: all.slice(0, limit), stoppedEarly: stoppedEarly || all.length > limit, counters, completed };
 }
 
 /**

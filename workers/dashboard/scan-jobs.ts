@@ -15,7 +15,7 @@ import type { ScanBlock } from "../../shared/search/block-scanner.ts";
 import { matcherOf, type MatcherSpec } from "../../shared/search/matcher-spec.ts";
 import { metricsOverBlocks, type MetricsFanOut, type MetricsJobResult } from "../../shared/search/metrics-blocks.ts";
 import type { Bucketing, MetricsQuery } from "../../shared/traceql/metrics.ts";
-import { searchBlockList, type SearchFanOut, type SearchJobResult } from "../../shared/search/search-blocks.ts";
+import { searchBlockList, type SearchFanOut, type SearchJobResult, type SearchOrder } from "../../shared/search/search-blocks.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
 import { scanSettings, type DashboardEnv } from "./env.ts";
 
@@ -26,6 +26,7 @@ export interface SearchJob {
   endMs: number;
   limit: number;
   cutoffNs: string | undefined;
+  order?: SearchOrder;
   blocks: ScanBlock[];
 }
 
@@ -54,6 +55,7 @@ export class ScanJobs extends WorkerEntrypoint<DashboardEnv> {
       endMs: job.endMs,
       limit: job.limit,
       cutoffNs: job.cutoffNs,
+      order: job.order,
       ...scanSettings(this.env),
     });
   }
@@ -88,7 +90,7 @@ const withoutIndexes = (blocks: ScanBlock[]) => blocks.map((b) => ({ ...b, attri
 /** The fan-out of a search, or undefined when the deployment has none. */
 export function searchFanOut(env: DashboardEnv, tenantId: string, spec: MatcherSpec, window: { startMs: number; endMs: number }): SearchFanOut | undefined {
   const f = fanOutOf(env);
-  return f && { ...f, run: ({ blocks, limit, cutoffNs }) => f.jobs.search({ tenantId, spec, ...window, limit, cutoffNs, blocks: withoutIndexes(blocks) }) };
+  return f && { ...f, run: ({ blocks, limit, cutoffNs, order }) => f.jobs.search({ tenantId, spec, ...window, limit, cutoffNs, order, blocks: withoutIndexes(blocks) }) };
 }
 
 /** The fan-out of a TraceQL metrics scan, or undefined when the deployment has none. */

@@ -7,8 +7,10 @@
  *   `maxDuration` (Go durations); `limit` (default 20, 1..1000), `start`/`end` (epoch seconds,
  *   default the last hour, at most 7 days apart), `spss` (spans per spanset, default 3, 1..1000).
  *   Answers `{traces, metrics}` in Tempo's shape, the newest traces (by start) first
- *   (`shared/search/search-blocks.ts`). `metrics.inspectedBytes` is a decimal string, as Tempo's
- *   protojson writes a uint64.
+ *   (`shared/search/search-blocks.ts`), each described from all of its fragments (root, duration,
+ *   counts, spansets of the whole trace). `order` (ours, not Tempo's): `start` (default),
+ *   `duration` (the longest matches of the whole window) or `errors` (most error spans).
+ *   `metrics.inspectedBytes` is a decimal string, as Tempo's protojson writes a uint64.
  * Tag endpoints (`shared/search/tags-query.ts`): names and values are read from the tenant's
  * blocks overlapping `start`/`end` (same defaults and bounds as search), newest first, bounded as
  * Tempo bounds them: at most `limit` (default 1000, at most 10000) names per scope or values, 5 MB
@@ -48,7 +50,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { badParam, optional, param, ParamError, parseQuery, tempoWindow, tempoWindowFields, TEMPO_STYLE, traceqlErrorBody, wholeNumber } from "../../../shared/http/params.ts";
 import type { TraceMatcher } from "../../../shared/search/matcher.ts";
-import { rootSpanNames, searchTraces } from "../../../shared/search/search-blocks.ts";
+import { rootSpanNames, SEARCH_ORDERS, searchTraces } from "../../../shared/search/search-blocks.ts";
 import { ATTRIBUTE_SCOPES, DEFAULT_TAG_LIMITS, INTRINSIC_TAGS, parseTagIdentifier, type AttributeScope, type TagLimits, type TagTarget } from "../../../shared/search/tag-catalog.ts";
 import { TagsQueryError } from "../../../shared/search/tags-matcher.ts";
 import { searchTagNames, searchTagValues } from "../../../shared/search/tags-query.ts";
@@ -65,7 +67,12 @@ const DEFAULT_SPSS = 3;
 const bad = (name: string, says: string) => badParam(TEMPO_STYLE, name, says);
 
 /** The search's parameters besides the query: `limit`, `spss` and the window. */
-const SearchQuery = z.object({ limit: optional(wholeNumber(1, MAX_LIMIT)), spss: optional(wholeNumber(1, MAX_LIMIT)), ...tempoWindowFields });
+const SearchQuery = z.object({
+  limit: optional(wholeNumber(1, MAX_LIMIT)),
+  spss: optional(wholeNumber(1, MAX_LIMIT)),
+  order: z.enum(SEARCH_ORDERS, { message: `must be one of ${SEARCH_ORDERS.join(", ")}` }).optional(),
+  ...tempoWindowFields,
+});
 
 /** The search a request asks for, as data (a fanned-out search sends it to its jobs). */
 function searchSpec(query: Record<string, string>, spss: number): MatcherSpec {
@@ -150,7 +157,7 @@ export const search = new Hono<DashboardApp>()
       if (!(err instanceof TraceQLError)) throw err;
       return c.json(traceqlErrorBody(err), 400);
     }
-    const result = await searchTraces(c.var.db, c.var.store, c.var.tenantId, matcher, { ...window, limit, spss, ...scanSettings(c.env), fanOut: searchFanOut(c.env, c.var.tenantId, spec, window) });
+    const result = await searchTraces(c.var.db, c.var.store, c.var.tenantId, matcher, { ...window, limit, spss, order: p.order, ...scanSettings(c.env), fanOut: searchFanOut(c.env, c.var.tenantId, spec, window) });
     return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) } });
   })
   .get("/search/tags", readRoute, async (c) => {
