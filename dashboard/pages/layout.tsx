@@ -74,6 +74,13 @@ export const Layout: FC<Frame & { children?: Child }> = (props) => (
               </a>
             </nav>
           )}
+          {props.project && (
+            // Any page of a project opens a trace by its id (16 or 32 hex digits), without script.
+            <form role="search" aria-label="Open a trace by ID" method="get" action={`/app/t/${props.project.id}/find-trace`} class="trace-lookup">
+              <input name="id" type="search" required maxlength={200} placeholder="Trace ID" aria-label="Trace ID" autocomplete="off" />
+              <button type="submit">Open</button>
+            </form>
+          )}
           <div class="spacer"></div>
           <button type="button" class="theme-toggle" data-theme-toggle aria-label="Switch between light and dark theme">
             Theme
