@@ -28,7 +28,9 @@ export type IntrinsicName =
   | "link:traceID"
   | "link:spanID"
   | "instrumentation:name"
-  | "instrumentation:version";
+  | "instrumentation:version"
+  /** The parent span itself: only `parent = nil` (a root span) and `parent != nil` are defined. */
+  | "parent";
 
 /**
  * `span.x` → "span", `resource.x` → "resource", `.x` → "" (span first, then resource);
@@ -96,19 +98,49 @@ export type SpansetOp = LogicalOp | StructuralOp | NegatedStructuralOp | UnionSt
 
 export type AggregateFn = "count" | "avg" | "min" | "max" | "sum";
 
+/** The comparisons a scalar filter takes (no regexes). */
+export type ScalarComparisonOp = "=" | "!=" | ">" | ">=" | "<" | "<=";
+
+/** A number computed from spansets: what a scalar filter compares. */
+export type ScalarExpr =
+  /** A number or duration. */
+  | Literal
+  /** `count()`, `avg(duration)`, `max(.a + 1)`: over the spans of the spanset at hand. */
+  | { kind: "aggregate"; fn: AggregateFn; field: Condition | undefined; pos: Position }
+  | { kind: "scalarArithmetic"; op: ArithmeticOp; left: ScalarExpr; right: ScalarExpr; pos: Position }
+  /** `({ .a } | by(name) | count())`: the aggregate of each spanset the pipeline yields. */
+  | { kind: "scalarPipeline"; pipeline: SpansetExpr; fn: AggregateFn; field: Condition | undefined; pos: Position };
+
 export type Stage =
   /** `| { … }` or `| ({ … } > { … })`: filters the spans of each spanset. */
   | { kind: "filter"; expr: SpansetExpr; pos: Position }
-  /** `| count() > 3`, `| avg(duration) >= 1s`: keeps the spansets whose aggregate compares true. */
-  | { kind: "aggregate"; fn: AggregateFn; field: Field | undefined; op: ComparisonOp; value: Literal; pos: Position }
-  | { kind: "by"; fields: Field[]; pos: Position }
-  | { kind: "select"; fields: Field[]; pos: Position };
+  /**
+   * `| count() > 3`, `| avg(duration) >= 1s`, `| max(.a + 1) > 3`: keeps the spansets whose
+   * aggregate compares true with the number, labelled with the aggregate's value.
+   */
+  | { kind: "aggregate"; fn: AggregateFn; field: Condition | undefined; op: ComparisonOp; value: Literal; pos: Position }
+  /** Any other scalar filter (`count() + 1 > 2`, `2 < count()`, pipelines compared): keeps the spansets it holds for. */
+  | { kind: "scalarFilter"; op: ScalarComparisonOp; left: ScalarExpr; right: ScalarExpr; pos: Position }
+  /** `by(f)`, `by(.a * 2)`: splits each spanset by the value. */
+  | { kind: "by"; fields: Condition[]; pos: Position }
+  | { kind: "select"; fields: Field[]; pos: Position }
+  /** Merges the spansets into one (undoes by()). */
+  | { kind: "coalesce"; pos: Position };
 
 export type SpansetExpr =
-  /** `{}` (cond undefined) or `{ cond }`. */
-  | { kind: "selector"; cond: Condition | undefined; pos: Position }
+  /**
+   * `{}` (cond undefined) or `{ cond }`. `implicit`: the `{ }` a pipeline that starts with a
+   * stage (`count() > 2 | { .a }`, `select(.a)`) reads, which is not printed.
+   */
+  | { kind: "selector"; cond: Condition | undefined; pos: Position; implicit?: true }
   | { kind: "spansetOp"; op: SpansetOp; left: SpansetExpr; right: SpansetExpr; pos: Position }
   | { kind: "pipeline"; source: SpansetExpr; stages: Stage[]; pos: Position };
 
-/** A whole query. */
-export type Query = SpansetExpr;
+/** `with(name = value, …)` after a query: Tempo's query hints. */
+export interface QueryHint {
+  name: string;
+  value: string | number | boolean;
+}
+
+/** A whole query; `hints` when it ends in `with(…)`. */
+export type Query = SpansetExpr & { hints?: QueryHint[] };

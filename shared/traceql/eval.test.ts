@@ -227,6 +227,47 @@ const TABLE: [string, string][] = [
   ['{ } | { kind = client }', "12"],
   ['{ } | select(span.http.url) | count() > 3', "125"],
   ['({ kind = server } | count() > 1) && { kind = client }', "12"],
+  // Scalar filters first in a pipeline read the whole trace (span counts: 4, 5, 2, 1, 5).
+  ["count() > 4 | { kind = client }", "2"],
+  ["count() = 1 | { true }", "4"],
+  ["(count() > 1) | { kind = consumer }", "3"],
+  // Average durations: a1 (1200+1100+1000+700)/4 = 1000ms, a2 (3000+2800+2000+1900+300)/5 = 2000ms.
+  ["avg(duration) > 1s", "2"],
+  ["avg(duration) >= 1s", "12"],
+  ["max(duration) > 2s | { status = error }", "2"],
+  // Aggregates of expressions (db.rows: 3 in a1, 10 in a2).
+  ["{ } | max(span.db.rows + 1) > 5", "2"],
+  ["{ } | max(span.db.rows * 2) = 6", "1"],
+  ["{ } | sum(span:childCount) = 4", "25"],
+  // Scalar arithmetic and numbers on either side.
+  ["{ } | count() + 1 > 5", "25"],
+  ["{ } | count() * 2 = 4", "3"],
+  ["{ } | 2 < count()", "125"],
+  ["{ } | max(duration) - min(duration) > 2s", "2"],
+  ["{ } | 3 > 2", "12345"],
+  ["{ } | 3 < 2", ""],
+  // Wrapped pipelines compared (servers/clients: a1 2/2, a2 3/2, a3 0/0, a4 1/0, a5 0/0); a
+  // pipeline that yields no spanset has no value, so a3's 0 = 0 does not hold.
+  ["({ kind = server } | count()) = ({ kind = client } | count())", "1"],
+  ["({ kind = server } | avg(duration)) > ({ kind = client } | avg(duration))", "12"],
+  ["({ kind = server } | count()) + ({ kind = client } | count()) >= 4", "12"],
+  ["({ kind = server } | count()) > 2", "2"],
+  // Per service: a1 frontend 2, cart 2; a2 frontend 1, checkout 3, payment 1; a5 api 5.
+  ["({ } | by(resource.service.name) | count()) > 2", "25"],
+  // by() and select() first; by() of an expression; coalesce().
+  ["by(resource.service.name) | count() = 1", "24"],
+  ["select(span.db.rows) | { kind = client }", "12"],
+  ["{ } | by(span.db.rows * 2) | count() = 1", "124"],
+  ["{ } | by(resource.service.name) | coalesce() | count() = 5", "25"],
+  ["{ } | by(resource.service.name) | count() = 1 | coalesce()", "24"],
+  // Root spans.
+  ["{ parent = nil }", "12345"],
+  ["{ parent = nil && kind = server }", "124"],
+  ["{ parent != nil && kind = server }", "12"],
+  ["{ parent != nil && kind = producer }", ""],
+  // Hints are accepted and change nothing.
+  ["{ kind = consumer } with(sample=true)", "3"],
+  ["{ } | count() > 4 with(most_recent=true, sample=0.5)", "25"],
 ];
 
 describe("TraceQL conformance", () => {
@@ -291,6 +332,35 @@ describe("TraceQL conformance", () => {
     ]);
     const [c] = run("{ kind = internal } | count() > 2");
     expect(c?.sets[0]?.attributes).toEqual([{ key: "count()", value: { intValue: "3" } }]);
+  });
+
+  it("returns a pipeline's spans: a scalar filter keeps its input spanset whole", () => {
+    expect(spanIds("count() = 2 | { }")).toEqual(["331", "332"]);
+    expect(spanIds("({ kind = server } | count()) = ({ kind = client } | count())")).toEqual(["111", "112", "113", "114"]);
+    expect(spanIds("{ parent = nil }")).toEqual(["111", "221", "331", "441", "551"]);
+    const [hit] = run("select(span.db.rows, nestedSetLeft, kind) | { name = \"SELECT cart\" }");
+    expect(hit?.sets[0]?.spans[0]?.attributes).toEqual([
+      { key: "db.rows", value: { intValue: "3" } },
+      { key: "nestedSetLeft", value: { intValue: "4" } },
+      { key: "kind", value: { stringValue: "client" } },
+    ]);
+  });
+
+  it("labels by() of expressions and aggregates of expressions; coalesce() merges and drops labels", () => {
+    const byRows = run("{ span.db.rows != nil } | by(span.db.rows * 2)").flatMap((h) => h.sets.map((s) => s.attributes));
+    expect(byRows).toEqual([[{ key: "by(span.db.rows * 2)", value: { intValue: "6" } }], [{ key: "by(span.db.rows * 2)", value: { intValue: "20" } }]]);
+    const [agg] = run("{ } | max(span.db.rows + 1) > 5");
+    expect(agg?.sets[0]?.attributes).toEqual([{ key: "max(span.db.rows + 1)", value: { intValue: "11" } }]);
+    const merged = run("{ status = error } | by(resource.service.name) | coalesce()").map((h) => [h.trace, h.sets.map((s) => [s.matched, s.attributes])]);
+    expect(merged).toEqual([["2", [[3, undefined]]], ["5", [[1, undefined]]]]);
+  });
+
+  it("prunes nothing it does not understand in the new pipeline forms", () => {
+    for (const q of ["count() > 4 | { kind = client }", "({ .x = 1 } | count()) >= 1", "select(.a)", "by(name) | { }", "{ parent = nil }"]) {
+      const m = compileTraceQL(q);
+      expect(m.indexCondition?.kind ?? "all", q).toBe("all");
+      expect(DATA.every((t) => m.mayMatch(t.summary)), q).toBe(true);
+    }
   });
 
   it("prunes on the summary row", () => {

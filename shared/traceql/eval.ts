@@ -17,10 +17,10 @@ import type { KeyValue, ResourceSpans } from "../model/span.ts";
 import { type Ctx, fromStatic, hexKey, perElement, readField, toAnyValue, type Value } from "./field-values.ts";
 import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts";
 import { applyArithmetic } from "../query/arithmetic.ts";
-import type { ComparisonOp, Condition, Field, Query, SpansetExpr, Stage } from "./ast.ts";
+import type { AggregateFn, ComparisonOp, Condition, Field, Query, ScalarExpr, SpansetExpr, Stage } from "./ast.ts";
 import { compileRegex, parseTraceQL } from "./parser.ts";
 import { buildIndex, structural, union, type SpanNode, type Spanset, type SpansetFn as TreeSpansetFn } from "./span-tree.ts";
-import { formatField } from "./stringify.ts";
+import { formatCondition } from "./stringify.ts";
 
 const isNumeric = (v: Value): v is { type: "number" | "duration"; value: number } => v.type === "number" || v.type === "duration";
 
@@ -216,6 +216,68 @@ function compileSpanset(e: SpansetExpr): SpansetFn {
 
 type StageFn = (sets: Spanset[], ctx: Ctx) => Spanset[];
 
+type NumericValue = { type: "number" | "duration"; value: number };
+
+/**
+ * An aggregate over a spanset's spans: count() always, the others over the spans whose argument
+ * is a number or duration (none: no value). A duration argument gives a duration.
+ */
+function compileAggregate(fn: AggregateFn, field: Condition | undefined): (set: Spanset, ctx: Ctx) => NumericValue | undefined {
+  if (fn === "count" || !field) return (set) => ({ type: "number", value: set.spans.length });
+  const read = compileValue(field);
+  return (set, ctx) => {
+    const nums: number[] = [];
+    let duration = false;
+    for (const n of set.spans) {
+      const v = read(n, ctx);
+      if (v !== undefined && isNumeric(v)) {
+        nums.push(v.value);
+        duration ||= v.type === "duration";
+      }
+    }
+    if (!nums.length) return undefined;
+    const sum = nums.reduce((a, b) => a + b, 0);
+    const x = fn === "sum" ? sum : fn === "avg" ? sum / nums.length : fn === "min" ? Math.min(...nums) : Math.max(...nums);
+    return { type: duration ? "duration" : "number", value: x };
+  };
+}
+
+/**
+ * A scalar expression on one spanset: its values. An aggregate gives one (none when it has no
+ * numbers to aggregate), a scalar pipeline one per spanset it yields from the spanset (none when
+ * it yields none), arithmetic every combination of its sides' values.
+ */
+function compileScalar(e: ScalarExpr): (set: Spanset, ctx: Ctx) => NumericValue[] {
+  switch (e.kind) {
+    case "literal": {
+      const v = fromStatic(e.value);
+      const out = v !== undefined && isNumeric(v) ? [v] : [];
+      return () => out;
+    }
+    case "aggregate": {
+      const agg = compileAggregate(e.fn, e.field);
+      return (set, ctx) => {
+        const v = agg(set, ctx);
+        return v ? [v] : [];
+      };
+    }
+    case "scalarPipeline": {
+      const run = compileSpanset(e.pipeline);
+      const agg = compileAggregate(e.fn, e.field);
+      return (set, ctx) => run(set, ctx).flatMap((s) => agg(s, ctx) ?? []);
+    }
+    case "scalarArithmetic": {
+      const l = compileScalar(e.left);
+      const r = compileScalar(e.right);
+      const op = e.op;
+      return (set, ctx) => {
+        const rs = r(set, ctx);
+        return l(set, ctx).flatMap((a) => rs.map((b): NumericValue => ({ type: a.type, value: applyArithmetic(op, a.value, b.value) })));
+      };
+    }
+  }
+}
+
 function compileStage(s: Stage): StageFn {
   switch (s.kind) {
     case "filter": {
@@ -225,14 +287,21 @@ function compileStage(s: Stage): StageFn {
     case "select":
       // select() only chooses which attributes are returned; that is collected at compile time.
       return (sets) => sets;
+    case "coalesce":
+      // Tempo: every spanset's spans in one spanset, without the by() and aggregate labels.
+      return (sets) => {
+        const merged = union(sets);
+        return merged.map((m) => ({ spans: m.spans, attributes: [] }));
+      };
     case "by": {
-      const key = `by(${s.fields.map(formatField).join(", ")})`;
+      const key = `by(${s.fields.map((f) => formatCondition(f)).join(", ")})`;
+      const reads = s.fields.map((f) => compileValue(f));
       return (sets, ctx) => {
         const out: Spanset[] = [];
         for (const set of sets) {
           const groups = new Map<string, Spanset>();
           for (const n of set.spans) {
-            const values = s.fields.map((f) => readField(f, n, ctx));
+            const values = reads.map((read) => read(n, ctx));
             const k = JSON.stringify(values);
             let g = groups.get(k);
             if (!g) {
@@ -250,40 +319,44 @@ function compileStage(s: Stage): StageFn {
       };
     }
     case "aggregate": {
-      const key = `${s.fn}(${s.field ? formatField(s.field) : ""})`;
+      const key = `${s.fn}(${s.field ? formatCondition(s.field) : ""})`;
       const target = fromStatic(s.value.value);
-      const field = s.field;
+      const agg = compileAggregate(s.fn, s.field);
       const op = s.op;
       return (sets, ctx) =>
         sets.flatMap((set) => {
-          let result: Value | undefined;
-          if (s.fn === "count") result = { type: "number", value: set.spans.length };
-          else {
-            const nums: number[] = [];
-            let duration = false;
-            for (const n of set.spans) {
-              const v = readField(field as Field, n, ctx);
-              if (v !== undefined && isNumeric(v)) {
-                nums.push(v.value);
-                duration ||= v.type === "duration";
-              }
-            }
-            if (nums.length) {
-              const sum = nums.reduce((a, b) => a + b, 0);
-              const x = s.fn === "sum" ? sum : s.fn === "avg" ? sum / nums.length : s.fn === "min" ? Math.min(...nums) : Math.max(...nums);
-              result = { type: duration ? "duration" : "number", value: x };
-            }
-          }
+          const result = agg(set, ctx);
           if (result === undefined || target === undefined || !compareValues(op, result, target)) return [];
           return [{ spans: set.spans, attributes: [...set.attributes, { key, value: toAnyValue(result) }] }];
+        });
+    }
+    case "scalarFilter": {
+      const l = compileScalar(s.left);
+      const r = compileScalar(s.right);
+      const op = s.op;
+      // Holds when some value of the left compares true with some value of the right.
+      return (sets, ctx) =>
+        sets.filter((set) => {
+          const rs = r(set, ctx);
+          return rs.length > 0 && l(set, ctx).some((a) => rs.some((b) => compareValues(op, a, b)));
         });
     }
   }
 }
 
-/** Attribute fields the query names (conditions, by, aggregates, select), to be returned with each span. */
-function referencedFields(q: Query): Field[] {
+/** Fields the query names (conditions, by, aggregates, select), to be returned with each span; `selected`: select()'s. */
+function referencedFields(q: Query): { fields: Field[]; selected: Set<Field> } {
   const out: Field[] = [];
+  const selected = new Set<Field>();
+  const scalar = (e: ScalarExpr): void => {
+    if (e.kind === "aggregate" || e.kind === "scalarPipeline") {
+      if (e.kind === "scalarPipeline") spanset(e.pipeline);
+      if (e.field) conditionFields(e.field, out);
+    } else if (e.kind === "scalarArithmetic") {
+      scalar(e.left);
+      scalar(e.right);
+    }
+  };
   const spanset = (e: SpansetExpr): void => {
     if (e.kind === "selector") {
       if (e.cond) conditionFields(e.cond, out);
@@ -295,23 +368,32 @@ function referencedFields(q: Query): Field[] {
       for (const st of e.stages) {
         if (st.kind === "filter") spanset(st.expr);
         else if (st.kind === "aggregate") {
-          if (st.field) out.push(st.field);
-        } else out.push(...st.fields);
+          if (st.field) conditionFields(st.field, out);
+        } else if (st.kind === "scalarFilter") {
+          scalar(st.left);
+          scalar(st.right);
+        } else if (st.kind === "by") for (const f of st.fields) conditionFields(f, out);
+        else if (st.kind === "select") {
+          out.push(...st.fields);
+          for (const f of st.fields) selected.add(f);
+        }
       }
     }
   };
   spanset(q);
-  return out;
+  return { fields: out, selected };
 }
 
 /** Intrinsics returned as span attributes (name and duration already have their own fields). */
 const RETURNED_INTRINSICS = new Set(["status", "statusMessage", "kind"]);
+/** Intrinsics select() cannot return as attributes: their own fields, or no value. */
+const UNSELECTABLE_INTRINSICS = new Set(["name", "duration", "parent"]);
 
-function spanAttributes(fields: Field[], n: SpanNode, ctx: Ctx): KeyValue[] {
+function spanAttributes(fields: Field[], selected: Set<Field>, n: SpanNode, ctx: Ctx): KeyValue[] {
   const out: KeyValue[] = [];
   const seen = new Set<string>();
   for (const f of fields) {
-    if (f.kind === "intrinsic" && !RETURNED_INTRINSICS.has(f.name)) continue;
+    if (f.kind === "intrinsic" && !RETURNED_INTRINSICS.has(f.name) && !(selected.has(f) && !UNSELECTABLE_INTRINSICS.has(f.name))) continue;
     const key = f.name;
     if (seen.has(key)) continue;
     const v = readField(f, n, ctx);
@@ -441,7 +523,7 @@ export function compileQuery(ast: Query, options: CompileOptions = {}): TraceMat
   const spss = options.spss ?? 3;
   const run = compileSpanset(ast);
   const prune = spansetPrune(ast);
-  const fields = referencedFields(ast);
+  const { fields, selected } = referencedFields(ast);
   const summaryOnly = isSummaryOnly(ast);
   return {
     summaryOnly,
@@ -458,7 +540,7 @@ export function compileQuery(ast: Query, options: CompileOptions = {}): TraceMat
           name: n.span.name,
           startTimeUnixNano: n.span.startTimeUnixNano,
           durationNanos: n.durationNanos.toString(),
-          attributes: spanAttributes(fields, n, ctx),
+          attributes: spanAttributes(fields, selected, n, ctx),
         }));
         const m: SpansetMatch = { spans, matched: set.spans.length };
         if (set.attributes.length) m.attributes = set.attributes;

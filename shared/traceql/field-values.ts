@@ -159,6 +159,9 @@ export function readField(f: Field, node: SpanNode | undefined, ctx: Ctx): Value
       return s.parentSpanId === "" ? undefined : { type: "string", value: hexKey(s.parentSpanId) };
     case "span:childCount":
       return { type: "number", value: node.children.length };
+    case "parent":
+      // Present (and comparable to nothing) unless the span is a root: `parent = nil` finds roots.
+      return s.parentSpanId === "" ? undefined : { type: "other" };
     case "nestedSetLeft":
       return { type: "number", value: node.nestedLeft };
     case "nestedSetRight":

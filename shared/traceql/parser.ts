@@ -7,14 +7,20 @@
  *   < every structural operator (`>` `>>` `<` `<<` `~`, negated `!>` …, union `&>` …);
  * - inside a selector: `&&` `||` (one level) < comparisons < `+ -` < unary `!` `-` < `* / %` < `^`,
  *   so `!a = b` is `(!a) = b` and `-a * b` is `-(a * b)`.
+ * Pipelines (Tempo's grammar): a pipeline starts with a spanset expression, a scalar filter,
+ * `by()` or `select()` (the last three read the whole trace, an implicit `{ }`); its stages are
+ * spanset filters, scalar filters, `by()`, `select()` and `coalesce()`. A scalar filter compares
+ * two scalar expressions (aggregates and numbers under `+ - * / % ^`); at the root only, wrapped
+ * scalar pipelines `({ ... } | count())` may be compared with each other or with one number.
+ * Where a `(` may open either a spanset or a scalar, both readings are tried. A query may end in
+ * `with(name = value, ...)` hints.
  * Types are checked after parsing (validate.ts). Valid TraceQL this engine cannot run (metrics
- * functions, other scopes) fails with a TraceQLError whose `unsupported` names the construct.
+ * functions outside the metrics path) fails with a TraceQLError whose `unsupported` names the construct.
  */
 import type {
-  AggregateFn, ArithmeticOp, AttributeScope, ComparisonOp, Condition, Field, IntrinsicName, Literal, Query, SpansetExpr,
-  SpansetOp, Stage, Static,
+  AggregateFn, ArithmeticOp, AttributeScope, ComparisonOp, Condition, Field, IntrinsicName, Literal, Query, QueryHint,
+  ScalarComparisonOp, ScalarExpr, SpansetExpr, SpansetOp, Stage, Static,
 } from "./ast.ts";
-import { conditionFields } from "./fields.ts";
 import { TraceQLError, tokenize } from "./lexer.ts";
 import type { Position, Token } from "./lexer.ts";
 import { validateQuery } from "./validate.ts";
@@ -53,6 +59,7 @@ const INTRINSICS: Record<string, IntrinsicName> = {
   "link:spanID": "link:spanID",
   "instrumentation:name": "instrumentation:name",
   "instrumentation:version": "instrumentation:version",
+  parent: "parent",
 };
 
 const SCOPES = new Set<string>(["span", "resource", "", "event", "link", "instrumentation", "parent", "parent.span", "parent.resource"]);
@@ -60,7 +67,7 @@ const SCOPES = new Set<string>(["span", "resource", "", "event", "link", "instru
 const STATUS_VALUES: Record<string, number> = { unset: 0, ok: 1, error: 2 };
 const KIND_VALUES: Record<string, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
 
-const COMPARISONS = new Set<string>(["=", "!=", ">", ">=", "<", "<=", "=~", "!~"]);
+const SCALAR_COMPARISONS = new Set<string>(["=", "!=", ">", ">=", "<", "<="]);
 const ARITHMETIC = new Set<string>(["+", "-", "*", "/", "%", "^"]);
 const STRUCTURAL = [">", ">>", "<", "<<", "~", "!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<", "&~"];
 const SPANSET_PREC: Record<string, number> = { "||": 1, "&&": 1, ...Object.fromEntries(STRUCTURAL.map((op) => [op, 2])) };
@@ -76,7 +83,6 @@ const METRICS_FUNCTIONS = new Set<string>([
   "rate", "count_over_time", "min_over_time", "max_over_time", "avg_over_time", "sum_over_time",
   "quantile_over_time", "histogram_over_time", "compare", "topk", "bottomk",
 ]);
-const UNSUPPORTED_INTRINSICS = new Set<string>(["parent", "trace:rootSpan"]);
 
 function describe(t: Token): string {
   return t.kind === "eof" ? "end of query" : `"${t.text}"`;
@@ -112,31 +118,118 @@ class Parser {
     return this.next();
   }
 
+  /** Runs `parse`; on a TraceQLError puts the position back and returns the error instead. */
+  private attempt<T>(parse: () => T): T | TraceQLError {
+    const saved = this.i;
+    try {
+      return parse();
+    } catch (e) {
+      if (!(e instanceof TraceQLError)) throw e;
+      this.i = saved;
+      return e;
+    }
+  }
+
+  /** Of two failed readings, the one that got further (its error says the most). */
+  private static further(a: TraceQLError, b: TraceQLError): TraceQLError {
+    return b.offset > a.offset ? b : a;
+  }
+
   parseQuery(): Query {
     const first = this.peek();
     if (first.kind === "eof") this.fail("a spanset selector \"{\"");
-    // Tempo lets a pipeline start with a scalar filter, by() or select(): valid, not run here.
-    if (first.kind === "ident" && (AGGREGATES.has(first.text) || first.text === "by" || first.text === "select")) {
-      this.unsupported(`a pipeline starting with ${first.text}()`, first.pos);
-    }
-    const q = this.parsePipeline();
+    const q: Query = this.parseRoot();
     const t = this.peek();
-    if (t.kind !== "eof") {
-      if (t.kind === "ident" && t.text === "with") this.unsupported("query hints with()", t.pos);
-      this.fail("a spanset operator or \"|\"");
+    if (t.kind === "ident" && t.text === "with") {
+      const hints = this.parseHints();
+      if (this.peek().kind !== "eof") this.fail("end of query");
+      return { ...q, hints };
     }
+    if (t.kind !== "eof") this.fail("a spanset operator or \"|\"");
     return q;
   }
 
+  /** A spanset pipeline, or (Tempo's root-only form) scalar pipelines compared: `({ .a } | count()) > ({ .b } | count())`. */
+  private parseRoot(): SpansetExpr {
+    const atEnd = () => {
+      const t = this.peek();
+      return t.kind === "eof" || (t.kind === "ident" && t.text === "with");
+    };
+    const spansets = this.attempt(() => {
+      const e = this.parsePipeline();
+      if (!atEnd()) this.fail("a spanset operator or \"|\"");
+      return e;
+    });
+    if (!(spansets instanceof TraceQLError)) return spansets;
+    if (!this.isOp("(")) throw spansets;
+    const scalar = this.attempt(() => {
+      const e = this.parseScalarPipelineFilter();
+      if (!atEnd()) this.fail("end of query");
+      return e;
+    });
+    if (!(scalar instanceof TraceQLError)) return scalar;
+    throw Parser.further(spansets, scalar);
+  }
+
+  /** `with(name = value, ...)`: Tempo's query hints. */
+  private parseHints(): QueryHint[] {
+    this.next();
+    this.expectOp("(");
+    const hints: QueryHint[] = [];
+    for (;;) {
+      const name = this.next();
+      if (name.kind !== "ident") this.fail("a hint name", name);
+      this.expectOp("=");
+      const v = this.next();
+      let value: string | number | boolean;
+      if (v.kind === "ident" && (v.text === "true" || v.text === "false")) value = v.text === "true";
+      else if ((v.kind === "int" || v.kind === "float" || v.kind === "string") && v.value !== undefined) value = v.value;
+      else if (v.kind === "duration") value = v.text;
+      else return this.fail("a hint value", v);
+      hints.push({ name: name.text, value });
+      if (!this.isOp(",")) break;
+      this.next();
+    }
+    this.expectOp(")", "\")\" or \",\"");
+    return hints;
+  }
+
+  /**
+   * `source | stage | ...`. A pipeline may start with a scalar filter, by() or select(), which
+   * then read every span of the trace (an implicit `{ }`).
+   */
   private parsePipeline(): SpansetExpr {
-    const source = this.parseSpanset(1);
-    if (!this.isOp("|")) return source;
+    const first = this.peek();
+    let source: SpansetExpr;
     const stages: Stage[] = [];
+    if (first.kind === "op" && first.text === "{") source = this.parseSpanset(1);
+    else if (first.kind === "op" && first.text === "(") {
+      // `({ .a } | count() > 1)` or `(count() + 1) > 2 | { }`: a spanset, else a scalar filter.
+      const spanset = this.attempt(() => this.parseSpanset(1));
+      if (spanset instanceof TraceQLError) {
+        const scalar = this.attempt(() => this.parseScalarFilter());
+        if (scalar instanceof TraceQLError) throw Parser.further(spanset, scalar);
+        source = { kind: "selector", cond: undefined, pos: first.pos, implicit: true };
+        stages.push(scalar);
+      } else source = spanset;
+    } else if (first.kind === "ident" && first.text === "coalesce") {
+      return this.fail("a spanset selector \"{\" (a pipeline cannot start with coalesce())");
+    } else if (this.startsStage(first)) {
+      source = { kind: "selector", cond: undefined, pos: first.pos, implicit: true };
+      stages.push(this.parseStage());
+    } else source = this.parseSpanset(1);
+    if (!stages.length && !this.isOp("|")) return source;
     while (this.isOp("|")) {
       this.next();
       stages.push(this.parseStage());
     }
     return { kind: "pipeline", source, stages, pos: source.pos };
+  }
+
+  /** A token that starts a stage other than a spanset filter. */
+  private startsStage(t: Token): boolean {
+    if (t.kind === "ident") return AGGREGATES.has(t.text) || t.text === "by" || t.text === "select";
+    return t.kind === "int" || t.kind === "float" || t.kind === "duration" || (t.kind === "op" && t.text === "-");
   }
 
   private parseSpanset(minPrec: number): SpansetExpr {
@@ -176,56 +269,182 @@ class Parser {
 
   private parseStage(): Stage {
     const t = this.peek();
-    if (t.kind === "op" && (t.text === "{" || t.text === "(")) {
-      return { kind: "filter", expr: this.parseSpanset(1), pos: t.pos };
+    if (t.kind === "op" && t.text === "{") return { kind: "filter", expr: this.parseSpanset(1), pos: t.pos };
+    if (t.kind === "op" && t.text === "(") {
+      const filter = this.attempt(() => this.parseSpanset(1));
+      if (!(filter instanceof TraceQLError)) return { kind: "filter", expr: filter, pos: t.pos };
+      const scalar = this.attempt(() => this.parseScalarFilter());
+      if (scalar instanceof TraceQLError) throw Parser.further(filter, scalar);
+      return scalar;
     }
-    if (t.kind !== "ident") return this.fail("a pipeline stage");
-    if (METRICS_FUNCTIONS.has(t.text)) this.unsupported(`metrics function ${t.text}()`, t.pos);
-    if (t.text === "coalesce") this.unsupported("coalesce()", t.pos);
-    if (t.text === "with") this.unsupported("query hints with()", t.pos);
-    if (t.text === "by" || t.text === "select") {
+    if (t.kind === "ident" && METRICS_FUNCTIONS.has(t.text)) this.unsupported(`metrics function ${t.text}()`, t.pos);
+    if (t.kind === "ident" && t.text === "coalesce") {
       this.next();
       this.expectOp("(");
-      const fields: Field[] = [this.parseField(t.text === "by")];
+      this.expectOp(")");
+      return { kind: "coalesce", pos: t.pos };
+    }
+    if (t.kind === "ident" && t.text === "by") {
+      this.next();
+      this.expectOp("(");
+      const fields: Condition[] = [this.parseCondition(1)];
       while (this.isOp(",")) {
         this.next();
-        fields.push(this.parseField(t.text === "by"));
+        fields.push(this.parseCondition(1));
       }
       this.expectOp(")", "\")\" or \",\"");
-      return { kind: t.text, fields, pos: t.pos };
+      return { kind: "by", fields, pos: t.pos };
     }
-    if (AGGREGATES.has(t.text)) {
+    if (t.kind === "ident" && t.text === "select") {
       this.next();
-      const fn = t.text as AggregateFn;
       this.expectOp("(");
-      let field: Field | undefined;
-      if (fn !== "count") field = this.parseField(true);
-      this.expectOp(")", fn === "count" ? "\")\"" : "\")\"");
-      const opTok = this.peek();
-      if (opTok.kind !== "op" || !COMPARISONS.has(opTok.text) || opTok.text === "=~" || opTok.text === "!~") {
-        if (opTok.kind === "op" && ARITHMETIC.has(opTok.text)) this.unsupported(`arithmetic operator "${opTok.text}"`, opTok.pos);
-        this.fail("a comparison operator");
+      const fields: Field[] = [this.parseField()];
+      while (this.isOp(",")) {
+        this.next();
+        fields.push(this.parseField());
       }
-      this.next();
-      const valueTok = this.peek();
-      const value = this.parseUnary();
-      // Scalar filters compare numbers: Tempo's grammar takes no string, status or kind here.
-      const numeric = value.kind === "literal" && (value.value.type === "int" || value.value.type === "float" || value.value.type === "duration");
-      if (!numeric) this.fail("a number or duration", valueTok);
-      return { kind: "aggregate", fn, field, op: opTok.text as ComparisonOp, value, pos: t.pos };
+      this.expectOp(")", "\")\" or \",\"");
+      return { kind: "select", fields, pos: t.pos };
     }
+    if (this.startsStage(t)) return this.parseScalarFilter();
     return this.fail("a pipeline stage");
   }
 
-  /** A field for by()/select()/aggregates: an attribute or an intrinsic. */
-  /** A field for by()/select()/aggregates; by() and aggregates also take expressions in Tempo. */
-  private parseField(expressions: boolean): Field {
+  /** select()'s arguments: an attribute or an intrinsic (Tempo takes no expressions there). */
+  private parseField(): Field {
     const t = this.peek();
-    const v = expressions ? this.parseCondition(1) : this.parseOperand();
+    const v = this.parseOperand();
     if (v.kind === "attribute" || v.kind === "intrinsic") return v;
-    if (!expressions) return this.fail("an attribute or intrinsic", t);
-    if (!conditionFields(v).length) throw new TraceQLError("a grouping or aggregate expression must read a field of the span", t.pos);
-    return this.unsupported("expressions in by() and aggregates", t.pos);
+    return this.fail("an attribute or intrinsic", t);
+  }
+
+  /** `count() > 2`, `avg(duration) + 1s <= max(duration)`: two scalar expressions compared. */
+  private parseScalarFilter(): Stage {
+    const t = this.peek();
+    const left = this.parseScalar(3, false);
+    const op = this.scalarComparison();
+    const right = this.parseScalar(3, false);
+    if (left.kind === "aggregate" && right.kind === "literal") {
+      return { kind: "aggregate", fn: left.fn, field: left.field, op, value: right, pos: left.pos };
+    }
+    return { kind: "scalarFilter", op, left, right, pos: t.pos };
+  }
+
+  private scalarComparison(): ScalarComparisonOp {
+    const t = this.peek();
+    if (t.kind !== "op" || !SCALAR_COMPARISONS.has(t.text)) this.fail("a comparison operator");
+    this.next();
+    return t.text as ScalarComparisonOp;
+  }
+
+  /**
+   * Tempo's root-only form: arithmetic over wrapped scalar pipelines `({ ... } | count())`,
+   * compared with another such expression or with one number.
+   */
+  private parseScalarPipelineFilter(): SpansetExpr {
+    const t = this.peek();
+    const left = this.parseScalar(3, true);
+    const op = this.scalarComparison();
+    const n = this.peek();
+    const right = n.kind === "op" && n.text === "(" ? this.parseScalar(3, true) : this.parseNumber();
+    const stage: Stage = { kind: "scalarFilter", op, left, right, pos: t.pos };
+    return { kind: "pipeline", source: { kind: "selector", cond: undefined, pos: t.pos, implicit: true }, stages: [stage], pos: t.pos };
+  }
+
+  /**
+   * A scalar expression by precedence climbing (`+ -` < `* / %` < `^`). `pipelines`: its operands
+   * are wrapped scalar pipelines (the root form); otherwise aggregates and numbers.
+   */
+  private parseScalar(minPrec: number, pipelines: boolean): ScalarExpr {
+    let left = pipelines ? this.parseScalarPipelinePrimary() : this.parseScalarPrimary();
+    for (;;) {
+      const t = this.peek();
+      const prec = t.kind === "op" && ARITHMETIC.has(t.text) ? CONDITION_PREC[t.text] : undefined;
+      if (prec === undefined || prec < minPrec) return left;
+      this.next();
+      const right = this.parseScalar(t.text === "^" ? prec : prec + 1, pipelines);
+      left = { kind: "scalarArithmetic", op: t.text as ArithmeticOp, left, right, pos: t.pos };
+    }
+  }
+
+  private parseScalarPrimary(): ScalarExpr {
+    const t = this.peek();
+    if (t.kind === "op" && t.text === "(") {
+      this.next();
+      const inner = this.parseScalar(3, false);
+      this.expectOp(")", "\")\" or an operator");
+      return inner;
+    }
+    if (t.kind === "ident" && AGGREGATES.has(t.text)) {
+      const a = this.parseAggregate();
+      return { kind: "aggregate", ...a, pos: t.pos };
+    }
+    return this.parseNumber();
+  }
+
+  /** A number or duration, with an optional minus (Tempo's scalar statics: no strings, statuses or kinds). */
+  private parseNumber(): Literal {
+    const t = this.peek();
+    const neg = t.kind === "op" && t.text === "-";
+    if (neg) this.next();
+    const v = this.next();
+    if ((v.kind === "int" || v.kind === "float" || v.kind === "duration") && typeof v.value === "number") {
+      return { kind: "literal", value: { type: v.kind, value: neg ? -v.value : v.value }, pos: t.pos };
+    }
+    return this.fail("an aggregate such as count() or a number", v);
+  }
+
+  /** `count()`, `avg(expr)`; the expression's type is checked by the validator. */
+  private parseAggregate(): { fn: AggregateFn; field: Condition | undefined } {
+    const fn = this.next().text as AggregateFn;
+    this.expectOp("(");
+    const field = fn === "count" ? undefined : this.parseCondition(1);
+    this.expectOp(")");
+    return { fn, field };
+  }
+
+  /** `( pipeline | aggregate )` or `( scalar pipeline expression )`. */
+  private parseScalarPipelinePrimary(): ScalarExpr {
+    const open = this.expectOp("(");
+    const wrapped = this.attempt((): ScalarExpr => {
+      const pipeline = this.parsePipelineUntilAggregate();
+      return { kind: "scalarPipeline", pipeline: pipeline.pipeline, fn: pipeline.fn, field: pipeline.field, pos: open.pos };
+    });
+    if (!(wrapped instanceof TraceQLError)) {
+      this.expectOp(")");
+      return wrapped;
+    }
+    const nested = this.attempt(() => this.parseScalar(3, true));
+    if (nested instanceof TraceQLError) throw Parser.further(wrapped, nested);
+    this.expectOp(")", "\")\" or an operator");
+    return nested;
+  }
+
+  /** A spanset pipeline whose last stage is a bare aggregate followed by `)`. */
+  private parsePipelineUntilAggregate(): { pipeline: SpansetExpr; fn: AggregateFn; field: Condition | undefined } {
+    // Parse the pipeline stage by stage, stopping at `| agg(...)` directly before `)`.
+    const first = this.peek();
+    let source: SpansetExpr;
+    const stages: Stage[] = [];
+    if (first.kind === "op" && (first.text === "{" || first.text === "(")) source = this.parseSpanset(1);
+    else if (this.startsStage(first)) {
+      source = { kind: "selector", cond: undefined, pos: first.pos, implicit: true };
+      stages.push(this.parseStage());
+    } else return this.fail("a spanset selector \"{\"");
+    for (;;) {
+      this.expectOp("|", "\"|\" and an aggregate");
+      const t = this.peek();
+      if (t.kind === "ident" && AGGREGATES.has(t.text)) {
+        const saved = this.i;
+        const a = this.parseAggregate();
+        if (this.isOp(")")) {
+          const pipeline: SpansetExpr = stages.length ? { kind: "pipeline", source, stages, pos: source.pos } : source;
+          return { pipeline, ...a };
+        }
+        this.i = saved;
+      }
+      stages.push(this.parseStage());
+    }
   }
 
   private parseCondition(minPrec: number): Condition {
@@ -293,8 +512,6 @@ class Parser {
         if (word in KIND_VALUES) return lit({ type: "kind", value: KIND_VALUES[word] as number });
         const intrinsic = INTRINSICS[word];
         if (intrinsic) return { kind: "intrinsic", name: intrinsic, pos: t.pos };
-        if (UNSUPPORTED_INTRINSICS.has(word)) this.unsupported(`intrinsic "${word}"`, t.pos);
-        if (word === "coalesce") this.unsupported("coalesce()", t.pos);
         if (METRICS_FUNCTIONS.has(word) || AGGREGATES.has(word)) this.unsupported(`${word}() inside a selector`, t.pos);
         throw new TraceQLError(`unknown identifier "${word}"`, t.pos, { expected: "a value" });
       }

@@ -3,7 +3,7 @@
  * Prints a syntax tree back as TraceQL. Nested binary nodes are parenthesized, so that
  * `parseTraceQL(stringify(q))` gives back `q` (positions aside) whatever the precedence.
  */
-import type { Condition, Field, Query, SpansetExpr, Stage, Static } from "./ast.ts";
+import type { AggregateFn, Condition, Field, Query, QueryHint, ScalarExpr, SpansetExpr, Stage, Static } from "./ast.ts";
 
 const STATUS_NAMES = ["unset", "ok", "error"];
 const KIND_NAMES = ["unspecified", "internal", "server", "client", "producer", "consumer"];
@@ -50,7 +50,7 @@ export function formatField(f: Field): string {
   return f.scope === "" ? `.${name}` : `${f.scope}.${name}`;
 }
 
-function formatCondition(c: Condition, nested = false): string {
+export function formatCondition(c: Condition, nested = false): string {
   switch (c.kind) {
     case "attribute":
     case "intrinsic":
@@ -70,15 +70,39 @@ function formatCondition(c: Condition, nested = false): string {
   }
 }
 
+function formatAggregate(fn: AggregateFn, field: Condition | undefined): string {
+  return `${fn}(${field ? formatCondition(field) : ""})`;
+}
+
+function formatScalar(e: ScalarExpr, nested = false): string {
+  switch (e.kind) {
+    case "literal":
+      return formatStatic(e.value);
+    case "aggregate":
+      return formatAggregate(e.fn, e.field);
+    case "scalarPipeline":
+      return `(${formatSpanset(e.pipeline)} | ${formatAggregate(e.fn, e.field)})`;
+    case "scalarArithmetic": {
+      const s = `${formatScalar(e.left, true)} ${e.op} ${formatScalar(e.right, true)}`;
+      return nested ? `(${s})` : s;
+    }
+  }
+}
+
 function formatStage(s: Stage): string {
   switch (s.kind) {
     case "filter":
       return formatSpanset(s.expr);
     case "aggregate":
-      return `${s.fn}(${s.field ? formatField(s.field) : ""}) ${s.op} ${formatStatic(s.value.value)}`;
+      return `${formatAggregate(s.fn, s.field)} ${s.op} ${formatStatic(s.value.value)}`;
+    case "scalarFilter":
+      return `${formatScalar(s.left)} ${s.op} ${formatScalar(s.right)}`;
     case "by":
+      return `by(${s.fields.map((f) => formatCondition(f)).join(", ")})`;
     case "select":
-      return `${s.kind}(${s.fields.map(formatField).join(", ")})`;
+      return `select(${s.fields.map(formatField).join(", ")})`;
+    case "coalesce":
+      return "coalesce()";
   }
 }
 
@@ -91,12 +115,20 @@ function formatSpanset(e: SpansetExpr, nested = false): string {
       return nested ? `(${s})` : s;
     }
     case "pipeline": {
-      const s = [formatSpanset(e.source, true), ...e.stages.map(formatStage)].join(" | ");
+      // A pipeline that starts with a stage reads an implicit `{ }`, not printed.
+      const source = e.source.kind === "selector" && e.source.implicit ? [] : [formatSpanset(e.source, true)];
+      const s = [...source, ...e.stages.map(formatStage)].join(" | ");
       return nested ? `(${s})` : s;
     }
   }
 }
 
+function formatHintValue(v: QueryHint["value"]): string {
+  if (typeof v === "string") return /^[0-9.]+[a-zµ]+$/.test(v) ? v : quoteString(v);
+  return String(v);
+}
+
 export function stringify(q: Query): string {
-  return formatSpanset(q);
+  const hints = q.hints?.length ? ` with(${q.hints.map((h) => `${h.name}=${formatHintValue(h.value)}`).join(", ")})` : "";
+  return formatSpanset(q) + hints;
 }

@@ -9,12 +9,17 @@
  * with a field (an attribute or an intrinsic such as `span:parentID`, which the dashboard's root
  * span test uses; newer Tempo accepts nil against any type, the issue asks for fields only).
  */
-import type { Condition, IntrinsicName, Query, SpansetExpr } from "./ast.ts";
+import type { AggregateFn, Condition, IntrinsicName, Query, ScalarExpr, SpansetExpr } from "./ast.ts";
+import { conditionFields } from "./fields.ts";
 import { TraceQLError } from "./lexer.ts";
+import type { Position } from "./lexer.ts";
 import { formatStatic } from "./stringify.ts";
 
-/** The type an expression is known to have before evaluation; "attribute" is any (known per span). */
-type ImpliedType = "bool" | "int" | "float" | "duration" | "string" | "nil" | "status" | "kind" | "attribute";
+/**
+ * The type an expression is known to have before evaluation; "attribute" is any (known per span),
+ * "span" the `parent` intrinsic, which only `= nil` and `!= nil` take.
+ */
+type ImpliedType = "bool" | "int" | "float" | "duration" | "string" | "nil" | "status" | "kind" | "span" | "attribute";
 
 const INTRINSIC_TYPES: Record<IntrinsicName, ImpliedType> = {
   name: "string",
@@ -38,6 +43,7 @@ const INTRINSIC_TYPES: Record<IntrinsicName, ImpliedType> = {
   "link:spanID": "string",
   "instrumentation:name": "string",
   "instrumentation:version": "string",
+  parent: "span",
 };
 
 const NUMERIC = new Set<ImpliedType>(["int", "float", "duration"]);
@@ -51,6 +57,7 @@ const LEGAL: Record<Exclude<ImpliedType, "attribute">, Set<string>> = {
   nil: new Set(["=", "!="]),
   status: new Set(["=", "!="]),
   kind: new Set(["=", "!="]),
+  span: new Set(),
 };
 
 /** Go RE2 allows a leading `(?i)`; JavaScript wants a flag. Anchored: `=~ "GET"` does not match "GET /cart". */
@@ -120,6 +127,31 @@ function checkRegex(right: Condition): void {
   }
 }
 
+/** An aggregate's argument: a number (or an attribute) read from the span, as Tempo requires. */
+function checkAggregate(fn: AggregateFn, field: Condition | undefined, pos: Position): void {
+  if (!field) return;
+  const t = typeOf(field);
+  if (!NUMERIC.has(t) && t !== "attribute") throw new TraceQLError(`${fn}() needs a number, not ${t}`, field.pos);
+  if (!conditionFields(field).length) throw new TraceQLError(`${fn}() must read a field of the span`, pos);
+}
+
+function validateScalar(e: ScalarExpr): void {
+  switch (e.kind) {
+    case "literal":
+      return;
+    case "aggregate":
+      checkAggregate(e.fn, e.field, e.pos);
+      return;
+    case "scalarPipeline":
+      validateSpanset(e.pipeline);
+      checkAggregate(e.fn, e.field, e.pos);
+      return;
+    case "scalarArithmetic":
+      validateScalar(e.left);
+      validateScalar(e.right);
+  }
+}
+
 function validateSpanset(e: SpansetExpr): void {
   switch (e.kind) {
     case "selector": {
@@ -134,7 +166,20 @@ function validateSpanset(e: SpansetExpr): void {
       return;
     case "pipeline":
       validateSpanset(e.source);
-      for (const s of e.stages) if (s.kind === "filter") validateSpanset(s.expr);
+      for (const s of e.stages) {
+        if (s.kind === "filter") validateSpanset(s.expr);
+        else if (s.kind === "aggregate") checkAggregate(s.fn, s.field, s.pos);
+        else if (s.kind === "scalarFilter") {
+          validateScalar(s.left);
+          validateScalar(s.right);
+        } else if (s.kind === "by") {
+          for (const f of s.fields) {
+            typeOf(f);
+            // Tempo: a grouping must read the span (`by(1)` groups nothing).
+            if (!conditionFields(f).length) throw new TraceQLError("by() must read a field of the span", f.pos);
+          }
+        }
+      }
   }
 }
 

@@ -55,6 +55,14 @@ export const valid: string[] = [
   "{ duration * 2 > 1s && -span.x < 2 ^ 3 ^ 2 % 5 }",
   "{ span.a = span.b || span.c =~ span.d }",
   "{ span:name = \"x\" && span:duration > 1s && span:kind = server && span:status = error && span:statusMessage = \"m\" }",
+  "count() > 2 | { .a }",
+  "by(name) | select(.a) | coalesce()",
+  "{ } | max(.a * 2 + 1) > 3",
+  "{ } | count() + 1 > 2 * 2 ^ 2",
+  "({ .a } | count()) = ({ .b } | count())",
+  "({ } && { .b } | by(name) | avg(duration)) - ({ .c } | min(duration)) > 1ms",
+  "{ parent = nil }",
+  "{ } with(sample=true, most_recent=false)",
 ];
 
 /** Syntax errors, with the message expected (position included). */
@@ -66,7 +74,9 @@ export const parseFails: [query: string, message: string][] = [
   ["{ name = \"x\" } {", 'unexpected "{" at 1:16, expected a spanset operator or "|"'],
   ["{ } |", "unexpected end of query at 1:6, expected a pipeline stage"],
   ["{ } | count()", "unexpected end of query at 1:14, expected a comparison operator"],
-  ["{ } | count() > span.x", 'unexpected "span.x" at 1:17, expected a number or duration'],
+  ["{ } | count() > span.x", 'unexpected "span.x" at 1:17, expected an aggregate such as count() or a number'],
+  ["coalesce() | { }", 'unexpected "coalesce" at 1:1, expected a spanset selector "{" (a pipeline cannot start with coalesce())'],
+  ["{ } with (sample=true) x", 'unexpected "x" at 1:24, expected end of query'],
   ["{ } | by()", 'unexpected ")" at 1:10, expected a value'],
   ["{ name = foo }", 'unknown identifier "foo" at 1:10, expected a value'],
   ['{ name = "abc }', "unterminated string at 1:10"],
@@ -85,9 +95,4 @@ export const unsupported: [query: string, construct: string][] = [
   ["{ } | rate()", "metrics function rate()"],
   ["{ } | count_over_time() by (resource.service.name)", "metrics function count_over_time()"],
   ["{ } | quantile_over_time(duration, .99)", "metrics function quantile_over_time()"],
-  ["{ } | coalesce()", "coalesce()"],
-  ["{ parent = nil }", 'intrinsic "parent"'],
-  ['{ trace:rootSpan = "x" }', 'intrinsic "trace:rootSpan"'],
-  ["{ } | count() + 1 > 2", 'arithmetic operator "+"'],
-  ["{ } with (most_recent=true)", "query hints with()"],
 ];
