@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-/** Projects (tenants), a project's overview with the first-run guide, its keys, settings and members. */
+/** Projects (tenants), a project's keys, settings and members (its overview: overview-page.tsx). */
 import type { FC } from "hono/jsx";
 import type { Role } from "../../shared/db/queries/accounts.ts";
 import type { PublicKey } from "../../shared/db/queries/keys.ts";
@@ -43,59 +43,6 @@ export const ProjectsPage: FC<Base & { projects: { tenant: Tenant; role: Role }[
         Create project
       </button>
     </form>
-  </Layout>
-);
-
-export interface ProjectStats {
-  spans: number;
-  traces: number;
-  blocks: number;
-  lastSpanAt?: Date;
-}
-
-export const OverviewPage: FC<InProject & { stats: ProjectStats; ingestUrl: string }> = (p) => (
-  <Layout {...frame(p, p.tenant.name, "overview")}>
-    <h1>{p.tenant.name}</h1>
-    {p.stats.spans === 0 ? (
-      <section class="first-run" data-first-run={`/app/t/${p.tenant.id}/status`} aria-live="polite">
-        <h2>Send your first trace</h2>
-        <p>
-          Create an API key with the <code>ingest</code> scope on the <a href={`/app/t/${p.tenant.id}/keys`}>API keys</a> page, then point your
-          exporter at Edgetrace. This page updates by itself when the first span arrives.
-        </p>
-        <p class="waiting" data-first-run-status>
-          Waiting for the first span…
-        </p>
-        {sendSnippets(p.ingestUrl).map((s) => (
-          <Copyable id={s.id} label={s.label} value={s.value} multiline={s.value.includes("\n")} />
-        ))}
-      </section>
-    ) : (
-      <section aria-label="Project summary">
-        <dl class="stats">
-          <div>
-            <dt>Spans stored</dt>
-            <dd data-stat="spans">{p.stats.spans.toLocaleString("en-US")}</dd>
-          </div>
-          <div>
-            <dt>Traces</dt>
-            <dd>{p.stats.traces.toLocaleString("en-US")}</dd>
-          </div>
-          <div>
-            <dt>Blocks</dt>
-            <dd>{p.stats.blocks.toLocaleString("en-US")}</dd>
-          </div>
-          <div>
-            <dt>Latest span</dt>
-            <dd>{fmtTime(p.stats.lastSpanAt)}</dd>
-          </div>
-        </dl>
-        <p class="muted">
-          Query these traces from Grafana (Tempo data source at <code>/</code>, Jaeger at <code>/jaeger</code>) or Zipkin Lens (<code>/zipkin</code>) with a key that has
-          the <code>read</code> scope.
-        </p>
-      </section>
-    )}
   </Layout>
 );
 
