@@ -508,6 +508,18 @@ function isSummaryOnly(q: Query): boolean {
   return q.kind === "selector" && (q.cond === undefined || traceLevelOnly(q.cond));
 }
 
+/**
+ * What a search answer says of the query's `with(...)` hints: none changes what search reads
+ * (sampling, exemplars and the rest are not honoured); `most_recent` is what search does anyway.
+ */
+export function searchHintWarnings(q: Query): string[] {
+  return (q.hints ?? []).map((h) =>
+    h.name === "most_recent"
+      ? `query hint most_recent=${JSON.stringify(h.value)}: search answers the newest traces first whatever the hint`
+      : `query hint ${h.name}=${JSON.stringify(h.value)} is not honoured: search reads every matching trace`,
+  );
+}
+
 export interface CompileOptions {
   /** Spans returned per spanset (Tempo's `spss`); default 3. */
   spss?: number;

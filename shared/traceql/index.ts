@@ -8,5 +8,5 @@ export type { Position, Token } from "./lexer.ts";
 export { parseTraceQL, parseTraceQLSyntax } from "./parser.ts";
 export { validateQuery } from "./validate.ts";
 export { stringify } from "./stringify.ts";
-export { compileTraceQL, compileQuery } from "./eval.ts";
+export { compileTraceQL, compileQuery, searchHintWarnings } from "./eval.ts";
 export type { CompileOptions } from "./eval.ts";

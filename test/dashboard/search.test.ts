@@ -142,6 +142,29 @@ describe("Tempo search: /api/search with TraceQL", () => {
     expect(ids(other.body)).toEqual([id(7)]);
   });
 
+  it("runs pipelines that start with a scalar filter or select(), and wrapped pipelines compared", async () => {
+    // Traces 1 and 5 have two spans, one in web and one in cart.
+    expect(ids((await q(`count() = 2 | { resource.service.name = "cart" }`)).body)).toEqual([id(5), id(1)]);
+    const compared = await q(`({ resource.service.name = "web" } | count()) = ({ resource.service.name = "cart" } | count())`);
+    expect(ids(compared.body)).toEqual([id(5), id(1)]);
+    // A scalar filter keeps its input whole: both spans of the trace.
+    expect(compared.body.traces[0].spanSets[0].matched).toBe(2);
+    const selected = await q(`select(span.region)`);
+    expect(ids(selected.body)).toEqual([id(6), id(5), id(4), id(3), id(2), id(1)]);
+    const four = selected.body.traces.find((t: { traceID: string }) => t.traceID === id(4));
+    expect(four.spanSets[0].spans[0].attributes).toEqual([{ key: "region", value: { stringValue: "eu west" } }]);
+  });
+
+  it("accepts with() hints and says they are not honoured", async () => {
+    const res = await exports.default.fetch(`http://localhost/api/search?q=${encodeURIComponent(`{ resource.service.name = "web" } with(sample=true)`)}`, { headers: { "x-api-key": a.secret } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { traces: { traceID: string }[]; warnings: string[] };
+    expect(ids(body)).toEqual([id(5), id(3), id(1)]);
+    expect(body.warnings).toEqual(["query hint sample=true is not honoured: search reads every matching trace"]);
+    expect(res.headers.get("edgetrace-search-warning")).toBe(body.warnings[0]);
+    expect((await q(`{ resource.service.name = "web" }`)).body.warnings).toBeUndefined();
+  });
+
   it("answers 400 with the message and position for a bad query", async () => {
     const r = await q(`{ resource.service.name = }`);
     expect(r.status).toBe(400);

@@ -10,7 +10,9 @@
  *   (`shared/search/search-blocks.ts`), each described from all of its fragments (root, duration,
  *   counts, spansets of the whole trace). `order` (ours, not Tempo's): `start` (default),
  *   `duration` (the longest matches of the whole window) or `errors` (most error spans).
- *   `metrics.inspectedBytes` is a decimal string, as Tempo's protojson writes a uint64.
+ *   `metrics.inspectedBytes` is a decimal string, as Tempo's protojson writes a uint64. A query's
+ *   `with(...)` hints are accepted and not honoured: `warnings: [...]` and the header
+ *   `Edgetrace-Search-Warning` say so.
  * Tag endpoints (`shared/search/tags-query.ts`): names and values are read from the tenant's
  * blocks overlapping `start`/`end` (same defaults and bounds as search), newest first, bounded as
  * Tempo bounds them: at most `limit` (default 1000, at most 10000) names per scope or values, 5 MB
@@ -55,7 +57,7 @@ import { ATTRIBUTE_SCOPES, DEFAULT_TAG_LIMITS, INTRINSIC_TAGS, parseTagIdentifie
 import { TagsQueryError } from "../../../shared/search/tags-matcher.ts";
 import { searchTagNames, searchTagValues } from "../../../shared/search/tags-query.ts";
 import type { TagScanMetrics } from "../../../shared/search/tags-scan.ts";
-import { TraceQLError } from "../../../shared/traceql/index.ts";
+import { parseTraceQL, searchHintWarnings, TraceQLError } from "../../../shared/traceql/index.ts";
 import { readRoute, type DashboardApp } from "../context.ts";
 import { scanSettings } from "../env.ts";
 import pkg from "../../../package.json" with { type: "json" };
@@ -63,6 +65,8 @@ import pkg from "../../../package.json" with { type: "json" };
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 1000;
 const DEFAULT_SPSS = 3;
+/** Set when the query's `with(...)` hints were not honoured (the body's `warnings`). */
+export const SEARCH_WARNING_HEADER = "Edgetrace-Search-Warning";
 
 const bad = (name: string, says: string) => badParam(TEMPO_STYLE, name, says);
 
@@ -157,8 +161,11 @@ export const search = new Hono<DashboardApp>()
       if (!(err instanceof TraceQLError)) throw err;
       return c.json(traceqlErrorBody(err), 400);
     }
+    // `with(...)` hints are accepted and not honoured: said in `warnings` and a header, as metrics does.
+    const warnings = spec.kind === "traceql" ? searchHintWarnings(parseTraceQL(spec.query)) : [];
+    if (warnings.length) c.header(SEARCH_WARNING_HEADER, warnings.join("; "));
     const result = await searchTraces(c.var.db, c.var.store, c.var.tenantId, matcher, { ...window, limit, spss, order: p.order, ...scanSettings(c.env), fanOut: searchFanOut(c.env, c.var.tenantId, spec, window) });
-    return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) } });
+    return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) }, ...(warnings.length ? { warnings } : {}) });
   })
   .get("/search/tags", readRoute, async (c) => {
     const p = parseTagQuery(c.req.query());
