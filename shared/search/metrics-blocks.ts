@@ -6,13 +6,14 @@
  * trace fragment, even when in several spansets) is bucketed by its start time (with the value or
  * histogram bucket its function reads, `metricsSpan`). No `limit`: the whole range is read. Jobs
  * return accumulator state; the stages after the function (`topk`, thresholds) run once on the
- * merged series.
+ * merged series. With `mq.sample`, only the traces (or spans) whose id is in the sample are
+ * decoded (matched), and the accumulator scales; `mq.exemplars` asks each series for that many.
  */
 import type { Db } from "../db/client.ts";
 import type { Resource, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
-import { comparePoints, finishSeries, MetricsAccumulator, metricsSpan, type AccumulatorState, type Bucketing, type MetricsQuery, type MetricsSpan, type Series } from "../traceql/metrics.ts";
+import { comparePoints, finishSeries, inSample, MetricsAccumulator, metricsSpan, type AccumulatorState, type Bucketing, type MetricsQuery, type MetricsSpan, type Series } from "../traceql/metrics.ts";
 import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanBlock, type ScanCounters, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
 import { traceqlRequiredServices } from "./search-blocks.ts";
 
@@ -54,7 +55,7 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
   const { startMs, endMs } = bucketing;
   const counters = newCounters();
   const blocks = await blocksToScan(db, tenantId, { startMs, endMs: endMs - 1 }, scanFilterOf(mq).filter, options, counters);
-  const acc = new MetricsAccumulator(mq, bucketing);
+  const acc = new MetricsAccumulator(mq, bucketing, { exemplars: mq.exemplars });
   let inspectedSpans = 0;
   let completed = 0;
   const take = (r: MetricsJobResult) => {
@@ -101,8 +102,9 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
   const selection = mq.compare && compileQuery(mq.compare.filter, { spss: Number.MAX_SAFE_INTEGER });
   const window = mq.compare?.startNs !== undefined && mq.compare.endNs !== undefined ? [BigInt(mq.compare.startNs), BigInt(mq.compare.endNs)] : undefined;
   const counters = newCounters();
-  const acc = new MetricsAccumulator(mq, bucketing);
+  const acc = new MetricsAccumulator(mq, bucketing, { exemplars: mq.exemplars });
   let inspectedSpans = 0;
+  const sample = mq.sample && mq.sample.fraction < 1 ? mq.sample : undefined;
 
   const completed = await scanInOrder(
     blocks,
@@ -111,9 +113,11 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
       const c = await candidateRows(scanReader(store, tenantId, block, counters), block.bytes, { startNs, endNs, filter, useIndex: options.useIndex, tailBytes: options.tailBytes }, counters);
       const points: MetricsSpan[] = [];
       let spans = 0;
+      // A trace sample is decided before decoding: the traces left out are not read.
+      const rows = sample?.by === "trace" ? c.rows.filter((r) => inSample(r.traceId, sample.fraction)) : c.rows;
       await readSegments(
         c,
-        c.rows,
+        rows,
         (row, trace) => {
           const sets = matcher.match(trace, row);
           if (!sets) return;
@@ -123,6 +127,7 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
           for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.set(span.spanId, { span, resource: rs.resource });
           const selected = selection && new Set((selection.match(trace, row) ?? []).flatMap((s) => s.spans.map((sp) => sp.spanID)));
           for (const id of ids) {
+            if (sample?.by === "span" && !inSample(id, sample.fraction)) continue;
             const hit = index.get(id);
             if (!hit) continue;
             spans++;

@@ -3,6 +3,7 @@ import { summarizeTrace } from "../block/summarize.ts";
 import type { ResourceSpans, Span } from "../model/span.ts";
 import { conformance } from "../../test/support/traceql-conformance.ts";
 import { compileQuery, stringify, TraceQLError } from "./index.ts";
+import { isMetricsQuery, metricsQueries, parseMetricsExpression } from "./metrics.ts";
 import { parseTraceQL, parseTraceQLSyntax } from "./parser.ts";
 import { validateQuery } from "./validate.ts";
 
@@ -28,12 +29,14 @@ function smallTrace(): ResourceSpans[] {
   }];
 }
 
-/** Which stage refuses the query, and whether as unsupported. */
+/** Which stage refuses the query, and whether as unsupported; metrics queries (`| rate()` ...) through the metrics parser. */
 function outcomeOf(query: string): string {
+  const metrics = isMetricsQuery(query);
   try {
-    const ast = parseTraceQLSyntax(query);
+    const ast = metrics ? parseMetricsExpression(query, { validate: false }) : parseTraceQLSyntax(query);
     try {
-      validateQuery(ast);
+      if (metrics) parseMetricsExpression(query);
+      else validateQuery(ast as ReturnType<typeof parseTraceQLSyntax>);
     } catch (e) {
       if (!(e instanceof TraceQLError)) throw e;
       return e.unsupported ? "unsupported" : "validate_fails";
@@ -51,7 +54,13 @@ describe("TraceQL conformance with Tempo's outcomes", () => {
 
   it.each(conformance.map((c) => [c.outcome, c.query] as const))("%s: %s", (outcome, query) => {
     expect(outcomeOf(query)).toBe(outcome);
-    if (outcome === "valid") {
+    if (outcome === "valid" && isMetricsQuery(query)) {
+      // Each query's spanset part prints, reads back and runs.
+      for (const mq of metricsQueries(parseMetricsExpression(query).expr)) {
+        expect(stringify(parseTraceQL(stringify(mq.query)))).toBe(stringify(mq.query));
+        expect(() => compileQuery(mq.query).match(trace, summary)).not.toThrow();
+      }
+    } else if (outcome === "valid") {
       const ast = parseTraceQL(query);
       // Printing and reading back gives the same text (the tree's shape is kept).
       expect(stringify(parseTraceQL(stringify(ast)))).toBe(stringify(ast));
@@ -63,7 +72,7 @@ describe("TraceQL conformance with Tempo's outcomes", () => {
 
   it("names a position in every refusal", () => {
     for (const c of conformance.filter((x) => x.outcome !== "valid")) {
-      expect(() => parseTraceQL(c.query), c.query).toThrow(/ at \d+:\d+/);
+      expect(() => (isMetricsQuery(c.query) ? parseMetricsExpression(c.query) : parseTraceQL(c.query)), c.query).toThrow(/ at \d+:\d+/);
     }
   });
 });

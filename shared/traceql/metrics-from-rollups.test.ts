@@ -434,6 +434,9 @@ describe("rollupUnsupportedReason: what scans", () => {
     ["{ } | histogram_over_time(duration) by(resource.service.name)", /histogram_over_time/],
     ["{ kind = server } | histogram_over_time(duration) | topk(1)", /histogram_over_time/],
     ["{ } | compare({ status = error })", /compare/],
+    // The rows' histograms are of durations, not of attributes.
+    ["{ } | quantile_over_time(span.size, 0.5)", /durations only/],
+    ["{ kind = server } | quantile_over_time(resource.x, 0.9) by(name)", /durations only/],
   ];
   for (const [q, reason] of table) {
     it(`scans ${q}`, () => {

@@ -32,6 +32,8 @@
  *   with `| { … }` filters and `select()`; no `&&` between spansets, structural operators or
  *   aggregates, which depend on other spans of the trace);
  * - it does not split OK from UNSET (rows only know ERROR or not);
+ * - no exemplars: a row names no span, so an answer from rows carries none (the route says so);
+ * - a `with(sample=…)` hint changes nothing: the rows count every span, exactly;
  * - only `rate()`, `count_over_time()` and `quantile_over_time(duration, …)`: the other functions
  *   (`min/max/sum/avg_over_time`, `histogram_over_time` with Tempo's power-of-two buckets,
  *   `compare()` over every attribute) need each span and always scan; stages after the function (`topk`, thresholds) are applied
@@ -112,6 +114,8 @@ const ROLLUP_FNS = new Set<MetricsQuery["fn"]>(["rate", "count_over_time", "quan
 function check(mq: MetricsQuery): { source?: RollupSource; reason?: string } {
   // min/max/sum/avg need each value, histogram_over_time Tempo's power-of-two buckets, compare() every attribute: not in the rows.
   if (!ROLLUP_FNS.has(mq.fn)) return { reason: `${mq.fn}(): not answered exactly from the rows` };
+  // The rows' histograms are of durations; a sample is counted exactly there, so it does not matter.
+  if (mq.fn === "quantile_over_time" && mq.field && mq.field.kind !== "intrinsic") return { reason: `quantile_over_time(${fieldText(mq.field)}): the rows hold durations only` };
   for (const f of mq.by) if (!isByField(f)) return { reason: `by(${fieldText(f)}): not a row key` };
   if (!spanLocal(mq.query)) return { reason: "the spanset part depends on other spans of the trace" };
   const fields: Field[] = [];

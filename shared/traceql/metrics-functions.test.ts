@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { TraceQLError } from "./lexer.ts";
-import { applyStages, comparePoints, finishSeries, hintWarnings, MetricsAccumulator, metricsSpan, parseMetricsQuery, type Series } from "./metrics.ts";
+import { applyStages, comparePoints, finishSeries, hintWarnings, inSample, MAX_EXEMPLARS, MetricsAccumulator, metricsSpan, parseMetricsQuery, sampleNotes, type Series } from "./metrics.ts";
+import { exemplarsAtSamples } from "./metrics-arithmetic.ts";
 import type { AnyValue, Resource, Span } from "../model/span.ts";
 
 // Three buckets of 10 s: [0, 10 s), [10 s, 20 s), [20 s, 30 s).
@@ -152,16 +153,110 @@ describe("stages after the function", () => {
 });
 
 describe("with() hints", () => {
-  it("are accepted, not honoured, and reported", () => {
-    const mq = parseMetricsQuery('{ } | rate() by(name) | topk(2) with(sample=true, exemplars=false, most_recent=0.1, span_sample="x")');
+  it("sample fractions and exemplars=false are honoured; the others are accepted, not honoured, and reported", () => {
+    const mq = parseMetricsQuery("{ } | rate() by(name) | topk(2) with(sample=true, exemplars=false, most_recent=0.1)");
     expect(mq.stages).toEqual([{ kind: "topk", k: 2 }]);
-    expect(mq.ignoredHints).toEqual([{ name: "sample", value: true }, { name: "exemplars", value: false }, { name: "most_recent", value: 0.1 }, { name: "span_sample", value: "x" }]);
-    expect(hintWarnings(mq)).toHaveLength(4);
+    expect(mq.ignoredHints).toEqual([{ name: "sample", value: true }, { name: "most_recent", value: 0.1 }]);
+    expect(mq.exemplars).toBe(0);
+    expect(mq.sample).toBeUndefined();
+    expect(hintWarnings(mq)).toHaveLength(2);
     expect(hintWarnings(mq)[0]).toContain("sample=true");
     expect(hintWarnings(parseMetricsQuery("{ } | rate()"))).toEqual([]);
-    for (const q of ["{ } | rate() with(sample)", "{ } | rate() with(sample=)", "{ } | rate() with(sample=true) | topk(1)", "{ } | rate() with(sample=true"]) {
+    expect(parseMetricsQuery("{ } | rate() with(sample=0.5)")).toMatchObject({ sample: { by: "trace", fraction: 0.5 }, ignoredHints: [] });
+    expect(parseMetricsQuery("{ } | rate() with(trace_sample=0.25)").sample).toEqual({ by: "trace", fraction: 0.25 });
+    expect(parseMetricsQuery("{ } | rate() with(span_sample=0.1, exemplars=true)")).toMatchObject({ sample: { by: "span", fraction: 0.1 }, ignoredHints: [] });
+    expect(sampleNotes(parseMetricsQuery("{ } | rate() with(sample=0.5)"))).toEqual([expect.stringContaining("scaled by 2")]);
+    expect(sampleNotes(parseMetricsQuery("{ } | rate() with(sample=1)"))).toEqual([]);
+    for (const q of [
+      "{ } | rate() with(sample)", "{ } | rate() with(sample=)", "{ } | rate() with(sample=true) | topk(1)", "{ } | rate() with(sample=true",
+      "{ } | rate() with(sample=0)", "{ } | rate() with(sample=1.5)", '{ } | rate() with(span_sample="x")', "{ } | rate() with(trace_sample=true)", "{ } | rate() with(exemplars=1)",
+    ]) {
       expect(() => parseMetricsQuery(q), q).toThrow(TraceQLError);
     }
+  });
+
+  it("a sample scales counts and sums by 1 / fraction, not quantiles, averages, minima or maxima", () => {
+    // run() adds every span, as the scan adds the sampled ones: counts 3 | 2 | 1 become 6 | 4 | 2.
+    expect(table(run("{ } | count_over_time() with(sample=0.5)"))).toEqual({ "{}": [[0, 6], [10_000, 4], [20_000, 2]] });
+    close(table(run("{ } | rate() with(span_sample=0.5)")), { "{}": [[0, 0.6], [10_000, 0.4], [20_000, 0.2]] });
+    close(table(run("{ } | sum_over_time(duration) with(sample=0.5)")), { "{}": [[0, 0.9], [10_000, 2.4], [20_000, 0.8]] });
+    for (const q of ["{ } | avg_over_time(duration)", "{ } | min_over_time(duration)", "{ } | max_over_time(span.size)", "{ } | quantile_over_time(duration, 0.5)"]) {
+      expect(run(`${q} with(sample=0.25)`), q).toEqual(run(q));
+    }
+    expect(table(run("{ } | histogram_over_time(span.size) with(sample=0.5)"))['{__bucket="4"}']).toEqual([[0, 2], [10_000, 0], [20_000, 0]]);
+  });
+
+  it("inSample: deterministic, nested as the fraction grows, and near the fraction over many ids", () => {
+    const ids = Array.from({ length: 20_000 }, (_, n) => n.toString(16).padStart(32, "0"));
+    for (const f of [0.1, 0.5]) {
+      const share = ids.filter((id) => inSample(id, f)).length / ids.length;
+      expect(Math.abs(share - f)).toBeLessThan(0.02);
+    }
+    expect(ids.filter((id) => inSample(id, 0.1) && !inSample(id, 0.5))).toEqual([]);
+    expect(ids.every((id) => inSample(id, 1))).toBe(true);
+    expect(ids.slice(0, 50).map((id) => inSample(id, 0.5))).toEqual(ids.slice(0, 50).map((id) => inSample(id, 0.5)));
+  });
+});
+
+describe("quantile_over_time of a number attribute", () => {
+  it("exact quantiles of the int and double values, spans without a number left out", () => {
+    // size: 10, 3 | 1.5, 7 | "big": medians 6.5 | 4.25 | none; p1: 10 | 7.
+    close(table(run("{ } | quantile_over_time(span.size, 0.5, 1)")), { '{p="0.5"}': [[0, 6.5], [10_000, 4.25]], '{p="1"}': [[0, 10], [10_000, 7]] });
+    close(table(run("{ } | quantile_over_time(.size, 0) by(resource.service.name)")), { '{resource.service.name="cart", p="0"}': [[10_000, 7]], '{resource.service.name="web", p="0"}': [[0, 3], [10_000, 1.5]] });
+    expect(parseMetricsQuery("{ } | quantile_over_time(resource.x, 0.9)").field).toMatchObject({ kind: "attribute", scope: "resource", name: "x" });
+    for (const q of ["{ } | quantile_over_time(name, 0.5)", "{ } | quantile_over_time(span.x)", "{ } | quantile_over_time(span.x, 2)"]) {
+      expect(() => parseMetricsQuery(q), q).toThrow(TraceQLError);
+    }
+  });
+});
+
+describe("exemplars", () => {
+  /** The series for `q` over SPANS with `n` exemplars per series. */
+  function withExemplars(q: string, n: number, split = false): Series[] {
+    const mq = parseMetricsQuery(q);
+    const accs = [new MetricsAccumulator(mq, b, { exemplars: n }), new MetricsAccumulator(mq, b, { exemplars: n })];
+    SPANS.forEach(([s, r], i) => {
+      const p = metricsSpan(mq, s, r);
+      if (p) (accs[split ? (i + 1) % 2 : 0] as MetricsAccumulator).add(p);
+    });
+    if (split) accs[0]!.merge(JSON.parse(JSON.stringify(accs[1]!.state())));
+    return exemplarsAtSamples(finishSeries(mq, accs[0]!.series()), b);
+  }
+  const ex = (s: Series | undefined) => (s?.exemplars ?? []).map((e) => [e.labels.find((l) => l.key === "span:id")?.value, Number(e.timestampMs), e.value]);
+  const sid = (id: string) => ({ stringValue: id });
+
+  it("real spans of the series, in Tempo's shape: trace:id and span:id labels, the span's start, a value", () => {
+    const [all] = withExemplars("{ } | count_over_time()", 2);
+    // One slot of 30 s (2 / 2): the two first spans; a count's exemplar has its sample's value (3 in bucket 0).
+    expect(all!.exemplars).toEqual([
+      { labels: [{ key: "trace:id", value: { stringValue: "t" } }, { key: "span:id", value: { stringValue: "s1000" } }], value: 3, timestampMs: "1000" },
+      { labels: [{ key: "trace:id", value: { stringValue: "t" } }, { key: "span:id", value: { stringValue: "s2000" } }], value: 3, timestampMs: "2000" },
+    ]);
+    // Four: two slots of 15 s, two each (s5000 and s12000 start later in the first slot); rate values are per second.
+    expect(ex(withExemplars("{ } | rate()", 4)[0])).toEqual([[sid("s1000"), 1000, 3 * 0.1], [sid("s2000"), 2000, 3 * 0.1], [sid("s15000"), 15000, 2 * 0.1], [sid("s25000"), 25000, 0.1]]);
+    // Per series; the values of durations are seconds, of attributes the attribute.
+    const byService = withExemplars("{ } | max_over_time(duration) by(resource.service.name)", 100);
+    expect(byService.map(ex)).toEqual([
+      [[sid("s5000"), 5000, 0.05], [sid("s15000"), 15000, 1], [sid("s25000"), 25000, 0.4]],
+      [[sid("s1000"), 1000, 0.1], [sid("s2000"), 2000, 0.3], [sid("s12000"), 12000, 0.2]],
+    ]);
+    expect(ex(withExemplars("{ } | quantile_over_time(span.size, 0.5)", 2)[0])).toEqual([[sid("s1000"), 1000, 10], [sid("s2000"), 2000, 3]]);
+    // Histogram: each bucket series its own spans.
+    expect(ex(withExemplars("{ } | histogram_over_time(duration)", 2).find((s) => s.promLabels === '{__bucket="0.536870912"}'))).toEqual([[sid("s2000"), 2000, 0.3], [sid("s25000"), 25000, 0.4]]);
+  });
+
+  it("none unless asked; only at steps left with a sample; the same whatever order the spans come in", () => {
+    expect(withExemplars("{ } | count_over_time()", 0)[0]).not.toHaveProperty("exemplars");
+    // > 1 drops bucket 2 (count 1): s25000 goes with it.
+    expect(ex(withExemplars("{ } | count_over_time() > 1", 4)[0])).toEqual([[sid("s1000"), 1000, 3], [sid("s2000"), 2000, 3], [sid("s15000"), 15000, 2]]);
+    for (const q of ["{ } | count_over_time() by(resource.service.name)", "{ } | avg_over_time(duration)", "{ } | histogram_over_time(duration)"]) {
+      expect(withExemplars(q, 4, true), q).toEqual(withExemplars(q, 4));
+    }
+    // At most MAX_EXEMPLARS (100) per series, whatever is asked: 300 spans, 1 s apart, in 300 s.
+    const long = { startMs: 0, endMs: 300_000, stepMs: 10_000 };
+    const acc = new MetricsAccumulator({ fn: "count_over_time", quantiles: [] }, long, { exemplars: 1000 });
+    for (let t = 0; t < 300_000; t += 1000) acc.add({ startMs: t, durationNanos: 1, labels: [], traceId: "t", spanId: `s${t}` });
+    expect(acc.series()[0]!.exemplars).toHaveLength(MAX_EXEMPLARS);
   });
 });
 

@@ -22,7 +22,31 @@ export interface MetricsSpan {
   startMs: number;
   durationNanos: number;
   labels: KeyValue[];
-  /** The field's number (seconds for durations) for min/max/sum/avg; absent: the span is not counted there. */
+  /** The field's number (seconds for durations) for quantile/min/max/sum/avg; absent: the span is not counted there (quantiles: its duration). */
+  value?: number;
+  /** For exemplars: the span's ids and the value Tempo gives its exemplar (rate/count: the sample's). */
+  traceId?: string;
+  spanId?: string;
+  exemplarValue?: number;
+}
+
+/** Tempo's exemplar: a span that fell into a series, with `trace:id` and `span:id` labels. */
+export interface Exemplar {
+  labels: KeyValue[];
+  value: number;
+  /** The span's start, epoch ms as a decimal string. */
+  timestampMs: string;
+}
+
+/** Most exemplars per series (Tempo's maxExemplars), and per exemplar time slot. */
+export const MAX_EXEMPLARS = 100;
+const EXEMPLARS_PER_SLOT = 2;
+
+/** An exemplar candidate, as kept in accumulator state. */
+interface ExemplarCandidate {
+  startMs: number;
+  traceId: string;
+  spanId: string;
   value?: number;
 }
 
@@ -36,6 +60,8 @@ export interface Series {
   labels: KeyValue[];
   samples: Sample[];
   promLabels: string;
+  /** Spans that fell into the series (only when asked for; never from the per-minute rows). */
+  exemplars?: Exemplar[];
 }
 
 export interface Bucketing {
@@ -99,6 +125,8 @@ interface Group {
   durations: number[][];
   /** min/max/sum/avg_over_time. */
   stats?: (Stat | null)[];
+  /** Per exemplar time slot, the (at most 2) candidates that start first (ties: by ids). */
+  exemplars?: (ExemplarCandidate[] | null)[];
 }
 
 /** A MetricsAccumulator's groups: labels, counts per bucket, durations or value stats per bucket. */
@@ -106,16 +134,40 @@ export type AccumulatorState = Group[];
 
 const VALUE_FNS = new Set(["min_over_time", "max_over_time", "sum_over_time", "avg_over_time"]);
 
-/** Accumulates spans into series; see the module comment for what each function answers. */
+/** Exemplar slots over the window: `limit / 2` (at least one) of equal width, two exemplars each, as Tempo. */
+function exemplarSlot(b: Bucketing, limit: number, tMs: number): number {
+  const slots = Math.max(1, Math.floor(limit / EXEMPLARS_PER_SLOT));
+  return Math.min(slots - 1, Math.floor(((tMs - b.startMs) * slots) / (b.endMs - b.startMs)));
+}
+
+const candidateOrder = (x: ExemplarCandidate, y: ExemplarCandidate) => x.startMs - y.startMs || x.traceId.localeCompare(y.traceId) || x.spanId.localeCompare(y.spanId);
+
+function keepFirst(list: ExemplarCandidate[]): ExemplarCandidate[] {
+  return list.sort(candidateOrder).slice(0, EXEMPLARS_PER_SLOT);
+}
+
+export interface AccumulatorOptions {
+  /** Most exemplars per series (0 or absent: none; at most MAX_EXEMPLARS). */
+  exemplars?: number;
+}
+
+/**
+ * Accumulates spans into series; see the module comment for what each function answers. With
+ * `mq.sample`, counts (rate, count, histogram) and sums are scaled by 1 / fraction. With
+ * `options.exemplars`, each series keeps that many of its spans (the first to start in each of
+ * Tempo's time slots, so the choice does not depend on scan order).
+ */
 export class MetricsAccumulator {
   private readonly groups = new Map<string, Group>();
   private readonly n: number;
-  private readonly mq: Pick<MetricsQuery, "fn" | "quantiles">;
+  private readonly mq: Pick<MetricsQuery, "fn" | "quantiles"> & Partial<Pick<MetricsQuery, "sample">>;
   private readonly b: Bucketing;
-  constructor(mq: Pick<MetricsQuery, "fn" | "quantiles">, b: Bucketing) {
+  private readonly exemplars: number;
+  constructor(mq: Pick<MetricsQuery, "fn" | "quantiles"> & Partial<Pick<MetricsQuery, "sample">>, b: Bucketing, options: AccumulatorOptions = {}) {
     this.mq = mq;
     this.b = b;
     this.n = bucketCount(b);
+    this.exemplars = Math.min(MAX_EXEMPLARS, Math.max(0, Math.floor(options.exemplars ?? 0)));
   }
 
   add(span: MetricsSpan): void {
@@ -131,7 +183,12 @@ export class MetricsAccumulator {
       this.groups.set(key, g);
     }
     g.counts[i] = (g.counts[i] ?? 0) + 1;
-    if (this.mq.fn === "quantile_over_time") (g.durations[i] ??= []).push(span.durationNanos / 1e9);
+    if (this.mq.fn === "quantile_over_time") (g.durations[i] ??= []).push(span.value ?? span.durationNanos / 1e9);
+    if (this.exemplars > 0 && span.traceId && span.spanId) {
+      const slots = (g.exemplars ??= []);
+      const slot = exemplarSlot(this.b, this.exemplars, span.startMs);
+      slots[slot] = keepFirst([...(slots[slot] ?? []), { startMs: span.startMs, traceId: span.traceId, spanId: span.spanId, ...(span.exemplarValue !== undefined ? { value: span.exemplarValue } : {}) }]);
+    }
     if (values && g.stats) g.stats[i] = mergeStat(g.stats[i] ?? null, [1, span.value as number, span.value as number, span.value as number]);
   }
 
@@ -146,9 +203,16 @@ export class MetricsAccumulator {
       const key = JSON.stringify(g.labels);
       const have = this.groups.get(key);
       if (!have) {
-        this.groups.set(key, { labels: g.labels, counts: [...g.counts], durations: g.durations.map((d) => (d ? [...d] : d)), ...(g.stats ? { stats: g.stats.map((s) => (s ? [...s] : null)) } : {}) });
+        this.groups.set(key, {
+          labels: g.labels, counts: [...g.counts], durations: g.durations.map((d) => (d ? [...d] : d)),
+          ...(g.stats ? { stats: g.stats.map((s) => (s ? [...s] : null)) } : {}),
+          ...(g.exemplars ? { exemplars: g.exemplars.map((e) => (e ? [...e] : null)) } : {}),
+        });
         continue;
       }
+      g.exemplars?.forEach((e, i) => {
+        if (e?.length) (have.exemplars ??= [])[i] = keepFirst([...(have.exemplars?.[i] ?? []), ...e]);
+      });
       g.counts.forEach((c, i) => (have.counts[i] = (have.counts[i] ?? 0) + c));
       g.durations.forEach((d, i) => {
         if (d?.length) (have.durations[i] ??= []).push(...d);
@@ -163,6 +227,18 @@ export class MetricsAccumulator {
   series(): Series[] {
     const out: Series[] = [];
     const ts = (i: number) => String(this.b.startMs + i * this.b.stepMs);
+    // A sample stands for 1 / fraction spans when sampled.
+    const scale = 1 / (this.mq.sample?.fraction ?? 1);
+    const withExemplars = (s: Series, g: Group, valueAt?: (c: ExemplarCandidate) => number): Series => {
+      const list = (g.exemplars ?? []).flatMap((e) => e ?? []).slice(0, this.exemplars);
+      if (!list.length) return s;
+      const exemplars = list.map((c) => ({
+        labels: [{ key: "trace:id", value: { stringValue: c.traceId } }, { key: "span:id", value: { stringValue: c.spanId } }],
+        value: c.value ?? valueAt?.(c) ?? NaN,
+        timestampMs: String(c.startMs),
+      }));
+      return { ...s, exemplars };
+    };
     const groups = [...this.groups.values()].sort((x, y) => promLabels(x.labels).localeCompare(promLabels(y.labels)));
     for (const g of groups) {
       const fn = this.mq.fn;
@@ -173,21 +249,22 @@ export class MetricsAccumulator {
           g.durations.forEach((values, i) => {
             if (values?.length) samples.push({ timestampMs: ts(i), value: quantile([...values].sort((a, b) => a - b), q) });
           });
-          out.push({ labels, samples, promLabels: promLabels(labels) });
+          out.push(withExemplars({ labels, samples, promLabels: promLabels(labels) }, g));
         }
       } else if (VALUE_FNS.has(fn)) {
         const samples: Sample[] = [];
         (g.stats ?? []).forEach((s, i) => {
           if (!s) return;
           const [count, sum, min, max] = s;
-          const value = fn === "min_over_time" ? min : fn === "max_over_time" ? max : fn === "sum_over_time" ? sum : sum / count;
+          const value = fn === "min_over_time" ? min : fn === "max_over_time" ? max : fn === "sum_over_time" ? sum * scale : sum / count;
           samples.push({ timestampMs: ts(i), value });
         });
-        if (samples.length) out.push({ labels: g.labels, samples, promLabels: promLabels(g.labels) });
+        if (samples.length) out.push(withExemplars({ labels: g.labels, samples, promLabels: promLabels(g.labels) }, g));
       } else {
-        const perSecond = fn === "rate" ? 1000 / this.b.stepMs : 1;
+        const perSecond = (fn === "rate" ? 1000 / this.b.stepMs : 1) * scale;
         const samples = g.counts.map((c, i) => ({ timestampMs: ts(i), value: c * perSecond }));
-        out.push({ labels: g.labels, samples, promLabels: promLabels(g.labels) });
+        // A count's exemplar has no value of its own: Tempo gives it the sample's.
+        out.push(withExemplars({ labels: g.labels, samples, promLabels: promLabels(g.labels) }, g, (c) => (g.counts[bucketOf(this.b, c.startMs)] ?? 0) * perSecond));
       }
     }
     return out;

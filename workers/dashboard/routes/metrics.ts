@@ -3,27 +3,36 @@
  * Tempo's TraceQL metrics API under /api:
  *
  * - `GET /api/metrics/query_range`: `q` (required; `<spanset query> | rate()`,
- *   `| count_over_time()`, `| quantile_over_time(duration, q1, ...)`, `| min_over_time(f)`,
+ *   `| count_over_time()`, `| quantile_over_time(f, q1, ...)`, `| min_over_time(f)`,
  *   `max_`, `sum_`, `avg_over_time(f)`, `| histogram_over_time(f)` or `| compare({ filter }[, topN[,
  *   start ns, end ns]])` (Tempo's `__meta_type` series), each but compare with an optional
- *   `by(...)`, then optional `| topk(k)`, `| bottomk(k)`, thresholds (`> 10`) and `with(...)`
- *   hints; see `shared/traceql/metrics.ts`), `start`/`end` (epoch seconds, fractions allowed,
- *   or epoch nanoseconds; default the last hour; end exclusive; at most 7 days apart), `step` (a Go
- *   duration like `30s`, or seconds; default the smallest whole number of seconds giving at most
- *   100 buckets; more than 11000 buckets is a 400). Answers Tempo's
- *   `{series:[{labels:[{key, value}], samples:[{timestampMs, value}], promLabels}], metrics}`;
- *   a sample's `timestampMs` is its bucket's start, rates are per second, quantiles are span
- *   durations in seconds, histograms are series labelled `__bucket` (the bucket's upper bound, a
- *   double). A bad or unsupported query is a 400 with its `position`. `with(...)` hints are not
- *   honoured (the answer always counts every matching span): such an answer carries
- *   `warnings: [...]` naming them and the header `Edgetrace-Metrics-Warning`.
+ *   `by(...)`, then optional `| topk(k)`, `| bottomk(k)`, thresholds (`> 10`); such queries
+ *   combined by arithmetic with each other and numbers (`({ status = error } | rate()) / ({ } |
+ *   rate())`, `{ } | rate() * 60`; series matched by labels, `shared/traceql/metrics-arithmetic.ts`);
+ *   then `with(...)` hints; see `shared/traceql/metrics.ts`), `start`/`end` (epoch seconds,
+ *   fractions allowed, or epoch nanoseconds; default the last hour; end exclusive; at most 7 days
+ *   apart), `step` (a Go duration like `30s`, or seconds; default the smallest whole number of
+ *   seconds giving at most 100 buckets; more than 11000 buckets is a 400), `exemplars` (a whole
+ *   number: exemplars per series, at most 100; default none, or 100 with `with(exemplars=true)`;
+ *   `with(exemplars=false)` turns them off). Answers Tempo's
+ *   `{series:[{labels:[{key, value}], samples:[{timestampMs, value}], promLabels, exemplars?}], metrics}`;
+ *   a sample's `timestampMs` is its bucket's start, rates are per second, quantiles of durations
+ *   are in seconds, histograms are series labelled `__bucket` (the bucket's upper bound, a
+ *   double). An exemplar is a span of the series, `{labels:[trace:id, span:id], value,
+ *   timestampMs}` (the span's start; value: the span's field, or for rate/count the sample's), at
+ *   most 2 per 1/(n/2) of the window, first to start first, only at steps with a sample; the
+ *   per-minute rows give none. A bad or unsupported query is a 400 with its `position`.
+ *   `with(sample=f)` / `trace_sample=f` / `span_sample=f` count a deterministic fraction of the
+ *   traces (spans) and scale counts and sums by 1/f; other hints (`sample=true`, ...) are not
+ *   honoured. What happened with hints, samples and exemplars is in `warnings: [...]` and the
+ *   header `Edgetrace-Metrics-Warning` (absent when there is nothing to say).
  *
  * A query the per-minute rows answer (`shared/traceql/metrics-from-rollups.ts`: over whole minutes,
  * rate, count or duration quantiles of all spans by service with conditions on the service and
  * the status, from the service rows; of SERVER/CLIENT/PRODUCER/CONSUMER spans by service, name or
  * kind, from the operation rows; counts exact, quantiles within 4.33%) is answered from them,
  * reading no block: `metrics.inspectedBytes` is "0" and the header `Edgetrace-Metrics-Source` says
- * `rollups` (else `blocks`): Tempo's `metrics` object (SearchMetrics) has no field for it, and
+ * `rollups` (else `blocks`; `mixed` when the queries of an arithmetic expression differ): Tempo's `metrics` object (SearchMetrics) has no field for it, and
  * Grafana decodes the body as that protobuf message (today allowing unknown fields, as a
  * stopgap). `METRICS_FROM_ROLLUPS=0` turns this off.
  *
@@ -34,13 +43,14 @@
  * Needs a key with the `read` scope; sees only that key's tenant. Mounted before the Tempo app.
  */
 import { Hono, type Context } from "hono";
-import { badParam, metricsRange, TEMPO_STYLE, traceqlErrorBody } from "../../../shared/http/params.ts";
+import { badParam, metricsRange, param, TEMPO_STYLE, traceqlErrorBody, wholeNumber } from "../../../shared/http/params.ts";
 import { anyBlockWithUnnamedService } from "../../../shared/db/queries/block-services.ts";
 import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
 import { readOperationRollupRows, readServiceRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
-import { finishSeries, hintWarnings, parseMetricsQuery, type Bucketing, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
+import { finishSeries, hintWarnings, MAX_EXEMPLARS, metricsQueries, parseMetricsExpression, sampleNotes, type Bucketing, type MetricsExpression, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
+import { evaluateMetricsExpr, exemplarsAtSamples } from "../../../shared/traceql/metrics-arithmetic.ts";
 import { metricsFromRollups, metricsFromServiceRollups, rollupSource } from "../../../shared/traceql/metrics-from-rollups.ts";
 import { readRoute, type DashboardApp } from "../context.ts";
 import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
@@ -48,7 +58,7 @@ import { metricsFanOut } from "../scan-jobs.ts";
 
 /** The header naming where an answer came from: `rollups` (the per-minute rows) or `blocks`. */
 export const METRICS_SOURCE_HEADER = "Edgetrace-Metrics-Source";
-/** Set when the query had `with(...)` hints, which are not honoured: what was ignored. */
+/** Set when there is something to say of hints, samples or exemplars (the body's `warnings`). */
 export const METRICS_WARNING_HEADER = "Edgetrace-Metrics-Warning";
 
 /**
@@ -84,51 +94,69 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
 
 type MetricsContext = Context<DashboardApp>;
 
+type MetricsNumbers = { inspectedBytes: number; inspectedTraces: number; inspectedSpans: number; totalBlocks: number; completedJobs: number; totalJobs: number };
+
 /**
- * The series of `q` over `range` (rows or blocks), with Tempo's `metrics` and our warnings, or a
- * 400 answer for a bad query. Sets the source and warning headers.
+ * One query's series (rows or blocks), where they came from and what was read. `mq.exemplars`
+ * asks the scan for exemplars; rows have none.
  */
-async function answerMetrics(c: MetricsContext, range: Bucketing): Promise<Response | { series: Series[]; extra: { warnings?: string[] }; metrics: Record<string, string | number> }> {
+async function querySeries(c: MetricsContext, mq: MetricsQuery, range: Bucketing): Promise<{ series: Series[]; source: "rollups" | "blocks"; numbers: MetricsNumbers }> {
+  const { db, store, tenantId } = c.var;
+  const fromRows = await seriesFromRollups(c.env, db, tenantId, mq, range);
+  if (fromRows) return { series: fromRows, source: "rollups", numbers: { inspectedBytes: 0, inspectedTraces: 0, inspectedSpans: 0, totalBlocks: 0, completedJobs: 0, totalJobs: 0 } };
+  const result = await metricsQueryRange(db, store, tenantId, mq, range, { ...scanSettings(c.env), fanOut: metricsFanOut(c.env, tenantId, mq, range) });
+  return { series: result.series, source: "blocks", numbers: result.metrics };
+}
+
+/**
+ * The series of `q` over `range` (each query from rows or blocks, then the arithmetic), with
+ * Tempo's `metrics` (summed over the queries) and our warnings, or a 400 answer for a bad query.
+ * Sets the source and warning headers. `exemplars`: per series, when asked (see the module comment).
+ */
+async function answerMetrics(c: MetricsContext, range: Bucketing, exemplarsParam: number | undefined): Promise<Response | { series: Series[]; extra: { warnings?: string[] }; metrics: Record<string, string | number> }> {
   const q = c.req.query("q")?.trim();
   if (!q) throw badParam(TEMPO_STYLE, "q", "a TraceQL metrics query is required");
-  let mq: MetricsQuery;
+  let parsed: MetricsExpression;
   try {
-    mq = parseMetricsQuery(q);
+    parsed = parseMetricsExpression(q);
   } catch (err) {
     if (!(err instanceof TraceQLError)) throw err;
     return c.json(traceqlErrorBody(err), 400);
   }
-  const { db, store, tenantId } = c.var;
-  // Hints are accepted and not honoured: say so, in a header and in the body (only then).
-  const warnings = hintWarnings(mq);
+  const queries = metricsQueries(parsed.expr);
+  // Exemplars: the `exemplars` parameter (capped at Tempo's 100), or with(exemplars=true) alone; with(exemplars=false) wins.
+  const hint = parsed.hints.find((h) => h.name === "exemplars")?.value;
+  const exemplars = hint === false ? 0 : Math.min(MAX_EXEMPLARS, exemplarsParam ?? (hint === true ? MAX_EXEMPLARS : 0));
+  const answers = await Promise.all(queries.map((mq) => querySeries(c, { ...mq, exemplars }, range)));
+  const first = queries[0]!;
+  const warnings = [...hintWarnings(first), ...(answers.some((a) => a.source === "blocks") ? sampleNotes(first) : [])];
+  if (first.sample && answers.some((a) => a.source === "rollups")) warnings.push("sample hint: the per-minute rows answered exactly, every matching span counted");
+  if (exemplars > 0 && answers.some((a) => a.source === "rollups")) warnings.push("exemplars: none from the per-minute rows, which name no span (METRICS_FROM_ROLLUPS=0 scans the blocks)");
   if (warnings.length) c.header(METRICS_WARNING_HEADER, warnings.join("; "));
-  const extra = warnings.length ? { warnings } : {};
-  const fromRows = await seriesFromRollups(c.env, db, tenantId, mq, range);
-  if (fromRows) {
-    c.header(METRICS_SOURCE_HEADER, "rollups");
-    return { series: fromRows, extra, metrics: { inspectedBytes: "0", inspectedTraces: 0, inspectedSpans: "0", totalBlocks: 0, completedJobs: 0, totalJobs: 0 } };
-  }
-  const result = await metricsQueryRange(db, store, tenantId, mq, range, { ...scanSettings(c.env), fanOut: metricsFanOut(c.env, tenantId, mq, range) });
-  const m = result.metrics;
-  c.header(METRICS_SOURCE_HEADER, "blocks");
+  const sources = new Set(answers.map((a) => a.source));
+  c.header(METRICS_SOURCE_HEADER, sources.size === 1 ? [...sources][0]! : "mixed");
+  const series = exemplarsAtSamples(evaluateMetricsExpr(parsed.expr, answers.map((a) => a.series), range), range);
+  const sum = (k: keyof MetricsNumbers) => answers.reduce((n, a) => n + a.numbers[k], 0);
   return {
-    series: result.series,
-    extra,
-    metrics: { inspectedBytes: String(m.inspectedBytes), inspectedTraces: m.inspectedTraces, inspectedSpans: String(m.inspectedSpans), totalBlocks: m.totalBlocks, completedJobs: m.completedJobs, totalJobs: m.totalJobs },
+    series,
+    extra: warnings.length ? { warnings } : {},
+    metrics: { inspectedBytes: String(sum("inspectedBytes")), inspectedTraces: sum("inspectedTraces"), inspectedSpans: String(sum("inspectedSpans")), totalBlocks: sum("totalBlocks"), completedJobs: sum("completedJobs"), totalJobs: sum("totalJobs") },
   };
 }
 
 export const metrics = new Hono<DashboardApp>()
   .get("/metrics/query_range", readRoute, async (c) => {
-    const a = await answerMetrics(c, metricsRange(c.req.query()));
+    const { exemplars, ...query } = c.req.query();
+    const a = await answerMetrics(c, metricsRange(query), param(TEMPO_STYLE, "exemplars", exemplars, wholeNumber(0, 9_999_999)));
     if (a instanceof Response) return a;
     return c.json({ series: a.series, ...a.extra, metrics: a.metrics });
   })
   // Instant: the whole window as one step; each series' one value (series without one are left out).
   .get("/metrics/query", readRoute, async (c) => {
-    const { step: _step, ...query } = c.req.query();
+    const { step: _step, exemplars: _exemplars, ...query } = c.req.query();
     const r = metricsRange(query);
-    const a = await answerMetrics(c, { startMs: r.startMs, endMs: r.endMs, stepMs: r.endMs - r.startMs });
+    // Tempo's instant answer has no exemplars.
+    const a = await answerMetrics(c, { startMs: r.startMs, endMs: r.endMs, stepMs: r.endMs - r.startMs }, 0);
     if (a instanceof Response) return a;
     const series = a.series.flatMap((s) => (s.samples[0] ? [{ labels: s.labels, value: s.samples[0].value, promLabels: s.promLabels }] : []));
     return c.json({ series, ...a.extra, metrics: a.metrics });
