@@ -338,10 +338,34 @@ export const conformance: ConformanceCase[] = [
     "{ } with (sample)",
     "{ } with (sample=true) | { }",
   ]),
-  // Valid in Tempo, not run here.
-  ...cases("unsupported", [
+  // Metrics queries (through parseMetricsQuery/parseMetricsExpression; their semantics: shared/traceql/metrics*.test.ts).
+  ...cases("valid", [
     "{ } | rate()",
     "{ kind = server } | count_over_time() by (name)",
     "{ } | quantile_over_time(duration, .5, .95)",
+    "{ } | quantile_over_time(span.bytes, .9) by (resource.service.name)",
+    "{ status = error } | rate() by (resource.service.name) | topk(5)",
+    "{ } | max_over_time(duration) by (name) > 1",
+    "{ } | histogram_over_time(duration) with (exemplars=true)",
+    "{ } | count_over_time() with (sample=0.1)",
+    "({ status = error } | rate()) / ({ } | rate())",
+    "({ status = error } | rate() by (resource.service.name)) / ({ } | rate() by (resource.service.name))",
+    "({ } | count_over_time()) - ({ kind = server } | count_over_time())",
+  ]),
+  ...cases("parse_fails", [
+    "{ } | rate(",
+    "{ } | quantile_over_time(duration)",
+    "{ } | rate() by (",
+    "{ } | rate() | topk()",
+    "({ } | rate()) / ",
+    "{ } | rate() with (sample=)",
+  ]),
+  ...cases("validate_fails", [
+    "{ event:name = 3 } | rate()",
+    "({ } | rate()) / ({ link:traceID > 1 } | rate())",
+  ]),
+  // Valid in Tempo, not run here.
+  ...cases("unsupported", [
+    "{ } | rate() by (rootServiceName)",
   ]),
 ];
