@@ -2,7 +2,8 @@
  * The service map: the project's services and the virtual nodes they call (databases, peers not
  * instrumented, the callers of root spans) from `/api/service-graph`, laid out by dagre and drawn
  * as SVG, over a time range kept in the URL. Selecting a node or an edge opens its panel (figures,
- * RED charts from TraceQL metrics, operations, links to the filtered search).
+ * RED charts from TraceQL metrics, operations, links to the filtered search); a selected node is
+ * kept in the URL as `node=`, so a link or a reload opens its panel again.
  */
 import "../ui.css";
 import "../service-map/service-map.css";
@@ -15,6 +16,20 @@ import { RangePicker } from "../service-map/range-picker.tsx";
 import { rangeFromUrl, windowOf } from "../service-map/range.ts";
 import { SidePanel, type PanelSubject } from "../service-map/side-panel.tsx";
 
+/** The node named by `node=` in the page's URL, selected. */
+function selectionFromUrl(): Selection {
+  const id = new URLSearchParams(location.search).get("node");
+  return id ? { type: "node", id } : null;
+}
+
+/** Puts a selected node into the URL (replaceState: selecting is not a navigation); anything else takes it out. */
+function selectionToUrl(s: Selection): void {
+  const url = new URL(location.href);
+  if (s?.type === "node") url.searchParams.set("node", s.id);
+  else url.searchParams.delete("node");
+  history.replaceState(null, "", url);
+}
+
 function ServiceMapPage() {
   const [range, setRange] = useState(rangeFromUrl);
   const [nonce, setNonce] = useState(0);
@@ -22,7 +37,11 @@ function ServiceMapPage() {
   const w = useMemo(() => windowOf(range), [range, nonce]);
   const [graph, setGraph] = useState<ServiceGraph | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [selection, setSelection] = useState<Selection>(null);
+  const [selection, setSelection] = useState<Selection>(selectionFromUrl);
+  const select = (s: Selection) => {
+    selectionToUrl(s);
+    setSelection(s);
+  };
 
   useEffect(() => {
     const ac = new AbortController();
@@ -59,8 +78,8 @@ function ServiceMapPage() {
       {graph && !layout && <p class="muted">No requests between services in this range. Spans of calls (client and server spans) make the map.</p>}
       {layout && (
         <div class={`sm-layout${subject ? " sm-with-panel" : ""}`}>
-          <MapView layout={layout} windowSeconds={w.end - w.start} selection={selection} onSelect={setSelection} />
-          {subject && <SidePanel subject={subject} window={w} range={range.id} onClose={() => setSelection(null)} />}
+          <MapView layout={layout} windowSeconds={w.end - w.start} selection={selection} onSelect={select} />
+          {subject && <SidePanel subject={subject} window={w} range={range.id} onClose={() => select(null)} />}
         </div>
       )}
     </>

@@ -1,7 +1,8 @@
 /**
  * The services page: every service of the project with its rate, error rate and p50/p99 over the
- * range (the service graph's node figures: the requests it served), a sparkline of each (TraceQL
- * metrics by service), sortable; a service expands into its operations (the operations metrics
+ * range (the service graph's node figures: the requests it served, its root spans included through
+ * the `user` edge), a sparkline of each (TraceQL metrics by service: server and consumer spans
+ * only, which the per-minute rows answer), sortable; a service expands into its operations (the operations metrics
  * API). Links go to the search page filtered by service (and operation).
  */
 import "../ui.css";
@@ -154,7 +155,7 @@ function ServicesPage() {
       {graph && rows.length === 0 && <p class="muted">No services have sent spans in this range.</p>}
       {graph && rows.length > 0 && (
         <table class="sv">
-          <caption class="muted">Requests each service served (server and consumer spans) over the range; click a service for its operations.</caption>
+          <caption class="muted">Requests each service served (server and consumer spans, and root spans of any kind) over the range; click a service for its operations.</caption>
           <thead>
             <tr>
               <SortHeader label="Service" column="name" sort={sort} onSort={onSort} />

@@ -49,8 +49,9 @@ export interface Layout {
 
 export const NODE_WIDTH = 150;
 export const NODE_HEIGHT = 54;
+/** An edge label's box, which dagre keeps clear of nodes and other edges: two lines of 12 and 11 px. */
 export const LABEL_WIDTH = 140;
-export const LABEL_HEIGHT = 30;
+export const LABEL_HEIGHT = 32;
 
 export const edgeKey = (e: GraphEdge) => JSON.stringify([e.source, e.target, e.connectionType]);
 
