@@ -4,7 +4,7 @@
  * clicks), spans exported with the real OpenTelemetry JS SDK, then a wait until the assembler has
  * stored them. `signIn` puts the session cookie into a Chromium context.
  */
-import { type Tracer } from "@opentelemetry/api";
+import { SpanKind, context, trace, type Tracer } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -95,4 +95,39 @@ export async function postForm(account: Account, path: string, fields: Record<st
   const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1];
   if (!csrf) throw new Error(`no form on ${fromPath}`);
   return (await form(`${account.dashboardUrl}${path}`, { _csrf: csrf, ...fields }, cookie)).status;
+}
+
+/**
+ * Messages produced in one trace and consumed in another, as a queue's consumer records them: a
+ * SERVER root of `producer` with a PRODUCER child (`messaging.system` kafka), and for each a
+ * CONSUMER root of `consumer` in a trace of its own with a span link to that PRODUCER span. Each
+ * message `startMs + i * 5 s`; the consumer takes 30 ms, a second after the producer.
+ */
+export function recordLinkedMessages(tracerFor: (service: string) => Tracer, o: { producer: string; consumer: string; count: number; startMs: number }): void {
+  const producer = tracerFor(o.producer);
+  const consumer = tracerFor(o.consumer);
+  for (let i = 0; i < o.count; i++) {
+    const t0 = o.startMs + i * 5_000;
+    const root = producer.startSpan("POST /invoices", { kind: SpanKind.SERVER, startTime: t0, root: true });
+    const publish = producer.startSpan("invoice.created publish", { kind: SpanKind.PRODUCER, startTime: t0 + 3, attributes: { "messaging.system": "kafka", "messaging.destination.name": "invoice.created" } }, trace.setSpan(context.active(), root));
+    publish.end(t0 + 6);
+    root.end(t0 + 10);
+    const process = consumer.startSpan("invoice.created process", { kind: SpanKind.CONSUMER, startTime: t0 + 1_000, root: true, links: [{ context: publish.spanContext() }], attributes: { "messaging.system": "kafka" } });
+    process.end(t0 + 1_030);
+  }
+}
+
+/**
+ * Traces whose only request is their root, an INTERNAL span (what `startSpan` makes without a
+ * kind, e.g. a browser page load): `count` of `service`, each `durationMs` long, `startMs + i * 5 s`.
+ */
+export function recordInternalRoots(tracerFor: (service: string) => Tracer, o: { service: string; count: number; startMs: number; durationMs: number }): void {
+  const tracer = tracerFor(o.service);
+  for (let i = 0; i < o.count; i++) {
+    const t0 = o.startMs + i * 5_000;
+    const root = tracer.startSpan("page load /cart", { startTime: t0, root: true });
+    const render = tracer.startSpan("render cart", { startTime: t0 + 5 }, trace.setSpan(context.active(), root));
+    render.end(t0 + o.durationMs - 5);
+    root.end(t0 + o.durationMs);
+  }
 }
