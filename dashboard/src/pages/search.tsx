@@ -11,7 +11,7 @@ import { mount } from "../mount.tsx";
 import { searchTraces, services as loadServices, tagNames as loadTagNames, tagValues, traceqlPosition, type TagValue, type TraceHit } from "../search/data.ts";
 import { SearchForm, type ServerError } from "../search/form.tsx";
 import { plural, startMs } from "../search/format.ts";
-import { defaultQuery, effectiveTraceQL, fromParams, RANGES, toParams, validate, windowOf, type Problem, type SearchQuery, type Sort } from "../search/query.ts";
+import { defaultQuery, effectiveTraceQL, fromParams, RANGES, searchOrder, toParams, validate, windowOf, type Problem, type SearchQuery, type SearchOrder, type Sort } from "../search/query.ts";
 import { Results, type Row } from "../search/results.tsx";
 import { Scatter } from "../search/scatter.tsx";
 
@@ -27,7 +27,21 @@ interface Found {
   traceql: string;
   window: { start: number; end: number };
   limit: number;
+  /** What the server ranked the whole window by. */
+  order: SearchOrder;
   inspected?: { traces?: number; bytes?: number };
+}
+
+const ORDER_WORDS: Record<SearchOrder, string> = { start: "newest", duration: "slowest", errors: "most failing" };
+
+/** What the results cover: how many, which of the window's matches (the server's ranking), and the window. */
+function describeFound(f: Found): string {
+  const n = f.rows.length;
+  const window = describeWindow(f.query, f.window);
+  if (n < f.limit) return `${plural(n, "trace")} ${window}: all that match`;
+  const which = `The ${f.limit.toLocaleString()} ${ORDER_WORDS[f.order]} matching traces ${window}`;
+  const onPage = f.query.sort.desc && searchOrder(f.query.sort) === f.query.sort.key ? "" : ", sorted on this page";
+  return `${which}${onPage} (raise the limit for more)`;
 }
 
 function toRow(t: TraceHit): Row {
@@ -117,12 +131,13 @@ function SearchPage() {
       );
     }
     const traceql = effectiveTraceQL(q, typesOf(cache));
+    const order = searchOrder(q.sort);
     try {
-      const res = await searchTraces({ q: traceql, start: w.start, end: w.end, limit: q.limit }, ctl.signal);
+      const res = await searchTraces({ q: traceql, start: w.start, end: w.end, limit: q.limit, order }, ctl.signal);
       if (ctl.signal.aborted) return;
       const bytes = Number(res.metrics?.inspectedBytes);
       setNow(Date.now());
-      setOutcome({ status: "done", found: { rows: res.traces.map(toRow), query: q, traceql, window: w, limit: q.limit, inspected: { traces: res.metrics?.inspectedTraces, bytes: Number.isFinite(bytes) ? bytes : undefined } } });
+      setOutcome({ status: "done", found: { rows: res.traces.map(toRow), query: q, traceql, window: w, limit: q.limit, order, inspected: { traces: res.metrics?.inspectedTraces, bytes: Number.isFinite(bytes) ? bytes : undefined } } });
     } catch (err) {
       if (ctl.signal.aborted) return;
       if (err instanceof ApiError && err.status === 400) {
@@ -164,6 +179,11 @@ function SearchPage() {
     setDraft((d) => ({ ...d, sort }));
     if (outcome.status === "done") {
       const query = { ...outcome.found.query, sort };
+      // The slowest or most failing of the whole window is another search, not the page reordered.
+      if (searchOrder(sort) !== outcome.found.order) {
+        void run(query, "replace");
+        return;
+      }
       setOutcome({ status: "done", found: { ...outcome.found, query } });
       // Sorting is not a new search: the URL follows without a new history entry.
       const params = toParams(query).toString();
@@ -212,12 +232,13 @@ function SearchPage() {
           {busy
             ? "Searching…"
             : outcome.status === "done"
-              ? `${plural(outcome.found.rows.length, "trace")}${outcome.found.rows.length >= outcome.found.limit ? ` (the newest ${outcome.found.limit}; raise the limit for more)` : ""} ${describeWindow(outcome.found.query, outcome.found.window)}`
+              ? describeFound(outcome.found)
               : ""}
           {!busy && outcome.status === "done" && outcome.found.inspected?.traces !== undefined && (
             <span class="muted">
               {" "}
               · looked at {plural(outcome.found.inspected.traces, "trace")}
+              {outcome.found.order !== "start" ? " (the whole window)" : ""}
               {outcome.found.inspected.bytes !== undefined ? `, read ${formatBytes(outcome.found.inspected.bytes)}` : ""}
             </span>
           )}

@@ -4,7 +4,7 @@
  * Tempo's v2 tag names and values (for the tag filters' suggestions).
  */
 import { getJson } from "../api.ts";
-import { attribute, quote } from "./query.ts";
+import { attribute, quote, type SearchOrder } from "./query.ts";
 
 export interface TraceHit {
   traceID: string;
@@ -35,8 +35,10 @@ export function traceqlPosition(body: unknown): TraceQLPosition | undefined {
   return typeof line === "number" && typeof column === "number" ? { line, column, offset: typeof offset === "number" ? offset : -1 } : undefined;
 }
 
-export function searchTraces(params: { q: string; start: number; end: number; limit: number }, signal?: AbortSignal): Promise<SearchResponse> {
-  return getJson<SearchResponse>("/api/search", params, { signal });
+/** `order`: the newest traces of the window (`start`, left out as Tempo's default), or its longest / most failing. */
+export function searchTraces(params: { q: string; start: number; end: number; limit: number; order: SearchOrder }, signal?: AbortSignal): Promise<SearchResponse> {
+  const { order, ...rest } = params;
+  return getJson<SearchResponse>("/api/search", order === "start" ? rest : params, { signal });
 }
 
 export async function services(): Promise<string[]> {

@@ -9,7 +9,7 @@ import { ApiError } from "../api.ts";
 import { operations, tagValues, type TagValue, type TraceQLPosition } from "./data.ts";
 import { fromLocalInput, toLocalInput } from "./format.ts";
 import { QueryError } from "./query-error.tsx";
-import { RANGES, windowOf, type Problem, type RangeId, type SearchQuery, type TagFilter, MAX_LIMIT } from "./query.ts";
+import { RANGES, suggestions, windowOf, type Problem, type RangeId, type SearchQuery, type TagFilter, MAX_LIMIT } from "./query.ts";
 
 export interface ServerError {
   message: string;
@@ -100,8 +100,8 @@ function TagRow(props: { index: number; tag: TagFilter; window: { start: number;
         <input id={`tag-value-${index}`} class="mono" list={listId} value={tag.value} placeholder="/orders" autoComplete="off" spellcheck={false} onInput={(e) => props.onChange({ ...tag, value: e.currentTarget.value })} />
       </div>
       <datalist id={listId}>
-        {(props.cached ?? []).map((v) => (
-          <option key={v.value} value={v.value} />
+        {suggestions(props.cached ?? []).map((v) => (
+          <option key={v.value} value={v.value} label={v.label} />
         ))}
       </datalist>
       <button type="button" class="remove" aria-label={`Remove tag filter ${index + 1}`} onClick={props.onRemove}>

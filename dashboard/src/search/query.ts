@@ -15,12 +15,23 @@ export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 20;
 export const MAX_WINDOW_SECONDS = 7 * 86400;
 
-export type SortKey = "start" | "duration" | "spans";
+export type SortKey = "start" | "duration" | "spans" | "errors";
 export interface Sort {
   key: SortKey;
   desc: boolean;
 }
 export const DEFAULT_SORT: Sort = { key: "start", desc: true };
+
+/** The server's ranking (the search's `order`): which `limit` traces of the whole window come back. */
+export type SearchOrder = "start" | "duration" | "errors";
+
+/**
+ * What the server ranks by for a sort: the longest or most failing traces of the whole window when
+ * sorted that way down, else the newest (any other sort reorders those on the page).
+ */
+export function searchOrder(sort: Sort): SearchOrder {
+  return sort.desc && (sort.key === "duration" || sort.key === "errors") ? sort.key : "start";
+}
 
 export interface TagFilter {
   key: string;
@@ -113,13 +124,16 @@ export function attribute(key: string): string {
 }
 
 /**
- * A tag value as TraceQL: a number or boolean stays bare when the tag is known to hold that type
- * (`http.status_code = 500`), anything else is a string.
+ * A tag filter as TraceQL. A value that reads as a number or a boolean matches both that value and
+ * the string (`(.http.status_code = 500 || .http.status_code = "500")`): the same tag is an int
+ * from one SDK and a string from another (Zipkin tags are all strings). Only when the tag is known
+ * to hold strings alone is it the string; anything else is a string.
  */
-function literal(value: string, types: ReadonlySet<string> | undefined): string {
-  if (types?.has("bool") && (value === "true" || value === "false")) return value;
-  if ((types?.has("int") || types?.has("float")) && /^-?\d+(\.\d+)?$/.test(value)) return value;
-  return quote(value);
+function tagCondition(attr: string, value: string, types: ReadonlySet<string> | undefined): string {
+  const bare = value === "true" || value === "false" || /^-?\d+(\.\d+)?$/.test(value);
+  const stringsOnly = types !== undefined && types.size > 0 && [...types].every((t) => t === "string");
+  if (!bare || stringsOnly) return `${attr} = ${quote(value)}`;
+  return `(${attr} = ${value} || ${attr} = ${quote(value)})`;
 }
 
 /**
@@ -133,7 +147,7 @@ export function buildTraceQL(q: SearchQuery, tagTypes: ReadonlyMap<string, Reado
   if (q.operation) conds.push(`name = ${quote(q.operation)}`);
   for (const t of q.tags) {
     const key = t.key.trim();
-    if (key) conds.push(`${attribute(key)} = ${literal(t.value, tagTypes.get(key))}`);
+    if (key) conds.push(tagCondition(attribute(key), t.value, tagTypes.get(key)));
   }
   if (q.minDuration.trim()) conds.push(`duration >= ${q.minDuration.trim()}`);
   if (q.maxDuration.trim()) conds.push(`duration <= ${q.maxDuration.trim()}`);
@@ -197,7 +211,20 @@ export function fromParams(p: URLSearchParams): SearchQuery {
   }
   const limit = Number(p.get("limit"));
   if (p.has("limit") && Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIMIT) q.limit = limit;
-  const sort = /^(start|duration|spans)-(asc|desc)$/.exec(p.get("sort") ?? "");
+  const sort = /^(start|duration|spans|errors)-(asc|desc)$/.exec(p.get("sort") ?? "");
   if (sort) q.sort = { key: sort[1] as SortKey, desc: sort[2] === "desc" };
   return q;
+}
+
+/**
+ * One suggestion per value text: a tag seen as the int 500 and as the string "500" is one entry,
+ * labelled with its types when it is not only a string (the search matches both: query.ts).
+ */
+export function suggestions(values: readonly { type: string; value: string }[]): { value: string; label?: string }[] {
+  const types = new Map<string, string[]>();
+  for (const v of values) {
+    const seen = types.get(v.value) ?? types.set(v.value, []).get(v.value)!;
+    if (!seen.includes(v.type)) seen.push(v.type);
+  }
+  return [...types].map(([value, ts]) => (ts.length === 1 && ts[0] === "string" ? { value } : { value, label: `${value} (${ts.join(" or ")})` }));
 }

@@ -1,6 +1,6 @@
 /**
  * @module
- * The traces found, as a table sortable by start, duration and span count (headers are buttons;
+ * The traces found, as a table sortable by start, duration, span and error count (headers are buttons;
  * the sorted one carries aria-sort). A row links to its trace; ticking two rows offers a comparison.
  */
 import type { ComponentChildren } from "preact";
@@ -22,7 +22,7 @@ export interface Row {
 }
 
 export function sortRows(rows: readonly Row[], sort: Sort): Row[] {
-  const value = (r: Row) => (sort.key === "start" ? r.startMs : sort.key === "duration" ? r.durationMs : r.spans);
+  const value = (r: Row) => (sort.key === "start" ? r.startMs : sort.key === "duration" ? r.durationMs : sort.key === "errors" ? r.errors : r.spans);
   // Ties keep the newest first, whatever the column.
   return [...rows].sort((a, b) => (value(a) - value(b)) * (sort.desc ? -1 : 1) || b.startMs - a.startMs);
 }
@@ -69,7 +69,7 @@ export function Results(props: { rows: Row[]; sort: Sort; onSort: (s: Sort) => v
         )}
       </div>
       <table class="traces">
-        <caption class="sr-only">Traces found, {sort.key === "start" ? "by start time" : sort.key === "duration" ? "by duration" : "by span count"}</caption>
+        <caption class="sr-only">Traces found, {sort.key === "start" ? "by start time" : sort.key === "duration" ? "by duration" : sort.key === "errors" ? "by error count" : "by span count"}</caption>
         <thead>
           <tr>
             <th scope="col" class="select">
@@ -79,7 +79,7 @@ export function Results(props: { rows: Row[]; sort: Sort; onSort: (s: Sort) => v
             <SortHeader label="Started" col="start" sort={sort} onSort={props.onSort} />
             <SortHeader label="Duration" col="duration" sort={sort} onSort={props.onSort} />
             <SortHeader label="Spans" col="spans" sort={sort} onSort={props.onSort} />
-            <th scope="col">Errors</th>
+            <SortHeader label="Errors" col="errors" sort={sort} onSort={props.onSort} />
             <th scope="col">Services</th>
             <th scope="col">Trace ID</th>
           </tr>
