@@ -260,6 +260,10 @@ const TABLE: [string, string][] = [
   ["{ } | by(span.db.rows * 2) | count() = 1", "124"],
   ["{ } | by(resource.service.name) | coalesce() | count() = 5", "25"],
   ["{ } | by(resource.service.name) | count() = 1 | coalesce()", "24"],
+  // The 64-bit bounds.
+  ["{ span.db.rows > minInt && span.db.rows < maxInt }", "12"],
+  ["{ span.db.rows > maxInt || span.db.rows < minInt }", ""],
+  ["{ } | count() < maxInt", "12345"],
   // Root spans.
   ["{ parent = nil }", "12345"],
   ["{ parent = nil && kind = server }", "124"],

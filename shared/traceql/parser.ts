@@ -65,6 +65,11 @@ const INTRINSICS: Record<string, IntrinsicName> = {
 const SCOPES = new Set<string>(["span", "resource", "", "event", "link", "instrumentation", "parent", "parent.span", "parent.resource"]);
 
 const STATUS_VALUES: Record<string, number> = { unset: 0, ok: 1, error: 2 };
+/**
+ * Tempo's `minInt` and `maxInt`: the 64-bit integer bounds, as the doubles every int here is
+ * (so maxInt reads as 2^63, the nearest double to 2^63 - 1).
+ */
+export const INT_BOUNDS: Record<string, number> = { minInt: -(2 ** 63), maxInt: 2 ** 63 - 1 };
 const KIND_VALUES: Record<string, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
 
 const SCALAR_COMPARISONS = new Set<string>(["=", "!=", ">", ">=", "<", "<="]);
@@ -228,7 +233,7 @@ class Parser {
 
   /** A token that starts a stage other than a spanset filter. */
   private startsStage(t: Token): boolean {
-    if (t.kind === "ident") return AGGREGATES.has(t.text) || t.text === "by" || t.text === "select";
+    if (t.kind === "ident") return AGGREGATES.has(t.text) || t.text === "by" || t.text === "select" || t.text in INT_BOUNDS;
     return t.kind === "int" || t.kind === "float" || t.kind === "duration" || (t.kind === "op" && t.text === "-");
   }
 
@@ -391,6 +396,7 @@ class Parser {
     if ((v.kind === "int" || v.kind === "float" || v.kind === "duration") && typeof v.value === "number") {
       return { kind: "literal", value: { type: v.kind, value: neg ? -v.value : v.value }, pos: t.pos };
     }
+    if (v.kind === "ident" && v.text in INT_BOUNDS) return { kind: "literal", value: { type: "int", value: (neg ? -1 : 1) * (INT_BOUNDS[v.text] as number) }, pos: t.pos };
     return this.fail("an aggregate such as count() or a number", v);
   }
 
@@ -508,6 +514,7 @@ class Parser {
         const word = t.text;
         if (word === "true" || word === "false") return lit({ type: "bool", value: word === "true" });
         if (word === "nil") return lit({ type: "nil" });
+        if (word in INT_BOUNDS) return lit({ type: "int", value: INT_BOUNDS[word] as number });
         if (word in STATUS_VALUES) return lit({ type: "status", value: STATUS_VALUES[word] as number });
         if (word in KIND_VALUES) return lit({ type: "kind", value: KIND_VALUES[word] as number });
         const intrinsic = INTRINSICS[word];

@@ -25,7 +25,8 @@ export function formatStatic(v: Static): string {
     case "string":
       return quoteString(v.value);
     case "int":
-      return String(v.value);
+      // Tempo's names for the 64-bit bounds (maxInt is 2^63 as a double).
+      return v.value === -(2 ** 63) ? "minInt" : v.value === 2 ** 63 ? "maxInt" : String(v.value);
     case "float":
       return Number.isInteger(v.value) ? v.value.toFixed(1) : String(v.value);
     case "duration":

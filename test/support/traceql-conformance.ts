@@ -324,6 +324,15 @@ export const conformance: ConformanceCase[] = [
     "{ !parent = nil }",
     '{ parent = "x" }',
   ]),
+  // minInt and maxInt: the 64-bit integer bounds.
+  ...cases("valid", [
+    "{ .a > minInt && .a < maxInt }",
+    "{ span:childCount >= -maxInt }",
+    "{ } | count() < maxInt",
+    "sum(.n) > minInt",
+  ]),
+  ...cases("parse_fails", ["{ .a = minint }", "{ } | count() > maxInt()"]),
+  ...cases("validate_fails", ["{ name = maxInt }", "{ minInt }"]),
   // trace:rootSpan is Tempo's internal name for trace:rootName, not one its lexer reads.
   ...cases("parse_fails", ['{ trace:rootSpan = "x" }']),
   // Query hints: accepted, not honoured (the answer says so).
