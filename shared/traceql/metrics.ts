@@ -451,15 +451,18 @@ export function sampleNotes(mq: Pick<MetricsQuery, "sample">): string[] {
   return [`sampled: counted the ${s.by === "trace" ? "spans of traces" : "spans"} whose ${s.by} id falls in a deterministic ${s.fraction} of ids; counts and sums are scaled by ${1 / s.fraction}`];
 }
 
-/** Whether a trace (`by: "trace"`) or span id falls in a sample: FNV-1a of the id's text, as a fraction of 2^32. */
+/**
+ * Whether a trace (`by: "trace"`) or span id falls in a sample: FNV-1a of the id's text, mixed by
+ * murmur3's finalizer (ids differing in their last digit land far apart), as a fraction of 2^32.
+ */
 export function inSample(id: string, fraction: number): boolean {
   if (fraction >= 1) return true;
   let h = 0x811c9dc5;
-  for (let k = 0; k < id.length; k++) {
-    h ^= id.charCodeAt(k);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h / 2 ** 32 < fraction;
+  for (let k = 0; k < id.length; k++) h = Math.imul(h ^ id.charCodeAt(k), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32 < fraction;
 }
 
 const STATUS_NAMES = ["unset", "ok", "error"];

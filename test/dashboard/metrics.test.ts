@@ -6,7 +6,7 @@ import { readOperationRows, readServiceRows } from "../../shared/db/queries/metr
 import type { KeyValue, ResourceSpans } from "../../shared/model/span.ts";
 import { metricsQueryRange } from "../../shared/search/metrics-blocks.ts";
 import { r2Store } from "../../shared/storage/object-store.ts";
-import { parseMetricsQuery } from "../../shared/traceql/metrics.ts";
+import { inSample, parseMetricsQuery } from "../../shared/traceql/metrics.ts";
 import { app } from "../../workers/dashboard/app.ts";
 import { METRICS_SOURCE_HEADER } from "../../workers/dashboard/routes/metrics.ts";
 import { ROLLUP_QUANTILE_RELATIVE_ERROR } from "../../shared/traceql/metrics-from-rollups.ts";
@@ -200,6 +200,82 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     expect(warned.body.warnings).toHaveLength(1);
     expect((await get(inst("{} | rate("), a.secret)).status).toBe(400);
     expect((await get(inst("{} | rate()"))).status).toBe(401);
+  });
+
+  // Spans per 60 s bucket: 0: web a1..01 (trace 1, +10 s), cart a1..02 (trace 1, +10.005 s); 1: cart a2..01 (trace 2, +70 s),
+  // a4..01 (trace 4, +75 s); 2: web a3..01 (trace 3, +130 s).
+  it("answers arithmetic between queries and with numbers, series matched by labels", async () => {
+    const at = (i: number) => String(base + i * 60_000);
+    // cart / all: 1/2 | 2/2 | 0/1; the other steps are 0/0, left out.
+    const share = '({ resource.service.name = "cart" } | count_over_time()) / ({ } | count_over_time())';
+    const scanned = await getScanned(url(share), a.secret);
+    expect(scanned.status).toBe(200);
+    expect(scanned.source).toBe("blocks");
+    expect(scanned.body.series).toEqual([{ labels: [], samples: [{ timestampMs: at(0), value: 0.5 }, { timestampMs: at(1), value: 1 }, { timestampMs: at(2), value: 0 }], promLabels: "{}" }]);
+    // Both queries from the service rows: the same.
+    const rows = await get(url(share), a.secret);
+    expect(rows.source).toBe("rollups");
+    expect(rows.body.series).toEqual(scanned.body.series);
+    // A number at every step: rates per minute are the counts.
+    const perMinute = await getScanned(url("{ } | rate() by(resource.service.name) * 60"), a.secret);
+    expect(perMinute.body.series.map((x: { samples: { value: number }[] }) => values(x).map((v) => Math.round(v * 1e9) / 1e9))).toEqual([[1, 2, 0, 0, 0, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 0, 0, 0, 0, 0]]);
+    // Different label sets: nothing matches.
+    expect((await get(url("({ } | count_over_time() by(resource.service.name)) + ({ } | count_over_time() by(name))"), a.secret)).body.series).toEqual([]);
+    // One query from the rows, one scanned: count - max duration, only where both have a sample.
+    const mixed = await get(url("({ } | count_over_time()) - ({ } | max_over_time(duration))"), a.secret);
+    expect(mixed.source).toBe("mixed");
+    expect(mixed.body.series[0].samples.map((x: { timestampMs: string }) => x.timestampMs)).toEqual([at(0), at(1), at(2)]);
+    values(mixed.body.series[0]).forEach((v, i) => expect(v).toBeCloseTo([1.9, 1.5, 0.8][i]!, 9));
+    expect(Number(mixed.body.metrics.inspectedBytes)).toBeGreaterThan(0);
+    const bad = await get(url("({ } | rate()) % ({ } | rate())"), a.secret);
+    expect(bad.status).toBe(400);
+    expect(bad.body.position).toMatchObject({ line: 1, column: 16 });
+  });
+
+  it("gives exemplars when asked: spans of each series, from the block scan", async () => {
+    const q = "{ } | count_over_time() by(resource.service.name)";
+    const exemplar = (trace: number, spanId: string, value: number, startMs: number) => ({
+      labels: [{ key: "trace:id", value: { stringValue: id(trace) } }, { key: "span:id", value: { stringValue: spanId } }], value, timestampMs: String(base + startMs),
+    });
+    // 4 per series: two slots of 300 s, two first spans each; a count's exemplar has its step's count.
+    const r = await getScanned(`${url(q)}&exemplars=4`, a.secret);
+    expect(r.status).toBe(200);
+    expect(r.body.series.map((x: { exemplars?: unknown }) => x.exemplars)).toEqual([
+      [exemplar(1, "a100000000000002", 1, 10_005), exemplar(2, "a200000000000001", 2, 70_000)],
+      [exemplar(1, "a100000000000001", 1, 10_000), exemplar(3, "a300000000000001", 1, 130_000)],
+    ]);
+    // None unless asked; with(exemplars=false) wins; with(exemplars=true) alone asks for up to 100.
+    expect((await getScanned(url(q), a.secret)).body.series[0]).not.toHaveProperty("exemplars");
+    expect((await getScanned(`${url(`${q} with(exemplars=false)`)}&exemplars=4`, a.secret)).body.series[0]).not.toHaveProperty("exemplars");
+    expect((await getScanned(url(`${q} with(exemplars=true)`), a.secret)).body.series[0].exemplars).toHaveLength(3);
+    // Only at steps left with a sample: >= 2 keeps cart's step 1.
+    const over = await getScanned(`${url(`${q} >= 2`)}&exemplars=4`, a.secret);
+    expect(over.body.series[0].exemplars).toEqual([exemplar(2, "a200000000000001", 2, 70_000)]);
+    // The rows name no span: none, and the answer says so.
+    const rows = await get(`${url(q)}&exemplars=4`, a.secret);
+    expect(rows.source).toBe("rollups");
+    expect(rows.body.series[0]).not.toHaveProperty("exemplars");
+    expect(rows.body.warnings).toEqual([expect.stringContaining("exemplars: none from the per-minute rows")]);
+    expect((await get(`${url(q)}&exemplars=many`, a.secret)).status).toBe(400);
+  });
+
+  it("honours with(sample=f): a deterministic share of the traces (or spans), counts scaled by 1/f; the rows answer exactly", async () => {
+    // inSample at 0.75: traces 2, 3 and 4 (not 1): 0 | 2 x 4/3 | 1 x 4/3.
+    expect([1, 2, 3, 4].map((n) => inSample(id(n), 0.75))).toEqual([false, true, true, true]);
+    const traces = await getScanned(url("{ } | count_over_time() with(sample=0.75)"), a.secret);
+    expect(traces.status).toBe(200);
+    values(traces.body.series[0]).forEach((v, i) => expect(v).toBeCloseTo([0, 8 / 3, 4 / 3, 0, 0, 0, 0, 0, 0, 0][i]!, 9));
+    expect(traces.body.warnings).toEqual([expect.stringContaining("scaled by 1.33")]);
+    // span_sample at 0.5: a1..01, a2..01, a3..01, a4..01 (not a1..02): 1 | 2 | 1, x 2.
+    expect(["a100000000000001", "a100000000000002", "a200000000000001", "a300000000000001", "a400000000000001"].map((x) => inSample(x, 0.5))).toEqual([true, false, true, true, true]);
+    const spans = await getScanned(url("{ } | count_over_time() with(span_sample=0.5)"), a.secret);
+    expect(values(spans.body.series[0])).toEqual([2, 4, 2, 0, 0, 0, 0, 0, 0, 0]);
+    // From the rows, every span counted, exactly; the answer says so.
+    const rows = await get(url("{ } | count_over_time() with(sample=0.75)"), a.secret);
+    expect(rows.source).toBe("rollups");
+    expect(values(rows.body.series[0])).toEqual([2, 2, 1, 0, 0, 0, 0, 0, 0, 0]);
+    expect(rows.body.warnings).toEqual([expect.stringContaining("answered exactly")]);
+    expect((await get(url("{ } | count_over_time() with(sample=2)"), a.secret)).status).toBe(400);
   });
 
   it("defaults the step to at most 100 buckets", async () => {
