@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fillLogsTemplate, logsTemplateProblem } from "./logs-link.ts";
+import { fillLogsTemplate, logsTemplateProblem, logsWindow } from "./logs-link.ts";
 
 const values = { traceId: "abc", spanId: "def", service: "check out&x=1", startMs: "1", endMs: "2" };
 
@@ -50,5 +50,19 @@ describe("logs link template", () => {
     // A value in the path cannot leave the origin either.
     expect(new URL(fillLogsTemplate("https://logs.example.com/{service}", { ...values, service: "//evil.example/x" })!).origin).toBe("https://logs.example.com");
     expect(new URL(fillLogsTemplate("https://logs.example.com/a?{service}", { ...values, service: "@evil.example" })!).origin).toBe("https://logs.example.com");
+  });
+});
+
+describe("logs window", () => {
+  it("pads a span by a minute each side, or by its duration when that is longer", () => {
+    // 100 ms span at 1,700,000,000,000 ms.
+    expect(logsWindow("1700000000000000000", "1700000000100000000")).toEqual({ startMs: "1699999940000", endMs: "1700000060100" });
+    // A 5-minute span: padded by 5 minutes.
+    expect(logsWindow("1700000000000000000", "1700000300000000000")).toEqual({ startMs: "1699999700000", endMs: "1700000600000" });
+  });
+
+  it("never goes before the epoch, and an end before the start counts as a zero-length span", () => {
+    expect(logsWindow("1000000", "2000000")).toEqual({ startMs: "0", endMs: "60002" });
+    expect(logsWindow("1700000000000000000", "1600000000000000000")).toEqual({ startMs: "1699999940000", endMs: "1700000060000" });
   });
 });

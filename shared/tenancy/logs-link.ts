@@ -59,3 +59,20 @@ export function logsTemplateProblem(template: string): string | undefined {
   if (!sample) return "The logs link must be an http:// or https:// URL";
   return undefined;
 }
+
+/** Logs of a span are looked for this far before its start and after its end, at least. */
+export const LOGS_PAD_MS = 60_000;
+
+/**
+ * The time window a logs link asks for, in epoch milliseconds (strings, as the template takes them):
+ * the span's (or trace's) times padded on each side by a minute or by its own duration, whichever
+ * is longer, so logs written just before or after it, or stamped by a skewed clock, are in it.
+ */
+export function logsWindow(startUnixNano: string | bigint, endUnixNano: string | bigint): { startMs: string; endMs: string } {
+  const start = BigInt(startUnixNano) / 1_000_000n;
+  const end = BigInt(endUnixNano) / 1_000_000n;
+  const dur = end > start ? end - start : 0n;
+  const pad = dur > BigInt(LOGS_PAD_MS) ? dur : BigInt(LOGS_PAD_MS);
+  const from = start - pad;
+  return { startMs: String(from > 0n ? from : 0n), endMs: String((end > start ? end : start) + pad) };
+}

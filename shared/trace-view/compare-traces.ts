@@ -58,3 +58,23 @@ export function compareTraces(a: SpanTree, b: SpanTree): TraceComparison {
 export function slowerSpans(c: TraceComparison, minUs = 0, minRatio = 0.1): MatchedSpan[] {
   return c.matched.filter((m) => m.deltaUs >= minUs && m.deltaUs > 0 && m.deltaUs >= (m.a.endUs - m.a.startUs) * minRatio).sort((x, y) => y.deltaUs - x.deltaUs);
 }
+
+export interface StatusChange {
+  path: string;
+  a: SpanNode;
+  b: SpanNode;
+  /** `new error`: an error in B only; `error gone`: an error in A only. */
+  change: "new error" | "error gone";
+}
+
+const isError = (n: SpanNode) => n.span.status.code === 2;
+
+/** Matched spans that are an error in one trace and not in the other, in A's order. */
+export function statusChanges(c: TraceComparison): StatusChange[] {
+  return c.matched.filter((m) => isError(m.a) !== isError(m.b)).map((m) => ({ path: m.path, a: m.a, b: m.b, change: isError(m.b) ? "new error" : "error gone" }));
+}
+
+/** Error spans in each trace (added and removed spans included). */
+export function errorCounts(a: SpanTree, b: SpanTree): { a: number; b: number } {
+  return { a: a.ordered.filter(isError).length, b: b.ordered.filter(isError).length };
+}

@@ -114,4 +114,17 @@ describe("trace comparison", () => {
     ]);
     expect(slowerSpans(c).map((m) => m.path)).toEqual(["api:GET /[0]", "api:GET /[0] > api:query[0]"]);
   });
+
+  it("finds spans whose error status differs, and counts each trace's errors", async () => {
+    const { compareTraces, errorCounts, statusChanges } = await import("./compare-traces.ts");
+    const err = { status: { code: 2, message: "boom" } };
+    const before = buildSpanTree(trace({ api: [span("1", "", "GET /", 0, 100), span("2", "1", "pay", 5, 15, err), span("3", "1", "query", 20, 60), span("4", "1", "gone", 60, 70, err)] }));
+    const after = buildSpanTree(trace({ api: [span("a", "", "GET /", 0, 100), span("b", "a", "pay", 5, 15), span("c", "a", "query", 20, 60, err), span("d", "a", "new", 60, 70, err)] }));
+    const changes = statusChanges(compareTraces(before, after));
+    expect(changes.map((x) => [x.path, x.change])).toEqual([
+      ["api:GET /[0] > api:pay[0]", "error gone"],
+      ["api:GET /[0] > api:query[0]", "new error"],
+    ]);
+    expect(errorCounts(before, after)).toEqual({ a: 2, b: 2 });
+  });
 });

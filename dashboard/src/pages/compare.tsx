@@ -1,20 +1,22 @@
 /**
  * The compare page: two traces (ids from ?a=&b= or typed in) matched by structure
- * (shared/trace-view/compare-traces.ts): both trees side by side with each span's duration in A
- * and B, spans only in one of them, and the spans that got slower. Span text is text only; links
- * go to this project's trace pages, from ids checked to be hex.
+ * (shared/trace-view/compare-traces.ts): both trees side by side as two waterfalls on one time
+ * scale with each span's duration in A and B, spans only in one of them, the spans that got
+ * slower and those whose error status changed. Span text is text only; links go to this
+ * project's trace pages, from ids checked to be hex.
  */
 import "../ui.css";
 import "../trace/trace.css";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { compareTraces, slowerSpans, structuralPaths } from "../../../shared/trace-view/compare-traces.ts";
+import { compareTraces, errorCounts, slowerSpans, statusChanges, structuralPaths } from "../../../shared/trace-view/compare-traces.ts";
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
 import { ApiError, getJson, projectHref } from "../api.ts";
 import { mount } from "../mount.tsx";
 import { Stat } from "../stat.tsx";
 import { parseTraceJson } from "../trace/data.ts";
-import { formatDuration } from "../trace/format.ts";
+import { axisTicks, formatDuration } from "../time-format.ts";
 import { buildModel, type TraceModel } from "../trace/model.ts";
+import { serviceColor } from "../search/colors.ts";
 
 const isTraceId = (s: string) => /^[0-9a-f]{16,32}$/.test(s);
 
@@ -62,6 +64,37 @@ function Delta({ us, base }: { us: number; base: number }) {
   return <span class={us > 0 ? "error-text" : "ok-text"}>{`${us > 0 ? "+" : "−"}${formatDuration(Math.abs(us))}${pct}`}</span>;
 }
 
+/** A span's bar in its trace's waterfall column: both columns share one scale (the longer trace). */
+function Bar({ node, scaleUs }: { node?: SpanNode; scaleUs: number }) {
+  if (!node) return <span class="cmp-track" />;
+  const left = (node.startUs / scaleUs) * 100;
+  const width = ((node.endUs - node.startUs) / scaleUs) * 100;
+  const err = node.span.status.code === 2;
+  return (
+    <span class="cmp-track">
+      <span class={`tv-bar cmp-bar${err ? " err" : ""}`} style={{ left: `${left}%`, width: `max(2px, ${width}%)`, background: serviceColor(node.service) }} title={formatDuration(node.endUs - node.startUs)} />
+    </span>
+  );
+}
+
+function Ticks({ scaleUs }: { scaleUs: number }) {
+  const { ticks } = axisTicks(0, scaleUs, 3);
+  return (
+    <span class="cmp-ticks" aria-hidden="true">
+      {ticks.map((t) => {
+        const at = (t / scaleUs) * 100;
+        return (
+          <span key={t} class={`tv-tick${at > 80 ? " last" : at < 6 ? " first" : ""}`} style={{ left: `${at}%` }}>
+            {t === 0 ? "0" : formatDuration(t)}
+          </span>
+        );
+      })}
+    </span>
+  );
+}
+
+const isErr = (n?: SpanNode) => n?.span.status.code === 2;
+
 function SpanLabel({ node, model, traceId }: { node: SpanNode; model: TraceModel; traceId: string }) {
   return (
     <a class="cmp-span" href={projectHref(`/traces/${traceId}?span=${node.span.spanId}`)}>
@@ -76,6 +109,9 @@ function Comparison({ a, b, ids }: { a: TraceModel; b: TraceModel; ids: [string,
   const slower = useMemo(() => slowerSpans(cmp), [cmp]);
   const rows = useMemo(() => sideBySide(a, b), [a, b]);
   const slowerSet = new Set(slower.map((m) => m.path));
+  const changes = useMemo(() => statusChanges(cmp), [cmp]);
+  const errs = useMemo(() => errorCounts(a.tree, b.tree), [a, b]);
+  const scaleUs = Math.max(1, a.tree.durationUs, b.tree.durationUs);
   const dur = (n?: SpanNode) => (n ? n.endUs - n.startUs : 0);
   return (
     <>
@@ -103,7 +139,39 @@ function Comparison({ a, b, ids }: { a: TraceModel; b: TraceModel; ids: [string,
         <Stat label="Slower in B" stat="slower">
           {slower.length}
         </Stat>
+        <Stat label="Errors A → B" stat="errors" class={errs.b > errs.a ? "error-text" : ""}>
+          {`${errs.a} → ${errs.b}`}
+        </Stat>
+        <Stat label="Error status changed" stat="status-changed">
+          {changes.length}
+        </Stat>
       </dl>
+
+      <h2>Error status changed</h2>
+      {changes.length ? (
+        <table class="tv-table cmp-status">
+          <thead>
+            <tr>
+              <th scope="col">Span</th>
+              <th scope="col">A</th>
+              <th scope="col">B</th>
+            </tr>
+          </thead>
+          <tbody>
+            {changes.map((c) => (
+              <tr key={c.path} data-change={c.change}>
+                <td>
+                  <SpanLabel node={c.b} model={b} traceId={ids[1]} />
+                </td>
+                <StatusCell node={c.a} />
+                <StatusCell node={c.b} />
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p class="muted">No matched span changed between error and not error.</p>
+      )}
 
       <h2>Slower in B</h2>
       {slower.length ? (
@@ -131,19 +199,27 @@ function Comparison({ a, b, ids }: { a: TraceModel; b: TraceModel; ids: [string,
       <h2>Side by side</h2>
       <p class="muted">Spans are matched by their place in the tree (service and operation names from the root, and the order among same-named siblings).</p>
       <table class="tv-table cmp-tree" aria-label="Both traces side by side">
-        <CompareHead />
+        <CompareHead waterfall={scaleUs} />
         <tbody>
           {rows.slice(0, 2000).map((r) => {
             const kind = !r.a ? "added" : !r.b ? "removed" : slowerSet.has(r.path) ? "slower" : "";
             const node = (r.a ?? r.b)!;
+            const status = r.a && r.b && isErr(r.a) !== isErr(r.b) ? (isErr(r.b) ? "new error" : "error gone") : undefined;
             return (
-              <tr key={r.path} class={`cmp-${kind || "same"}`} data-kind={kind || "same"}>
+              <tr key={r.path} class={`cmp-${kind || "same"}`} data-kind={kind || "same"} data-status={status}>
                 <td>
                   <span class="cmp-indent" style={{ paddingLeft: `${Math.min(r.depth, 30) * 14}px` }}>
                     <SpanLabel node={node} model={r.a ? a : b} traceId={r.a ? ids[0] : ids[1]} />
                     {kind === "added" && <span class="badge">only in B</span>}
                     {kind === "removed" && <span class="badge">only in A</span>}
+                    {status && <span class={`badge cmp-status-badge${status === "new error" ? " bad" : ""}`}>{status === "new error" ? "error only in B" : "error only in A"}</span>}
                   </span>
+                </td>
+                <td class="cmp-wf cmp-wf-a">
+                  <Bar node={r.a} scaleUs={scaleUs} />
+                </td>
+                <td class="cmp-wf cmp-wf-b">
+                  <Bar node={r.b} scaleUs={scaleUs} />
                 </td>
                 <td class="num">{r.a ? formatDuration(dur(r.a)) : "—"}</td>
                 <td class="num">{r.b ? formatDuration(dur(r.b)) : "—"}</td>
@@ -219,12 +295,29 @@ function ComparePage() {
 
 mount(() => <ComparePage />);
 
-/** The header both comparison tables share. */
-function CompareHead() {
+function StatusCell({ node }: { node: SpanNode }) {
+  const err = isErr(node);
+  return <td class={err ? "error-text" : "ok-text"}>{err ? `error${node.span.status.message ? `: ${node.span.status.message}` : ""}` : node.span.status.code === 1 ? "ok" : "unset"}</td>;
+}
+
+/** The header both comparison tables share; the side-by-side one also has the two waterfalls' columns. */
+function CompareHead({ waterfall }: { waterfall?: number }) {
   return (
     <thead>
       <tr>
         <th scope="col">Span</th>
+        {waterfall !== undefined && (
+          <>
+            <th scope="col" class="cmp-wf">
+              Waterfall A
+              <Ticks scaleUs={waterfall} />
+            </th>
+            <th scope="col" class="cmp-wf">
+              Waterfall B
+              <Ticks scaleUs={waterfall} />
+            </th>
+          </>
+        )}
         <th scope="col" class="num">
           A
         </th>

@@ -5,7 +5,7 @@
  */
 import { useState } from "preact/hooks";
 
-export function CopyButton({ text, label }: { text: string; label: string }) {
+export function CopyButton({ text, label, caption = "Copy" }: { text: string; label: string; caption?: string }) {
   const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
   const copy = async () => {
     try {
@@ -18,7 +18,7 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
   };
   return (
     <button type="button" class="tv-copy" aria-label={label} title={label} onClick={copy}>
-      {state === "copied" ? "Copied" : state === "failed" ? "Copy failed" : "Copy"}
+      {state === "copied" ? "Copied" : state === "failed" ? "Copy failed" : caption}
     </button>
   );
 }

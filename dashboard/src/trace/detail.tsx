@@ -5,12 +5,14 @@
  * from ids that are checked to be hex.
  */
 import type { ComponentChildren } from "preact";
-import { fillLogsTemplate } from "../../../shared/tenancy/logs-link.ts";
+import { fillLogsTemplate, logsWindow } from "../../../shared/tenancy/logs-link.ts";
 import type { KeyValue } from "../../../shared/model/span.ts";
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
 import { projectHref } from "../api.ts";
 import { CopyButton } from "./copy.tsx";
-import { anyValueText, formatDuration, formatTime, kindName } from "./format.ts";
+import { formatDuration, formatTimestamp } from "../time-format.ts";
+import { useTimeZone } from "../time-zone.tsx";
+import { anyValueText, kindName } from "./format.ts";
 import type { TraceModel } from "./model.ts";
 import { eventUs } from "./waterfall.tsx";
 
@@ -87,15 +89,19 @@ function Id({ label, value }: { label: string; value: string }) {
 }
 
 /**
- * The project's link from this span to its logs, when the owner set a template (settings page).
- * Filled by fillLogsTemplate, which encodes every value and refuses anything but http(s).
+ * The project's link from a span (or, with no span id, the whole trace) to its logs, when the
+ * owner set a template (settings page), over the span's time padded by logsWindow. Filled by
+ * fillLogsTemplate, which encodes every value and refuses anything but http(s).
  */
-function LogsLink({ node }: { node: SpanNode }) {
+export function logsHref(v: { traceId: string; spanId: string; service: string; startUnixNano: string | bigint; endUnixNano: string | bigint }): string | undefined {
   const template = document.getElementById("app")?.dataset.logsUrlTemplate;
-  if (!template) return null;
+  if (!template) return undefined;
+  return fillLogsTemplate(template, { traceId: v.traceId, spanId: v.spanId, service: v.service, ...logsWindow(v.startUnixNano, v.endUnixNano) });
+}
+
+function LogsLink({ node }: { node: SpanNode }) {
   const s = node.span;
-  const ms = (ns: string) => String(BigInt(ns) / 1_000_000n);
-  const href = fillLogsTemplate(template, { traceId: s.traceId, spanId: s.spanId, service: node.service, startMs: ms(s.startTimeUnixNano), endMs: ms(s.endTimeUnixNano) });
+  const href = logsHref({ traceId: s.traceId, spanId: s.spanId, service: node.service, startUnixNano: s.startTimeUnixNano, endUnixNano: s.endTimeUnixNano });
   if (!href) return null;
   return (
     <p class="tv-logs">
@@ -106,8 +112,16 @@ function LogsLink({ node }: { node: SpanNode }) {
   );
 }
 
-export function SpanDetail({ model, node, onClose, onSelect }: { model: TraceModel; node: SpanNode; onClose: () => void; onSelect: (n: SpanNode) => void }) {
+/** The address that opens this trace at this span, or undefined for a trace that is not stored (a file). */
+export function spanLink(traceId: string, spanId: string): string | undefined {
+  if (!isTraceId(traceId) || !/^[0-9a-f]{16}$/.test(spanId)) return undefined;
+  return new URL(projectHref(`/traces/${traceId}?span=${spanId}`), location.origin).href;
+}
+
+export function SpanDetail({ model, node, onClose, onSelect, stored }: { model: TraceModel; node: SpanNode; onClose: () => void; onSelect: (n: SpanNode) => void; stored: boolean }) {
   const s = node.span;
+  const zone = useTimeZone();
+  const link = stored ? spanLink(s.traceId, s.spanId) : undefined;
   const origin = model.origins.get(s);
   const dur = node.endUs - node.startUs;
   const parent = node.parent;
@@ -118,6 +132,7 @@ export function SpanDetail({ model, node, onClose, onSelect }: { model: TraceMod
           <span class="tv-swatch" style={{ background: model.colours.get(node.service) }} />
           <span class="tv-service">{node.service}</span> <span class="tv-detail-name">{s.name}</span>
         </h2>
+        {link && <CopyButton text={link} label="Copy link to this span" caption="Copy link" />}
         <button type="button" class="tv-close" aria-label="Close span detail" onClick={onClose}>
           ×
         </button>
@@ -130,7 +145,7 @@ export function SpanDetail({ model, node, onClose, onSelect }: { model: TraceMod
         <div>
           <dt>Start</dt>
           <dd>
-            +{formatDuration(node.startUs)} <span class="muted">({formatTime(s.startTimeUnixNano)})</span>
+            +{formatDuration(node.startUs)} <span class="muted">({formatTimestamp(s.startTimeUnixNano, zone)})</span>
           </dd>
         </div>
         <div>

@@ -6,7 +6,7 @@
  */
 import { useMemo, useState } from "preact/hooks";
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
-import { formatDuration } from "./format.ts";
+import { formatDuration } from "../time-format.ts";
 import type { TraceModel } from "./model.ts";
 
 const ROW = 22;

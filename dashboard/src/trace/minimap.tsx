@@ -5,7 +5,7 @@
  * back to the whole trace. Arrow keys on the focused minimap pan a zoomed window.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { formatDuration } from "./format.ts";
+import { formatDuration } from "../time-format.ts";
 import type { TraceModel } from "./model.ts";
 import type { TimeWindow } from "./waterfall.tsx";
 

@@ -84,3 +84,39 @@ export function searchSpans(model: TraceModel, query: string): SpanNode[] {
     return false;
   });
 }
+
+/**
+ * The rows of a filtered view: the spans kept and, for context, every ancestor of one (depth-first
+ * order and depths stay as in `ordered`, so visibleRows can still collapse them). `context` holds
+ * the ancestors shown only for context.
+ */
+export function filterRows(ordered: readonly SpanNode[], keep: ReadonlySet<SpanNode>): { rows: SpanNode[]; context: Set<SpanNode> } {
+  const shown = new Set<SpanNode>();
+  const context = new Set<SpanNode>();
+  for (const n of keep) {
+    shown.add(n);
+    for (let p = n.parent; p && !shown.has(p); p = p.parent) {
+      shown.add(p);
+      if (!keep.has(p)) context.add(p);
+    }
+  }
+  // An ancestor reached first as context may be kept itself.
+  for (const n of keep) context.delete(n);
+  return { rows: ordered.filter((n) => shown.has(n)), context };
+}
+
+/** The error spans (status error) in display order. */
+export function errorSpans(model: TraceModel): SpanNode[] {
+  return model.tree.ordered.filter((n) => n.span.status.code === 2);
+}
+
+/** The first of `list` after `from` in display order (wrapping round), or the first when `from` is not set. */
+export function nextInOrder(model: TraceModel, list: readonly SpanNode[], from: SpanNode | undefined, step: 1 | -1 = 1): SpanNode | undefined {
+  if (!list.length) return undefined;
+  if (!from) return step === 1 ? list[0] : list[list.length - 1];
+  const order = model.tree.ordered;
+  const at = order.indexOf(from);
+  const pos = (n: SpanNode) => order.indexOf(n);
+  if (step === 1) return list.find((n) => pos(n) > at) ?? list[0];
+  return [...list].reverse().find((n) => pos(n) < at) ?? list[list.length - 1];
+}

@@ -5,7 +5,7 @@
  */
 import { useMemo, useState } from "preact/hooks";
 import { traceStats, type OperationStats } from "../../../shared/trace-view/trace-stats.ts";
-import { formatDuration } from "./format.ts";
+import { formatDuration } from "../time-format.ts";
 import type { TraceModel } from "./model.ts";
 
 type Key = "service" | "operation" | "count" | "totalUs" | "avgUs" | "minUs" | "maxUs" | "selfUs" | "errors";

@@ -1,20 +1,22 @@
 /**
  * @module
  * The trace view: header, tabs (timeline, statistics, flame graph, JSON), the timeline's toolbar
- * (search within the trace, critical path, expand/collapse all), minimap, waterfall and span
- * detail. Selection is mirrored in the URL (`?span=<id>`) with history.replaceState so a link
- * to a span can be shared.
+ * (search within the trace, filters, next error, critical path, expand/collapse all), minimap,
+ * waterfall and span detail. Selection is mirrored in the URL (`?span=<id>`) with
+ * history.replaceState so a link to a span can be shared. Opened from a search, the URL's `q` (the
+ * search's TraceQL) is asked again for this trace alone, and the spans it matched are marked.
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
-import { projectHref } from "../api.ts";
+import { getJson, projectHref } from "../api.ts";
 import { Stat } from "../stat.tsx";
+import { formatDuration, formatTimestamp } from "../time-format.ts";
+import { TimeZoneToggle, useTimeZone } from "../time-zone.tsx";
 import { CopyButton } from "./copy.tsx";
-import { SpanDetail } from "./detail.tsx";
+import { logsHref, SpanDetail } from "./detail.tsx";
 import { FlameGraph } from "./flame.tsx";
-import { formatDuration, formatTime } from "./format.ts";
 import { Minimap } from "./minimap.tsx";
-import { searchSpans, visibleRows, type TraceModel } from "./model.ts";
+import { errorSpans, filterRows, nextInOrder, searchSpans, visibleRows, type TraceModel } from "./model.ts";
 import { StatsTable } from "./stats.tsx";
 import { Waterfall, type TimeWindow } from "./waterfall.tsx";
 
@@ -25,6 +27,8 @@ const TABS: { id: Tab; label: string }[] = [
   { id: "flame", label: "Flame graph" },
   { id: "json", label: "JSON" },
 ];
+type Filter = "all" | "errors" | "find" | "query";
+
 /** Pretty JSON beyond this is cut in the tab (the download has all of it). */
 const JSON_TAB_LIMIT = 4_000_000;
 
@@ -41,6 +45,60 @@ function setSpanInUrl(spanId: string | undefined) {
   if (spanId) url.searchParams.set("span", spanId);
   else url.searchParams.delete("span");
   history.replaceState(history.state, "", url);
+}
+
+const NAME_WIDTH_KEY = "edgetrace.traceNameWidth";
+function readNameWidth(): number | undefined {
+  try {
+    const v = Number(localStorage.getItem(NAME_WIDTH_KEY));
+    return v >= 80 && v <= 4000 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+function writeNameWidth(px: number | undefined) {
+  try {
+    if (px) localStorage.setItem(NAME_WIDTH_KEY, String(px));
+    else localStorage.removeItem(NAME_WIDTH_KEY);
+  } catch {
+    // Storage refused: the width lasts for this page.
+  }
+}
+
+interface SearchSpans {
+  query: string;
+  state: "loading" | "ready" | "error";
+  spanIds: Set<string>;
+  message?: string;
+}
+
+/**
+ * The spans of this trace the search's TraceQL matched: the query again through /api/search,
+ * piped into `{ trace:id = … }` so only this trace's spansets come back, over the trace's own
+ * time (a second either side), with every matched span of each spanset.
+ */
+function useQueryMatches(model: TraceModel, stored: boolean): SearchSpans | undefined {
+  const query = useMemo(() => (stored ? (new URL(location.href).searchParams.get("q") ?? "").trim() : ""), [stored]);
+  const [result, setResult] = useState<SearchSpans | undefined>(query ? { query, state: "loading", spanIds: new Set() } : undefined);
+  useEffect(() => {
+    if (!query || !/^[0-9a-f]{16,32}$/.test(model.traceId)) return;
+    const startS = Number(model.tree.traceStartUnixNano / 1_000_000_000n) - 1;
+    const endS = startS + Math.ceil(model.tree.durationUs / 1e6) + 2;
+    getJson<{ traces?: { traceID: string; spanSets?: { spans?: { spanID: string }[] }[]; spanSet?: { spans?: { spanID: string }[] } }[] }>("/api/search", {
+      q: `${query} | { trace:id = "${model.traceId}" }`,
+      start: startS,
+      end: endS,
+      limit: 1,
+      spss: 1000,
+    })
+      .then((body) => {
+        const ids = new Set<string>();
+        for (const t of body.traces ?? []) for (const set of t.spanSets ?? (t.spanSet ? [t.spanSet] : [])) for (const sp of set.spans ?? []) ids.add(sp.spanID.toLowerCase());
+        setResult({ query, state: "ready", spanIds: ids });
+      })
+      .catch((e: unknown) => setResult({ query, state: "error", spanIds: new Set(), message: e instanceof Error ? e.message : String(e) }));
+  }, [model, query]);
+  return result;
 }
 
 export function downloadTrace(model: TraceModel) {
@@ -87,13 +145,26 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
   const [query, setQuery] = useState("");
   const [matchIndex, setMatchIndex] = useState(0);
   const [showCritical, setShowCritical] = useState(true);
+  const [filter, setFilter] = useState<Filter>("all");
+  const [nameWidth, setNameWidth] = useState<number | undefined>(readNameWidth);
+  const zone = useTimeZone();
+  const stored = !fileName;
+  const search = useQueryMatches(model, stored);
   const full = { startUs: 0, endUs: Math.max(1, model.tree.durationUs) };
   const [win, setWin] = useState<TimeWindow>(full);
   const searchBox = useRef<HTMLInputElement>(null);
 
-  const rows = useMemo(() => visibleRows(model.tree.ordered, collapsed), [model, collapsed]);
   const matchList = useMemo(() => searchSpans(model, query), [model, query]);
   const matches = useMemo(() => new Set(matchList), [matchList]);
+  const errors = useMemo(() => errorSpans(model), [model]);
+  const queryMatches = useMemo(() => new Set(search ? model.tree.ordered.filter((n) => search.spanIds.has(n.span.spanId)) : []), [model, search]);
+  // A filter keeps its spans and their ancestors (faint, for context); collapsing still applies.
+  const filtered = useMemo(() => {
+    if (filter === "all" || (filter === "find" && !query.trim())) return undefined;
+    const keep = filter === "errors" ? new Set(errors) : filter === "find" ? matches : queryMatches;
+    return filterRows(model.tree.ordered, keep);
+  }, [model, filter, query, errors, matches, queryMatches]);
+  const rows = useMemo(() => visibleRows(filtered ? filtered.rows : model.tree.ordered, collapsed), [model, filtered, collapsed]);
 
   const select = (n: SpanNode | undefined) => {
     setSelected(n);
@@ -116,6 +187,13 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
     // Collapsing hides the selected span if it is inside: select the collapsed one.
     if (!(expand ?? isCollapsed) && selected && selected !== n) for (let p = selected.parent; p; p = p.parent) if (p === n) select(n);
     setCollapsed(next);
+  };
+  const gotoError = (step: 1 | -1) => {
+    const n = nextInOrder(model, errors, selected, step);
+    if (!n) return;
+    setTab("timeline");
+    reveal(n);
+    setDetailOpen(true);
   };
   const gotoMatch = (i: number) => {
     if (!matchList.length) return;
@@ -156,7 +234,10 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
           )}
         </h1>
         <dl class="tv-summary">
-          <Stat label="Start">{model.tree.ordered.length ? formatTime(model.tree.traceStartUnixNano) : "—"}</Stat>
+          <Stat label="Start" stat="start">
+            {model.tree.ordered.length ? formatTimestamp(model.tree.traceStartUnixNano, zone) : "—"}
+            <TimeZoneToggle />
+          </Stat>
           <Stat label="Duration">{formatDuration(model.tree.durationUs)}</Stat>
           <Stat label="Spans" stat="spans">
             {model.tree.ordered.length}
@@ -178,6 +259,7 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
         </dl>
         <div class="tv-actions">
           {/^[0-9a-f]{16,32}$/.test(model.traceId) && <a href={projectHref(`/compare?a=${model.traceId}`)}>Compare with another trace</a>}
+          <TraceLogsLink model={model} />
           <button type="button" onClick={() => downloadTrace(model)}>
             Download JSON
           </button>
@@ -191,6 +273,14 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
         {fileError && (
           <p class="notice error" role="alert">
             {fileError}
+          </p>
+        )}
+        {search && (
+          <p class={`notice tv-query-note${search.state === "error" ? " error" : ""}`} role="status">
+            {search.state === "loading" && "Finding the spans the search's query matched…"}
+            {search.state === "ready" && `The search's query matched ${queryMatches.size} ${queryMatches.size === 1 ? "span" : "spans"} of this trace (marked): `}
+            {search.state === "error" && `Could not find the spans the search's query matched (${search.message}): `}
+            <code>{search.query}</code>
           </p>
         )}
         <ul class="tv-legend" aria-label="Services">
@@ -270,6 +360,20 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
                   </button>
                 </form>
                 <label class="tv-inline">
+                  Show{" "}
+                  <select value={filter} aria-label="Show spans" onChange={(e) => setFilter((e.currentTarget as HTMLSelectElement).value as Filter)}>
+                    <option value="all">All spans</option>
+                    <option value="errors">Errors only ({errors.length})</option>
+                    <option value="find" disabled={!query.trim()}>
+                      Matching the find box ({matchList.length})
+                    </option>
+                    {search && <option value="query">Matched by the search's query ({queryMatches.size})</option>}
+                  </select>
+                </label>
+                <button type="button" disabled={!errors.length} onClick={() => gotoError(1)} title="Select the next span with an error">
+                  Next error
+                </button>
+                <label class="tv-inline">
                   <input type="checkbox" checked={showCritical} onChange={(e) => setShowCritical((e.currentTarget as HTMLInputElement).checked)} /> Critical path
                 </label>
                 <button type="button" onClick={() => setCollapsed(new Set())}>
@@ -296,6 +400,13 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
                 collapsed={collapsed}
                 selected={selected}
                 matches={matches}
+                queryMatches={queryMatches}
+                context={filtered?.context}
+                nameWidth={nameWidth}
+                onNameWidth={(px) => {
+                  setNameWidth(px);
+                  writeNameWidth(px);
+                }}
                 showCritical={showCritical}
                 window={win}
                 revealToken={revealToken}
@@ -308,7 +419,7 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
                 onPainted={() => performance.mark("trace-rendered")}
               />
               <p class="muted tv-hint">
-                Keys: ↑ ↓ move, ← → collapse and expand, Enter opens the span, / finds. {rows.length} of {model.tree.ordered.length} spans shown.
+                Keys: ↑ ↓ move, ← → collapse and expand, Enter opens the span, / finds. {rows.length} of {model.tree.ordered.length} spans shown{filtered ? " (filtered; faint rows are ancestors shown for context)" : ""}.
               </p>
             </>
           )}
@@ -337,6 +448,7 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
             model={model}
             node={selected}
             onSelect={reveal}
+            stored={stored}
             onClose={() => {
               setDetailOpen(false);
               document.querySelector<HTMLElement>(`.tv-row[data-span-id="${selected.span.spanId}"]`)?.focus();
@@ -345,5 +457,19 @@ export function TraceView({ model, fileName, onOpenFile, fileError }: TraceViewP
         )}
       </div>
     </div>
+  );
+}
+
+/** The trace's logs (the project's logs link, when set) over the whole trace's time, padded. */
+function TraceLogsLink({ model }: { model: TraceModel }) {
+  const root = model.root;
+  if (!root || !model.traceId) return null;
+  const start = model.tree.traceStartUnixNano;
+  const href = logsHref({ traceId: model.traceId, spanId: "", service: root.service, startUnixNano: start, endUnixNano: start + BigInt(Math.round(model.tree.durationUs)) * 1000n });
+  if (!href) return null;
+  return (
+    <a href={href} target="_blank" rel="noopener noreferrer">
+      Logs for this trace ↗
+    </a>
   );
 }

@@ -8,7 +8,7 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
-import { formatDuration } from "./format.ts";
+import { axisTicks, formatDuration } from "../time-format.ts";
 import type { TraceModel } from "./model.ts";
 
 export const ROW_HEIGHT = 26;
@@ -25,6 +25,13 @@ export interface WaterfallProps {
   collapsed: ReadonlySet<SpanNode>;
   selected: SpanNode | undefined;
   matches: ReadonlySet<SpanNode>;
+  /** Spans the search's TraceQL query matched (opened from a search). */
+  queryMatches?: ReadonlySet<SpanNode>;
+  /** Rows shown only as the ancestors of filtered spans (drawn faint). */
+  context?: ReadonlySet<SpanNode>;
+  /** The name column's width in pixels (dragged by the user), or undefined for the default. */
+  nameWidth?: number;
+  onNameWidth?: (px: number | undefined) => void;
   showCritical: boolean;
   window: TimeWindow;
   /** Bumped to scroll the selected row into view (deep link, search next/prev). */
@@ -166,7 +173,7 @@ export function Waterfall(p: WaterfallProps) {
     const error = s.status.code === 2;
     const crit = p.showCritical ? p.model.critical.get(n) : undefined;
     const expanded = n.children.length ? !p.collapsed.has(n) : undefined;
-    const cls = ["tv-row", n === p.selected ? "selected" : "", p.matches.has(n) ? "match" : "", crit ? "crit" : "", error ? "err" : ""].join(" ");
+    const cls = ["tv-row", n === p.selected ? "selected" : "", p.matches.has(n) ? "match" : "", p.queryMatches?.has(n) ? "qmatch" : "", p.context?.has(n) ? "ctx" : "", crit ? "crit" : "", error ? "err" : ""].join(" ");
     rendered.push(
       <div
         key={s.spanId + i}
@@ -225,17 +232,26 @@ export function Waterfall(p: WaterfallProps) {
     );
   }
 
-  const ticks = [0, 0.25, 0.5, 0.75, 1];
+  // Ticks on round values of the window (100 ms, 200 ms…), the row grid lines under them.
+  const { step, ticks } = axisTicks(ws, we);
+  const gridStyle: Record<string, string> = { "--tv-grid-size": `${(step / span) * 100}%`, "--tv-grid-pos": `${((ticks[0]! - ws) / span) * 100}%` };
+  if (p.nameWidth) gridStyle["--tv-name-w"] = `${p.nameWidth}px`;
   return (
-    <div class="tv-waterfall">
-      <div class="tv-head" aria-hidden="true">
-        <div class="tv-name">Service &amp; operation</div>
-        <div class="tv-timeline tv-ticks">
-          {ticks.map((t) => (
-            <span key={t} class={`tv-tick${t === 1 ? " last" : ""}`} style={{ left: pct(t * 100) }}>
-              {formatDuration(ws + t * span)}
-            </span>
-          ))}
+    <div class="tv-waterfall" style={gridStyle}>
+      <div class="tv-head">
+        <div class="tv-name">
+          <span aria-hidden="true">Service &amp; operation</span>
+          <ColumnResizer width={p.nameWidth} onWidth={(px) => p.onNameWidth?.(px)} />
+        </div>
+        <div class="tv-timeline tv-ticks" aria-hidden="true">
+          {ticks.map((t) => {
+            const at = ((t - ws) / span) * 100;
+            return (
+              <span key={t} class={`tv-tick${at > 88 ? " last" : at < 6 ? " first" : ""}`} style={{ left: pct(at) }} data-us={t}>
+                {t === 0 ? "0" : formatDuration(t)}
+              </span>
+            );
+          })}
         </div>
       </div>
       <div
@@ -274,4 +290,61 @@ function countDescendants(n: SpanNode): number {
 /** An event's time in microseconds from the trace start. */
 export function eventUs(model: TraceModel, timeUnixNano: string): number {
   return Number((BigInt(timeUnixNano) - model.tree.traceStartUnixNano) / 1000n);
+}
+
+const MIN_NAME_PX = 120;
+
+/**
+ * The handle between the name column and the timeline: drag it (or focus it and press ← →) to
+ * widen the names; a double click goes back to the default width.
+ */
+function ColumnResizer({ width, onWidth }: { width: number | undefined; onWidth: (px: number | undefined) => void }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const bounds = () => {
+    const head = ref.current?.closest(".tv-waterfall") as HTMLElement | null;
+    const total = head?.clientWidth ?? 1000;
+    const current = (ref.current?.parentElement as HTMLElement | null)?.getBoundingClientRect().width ?? total / 3;
+    return { total, current, max: Math.max(MIN_NAME_PX, total - 160) };
+  };
+  const clamp = (px: number) => {
+    const { max } = bounds();
+    return Math.round(Math.max(MIN_NAME_PX, Math.min(max, px)));
+  };
+  const onPointerDown = (e: PointerEvent) => {
+    if (e.button !== 0) return;
+    e.preventDefault();
+    const el = e.currentTarget as HTMLElement;
+    el.setPointerCapture(e.pointerId);
+    const startX = e.clientX;
+    const startW = bounds().current;
+    const move = (m: PointerEvent) => onWidth(clamp(startW + m.clientX - startX));
+    const up = () => {
+      el.removeEventListener("pointermove", move);
+      el.removeEventListener("pointerup", up);
+      el.removeEventListener("pointercancel", up);
+    };
+    el.addEventListener("pointermove", move);
+    el.addEventListener("pointerup", up);
+    el.addEventListener("pointercancel", up);
+  };
+  const onKeyDown = (e: KeyboardEvent) => {
+    const d = e.key === "ArrowRight" ? 24 : e.key === "ArrowLeft" ? -24 : 0;
+    if (!d) return;
+    e.preventDefault();
+    onWidth(clamp(bounds().current + d));
+  };
+  return (
+    <div
+      ref={ref}
+      class="tv-resizer"
+      role="separator"
+      aria-orientation="vertical"
+      aria-label="Resize the name column"
+      aria-valuenow={width ?? undefined}
+      tabIndex={0}
+      onPointerDown={onPointerDown}
+      onKeyDown={onKeyDown}
+      onDblClick={() => onWidth(undefined)}
+    />
+  );
 }
