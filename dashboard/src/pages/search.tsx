@@ -13,6 +13,8 @@ import { SearchForm, type ServerError } from "../search/form.tsx";
 import { plural, startMs } from "../search/format.ts";
 import { defaultQuery, effectiveTraceQL, fromParams, RANGES, searchOrder, toParams, validate, windowOf, type Problem, type SearchQuery, type SearchOrder, type Sort } from "../search/query.ts";
 import { Results, type Row } from "../search/results.tsx";
+import { matchedOf } from "../search/matched-spans.tsx";
+import { traceIdFromInput } from "../../../shared/trace-view/trace-id-input.ts";
 import { Scatter } from "../search/scatter.tsx";
 
 type Outcome =
@@ -58,6 +60,7 @@ function toRow(t: TraceHit): Row {
     errors: services.reduce((n, s) => n + s.errors, 0),
     services,
     href: projectHref(`/traces/${encodeURIComponent(t.traceID)}`),
+    matched: matchedOf(t.spanSets),
   };
 }
 
@@ -97,6 +100,9 @@ function SearchPage() {
 
   /** Runs a search; `history` says whether the URL gets a new entry, replaces the current one, or is left (popstate). */
   async function run(q: SearchQuery, history: "push" | "replace" | "none") {
+    // A trace id searched for in the TraceQL box opens that trace (only when asked: no trap on back).
+    const traceId = history === "push" && q.mode === "traceql" ? traceIdFromInput(q.traceql) : undefined;
+    if (traceId) return location.assign(projectHref(`/traces/${traceId}`));
     const found = validate(q);
     setProblems(found);
     if (found.length) return;
@@ -277,7 +283,7 @@ function SearchPage() {
         {found && found.rows.length > 0 && (
           <div class={busy ? "stale" : undefined}>
             <Scatter dots={found.rows.map((r) => ({ traceID: r.traceID, label: `${r.rootService}: ${r.rootName}`, startMs: r.startMs, durationMs: r.durationMs, spans: r.spans, errors: r.errors, href: r.href }))} />
-            <Results rows={found.rows} sort={found.query.sort} onSort={onSort} selected={selected} onSelect={setSelected} compareHref={(a, b) => projectHref(`/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`)} nowMs={now} />
+            <Results rows={found.rows} sort={found.query.sort} onSort={onSort} selected={selected} onSelect={setSelected} compareHref={(a, b) => projectHref(`/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`)} nowMs={now} showMatched={!/^\{\s*\}$/.test(found.traceql.trim())} />
           </div>
         )}
         {outcome.status === "idle" && <p class="muted">Loading…</p>}

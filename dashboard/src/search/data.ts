@@ -4,6 +4,7 @@
  * Tempo's v2 tag names and values (for the tag filters' suggestions).
  */
 import { getJson } from "../api.ts";
+import type { SpanSetHit } from "./matched-spans.tsx";
 import { attribute, quote, type SearchOrder } from "./query.ts";
 
 export interface TraceHit {
@@ -13,6 +14,8 @@ export interface TraceHit {
   startTimeUnixNano: string;
   durationMs?: number;
   serviceStats?: Record<string, { spanCount: number; errorCount?: number }>;
+  /** The spans the query matched, per span set (Tempo's shape). */
+  spanSets?: SpanSetHit[];
 }
 
 export interface SearchResponse {

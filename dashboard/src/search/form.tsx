@@ -5,7 +5,8 @@
  * as it is built, or a TraceQL box. Every control is labelled; the form submits with Enter.
  */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError } from "../api.ts";
+import { ApiError, projectHref } from "../api.ts";
+import { traceIdFromInput } from "../../../shared/trace-view/trace-id-input.ts";
 import { operations, tagValues, type TagValue, type TraceQLPosition } from "./data.ts";
 import { fromLocalInput, toLocalInput } from "./format.ts";
 import { QueryError } from "./query-error.tsx";
@@ -305,6 +306,15 @@ export function SearchForm(props: Props) {
             aria-invalid={qlErr || (serverErr && serverErr.query === draft.traceql) ? true : undefined}
             aria-describedby={serverErr ? "traceql-error" : qlErr ? "traceql-problem" : "traceql-hint"}
             onInput={(e) => set({ traceql: e.currentTarget.value })}
+            onPaste={(e) => {
+              // A trace id pasted over the whole box (or into an empty one) opens that trace.
+              const box = e.currentTarget;
+              const id = traceIdFromInput(e.clipboardData?.getData("text") ?? "");
+              const replacesAll = box.value.trim() === "" || (box.selectionStart === 0 && box.selectionEnd === box.value.length);
+              if (!id || !replacesAll) return;
+              e.preventDefault();
+              location.assign(projectHref(`/traces/${id}`));
+            }}
             onKeyDown={(e) => {
               // Enter searches (as in the other fields); Shift+Enter adds a line.
               if (e.key === "Enter" && !e.shiftKey) {

@@ -7,6 +7,7 @@ import type { ComponentChildren } from "preact";
 import { formatAbsolute, formatDuration, formatRelative, plural } from "./format.ts";
 import { serviceChipStyle } from "./colors.ts";
 import type { Sort, SortKey } from "./query.ts";
+import { MatchedSpans, type Matched } from "./matched-spans.tsx";
 
 export interface Row {
   traceID: string;
@@ -19,6 +20,8 @@ export interface Row {
   /** Per service: spans and error spans, most spans first. */
   services: { name: string; spans: number; errors: number }[];
   href: string;
+  /** The spans the query matched (each links into the trace at that span). */
+  matched?: Matched;
 }
 
 export function sortRows(rows: readonly Row[], sort: Sort): Row[] {
@@ -42,7 +45,7 @@ function SortHeader({ label, col, sort, onSort, children }: { label: string; col
   );
 }
 
-export function Results(props: { rows: Row[]; sort: Sort; onSort: (s: Sort) => void; selected: string[]; onSelect: (ids: string[]) => void; compareHref: (a: string, b: string) => string; nowMs: number }) {
+export function Results(props: { rows: Row[]; sort: Sort; onSort: (s: Sort) => void; selected: string[]; onSelect: (ids: string[]) => void; compareHref: (a: string, b: string) => string; nowMs: number; showMatched?: boolean }) {
   const { rows, sort, selected } = props;
   const longest = Math.max(...rows.map((r) => r.durationMs), 0);
   const toggle = (id: string, on: boolean) => props.onSelect(on ? [...selected.filter((s) => s !== id), id].slice(-2) : selected.filter((s) => s !== id));
@@ -97,6 +100,7 @@ export function Results(props: { rows: Row[]; sort: Sort; onSort: (s: Sort) => v
                 <a href={r.href} class="root-name">
                   {r.rootName || "(root span not received)"}
                 </a>
+                {props.showMatched && r.matched && <MatchedSpans matched={r.matched} traceHref={r.href} traceID={r.traceID} />}
               </td>
               <td title={formatAbsolute(r.startMs)} data-label="Started">
                 <time dateTime={new Date(r.startMs).toISOString()}>{formatRelative(r.startMs, props.nowMs)}</time>
