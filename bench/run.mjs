@@ -14,6 +14,7 @@ const BENCHES = {
   "trace-by-id": { file: "bench/trace-by-id.ts", title: "Trace by id with a week of blocks present (real findTrace in Miniflare, local D1 and R2)" },
   dashboard: { file: "bench/dashboard.ts", title: "Dashboard trace view in Chromium (first render from navigation start, page weight)" },
   "search-scale": { file: "bench/search-scale.ts", title: "Query at scale: search, Jaeger search, TraceQL metrics and trace by id over 24 h / 1 M and 7 days / 7 M spans through the dashboard routes, 20 ms per R2 and D1 call, six open at once per invocation, before and after" },
+  traceql: { file: "bench/traceql.ts", title: "TraceQL at scale: needle, structural, rate and histogram over 24 h / 1 M spans through the dashboard routes, 20 ms per R2, D1 and tenant object call, six open at once per invocation" },
   // Last: computed from the figures of cost and assembly-scale (bench/results.json).
   capacity: { file: "bench/capacity.ts", title: "Capacity model: 1 M spans/s from 10,000 tenants (computed from the measured figures above)" },
 };

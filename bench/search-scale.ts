@@ -41,12 +41,7 @@
  *
  * Run: npx node bench/search-scale.ts  (small: BENCH_SS_DAYS=2 BENCH_SS_SPANS=100000)
  */
-import { kCurrentWorker } from "miniflare";
-import { OpenMetrics, decodeDelta, type ClosedRows } from "../shared/tenant-object/open-metrics.ts";
-import { startBenchWorker } from "./support/bench-worker.ts";
-import { workerdCpuMs } from "./support/workerd-cpu.ts";
-import { pool, type BlockWithDelta } from "./search-scale/blocks.ts";
-import { buildInWorkers, spanCount, type BlockSpec } from "./support/workload-blocks.ts";
+import { pct, round, mean, startQueryScale, type Config, type Sample } from "./support/query-scale.ts";
 
 const log = (...a: unknown[]) => console.error("[search-scale]", ...a);
 const env = process.env;
@@ -58,193 +53,14 @@ const TIMEOUT_MS = Number(env.BENCH_SS_TIMEOUT_S ?? 30) * 1000;
 const TIMEOUT_LONG_MS = Number(env.BENCH_SS_TIMEOUT_LONG_S ?? 15) * 1000;
 const LATENCY_MS = Number(env.BENCH_LATENCY_MS ?? 20);
 const INFLIGHT = Number(env.BENCH_SS_INFLIGHT ?? 6);
-const DAY_MS = 86_400_000;
-const BLOCK_MS = 10 * 60_000;
-const THREADS = 2;
 const LIMIT = 20;
-const CONFIGS = ["before", "after"] as const;
-type Config = (typeof CONFIGS)[number];
+const CONFIGS = ["before", "after"] as const satisfies readonly Config[];
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const pct = (xs: number[], p: number) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-};
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-
-/** JSON with Uint8Arrays as {$b64} and Dates as {$date} (the worker's parseTagged reverses it). */
-function tagged(value: unknown): string {
-  return JSON.stringify(value, function (this: Record<string, unknown>, k, v: unknown) {
-    const raw = this[k];
-    if (raw instanceof Uint8Array) return { $b64: Buffer.from(raw).toString("base64") };
-    if (raw instanceof Date) return { $date: raw.getTime() };
-    return v;
-  });
-}
-
-const { mf, db, call, dispose } = await startBenchWorker("search-scale", {
-  durableObjects: { TENANTS: "TenantObject" },
-  // The dashboard's fan-out: its ScanJobs entrypoint, bound to itself (as wrangler.toml binds it).
-  serviceBindings: { SCAN_JOBS: { name: kCurrentWorker, entrypoint: "BenchScanJobs" } },
-  bindings: { BENCH_LATENCY_MS: String(LATENCY_MS), BENCH_SS_INFLIGHT: String(INFLIGHT) },
-});
-
-interface Invocation {
-  path: string;
-  config: Config;
-  status: number;
-  r2Reads: number;
-  r2Bytes: number;
-  r2Other: number;
-  d1Queries: number;
-  objectCalls: number;
-  maxInFlight: number;
-  deadlineHit: boolean;
-  ms: number;
-  done: boolean;
-}
-
-interface Sample {
-  ms: number;
-  cpuMs: number;
-  status: number;
-  timedOut: boolean;
-  r2Reads: number;
-  r2Bytes: number;
-  d1Queries: number;
-  objectCalls: number;
-  invocations: number;
-  maxReadsPerInvocation: number;
-  maxInFlight: number;
-  /** What the answer was, to compare before and after. */
-  answer: string;
-  results: number;
-}
+const { dataset, request, noop, dispose } = await startQueryScale({ name: "search-scale", days: DAYS, spansPerDay: SPANS_PER_DAY, latencyMs: LATENCY_MS, inflight: INFLIGHT, debug: Boolean(env.BENCH_SS_DEBUG) });
 
 try {
-  const { tenantId, secret } = await call<{ tenantId: string; secret: string }>("/bench/setup", {});
-
-  // ---- the dataset -----------------------------------------------------------------------------
-  const probe = pool(0, 200);
-  const spansPerTrace = spanCount(probe) / probe.length;
-  const blocksPerDay = DAY_MS / BLOCK_MS;
-  const tracesPerBlock = Math.max(1, Math.round(SPANS_PER_DAY / blocksPerDay / spansPerTrace));
-  const endMs = Math.floor(Date.now() / BLOCK_MS) * BLOCK_MS;
-  const startMs = endMs - DAYS * DAY_MS;
-  const dayStartMs = endMs - DAY_MS;
-  const specs: BlockSpec[] = [];
-  for (let s = startMs, n = 0; s < endMs; s += BLOCK_MS, n++) {
-    specs.push({ tenantId, blockId: `ss${n}`, level: endMs - s > 3 * 3_600_000 ? 2 : 1, startMs: s, endMs: s + BLOCK_MS, traces: tracesPerBlock, pool: n });
-  }
-  log(`${specs.length} blocks of ${tracesPerBlock} traces (~${round(spansPerTrace)} spans each) over ${DAYS} days`);
-
-  const tBuild = performance.now();
-  const ids: { traceId: string; startMs: number }[] = [];
-  let spansAll = 0;
-  let spansDay = 0;
-  let bytesAll = 0;
-  const uploads: Promise<unknown>[] = [];
-  const upload = async (b: BlockWithDelta) => {
-    const row = Buffer.from(tagged(b.row));
-    const body = Buffer.alloc(4 + row.length + b.bytes.byteLength);
-    body.writeUInt32BE(row.length, 0);
-    row.copy(body, 4);
-    body.set(b.bytes, 4 + row.length);
-    const res = await mf.dispatchFetch("http://bench/bench/put", { method: "POST", body, headers: { "x-tenant": tenantId } });
-    if (!res.ok) throw new Error(`put ${b.spec.blockId}: ${res.status} ${await res.text()}`);
-    await res.arrayBuffer();
-  };
-  // Metric rows: the blocks' deltas applied to one OpenMetrics (as the tenant object applies the
-  // consumers' deltas), what it closes written with writeMetricFlush, one flush at a time.
-  const open = new OpenMetrics(tenantId, undefined, startMs);
-  let flushes: Promise<unknown> = Promise.resolve();
-  let metricRows = 0;
-  let flushMs = 0;
-  let wallMs = 0;
-  const rowsIn = (closed: ClosedRows) => Object.values(closed).reduce((n: number, v) => n + (Array.isArray(v) && typeof v[0] === "object" && v[0] && "minute" in v[0] ? v.length : 0), 0);
-  const flush = (closed: ClosedRows | undefined) => {
-    if (!closed) return;
-    const rows = rowsIn(closed);
-    metricRows += rows;
-    // Every field of what OpenMetrics closed, whatever rows it holds, to writeMetricFlush.
-    const body = tagged({ tenantId, flush: closed });
-    flushes = flushes.then(async () => {
-      const t = performance.now();
-      const res = await mf.dispatchFetch("http://bench/bench/metrics", { method: "POST", body });
-      if (!res.ok) throw new Error(`metrics flush: ${res.status} ${await res.text()}`);
-      const r = (await res.json()) as { ms: number };
-      if (process.env.BENCH_SS_DEBUG) log(`flush ${rows} rows: worker ${r.ms} ms, node ${round(performance.now() - t)} ms`);
-      flushMs += performance.now() - t;
-    });
-  };
-  let done = 0;
-  await buildInWorkers(new URL("./search-scale/blocks.ts", import.meta.url), "search-scale-encoder", specs, THREADS, (b: BlockWithDelta) => {
-    b.traceIds.forEach((traceId, i) => ids.push({ traceId, startMs: b.traceStartMs[i]! }));
-    spansAll += b.spans;
-    if (b.spec.startMs >= dayStartMs) spansDay += b.spans;
-    bytesAll += b.bytes.byteLength;
-    uploads.push(upload(b));
-    wallMs = Math.max(wallMs, b.spec.endMs + 60_000);
-    open.apply(decodeDelta(b.delta), wallMs);
-    if (++done % 6 === 0) flush(open.takeClosed(wallMs));
-    if (done % 100 === 0) log(`${done}/${specs.length} blocks built and uploaded (${round((performance.now() - tBuild) / 1000)} s)`);
-  });
-  await Promise.all(uploads);
-  const builtS = (performance.now() - tBuild) / 1000;
-  // Idle past the end: every minute closes.
-  flush(open.takeClosed(endMs + 3_600_000));
-  await flushes;
-  const setupS = (performance.now() - tBuild) / 1000;
-  const blockCount = (await db.prepare("SELECT count(*) AS n FROM blocks").first<{ n: number }>())!.n;
-  const minuteTables = (await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%_minutes' ORDER BY name").all<{ name: string }>()).results.map((r) => r.name);
-  const tableRows: Record<string, number> = {};
-  for (const t of minuteTables) tableRows[t] = (await db.prepare(`SELECT count(*) AS n FROM ${t}`).first<{ n: number }>())!.n;
-  const storedRows = Object.values(tableRows).reduce((a, b) => a + b, 0);
-  log(`dataset: ${blockCount} blocks, ${spansAll} spans (${spansDay} in the newest 24 h), ${round(bytesAll / 2 ** 20)} MiB, metric rows ${JSON.stringify(tableRows)} (${metricRows} written); blocks built and stored in ${round(builtS)} s, metric rows written in ${round(flushMs / 1000)} s (alongside), all in ${round(setupS)} s`);
-
-  // ---- requests --------------------------------------------------------------------------------
-  const cpuMs = () => workerdCpuMs((pid) => pid === process.pid);
-  const noop = async () => {
-    const t = performance.now();
-    await call("/bench/noop");
-    return performance.now() - t;
-  };
+  const { startMs, endMs, dayStartMs, ids, blocks: blockCount, spans: spansAll, spansDay, bytes: bytesAll, storedRows, setupS } = dataset;
   const noops: number[] = [];
-
-  async function request(path: string, config: Config, timeoutMs: number): Promise<Sample & { body: unknown }> {
-    await call("/bench/begin", { config, timeoutMs });
-    const cpu0 = cpuMs();
-    const t0 = performance.now();
-    const res = await mf.dispatchFetch(`http://bench${path}`, { headers: { "x-api-key": secret } });
-    const text = await res.text();
-    const ms = performance.now() - t0;
-    const cpu = cpuMs() - cpu0;
-    const { invocations } = await call<{ invocations: Invocation[] }>("/bench/end");
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
-    const sum = (f: (i: Invocation) => number) => invocations.reduce((n, i) => n + f(i), 0);
-    return {
-      ms,
-      cpuMs: cpu,
-      status: res.status,
-      timedOut: invocations.some((i) => i.deadlineHit),
-      r2Reads: sum((i) => i.r2Reads),
-      r2Bytes: sum((i) => i.r2Bytes),
-      d1Queries: sum((i) => i.d1Queries),
-      objectCalls: sum((i) => i.objectCalls),
-      invocations: invocations.length,
-      maxReadsPerInvocation: Math.max(0, ...invocations.map((i) => i.r2Reads)),
-      maxInFlight: Math.max(0, ...invocations.map((i) => i.maxInFlight)),
-      answer: "",
-      results: 0,
-      body,
-    };
-  }
 
   // ---- the queries -----------------------------------------------------------------------------
   const sec = (ms: number) => Math.floor(ms / 1000);
