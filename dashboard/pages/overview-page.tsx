@@ -117,7 +117,7 @@ const LeadsOn: FC<OverviewProps> = (p) => {
                     <a href={`${base}/traces/${t.traceId}`}>
                       {t.rootService}: {t.rootName || "(root span not received)"}
                     </a>
-                    {t.errors ? <span class="badge error"> {t.errors} errors</span> : null}
+                    {t.errors ? <span class="badge error">{t.errors === 1 ? "1 error" : `${t.errors} errors`}</span> : null}
                   </td>
                   <td>{fmtTime(t.startMs)}</td>
                   <td>{fmtDuration(t.durationMs)}</td>
@@ -131,7 +131,7 @@ const LeadsOn: FC<OverviewProps> = (p) => {
           <a href={`${base}/search`}>Search all traces →</a>
         </p>
       </section>
-      <nav class="lead-on cards" aria-label="Explore">
+      <nav class="lead-on" aria-label="Explore">
         <a class="card" href={`${base}/search`}>
           <strong>Search</strong>
           <span class="muted">Find traces by service, operation, tags, duration or TraceQL.</span>

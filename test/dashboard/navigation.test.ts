@@ -147,12 +147,9 @@ describe("the overview", () => {
     await s.signUp();
     const tenantId = await s.newProject("with data");
     const now = Date.now();
-    await storeAssembled(tenantId, [
-      ...testTrace(TRACE, [
-        { service: "checkout", spanId: "a000000000000001", name: "POST /orders", startMs: now - 5000, durationMs: 120 },
-        { service: "payments", spanId: "a000000000000002", parentSpanId: "a000000000000001", name: "charge", startMs: now - 4990, durationMs: 80, error: true },
-      ]),
-    ]);
+    // The child first, its root later: two blocks, described as one trace.
+    await storeAssembled(tenantId, testTrace(TRACE, [{ service: "payments", spanId: "a000000000000002", parentSpanId: "a000000000000001", name: "charge", startMs: now - 4990, durationMs: 80, error: true }]));
+    await storeAssembled(tenantId, testTrace(TRACE, [{ service: "checkout", spanId: "a000000000000001", name: "POST /orders", startMs: now - 5000, durationMs: 120 }]));
     const page = await s.get(`/app/t/${tenantId}`);
     expect(page.status).toBe(200);
     expect(page.text).not.toContain("Send your first trace");
