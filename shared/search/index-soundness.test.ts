@@ -36,7 +36,7 @@ import { jaegerSpanMatcher } from "../jaeger/span-query.ts";
 import type { AnyValue, InstrumentationScope, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import { blockKey } from "../storage/keys.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
-import type { AttributeScope, ComparisonOp, Condition, Field, IntrinsicName, SpansetExpr, SpansetOp, Stage, Static } from "../traceql/ast.ts";
+import type { AttributeScope, ComparisonOp, Condition, Field, IntrinsicName, ScalarExpr, SpansetExpr, SpansetOp, Stage, Static } from "../traceql/ast.ts";
 import { compileTraceQL } from "../traceql/eval.ts";
 import { parseMetricsQuery } from "../traceql/metrics.ts";
 import { stringify } from "../traceql/stringify.ts";
@@ -428,16 +428,31 @@ function field(r: Rng, o: Observed): Field {
   return { kind: "attribute", scope: a?.scope === "resource" ? "resource" : r.pick(["span", ""] as const), name: a?.kv.key ?? "absent", pos };
 }
 
+const int = (value: number) => ({ kind: "literal" as const, value: { type: "int" as const, value }, pos });
+
+/** A number-valued field expression: an attribute or the duration, doubled. */
+function numericExpr(r: Rng, o: Observed): Condition {
+  const f = field(r, o);
+  return { kind: "arithmetic", op: "*", left: f.kind === "attribute" ? f : { kind: "intrinsic", name: "duration", pos }, right: int(2), pos };
+}
+
 function stage(r: Rng, o: Observed): Stage {
-  switch (r.int(5)) {
+  switch (r.int(8)) {
     case 0:
       return { kind: "aggregate", fn: "count", field: undefined, op: r.pick(["=", ">", ">=", "<"] as const), value: { kind: "literal", value: { type: "int", value: r.int(4) }, pos }, pos };
     case 1:
       return { kind: "aggregate", fn: r.pick(["avg", "max", "min", "sum"] as const), field: { kind: "intrinsic", name: "duration", pos }, op: r.pick([">", "<"] as const), value: { kind: "literal", value: { type: "duration", value: r.pick([1000, 1_000_000, 500_000_000]) }, pos }, pos };
     case 2:
-      return { kind: "by", fields: [field(r, o)], pos };
+      return { kind: "by", fields: [r.chance(0.3) ? numericExpr(r, o) : field(r, o)], pos };
     case 3:
       return { kind: "select", fields: [field(r, o), field(r, o)], pos };
+    case 4:
+      return { kind: "coalesce", pos };
+    case 5:
+      // `count() + 1 > n` and `max(x * 2) - min(x * 2) >= n`: scalar arithmetic.
+      return r.chance(0.5)
+        ? { kind: "scalarFilter", op: r.pick([">", "<=", "="] as const), left: { kind: "scalarArithmetic", op: "+", left: { kind: "aggregate", fn: "count", field: undefined, pos }, right: int(1), pos }, right: int(r.range(1, 5)), pos }
+        : { kind: "scalarFilter", op: ">=", left: { kind: "scalarArithmetic", op: "-", left: { kind: "aggregate", fn: "max", field: numericExpr(r, o), pos }, right: { kind: "aggregate", fn: "min", field: numericExpr(r, o), pos }, pos }, right: int(r.int(3)), pos };
     default:
       return { kind: "filter", expr: selector(r, o), pos };
   }
@@ -450,9 +465,23 @@ function spanset(r: Rng, o: Observed, depth: number): SpansetExpr {
   return selector(r, o);
 }
 
+/** The implicit `{ }` of a pipeline that starts with a stage. */
+const WHOLE_TRACE: SpansetExpr = { kind: "selector", cond: undefined, pos, implicit: true };
+
 function traceqlQuery(r: Rng, o: Observed): Query {
   let e = spanset(r, o, 2);
-  if (r.chance(0.3)) e = { kind: "pipeline", source: e, stages: Array.from({ length: r.range(1, 2) }, () => stage(r, o)), pos };
+  const roll = r.next();
+  if (roll < 0.3) e = { kind: "pipeline", source: e, stages: Array.from({ length: r.range(1, 2) }, () => stage(r, o)), pos };
+  else if (roll < 0.36) {
+    // A pipeline that starts with a stage reads the whole trace, then filters by a spanset.
+    let first = stage(r, o);
+    while (first.kind === "filter" || first.kind === "coalesce") first = stage(r, o);
+    e = { kind: "pipeline", source: WHOLE_TRACE, stages: [first, { kind: "filter", expr: spanset(r, o, 1), pos }], pos };
+  } else if (roll < 0.4) {
+    // Wrapped pipelines compared at the root.
+    const side = (): ScalarExpr => ({ kind: "scalarPipeline", pipeline: spanset(r, o, 1), fn: "count", field: undefined, pos });
+    e = { kind: "pipeline", source: WHOLE_TRACE, stages: [{ kind: "scalarFilter", op: r.pick(["=", ">", "<="] as const), left: side(), right: r.chance(0.5) ? side() : int(r.int(3)), pos }], pos };
+  }
   const text = stringify(e);
   return { lang: "traceql", text, matcher: compileTraceQL(text, { spss: 3 }) };
 }
