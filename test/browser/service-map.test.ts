@@ -2,7 +2,10 @@
  * The service map and services pages against `npm start`: a workload exported with the real
  * OpenTelemetry JS SDK (frontend -> checkout -> postgres, some failing), then the map (services
  * and the database drawn, edges labelled, a node's panel with charts and a search link, keyboard
- * selection) and the services page (sparklines, operations). The service graph reads the minutes
+ * selection) and the services page (sparklines, operations). Also: a producer and its consumer in
+ * two traces joined by a span link (billing => mailer), a service whose only requests are INTERNAL
+ * roots (web-frontend), labels legible and clear of other edges at the opening zoom, and the
+ * selected node kept in the URL. The service graph reads the minutes
  * the assembler has not closed yet too, and every pair here completes within one export (and a
  * database call makes its edge at once), so no wait for the 60 s pairing window is needed.
  * Screenshots go to test/artifacts/service-map-*.png.
@@ -10,7 +13,7 @@
 import { SpanKind, SpanStatusCode, context, trace } from "@opentelemetry/api";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { exportSpans, newAccount, signIn, waitForSpans, type Account } from "./seed.ts";
+import { exportSpans, newAccount, recordInternalRoots, recordLinkedMessages, signIn, waitForSpans, type Account } from "./seed.ts";
 import { collectProblems, launchBrowser, screenshot, VIEWPORT, type PageProblems } from "./support.ts";
 
 const dashboardUrl = inject("dashboardUrl");
@@ -22,6 +25,8 @@ let problems: PageProblems;
 let account: Account;
 
 const TRACES = 12;
+const MESSAGES = 6;
+const PAGE_LOADS = 6;
 
 beforeAll(async () => {
   account = await newAccount(dashboardUrl, "map <shop>");
@@ -48,8 +53,10 @@ beforeAll(async () => {
       call.end(t0 + 45 + i);
       root.end(t0 + 50 + i);
     }
+    recordLinkedMessages(tracerFor, { producer: "billing", consumer: "mailer", count: MESSAGES, startMs: now - 60_000 });
+    recordInternalRoots(tracerFor, { service: "web-frontend", count: PAGE_LOADS, startMs: now - 60_000, durationMs: 120 });
   });
-  await waitForSpans(account, TRACES * 4);
+  await waitForSpans(account, TRACES * 4 + MESSAGES * 3 + PAGE_LOADS * 2);
   browser = await launchBrowser();
   const ctx = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, locale: "en-US", timezoneId: "UTC" });
   await signIn(ctx, account);
@@ -110,12 +117,95 @@ test("the service map draws services, the database and labelled edges; a node op
   expect(problems.all()).toEqual([]);
 });
 
+test("a message produced in one trace and consumed in another, joined by a link, is one messaging edge", async () => {
+  await page.goto(`${base()}/service-map?range=15m`);
+  const edge = page.locator('g.sm-edge[data-edge="billing->mailer"]');
+  await edge.waitFor({ timeout: 30_000 });
+  await expect(page.locator('g.sm-edge[data-edge="user->mailer"]').count()).resolves.toBe(0);
+  await expect(page.locator('g.sm-node[data-node="mailer"]').getAttribute("class")).resolves.toContain("sm-node-service");
+  await edge.focus();
+  await page.keyboard.press("Enter");
+  const panel = page.getByRole("complementary", { name: "Details of billing → mailer" });
+  await expect(panel.textContent()).resolves.toContain(`0 of ${MESSAGES}`);
+  await shot("messaging-edge");
+  expect(problems.all()).toEqual([]);
+});
+
+/** Rendered size of every edge label's text, and which other edge's line crosses a label's box. */
+function measureLabels() {
+  return page.evaluate(() => {
+    const edges = [...document.querySelectorAll<SVGGElement>("g.sm-edge")];
+    const fontPx = [...document.querySelectorAll<SVGTextElement>("text.sm-edge-label")].map((t) => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM()!.a);
+    const overlaps: string[] = [];
+    for (const e of edges) {
+      const box = e.querySelector("rect.sm-edge-label-bg")!.getBoundingClientRect();
+      for (const other of edges) {
+        if (other === e) continue;
+        const path = other.querySelector<SVGPathElement>("path.sm-edge-line")!;
+        const m = path.getScreenCTM()!;
+        const length = path.getTotalLength();
+        for (let at = 0; at <= length; at += 1) {
+          const p = path.getPointAtLength(at).matrixTransform(m);
+          if (p.x > box.left + 0.5 && p.x < box.right - 0.5 && p.y > box.top + 0.5 && p.y < box.bottom - 0.5) {
+            overlaps.push(`${other.dataset.edge} crosses the label of ${e.dataset.edge}`);
+            break;
+          }
+        }
+      }
+    }
+    return { edges: edges.length, fontPx, overlaps };
+  });
+}
+
+test("at the opening zoom edge labels are at least 11 px and clear of other edges", async () => {
+  const g = page.locator("svg.sm-svg > g");
+  for (const width of [VIEWPORT.width, 960]) {
+    // At 960 px the graph is wider than the canvas at scale 1: it opens at scale 1, not fitted.
+    await page.setViewportSize({ ...VIEWPORT, width });
+    await page.goto(`${base()}/service-map?range=15m`);
+    await page.locator('g.sm-edge[data-edge="billing->mailer"]').waitFor({ timeout: 30_000 });
+    const measured = await measureLabels();
+    // user->frontend, user->billing, user->web-frontend, frontend->checkout, checkout->orders, billing->mailer
+    expect(measured.edges).toBe(6);
+    expect(measured.fontPx.length).toBe(12);
+    expect(Math.min(...measured.fontPx), `at ${width} px`).toBeGreaterThanOrEqual(11);
+    expect(measured.overlaps).toEqual([]);
+    await shot(`opening-zoom-${width}`);
+  }
+  // There "Fit all" shows the whole graph, smaller.
+  const opening = await g.getAttribute("transform");
+  expect(opening).toMatch(/scale\(1\)$/);
+  await page.getByRole("button", { name: "Fit all" }).click();
+  await expect.poll(async () => Number(/scale\(([\d.]+)\)/.exec((await g.getAttribute("transform")) ?? "")?.[1])).toBeLessThan(1);
+  await page.setViewportSize(VIEWPORT);
+  expect(problems.all()).toEqual([]);
+});
+
+test("the selected node is in the URL: a reload opens its panel again", async () => {
+  await page.goto(`${base()}/service-map?range=15m`);
+  await page.locator('g.sm-node[data-node="mailer"]').click();
+  await expect.poll(() => new URL(page.url()).searchParams.get("node")).toBe("mailer");
+  await page.reload();
+  const panel = page.getByRole("complementary", { name: "Details of mailer" });
+  await panel.waitFor({ timeout: 30_000 });
+  await expect(page.locator('g.sm-node[data-node="mailer"]').getAttribute("aria-pressed")).resolves.toBe("true");
+  await expect(page.locator("select").inputValue()).resolves.toBe("15m");
+  await panel.getByRole("button", { name: /close/i }).click();
+  await expect.poll(() => new URL(page.url()).searchParams.get("node")).toBe(null);
+  expect(problems.all()).toEqual([]);
+});
+
 test("the services page lists services with sparklines and expands operations", async () => {
   await page.goto(`${base()}/services?range=15m`);
   const row = (name: string) => page.locator(`tr[data-service="${name}"]`);
   await row("checkout").waitFor({ timeout: 30_000 });
   await expect(row("frontend").count()).resolves.toBe(1);
   await expect(row("orders").count()).resolves.toBe(0);
+  // A service whose only requests are its INTERNAL root spans: their rate and latency.
+  await expect(row("web-frontend").locator("td").nth(0).locator(".sv-cell > span").first().textContent()).resolves.toBe(`${((PAGE_LOADS / 900) * 60).toFixed(2)} req/min`);
+  const p50 = await row("web-frontend").locator("td").nth(2).locator(".sv-cell > span").first().textContent();
+  expect(p50).toMatch(/^\d+ ms$/);
+  expect(Math.abs(parseFloat(p50!) - 120)).toBeLessThanOrEqual(6);
   await expect(row("checkout").locator("td").nth(1).textContent()).resolves.toBe("25%");
   await expect.poll(() => row("checkout").locator("svg.sm-spark path.sm-line").count(), { timeout: 30_000 }).toBe(4);
   await row("checkout").getByRole("button", { name: "checkout" }).click();
@@ -124,10 +214,10 @@ test("the services page lists services with sparklines and expands operations", 
   await expect(ops.locator('tr[data-operation="POST /checkout"]').count()).resolves.toBe(1);
   await shot("services");
 
-  // Sorting by name puts checkout first; again, last.
+  // Sorting by name puts billing first; again, last.
   await page.getByRole("button", { name: "Service" }).click();
-  await expect(page.locator("tbody > tr[data-service]").first().getAttribute("data-service")).resolves.toBe("checkout");
+  await expect(page.locator("tbody > tr[data-service]").first().getAttribute("data-service")).resolves.toBe("billing");
   await page.getByRole("button", { name: "Service" }).click();
-  await expect(page.locator("tbody > tr[data-service]").first().getAttribute("data-service")).resolves.toBe("frontend");
+  await expect(page.locator("tbody > tr[data-service]").first().getAttribute("data-service")).resolves.toBe("web-frontend");
   expect(problems.all()).toEqual([]);
 });
