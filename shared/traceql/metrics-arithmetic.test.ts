@@ -110,6 +110,9 @@ describe("parsing metrics expressions", () => {
   it("keeps a single query as before, and each query's own | topk", () => {
     expect(parseMetricsExpression("{ } | rate() by(name) | topk(2) > 1").expr).toMatchObject({ kind: "query", query: { stages: [{ kind: "topk", k: 2 }, { kind: "threshold", op: ">", value: 1 }] } });
     expect(parseMetricsExpression("({} > {}) | count_over_time()").expr).toMatchObject({ kind: "query", query: { fn: "count_over_time", query: { kind: "spansetOp" } } });
+    // A number that starts a spanset part is not an operand.
+    expect(parseMetricsExpression("{ } | 1 < count() | rate()").expr).toMatchObject({ kind: "query", query: { fn: "rate" } });
+    expect(parseMetricsExpression("1 < count() | rate()").expr).toMatchObject({ kind: "query", query: { fn: "rate" } });
     const { expr, hints } = parseMetricsExpression("(({ status = error } | rate() by(name) | topk(3)) / ({ } | rate() by(name))) with(sample=0.5)");
     expect(expr).toMatchObject({ kind: "binary", op: "/", left: { kind: "query", query: { stages: [{ kind: "topk", k: 3 }] } }, right: { kind: "query" } });
     expect(hints).toEqual([{ name: "sample", value: 0.5 }]);

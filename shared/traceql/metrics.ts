@@ -271,8 +271,11 @@ export function parseMetricsExpression(src: string, options: { validate?: boolea
   }
   /** factor := number | -number | '(' expr stages ')' | metrics query */
   function parseFactor(): MetricsExpr {
-    const t = peek();
-    if (t.kind === "int" || t.kind === "float" || (isOp("-") && ((tokens[i + 1] as Token).kind === "int" || (tokens[i + 1] as Token).kind === "float"))) {
+    const numAt = isOp("-") ? i + 1 : i;
+    const num = tokens[numAt] as Token;
+    const after = tokens[numAt + 1] as Token;
+    // A number operand is followed by an operator, `)`, `with` or the end; else it starts a spanset part (`1 < count() | rate()`).
+    if ((num.kind === "int" || num.kind === "float") && (after.kind === "eof" || (after.kind === "ident" && after.text === "with") || (after.kind === "op" && ["+", "-", "*", "/", ")"].includes(after.text)))) {
       const neg = isOp("-");
       if (neg) next();
       const v = next();
