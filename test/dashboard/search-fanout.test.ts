@@ -50,7 +50,7 @@ function fanOut(blocksPerJob: number): SearchFanOut {
     jobsAtOnce: 3,
     run: (job) => {
       jobCalls++;
-      return jobs.search({ tenantId, spec: currentSpec, startMs: window.startMs, endMs: window.endMs, limit: job.limit, cutoffNs: job.cutoffNs, blocks: job.blocks });
+      return jobs.search({ tenantId, spec: currentSpec, startMs: window.startMs, endMs: window.endMs, limit: job.limit, cutoffNs: job.cutoffNs, order: job.order, blocks: job.blocks });
     },
   };
 }
@@ -100,6 +100,30 @@ describe("search fanned out into jobs", () => {
         // Pruned by index, a needle may leave too few blocks to fan out; otherwise jobs ran.
         if (jobs.metrics.totalJobs > 2) expect(jobCalls).toBeGreaterThan(before);
         expect(sequential.metrics.totalJobs).toBe(BLOCKS);
+      });
+    }
+  }
+
+  // A top-k over the whole window: every match ranked (all of them, newest first, then sorted), cut
+  // at the limit, whether read block after block, in parallel, pruned by indexes or in jobs.
+  for (const order of ["duration", "errors"] as const) {
+    for (const spec of [SPECS[0]!, SPECS[3]!, SPECS[5]!, SPECS[6]!, SPECS[7]!]) {
+      it(`ranks ${JSON.stringify(spec).slice(0, 70)} by ${order} over the whole window`, async () => {
+        currentSpec = spec;
+        const db = d1(env.DB) as BatchingDb;
+        const store = r2Store(env.SPANS);
+        const matcher = matcherOf(spec);
+        const all = (await searchTraces(db, store, tenantId, matcher, { ...window, limit: 1000 })).traces;
+        const key = (t: (typeof all)[number]) => (order === "duration" ? t.durationMs : Object.values(t.serviceStats).reduce((n, s) => n + (s.errorCount ?? 0), 0));
+        // Ties: newest first, then trace id (the newest-first list is in that order already).
+        const ranked = [...all].sort((x, y) => key(y) - key(x));
+        for (const limit of [1, 5]) {
+          const base = { ...window, limit, order };
+          const sequential = await searchTraces(db, store, tenantId, matcher, { ...base, concurrency: 1, useIndex: false });
+          expect(sequential.traces.map((t) => t.traceID)).toEqual(ranked.slice(0, limit).map((t) => t.traceID));
+          expect((await searchTraces(db, store, tenantId, matcher, base)).traces).toEqual(sequential.traces);
+          expect((await searchTraces(db, store, tenantId, matcher, { ...base, fanOut: fanOut(2) })).traces).toEqual(sequential.traces);
+        }
       });
     }
   }
