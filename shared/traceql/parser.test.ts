@@ -56,6 +56,24 @@ describe("TraceQL parser", () => {
     expect(() => parseTraceQL("{ } | rate()")).toThrow(expect.objectContaining({ unsupported: "metrics function rate()", column: 7 }));
   });
 
+  it("refuses nesting past 100 levels with a TraceQLError, not a stack overflow", () => {
+    for (const q of ["(".repeat(5000) + "{ }", "{ " + "!".repeat(5000) + "true }", "{ .a" + " ^ 2".repeat(5000) + " > 1 }", "(".repeat(5000) + "count() > 1", "{ " + "(".repeat(5000) + ".a }"]) {
+      expect(compileError(q).message).toContain("query nested deeper than 100 levels");
+    }
+    expect(() => parseTraceQL("(".repeat(40) + "{ .a }" + ")".repeat(40) + " | " + "(".repeat(40) + "count()" + ")".repeat(40) + " > 1")).not.toThrow();
+  });
+
+  it("reads a pipeline that starts with a stage as one over an implicit { }", () => {
+    expect(parseTraceQL("count() > 2 | { .a }")).toMatchObject({ kind: "pipeline", source: { kind: "selector", cond: undefined, implicit: true }, stages: [{ kind: "aggregate", fn: "count" }, { kind: "filter" }] });
+    expect(stringify(parseTraceQL("select(.a, .b)"))).toBe("select(.a, .b)");
+    expect(p("({ .a } | count()) > 1")).toMatchObject({ kind: "pipeline", stages: [{ kind: "scalarFilter", op: ">", left: { kind: "scalarPipeline", fn: "count", pipeline: { kind: "selector" } }, right: { kind: "literal" } }] });
+    expect(p("{ } | count() + 1 * 2 > 3")).toEqual(p("{ } | count() + (1 * 2) > 3"));
+    expect(p("{ } | 2 ^ 3 ^ 2 = count()")).toEqual(p("{ } | 2 ^ (3 ^ 2) = count()"));
+    expect(parseTraceQL("{ } with(sample=0.1, most_recent=true, mode=\"x\", window=5m)").hints).toEqual([
+      { name: "sample", value: 0.1 }, { name: "most_recent", value: true }, { name: "mode", value: "x" }, { name: "window", value: "5m" },
+    ]);
+  });
+
   it("puts && and || on one level, left to right, as Tempo does", () => {
     expect(p("{ .a = 1 || .b = 2 && .c = 3 }")).toEqual(p("{ (.a = 1 || .b = 2) && .c = 3 }"));
     expect(p("{ .a = 1 && .b = 2 || .c = 3 }")).toEqual(p("{ (.a = 1 && .b = 2) || .c = 3 }"));

@@ -89,6 +89,9 @@ const METRICS_FUNCTIONS = new Set<string>([
   "quantile_over_time", "histogram_over_time", "compare", "topk", "bottomk",
 ]);
 
+/** Nesting (parentheses, unary operators, `^` chains) a query may have: deep enough for any real query. */
+const MAX_NESTING = 100;
+
 function describe(t: Token): string {
   return t.kind === "eof" ? "end of query" : `"${t.text}"`;
 }
@@ -121,6 +124,41 @@ class Parser {
   private expectOp(text: string, expected = `"${text}"`): Token {
     if (!this.isOp(text)) this.fail(expected);
     return this.next();
+  }
+
+  private depth = 0;
+
+  /** One level deeper in the query's nesting; past MAX_NESTING a clear error, not a stack overflow. */
+  private nested<T>(parse: () => T): T {
+    if (this.depth >= MAX_NESTING) throw new TraceQLError(`query nested deeper than ${MAX_NESTING} levels`, this.peek().pos);
+    this.depth++;
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Results by rule and start token: a `(` read both ways would otherwise be re-read at every depth. */
+  private readonly memo = new Map<string, { end: number; value: unknown } | { error: TraceQLError }>();
+
+  /** `parse` at the current token, remembered (packrat): the same rule at the same token gives the same answer. */
+  private memoized<T>(rule: string, parse: () => T): T {
+    const key = `${rule}@${this.i}`;
+    const hit = this.memo.get(key);
+    if (hit) {
+      if ("error" in hit) throw hit.error;
+      this.i = hit.end;
+      return hit.value as T;
+    }
+    try {
+      const value = parse();
+      this.memo.set(key, { end: this.i, value });
+      return value;
+    } catch (e) {
+      if (e instanceof TraceQLError) this.memo.set(key, { error: e });
+      throw e;
+    }
   }
 
   /** Runs `parse`; on a TraceQLError puts the position back and returns the error instead. */
@@ -204,6 +242,10 @@ class Parser {
    * then read every span of the trace (an implicit `{ }`).
    */
   private parsePipeline(): SpansetExpr {
+    return this.memoized("pipeline", () => this.parsePipelineAt());
+  }
+
+  private parsePipelineAt(): SpansetExpr {
     const first = this.peek();
     let source: SpansetExpr;
     const stages: Stage[] = [];
@@ -238,6 +280,10 @@ class Parser {
   }
 
   private parseSpanset(minPrec: number): SpansetExpr {
+    return this.memoized(`spanset${minPrec}`, () => this.nested(() => this.parseSpansetAt(minPrec)));
+  }
+
+  private parseSpansetAt(minPrec: number): SpansetExpr {
     let left = this.parseSpansetPrimary();
     for (;;) {
       const t = this.peek();
@@ -325,6 +371,10 @@ class Parser {
 
   /** `count() > 2`, `avg(duration) + 1s <= max(duration)`: two scalar expressions compared. */
   private parseScalarFilter(): Stage {
+    return this.memoized("scalarFilter", () => this.parseScalarFilterAt());
+  }
+
+  private parseScalarFilterAt(): Stage {
     const t = this.peek();
     const left = this.parseScalar(3, false);
     const op = this.scalarComparison();
@@ -361,6 +411,10 @@ class Parser {
    * are wrapped scalar pipelines (the root form); otherwise aggregates and numbers.
    */
   private parseScalar(minPrec: number, pipelines: boolean): ScalarExpr {
+    return this.memoized(`scalar${minPrec}${pipelines ? "p" : ""}`, () => this.nested(() => this.parseScalarAt(minPrec, pipelines)));
+  }
+
+  private parseScalarAt(minPrec: number, pipelines: boolean): ScalarExpr {
     let left = pipelines ? this.parseScalarPipelinePrimary() : this.parseScalarPrimary();
     for (;;) {
       const t = this.peek();
@@ -454,6 +508,10 @@ class Parser {
   }
 
   private parseCondition(minPrec: number): Condition {
+    return this.nested(() => this.parseConditionAt(minPrec));
+  }
+
+  private parseConditionAt(minPrec: number): Condition {
     let left = this.parseUnary();
     for (;;) {
       const t = this.peek();
