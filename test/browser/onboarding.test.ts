@@ -1,7 +1,8 @@
 /**
  * Issue 5's walk-through in a real browser against `npm start`: sign up, create a project, create a
- * key, export traces with the real OpenTelemetry JS SDK using that key, watch the first-run page
- * turn into data by itself, revoke the key and see ingest refuse it with 401. Every page is
+ * key, make another on the first-run page (filled into its snippets), export traces with the real
+ * OpenTelemetry JS SDK using it, watch the first-run page turn into data by itself and lead on to
+ * the latest traces (issue 15), revoke the first key and see ingest refuse it with 401. Every page is
  * screenshotted to test/artifacts/ (look at them) and must load without console errors, page
  * errors or CSP violations.
  */
@@ -96,22 +97,45 @@ test("sign up, create a project and a key, send traces, see them arrive, revoke 
   await expect(page.locator("#created-snippet-env").inputValue()).resolves.toContain(`OTEL_EXPORTER_OTLP_HEADERS=x-api-key=${secret}`);
   await shot("key-created");
 
-  // The first-run page, left open, turns into data once the assembler has stored the spans.
+  // First run: a key made on the overview is filled into every snippet there (instead of a placeholder).
   await page.goto(projectUrl);
-  const results = await exportTraces(secret, 12);
+  await expect(page.locator("#snippet-env").inputValue()).resolves.toContain("x-api-key=<your-api-key>");
+  await page.getByRole("button", { name: "Create a key for these snippets" }).click();
+  const firstKey = await page.locator("#first-run-secret").inputValue();
+  expect(firstKey).toMatch(/^et_[\w-]{43}$/);
+  for (const id of ["snippet-env", "snippet-node", "snippet-python", "snippet-go", "snippet-java"]) {
+    await expect(page.locator(`#${id}`).inputValue(), id).resolves.toContain(`OTEL_EXPORTER_OTLP_HEADERS=x-api-key=${firstKey}`);
+  }
+  await expect(page.locator("#snippet-curl").inputValue()).resolves.toContain(`x-api-key: ${firstKey}`);
+  await expect(page.locator("main").innerText()).resolves.not.toContain("<your-api-key>");
+  await shot("first-run-with-key");
+
+  // That page, left open, turns into data once the assembler has stored the spans sent with its key.
+  const results = await exportTraces(firstKey, 12);
   expect(results.map((r) => r.code)).toEqual(Array(results.length).fill(ExportResultCode.SUCCESS));
   await page.locator('[data-stat="spans"]').waitFor({ timeout: 90_000 });
   await expect(page.locator('[data-stat="spans"]').innerText()).resolves.toBe("24");
+  expect(page.url()).toBe(projectUrl);
+  // It leads on: the latest traces (each opening its trace), search and the service map, and Grafana's full URL.
+  const latest = page.getByRole("region", { name: "Latest traces" }).locator("tbody tr");
+  await expect(latest.count()).resolves.toBe(8);
+  for (const row of await latest.allInnerTexts()) expect(row).toMatch(/^checkout: /);
+  await expect(page.getByRole("navigation", { name: "Explore" }).getByRole("link").allInnerTexts()).resolves.toEqual([expect.stringContaining("Search"), expect.stringContaining("Service map"), expect.stringContaining("Services")]);
+  await expect(page.locator("#url-tempo").inputValue()).resolves.toBe(dashboardUrl);
   await shot("overview-with-data");
+  await Promise.all([page.waitForURL(/\/traces\/[0-9a-f]{32}$/), latest.first().getByRole("link").click()]);
+  // One span: without a registered context manager each span the exporter sends is a trace of its own.
+  await expect.poll(() => page.locator('[role="treegrid"] [role="row"]').count(), { timeout: 20_000 }).toBe(1);
 
   await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Settings" }).click();
   await expect(page.locator("figure.usage figcaption").innerText()).resolves.toContain("24 spans");
   await shot("settings");
 
   await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "API keys" }).click();
-  await expect(page.locator("tbody tr").first().innerText()).resolves.toContain("active");
+  const keyRow = () => page.locator("tbody tr", { hasText: "checkout service" });
+  await expect(keyRow().innerText()).resolves.toContain("active");
   await page.getByRole("button", { name: "Revoke key checkout service" }).click();
-  await expect(page.locator("tbody tr").first().innerText()).resolves.toContain("revoked");
+  await expect(keyRow().innerText()).resolves.toContain("revoked");
   await shot("key-revoked");
 
   // Ingest caches a key for up to 30 s per isolate; within that the revoked key stops working.
