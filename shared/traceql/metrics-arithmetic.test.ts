@@ -113,6 +113,9 @@ describe("parsing metrics expressions", () => {
     // A number that starts a spanset part is not an operand.
     expect(parseMetricsExpression("{ } | 1 < count() | rate()").expr).toMatchObject({ kind: "query", query: { fn: "rate" } });
     expect(parseMetricsExpression("1 < count() | rate()").expr).toMatchObject({ kind: "query", query: { fn: "rate" } });
+    // Parentheses around spansets, followed by more spanset operators.
+    expect(parseMetricsExpression("({ .a = 1 }) && ({ .b = 2 }) | rate()").expr).toMatchObject({ kind: "query", query: { query: { kind: "spansetOp", op: "&&" } } });
+    expect(parseMetricsExpression("({ .a = 1 } > { }) > { } | count_over_time()").expr).toMatchObject({ kind: "query", query: { fn: "count_over_time" } });
     const { expr, hints } = parseMetricsExpression("(({ status = error } | rate() by(name) | topk(3)) / ({ } | rate() by(name))) with(sample=0.5)");
     expect(expr).toMatchObject({ kind: "binary", op: "/", left: { kind: "query", query: { stages: [{ kind: "topk", k: 3 }] } }, right: { kind: "query" } });
     expect(hints).toEqual([{ name: "sample", value: 0.5 }]);

@@ -283,8 +283,10 @@ export function parseMetricsExpression(src: string, options: { validate?: boolea
     }
     if (isOp("(")) {
       const close = closing(i);
-      // Parentheses around metrics queries or numbers, as opposed to around a spanset expression (always followed by `|`).
-      if (close > 0 && (tokens.slice(i, close).some((_, k) => isMetricsPipe(tokens, i + k)) || !isOpTok(tokens[close + 1], "|"))) {
+      // Parentheses around metrics queries or numbers only, as opposed to around a spanset expression.
+      const inside = tokens.slice(i + 1, close);
+      const numbersOnly = inside.every((x) => x.kind === "int" || x.kind === "float" || (x.kind === "op" && ["+", "-", "*", "/", "(", ")"].includes(x.text)));
+      if (close > 0 && (inside.some((_, k) => isMetricsPipe(tokens, i + 1 + k)) || numbersOnly)) {
         next();
         const e = withStages(parseSum(), parseStages());
         expectOp(")");
