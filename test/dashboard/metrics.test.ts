@@ -257,6 +257,11 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     expect(rows.body.series[0]).not.toHaveProperty("exemplars");
     expect(rows.body.warnings).toEqual([expect.stringContaining("exemplars: none from the per-minute rows")]);
     expect((await get(`${url(q)}&exemplars=many`, a.secret)).status).toBe(400);
+    // Fanned out into jobs of one block each (the two blocks in two invocations): the same exemplars and samples.
+    expect(typeof (env.SCAN_JOBS as { metrics?: unknown } | undefined)?.metrics).toBe("function");
+    const fannedEnv = { ...env, METRICS_FROM_ROLLUPS: "0", SCAN_BLOCKS_PER_JOB: "1" };
+    const fanned = await app.request(`http://localhost${url(q)}&exemplars=4`, { headers: { "x-api-key": a.secret } }, fannedEnv, createExecutionContext());
+    expect(((await fanned.json()) as { series: unknown }).series).toEqual(r.body.series);
   });
 
   it("honours with(sample=f): a deterministic share of the traces (or spans), counts scaled by 1/f; the rows answer exactly", async () => {
@@ -276,6 +281,9 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     expect(values(rows.body.series[0])).toEqual([2, 2, 1, 0, 0, 0, 0, 0, 0, 0]);
     expect(rows.body.warnings).toEqual([expect.stringContaining("answered exactly")]);
     expect((await get(url("{ } | count_over_time() with(sample=2)"), a.secret)).status).toBe(400);
+    // Fanned out into jobs: the same sample.
+    const fanned = await app.request(`http://localhost${url("{ } | count_over_time() with(span_sample=0.5)")}`, { headers: { "x-api-key": a.secret } }, { ...env, METRICS_FROM_ROLLUPS: "0", SCAN_BLOCKS_PER_JOB: "1" }, createExecutionContext());
+    expect(((await fanned.json()) as { series: unknown }).series).toEqual(spans.body.series);
   });
 
   it("defaults the step to at most 100 buckets", async () => {
