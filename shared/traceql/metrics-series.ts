@@ -13,6 +13,11 @@
  * - `min_over_time`, `max_over_time`, `sum_over_time`, `avg_over_time`: over the spans whose field
  *   has a number (`MetricsSpan.value`), samples only in buckets with such spans (Tempo's NaN, which
  *   it leaves out of the answer); a series without any sample is left out.
+ *
+ * With a sample (`with(sample=f)`), the spans given are the sampled ones: counts and sums are
+ * scaled by 1/f, quantiles, minima, maxima and averages are not. Exemplars (when asked): per
+ * series, the first spans to start in each of Tempo's time slots (`limit / 2` slots, two each),
+ * so fanned-out jobs merge to the same choice whatever their order.
  */
 import type { KeyValue, AnyValue } from "../model/span.ts";
 import type { MetricsQuery, MetricsStage } from "./metrics.ts";
