@@ -4,7 +4,8 @@
  *   two blocks), is shown as the whole trace (root, duration, spans, errors) when found through the
  *   part without its root;
  * - sorting by duration shows the slowest traces of the whole window, not the newest page
- *   reordered, and the page says what the results cover;
+ *   reordered, and the page says what the results cover; a heatmap of span durations covers the
+ *   whole window too;
  * - a tag value that reads as a number (`http.status_code = 500`) is suggested once and finds the
  *   spans where it is the number and those where it is the string.
  * Screenshots go to test/artifacts/search-ranking-*.png.
@@ -90,11 +91,11 @@ test("a trace stored in two blocks is shown whole when found through the part wi
   const row = page.locator(`tr[data-trace-id="${ids.split}"]`);
   await expect(row.locator(".root .chip").innerText()).resolves.toBe("web-frontend");
   await expect(row.locator(".root-name").innerText()).resolves.toBe("GET /checkout");
-  const cells = await row.locator("td").allInnerTexts();
+  const cell = (label: string) => row.locator(`td[data-label="${label}"]`).innerText();
   // Duration, spans, errors: the whole trace's (the part alone: 2.56 s, 3 spans, 2 errors).
-  expect(cells[3]).toContain("2.6 s");
-  expect(cells[4]).toBe("5");
-  expect(cells[5]).toBe("3");
+  await expect(cell("Duration")).resolves.toContain("2.6 s");
+  await expect(cell("Spans")).resolves.toBe("5");
+  await expect(cell("Errors")).resolves.toBe("3");
   await expect(row.locator("td.services").innerText()).resolves.toMatch(/checkout-service 3 · 2 err[\s\S]*web-frontend 2 · 1 err/);
   await shot("split");
 });
@@ -103,6 +104,11 @@ test("sorting by duration shows the slowest of the whole window, and says so", a
   await page.goto(searchUrl("?limit=3"));
   await expectRows("quick-3", "quick-2", "quick-1");
   await expect(summary()).resolves.toMatch(/^The 3 newest matching traces in the last hour/);
+  // The heatmap covers the whole window: the 5 s job (the bucket up to 2^33 ns, 8.6 s) is on it,
+  // though not among the rows, and so is every span (10).
+  await expect.poll(() => page.locator('figure.heatmap rect.cell[data-bucket="33"]').count(), { timeout: 15_000 }).toBe(1);
+  await expect(page.locator("figure.heatmap figcaption").innerText()).resolves.toContain("10 matching spans");
+  await shot("heatmap");
   await page.locator("th", { has: page.getByRole("button", { name: /^Duration/ }) }).getByRole("button").click();
   // The 5 s job 40 minutes ago and the 2.6 s checkout, though neither is among the newest three.
   await expectRows("nightly", "split", "quick-3");

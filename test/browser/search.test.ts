@@ -293,7 +293,7 @@ test("reload and back restore the search and its results", async () => {
   const other = await newPage(browser);
   await signIn(other.context(), account);
   await other.goto(`${searchUrl()}?tag=payment.provider%3Dacme&range=3h`);
-  await expect.poll(() => other.locator("table.traces tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.traceId))).toEqual([ids["checkout-fail"]]);
+  await expect.poll(() => other.locator("table.traces tbody tr").evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.traceId)), { timeout: 15_000 }).toEqual([ids["checkout-fail"]]);
   await expect(other.getByLabel("Time range").inputValue()).resolves.toBe("3h");
   await other.context().close();
 });

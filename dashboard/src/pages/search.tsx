@@ -8,13 +8,14 @@ import "../search/search.css";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, projectHref } from "../api.ts";
 import { mount } from "../mount.tsx";
-import { searchTraces, services as loadServices, tagNames as loadTagNames, tagValues, traceqlPosition, type TagValue, type TraceHit } from "../search/data.ts";
+import { durationHistogram, searchTraces, services as loadServices, type DurationHistogram, tagNames as loadTagNames, tagValues, traceqlPosition, type TagValue, type TraceHit } from "../search/data.ts";
 import { SearchForm, type ServerError } from "../search/form.tsx";
 import { plural, startMs } from "../search/format.ts";
 import { defaultQuery, effectiveTraceQL, fromParams, RANGES, searchOrder, toParams, validate, windowOf, type Problem, type SearchQuery, type SearchOrder, type Sort } from "../search/query.ts";
 import { Results, type Row } from "../search/results.tsx";
 import { matchedOf } from "../search/matched-spans.tsx";
 import { traceIdFromInput } from "../../../shared/trace-view/trace-id-input.ts";
+import { Heatmap } from "../search/heatmap.tsx";
 import { Scatter } from "../search/scatter.tsx";
 
 type Outcome =
@@ -82,6 +83,7 @@ function SearchPage() {
   const [tagNames, setTagNames] = useState<string[]>([]);
   const [tagValueCache, setTagValueCache] = useState<Map<string, TagValue[]>>(new Map());
   const [selected, setSelected] = useState<string[]>([]);
+  const [histogram, setHistogram] = useState<DurationHistogram | undefined>(undefined);
   const [now, setNow] = useState(Date.now());
   const inflight = useRef<AbortController | undefined>(undefined);
   // The cache as of now, for searches started from event handlers and popstate.
@@ -138,12 +140,19 @@ function SearchPage() {
     }
     const traceql = effectiveTraceQL(q, typesOf(cache));
     const order = searchOrder(q.sort);
+    setHistogram(undefined);
     try {
       const res = await searchTraces({ q: traceql, start: w.start, end: w.end, limit: q.limit, order }, ctl.signal);
       if (ctl.signal.aborted) return;
       const bytes = Number(res.metrics?.inspectedBytes);
       setNow(Date.now());
       setOutcome({ status: "done", found: { rows: res.traces.map(toRow), query: q, traceql, window: w, limit: q.limit, order, inspected: { traces: res.metrics?.inspectedTraces, bytes: Number.isFinite(bytes) ? bytes : undefined } } });
+      // The heatmap covers every matching span of the window: asked for once the rows are shown,
+      // drawn when it arrives; a query metrics cannot run (a pipeline of its own, say) has none.
+      durationHistogram(traceql, w, ctl.signal).then(
+        (h) => !ctl.signal.aborted && setHistogram(h),
+        () => undefined,
+      );
     } catch (err) {
       if (ctl.signal.aborted) return;
       if (err instanceof ApiError && err.status === 400) {
@@ -282,6 +291,7 @@ function SearchPage() {
 
         {found && found.rows.length > 0 && (
           <div class={busy ? "stale" : undefined}>
+            {histogram && !busy && <Heatmap histogram={histogram} />}
             <Scatter dots={found.rows.map((r) => ({ traceID: r.traceID, label: `${r.rootService}: ${r.rootName}`, startMs: r.startMs, durationMs: r.durationMs, spans: r.spans, errors: r.errors, href: r.href }))} />
             <Results rows={found.rows} sort={found.query.sort} onSort={onSort} selected={selected} onSelect={setSelected} compareHref={(a, b) => projectHref(`/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`)} nowMs={now} showMatched={!/^\{\s*\}$/.test(found.traceql.trim())} />
           </div>

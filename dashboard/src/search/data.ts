@@ -83,3 +83,36 @@ export async function tagValues(key: string, window: { start: number; end: numbe
   const res = await getJson<{ tagValues: { type: string; value: unknown }[] }>(`/api/v2/search/tag/${encodeURIComponent(tag)}/values`, { ...window }, { signal });
   return res.tagValues.map((v) => ({ type: v.type, value: String(v.value) }));
 }
+
+/** Matching spans per (time step, power-of-two duration bucket) over a window. */
+export interface DurationHistogram {
+  startMs: number;
+  endMs: number;
+  stepMs: number;
+  cells: { timestampMs: number; upperSeconds: number; count: number }[];
+}
+
+/** Columns the heatmap asks for (the server's step is whole seconds). */
+const HEATMAP_COLUMNS = 60;
+
+/**
+ * The span durations of every span `q` matches in the window, from TraceQL metrics'
+ * `histogram_over_time(duration)` (series per `__bucket`, the bucket's upper bound in seconds).
+ */
+export async function durationHistogram(q: string, window: { start: number; end: number }, signal?: AbortSignal): Promise<DurationHistogram> {
+  const step = Math.max(1, Math.ceil((window.end - window.start) / HEATMAP_COLUMNS));
+  type Value = { doubleValue?: number | string; intValue?: number | string; stringValue?: string };
+  const res = await getJson<{ series?: { labels?: { key: string; value: Value }[]; samples?: { timestampMs: string | number; value: number }[] }[] }>(
+    "/api/metrics/query_range",
+    { q: `${q} | histogram_over_time(duration)`, start: window.start, end: window.end, step: `${step}s` },
+    { signal },
+  );
+  const cells: DurationHistogram["cells"] = [];
+  for (const s of res.series ?? []) {
+    const bucket = s.labels?.find((l) => l.key === "__bucket")?.value;
+    const upperSeconds = Number(bucket?.doubleValue ?? bucket?.intValue ?? bucket?.stringValue);
+    if (!(upperSeconds > 0)) continue;
+    for (const p of s.samples ?? []) if (p.value > 0) cells.push({ timestampMs: Number(p.timestampMs), upperSeconds, count: p.value });
+  }
+  return { startMs: window.start * 1000, endMs: window.end * 1000, stepMs: step * 1000, cells };
+}

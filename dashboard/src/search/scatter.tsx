@@ -87,7 +87,7 @@ export function Scatter({ dots }: { dots: Dot[] }) {
   return (
     <figure class="scatter" ref={box}>
       <figcaption>
-        <span>Duration over time</span>
+        <span>Duration over time of the traces shown</span>
         <span class="legend">
           <span class="key ok">{plural(dots.length - errors, "trace")} without errors</span>
           <span class="key err">{plural(errors, "trace")} with errors</span>
