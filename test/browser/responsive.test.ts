@@ -201,6 +201,17 @@ test.each(THEMES)("the trace view (%s theme): on a phone a span's detail is a fu
       // The sheet closes again, by its button.
       await detail.getByRole("button", { name: /close/i }).click();
       await detail.waitFor({ state: "hidden" });
+      // The other tabs fit too (their wide tables scroll in their own box).
+      for (const [tab, content] of [
+        ["Statistics", ".tv-stats table"],
+        ["Flame graph", ".tv-flame-span"],
+        ["JSON", ".tv-json"],
+      ] as const) {
+        await page.getByRole("tab", { name: tab }).click();
+        await page.locator(content).first().waitFor();
+        await screenshot(page, `responsive-trace-${tab.toLowerCase().replace(" ", "-")}-${size.width}-${theme}`);
+        expect(await overflow(page), `${tab}: ${(await widest(page)).join(", ")}`).toBeLessThanOrEqual(0);
+      }
     } else {
       // Beside the waterfall, as before: both have room.
       expect(sheet.x).toBeGreaterThan(waterfall.x + waterfall.width - 1);
