@@ -127,7 +127,18 @@ test("a message produced in one trace and consumed in another, joined by a link,
   await page.keyboard.press("Enter");
   const panel = page.getByRole("complementary", { name: "Details of billing → mailer" });
   await expect(panel.textContent()).resolves.toContain(`0 of ${MESSAGES}`);
+  // Its charts: mailer's consumer roots with a link (no producer is mailer's parent).
+  await panel.locator('[data-charts="loaded"], .error-text').first().waitFor({ timeout: 30_000 });
+  await expect(panel.locator(".error-text").allTextContents()).resolves.toEqual([]);
+  await expect(panel.locator("svg path.sm-line").count()).resolves.toBeGreaterThanOrEqual(3);
   await shot("messaging-edge");
+
+  // A service whose requests are INTERNAL roots: its panel charts them.
+  await page.locator('g.sm-node[data-node="web-frontend"]').click();
+  const roots = page.getByRole("complementary", { name: "Details of web-frontend" });
+  await roots.locator('[data-charts="loaded"], .error-text').first().waitFor({ timeout: 30_000 });
+  await expect(roots.locator(".error-text").allTextContents()).resolves.toEqual([]);
+  await expect(roots.locator("svg path.sm-line").count()).resolves.toBeGreaterThanOrEqual(3);
   expect(problems.all()).toEqual([]);
 });
 
@@ -206,6 +217,7 @@ test("the services page lists services with sparklines and expands operations", 
   const p50 = await row("web-frontend").locator("td").nth(2).locator(".sv-cell > span").first().textContent();
   expect(p50).toMatch(/^\d+ ms$/);
   expect(Math.abs(parseFloat(p50!) - 120)).toBeLessThanOrEqual(6);
+  await expect.poll(() => row("web-frontend").locator("svg.sm-spark path.sm-line").count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
   await expect(row("checkout").locator("td").nth(1).textContent()).resolves.toBe("25%");
   await expect.poll(() => row("checkout").locator("svg.sm-spark path.sm-line").count(), { timeout: 30_000 }).toBe(4);
   await row("checkout").getByRole("button", { name: "checkout" }).click();

@@ -14,7 +14,7 @@ import { Sparkline } from "../service-map/charts.tsx";
 import { errorFraction, formatMs, formatPercent, formatRate, kindName } from "../service-map/format.ts";
 import type { ServiceGraph } from "../service-map/graph.ts";
 import { searchHref } from "../service-map/links.ts";
-import { redSeriesByService, type Dense, type RedSeries } from "../service-map/metrics.ts";
+import { redSeries, redSeriesByService, rootsOf, type Dense, type RedSeries } from "../service-map/metrics.ts";
 import { fetchOperations, type OperationMetrics } from "../service-map/operations.ts";
 import { RangePicker } from "../service-map/range-picker.tsx";
 import { rangeFromUrl, windowOf, type Window } from "../service-map/range.ts";
@@ -102,6 +102,7 @@ function ServicesPage() {
   const [services, setServices] = useState<string[] | null>(null);
   const [graph, setGraph] = useState<ServiceGraph | null>(null);
   const [series, setSeries] = useState<Map<string, RedSeries> | null>(null);
+  const [rootSeries, setRootSeries] = useState<ReadonlyMap<string, RedSeries>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const [seriesError, setSeriesError] = useState<string | null>(null);
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
@@ -112,6 +113,7 @@ function ServicesPage() {
     setError(null);
     setSeriesError(null);
     setSeries(null);
+    setRootSeries(new Map());
     Promise.all([getJson<{ data: string[] | null }>("/jaeger/api/services", {}, { signal: ac.signal }), getJson<ServiceGraph>("/api/service-graph", { start: w.start, end: w.end }, { signal: ac.signal })]).then(
       ([s, g]) => {
         setServices(s.data ?? []);
@@ -123,6 +125,20 @@ function ServicesPage() {
     redSeriesByService(w, ac.signal).then(setSeries, (err: unknown) => !ac.signal.aborted && setSeriesError(message(err)));
     return () => ac.abort();
   }, [w]);
+
+  // Services with requests but no server or consumer spans (their roots are INTERNAL spans): their
+  // sparklines from their root spans, a block scan asked only for them.
+  useEffect(() => {
+    if (!series || !graph) return;
+    const missing = graph.nodes.filter((n) => n.kind === "service" && n.requests > 0 && !series.has(n.id)).map((n) => n.id);
+    if (!missing.length) return;
+    const ac = new AbortController();
+    Promise.all(missing.map(async (name) => [name, await redSeries(rootsOf(name), rootsOf(name, "status = error"), w, ac.signal)] as const)).then(
+      (found) => setRootSeries(new Map(found)),
+      (err: unknown) => !ac.signal.aborted && setSeriesError(message(err)),
+    );
+    return () => ac.abort();
+  }, [series, graph]);
 
   const seconds = w.end - w.start;
   const rows: ServiceRow[] = useMemo(() => {
@@ -168,7 +184,7 @@ function ServicesPage() {
           </thead>
           <tbody>
             {sorted.map((r) => {
-              const s = series?.get(r.name);
+              const s = series?.get(r.name) ?? rootSeries.get(r.name);
               const expanded = open.has(r.name);
               const rowId = `sv-ops-${sorted.indexOf(r)}`;
               return [

@@ -5,13 +5,18 @@
  *
  * Which spans stand for what (the service graph counts the same way, see
  * shared/servicegraph/aggregate.ts):
- * - a service: its SERVER and CONSUMER spans (the requests it served);
+ * - a service: its SERVER and CONSUMER spans (the requests it served; answered from the per-minute
+ *   rows), or, when it has none but the graph counts requests, its root spans (`rootsOf`: roots
+ *   that are INTERNAL spans, which the rows cannot single out, so this second query scans);
  * - a service-to-service edge A -> B: B's SERVER/CONSUMER spans whose parent is a CLIENT/PRODUCER
  *   span of A (`{A client} > {B server}`), so durations are the server side, as the graph's p99;
  * - an edge into a virtual node (a database, an uninstrumented peer): A's CLIENT/PRODUCER spans
  *   naming that peer in one of the attributes the graph names peers by;
  * - a virtual node: every CLIENT/PRODUCER span naming it (the graph's client-side view of it);
- * - `user` -> B: B's root SERVER/CONSUMER spans; the `user` node itself has no spans of its own.
+ * - `user` -> B: B's root spans, of any kind; the `user` node itself has no spans of its own;
+ * - a messaging edge A -> B with no parent-child pairs (B's consumer roots linked to A's producer
+ *   spans in other traces): B's CONSUMER roots with a link (`linkedConsumersOf`), whichever
+ *   service produced what they link to (TraceQL cannot follow a link to another trace).
  *
  * The peer rule is an approximation: the graph names a peer by the first attribute present, the
  * query matches the name in any of them.
@@ -51,11 +56,21 @@ export function spansetFor(target: { node: string; kind: "service" | "virtual" }
     if (target.kind === "virtual") return `{ ${CALLS} && (${peerMatch(target.node)})${and} }`;
     return `{ resource.service.name = ${traceqlString(target.node)} && ${SERVED}${and} }`;
   }
-  if (target.fromUser) return `{ resource.service.name = ${traceqlString(target.target)} && ${SERVED} && span:parentID = nil${and} }`;
+  if (target.fromUser) return rootsOf(target.target, extra);
   if (target.virtualTarget) {
     return `{ resource.service.name = ${traceqlString(target.source)} && ${CALLS} && (${peerMatch(target.target)})${and} }`;
   }
   return `{ resource.service.name = ${traceqlString(target.source)} && ${CALLS} } > { resource.service.name = ${traceqlString(target.target)} && ${SERVED}${and} }`;
+}
+
+/** A service's root spans, whatever their kind (what the graph counts as `user` -> it). */
+export function rootsOf(service: string, extra = ""): string {
+  return `{ resource.service.name = ${traceqlString(service)} && span:parentID = nil${extra ? ` && ${extra}` : ""} }`;
+}
+
+/** A service's CONSUMER roots that carry a span link (the consumer side of linked messaging edges). */
+export function linkedConsumersOf(service: string, extra = ""): string {
+  return `{ resource.service.name = ${traceqlString(service)} && kind = consumer && span:parentID = nil && link:spanID != nil${extra ? ` && ${extra}` : ""} }`;
 }
 
 async function queryRange(q: string, w: Window, signal?: AbortSignal): Promise<TempoSeries[]> {
@@ -106,6 +121,19 @@ export async function redSeries(spanset: string, errSpanset: string, w: Window, 
   const r = dense(rate[0], w, 0);
   const q = (p: string) => toMs(dense(quantiles.find((s) => labelValue(s, "p") === p), w, null));
   return { rate: r, errorRatio: ratio(dense(errors[0], w, 0), r), p50: q("0.5"), p99: q("0.99") };
+}
+
+/** A spanset and the same with errors only. */
+export interface Spansets {
+  spanset: string;
+  errorSpanset: string;
+}
+
+/** `redSeries` of `primary`, or of `fallback` when `primary` saw no request in the window. */
+export async function redSeriesOr(primary: Spansets, fallback: Spansets | undefined, w: Window, signal?: AbortSignal): Promise<RedSeries> {
+  const first = await redSeries(primary.spanset, primary.errorSpanset, w, signal);
+  if (!fallback || first.rate.values.some((v) => v !== null && v > 0)) return first;
+  return redSeries(fallback.spanset, fallback.errorSpanset, w, signal);
 }
 
 /** The same three figures for every service at once (`by(resource.service.name)`), keyed by service. */

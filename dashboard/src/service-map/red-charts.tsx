@@ -1,22 +1,25 @@
-/** Rate, error percentage and p50/p99 charts of one spanset, loaded from the TraceQL metrics API. */
+/**
+ * Rate, error percentage and p50/p99 charts of one spanset (or of `fallback` when the spanset saw
+ * no request), loaded from the TraceQL metrics API.
+ */
 import { useEffect, useState } from "preact/hooks";
 import { LineChart } from "./charts.tsx";
 import { formatMs, formatPercent, formatRate } from "./format.ts";
-import { redSeries, type RedSeries } from "./metrics.ts";
+import { redSeriesOr, type RedSeries, type Spansets } from "./metrics.ts";
 import type { Window } from "./range.ts";
 
-export function RedCharts(props: { spanset: string; errorSpanset: string; window: Window }) {
+export function RedCharts(props: { spanset: string; errorSpanset: string; fallback?: Spansets; window: Window }) {
   const [series, setSeries] = useState<RedSeries | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const ac = new AbortController();
     setSeries(null);
     setError(null);
-    redSeries(props.spanset, props.errorSpanset, props.window, ac.signal).then(setSeries, (err: unknown) => {
+    redSeriesOr(props, props.fallback, props.window, ac.signal).then(setSeries, (err: unknown) => {
       if (!ac.signal.aborted) setError(err instanceof Error ? err.message : String(err));
     });
     return () => ac.abort();
-  }, [props.spanset, props.errorSpanset, props.window]);
+  }, [props.spanset, props.errorSpanset, props.fallback?.spanset, props.window]);
   if (error) return <p class="error-text">Charts could not be loaded: {error}</p>;
   if (!series) return <p class="muted" aria-live="polite">Loading charts…</p>;
   return (

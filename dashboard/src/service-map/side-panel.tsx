@@ -8,7 +8,7 @@ import { Stat } from "../stat.tsx";
 import { errorFraction, formatMs, formatPercent, formatRate, kindName } from "./format.ts";
 import type { GraphEdge, GraphNode, Shape } from "./graph.ts";
 import { searchHref } from "./links.ts";
-import { spansetFor } from "./metrics.ts";
+import { linkedConsumersOf, rootsOf, spansetFor } from "./metrics.ts";
 import { fetchOperations, type OperationMetrics } from "./operations.ts";
 import type { Window } from "./range.ts";
 import { RedCharts } from "./red-charts.tsx";
@@ -105,14 +105,16 @@ export function SidePanel(props: { subject: PanelSubject; window: Window; range:
     const spanset = spansetFor({ node: n.id, kind: n.kind });
     const errSpanset = spansetFor({ node: n.id, kind: n.kind }, "status = error");
     const callers = [...new Set(subject.incoming.map((e) => e.source).filter((s) => s !== "user"))];
+    // A service with no server or consumer spans (its roots are INTERNAL spans): its roots.
+    const roots = n.kind === "service" ? { spanset: rootsOf(n.id), errorSpanset: rootsOf(n.id, "status = error") } : undefined;
     body = (
       <>
         <p class="muted">
           <span class="badge">{SHAPE_WORD[subject.shape]}</span>{" "}
-          {subject.shape === "service" ? "Requests it served (its server and consumer spans)." : subject.shape === "user" ? "Stands for whatever called the root spans; it has no spans of its own." : "Seen only through its callers' client spans."}
+          {subject.shape === "service" ? "Requests it served (its server and consumer spans, or else its root spans)." : subject.shape === "user" ? "Stands for whatever called the root spans; it has no spans of its own." : "Seen only through its callers' client spans."}
         </p>
         <Figures {...n} windowSeconds={seconds} />
-        {spanset && errSpanset && <RedCharts spanset={spanset} errorSpanset={errSpanset} window={w} />}
+        {spanset && errSpanset && <RedCharts spanset={spanset} errorSpanset={errSpanset} fallback={roots} window={w} />}
         {n.kind === "service" ? (
           <>
             <p>
@@ -131,7 +133,13 @@ export function SidePanel(props: { subject: PanelSubject; window: Window; range:
     const target = { source: e.source, target: e.target, virtualTarget: subject.targetKind === "virtual", fromUser: e.source === "user" && subject.sourceKind === "virtual" };
     const spanset = spansetFor(target) as string;
     const errSpanset = spansetFor(target, "status = error") as string;
-    const side = target.fromUser ? `${e.target}'s root spans` : target.virtualTarget ? `${e.source}'s client spans to it` : `${e.target}'s server spans called by ${e.source}`;
+    // Messages consumed in traces of their own (a span link to the producer): the consumer's linked roots.
+    const linked = e.connectionType === "messaging_system" && !target.virtualTarget ? { spanset: linkedConsumersOf(e.target), errorSpanset: linkedConsumersOf(e.target, "status = error") } : undefined;
+    const side = target.fromUser
+      ? `${e.target}'s root spans`
+      : target.virtualTarget
+        ? `${e.source}'s client spans to it`
+        : `${e.target}'s server spans called by ${e.source}${linked ? ", or its consumer spans linked to messages" : ""}`;
     const services = [e.source, e.target].filter((s, i) => (i === 0 ? subject.sourceKind : subject.targetKind) === "service");
     body = (
       <>
@@ -139,7 +147,7 @@ export function SidePanel(props: { subject: PanelSubject; window: Window; range:
           {e.connectionType ? <span class="badge">{e.connectionType.replace("_", " ")}</span> : null} Latency and charts from {side}.
         </p>
         <Figures {...e} windowSeconds={seconds} />
-        <RedCharts spanset={spanset} errorSpanset={errSpanset} window={w} />
+        <RedCharts spanset={spanset} errorSpanset={errSpanset} fallback={linked} window={w} />
         <SearchLinks services={services} range={range} />
       </>
     );
