@@ -42,9 +42,12 @@ export function niceStep(range: number, maxTicks = 4): number {
 export function axisTicks(startUs: number, endUs: number, maxTicks = 4): { step: number; ticks: number[] } {
   const step = niceStep(endUs - startUs, maxTicks);
   const ticks: number[] = [];
-  // A tolerance of a millionth of a step keeps an end that is a multiple despite float error.
-  const eps = step * 1e-6;
-  for (let t = Math.ceil((startUs - eps) / step) * step; t <= endUs + eps; t += step) ticks.push(Math.abs(t) < eps ? 0 : t);
+  // A tolerance of a billionth of a step keeps an end that is a multiple despite float error.
+  const eps = step * 1e-9;
+  // `+ 0` turns Math.ceil's -0 into 0.
+  for (let i = Math.ceil((startUs - eps) / step) + 0; i * step <= endUs + eps; i++) ticks.push(i * step);
+  // A window that holds a single multiple gets the next finer step (an axis needs two ticks).
+  if (ticks.length < 2 && maxTicks < 64 && endUs - startUs > 2) return axisTicks(startUs, endUs, maxTicks * 2);
   return { step, ticks };
 }
 

@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { exportSpans, newAccount, postForm, signIn, waitForSpans, type Account } from "./seed.ts";
-import { collectProblems, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
+import { collectProblems, launchBrowser, newPage, screenshot, VIEWPORT, type PageProblems } from "./support.ts";
 
 const dashboardUrl = inject("dashboardUrl");
 const ingestUrl = inject("ingestUrl");
@@ -47,6 +47,8 @@ const child = (tracer: Tracer, parent: Span, name: string, opts: Parameters<Trac
 
 interface Seeded {
   traceId: string;
+  /** The root's start, epoch milliseconds; the spans' times are offsets from it. */
+  t0: number;
   ids: Record<string, string>;
   linked: { traceId: string; spanId: string };
 }
@@ -76,6 +78,8 @@ async function seedTrace(account: Account, variant = false): Promise<Seeded> {
     const server = child(api, call, "POST /api/orders", { kind: SpanKind.SERVER, startTime: at(15), attributes: { "http.route": "/api/orders" } });
     const validate = child(api, server, "validate cart", { startTime: at(60) });
     validate.addEvent("cache miss", { "cache.key": "cart:42" }, at(70));
+    // The variant's error moved: validating fails, charging succeeds.
+    if (variant) validate.setStatus({ code: SpanStatusCode.ERROR, message: "cart expired" });
     validate.end(at(80));
     const db = child(api, server, "SELECT orders", { kind: SpanKind.CLIENT, startTime: at(50), attributes: { "db.system": "postgresql", "db.statement": "SELECT * FROM orders WHERE id = $1" } });
     // The variant (for comparing): the query is slower, a cache lookup is new, "render page" is gone.
@@ -84,8 +88,10 @@ async function seedTrace(account: Account, variant = false): Promise<Seeded> {
     const xss = child(api, server, XSS, { startTime: at(122), attributes: { "xss.value": "<script>alert(2)</script>", [XSS]: "<img src=x onerror=alert(3)>" }, links: [{ context: job.spanContext(), attributes: { "link.reason": "<b>follows</b>" } }] });
     xss.end(at(128));
     const charge = child(api, server, "charge card", { kind: SpanKind.CLIENT, startTime: at(130) });
-    charge.recordException({ name: "CardError", message: "card declined" }, at(235));
-    charge.setStatus({ code: SpanStatusCode.ERROR, message: "card declined" });
+    if (!variant) {
+      charge.recordException({ name: "CardError", message: "card declined" }, at(235));
+      charge.setStatus({ code: SpanStatusCode.ERROR, message: "card declined" });
+    }
     charge.end(at(240));
     server.end(at(245));
     call.end(at(250));
@@ -94,7 +100,7 @@ async function seedTrace(account: Account, variant = false): Promise<Seeded> {
     root.end(at(300));
     for (const [k, s] of Object.entries({ root, call, server, validate, db, xss, charge, render })) if (s) ids[k] = s.spanContext().spanId;
   });
-  return { traceId, ids, linked };
+  return { traceId, t0, ids, linked };
 }
 
 const rowsIn = (p: Page) => p.locator('[role="treegrid"] [role="row"]');
@@ -285,6 +291,203 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   await expect(page.getByLabel("Trace A").inputValue()).resolves.toBe(seeded.traceId);
   await expect(page.locator("#app img, #app script, #app b").count()).resolves.toBe(0);
   await screenshot(page, "trace-compare");
+
+  expect(dialogs).toEqual([]);
+  expect(problems.all()).toEqual([]);
+});
+
+/** A page in the given time zone (not the suite's UTC, so local and UTC times differ), allowed to use the clipboard. */
+async function openPageIn(account: Account, timezoneId: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, locale: "en-US", timezoneId });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: dashboardUrl });
+  const p = await context.newPage();
+  await signIn(context, account);
+  problems = await collectProblems(p);
+  p.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  return p;
+}
+
+/** `#rrggbb` as the `rgb(r, g, b)` Chromium computes. */
+const rgb = (hex: string) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(", ")})`;
+/** Minutes since midnight of `2026-12-03 20:39:17.123456 GMT+5:30`'s time. */
+const minutesOf = (text: string) => {
+  const m = /^\d{4}-\d\d-\d\d (\d\d):(\d\d):\d\d\.\d{6} /.exec(text);
+  if (!m) throw new Error(`not a timestamp: ${text}`);
+  return Number(m[1]) * 60 + Number(m[2]);
+};
+
+test("the on-call tools: filters, next error, name column, one colour per service, times, logs windows, span links, the search's matches, compare", { timeout: 300_000 }, async () => {
+  const account = await newAccount(dashboardUrl, "oncall");
+  const seeded = await seedTrace(account);
+  const other = await seedTrace(account, true);
+  // Enough traces that the search's results run past the bottom of the window.
+  await exportSpans(ingestUrl, account.secret, (tracerFor) => {
+    const bulk = tracerFor("bulk");
+    for (let i = 0; i < 30; i++) bulk.startSpan(`GET /item/${i}`, { kind: SpanKind.SERVER, startTime: Date.now() - 50_000 + i * 100 }).end(Date.now() - 50_000 + i * 100 + 20);
+  });
+  await waitForSpans(account, 18 + 30);
+  const settings = `/app/t/${account.tenantId}/settings`;
+  expect(await postForm(account, settings, { retentionDays: "14", ingestMegabytesPerSecond: "15", logsUrlTemplate: "https://logs.example.com/search?trace={traceId}&span={spanId}&svc={service}&from={startMs}&to={endMs}" })).toBe(303);
+  page = await openPageIn(account, "Asia/Kolkata");
+  // The search's compare action stays in view when rows far down the list are ticked.
+  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/search`);
+  const boxes = page.getByRole("checkbox", { name: /to compare$/ });
+  await boxes.nth(5).waitFor({ timeout: 30_000 });
+  const n = await boxes.count();
+  expect(n).toBeGreaterThan(15);
+  await boxes.nth(n - 1).check();
+  await boxes.nth(n - 2).check();
+  const compare = page.getByRole("link", { name: "Compare the two selected traces" });
+  const inView = await compare.evaluate((e) => {
+    const r = e.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight && window.scrollY > 0;
+  });
+  expect(inView).toBe(true);
+  await screenshot(page, "trace-compare-sticky");
+  const traceUrl = `${dashboardUrl}/app/t/${account.tenantId}/traces/${seeded.traceId}`;
+  await page.goto(traceUrl);
+  await rowsIn(page).first().waitFor();
+
+  // Times: local (India, UTC+5:30) with the zone written, and the UTC toggle shifts every time shown.
+  const start = page.locator('[data-stat="start"]');
+  const localStart = await start.innerText();
+  expect(localStart).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} GMT\+5:30/);
+  await page.getByRole("button", { name: "UTC" }).click();
+  await expect.poll(() => start.innerText()).toMatch(/ UTC/);
+  expect((minutesOf(localStart) - minutesOf(await start.innerText()) + 1440) % 1440).toBe(330);
+  expect(await start.innerText()).toContain(new Date(seeded.t0).toISOString().slice(11, 19));
+  await expect(page.getByRole("button", { name: "UTC" }).getAttribute("aria-pressed")).resolves.toBe("true");
+  // Axis ticks on round values of the 300 ms trace.
+  await expect(page.locator(".tv-head .tv-tick").allInnerTexts()).resolves.toEqual(["0", "100 ms", "200 ms", "300 ms"]);
+  // Zoomed into an arbitrary window, still round: equal steps of 1, 2 or 5 times a power of ten.
+  const box = (await page.locator(".tv-minimap").boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.13, box.y + 20);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.61, box.y + 20, { steps: 5 });
+  await page.mouse.up();
+  await page.getByRole("button", { name: "Reset zoom" }).waitFor();
+  const ticks = (await page.locator(".tv-head .tv-tick").evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.us)))) as number[];
+  expect(ticks.length).toBeGreaterThanOrEqual(2);
+  const step = ticks[1]! - ticks[0]!;
+  expect(String(step / 10 ** Math.floor(Math.log10(step)))).toMatch(/^[125]$/);
+  for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBeCloseTo(step, 3);
+  for (const t of ticks) expect((t / step) % 1).toBeCloseTo(0, 6);
+  for (const label of await page.locator(".tv-head .tv-tick").allInnerTexts()) expect(label).toMatch(/^\d+(\.\d+)? (µs|ms|s)$/);
+  await screenshot(page, "trace-oncall-ticks");
+  await page.getByRole("button", { name: "Reset zoom" }).click();
+
+  // Filters: errors only keeps the error span and, faint, its ancestors.
+  await page.getByLabel("Show spans").selectOption("errors");
+  await expect(rowsIn(page).count()).resolves.toBe(4);
+  await expect(page.locator(".tv-row.ctx").count()).resolves.toBe(3);
+  await expect(row(page, seeded.ids.charge!).getAttribute("class")).resolves.not.toContain("ctx");
+  await screenshot(page, "trace-filter-errors");
+  // Matching the find box: the three "orders" spans and the root for context.
+  await page.getByLabel("Find in trace").fill("orders");
+  await page.getByLabel("Show spans").selectOption("find");
+  await expect(rowsIn(page).count()).resolves.toBe(4);
+  await expect(row(page, seeded.ids.render!).count()).resolves.toBe(0);
+  await page.getByLabel("Show spans").selectOption("all");
+  await page.getByLabel("Find in trace").fill("");
+  await expect(rowsIn(page).count()).resolves.toBe(8);
+
+  // Next error: from the root to the failing span, its detail open.
+  await row(page, seeded.ids.root!).click();
+  await page.getByRole("button", { name: "Next error" }).click();
+  await expect(page.locator('.tv-row[aria-selected="true"]').getAttribute("data-span-id")).resolves.toBe(seeded.ids.charge);
+  const detail = page.getByRole("complementary", { name: "Span detail" });
+  await expect(detail.innerText()).resolves.toContain("error: card declined");
+  // The detail's start is in UTC too, as chosen.
+  await expect(detail.innerText()).resolves.toMatch(/\d\d:\d\d:\d\d\.\d{6} UTC/);
+
+  // With the detail open, names are still whole, even on a smaller screen; the column can be
+  // dragged wider, and stays so.
+  const namesCut = () => page.locator(".tv-row .tv-op").evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent));
+  await expect(namesCut()).resolves.toEqual([]);
+  await page.setViewportSize({ width: 1024, height: 800 });
+  await expect.poll(namesCut).toEqual([]);
+  await screenshot(page, "trace-names-1024");
+  await page.setViewportSize(VIEWPORT);
+  const nameHead = page.locator(".tv-head .tv-name");
+  const before = (await nameHead.boundingBox())!.width;
+  const handle = (await page.getByRole("separator", { name: "Resize the name column" }).boundingBox())!;
+  await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(handle.x + handle.width / 2 + 120, handle.y + handle.height / 2, { steps: 4 });
+  await page.mouse.up();
+  const after = (await nameHead.boundingBox())!.width;
+  expect(after).toBeGreaterThan(before + 100);
+  const rowName = (await row(page, seeded.ids.server!).locator(".tv-name").boundingBox())!.width;
+  expect(Math.abs(rowName - after)).toBeLessThan(2);
+  await screenshot(page, "trace-name-column");
+
+  // Logs: the trace's link over the trace padded by a minute, the span's over the span padded.
+  const logs = (href: string | null) => Object.fromEntries(new URL(href!).searchParams);
+  expect(logs(await page.getByRole("link", { name: /Logs for this trace/ }).getAttribute("href"))).toEqual({ trace: seeded.traceId, span: "", svc: "frontend", from: String(seeded.t0 - 60_000), to: String(seeded.t0 + 300 + 60_000) });
+  expect(logs(await detail.getByRole("link", { name: /Logs for this span/ }).getAttribute("href"))).toEqual({ trace: seeded.traceId, span: seeded.ids.charge, svc: "api", from: String(seeded.t0 + 130 - 60_000), to: String(seeded.t0 + 240 + 60_000) });
+
+  // Copy link: the address of this trace at this span, which opens it there.
+  await detail.getByRole("button", { name: "Copy link to this span" }).click();
+  await expect(detail.getByRole("button", { name: "Copy link to this span" }).innerText()).resolves.toBe("Copied");
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied).toBe(`${traceUrl}?span=${seeded.ids.charge}`);
+  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/traces/${other.traceId}`);
+  await page.goto(copied);
+  await expect(detail.locator(".tv-detail-name").innerText()).resolves.toBe("charge card");
+  // The dragged width was kept.
+  expect(Math.abs((await nameHead.boundingBox())!.width - after)).toBeLessThan(2);
+
+  // One colour per service: the same in this trace, another trace, the flame graph, the search's chips and the map.
+  const swatch = (spanId: string) => row(page, spanId).locator(".tv-swatch").evaluate((e) => getComputedStyle(e).backgroundColor);
+  const apiColour = await swatch(seeded.ids.server!);
+  const frontendColour = await swatch(seeded.ids.root!);
+  expect(apiColour).not.toBe(frontendColour);
+  await page.getByRole("tab", { name: "Flame graph" }).click();
+  await expect(page.locator(`.tv-flame-span[data-span-id="${seeded.ids.server}"]`).evaluate((e) => getComputedStyle(e).backgroundColor)).resolves.toBe(apiColour);
+  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/traces/${other.traceId}`);
+  await rowsIn(page).first().waitFor();
+  await expect(swatch(other.ids.server!)).resolves.toBe(apiColour);
+  await expect(swatch(other.ids.root!)).resolves.toBe(frontendColour);
+  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/search?service=api`);
+  const chip = page.locator("table.traces td.services .chip", { hasText: "api" }).first();
+  await chip.waitFor({ timeout: 30_000 });
+  await expect(chip.evaluate((e) => getComputedStyle(e).getPropertyValue("--chip-color").trim()).then(rgb)).resolves.toBe(apiColour);
+  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/service-map?range=15m`);
+  const mapNode = page.locator('g.sm-node[data-node="api"] .sm-node-colour');
+  await mapNode.waitFor({ timeout: 30_000 });
+  await expect(mapNode.getAttribute("fill").then((f) => rgb(f!))).resolves.toBe(apiColour);
+
+  // Opened with the search's TraceQL: the spans it matched are marked, and can be the filter.
+  await page.goto(`${traceUrl}?q=${encodeURIComponent("{ kind = client }")}`);
+  await expect.poll(() => page.locator(".tv-query-note").innerText(), { timeout: 30_000 }).toContain("matched 3 spans");
+  await expect(page.locator(".tv-row.qmatch").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.spanId).sort())).resolves.toEqual([seeded.ids.call, seeded.ids.db, seeded.ids.charge].sort());
+  await page.getByLabel("Show spans").selectOption("query");
+  await expect(rowsIn(page).count()).resolves.toBe(5);
+  await screenshot(page, "trace-query-matches");
+
+  // Compare: error status differences and the two waterfalls side by side on one scale.
+  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/compare?a=${seeded.traceId}&b=${other.traceId}`);
+  await page.locator('[data-stat="status-changed"]').waitFor();
+  await expect(page.locator('[data-stat="errors"]').innerText()).resolves.toBe("1 → 1");
+  await expect(page.locator('[data-stat="status-changed"]').innerText()).resolves.toBe("2");
+  await expect(page.locator('.cmp-status tr[data-change="error gone"]').innerText()).resolves.toContain("charge card");
+  await expect(page.locator('.cmp-status tr[data-change="new error"]').innerText()).resolves.toContain("cart expired");
+  await expect(page.locator('.cmp-tree tr[data-status="new error"]').innerText()).resolves.toContain("validate cart");
+  const dbRow = page.locator(".cmp-tree tr", { hasText: "SELECT orders" });
+  const barA = (await dbRow.locator(".cmp-wf-a .cmp-bar").boundingBox())!;
+  const barB = (await dbRow.locator(".cmp-wf-b .cmp-bar").boundingBox())!;
+  // 70 ms in A, 170 ms in B.
+  expect(barB.width / barA.width).toBeGreaterThan(2);
+  expect(barB.width / barA.width).toBeLessThan(3);
+  const cacheRow = page.locator('.cmp-tree tr[data-kind="added"]');
+  await expect(cacheRow.locator(".cmp-wf-a .cmp-bar").count()).resolves.toBe(0);
+  await expect(cacheRow.locator(".cmp-wf-b .cmp-bar").count()).resolves.toBe(1);
+  await expect(page.locator(".cmp-tree .cmp-wf-b .cmp-bar.err").count()).resolves.toBe(1);
+  await screenshot(page, "trace-compare-waterfalls");
+
 
   expect(dialogs).toEqual([]);
   expect(problems.all()).toEqual([]);

@@ -6,7 +6,7 @@
  * PageUp/PageDown move, Left collapses or goes to the parent, Right expands or goes to the first
  * child, Enter opens the detail). Span text is rendered as text only (Preact escapes it).
  */
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { SpanNode } from "../../../shared/trace-view/span-tree.ts";
 import { axisTicks, formatDuration } from "../time-format.ts";
 import type { TraceModel } from "./model.ts";
@@ -151,6 +151,7 @@ export function Waterfall(p: WaterfallProps) {
     e.preventDefault();
   };
 
+  const fitWidth = useMemo(() => namesWidth(p.model), [p.model]);
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(p.rows.length, Math.ceil((scrollTop + viewport) / ROW_HEIGHT) + OVERSCAN);
   const { startUs: ws, endUs: we } = p.window;
@@ -235,7 +236,9 @@ export function Waterfall(p: WaterfallProps) {
   // Ticks on round values of the window (100 ms, 200 ms…), the row grid lines under them.
   const { step, ticks } = axisTicks(ws, we);
   const gridStyle: Record<string, string> = { "--tv-grid-size": `${(step / span) * 100}%`, "--tv-grid-pos": `${((ticks[0]! - ws) / span) * 100}%` };
-  if (p.nameWidth) gridStyle["--tv-name-w"] = `${p.nameWidth}px`;
+  // The user's width, else what the longest name needs (so opening the detail panel narrows the
+  // timeline, not the names), within 60% of the waterfall.
+  gridStyle["--tv-name-w"] = p.nameWidth ? `${p.nameWidth}px` : `clamp(15rem, ${fitWidth}px, 60%)`;
   return (
     <div class="tv-waterfall" style={gridStyle}>
       <div class="tv-head">
@@ -347,4 +350,29 @@ function ColumnResizer({ width, onWidth }: { width: number | undefined; onWidth:
       onDblClick={() => onWidth(undefined)}
     />
   );
+}
+
+/**
+ * The pixels a name cell needs for its span's service and name, whole, for the widest span of the
+ * trace: estimated from the length for every span, then measured (canvas text metrics, in the
+ * page's font) for the few widest, so a 10,000-span trace costs a few milliseconds.
+ */
+function namesWidth(model: TraceModel): number {
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  const family = getComputedStyle(document.body).fontFamily || "sans-serif";
+  // Indent, toggle, swatch, error mark, the gaps between them and the cell's padding (see trace.css).
+  const fixed = (n: SpanNode) => Math.min(n.depth, 40) * 14 + 4 + rem + 10 + (n.span.status.code === 2 ? 14 + 0.35 * rem : 0) + 3 * 0.35 * rem + 0.4 * rem + 8;
+  const estimate = (n: SpanNode) => fixed(n) + (n.service.length * 0.8 + n.span.name.length * 0.85) * rem * 0.62;
+  const widest = [...model.tree.ordered].sort((a, b) => estimate(b) - estimate(a)).slice(0, 24);
+  const ctx = document.createElement("canvas").getContext("2d");
+  if (!ctx) return Math.max(0, ...widest.map(estimate));
+  let max = 0;
+  for (const n of widest) {
+    ctx.font = `500 ${0.8 * rem}px ${family}`;
+    const service = ctx.measureText(n.service).width;
+    ctx.font = `600 ${0.85 * rem}px ${family}`;
+    const name = ctx.measureText(n.span.name).width;
+    max = Math.max(max, fixed(n) + service + name);
+  }
+  return Math.ceil(max);
 }
