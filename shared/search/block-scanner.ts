@@ -216,16 +216,38 @@ export async function candidateRows(read: RangeReader, objectSize: number, optio
 /**
  * Decodes the segments holding `rows`, segments with the newest traces first, and calls `each`
  * per row with its trace. `stopBefore(latest)` is asked before each segment (its newest trace
- * start): true ends the walk.
+ * start): true ends the walk. Without `stopBefore` every segment is needed, so they are fetched
+ * up front in one read per run of nearby segments (`segmentRuns`) instead of one round trip each.
  */
-export async function readSegments(c: BlockCandidates, rows: readonly TraceSummary[], each: (row: TraceSummary, trace: ResourceSpans[]) => void | boolean, counters: ScanCounters, stopBefore: (latest: bigint) => boolean = () => false): Promise<void> {
-  for (const { offset, rows: list, latest } of segmentsNewestFirst(rows)) {
-    if (stopBefore(latest)) return;
-    const bytes = await c.block.range({ offset, length: list[0]!.segmentLength });
+export async function readSegments(c: BlockCandidates, rows: readonly TraceSummary[], each: (row: TraceSummary, trace: ResourceSpans[]) => void | boolean, counters: ScanCounters, stopBefore?: (latest: bigint) => boolean): Promise<void> {
+  const segments = segmentsNewestFirst(rows);
+  const runs = stopBefore ? [] : await Promise.all(segmentRuns(segments.map((s) => ({ offset: s.offset, length: s.rows[0]!.segmentLength }))).map(async (r) => ({ ...r, bytes: await c.block.range(r) })));
+  const fetched = (offset: number, length: number) => {
+    const run = runs.find((r) => offset >= r.offset && offset + length <= r.offset + r.length);
+    return run && run.bytes.subarray(offset - run.offset, offset - run.offset + length);
+  };
+  for (const { offset, rows: list, latest } of segments) {
+    if (stopBefore?.(latest)) return;
+    const length = list[0]!.segmentLength;
+    const bytes = fetched(offset, length) ?? (await c.block.range({ offset, length }));
     const traces = await decodeSegmentTraces(bytes, await c.block.dictionary(), list);
     counters.readSegments++;
     for (let i = 0; i < list.length; i++) if (each(list[i]!, traces[i]!) === false) return;
   }
+}
+
+/** Segments further apart than this are read apart (what lies between them is not worth fetching). */
+const RUN_GAP_BYTES = 64 * 1024;
+
+/** Byte ranges covering `segments`, nearby ones merged (a block's segments lie back to back). */
+export function segmentRuns(segments: readonly { offset: number; length: number }[]): { offset: number; length: number }[] {
+  const runs: { offset: number; length: number }[] = [];
+  for (const s of [...segments].sort((a, b) => a.offset - b.offset)) {
+    const last = runs[runs.length - 1];
+    if (last && s.offset - (last.offset + last.length) <= RUN_GAP_BYTES) last.length = Math.max(last.length, s.offset + s.length - last.offset);
+    else runs.push({ offset: s.offset, length: s.length });
+  }
+  return runs;
 }
 
 /** Runs `scan` again, once, when a listed block was gone from R2 (compaction swapped it). */
