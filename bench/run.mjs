@@ -58,7 +58,8 @@ const md = existsSync("BENCHMARKS.md") ? readFileSync("BENCHMARKS.md", "utf8") :
 const sections = new Map();
 for (const m of md.matchAll(/<!-- bench:([\w-]+) -->\n([\s\S]*?)<!-- \/bench:\1 -->/g)) sections.set(m[1], m[2]);
 for (const [name, figures] of Object.entries(runs)) {
-  const rows = Object.entries(figures).map(([k, v]) => `| \`${k}\` | ${typeof v === "object" ? JSON.stringify(v) : v} |`).join("\n");
+  // A `|` in a value (a TraceQL pipeline) would end the table cell.
+  const rows = Object.entries(figures).map(([k, v]) => `| \`${k}\` | ${String(typeof v === "object" ? JSON.stringify(v) : v).replaceAll("|", "\\|")} |`).join("\n");
   sections.set(name, `## ${BENCHES[name].title}\n\nMeasured ${machine.date} on ${machine.cores} cores (${machine.cpu}), ${machine.memory_gib} GiB, Node ${machine.node}, with \`${machine.command}\`.\n\n| figure | value |\n|---|---|\n${rows}\n\n`);
 }
 const intro = md.split("<!-- bench:")[0].trim() || "# Benchmarks\n\nFigures written by `npm run bench` (also in `bench/results.json`). This machine is noisy: each\nbenchmark compares side by side in one run and quotes ratios.";
