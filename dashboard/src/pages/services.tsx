@@ -1,9 +1,10 @@
 /**
  * The services page: every service of the project with its rate, error rate and p50/p99 over the
  * range (the service graph's node figures: the requests it served, its root spans included through
- * the `user` edge), a sparkline of each (TraceQL metrics by service: server and consumer spans
- * only, which the per-minute rows answer), sortable; a service expands into its operations (the operations metrics
- * API). Links go to the search page filtered by service (and operation).
+ * the `user` edge), a sparkline of each (TraceQL metrics by service: server and consumer spans,
+ * which the per-minute rows answer; root spans for a service that has neither), sortable; a
+ * service expands into its operations (the operations metrics API). Links go to the search page
+ * filtered by service (and operation).
  */
 import "../ui.css";
 import "../service-map/service-map.css";
