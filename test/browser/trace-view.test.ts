@@ -455,6 +455,11 @@ test("the on-call tools: filters, next error, name column, one colour per servic
   const chip = page.locator("table.traces td.services .chip", { hasText: "api" }).first();
   await chip.waitFor({ timeout: 30_000 });
   await expect(chip.evaluate((e) => getComputedStyle(e).getPropertyValue("--chip-color").trim()).then(rgb)).resolves.toBe(apiColour);
+  // A found trace's link carries the search's TraceQL: the trace view marks the spans it matched (the five api spans).
+  await Promise.all([page.waitForURL(/\/traces\/[0-9a-f]+\?q=/, { waitUntil: "commit" }), page.locator(`tr[data-trace-id="${seeded.traceId}"] a.root-name`).click()]);
+  await expect.poll(() => page.locator(".tv-query-note").innerText(), { timeout: 30_000 }).toContain("matched 5 spans");
+  await expect(page.locator(".tv-row.qmatch").count()).resolves.toBe(5);
+  await expect(row(page, seeded.ids.root!).getAttribute("class")).resolves.not.toContain("qmatch");
   await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/service-map?range=15m`);
   const mapNode = page.locator('g.sm-node[data-node="api"] .sm-node-colour');
   await mapNode.waitFor({ timeout: 30_000 });

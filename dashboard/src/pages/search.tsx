@@ -47,7 +47,8 @@ function describeFound(f: Found): string {
   return `${which}${onPage} (raise the limit for more)`;
 }
 
-function toRow(t: TraceHit): Row {
+/** A found trace as a row; its link carries the query (unless it matches every span) so the trace view marks the spans it matched. */
+function toRow(t: TraceHit, traceql: string): Row {
   const services = Object.entries(t.serviceStats ?? {})
     .map(([name, s]) => ({ name, spans: s.spanCount, errors: s.errorCount ?? 0 }))
     .sort((a, b) => b.spans - a.spans || a.name.localeCompare(b.name));
@@ -60,7 +61,7 @@ function toRow(t: TraceHit): Row {
     spans: services.reduce((n, s) => n + s.spans, 0),
     errors: services.reduce((n, s) => n + s.errors, 0),
     services,
-    href: projectHref(`/traces/${encodeURIComponent(t.traceID)}`),
+    href: projectHref(`/traces/${encodeURIComponent(t.traceID)}${/^\{\s*\}$/.test(traceql.trim()) ? "" : `?q=${encodeURIComponent(traceql)}`}`),
     matched: matchedOf(t.spanSets),
   };
 }
@@ -146,7 +147,7 @@ function SearchPage() {
       if (ctl.signal.aborted) return;
       const bytes = Number(res.metrics?.inspectedBytes);
       setNow(Date.now());
-      setOutcome({ status: "done", found: { rows: res.traces.map(toRow), query: q, traceql, window: w, limit: q.limit, order, inspected: { traces: res.metrics?.inspectedTraces, bytes: Number.isFinite(bytes) ? bytes : undefined } } });
+      setOutcome({ status: "done", found: { rows: res.traces.map((t) => toRow(t, traceql)), query: q, traceql, window: w, limit: q.limit, order, inspected: { traces: res.metrics?.inspectedTraces, bytes: Number.isFinite(bytes) ? bytes : undefined } } });
       // The heatmap covers every matching span of the window: asked for once the rows are shown,
       // drawn when it arrives; a query metrics cannot run (a pipeline of its own, say) has none.
       durationHistogram(traceql, w, ctl.signal).then(
