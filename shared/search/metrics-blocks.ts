@@ -41,7 +41,8 @@ export interface MetricsJobResult {
   completed: number;
 }
 
-export async function metricsQueryRange(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings & { fanOut?: MetricsFanOut } = {}): Promise<MetricsRangeResult> {
+/** `maxBlocks`: read only the newest that many blocks (a bounded sample, e.g. for exemplars). */
+export async function metricsQueryRange(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings & { fanOut?: MetricsFanOut; maxBlocks?: number } = {}): Promise<MetricsRangeResult> {
   return retryIfBlockGone(() => once(db, store, tenantId, mq, bucketing, options));
 }
 
@@ -51,10 +52,11 @@ function scanFilterOf(mq: MetricsQuery) {
   return { matcher, filter };
 }
 
-async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings & { fanOut?: MetricsFanOut }): Promise<MetricsRangeResult> {
+async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQuery, bucketing: Bucketing, options: ScanSettings & { fanOut?: MetricsFanOut; maxBlocks?: number }): Promise<MetricsRangeResult> {
   const { startMs, endMs } = bucketing;
   const counters = newCounters();
-  const blocks = await blocksToScan(db, tenantId, { startMs, endMs: endMs - 1 }, scanFilterOf(mq).filter, options, counters);
+  // Newest first: a bound keeps the newest blocks.
+  const blocks = (await blocksToScan(db, tenantId, { startMs, endMs: endMs - 1 }, scanFilterOf(mq).filter, options, counters)).slice(0, options.maxBlocks ?? Infinity);
   const acc = new MetricsAccumulator(mq, bucketing, { exemplars: mq.exemplars });
   let inspectedSpans = 0;
   let completed = 0;

@@ -32,7 +32,7 @@
  *   with `| { … }` filters and `select()`; no `&&` between spansets, structural operators or
  *   aggregates, which depend on other spans of the trace);
  * - it does not split OK from UNSET (rows only know ERROR or not);
- * - no exemplars: a row names no span, so an answer from rows carries none (the route says so);
+ * - no exemplars: a row names no span (the route takes them from a bounded scan of the newest blocks);
  * - a `with(sample=…)` hint changes nothing: the rows count every span, exactly;
  * - only `rate()`, `count_over_time()` and `quantile_over_time(duration, …)`: the other functions
  *   (`min/max/sum/avg_over_time`, `histogram_over_time` with Tempo's power-of-two buckets,

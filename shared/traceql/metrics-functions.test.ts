@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { TraceQLError } from "./lexer.ts";
-import { applyStages, comparePoints, finishSeries, hintWarnings, inSample, MAX_EXEMPLARS, MetricsAccumulator, metricsSpan, parseMetricsQuery, sampleNotes, type Series } from "./metrics.ts";
+import { applyStages, comparePoints, finishSeries, hintWarnings, inSample, MAX_EXEMPLARS, MetricsAccumulator, metricsSpan, parseMetricsQuery, sampleNotes, withExemplarsOf, type Series } from "./metrics.ts";
 import { exemplarsAtSamples } from "./metrics-arithmetic.ts";
 import type { AnyValue, Resource, Span } from "../model/span.ts";
 
@@ -243,6 +243,16 @@ describe("exemplars", () => {
     expect(ex(withExemplars("{ } | quantile_over_time(span.size, 0.5)", 2)[0])).toEqual([[sid("s1000"), 1000, 10], [sid("s2000"), 2000, 3]]);
     // Histogram: each bucket series its own spans.
     expect(ex(withExemplars("{ } | histogram_over_time(duration)", 2).find((s) => s.promLabels === '{__bucket="0.536870912"}'))).toEqual([[sid("s2000"), 2000, 0.3], [sid("s25000"), 25000, 0.4]]);
+  });
+
+  it("withExemplarsOf: another answer's series (the rows') take the scan's exemplars by labels, a count's at their own sample", () => {
+    const scanned = withExemplars("{ } | count_over_time() by(resource.service.name)", 2);
+    const rows: Series[] = scanned.map(({ exemplars: _, ...s }) => ({ ...s, samples: s.samples.map((p) => ({ ...p, value: p.value * 10 })) }));
+    const got = withExemplarsOf(rows.slice(0, 1), scanned, b, true);
+    // cart: s5000 (bucket 0) and s15000 (bucket 1), at the rows' 10 and 10.
+    expect(ex(got[0])).toEqual([[sid("s5000"), 5000, 10], [sid("s15000"), 15000, 10]]);
+    expect(ex(withExemplarsOf(rows, scanned, b, false)[1])).toEqual(ex(scanned[1]));
+    expect(withExemplarsOf(rows, [], b, true)).toEqual(rows);
   });
 
   it("none unless asked; only at steps left with a sample; the same whatever order the spans come in", () => {

@@ -360,6 +360,22 @@ export function compareSeries(series: Series[], topN: number): Series[] {
   return out.sort((x, y) => x.promLabels.localeCompare(y.promLabels));
 }
 
+/**
+ * Puts on each of `series` the exemplars of `from`'s series with the same labels (the rows'
+ * answer takes a bounded scan's spans). A count's exemplar takes the value of `series`' own
+ * sample at its step, as the accumulator gives it.
+ */
+export function withExemplarsOf(series: Series[], from: Series[], b: Bucketing, countLike: boolean): Series[] {
+  const byLabels = new Map(from.map((s) => [s.promLabels, s.exemplars]));
+  return series.map((s) => {
+    const exemplars = byLabels.get(s.promLabels);
+    if (!exemplars?.length) return s;
+    const at = new Map(s.samples.map((p) => [p.timestampMs, p.value]));
+    const valueOf = (e: Exemplar) => (countLike ? (at.get(String(b.startMs + bucketOf(b, Number(e.timestampMs)) * b.stepMs)) ?? e.value) : e.value);
+    return { ...s, exemplars: exemplars.map((e) => ({ ...e, value: valueOf(e) })) };
+  });
+}
+
 /** The query's series from the accumulated ones: compare()'s top values, then the stages. */
 export function finishSeries(mq: Pick<MetricsQuery, "stages" | "compare">, series: Series[]): Series[] {
   return applyStages(mq.compare ? compareSeries(series, mq.compare.topN) : series, mq.stages);

@@ -58,7 +58,7 @@ import { parseTraceQL, parseTraceQLSyntax } from "./parser.ts";
 import { formatField } from "./stringify.ts";
 import type { AnyValue, KeyValue, Resource, Span } from "../model/span.ts";
 
-export { applyStages, bucketCount, bucketOf, compareSeries, finishSeries, log2Bucket, MAX_EXEMPLARS, MetricsAccumulator, promLabels, quantile } from "./metrics-series.ts";
+export { applyStages, bucketCount, bucketOf, compareSeries, finishSeries, log2Bucket, MAX_EXEMPLARS, MetricsAccumulator, promLabels, quantile, withExemplarsOf } from "./metrics-series.ts";
 export type { AccumulatorOptions, AccumulatorState, Bucketing, Exemplar, MetricsSpan, Sample, Series } from "./metrics-series.ts";
 
 export type MetricsFn = "rate" | "count_over_time" | "quantile_over_time" | "min_over_time" | "max_over_time" | "sum_over_time" | "avg_over_time" | "histogram_over_time" | "compare";

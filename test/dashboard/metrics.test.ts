@@ -251,11 +251,20 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     // Only at steps left with a sample: >= 2 keeps cart's step 1.
     const over = await getScanned(`${url(`${q} >= 2`)}&exemplars=4`, a.secret);
     expect(over.body.series[0].exemplars).toEqual([exemplar(2, "a200000000000001", 2, 70_000)]);
-    // The rows name no span: none, and the answer says so.
+    // The rows name no span: the newest blocks' spans (here both blocks) are the exemplars, valued at the rows' counts.
     const rows = await get(`${url(q)}&exemplars=4`, a.secret);
     expect(rows.source).toBe("rollups");
-    expect(rows.body.series[0]).not.toHaveProperty("exemplars");
-    expect(rows.body.warnings).toEqual([expect.stringContaining("exemplars: none from the per-minute rows")]);
+    expect(rows.body.series).toEqual(r.body.series);
+    expect(Number(rows.body.metrics.inspectedBytes)).toBeGreaterThan(0);
+    expect((await get(url(q), a.secret)).body.metrics.inspectedBytes).toBe("0");
+    // The exemplar scan leaves the stages to the rows' series: >= 2 keeps cart's step 1 and its exemplar there.
+    const rowsOver = await get(`${url(`${q} >= 2`)}&exemplars=4`, a.secret);
+    expect(rowsOver.source).toBe("rollups");
+    expect(rowsOver.body.series).toEqual(over.body.series);
+    // The bound: the newest block alone (traces 1-3, ending last) leaves out trace 4's span.
+    const newest = await metricsQueryRange(d1(env.DB), r2Store(env.SPANS), a.tenantId, parseMetricsQuery(q), { startMs: base, endMs: base + 600_000, stepMs: 60_000 }, { maxBlocks: 1 });
+    expect(newest.metrics.totalJobs).toBe(1);
+    expect(newest.series.map((x) => x.samples.slice(0, 3).map((p) => p.value))).toEqual([[1, 1, 0], [1, 0, 1]]);
     expect((await get(`${url(q)}&exemplars=many`, a.secret)).status).toBe(400);
     // Fanned out into jobs of one block each (the two blocks in two invocations): the same exemplars and samples.
     expect(typeof (env.SCAN_JOBS as { metrics?: unknown } | undefined)?.metrics).toBe("function");

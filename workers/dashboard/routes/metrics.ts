@@ -20,8 +20,10 @@
  *   are in seconds, histograms are series labelled `__bucket` (the bucket's upper bound, a
  *   double). An exemplar is a span of the series, `{labels:[trace:id, span:id], value,
  *   timestampMs}` (the span's start; value: the span's field, or for rate/count the sample's), at
- *   most 2 per 1/(n/2) of the window, first to start first, only at steps with a sample; the
- *   per-minute rows give none. A bad or unsupported query is a 400 with its `position`.
+ *   most 2 per 1/(n/2) of the window, first to start first, only at steps with a sample; an
+ *   answer from the per-minute rows (which name no span) takes them from the matching spans of
+ *   the newest ROLLUP_EXEMPLAR_BLOCKS blocks only (then `metrics.inspectedBytes` is what those
+ *   cost). A bad or unsupported query is a 400 with its `position`.
  *   `with(sample=f)` / `trace_sample=f` / `span_sample=f` count a deterministic fraction of the
  *   traces (spans) and scale counts and sums by 1/f; other hints (`sample=true`, ...) are not
  *   honoured. What happened with hints, samples and exemplars is in `warnings: [...]` and the
@@ -31,7 +33,7 @@
  * rate, count or duration quantiles of all spans by service with conditions on the service and
  * the status, from the service rows; of SERVER/CLIENT/PRODUCER/CONSUMER spans by service, name or
  * kind, from the operation rows; counts exact, quantiles within 4.33%) is answered from them,
- * reading no block: `metrics.inspectedBytes` is "0" and the header `Edgetrace-Metrics-Source` says
+ * reading no block (but for exemplars, above): `metrics.inspectedBytes` is "0" and the header `Edgetrace-Metrics-Source` says
  * `rollups` (else `blocks`; `mixed` when the queries of an arithmetic expression differ): Tempo's `metrics` object (SearchMetrics) has no field for it, and
  * Grafana decodes the body as that protobuf message (today allowing unknown fields, as a
  * stopgap). `METRICS_FROM_ROLLUPS=0` turns this off.
@@ -49,7 +51,7 @@ import type { Db } from "../../../shared/db/client.ts";
 import { metricsQueryRange } from "../../../shared/search/metrics-blocks.ts";
 import { readOperationRollupRows, readServiceRowsWithOpen } from "../../../shared/storage/metrics-reader.ts";
 import { TraceQLError } from "../../../shared/traceql/index.ts";
-import { finishSeries, hintWarnings, MAX_EXEMPLARS, metricsQueries, parseMetricsExpression, sampleNotes, type Bucketing, type MetricsExpression, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
+import { finishSeries, hintWarnings, MAX_EXEMPLARS, withExemplarsOf, metricsQueries, parseMetricsExpression, sampleNotes, type Bucketing, type MetricsExpression, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
 import { evaluateMetricsExpr, exemplarsAtSamples } from "../../../shared/traceql/metrics-arithmetic.ts";
 import { metricsFromRollups, metricsFromServiceRollups, rollupSource } from "../../../shared/traceql/metrics-from-rollups.ts";
 import { readRoute, type DashboardApp } from "../context.ts";
@@ -96,6 +98,9 @@ type MetricsContext = Context<DashboardApp>;
 
 type MetricsNumbers = { inspectedBytes: number; inspectedTraces: number; inspectedSpans: number; totalBlocks: number; completedJobs: number; totalJobs: number };
 
+/** Blocks an answer from the rows reads for its exemplars: the newest few (a bounded sample of spans). */
+export const ROLLUP_EXEMPLAR_BLOCKS = 4;
+
 /**
  * One query's series (rows or blocks), where they came from and what was read. `mq.exemplars`
  * asks the scan for exemplars; rows have none.
@@ -103,6 +108,12 @@ type MetricsNumbers = { inspectedBytes: number; inspectedTraces: number; inspect
 async function querySeries(c: MetricsContext, mq: MetricsQuery, range: Bucketing): Promise<{ series: Series[]; source: "rollups" | "blocks"; numbers: MetricsNumbers }> {
   const { db, store, tenantId } = c.var;
   const fromRows = await seriesFromRollups(c.env, db, tenantId, mq, range);
+  if (fromRows && mq.exemplars) {
+    // The rows name no span: the exemplars come from the newest blocks' matching spans (stages left to the rows' series).
+    const sample = await metricsQueryRange(db, store, tenantId, { ...mq, stages: [] }, range, { ...scanSettings(c.env), maxBlocks: ROLLUP_EXEMPLAR_BLOCKS });
+    const series = withExemplarsOf(fromRows, sample.series, range, mq.fn !== "quantile_over_time");
+    return { series, source: "rollups", numbers: { ...sample.metrics, totalBlocks: 0, completedJobs: 0, totalJobs: 0 } };
+  }
   if (fromRows) return { series: fromRows, source: "rollups", numbers: { inspectedBytes: 0, inspectedTraces: 0, inspectedSpans: 0, totalBlocks: 0, completedJobs: 0, totalJobs: 0 } };
   const result = await metricsQueryRange(db, store, tenantId, mq, range, { ...scanSettings(c.env), fanOut: metricsFanOut(c.env, tenantId, mq, range) });
   return { series: result.series, source: "blocks", numbers: result.metrics };
@@ -131,7 +142,6 @@ async function answerMetrics(c: MetricsContext, range: Bucketing, exemplarsParam
   const first = queries[0]!;
   const warnings = [...hintWarnings(first), ...(answers.some((a) => a.source === "blocks") ? sampleNotes(first) : [])];
   if (first.sample && answers.some((a) => a.source === "rollups")) warnings.push("sample hint: the per-minute rows answered exactly, every matching span counted");
-  if (exemplars > 0 && answers.some((a) => a.source === "rollups")) warnings.push("exemplars: none from the per-minute rows, which name no span (METRICS_FROM_ROLLUPS=0 scans the blocks)");
   if (warnings.length) c.header(METRICS_WARNING_HEADER, warnings.join("; "));
   const sources = new Set(answers.map((a) => a.source));
   c.header(METRICS_SOURCE_HEADER, sources.size === 1 ? [...sources][0]! : "mixed");
