@@ -360,11 +360,21 @@ describe("TraceQL conformance", () => {
   });
 
   it("prunes nothing it does not understand in the new pipeline forms", () => {
-    for (const q of ["count() > 4 | { kind = client }", "({ .x = 1 } | count()) >= 1", "select(.a)", "by(name) | { }", "{ parent = nil }"]) {
+    for (const q of ["count() > 4 | { kind = client }", "select(.a)", "by(name) | { }", "{ parent = nil }", "{ } | count() + 1 > 2"]) {
       const m = compileTraceQL(q);
       expect(m.indexCondition?.kind ?? "all", q).toBe("all");
       expect(DATA.every((t) => m.mayMatch(t.summary)), q).toBe(true);
     }
+  });
+
+  it("needs what the wrapped pipelines of a scalar filter need: each must yield a spanset", () => {
+    const m = compileTraceQL('({ span.db.system = "mysql" } | count()) >= ({ resource.service.name = "payment" } | count())');
+    expect(m.indexCondition).toMatchObject({ kind: "and" });
+    const s = (i: number) => DATA[i]?.summary as TraceFacts;
+    // Only a2 has a payment service; the summary rules out the others.
+    expect([0, 1, 2, 3, 4].map((i) => m.mayMatch(s(i)))).toEqual([false, true, false, false, false]);
+    expect(traces('({ span.db.system = "mysql" } | count()) >= ({ resource.service.name = "payment" } | count())')).toBe("2");
+    expect(compileTraceQL("({ span.absent = 1 } | count()) > 0").indexCondition).toEqual({ kind: "numeric", name: "absent", op: "=", value: 1 });
   });
 
   it("prunes on the summary row", () => {

@@ -497,10 +497,20 @@ function spansetPrune(e: SpansetExpr): SummaryPred {
       if (e.op === "||") return (s) => l(s) || r(s);
       return e.op.startsWith("!") ? r : (s) => l(s) && r(s);
     }
-    case "pipeline":
-      // Stages only filter, split or label the spansets of the source.
-      return spansetPrune(e.source);
+    case "pipeline": {
+      // Stages only filter, split or label the spansets of the source; a scalar filter also needs
+      // each wrapped pipeline it reads to yield a spanset.
+      const preds = [spansetPrune(e.source), ...e.stages.flatMap((s) => (s.kind === "scalarFilter" ? [...scalarPrunes(s.left), ...scalarPrunes(s.right)] : []))];
+      return preds.length === 1 ? (preds[0] as SummaryPred) : (s) => preds.every((p) => p(s));
+    }
   }
+}
+
+/** The summary conditions of the pipelines a scalar expression wraps. */
+function scalarPrunes(e: ScalarExpr): SummaryPred[] {
+  if (e.kind === "scalarPipeline") return [spansetPrune(e.pipeline)];
+  if (e.kind === "scalarArithmetic") return [...scalarPrunes(e.left), ...scalarPrunes(e.right)];
+  return [];
 }
 
 /** A query decided by the summary alone: one selector on trace-level intrinsics. */

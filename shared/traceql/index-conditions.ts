@@ -9,7 +9,8 @@
  * intrinsic with a literal becomes a name, pair, numeric-range, span-name, kind, status or
  * duration test; anything else (negation, `nil` equality, field against field, regexes) needs
  * nothing. Across spansets `&&` and the structural operators need both sides in the trace, `||`
- * either; a pipeline needs what its source needs (its stages only filter). The parent side of
+ * either; a pipeline needs what its source needs (its stages only filter) and what the wrapped
+ * pipelines of its scalar filters need (`({ .a } | count()) > 1` needs an `.a`). The parent side of
  * `>`, `>>`, `<`, `<<` must be met by a span that is some span's parent: the index keeps the
  * names, values and span names of those spans apart, so `{ .db.system = "redis" } >> {...}` skips
  * segments whose redis spans are all leaves.
@@ -20,7 +21,7 @@
  * ids, child counts and nested sets need nothing (they never prune).
  */
 import { ALL, allOf, anyOf, type IndexCondition, type NumericOp } from "../block/attribute-index.ts";
-import type { AttributeScope, ComparisonOp, Condition, SpansetExpr, Static } from "./ast.ts";
+import type { AttributeScope, ComparisonOp, Condition, ScalarExpr, SpansetExpr, Static } from "./ast.ts";
 
 /** Scopes whose attributes the index holds (names, pairs, numeric ranges). */
 const INDEXED_SCOPES = new Set<AttributeScope>(["", "span", "resource", "event"]);
@@ -32,8 +33,12 @@ export function indexConditionOf(e: SpansetExpr): IndexCondition {
   switch (e.kind) {
     case "selector":
       return e.cond ? conditionOf(e.cond) : ALL;
-    case "pipeline":
-      return indexConditionOf(e.source);
+    case "pipeline": {
+      // Stages only narrow the source's spans; a scalar filter also needs each wrapped pipeline
+      // it reads to yield a spanset (one that yields none gives no value, and the filter fails).
+      const scalars = e.stages.flatMap((s) => (s.kind === "scalarFilter" ? [scalarConditionOf(s.left), scalarConditionOf(s.right)] : []));
+      return scalars.length ? allOf([indexConditionOf(e.source), ...scalars]) : indexConditionOf(e.source);
+    }
     case "spansetOp":
       if (e.op === "||") return anyOf([indexConditionOf(e.left), indexConditionOf(e.right)]);
       // `{A} !> {B}` can match with no A span at all: only B is needed. A union needs the relation.
@@ -44,6 +49,18 @@ export function indexConditionOf(e: SpansetExpr): IndexCondition {
       if (e.op === ">" || e.op === ">>") return allOf([parentOf(e.left), indexConditionOf(e.right)]);
       if (e.op === "<" || e.op === "<<") return allOf([indexConditionOf(e.left), parentOf(e.right)]);
       if (BOTH_SIDES.has(e.op)) return allOf([indexConditionOf(e.left), indexConditionOf(e.right)]);
+      return ALL;
+  }
+}
+
+/** What a scalar expression needs to have a value: the conditions of the pipelines it wraps. */
+function scalarConditionOf(e: ScalarExpr): IndexCondition {
+  switch (e.kind) {
+    case "scalarPipeline":
+      return indexConditionOf(e.pipeline);
+    case "scalarArithmetic":
+      return allOf([scalarConditionOf(e.left), scalarConditionOf(e.right)]);
+    default:
       return ALL;
   }
 }
