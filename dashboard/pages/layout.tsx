@@ -53,7 +53,9 @@ export const Layout: FC<Frame & { children?: Child }> = (props) => (
         <div id="site-menu" class="site-menu" popover={props.project || props.email ? "auto" : undefined}>
           {props.project && (
             <nav aria-label="Project">
-              <span class="project-name">{props.project.name}</span>
+              <span class="project-name" title={props.project.name}>
+                {props.project.name}
+              </span>
               <a href={`/app/t/${props.project.id}`} aria-current={props.active === "overview" ? "page" : undefined}>
                 Overview
               </a>
