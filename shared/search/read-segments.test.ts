@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { multiServiceWorkload } from "../../test/support/multi-service-workload.ts";
 import { encodeBlock } from "../block/encode-block.ts";
 import { candidateRows, newCounters, readSegments, segmentRuns } from "./block-scanner.ts";
+import { openBlock } from "./segments.ts";
 
 describe("segmentRuns", () => {
   it("merges segments that lie back to back or close, keeps far ones apart, in offset order", () => {
@@ -52,5 +53,21 @@ describe("readSegments", () => {
     const dictionary = each.reads - each.segments;
     expect(dictionary).toBeLessThanOrEqual(1);
     expect(one.reads).toBe(1 + dictionary);
+  });
+});
+
+describe("openBlock's range", () => {
+  it("reads only the part of a range that lies before the tail it already read", async () => {
+    const bytes = (await encodeBlock(multiServiceWorkload({ traces: 50, seed: 3, startMs: 1_700_000_000_000 }).traces, { tenantId: "t", blockId: "b", createdAtMs: 1_700_000_600_000 })).bytes;
+    const reads: [number, number][] = [];
+    const block = await openBlock(async (offset, length) => (reads.push([offset, length]), bytes.subarray(offset, offset + length)), bytes.length, 1024);
+    const tailOffset = bytes.length - 1024;
+    reads.length = 0;
+    expect(await block.range({ offset: 10, length: bytes.length - 10 })).toEqual(bytes.subarray(10));
+    expect(reads).toEqual([[10, tailOffset - 10]]);
+    reads.length = 0;
+    expect(await block.range({ offset: tailOffset + 5, length: 100 })).toEqual(bytes.subarray(tailOffset + 5, tailOffset + 105));
+    expect(await block.range({ offset: 3, length: 7 })).toEqual(bytes.subarray(3, 10));
+    expect(reads).toEqual([[3, 7]]);
   });
 });

@@ -39,7 +39,7 @@ export interface OpenedBlock {
   traces: TraceSummary[];
   /** Each segment's attribute index by offset (none in version-1 blocks). */
   segmentIndexes: Map<number, Uint8Array>;
-  /** A range of the block, from the tail already read when it lies there, else read now. */
+  /** A range of the block, from the tail already read as far as it lies there, the rest read now. */
   range(r: { offset: number; length: number }): Promise<Uint8Array>;
   /** The block dictionary, read and decoded on first use. */
   dictionary(): Promise<BlockDictionary>;
@@ -56,7 +56,16 @@ export async function openBlock(read: RangeReader, objectSize: number, tailBytes
   const tail = await read(tailOffset, tailLength);
   const footer = readFooter(tail);
   if (footer.objectSize !== objectSize) throw new Error(`block is ${objectSize} bytes, its footer says ${footer.objectSize}`);
-  const range = async (r: { offset: number; length: number }) => (r.offset >= tailOffset ? tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length) : await read(r.offset, r.length));
+  const range = async (r: { offset: number; length: number }) => {
+    if (r.offset >= tailOffset) return tail.subarray(r.offset - tailOffset, r.offset - tailOffset + r.length);
+    if (r.offset + r.length <= tailOffset) return read(r.offset, r.length);
+    // A range running into the tail (a run of segments up to the block's end): read only what lies before it.
+    const head = await read(r.offset, tailOffset - r.offset);
+    const out = new Uint8Array(r.length);
+    out.set(head);
+    out.set(tail.subarray(0, r.offset + r.length - tailOffset), head.length);
+    return out;
+  };
   const table = await decodeSummaries(await range(footer.summaries));
   let dictionary: Promise<BlockDictionary> | undefined;
   return { traces: table.traces, segmentIndexes: table.segmentIndexes, range, dictionary: () => (dictionary ??= range(footer.dictionary).then(decodeDictionary)) };
