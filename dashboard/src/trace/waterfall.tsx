@@ -363,7 +363,11 @@ function namesWidth(model: TraceModel): number {
   // Indent, toggle, swatch, error mark, the gaps between them and the cell's padding (see trace.css).
   const fixed = (n: SpanNode) => Math.min(n.depth, 40) * 14 + 4 + rem + 10 + (n.span.status.code === 2 ? 14 + 0.35 * rem : 0) + 3 * 0.35 * rem + 0.4 * rem + 8;
   const estimate = (n: SpanNode) => fixed(n) + (n.service.length * 0.8 + n.span.name.length * 0.85) * rem * 0.62;
-  const widest = [...model.tree.ordered].sort((a, b) => estimate(b) - estimate(a)).slice(0, 24);
+  const widest = model.tree.ordered
+    .map((n) => ({ n, w: estimate(n) }))
+    .sort((a, b) => b.w - a.w)
+    .slice(0, 24)
+    .map((x) => x.n);
   const ctx = document.createElement("canvas").getContext("2d");
   if (!ctx) return Math.max(0, ...widest.map(estimate));
   let max = 0;
