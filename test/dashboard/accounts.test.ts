@@ -8,59 +8,10 @@ import { indexStore } from "../../shared/db/select-index-store.ts";
 import { assemblerDeps } from "../../workers/assembler/consume.ts";
 import type { AssemblerEnv } from "../../workers/assembler/env.ts";
 import { PURGE_AFTER_MS, purgeDeletedTenants, sweepOrphanedPrefixes } from "../../workers/assembler/purge.ts";
-
-const ORIGIN = "http://localhost";
-
-/** A minimal browser: a cookie jar, same-origin form posts, and the CSRF token read off the page. */
-class Browser {
-  cookies = new Map<string, string>();
-  readonly origin: string;
-  constructor(origin = ORIGIN) {
-    this.origin = origin;
-  }
-
-  async request(method: string, path: string, body?: Record<string, string | string[]>, headers: Record<string, string> = {}) {
-    const h = new Headers(headers);
-    if (this.cookies.size) h.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-    let payload: string | undefined;
-    if (body) {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(body)) for (const x of Array.isArray(v) ? v : [v]) params.append(k, x);
-      payload = params.toString();
-      h.set("content-type", "application/x-www-form-urlencoded");
-      if (!h.has("origin")) h.set("origin", this.origin);
-    }
-    const res = await exports.default.fetch(`${this.origin}${path}`, { method, headers: h, body: payload, redirect: "manual" });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(";");
-      const eq = pair!.indexOf("=");
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
-      if (value === "" || /max-age=0/i.test(c)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    const text = await res.text();
-    return { status: res.status, location: res.headers.get("location"), headers: res.headers, text, setCookie: res.headers.getSetCookie() };
-  }
-  get(path: string) {
-    return this.request("GET", path);
-  }
-  /** A form post carrying the CSRF token of the page it came from. */
-  async post(path: string, body: Record<string, string | string[]> = {}, from = "/app") {
-    const token = csrfOf((await this.get(from)).text);
-    return this.request("POST", path, { _csrf: token, ...body });
-  }
-}
-
-function csrfOf(html: string): string {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!m) throw new Error("no CSRF token on the page");
-  return m[1]!;
-}
+import { csrfOf, PageSession as Browser, PASSWORD } from "../support/page-session.ts";
 
 let n = 0;
 const email = () => `user${++n}-${crypto.randomUUID().slice(0, 8)}@example.com`;
-const PASSWORD = "a sturdy passphrase 42";
 
 async function signedUp(): Promise<{ b: Browser; email: string }> {
   const b = new Browser();

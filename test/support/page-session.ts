@@ -6,6 +6,13 @@ import { exports } from "cloudflare:workers";
 
 export const PASSWORD = "a sturdy passphrase 42";
 
+/** The CSRF token of a dashboard page's forms. */
+export function csrfOf(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error("no CSRF token on the page");
+  return m[1]!;
+}
+
 export class PageSession {
   cookies = new Map<string, string>();
   readonly origin: string;
@@ -32,7 +39,7 @@ export class PageSession {
       if (value === "" || /max-age=0/i.test(c)) this.cookies.delete(pair!.slice(0, eq));
       else this.cookies.set(pair!.slice(0, eq), value);
     }
-    return { status: res.status, location: res.headers.get("location"), headers: res.headers, text: await res.text() };
+    return { status: res.status, location: res.headers.get("location"), headers: res.headers, text: await res.text(), setCookie: res.headers.getSetCookie() };
   }
 
   get(path: string) {
@@ -41,9 +48,7 @@ export class PageSession {
 
   /** A form post carrying the CSRF token of the page it came from. */
   async post(path: string, body: Record<string, string | string[]> = {}, from = "/app") {
-    const m = /name="_csrf" value="([^"]+)"/.exec((await this.get(from)).text);
-    if (!m) throw new Error(`no CSRF token on ${from}`);
-    return this.request("POST", path, { _csrf: m[1]!, ...body });
+    return this.request("POST", path, { _csrf: csrfOf((await this.get(from)).text), ...body });
   }
 
   /** Signs up a new account (a fresh email); the session cookie stays in the jar. */
