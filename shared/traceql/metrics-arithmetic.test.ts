@@ -8,6 +8,7 @@ import { TraceQLError } from "./lexer.ts";
 import { evaluateMetricsExpr } from "./metrics-arithmetic.ts";
 import { finishSeries, MetricsAccumulator, metricsQueries, metricsSpan, parseMetricsExpression, parseMetricsQuery, type Series } from "./metrics.ts";
 import type { Resource, Span } from "../model/span.ts";
+import { expectCloseTables, table } from "../../test/support/series-table.ts";
 
 // Three buckets of 10 s.
 const b = { startMs: 0, endMs: 30_000, stepMs: 10_000 };
@@ -46,16 +47,7 @@ function run(q: string): Series[] {
   });
   return evaluateMetricsExpr(expr, perQuery, b);
 }
-function table(series: Series[]): Record<string, [number, number][]> {
-  return Object.fromEntries(series.map((s) => [s.promLabels, s.samples.map((p) => [Number(p.timestampMs), p.value] as [number, number])]));
-}
-const close = (got: Record<string, [number, number][]>, want: Record<string, [number, number][]>) => {
-  expect(Object.keys(got)).toEqual(Object.keys(want));
-  for (const [k, samples] of Object.entries(want)) {
-    expect(got[k]!.map((p) => p[0]), k).toEqual(samples.map((p) => p[0]));
-    samples.forEach(([, v], i) => expect(got[k]![i]![1], k).toBeCloseTo(v, 9));
-  }
-};
+const close = expectCloseTables;
 const WEB = '{resource.service.name="web"}';
 const CART = '{resource.service.name="cart"}';
 const COUNT_BY = "({ } | count_over_time() by(resource.service.name))";

@@ -7,6 +7,7 @@ import { TraceQLError } from "./lexer.ts";
 import { applyStages, comparePoints, finishSeries, hintWarnings, inSample, MAX_EXEMPLARS, MetricsAccumulator, metricsSpan, parseMetricsQuery, sampleNotes, withExemplarsOf, type Series } from "./metrics.ts";
 import { exemplarsAtSamples } from "./metrics-arithmetic.ts";
 import type { AnyValue, Resource, Span } from "../model/span.ts";
+import { expectCloseTables, table } from "../../test/support/series-table.ts";
 
 // Three buckets of 10 s: [0, 10 s), [10 s, 20 s), [20 s, 30 s).
 const b = { startMs: 0, endMs: 30_000, stepMs: 10_000 };
@@ -49,17 +50,7 @@ function run(q: string, split = false): Series[] {
   return applyStages(accs[0]!.series(), mq.stages);
 }
 
-/** Series as `promLabels -> [[timestamp, value], ...]`. */
-function table(series: Series[]): Record<string, [number, number][]> {
-  return Object.fromEntries(series.map((s) => [s.promLabels, s.samples.map((p) => [Number(p.timestampMs), p.value] as [number, number])]));
-}
-const close = (got: Record<string, [number, number][]>, want: Record<string, [number, number][]>) => {
-  expect(Object.keys(got)).toEqual(Object.keys(want));
-  for (const [k, samples] of Object.entries(want)) {
-    expect(got[k]!.map((p) => p[0]), k).toEqual(samples.map((p) => p[0]));
-    samples.forEach(([, v], i) => expect(got[k]![i]![1], k).toBeCloseTo(v, 9));
-  }
-};
+const close = expectCloseTables;
 const SVC = (s: string) => `{resource.service.name="${s}"}`;
 
 describe("min/max/sum/avg_over_time", () => {
