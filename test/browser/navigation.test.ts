@@ -131,7 +131,9 @@ test("search results show the spans each trace matched, each opening the trace a
   await expect.poll(() => matched.allInnerTexts(), { timeout: 20_000 }).toEqual([expect.stringContaining("charge card")]);
   await expect(row.locator(".matched-spans").innerText()).resolves.toContain("1 span matched");
   await screenshot(page, "navigation-matched-spans");
-  await Promise.all([page.waitForURL(`${traceUrl(seeded.checkout)}?span=${seeded.chargeSpan}`), matched.click()]);
+  // The link keeps the search's query (the trace view marks what it matched) and adds the span.
+  const opensSpan = (u: URL) => `${u.origin}${u.pathname}` === traceUrl(seeded.checkout) && u.searchParams.get("span") === seeded.chargeSpan && u.searchParams.get("q") === '{ span.payment.provider = "acme" }';
+  await Promise.all([page.waitForURL(opensSpan), matched.click()]);
   await expect.poll(() => spanDetail(page).locator(".tv-detail-name").innerText(), { timeout: 20_000 }).toBe("charge card");
 
   // A trace id typed into the TraceQL box opens the trace instead of searching.

@@ -11,7 +11,7 @@ import { context as otelContext, trace, SpanKind, SpanStatusCode, type Span, typ
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { exportSpans, newAccount, signIn, waitForSpans, type Account } from "./seed.ts";
-import { collectProblems, launchBrowser, screenshot, type PageProblems } from "./support.ts";
+import { collectProblems, gotoPage, launchBrowser, screenshot, type PageProblems } from "./support.ts";
 
 const dashboardUrl = inject("dashboardUrl");
 const ingestUrl = inject("ingestUrl");
@@ -98,7 +98,7 @@ async function open(c: PageCase, size: { width: number; height: number }, theme:
   if (account) await signIn(context, account);
   const page = await context.newPage();
   const problems = await collectProblems(page);
-  const response = await page.goto(`${dashboardUrl}${c.path()}`);
+  const response = await gotoPage(page, `${dashboardUrl}${c.path()}`);
   expect(response?.status(), `${c.name} answered ${response?.status()}`).toBe(200);
   await c.ready(page);
   return { page, problems };

@@ -122,3 +122,17 @@ export async function collectProblems(page: Page, options: { countFavicon?: bool
     all: () => [...consoleErrors.map((m) => `console error: ${m}`), ...pageErrors.map((m) => `page error: ${m}`), ...cspViolations.map((m) => `CSP violation: ${m}`)],
   };
 }
+
+/**
+ * `page.goto` that loads the page again after a 503 (a local D1 lock on a loaded machine answers
+ * 503 with Retry-After), as a person would reload: at most 4 tries, waiting what Retry-After says
+ * (capped at 5 s). Any other status is returned at once for the test to judge.
+ */
+export async function gotoPage(page: Page, url: string) {
+  for (let attempt = 1; ; attempt++) {
+    const response = await page.goto(url);
+    if (response?.status() !== 503 || attempt === 4) return response;
+    const wait = Number(response.headers()["retry-after"] ?? "1");
+    await new Promise((r) => setTimeout(r, Math.min(Number.isFinite(wait) ? wait : 1, 5) * 1000));
+  }
+}

@@ -49,7 +49,7 @@ export function MatchedSpans({ matched, traceHref, traceID }: { matched: Matched
     <div class="matched-spans" aria-label={`Spans matched in trace ${traceID.slice(0, 8)}`}>
       <span class="muted">{plural(matched.total, "span")} matched:</span>{" "}
       {matched.spans.map((s) => (
-        <a key={s.spanID} class="matched-span" href={`${traceHref}?span=${encodeURIComponent(s.spanID)}`} data-span-id={s.spanID} title={`Open the trace at span ${s.spanID}`}>
+        <a key={s.spanID} class="matched-span" href={`${traceHref}${traceHref.includes("?") ? "&" : "?"}span=${encodeURIComponent(s.spanID)}`} data-span-id={s.spanID} title={`Open the trace at span ${s.spanID}`}>
           {s.service ? `${s.service}: ` : ""}
           {s.name || "(no name)"} <span class="muted">{formatDuration(s.durationMs)}</span>
         </a>
