@@ -14,7 +14,7 @@ import { BasicTracerProvider, RandomIdGenerator, SimpleSpanProcessor, type IdGen
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { newAccount, postForm, signIn, waitForSpans, type Account } from "./seed.ts";
-import { collectProblems, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
+import { collectProblems, gotoPage, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
 
 const dashboardUrl = inject("dashboardUrl");
 const ingestUrl = inject("ingestUrl");
@@ -91,7 +91,7 @@ const withoutExpected = (problems: PageProblems, statuses: number[]) => problems
 
 test("the overview leads on to the latest traces; the header's box opens a 32- or 16-digit trace id", async () => {
   const { page, problems } = await signedInPage();
-  await page.goto(project());
+  await gotoPage(page, project());
   const latest = page.getByRole("region", { name: "Latest traces" });
   await expect(latest.locator(`tr[data-trace-id="${seeded.checkout}"]`).innerText()).resolves.toContain("checkout: POST /orders");
   await expect(page.locator("#url-tempo").inputValue()).resolves.toBe(dashboardUrl);
@@ -121,7 +121,7 @@ test("the overview leads on to the latest traces; the header's box opens a 32- o
 
 test("search results show the spans each trace matched, each opening the trace at that span; an id in the TraceQL box opens it", async () => {
   const { page, problems } = await signedInPage();
-  await page.goto(`${project()}/search`);
+  await gotoPage(page, `${project()}/search`);
   await page.getByLabel("TraceQL", { exact: true }).check();
   const box = page.getByLabel("TraceQL query");
   await box.fill('{ span.payment.provider = "acme" }');
@@ -137,13 +137,13 @@ test("search results show the spans each trace matched, each opening the trace a
   await expect.poll(() => spanDetail(page).locator(".tv-detail-name").innerText(), { timeout: 20_000 }).toBe("charge card");
 
   // A trace id typed into the TraceQL box opens the trace instead of searching.
-  await page.goto(`${project()}/search`);
+  await gotoPage(page, `${project()}/search`);
   await page.getByLabel("TraceQL", { exact: true }).check();
   await page.getByLabel("TraceQL query").fill(` ${seeded.checkout} `);
   await Promise.all([page.waitForURL(traceUrl(seeded.checkout)), page.getByLabel("TraceQL query").press("Enter")]);
 
   // Pasted over the box's whole text, it opens at once (a 16-digit one padded).
-  await page.goto(`${project()}/search`);
+  await gotoPage(page, `${project()}/search`);
   await page.getByLabel("TraceQL", { exact: true }).check();
   await page.getByLabel("TraceQL query").selectText();
   await Promise.all([
@@ -162,7 +162,7 @@ test("a span link opened logged out comes back after signing up and logging in; 
   const page = await newPage(browser);
   const problems = await collectProblems(page);
   const link = `${traceUrl(seeded.checkout)}?span=${seeded.chargeSpan}`;
-  await page.goto(link);
+  await gotoPage(page, link);
   await expect.poll(() => new URL(page.url()).pathname).toBe("/login");
   expect(new URL(page.url()).searchParams.get("next")).toBe(new URL(link).pathname + new URL(link).search);
   await screenshot(page, "navigation-login-for-link");
@@ -192,7 +192,7 @@ test("a span link opened logged out comes back after signing up and logging in; 
 
   // A login link crafted to leave the site goes to the projects instead.
   await page.context().clearCookies();
-  await page.goto(`${dashboardUrl}/login?next=${encodeURIComponent("//evil.example/app")}`);
+  await gotoPage(page, `${dashboardUrl}/login?next=${encodeURIComponent("//evil.example/app")}`);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("a sturdy passphrase 42");
   await Promise.all([page.waitForURL(`${dashboardUrl}/app`), page.getByRole("button", { name: "Log in" }).click()]);

@@ -14,7 +14,7 @@ import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanE
 import type { ExportResult } from "@opentelemetry/core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { collectProblems, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
+import { collectProblems, gotoPage, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
 
 const dashboardUrl = inject("dashboardUrl");
 const ingestUrl = inject("ingestUrl");
@@ -73,7 +73,7 @@ const shot = (name: string) => screenshot(page, `onboarding-${name}`);
 
 test("sign up, create a project and a key, send traces, see them arrive, revoke the key", async () => {
   const email = `onboarding-${Date.now()}@example.com`;
-  await page.goto(`${dashboardUrl}/signup`);
+  await gotoPage(page, `${dashboardUrl}/signup`);
   await expect.poll(() => page.title()).toContain("Sign up");
   await shot("signup");
   await page.getByLabel("Email").fill(email);
@@ -98,7 +98,7 @@ test("sign up, create a project and a key, send traces, see them arrive, revoke 
   await shot("key-created");
 
   // First run: a key made on the overview is filled into every snippet there (instead of a placeholder).
-  await page.goto(projectUrl);
+  await gotoPage(page, projectUrl);
   await expect(page.locator("#snippet-env").inputValue()).resolves.toContain("x-api-key=<your-api-key>");
   await page.getByRole("button", { name: "Create a key for these snippets" }).click();
   const firstKey = await page.locator("#first-run-secret").inputValue();

@@ -14,7 +14,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type SpanContext } from 
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { exportSpans, newAccount, signIn, waitForSpans, type Account } from "./seed.ts";
-import { collectProblems, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
+import { collectProblems, gotoPage, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
 
 let browser: Browser;
 let page: Page;
@@ -86,7 +86,7 @@ const rows = async () => {
 const expectRows = (...keys: string[]) => expect.poll(rows, { timeout: 15_000 }).toEqual(keys.map((k) => ids[k]));
 
 test("a trace stored in two blocks is shown whole when found through the part without its root", async () => {
-  await page.goto(searchUrl("?service=checkout-service"));
+  await gotoPage(page, searchUrl("?service=checkout-service"));
   await expectRows("split");
   const row = page.locator(`tr[data-trace-id="${ids.split}"]`);
   await expect(row.locator(".root .chip").innerText()).resolves.toBe("web-frontend");
@@ -101,7 +101,7 @@ test("a trace stored in two blocks is shown whole when found through the part wi
 });
 
 test("sorting by duration shows the slowest of the whole window, and says so", async () => {
-  await page.goto(searchUrl("?limit=3"));
+  await gotoPage(page, searchUrl("?limit=3"));
   await expectRows("quick-3", "quick-2", "quick-1");
   await expect(summary()).resolves.toMatch(/^The 3 newest matching traces in the last hour/);
   // The heatmap covers the whole window: the 5 s job (the bucket up to 2^33 ns, 8.6 s) is on it,
@@ -125,7 +125,7 @@ test("sorting by duration shows the slowest of the whole window, and says so", a
 });
 
 test("a numeric tag value is suggested once and matches the number and the string", async () => {
-  await page.goto(searchUrl());
+  await gotoPage(page, searchUrl());
   await expect.poll(rows, { timeout: 15_000 }).toHaveLength(6);
   await page.getByRole("button", { name: "+ Add tag filter" }).click();
   await page.getByLabel("Tag", { exact: true }).fill("http.status_code");

@@ -10,7 +10,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer }
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { exportSpans, newAccount, signIn, waitForSpans, type Account } from "./seed.ts";
-import { collectProblems, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
+import { collectProblems, gotoPage, launchBrowser, newPage, screenshot, type PageProblems } from "./support.ts";
 
 const XSS_NAME = "<img src=x onerror=alert(1)>";
 
@@ -136,7 +136,7 @@ async function elsewhere(fn: () => Promise<void>): Promise<void> {
 }
 
 test("the last hour's traces, newest first, with markup in a span name shown as text", async () => {
-  await page.goto(searchUrl());
+  await gotoPage(page, searchUrl());
   await expectRows("xss", "checkout-ok", "checkout-fail", "products-3", "products-2", "products-1");
   await expect(summary()).resolves.toMatch(/^6 traces in the last hour/);
   await expect(page.locator("th[aria-sort]").getAttribute("aria-sort")).resolves.toBe("descending");
@@ -299,7 +299,7 @@ test("reload and back restore the search and its results", async () => {
 });
 
 test("two ticked rows make a comparison link; a dot and a row open the trace", async () => {
-  await page.goto(searchUrl());
+  await gotoPage(page, searchUrl());
   await expectRows("xss", "checkout-ok", "checkout-fail", "products-3", "products-2", "products-1");
   await page.getByRole("checkbox", { name: `Select trace ${ids["checkout-ok"]!.slice(0, 8)} to compare` }).check();
   await expect(page.getByText("Select one more trace to compare.").isVisible()).resolves.toBe(true);
@@ -333,7 +333,7 @@ test("two ticked rows make a comparison link; a dot and a row open the trace", a
   await shot("empty");
 
   await page.getByRole("button", { name: /theme/i }).click();
-  await page.goto(searchUrl());
+  await gotoPage(page, searchUrl());
   await expectRows("xss", "checkout-ok", "checkout-fail", "products-3", "products-2", "products-1");
   await shot("dark");
   expect(dialogs).toEqual([]);
@@ -341,7 +341,7 @@ test("two ticked rows make a comparison link; a dot and a row open the trace", a
 });
 
 test("a custom from/to range is searched and kept in the URL as start/end", async () => {
-  await page.goto(searchUrl());
+  await gotoPage(page, searchUrl());
   await expectRows("xss", "checkout-ok", "checkout-fail", "products-3", "products-2", "products-1");
   await page.getByLabel("Time range").selectOption("custom");
   // From/to start as the window that was shown (the last hour), to the minute.

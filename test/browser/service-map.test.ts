@@ -14,7 +14,7 @@ import { SpanKind, SpanStatusCode, context, trace } from "@opentelemetry/api";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { exportSpans, newAccount, recordInternalRoots, recordLinkedMessages, signIn, waitForSpans, type Account } from "./seed.ts";
-import { collectProblems, launchBrowser, screenshot, VIEWPORT, type PageProblems } from "./support.ts";
+import { collectProblems, gotoPage, launchBrowser, screenshot, VIEWPORT, type PageProblems } from "./support.ts";
 
 const dashboardUrl = inject("dashboardUrl");
 const ingestUrl = inject("ingestUrl");
@@ -72,7 +72,7 @@ const shot = (name: string) => screenshot(page, `service-map-${name}`);
 const base = () => `${dashboardUrl}/app/t/${account.tenantId}`;
 
 test("the service map draws services, the database and labelled edges; a node opens its panel", async () => {
-  await page.goto(`${base()}/service-map?range=15m`);
+  await gotoPage(page, `${base()}/service-map?range=15m`);
   const node = (id: string) => page.locator(`g.sm-node[data-node="${id}"]`);
   await node("frontend").waitFor({ timeout: 30_000 });
   await expect(node("checkout").count()).resolves.toBe(1);
@@ -118,7 +118,7 @@ test("the service map draws services, the database and labelled edges; a node op
 });
 
 test("a message produced in one trace and consumed in another, joined by a link, is one messaging edge", async () => {
-  await page.goto(`${base()}/service-map?range=15m`);
+  await gotoPage(page, `${base()}/service-map?range=15m`);
   const edge = page.locator('g.sm-edge[data-edge="billing->mailer"]');
   await edge.waitFor({ timeout: 30_000 });
   await expect(page.locator('g.sm-edge[data-edge="user->mailer"]').count()).resolves.toBe(0);
@@ -173,7 +173,7 @@ test("at the opening zoom edge labels are at least 11 px and clear of other edge
   for (const width of [VIEWPORT.width, 960]) {
     // At 960 px the graph is wider than the canvas at scale 1: it opens at scale 1, not fitted.
     await page.setViewportSize({ ...VIEWPORT, width });
-    await page.goto(`${base()}/service-map?range=15m`);
+    await gotoPage(page, `${base()}/service-map?range=15m`);
     await page.locator('g.sm-edge[data-edge="billing->mailer"]').waitFor({ timeout: 30_000 });
     const measured = await measureLabels();
     // user->frontend, user->billing, user->web-frontend, frontend->checkout, checkout->orders, billing->mailer
@@ -193,7 +193,7 @@ test("at the opening zoom edge labels are at least 11 px and clear of other edge
 });
 
 test("the selected node is in the URL: a reload opens its panel again", async () => {
-  await page.goto(`${base()}/service-map?range=15m`);
+  await gotoPage(page, `${base()}/service-map?range=15m`);
   await page.locator('g.sm-node[data-node="mailer"]').click();
   await expect.poll(() => new URL(page.url()).searchParams.get("node")).toBe("mailer");
   await page.reload();
@@ -207,7 +207,7 @@ test("the selected node is in the URL: a reload opens its panel again", async ()
 });
 
 test("the services page lists services with sparklines and expands operations", async () => {
-  await page.goto(`${base()}/services?range=15m`);
+  await gotoPage(page, `${base()}/services?range=15m`);
   const row = (name: string) => page.locator(`tr[data-service="${name}"]`);
   await row("checkout").waitFor({ timeout: 30_000 });
   await expect(row("frontend").count()).resolves.toBe(1);

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { collectProblems, launchBrowser, newPage, screenshot, VIEWPORT } from "./support.ts";
+import { collectProblems, gotoPage, launchBrowser, newPage, screenshot, VIEWPORT } from "./support.ts";
 
 let browser: Browser;
 
@@ -23,7 +23,7 @@ test("the dashboard's /healthz loads in Chromium and is screenshotted", async ()
   const page = await newPage(browser);
   const problems = await collectProblems(page);
 
-  const response = await page.goto(`${inject("dashboardUrl")}/healthz`, { waitUntil: "load" });
+  const response = await gotoPage(page, `${inject("dashboardUrl")}/healthz`, { waitUntil: "load" });
   expect(response?.status()).toBe(200);
   expect(response?.headers()["content-type"]).toMatch(/^application\/json/);
   expect(await response?.json()).toEqual({ ok: true });
@@ -54,7 +54,7 @@ test("the problem collector sees console errors, page errors and CSP violations"
         <script>console.log("blocked inline script ran");</script>`,
     }),
   );
-  await page.goto(url);
+  await gotoPage(page, url);
   await expect.poll(() => problems.pageErrors.length).toBe(1);
   await expect.poll(() => problems.cspViolations.length).toBeGreaterThan(0);
   expect(problems.consoleErrors.some((m) => m.includes("logged error"))).toBe(true);

@@ -128,9 +128,9 @@ export async function collectProblems(page: Page, options: { countFavicon?: bool
  * 503 with Retry-After), as a person would reload: at most 4 tries, waiting what Retry-After says
  * (capped at 5 s). Any other status is returned at once for the test to judge.
  */
-export async function gotoPage(page: Page, url: string) {
+export async function gotoPage(page: Page, url: string, options?: Parameters<Page["goto"]>[1]) {
   for (let attempt = 1; ; attempt++) {
-    const response = await page.goto(url);
+    const response = await page.goto(url, options);
     if (response?.status() !== 503 || attempt === 4) return response;
     const wait = Number(response.headers()["retry-after"] ?? "1");
     await new Promise((r) => setTimeout(r, Math.min(Number.isFinite(wait) ? wait : 1, 5) * 1000));

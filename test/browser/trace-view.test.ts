@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { exportSpans, newAccount, postForm, signIn, waitForSpans, type Account } from "./seed.ts";
-import { collectProblems, launchBrowser, newPage, screenshot, VIEWPORT, type PageProblems } from "./support.ts";
+import { collectProblems, gotoPage, launchBrowser, newPage, screenshot, VIEWPORT, type PageProblems } from "./support.ts";
 
 const dashboardUrl = inject("dashboardUrl");
 const ingestUrl = inject("ingestUrl");
@@ -115,7 +115,7 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   expect(await postForm(account, settings, { retentionDays: "14", ingestMegabytesPerSecond: "15", logsUrlTemplate: "https://logs.example.com/search?trace={traceId}&span={spanId}&svc={service}" })).toBe(303);
   page = await openPage(account);
   const traceUrl = `${dashboardUrl}/app/t/${account.tenantId}/traces/${seeded.traceId}`;
-  await page.goto(traceUrl);
+  await gotoPage(page, traceUrl);
   await rowsIn(page).first().waitFor();
 
   // Header.
@@ -215,7 +215,7 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   await screenshot(page, "trace-keyboard");
 
   // Deep link to a span: selected, scrolled to, detail open.
-  await page.goto(`${traceUrl}?span=${seeded.ids.db}`);
+  await gotoPage(page, `${traceUrl}?span=${seeded.ids.db}`);
   await expect(detail.locator(".tv-detail-name").innerText()).resolves.toBe("SELECT orders");
   await expect(row(page, seeded.ids.db!).getAttribute("aria-selected")).resolves.toBe("true");
 
@@ -260,7 +260,7 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   const body = JSON.parse(readFileSync(file, "utf8")) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] };
   expect(body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans))).toHaveLength(8);
 
-  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/trace-file`);
+  await gotoPage(page, `${dashboardUrl}/app/t/${account.tenantId}/trace-file`);
   await screenshot(page, "trace-file-empty");
   await page.getByLabel("Open OTLP JSON file").setInputFiles({ name: "trace.json", mimeType: "application/json", buffer: readFileSync(file) });
   await rowsIn(page).first().waitFor();
@@ -280,7 +280,7 @@ test("the trace view: waterfall, detail, critical path, search, keyboard, tabs, 
   // Compare with a variant of the trace: matched by structure, what was added, removed, slower.
   const other = await seedTrace(account, true);
   await waitForSpans(account, 18);
-  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/compare?a=${seeded.traceId}&b=${other.traceId}`);
+  await gotoPage(page, `${dashboardUrl}/app/t/${account.tenantId}/compare?a=${seeded.traceId}&b=${other.traceId}`);
   await page.locator('[data-stat="matched"]').waitFor();
   await expect(page.locator('[data-stat="matched"]').innerText()).resolves.toBe("7");
   await expect(page.locator('[data-stat="added"]').innerText()).resolves.toBe("1");
@@ -333,7 +333,7 @@ test("the on-call tools: filters, next error, name column, one colour per servic
   expect(await postForm(account, settings, { retentionDays: "14", ingestMegabytesPerSecond: "15", logsUrlTemplate: "https://logs.example.com/search?trace={traceId}&span={spanId}&svc={service}&from={startMs}&to={endMs}" })).toBe(303);
   page = await openPageIn(account, "Asia/Kolkata");
   // The search's compare action stays in view when rows far down the list are ticked.
-  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/search`);
+  await gotoPage(page, `${dashboardUrl}/app/t/${account.tenantId}/search`);
   const boxes = page.getByRole("checkbox", { name: /to compare$/ });
   await boxes.nth(5).waitFor({ timeout: 30_000 });
   const n = await boxes.count();
@@ -348,7 +348,7 @@ test("the on-call tools: filters, next error, name column, one colour per servic
   expect(inView).toBe(true);
   await screenshot(page, "trace-compare-sticky");
   const traceUrl = `${dashboardUrl}/app/t/${account.tenantId}/traces/${seeded.traceId}`;
-  await page.goto(traceUrl);
+  await gotoPage(page, traceUrl);
   await rowsIn(page).first().waitFor();
 
   // Times: local (India, UTC+5:30) with the zone written, and the UTC toggle shifts every time shown.
@@ -434,8 +434,8 @@ test("the on-call tools: filters, next error, name column, one colour per servic
   await expect(detail.getByRole("button", { name: "Copy link to this span" }).innerText()).resolves.toBe("Copied");
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   expect(copied).toBe(`${traceUrl}?span=${seeded.ids.charge}`);
-  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/traces/${other.traceId}`);
-  await page.goto(copied);
+  await gotoPage(page, `${dashboardUrl}/app/t/${account.tenantId}/traces/${other.traceId}`);
+  await gotoPage(page, copied);
   await expect(detail.locator(".tv-detail-name").innerText()).resolves.toBe("charge card");
   // The dragged width was kept.
   expect(Math.abs((await nameHead.boundingBox())!.width - after)).toBeLessThan(2);
@@ -447,11 +447,11 @@ test("the on-call tools: filters, next error, name column, one colour per servic
   expect(apiColour).not.toBe(frontendColour);
   await page.getByRole("tab", { name: "Flame graph" }).click();
   await expect(page.locator(`.tv-flame-span[data-span-id="${seeded.ids.server}"]`).evaluate((e) => getComputedStyle(e).backgroundColor)).resolves.toBe(apiColour);
-  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/traces/${other.traceId}`);
+  await gotoPage(page, `${dashboardUrl}/app/t/${account.tenantId}/traces/${other.traceId}`);
   await rowsIn(page).first().waitFor();
   await expect(swatch(other.ids.server!)).resolves.toBe(apiColour);
   await expect(swatch(other.ids.root!)).resolves.toBe(frontendColour);
-  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/search?service=api`);
+  await gotoPage(page, `${dashboardUrl}/app/t/${account.tenantId}/search?service=api`);
   const chip = page.locator("table.traces td.services .chip", { hasText: "api" }).first();
   await chip.waitFor({ timeout: 30_000 });
   await expect(chip.evaluate((e) => getComputedStyle(e).getPropertyValue("--chip-color").trim()).then(rgb)).resolves.toBe(apiColour);
@@ -460,13 +460,13 @@ test("the on-call tools: filters, next error, name column, one colour per servic
   await expect.poll(() => page.locator(".tv-query-note").innerText(), { timeout: 30_000 }).toContain("matched 5 spans");
   await expect(page.locator(".tv-row.qmatch").count()).resolves.toBe(5);
   await expect(row(page, seeded.ids.root!).getAttribute("class")).resolves.not.toContain("qmatch");
-  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/service-map?range=15m`);
+  await gotoPage(page, `${dashboardUrl}/app/t/${account.tenantId}/service-map?range=15m`);
   const mapNode = page.locator('g.sm-node[data-node="api"] .sm-node-colour');
   await mapNode.waitFor({ timeout: 30_000 });
   await expect(mapNode.getAttribute("fill").then((f) => rgb(f!))).resolves.toBe(apiColour);
 
   // Opened with the search's TraceQL: the spans it matched are marked, and can be the filter.
-  await page.goto(`${traceUrl}?q=${encodeURIComponent("{ kind = client }")}`);
+  await gotoPage(page, `${traceUrl}?q=${encodeURIComponent("{ kind = client }")}`);
   await expect.poll(() => page.locator(".tv-query-note").innerText(), { timeout: 30_000 }).toContain("matched 3 spans");
   await expect(page.locator(".tv-row.qmatch").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.spanId).sort())).resolves.toEqual([seeded.ids.call, seeded.ids.db, seeded.ids.charge].sort());
   await page.getByLabel("Show spans").selectOption("query");
@@ -474,7 +474,7 @@ test("the on-call tools: filters, next error, name column, one colour per servic
   await screenshot(page, "trace-query-matches");
 
   // Compare: error status differences and the two waterfalls side by side on one scale.
-  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/compare?a=${seeded.traceId}&b=${other.traceId}`);
+  await gotoPage(page, `${dashboardUrl}/app/t/${account.tenantId}/compare?a=${seeded.traceId}&b=${other.traceId}`);
   await page.locator('[data-stat="status-changed"]').waitFor();
   await expect(page.locator('[data-stat="errors"]').innerText()).resolves.toBe("1 → 1");
   await expect(page.locator('[data-stat="status-changed"]').innerText()).resolves.toBe("2");
@@ -523,7 +523,7 @@ test("a 10,000-span trace: virtualised rows, every span reachable by scrolling",
   });
   await waitForSpans(account, 10_000, 180_000);
   page = await openPage(account);
-  await page.goto(`${dashboardUrl}/app/t/${account.tenantId}/traces/${traceId}`);
+  await gotoPage(page, `${dashboardUrl}/app/t/${account.tenantId}/traces/${traceId}`);
   await rowsIn(page).first().waitFor({ timeout: 30_000 });
   await expect(page.locator('[data-stat="spans"]').innerText()).resolves.toBe("10000");
   await expect(page.locator('[role="treegrid"]').getAttribute("aria-rowcount")).resolves.toBe("10000");
