@@ -93,6 +93,9 @@ export default defineConfig({
           globalSetup: ["test/e2e/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          // A page waits on a local stack that may be busy (the search page's heatmap scans every
+          // block of the window while the operations load): polls get 20 s, not vitest's 1 s.
+          expect: { poll: { timeout: 20_000 } },
           // Like e2e: the files share the stack (and Chromium is heavy); one file at a time.
           fileParallelism: false,
         },
