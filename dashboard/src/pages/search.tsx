@@ -10,10 +10,11 @@ import { ApiError, projectHref } from "../api.ts";
 import { mount } from "../mount.tsx";
 import { durationHistogram, searchTraces, services as loadServices, type DurationHistogram, tagNames as loadTagNames, tagValues, traceqlPosition, type TagValue, type TraceHit } from "../search/data.ts";
 import { SearchForm, type ServerError } from "../search/form.tsx";
-import { plural, startMs } from "../search/format.ts";
+import { plural } from "../search/format.ts";
 import { defaultQuery, effectiveTraceQL, fromParams, RANGES, searchOrder, toParams, validate, windowOf, type Problem, type SearchQuery, type SearchOrder, type Sort } from "../search/query.ts";
 import { Results, type Row } from "../search/results.tsx";
 import { matchedOf } from "../search/matched-spans.tsx";
+import { summarizeHit } from "../../../shared/trace-view/search-hit.ts";
 import { traceIdFromInput } from "../../../shared/trace-view/trace-id-input.ts";
 import { Heatmap } from "../search/heatmap.tsx";
 import { Scatter } from "../search/scatter.tsx";
@@ -49,18 +50,9 @@ function describeFound(f: Found): string {
 
 /** A found trace as a row; its link carries the query (unless it matches every span) so the trace view marks the spans it matched. */
 function toRow(t: TraceHit, traceql: string): Row {
-  const services = Object.entries(t.serviceStats ?? {})
-    .map(([name, s]) => ({ name, spans: s.spanCount, errors: s.errorCount ?? 0 }))
-    .sort((a, b) => b.spans - a.spans || a.name.localeCompare(b.name));
   return {
     traceID: t.traceID,
-    rootService: t.rootServiceName,
-    rootName: t.rootTraceName,
-    startMs: startMs(t.startTimeUnixNano),
-    durationMs: t.durationMs ?? 0,
-    spans: services.reduce((n, s) => n + s.spans, 0),
-    errors: services.reduce((n, s) => n + s.errors, 0),
-    services,
+    ...summarizeHit(t),
     href: projectHref(`/traces/${encodeURIComponent(t.traceID)}${/^\{\s*\}$/.test(traceql.trim()) ? "" : `?q=${encodeURIComponent(traceql)}`}`),
     matched: matchedOf(t.spanSets),
   };

@@ -32,12 +32,6 @@ export function formatAbsolute(ms: number): string {
   return absolute.format(new Date(ms));
 }
 
-/** A start time in milliseconds from Tempo's nanosecond string. */
-export function startMs(startTimeUnixNano: string): number {
-  // Nanoseconds overflow a double's exact range; milliseconds do not.
-  return Number(BigInt(startTimeUnixNano) / 1_000_000n) + Number(BigInt(startTimeUnixNano) % 1_000_000n) / 1e6;
-}
-
 /** `datetime-local`'s value (local time, to the minute) for epoch seconds, and back. */
 export function toLocalInput(seconds: number): string {
   const d = new Date(seconds * 1000);

@@ -46,6 +46,7 @@ import { fillDays } from "../../../dashboard/pages/usage-chart.tsx";
 import { routeContext, type DashboardApp, type RouteContext } from "../context.ts";
 import { scanSettings, tenantObjectOf } from "../env.ts";
 import { searchFanOut } from "../scan-jobs.ts";
+import { summarizeHit } from "../../../shared/trace-view/search-hit.ts";
 import { ClientPage } from "../../../dashboard/pages/client-page.tsx";
 import type { Frame } from "../../../dashboard/pages/layout.tsx";
 
@@ -197,16 +198,8 @@ async function latestTraces(c: Ctx, lastSpanAt: Date | undefined): Promise<Lates
   try {
     const found = await searchTraces(c.var.db, c.var.store, tenantId, matcherOf(spec), { ...window, limit: LATEST_TRACES, ...scanSettings(c.env), fanOut: searchFanOut(c.env, tenantId, spec, window) });
     return found.traces.map((t) => {
-      const stats = Object.values(t.serviceStats);
-      return {
-        traceId: t.traceID,
-        rootService: t.rootServiceName,
-        rootName: t.rootTraceName,
-        startMs: Number(BigInt(t.startTimeUnixNano) / 1_000_000n),
-        durationMs: t.durationMs ?? 0,
-        spans: stats.reduce((n, s) => n + s.spanCount, 0),
-        errors: stats.reduce((n, s) => n + (s.errorCount ?? 0), 0),
-      };
+      const { rootService, rootName, startMs, durationMs, spans, errors } = summarizeHit(t);
+      return { traceId: t.traceID, rootService, rootName, startMs, durationMs, spans, errors };
     });
   } catch (err) {
     console.error("overview: latest traces unavailable", err);
