@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../test/support/random-otlp.ts";
-import { quantile as scanQuantile } from "../traceql/metrics.ts";
+import { log2Bucket, quantile as scanQuantile } from "../traceql/metrics.ts";
+import { durationMs } from "./span-fields.ts";
 import { HISTOGRAM_RELATIVE_ERROR, LatencyHistogram, bucketIndex } from "./histogram.ts";
 
 /** The exact nearest-rank quantile, the definition the histogram promises to approximate. */
@@ -93,16 +94,17 @@ describe("LatencyHistogram", () => {
   it("keeps the stored form small", () => {
     const one = new LatencyHistogram();
     one.observe(12.5);
-    expect(one.encode().length).toBeLessThanOrEqual(6);
-    expect(new LatencyHistogram().encode()).toEqual(Uint8Array.from([1, 0, 0]));
+    expect(one.encode().length).toBeLessThanOrEqual(9);
+    expect(new LatencyHistogram().encode()).toEqual(Uint8Array.from([2, 0, 0, 0]));
 
     const rng = new Rng(7);
     const busy = new LatencyHistogram();
     for (let i = 0; i < 10_000; i++) busy.observe(logNormal(rng, 30, 0.6));
     // One byte per index step and one or two per count, plus the header and the sum.
     const { buckets } = busy.buckets();
-    expect(busy.encode().length).toBeLessThanOrEqual(3 * buckets.length + 12);
-    expect(busy.encode().length).toBeLessThan(160);
+    const tempo = busy.tempoBuckets()!;
+    expect(busy.encode().length).toBeLessThanOrEqual(3 * (buckets.length + tempo.length) + 14);
+    expect(busy.encode().length).toBeLessThan(200);
   });
 
   it("keeps big counts and sums through the stored form", () => {
@@ -141,8 +143,78 @@ describe("LatencyHistogram", () => {
 
   it("refuses bytes it did not write", () => {
     expect(() => LatencyHistogram.decode(new Uint8Array())).toThrow(/unknown format/);
-    expect(() => LatencyHistogram.decode(Uint8Array.from([2, 0, 0]))).toThrow(/unknown format/);
+    expect(() => LatencyHistogram.decode(Uint8Array.from([3, 0, 0]))).toThrow(/unknown format/);
+    expect(() => LatencyHistogram.decode(Uint8Array.from([2, 0, 0]))).toThrow(/truncated/);
+    expect(() => LatencyHistogram.decode(Uint8Array.from([2, 0, 0, 2, 0, 1]))).toThrow(/truncated/);
     expect(() => LatencyHistogram.decode(Uint8Array.from([1, 0x80]))).toThrow(/truncated/);
     expect(() => LatencyHistogram.decode(Uint8Array.from([1, 0, 0, 4]))).toThrow(/truncated/);
+  });
+
+  describe("Tempo's power-of-two buckets", () => {
+    /** Durations in whole ns as spans have them: powers of two and their neighbours, and random ones. */
+    function durations(rng: Rng): number[] {
+      const out = [0, 1, 2, 3, 4, 5];
+      for (let k = 2; k <= 45; k++) out.push(2 ** k - 1, 2 ** k, 2 ** k + 1);
+      for (let i = 0; i < 5000; i++) out.push(Math.floor(2 ** (rng.next() * 42)));
+      return out;
+    }
+
+    /** What TraceQL's histogram_over_time counts: per Tempo bucket, in ascending order. */
+    function scanCounts(ns: number[]): Array<[number, number]> {
+      const m = new Map<number, number>();
+      for (const v of ns) {
+        const b = log2Bucket(v);
+        if (b !== undefined) m.set(b, (m.get(b) ?? 0) + 1);
+      }
+      return [...m].sort((a, b) => a[0] - b[0]);
+    }
+
+    it("counts every duration in the bucket the scan puts it in, given in ms as the rows give it", () => {
+      const ns = durations(new Rng(11));
+      const h = new LatencyHistogram();
+      // As red.ts observes a span: durationMs of its decimal-nanosecond start and end.
+      for (const v of ns) h.observe(durationMs("1700000000123456789", String(1700000000123456789n + BigInt(v))));
+      expect(h.tempoBuckets()).toEqual(scanCounts(ns));
+      // 0 and 1 ns are in the histogram, not in Tempo's buckets.
+      expect(h.count).toBe(ns.length);
+      expect(h.tempoBuckets()!.reduce((n, [, c]) => n + c, 0)).toBe(ns.filter((v) => v >= 2).length);
+    });
+
+    it("keeps them through merges in any order and the stored form", () => {
+      const rng = new Rng(5);
+      const ns = durations(rng);
+      const parts = Array.from({ length: 4 }, () => new LatencyHistogram());
+      for (const v of ns) rng.pick(parts).observe(v / 1e6, 1);
+      const merged = new LatencyHistogram();
+      for (const p of [...parts].reverse()) merged.merge(LatencyHistogram.decode(p.encode()));
+      expect(merged.tempoBuckets()).toEqual(scanCounts(ns));
+      expect(LatencyHistogram.decode(merged.encode()).tempoBuckets()).toEqual(scanCounts(ns));
+      // n observations at once count n times.
+      const many = new LatencyHistogram();
+      many.observe(3e-6, 4);
+      expect(many.tempoBuckets()).toEqual([[4, 4]]);
+    });
+
+    it("are unknown once a histogram stored without them is merged in, and known for an empty one", () => {
+      const h = new LatencyHistogram();
+      h.observe(2);
+      // Format 1: zero count 0, sum 2000 µs, bucket 8 (2 ms) once.
+      const stored = Uint8Array.from([1, 0, 0xd0, 0x0f, 16, 1]);
+      const old = LatencyHistogram.decode(stored);
+      expect(old.count).toBe(1);
+      expect(old.tempoBuckets()).toBeUndefined();
+      expect(old.quantile(0.5)).toBe(h.quantile(0.5));
+      expect(LatencyHistogram.decode(old.encode())).toEqual(old);
+      expect(old.encode()[0]).toBe(1);
+      expect(new LatencyHistogram().merge(h).merge(old).tempoBuckets()).toBeUndefined();
+      expect(new LatencyHistogram().merge(old).merge(h).tempoBuckets()).toBeUndefined();
+      // An empty old one changes nothing; merging into an empty one takes the other's knowledge.
+      expect(LatencyHistogram.decode(Uint8Array.from([1, 0, 0])).tempoBuckets()).toEqual([]);
+      expect(LatencyHistogram.decode(Uint8Array.from([1, 0, 0])).encode()).toEqual(Uint8Array.from([1, 0, 0]));
+      const emptyOld = LatencyHistogram.decode(Uint8Array.from([1, 0, 0]));
+      emptyOld.observe(2);
+      expect(emptyOld.tempoBuckets()).toEqual([[2 ** 21, 1]]);
+      expect(new LatencyHistogram().merge(LatencyHistogram.decode(Uint8Array.from([1, 0, 0]))).merge(h).tempoBuckets()).toEqual([[2 ** 21, 1]]);
+    });
   });
 });

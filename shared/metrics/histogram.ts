@@ -18,15 +18,31 @@
  * estimates of those two ranks, each within the bound of its value, and a weighted mean of two
  * estimates is within the bound of the same mean of the values (all of them are ≥ 0).
  *
- * Serialisation (`encode`), version 1, all integers as unsigned LEB128 varints:
- *   byte 0      format version (1)
+ * Tempo's buckets: beside its own buckets the histogram counts every value of at least 2 ns in
+ * the power-of-two bucket TraceQL's `histogram_over_time` puts it in (Tempo's `Log2Bucketize`: the
+ * smallest `2^k` ns at or above it; 0 and 1 ns are left out, as Tempo leaves them out). Those
+ * counts cannot be read off the millisecond buckets (2^k ns is no bound of theirs), and with them
+ * the per-minute rows answer `histogram_over_time(duration)` exactly instead of a scan of every
+ * span. A value given in ms is rounded to whole nanoseconds first: a span's duration is whole
+ * nanoseconds, and `round(ns / 1e6 * 1e6)` is `ns` for any duration under 2^50 ns (13 days).
+ * Counts are known only while every observation came with them (`tempoBuckets()` is undefined
+ * once a histogram stored before them, format 1, is merged in).
+ *
+ * Serialisation (`encode`), all integers as unsigned LEB128 varints. Format 2:
+ *   byte 0      format version (2)
  *   varint      zero-bucket count
  *   varint      sum, rounded to whole microseconds (exact up to 2^53 µs, 285 years of latency)
+ *   varint      number of non-empty buckets
  *   then per non-empty bucket, by ascending index:
  *   varint      first bucket: zigzag(index); later ones: index - previous index - 1
  *   varint      count
+ *   then per non-empty Tempo bucket 2^k ns, by ascending k (k ≥ 1), to the end:
+ *   varint      first: k; later ones: k - previous k - 1
+ *   varint      count
+ * Format 1 (written before the Tempo counts, and still when they are unknown) is format 2 without
+ * the bucket count and the Tempo section: the buckets run to the end.
  * The count is not stored: it is the zero count plus the bucket counts. One observation takes
- * about 6 bytes; a minute of a busy endpoint (a few dozen buckets) about 100.
+ * about 8 bytes; a minute of a busy endpoint (a few dozen buckets) about 130.
  */
 
 /** Buckets per doubling (Prometheus native histogram schema 3). */
@@ -36,7 +52,9 @@ const BASE = 2 ** (1 / BUCKETS_PER_DOUBLING);
 /** Largest relative error of `quantile` against the exact nearest-rank quantile (≈ 0.0433). */
 export const HISTOGRAM_RELATIVE_ERROR = (BASE - 1) / (BASE + 1);
 
-const FORMAT_VERSION = 1;
+/** Stored before the Tempo counts; still written when they are unknown. */
+const FORMAT_WITHOUT_TEMPO = 1;
+const FORMAT_VERSION = 2;
 
 export class LatencyHistogram {
   /** Bucket index to count; only non-empty buckets are present. */
@@ -44,6 +62,8 @@ export class LatencyHistogram {
   #zero = 0;
   #count = 0;
   #sum = 0;
+  /** Tempo bucket exponent k (values in (2^(k-1), 2^k] ns) to count; undefined: not known. */
+  #tempo: Map<number, number> | undefined = new Map();
 
   /** Number of observations. */
   get count(): number {
@@ -61,6 +81,8 @@ export class LatencyHistogram {
    */
   observe(ms: number, n = 1): void {
     if (!Number.isFinite(ms) || !(n > 0)) return;
+    // Nothing held yet: the Tempo counts are known from here on (an empty format-1 histogram).
+    if (this.#count === 0) this.#tempo ??= new Map();
     this.#count += n;
     if (ms <= 0) {
       this.#zero += n;
@@ -69,10 +91,18 @@ export class LatencyHistogram {
     this.#sum += ms * n;
     const i = bucketIndex(ms);
     this.#buckets.set(i, (this.#buckets.get(i) ?? 0) + n);
+    const k = tempoBucketExponent(Math.round(ms * 1e6));
+    if (this.#tempo && k !== undefined) this.#tempo.set(k, (this.#tempo.get(k) ?? 0) + n);
   }
 
   /** Adds `other`'s observations to this histogram; returns this. */
   merge(other: LatencyHistogram): this {
+    // Tempo counts stay known while both sides know them for all they hold.
+    if (other.#count > 0) {
+      if (this.#count === 0) this.#tempo = other.#tempo && new Map();
+      if (this.#tempo && other.#tempo) for (const [k, c] of other.#tempo) this.#tempo.set(k, (this.#tempo.get(k) ?? 0) + c);
+      else this.#tempo = undefined;
+    }
     this.#count += other.#count;
     this.#zero += other.#zero;
     this.#sum += other.#sum;
@@ -130,37 +160,70 @@ export class LatencyHistogram {
     return { zero: this.#zero, buckets: this.#sortedIndexes().map((i) => [i, this.#buckets.get(i)!]) };
   }
 
+  /**
+   * The counts per Tempo histogram bucket, as `[2^k ns, count]` by ascending bound, of every value
+   * of at least 2 ns; undefined when not known (a histogram stored before them was merged in).
+   */
+  tempoBuckets(): Array<[number, number]> | undefined {
+    if (this.#count === 0) return [];
+    if (!this.#tempo) return undefined;
+    return [...this.#tempo.keys()].sort((a, b) => a - b).map((k) => [2 ** k, this.#tempo!.get(k)!]);
+  }
+
   encode(): Uint8Array {
-    const out: number[] = [FORMAT_VERSION];
+    const out: number[] = [this.#tempo ? FORMAT_VERSION : FORMAT_WITHOUT_TEMPO];
     writeVarint(out, this.#zero);
     writeVarint(out, Math.round(this.#sum * 1000));
+    const indexes = this.#sortedIndexes();
+    if (this.#tempo) writeVarint(out, indexes.length);
     let prev: number | undefined;
-    for (const i of this.#sortedIndexes()) {
+    for (const i of indexes) {
       writeVarint(out, prev === undefined ? zigzag(i) : i - prev - 1);
       writeVarint(out, this.#buckets.get(i)!);
       prev = i;
+    }
+    if (this.#tempo) {
+      let prevK = 0;
+      for (const k of [...this.#tempo.keys()].sort((a, b) => a - b)) {
+        writeVarint(out, k - prevK - 1);
+        writeVarint(out, this.#tempo.get(k)!);
+        prevK = k;
+      }
     }
     return Uint8Array.from(out);
   }
 
   /** Reads what `encode` wrote; throws on anything else rather than guess. */
   static decode(bytes: Uint8Array): LatencyHistogram {
-    if (bytes.length === 0 || bytes[0] !== FORMAT_VERSION) {
-      throw new Error(`latency histogram: unknown format ${bytes.length === 0 ? "(empty)" : bytes[0]}`);
+    const format = bytes[0];
+    if (format !== FORMAT_VERSION && format !== FORMAT_WITHOUT_TEMPO) {
+      throw new Error(`latency histogram: unknown format ${bytes.length === 0 ? "(empty)" : format}`);
     }
     const h = new LatencyHistogram();
     const pos = { at: 1 };
     h.#zero = readVarint(bytes, pos);
     h.#sum = readVarint(bytes, pos) / 1000;
     h.#count = h.#zero;
+    let left = format === FORMAT_VERSION ? readVarint(bytes, pos) : Number.POSITIVE_INFINITY;
     let prev: number | undefined;
-    while (pos.at < bytes.length) {
+    for (; left > 0 && pos.at < bytes.length; left--) {
       const v = readVarint(bytes, pos);
       const i = prev === undefined ? unzigzag(v) : prev + v + 1;
       const c = readVarint(bytes, pos);
       h.#buckets.set(i, c);
       h.#count += c;
       prev = i;
+    }
+    if (format === FORMAT_WITHOUT_TEMPO) {
+      // A histogram stored without Tempo's counts: unknown (an empty one is written back as it came).
+      h.#tempo = undefined;
+      return h;
+    }
+    if (left > 0) throw new Error("latency histogram: truncated");
+    let k = 0;
+    while (pos.at < bytes.length) {
+      k += readVarint(bytes, pos) + 1;
+      h.#tempo!.set(k, readVarint(bytes, pos));
     }
     return h;
   }
@@ -175,6 +238,11 @@ export function bucketIndex(ms: number): number {
   // A float error at an exact bound can move a value one bucket up; the estimate of that bucket is
   // still within the documented error of it, so no correction table is needed.
   return Math.ceil(Math.log2(ms) * BUCKETS_PER_DOUBLING);
+}
+
+/** Tempo's bucket of a duration in whole ns: k for (2^(k-1), 2^k]; undefined below 2 ns (Tempo drops those). */
+function tempoBucketExponent(ns: number): number | undefined {
+  return ns >= 2 ? Math.ceil(Math.log2(ns)) : undefined;
 }
 
 /** The value reported for bucket i: the harmonic midpoint of its bounds. */

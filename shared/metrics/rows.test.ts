@@ -124,12 +124,12 @@ describe("minute rollups", () => {
     const durations = h.encode();
     const edge: EdgeRow = { tenantId: "tn_a", minute: T0, source: "web", target: "cart", connectionType: "", requests: 2, failed: 1, clientDurations: durations, serverDurations: new LatencyHistogram().encode() };
     expect(JSON.stringify(edgeRollup.encode(edge))).toBe(
-      '{"tenant":"tn_a","minute":1764090000,"source":"web","target":"cart","connectionType":"","requests":2,"failed":1,"clientDurations":"AQDU0gU8ARQB","serverDurations":"AQAA"}',
+      '{"tenant":"tn_a","minute":1764090000,"source":"web","target":"cart","connectionType":"","requests":2,"failed":1,"clientDurations":"AgDU0gUCPAEUARcBAgE=","serverDurations":"AgAAAA=="}',
     );
     const op = { tenantId: "tn_a", minute: T0, service: "cart", operation: "GET /", kind: 2, count: 2, errors: 0, durations };
-    expect(JSON.stringify(operationRollup.encode(op))).toBe('{"tenant":"tn_a","minute":1764090000,"service":"cart","operation":"GET /","kind":2,"count":2,"errors":0,"durations":"AQDU0gU8ARQB"}');
+    expect(JSON.stringify(operationRollup.encode(op))).toBe('{"tenant":"tn_a","minute":1764090000,"service":"cart","operation":"GET /","kind":2,"count":2,"errors":0,"durations":"AgDU0gUCPAEUARcBAgE="}');
     const service = { tenantId: "tn_a", minute: T0, service: "cart", serviceNameType: ServiceNameType.STRING, count: 2, errors: 0, durations };
-    expect(JSON.stringify(serviceRollup.encode(service))).toBe('{"tenant":"tn_a","minute":1764090000,"service":"cart","serviceNameType":0,"count":2,"errors":0,"durations":"AQDU0gU8ARQB"}');
+    expect(JSON.stringify(serviceRollup.encode(service))).toBe('{"tenant":"tn_a","minute":1764090000,"service":"cart","serviceNameType":0,"count":2,"errors":0,"durations":"AgDU0gUCPAEUARcBAgE="}');
   });
 
   it("describe every field of the row, and a field in one role only", () => {

@@ -15,6 +15,7 @@ import { ingestBatchKey } from "../storage/keys.ts";
 import { tenantDelta, type DeltaEntry } from "../assembly/plan.ts";
 import { Rng } from "../../test/support/random-otlp.ts";
 import { withTenantIds } from "../metrics/row-kinds.ts";
+import { LatencyHistogram } from "../metrics/histogram.ts";
 import { IDLE_AFTER_MS, OpenMetrics, decodeDelta, encodeDelta, minuteClosed, type ClosedRows, type OpenMetricsJson, type TenantDelta } from "./open-metrics.ts";
 
 const TENANT = "tn_shop";
@@ -482,7 +483,30 @@ describe("OpenMetrics: what the version before `tenantId` stored and sent", () =
   const OLD_SNAPSHOT =
     '{"format":"edgetrace.open-metrics.v1","tenant":"tn_shop","edges":{"format":"edgetrace.edges.v1","tenant":"tn_shop","clockMs":1764090015000,"pending":[{"key":"0af7651916cd43dd8448eb211c80319c-aaaaaaaaaaaaaaaa","side":"client","service":"frontend","messaging":false,"durationMs":20,"failed":false,"startSec":1764090010,"peer":"cart","expiresAtMs":1764090075000,"heldSinceMs":1800000000000}]},"edgeRows":[{"tenant":"tn_shop","minute":1764090000,"source":"user","target":"frontend","connectionType":"virtual_node","requests":1,"failed":0,"clientDurations":"AQAA","serverDurations":"AQCgnAFGAQ=="}],"operationRows":[{"tenant":"tn_shop","minute":1764090000,"service":"frontend","operation":"GET /","kind":2,"count":1,"errors":0,"durations":"AQCgnAFGAQ=="},{"tenant":"tn_shop","minute":1764090000,"service":"frontend","operation":"GET /cart","kind":3,"count":1,"errors":0,"durations":"AQCgnAFGAQ=="}],"serviceRows":[{"tenant":"tn_shop","minute":1764090000,"service":"frontend","serviceNameType":0,"count":2,"errors":0,"durations":"AQDAuAJGAg=="}],"serviceRowsFrom":0,"usage":[{"day":"2025-11-25","spansAccepted":2,"spansRejected":0}],"lastApplyWallMs":1800000000000,"expiredAt":{"clockMs":1764090015000,"wallMs":1800000000000},"writtenMinutes":[],"trackedFromMinute":1800000060}';
   const stored = () =>
-    deltaOf("b1", RECV, testResourceSpans("frontend", [span("dddddddddddddddd", SpanKind.SERVER, "", { name: "GET /" }), span("aaaaaaaaaaaaaaaa", SpanKind.CLIENT, "dddddddddddddddd", { name: "GET /cart", attributes: { "peer.service": "cart" } })]));
+    histogramsOfThatVersion(deltaOf("b1", RECV, testResourceSpans("frontend", [span("dddddddddddddddd", SpanKind.SERVER, "", { name: "GET /" }), span("aaaaaaaaaaaaaaaa", SpanKind.CLIENT, "dddddddddddddddd", { name: "GET /cart", attributes: { "peer.service": "cart" } })])));
+
+  /** That version wrote histograms in format 1 (no Tempo buckets; shared/metrics/histogram.ts): the same delta with them so. */
+  function histogramsOfThatVersion(d: TenantDelta): TenantDelta {
+    const format1 = (bytes: Uint8Array): Uint8Array => {
+      const h = LatencyHistogram.decode(bytes);
+      const { zero, buckets } = h.buckets();
+      const out = [1, ...varint(zero), ...varint(Math.round(h.sum * 1000))];
+      buckets.forEach(([i, c], n) => out.push(...varint(n === 0 ? (i >= 0 ? 2 * i : -2 * i - 1) : i - buckets[n - 1]![0] - 1), ...varint(c)));
+      return Uint8Array.from(out);
+    };
+    return {
+      ...d,
+      edgeRows: d.edgeRows.map((r) => ({ ...r, clientDurations: format1(r.clientDurations), serverDurations: format1(r.serverDurations) })),
+      operationRows: d.operationRows.map((r) => ({ ...r, durations: format1(r.durations) })),
+      serviceRows: d.serviceRows!.map((r) => ({ ...r, durations: format1(r.durations) })),
+    };
+  }
+  function varint(n: number): number[] {
+    const out: number[] = [];
+    for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+    out.push(n);
+    return out;
+  }
 
   it("decodes a logged delta to the same delta, the tenant id as `tenantId`, and logs it again byte for byte", () => {
     const delta = decodeDelta(OLD_DELTA);

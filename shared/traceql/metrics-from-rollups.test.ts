@@ -4,7 +4,8 @@ import { RedAccumulator, type ServiceRow } from "../metrics/red.ts";
 import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 import { compileQuery } from "./eval.ts";
 import { metricsFromRollups, metricsFromServiceRollups, ROLLUP_QUANTILE_RELATIVE_ERROR, rollupSource, rollupUnsupportedReason, type ServiceRollupRow } from "./metrics-from-rollups.ts";
-import { MetricsAccumulator, parseMetricsQuery, spanLabels, type Bucketing, type Series } from "./metrics.ts";
+import { LatencyHistogram } from "../metrics/histogram.ts";
+import { MetricsAccumulator, metricsSpan, parseMetricsQuery, type Bucketing, type Series } from "./metrics.ts";
 
 // A workload of spans of every kind and status, the rows the assembler's accumulator makes of it,
 // and the answer the block scan would give (its loop in shared/search/metrics-blocks.ts, over
@@ -32,6 +33,8 @@ interface Spec {
   startMs: number;
   /** Whole ms (default: 5 ms less 123456 ns). */
   durMs?: number;
+  /** Nanoseconds, instead of durMs. */
+  durNs?: number;
 }
 
 function hex(n: number, digits: number): string {
@@ -44,7 +47,8 @@ function toTraces(specs: Spec[]): { traceId: string; resourceSpans: ResourceSpan
     const traceId = hex(i + 1, 32);
     const span: Span = {
       traceId, spanId: hex(i + 1, 16), traceState: "", parentSpanId: "", flags: 1, name: s.name, kind: s.kind,
-      startTimeUnixNano: `${s.startMs}123456`, endTimeUnixNano: `${s.startMs + (s.durMs ?? 5)}${s.durMs === undefined ? "000000" : "123456"}`,
+      startTimeUnixNano: `${s.startMs}123456`,
+      endTimeUnixNano: s.durNs !== undefined ? String(BigInt(`${s.startMs}123456`) + BigInt(s.durNs)) : `${s.startMs + (s.durMs ?? 5)}${s.durMs === undefined ? "000000" : "123456"}`,
       attributes: [{ key: "http.route", value: { stringValue: "/x" } }], droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
       status: { code: s.status, message: "" },
     };
@@ -138,8 +142,9 @@ function scan(q: string, b: Bucketing, specs: Spec[]): Series[] {
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
           if (!ids.has(span.spanId)) continue;
-          const start = BigInt(span.startTimeUnixNano);
-          acc.add({ startMs: Number(start / 1_000_000n), durationNanos: Number(BigInt(span.endTimeUnixNano) - start), labels: spanLabels(mq.by, span, rs.resource) });
+          // As the scan (shared/search/metrics-blocks.ts): the span as the function reads it, or none.
+          const point = metricsSpan(mq, span, rs.resource);
+          if (point) acc.add(point);
         }
       }
     }
@@ -426,17 +431,17 @@ describe("rollupUnsupportedReason: what scans", () => {
     ["{ status = error } >> { } | rate() by(resource.service.name)", /other spans/],
     ["{ kind = server } | count() > 2 | rate()", /other spans/],
     ["{ kind = server } | by(name) | rate()", /other spans/],
-    // Functions the rows cannot answer exactly: every span's value, Tempo's power-of-two buckets.
+    // Functions the rows cannot answer exactly: every span's value.
     ["{ } | min_over_time(duration)", /min_over_time\(\): not answered/],
     ["{ } | max_over_time(duration) by(resource.service.name)", /max_over_time/],
     ["{ kind = server } | sum_over_time(duration)", /sum_over_time/],
     ["{ status = error } | avg_over_time(duration)", /avg_over_time/],
-    ["{ } | histogram_over_time(duration) by(resource.service.name)", /histogram_over_time/],
-    ["{ kind = server } | histogram_over_time(duration) | topk(1)", /histogram_over_time/],
     ["{ } | compare({ status = error })", /compare/],
     // The rows' histograms are of durations, not of attributes.
     ["{ } | quantile_over_time(span.size, 0.5)", /durations only/],
     ["{ kind = server } | quantile_over_time(resource.x, 0.9) by(name)", /durations only/],
+    ["{ } | histogram_over_time(span.size)", /histogram_over_time\(span\.size\): the rows hold durations only/],
+    ["{ kind = server } | histogram_over_time(span.size) by(name)", /durations only/],
   ];
   for (const [q, reason] of table) {
     it(`scans ${q}`, () => {
@@ -455,5 +460,69 @@ describe("rollupUnsupportedReason: what scans", () => {
     const scanTotal = scan("{ } | count_over_time()", b, specs)[0]!.samples.reduce((n, s) => n + s.value, 0);
     expect(scanTotal).toBeGreaterThan(rowTotal);
     expect(serviceRowsOf(specs).reduce((n, r) => n + r.count, 0)).toBe(scanTotal);
+  });
+});
+
+// ---- histogram_over_time(duration): Tempo's buckets, exactly ------------------------------------
+
+describe("histogram_over_time(duration) from the rows: the scan's series exactly", () => {
+  /** Durations at and next to Tempo's bounds (powers of two ns), 0 and 1 ns (left out), and spread ones. */
+  function edgeDurations(seed: number, specs: Spec[]): Spec[] {
+    const r = rng(seed);
+    return specs.map((s, i) => {
+      const k = 1 + Math.floor(r() * 36);
+      const choices = [0, 1, 2, 2 ** k - 1, 2 ** k, 2 ** k + 1, Math.floor(2 ** (r() * 35))];
+      return i % 3 === 0 ? s : { ...s, durMs: undefined, durNs: choices[Math.floor(r() * choices.length)] };
+    });
+  }
+  const serviceSpecs = edgeDurations(4, wideWorkload(31, 4000, 20));
+  const operationSpecs = edgeDurations(5, wideWorkload(32, 4000, 20, RESOURCES.slice(0, 5)));
+
+  const SERVICE_HISTOGRAMS = [
+    "{ } | histogram_over_time(duration)",
+    "{ } | histogram_over_time(duration) by(resource.service.name)",
+    '{ resource.service.name = "web" } | histogram_over_time(duration)',
+    '{ resource.service.name != "cart" } | histogram_over_time(duration) by(resource.service.name)',
+  ];
+  for (const q of SERVICE_HISTOGRAMS) {
+    it(`answers ${q} from the service rows`, () => {
+      expect(rollupSource(parseMetricsQuery(q))).toBe("services");
+      for (const b of ALIGNED) {
+        const want = scan(q, b, serviceSpecs);
+        expect(fromServiceRows(q, b, serviceSpecs), JSON.stringify(b)).toEqual(want);
+      }
+      // The bounds next to the powers of two are there.
+      const want = scan(q, ALIGNED[0]!, serviceSpecs);
+      expect(want.length).toBeGreaterThan(20);
+      // Rows summed per step by D1 carry no histogram.
+      expect(metricsFromServiceRollups(parseMetricsQuery(q), ALIGNED[0]!, summedPerStep(serviceRowsOf(serviceSpecs), ALIGNED[0]!), { from: 0 })).toBeUndefined();
+    });
+  }
+
+  const OPERATION_HISTOGRAMS = [
+    "{ kind = server } | histogram_over_time(duration)",
+    "{ kind = server || kind = client } | histogram_over_time(duration) by(name, kind)",
+    '{ kind = consumer && resource.service.name = "web" } | histogram_over_time(duration) by(resource.service.name)',
+  ];
+  for (const q of OPERATION_HISTOGRAMS) {
+    it(`answers ${q} from the operation rows`, () => {
+      expect(rollupSource(parseMetricsQuery(q))).toBe("operations");
+      for (const b of ALIGNED.slice(0, 3)) expect(fromRows(q, b, operationSpecs), JSON.stringify(b)).toEqual(scan(q, b, operationSpecs));
+    });
+  }
+
+  it("falls back when a row's spans match by status, or a row's histogram has no Tempo buckets (stored before them)", () => {
+    const b = ALIGNED[0]!;
+    expect(fromServiceRows("{ status = error } | histogram_over_time(duration)", b, serviceSpecs)).toBeUndefined();
+    expect(fromRows("{ kind = server && status != error } | histogram_over_time(duration)", b, operationSpecs)).toBeUndefined();
+    const rows = serviceRowsOf(serviceSpecs);
+    const q = parseMetricsQuery("{ } | histogram_over_time(duration)");
+    expect(metricsFromServiceRollups(q, b, rows, { from: 0 })).toEqual(scan("{ } | histogram_over_time(duration)", b, serviceSpecs));
+    // Format 1 (shared/metrics/histogram.ts): 3 spans of 2 ms, no Tempo counts.
+    const old = { ...rows[0]!, count: 3, errors: 0, durations: Uint8Array.from([1, 0, 0xf0, 0x2e, 16, 3]) };
+    expect(LatencyHistogram.decode(old.durations).count).toBe(3);
+    expect(metricsFromServiceRollups(q, b, [...rows, old], { from: 0 })).toBeUndefined();
+    // Counts alone do not need them.
+    expect(metricsFromServiceRollups(parseMetricsQuery("{ } | count_over_time()"), b, [...rows, old], { from: 0 })).toBeDefined();
   });
 });

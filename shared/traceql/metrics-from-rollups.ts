@@ -34,14 +34,16 @@
  * - it does not split OK from UNSET (rows only know ERROR or not);
  * - no exemplars: a row names no span (the route takes them from a bounded scan of the newest blocks);
  * - a `with(sample=…)` hint changes nothing: the rows count every span, exactly;
- * - only `rate()`, `count_over_time()` and `quantile_over_time(duration, …)`: the other functions
- *   (`min/max/sum/avg_over_time`, `histogram_over_time` with Tempo's power-of-two buckets,
- *   `compare()` over every attribute) need each span and always scan; stages after the function (`topk`, thresholds) are applied
- *   by the caller to these series as to the scan's;
+ * - only `rate()`, `count_over_time()`, `quantile_over_time(duration, …)` and
+ *   `histogram_over_time(duration)`: the other functions (`min/max/sum/avg_over_time`, `compare()`
+ *   over every attribute) need each span and always scan; stages after the function (`topk`,
+ *   thresholds) are applied by the caller to these series as to the scan's;
  * - `rate()` and `count_over_time()` are exact; `quantile_over_time(duration, …)` merges the rows'
  *   histograms per step and reads the quantile the scan computes (linear between the two nearest
  *   ranks) from them, within HISTOGRAM_RELATIVE_ERROR (4.33%) of the scan's value
- *   (shared/metrics/histogram.ts `interpolatedQuantile`), and only where every span of a row
+ *   (shared/metrics/histogram.ts `interpolatedQuantile`); `histogram_over_time(duration)` is exact:
+ *   the histograms also count spans per Tempo power-of-two bucket (`tempoBuckets`), and a row
+ *   stored before they did makes the answer undefined. Both only where every span of a row
  *   matches or none does (a histogram cannot be split by status);
  * - no minute with matching spans straddles a step boundary or an end of the window: a minute
  *   lies in one bucket or wholly outside, so steps that are multiples of 60 s over whole minutes
@@ -108,14 +110,19 @@ export function rollupUnsupportedReason(mq: MetricsQuery): string | undefined {
   return check(mq).reason;
 }
 
-/** The functions the rows answer: counts exactly, duration quantiles from histograms. */
-const ROLLUP_FNS = new Set<MetricsQuery["fn"]>(["rate", "count_over_time", "quantile_over_time"]);
+/** The functions the rows answer: counts exactly, duration quantiles and Tempo's duration buckets from histograms. */
+const ROLLUP_FNS = new Set<MetricsQuery["fn"]>(["rate", "count_over_time", "quantile_over_time", "histogram_over_time"]);
+
+/** Whether `mq` reads the rows' histograms. */
+export function readsRollupHistograms(mq: Pick<MetricsQuery, "fn">): boolean {
+  return mq.fn === "quantile_over_time" || mq.fn === "histogram_over_time";
+}
 
 function check(mq: MetricsQuery): { source?: RollupSource; reason?: string } {
-  // min/max/sum/avg need each value, histogram_over_time Tempo's power-of-two buckets, compare() every attribute: not in the rows.
+  // min/max/sum/avg need each value, compare() every attribute: not in the rows.
   if (!ROLLUP_FNS.has(mq.fn)) return { reason: `${mq.fn}(): not answered exactly from the rows` };
   // The rows' histograms are of durations; a sample is counted exactly there, so it does not matter.
-  if (mq.fn === "quantile_over_time" && mq.field && mq.field.kind !== "intrinsic") return { reason: `quantile_over_time(${fieldText(mq.field)}): the rows hold durations only` };
+  if (readsRollupHistograms(mq) && mq.field && !(mq.field.kind === "intrinsic" && mq.field.name === "duration")) return { reason: `${mq.fn}(${fieldText(mq.field)}): the rows hold durations only` };
   for (const f of mq.by) if (!isByField(f)) return { reason: `by(${fieldText(f)}): not a row key` };
   if (!spanLocal(mq.query)) return { reason: "the spanset part depends on other spans of the trace" };
   const fields: Field[] = [];
@@ -161,6 +168,8 @@ export function metricsFromServiceRollups(mq: MetricsQuery, bucketing: Bucketing
 /** Counts (or histograms) of the matching spans per group and bucket; undefined if a row cannot be placed or split. */
 function answer<R extends RowCounts>(mq: MetricsQuery, bucketing: Bucketing, rows: Iterable<R>, keyOf: (row: R) => string, decideRow: (row: R) => Decision): Series[] | undefined {
   const quantiles = mq.fn === "quantile_over_time";
+  const tempoBuckets = mq.fn === "histogram_over_time";
+  const histograms = quantiles || tempoBuckets;
   const n = bucketCount(bucketing);
   const groups = new Map<string, { labels: KeyValue[]; counts: number[]; histograms: (LatencyHistogram | undefined)[] }>();
   // Per row key: how many of the row's spans match (all, the errors, the rest, none) and the labels.
@@ -179,10 +188,24 @@ function answer<R extends RowCounts>(mq: MetricsQuery, bucketing: Bucketing, row
     const matching = (d.errors ? row.errors : 0) + (d.others ? others : 0);
     if (matching === 0) continue;
     // A histogram holds the row's errors and others together: usable only if all of them match.
-    if (quantiles && (matching !== row.count || row.durations === undefined)) return undefined;
+    if (histograms && (matching !== row.count || row.durations === undefined)) return undefined;
     const i = bucketOf(bucketing, fromMs);
     // The minutes reach outside the window or across a step: their spans cannot be placed.
     if (i < 0 || bucketOf(bucketing, toMs) !== i) return undefined;
+    if (tempoBuckets) {
+      // One series per label set and Tempo bucket, `__bucket` (seconds) last, as metricsSpan labels a span.
+      const counts = LatencyHistogram.decode(row.durations!).tempoBuckets();
+      // A row stored before the histograms kept Tempo's buckets.
+      if (!counts) return undefined;
+      for (const [boundNanos, c] of counts) {
+        const labels = [...d.labels, { key: "__bucket", value: { doubleValue: boundNanos / 1e9 } }];
+        const gk = JSON.stringify(labels);
+        let g = groups.get(gk);
+        if (!g) groups.set(gk, (g = { labels, counts: new Array<number>(n).fill(0), histograms: [] }));
+        g.counts[i] = (g.counts[i] ?? 0) + c;
+      }
+      continue;
+    }
     const gk = JSON.stringify(d.labels);
     let g = groups.get(gk);
     if (!g) groups.set(gk, (g = { labels: d.labels, counts: new Array<number>(n).fill(0), histograms: [] }));

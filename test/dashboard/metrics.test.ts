@@ -125,17 +125,28 @@ describe("TraceQL metrics: /api/metrics/query_range", () => {
     values(avg.body.series[0]).forEach((v, i) => expect(v).toBeCloseTo([0.06, 0.4, 0.2][i]!, 9));
   });
 
-  it("answers histogram_over_time with a __bucket label (the power-of-two upper bound in seconds)", async () => {
-    const r = await get(url("{} | histogram_over_time(duration)"), a.secret);
-    expect(r.status).toBe(200);
-    expect(r.source).toBe("blocks");
-    // 20 ms -> 2^25 ns, 100 ms -> 2^27, 200 ms -> 2^28, 300 and 500 ms -> 2^29.
-    const byBucket = Object.fromEntries(r.body.series.map((s: { labels: { key: string; value: { doubleValue: number } }[]; samples: { value: number }[] }) => {
-      expect(s.labels.map((l) => l.key)).toEqual(["__bucket"]);
-      return [s.labels[0]!.value.doubleValue, values(s)];
-    }));
-    const zeros = (i: number, n: number) => Array.from({ length: 10 }, (_, j) => (j === i ? n : 0));
-    expect(byBucket).toEqual({ 0.033554432: zeros(0, 1), 0.134217728: zeros(0, 1), 0.268435456: zeros(2, 1), 0.536870912: zeros(1, 2) });
+  it("answers histogram_over_time with a __bucket label (the power-of-two upper bound in seconds), from the rows as from the blocks", async () => {
+    const rows = await get(url("{} | histogram_over_time(duration)"), a.secret);
+    const scanned = await getScanned(url("{} | histogram_over_time(duration)"), a.secret);
+    expect(rows.status).toBe(200);
+    // The rows' histograms count spans per Tempo bucket too (shared/metrics/histogram.ts).
+    expect(rows.source).toBe("rollups");
+    expect(scanned.source).toBe("blocks");
+    for (const r of [rows, scanned]) {
+      // 20 ms -> 2^25 ns, 100 ms -> 2^27, 200 ms -> 2^28, 300 and 500 ms -> 2^29.
+      const byBucket = Object.fromEntries(r.body.series.map((s: { labels: { key: string; value: { doubleValue: number } }[]; samples: { value: number }[] }) => {
+        expect(s.labels.map((l) => l.key)).toEqual(["__bucket"]);
+        return [s.labels[0]!.value.doubleValue, values(s)];
+      }));
+      const zeros = (i: number, n: number) => Array.from({ length: 10 }, (_, j) => (j === i ? n : 0));
+      expect(byBucket).toEqual({ 0.033554432: zeros(0, 1), 0.134217728: zeros(0, 1), 0.268435456: zeros(2, 1), 0.536870912: zeros(1, 2) });
+    }
+    expect(rows.body.series).toEqual(scanned.body.series);
+    // By service, from the rows, the same as the scan.
+    const q = "{} | histogram_over_time(duration) by(resource.service.name)";
+    const [byRows, byScan] = [await get(url(q), a.secret), await getScanned(url(q), a.secret)];
+    expect(byRows.source).toBe("rollups");
+    expect(byRows.body.series).toEqual(byScan.body.series);
   });
 
   it("applies topk and thresholds after the function, from the rows as from the blocks, and reports ignored hints", async () => {

@@ -53,7 +53,7 @@ import { readOperationRollupRows, readServiceRowsWithOpen } from "../../../share
 import { TraceQLError } from "../../../shared/traceql/index.ts";
 import { finishSeries, hintWarnings, MAX_EXEMPLARS, withExemplarsOf, metricsQueries, parseMetricsExpression, sampleNotes, type Bucketing, type MetricsExpression, type MetricsQuery, type Series } from "../../../shared/traceql/metrics.ts";
 import { evaluateMetricsExpr, exemplarsAtSamples } from "../../../shared/traceql/metrics-arithmetic.ts";
-import { metricsFromRollups, metricsFromServiceRollups, rollupSource } from "../../../shared/traceql/metrics-from-rollups.ts";
+import { metricsFromRollups, metricsFromServiceRollups, readsRollupHistograms, rollupSource } from "../../../shared/traceql/metrics-from-rollups.ts";
 import { readRoute, type DashboardApp } from "../context.ts";
 import { scanSettings, tenantObjectOf, type DashboardEnv } from "../env.ts";
 import { metricsFanOut } from "../scan-jobs.ts";
@@ -66,7 +66,7 @@ export const METRICS_WARNING_HEADER = "Edgetrace-Metrics-Warning";
 /**
  * The answer from the per-minute rows, or undefined when they cannot give the block scan's (see
  * metrics-from-rollups.ts) or the operator turned it off. From the service rows: their read (summed
- * per step by D1, or per minute with histograms for quantiles) and the object's open ones. From the
+ * per step by D1, or per minute with histograms for quantiles and histogram_over_time) and the object's open ones. From the
  * operation rows: a catalog query (any block in range with spans lacking a service name?) and the
  * rows' read, in parallel.
  */
@@ -76,7 +76,7 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
   if (source === "services") {
     let read: Awaited<ReturnType<typeof readServiceRowsWithOpen>>;
     try {
-      read = await readServiceRowsWithOpen(db, tenantObjectOf(env, tenantId), tenantId, range, { durations: mq.fn === "quantile_over_time" });
+      read = await readServiceRowsWithOpen(db, tenantObjectOf(env, tenantId), tenantId, range, { durations: readsRollupHistograms(mq) });
     } catch (err) {
       // A tenant object of the version before service rows (during a deploy) has no serviceRows().
       console.warn("metrics: service rows unavailable, scanning", err);
@@ -88,7 +88,7 @@ export async function seriesFromRollups(env: Pick<DashboardEnv, "TENANTS" | "MET
   if (source !== "operations") return undefined;
   const [unnamed, rows] = await Promise.all([
     anyBlockWithUnnamedService(db, tenantId, { startMs: range.startMs, endMs: range.endMs - 1 }),
-    readOperationRollupRows(db, tenantObjectOf(env, tenantId), tenantId, range, { durations: mq.fn === "quantile_over_time" }),
+    readOperationRollupRows(db, tenantObjectOf(env, tenantId), tenantId, range, { durations: readsRollupHistograms(mq) }),
   ]);
   const series = metricsFromRollups(mq, range, rows, { everySpanNamed: !unnamed });
   return series && finishSeries(mq, series);
