@@ -13,7 +13,8 @@
  *
  * Queries over the newest 24 h: `needle` `{ span.http.route = "/nonexistent" }` (/api/search,
  * limit 20), `needle_regex` `{ span.http.route =~ "/nonexist.*" }` (the same question as a regex,
- * which no index can rule a block out for: a full scan of the route column), `structural`
+ * which no index can rule a block out for: a full scan of the route column; measured, not in the
+ * 1 s target, which is for the issue's four), `structural`
  * `{ resource.service.name = "frontend" } >> { status = error }`, `rate` `{ } | rate() by
  * (resource.service.name)` and `histogram` `{ } | histogram_over_time(duration)`
  * (/api/metrics/query_range, step 5m). Each runs once to warm up (counted when it took over 5 s),
@@ -65,6 +66,8 @@ interface Query {
   path: string;
   read(body: unknown): Answer;
   check(a: Answer): string | undefined;
+  /** Measured, but not one of the issue's queries the 1 s target is for. */
+  extra?: boolean;
 }
 
 interface ScanMetrics {
@@ -97,7 +100,8 @@ try {
   const everySpan = (a: Answer) => (a.counted === spansDay ? undefined : `counts ${a.counted} spans, the window holds ${spansDay}`);
   const queries: Query[] = [
     { name: "needle", text: `{ span.http.route = "/nonexistent" }`, path: "", read: readSearch, check: none },
-    { name: "needle_regex", text: `{ span.http.route =~ "/nonexist.*" }`, path: "", read: readSearch, check: none },
+    // Beside the issue's four (not in the target): the full scan no index can prune.
+    { name: "needle_regex", text: `{ span.http.route =~ "/nonexist.*" }`, path: "", read: readSearch, check: none, extra: true },
     { name: "structural", text: `{ resource.service.name = "frontend" } >> { status = error }`, path: "", read: readSearch, check: (a) => (a.results > 0 ? undefined : "found no trace") },
     { name: "rate", text: `{ } | rate() by (resource.service.name)`, path: "", read: readSeries((v) => v * STEP_S), check: everySpan },
     { name: "histogram", text: `{ } | histogram_over_time(duration)`, path: "", read: readSeries((v) => v), check: everySpan },
@@ -179,9 +183,9 @@ try {
     out[`${k}cpu_ms`] = round(mean(ss.map((s) => s.cpuMs)));
     out[`${k}results`] = ss[0]?.results ?? null;
     if (ss[0]?.source) out[`${k}source`] = ss[0].source;
-    if (!(pct(ms, 50) < 1000 && timedOut === 0)) targets.push(q.name);
+    if (!q.extra && !(pct(ms, 50) < 1000 && timedOut === 0)) targets.push(q.name);
   }
-  out[`${P}target_every_query_p50_under_1s`] = targets.length === 0;
+  out[`${P}target_issue_queries_p50_under_1s`] = targets.length === 0;
   if (targets.length) out[`${P}target_missed_by`] = targets.join(",");
   out[`${P}problems`] = problems.length;
   out[`${P}setup_s`] = round(dataset.setupS);
