@@ -46,7 +46,7 @@
  * middleware is per route: this app is mounted at /api before the Tempo app (whose `*` auth
  * would otherwise be the one to answer).
  */
-import { matcherOf, type MatcherSpec } from "../../../shared/search/matcher-spec.ts";
+import { matcherOf, traceqlMatcher, type MatcherSpec } from "../../../shared/search/matcher-spec.ts";
 import { searchFanOut } from "../scan-jobs.ts";
 import { Hono } from "hono";
 import { z } from "zod";
@@ -154,15 +154,21 @@ export const search = new Hono<DashboardApp>()
     const spss = p.spss ?? DEFAULT_SPSS;
     const window = tempoWindow(p);
     let matcher: TraceMatcher;
+    let warnings: string[] = [];
     const spec = searchSpec(query, spss);
     try {
-      matcher = buildMatcher(spec);
+      if (spec.kind === "traceql") {
+        const ast = parseTraceQL(spec.query);
+        matcher = traceqlMatcher(ast, spec.spss);
+        // `with(...)` hints are accepted and not honoured: said in `warnings` and a header, as metrics does.
+        warnings = searchHintWarnings(ast);
+      } else {
+        matcher = buildMatcher(spec);
+      }
     } catch (err) {
       if (!(err instanceof TraceQLError)) throw err;
       return c.json(traceqlErrorBody(err), 400);
     }
-    // `with(...)` hints are accepted and not honoured: said in `warnings` and a header, as metrics does.
-    const warnings = spec.kind === "traceql" ? searchHintWarnings(parseTraceQL(spec.query)) : [];
     if (warnings.length) c.header(SEARCH_WARNING_HEADER, warnings.join("; "));
     const result = await searchTraces(c.var.db, c.var.store, c.var.tenantId, matcher, { ...window, limit, spss, order: p.order, ...scanSettings(c.env), fanOut: searchFanOut(c.env, c.var.tenantId, spec, window) });
     return c.json({ traces: result.traces, metrics: { ...result.metrics, inspectedBytes: String(result.metrics.inspectedBytes) }, ...(warnings.length ? { warnings } : {}) });
