@@ -10,7 +10,7 @@
  * decoded (matched), and the accumulator scales; `mq.exemplars` asks each series for that many.
  */
 import type { Db } from "../db/client.ts";
-import type { Resource, Span } from "../model/span.ts";
+import type { InstrumentationScope, Resource, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
 import { comparePoints, finishSeries, inSample, MetricsAccumulator, metricsSpan, type AccumulatorState, type Bucketing, type MetricsQuery, type MetricsSpan, type Series } from "../traceql/metrics.ts";
@@ -125,8 +125,8 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
           if (!sets) return;
           // Each matching span once per trace fragment, even when in several spansets.
           const ids = new Set(sets.flatMap((s) => s.spans.map((sp) => sp.spanID)));
-          const index = new Map<string, { span: Span; resource: Resource }>();
-          for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.set(span.spanId, { span, resource: rs.resource });
+          const index = new Map<string, { span: Span; resource: Resource; scope: InstrumentationScope }>();
+          for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.set(span.spanId, { span, resource: rs.resource, scope: ss.scope });
           const selected = selection && new Set((selection.match(trace, row) ?? []).flatMap((s) => s.spans.map((sp) => sp.spanID)));
           for (const id of ids) {
             if (sample?.by === "span" && !inSample(id, sample.fraction)) continue;
@@ -138,7 +138,7 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
               points.push(...comparePoints(hit.span, hit.resource, selected.has(id) && (!window || (st >= (window[0] as bigint) && st < (window[1] as bigint)))));
               continue;
             }
-            const point = metricsSpan(mq, hit.span, hit.resource);
+            const point = metricsSpan(mq, hit.span, hit.resource, hit.scope);
             if (point) points.push(point);
           }
         },

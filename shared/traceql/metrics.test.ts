@@ -100,4 +100,16 @@ describe("bucketing", () => {
       { key: ".service.name", value: { stringValue: "web" } },
     ]);
   });
+
+  it("labels spans by their instrumentation scope's name and version, when the scope is given", () => {
+    const span = { traceId: "t", spanId: "s", parentSpanId: "", name: "q", kind: 3, startTimeUnixNano: "0", endTimeUnixNano: "1", attributes: [], status: { code: 0, message: "" } } as unknown as Span;
+    const resource: Resource = { attributes: [], droppedAttributesCount: 0 };
+    const scope = { name: "io.example.jdbc", version: "2.1", attributes: [], droppedAttributesCount: 0 };
+    const { by } = parseMetricsQuery("{ kind = client } | rate() by (instrumentation:name, instrumentation:version)");
+    expect(spanLabels(by, span, resource, scope)).toEqual([
+      { key: "instrumentation:name", value: { stringValue: "io.example.jdbc" } },
+      { key: "instrumentation:version", value: { stringValue: "2.1" } },
+    ]);
+    expect(spanLabels(by, span, resource)).toEqual([]);
+  });
 });

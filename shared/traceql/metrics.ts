@@ -56,7 +56,7 @@ import type { Token } from "./lexer.ts";
 import { log2Bucket, type MetricsSpan } from "./metrics-series.ts";
 import { parseTraceQL, parseTraceQLSyntax } from "./parser.ts";
 import { formatField } from "./stringify.ts";
-import type { AnyValue, KeyValue, Resource, Span } from "../model/span.ts";
+import type { AnyValue, InstrumentationScope, KeyValue, Resource, Span } from "../model/span.ts";
 
 export { applyStages, bucketCount, bucketOf, compareSeries, finishSeries, log2Bucket, MAX_EXEMPLARS, MetricsAccumulator, promLabels, quantile, withExemplarsOf } from "./metrics-series.ts";
 export type { AccumulatorOptions, AccumulatorState, Bucketing, Exemplar, MetricsSpan, Sample, Series } from "./metrics-series.ts";
@@ -137,9 +137,10 @@ const INTRINSICS: Record<string, IntrinsicName> = {
   "span:statusMessage": "statusMessage", duration: "duration", "span:duration": "duration", kind: "kind", "span:kind": "kind",
   "span:id": "span:id", "span:parentID": "span:parentID", "trace:rootService": "trace:rootService", rootServiceName: "trace:rootService",
   "trace:rootName": "trace:rootName", rootName: "trace:rootName", "trace:duration": "trace:duration", traceDuration: "trace:duration", "trace:id": "trace:id",
+  "instrumentation:name": "instrumentation:name", "instrumentation:version": "instrumentation:version",
 };
-/** Intrinsics `by()` can group on: the ones known from the span alone. */
-const BY_INTRINSICS = new Set<IntrinsicName>(["name", "status", "statusMessage", "kind", "duration", "span:id", "span:parentID", "trace:id"]);
+/** Intrinsics `by()` can group on: the ones known from the span alone (and its instrumentation scope). */
+const BY_INTRINSICS = new Set<IntrinsicName>(["name", "status", "statusMessage", "kind", "duration", "span:id", "span:parentID", "trace:id", "instrumentation:name", "instrumentation:version"]);
 
 function fail(t: Token, expected: string): never {
   throw new TraceQLError(`unexpected ${t.kind === "eof" ? "end of query" : `"${t.text}"`}`, t.pos, { expected });
@@ -478,8 +479,11 @@ function findAttr(list: KeyValue[] | undefined, name: string): AnyValue | undefi
   return kv && Object.keys(kv.value).length ? kv.value : undefined;
 }
 
-/** The value of a by() field on a span, as an OTLP AnyValue; undefined when missing. */
-export function fieldValue(f: Field, span: Span, resource: Resource): AnyValue | undefined {
+/**
+ * The value of a by() field on a span, as an OTLP AnyValue; undefined when missing. `scope`: the
+ * span's instrumentation scope, for `instrumentation:name` / `instrumentation:version`.
+ */
+export function fieldValue(f: Field, span: Span, resource: Resource, scope?: InstrumentationScope): AnyValue | undefined {
   if (f.kind === "attribute") {
     if (f.scope === "span") return findAttr(span.attributes, f.name);
     if (f.scope === "resource") return findAttr(resource.attributes, f.name);
@@ -502,15 +506,19 @@ export function fieldValue(f: Field, span: Span, resource: Resource): AnyValue |
       return { stringValue: span.parentSpanId };
     case "trace:id":
       return { stringValue: span.traceId };
+    case "instrumentation:name":
+      return scope && { stringValue: scope.name };
+    case "instrumentation:version":
+      return scope && { stringValue: scope.version };
     default:
       return undefined;
   }
 }
 
-export function spanLabels(by: Field[], span: Span, resource: Resource): KeyValue[] {
+export function spanLabels(by: Field[], span: Span, resource: Resource, scope?: InstrumentationScope): KeyValue[] {
   const labels: KeyValue[] = [];
   for (const f of by) {
-    const value = fieldValue(f, span, resource);
+    const value = fieldValue(f, span, resource, scope);
     if (value) labels.push({ key: formatField(f), value });
   }
   return labels;
@@ -545,10 +553,10 @@ export function histogramBucketLabel(field: Field, span: Span, resource: Resourc
   return bound === undefined ? undefined : { key: "__bucket", value: { doubleValue: bound } };
 }
 
-/** A matched span as the accumulator takes it, for `mq`; undefined when the function leaves it out. */
-export function metricsSpan(mq: Pick<MetricsQuery, "fn" | "field" | "by">, span: Span, resource: Resource): MetricsSpan | undefined {
+/** A matched span as the accumulator takes it, for `mq`; undefined when the function leaves it out. `scope`: the span's instrumentation scope. */
+export function metricsSpan(mq: Pick<MetricsQuery, "fn" | "field" | "by">, span: Span, resource: Resource, scope?: InstrumentationScope): MetricsSpan | undefined {
   const start = BigInt(span.startTimeUnixNano);
-  const base = { startMs: Number(start / 1_000_000n), durationNanos: Number(BigInt(span.endTimeUnixNano) - start), labels: spanLabels(mq.by, span, resource), traceId: span.traceId, spanId: span.spanId };
+  const base = { startMs: Number(start / 1_000_000n), durationNanos: Number(BigInt(span.endTimeUnixNano) - start), labels: spanLabels(mq.by, span, resource, scope), traceId: span.traceId, spanId: span.spanId };
   if (mq.fn === "histogram_over_time") {
     const bucket = mq.field && histogramBucketLabel(mq.field, span, resource);
     // The exemplar's value is the span's field (seconds for duration), as Tempo's.

@@ -360,6 +360,7 @@ export const conformance: ConformanceCase[] = [
     "({ status = error } | rate()) / ({ } | rate())",
     "({ status = error } | rate() by (resource.service.name)) / ({ } | rate() by (resource.service.name))",
     "({ } | count_over_time()) - ({ kind = server } | count_over_time())",
+    "{ kind = client } | count_over_time() by (instrumentation:name, instrumentation:version)",
   ]),
   ...cases("parse_fails", [
     "{ } | rate(",
