@@ -42,7 +42,8 @@
  * Format 1 (written before the Tempo counts, and still when they are unknown) is format 2 without
  * the bucket count and the Tempo section: the buckets run to the end.
  * The count is not stored: it is the zero count plus the bucket counts. One observation takes
- * about 8 bytes; a minute of a busy endpoint (a few dozen buckets) about 130.
+ * about 10 bytes; a minute of a busy endpoint (1,000 spans, a few dozen buckets) about 160, of
+ * which Tempo's counts are about 25 (format 1: about 137).
  */
 
 /** Buckets per doubling (Prometheus native histogram schema 3). */
