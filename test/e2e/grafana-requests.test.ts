@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { ResourceSpans } from "../../shared/model/span.ts";
 import { decodeTraceRequest } from "../../shared/otlp/decode-proto.ts";
 import { retrying503 } from "../support/retry-503.ts";
-import { adminClient, flattenResourceSpans, stringAttr, type CreatedKey } from "./support.ts";
+import { adminClient, flattenResourceSpans, stringAttr, waitUntilTracesWhole, type CreatedKey } from "./support.ts";
 
 const ingestUrl = inject("ingestUrl");
 const dashboardUrl = inject("dashboardUrl");
@@ -103,22 +103,7 @@ describe("the requests Grafana's Tempo datasource and Traces Drilldown send", ()
     expect(errorTraceId).toMatch(/^[0-9a-f]{32}$/);
 
     // Wait until every trace answers whole by id (5 spans each).
-    const deadline = Date.now() + DEADLINE_MS;
-    const pending = new Set(traceIds);
-    for (;;) {
-      for (const id of [...pending]) {
-        const res = await get(`/api/traces/${id}`);
-        if (res.status !== 200) {
-          await res.body?.cancel();
-          continue;
-        }
-        const { batches } = (await res.json()) as { batches: ResourceSpans[] };
-        if (flattenResourceSpans(batches).length === 5) pending.delete(id);
-      }
-      if (pending.size === 0) break;
-      if (Date.now() > deadline) throw new Error(`after ${DEADLINE_MS / 1000} s, ${pending.size} trace(s) not whole`);
-      await sleep(1000);
-    }
+    await waitUntilTracesWhole((path) => get(path), traceIds, (_, spans) => spans.length === 5, DEADLINE_MS);
     end = Math.floor(Date.now() / 1000) + 60;
   }, 180_000);
 

@@ -14,7 +14,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@ope
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { ResourceSpans } from "../../shared/model/span.ts";
 import { decodeTraceRequest } from "../../shared/otlp/decode-proto.ts";
-import { adminClient, flattenResourceSpans, hrTimeToNanos, RecordingExporter, stringAttr, type CreatedKey } from "./support.ts";
+import { adminClient, flattenResourceSpans, hrTimeToNanos, RecordingExporter, stringAttr, waitUntilTracesWhole, type CreatedKey } from "./support.ts";
 
 const ingestUrl = inject("ingestUrl");
 const dashboardUrl = inject("dashboardUrl");
@@ -208,23 +208,10 @@ describe("query APIs (Tempo, Jaeger, Zipkin) over SDK-exported traces", () => {
     expect(recorder.spans.length).toBe(TRACE_COUNT * 7);
 
     // Wait until Tempo's trace by id answers every trace with all its spans.
-    const deadline = Date.now() + DEADLINE_MS;
-    const pending = new Set(expected.keys());
-    for (;;) {
-      for (const traceId of [...pending]) {
-        const res = await get(`/api/traces/${traceId}`, readKey.secret);
-        if (res.status !== 200) {
-          await res.body?.cancel();
-          continue;
-        }
-        const { batches } = (await res.json()) as { batches: ResourceSpans[] };
-        const got = new Set(flattenResourceSpans(batches).map((s) => s.span.spanId));
-        if (expected.get(traceId)!.every((s) => got.has(s.spanId))) pending.delete(traceId);
-      }
-      if (pending.size === 0) break;
-      if (Date.now() > deadline) throw new Error(`after ${DEADLINE_MS / 1000} s, ${pending.size} trace(s) do not answer whole from /api/traces/{id}: ${[...pending].join(", ")}`);
-      await sleep(1000);
-    }
+    await waitUntilTracesWhole((path) => get(path, readKey.secret), expected.keys(), (traceId, spans) => {
+      const got = new Set(spans.map((s) => s.span.spanId));
+      return expected.get(traceId)!.every((s) => got.has(s.spanId));
+    }, DEADLINE_MS);
     windowEnd = Math.floor(Date.now() / 1000) + 60;
   });
 

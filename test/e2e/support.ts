@@ -278,6 +278,29 @@ export function flattenResourceSpans(resourceSpans: ResourceSpans[]): FoundSpan[
   return out;
 }
 
+/**
+ * Polls trace by id (`get` of `/api/traces/{id}`, Tempo JSON) once a second until every trace
+ * answers whole (`isWhole` of its spans), or throws after `deadlineMs` naming those still missing.
+ */
+export async function waitUntilTracesWhole(get: (path: string) => Promise<Response>, traceIds: Iterable<string>, isWhole: (traceId: string, spans: FoundSpan[]) => boolean, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  const pending = new Set(traceIds);
+  for (;;) {
+    for (const id of [...pending]) {
+      const res = await get(`/api/traces/${id}`);
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        continue;
+      }
+      const { batches } = (await res.json()) as { batches: ResourceSpans[] };
+      if (isWhole(id, flattenResourceSpans(batches))) pending.delete(id);
+    }
+    if (pending.size === 0) return;
+    if (Date.now() > deadline) throw new Error(`after ${deadlineMs / 1000} s, ${pending.size} trace(s) do not answer whole from /api/traces/{id}: ${[...pending].join(", ")}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // SDK values in the stored model's conventions (OTLP/JSON: decimal strings for 64-bit numbers)
 
