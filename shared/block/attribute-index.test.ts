@@ -145,7 +145,7 @@ describe("attribute index", () => {
         resource(),
         caps,
       );
-    const tiny: IndexCaps = { maxValuesPerName: 2, maxSpanNames: 256 };
+    const tiny: IndexCaps = { maxValuesPerName: 2, maxSpanNames: 256, maxListBytes: 0 };
     answers(withValues(2, tiny), [
       [pair("user.id", "u0"), true],
       [pair("user.id", "u2"), false],
@@ -161,9 +161,9 @@ describe("attribute index", () => {
     expect(indexMayMatch(withValues(SEGMENT_INDEX_CAPS.maxValuesPerName + 1, SEGMENT_INDEX_CAPS), pair("user.id", "nope"))).toBe(true);
     expect(indexMayMatch(withValues(BLOCK_INDEX_CAPS.maxValuesPerName, BLOCK_INDEX_CAPS), pair("user.id", "nope"))).toBe(false);
     expect(indexMayMatch(withValues(BLOCK_INDEX_CAPS.maxValuesPerName + 1, BLOCK_INDEX_CAPS), pair("user.id", "nope"))).toBe(true);
-    expect(indexMayMatch(withValues(600, { maxValuesPerName: 10_000, maxSpanNames: 1 }), pair("user.id", "nope"))).toBe(true);
+    expect(indexMayMatch(withValues(600, { maxValuesPerName: 10_000, maxSpanNames: 1, maxListBytes: 0 }), pair("user.id", "nope"))).toBe(true);
     // An int counts with both its forms.
-    const ints = indexOf([span({ attributes: [kv("n", { intValue: "007" }), kv("n", { intValue: "008" })] })], resource(), { maxValuesPerName: 3, maxSpanNames: 1 });
+    const ints = indexOf([span({ attributes: [kv("n", { intValue: "007" }), kv("n", { intValue: "008" })] })], resource(), { maxValuesPerName: 3, maxSpanNames: 1, maxListBytes: 0 });
     expect(indexMayMatch(ints, pair("n", "9"))).toBe(true);
   });
 
@@ -212,7 +212,7 @@ describe("attribute index", () => {
 
   it("keeps span names up to the cap, then answers maybe", () => {
     const named = (names: string[], caps: IndexCaps) => indexOf(names.map((name) => span({ name })), resource(), caps);
-    const tiny: IndexCaps = { maxValuesPerName: 32, maxSpanNames: 2 };
+    const tiny: IndexCaps = { maxValuesPerName: 32, maxSpanNames: 2, maxListBytes: 0 };
     answers(named(["GET /cart", ""], tiny), [
       [{ kind: "spanName", value: "GET /cart" }, true],
       [{ kind: "spanName", value: "" }, true],
@@ -224,7 +224,7 @@ describe("attribute index", () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `op-${i}`);
     expect(indexMayMatch(named(names(256), SEGMENT_INDEX_CAPS), { kind: "spanName", value: "nope" })).toBe(false);
     expect(indexMayMatch(named(names(257), SEGMENT_INDEX_CAPS), { kind: "spanName", value: "nope" })).toBe(true);
-    expect(indexMayMatch(named(names(600), { maxValuesPerName: 1, maxSpanNames: 10_000 }), { kind: "spanName", value: "nope" })).toBe(true);
+    expect(indexMayMatch(named(names(600), { maxValuesPerName: 1, maxSpanNames: 10_000, maxListBytes: 0 }), { kind: "spanName", value: "nope" })).toBe(true);
   });
 
   it("keeps kinds and status codes", () => {
@@ -334,7 +334,7 @@ describe("attribute index", () => {
     const res = resource([kv("service.name", { stringValue: "web" }), kv("port", { intValue: "8080" })]);
     b.addSpan(span({ name: "a", kind: 3, status: { code: 1, message: "" }, startTimeUnixNano: "0", endTimeUnixNano: "18446744073709551615", attributes: [kv("neg", { doubleValue: -0 }), kv("big", { doubleValue: 1e300 })] }), res);
     b.addSpan(span({ name: "b", kind: 1, status: { code: 2, message: "" }, startTimeUnixNano: "10", endTimeUnixNano: "11", attributes: [kv("inf", { doubleValue: -Infinity })] }), res);
-    for (const caps of [SEGMENT_INDEX_CAPS, BLOCK_INDEX_CAPS, { maxValuesPerName: 0, maxSpanNames: 0 }]) {
+    for (const caps of [SEGMENT_INDEX_CAPS, BLOCK_INDEX_CAPS, { maxValuesPerName: 0, maxSpanNames: 0, maxListBytes: 0 }]) {
       const bytes = b.encode(caps);
       expect(b.encode(caps)).toEqual(bytes); // deterministic
       const ix = decodeAttributeIndex(bytes);
@@ -433,5 +433,129 @@ describe("parent facts: the spans structural operators take as parent or ancesto
     expect(indexMayMatch(decodeAttributeIndex(b.encode(SEGMENT_INDEX_CAPS)), structural('{ .db.system = "redis" } >> { }'))).toBe(true);
     const old = decodeAttributeIndex(b.encode(SEGMENT_INDEX_CAPS));
     expect(indexMayMatch({ ...old, hasParentKeys: false, bloom: old.bloom }, { kind: "parent", of: { kind: "pair", name: "db.system", value: "redis" } })).toBe(true);
+  });
+});
+
+describe("string lists (version 2): every string value of names with few, for regexes", () => {
+  const regex = (q: string) => compileTraceQL(q).indexCondition!;
+  const test = (name: string, re: string): IndexCondition => {
+    const compiled = new RegExp(`^(?:${re})$`, "u");
+    return { kind: "stringMatch", name, label: `=~ ${re}`, test: (v) => compiled.test(v) };
+  };
+
+  it("lists string values only, names of other types with none, and answers regexes from them", () => {
+    const ix = indexOf(
+      [
+        span({ attributes: [kv("http.route", { stringValue: "/cart" }), kv("code", { intValue: "200" }), kv("ok", { boolValue: true }), kv("mixed", { stringValue: "a" })] }),
+        span({ attributes: [kv("http.route", { stringValue: "/checkout" }), kv("ratio", { doubleValue: 1.5 }), kv("mixed", { intValue: "7" }), kv("blob", { bytesValue: "AQID" })] }),
+      ],
+      resource([kv("service.name", { stringValue: "web" })]),
+    );
+    expect(Object.fromEntries(ix.stringValues)).toEqual({
+      "http.route": ["/cart", "/checkout"],
+      code: [],
+      ok: [],
+      mixed: ["a"],
+      ratio: [],
+      blob: [],
+      "service.name": ["web"],
+    });
+    answers(ix, [
+      [regex('{ span.http.route =~ "/nonexist.*" }'), false],
+      [regex('{ span.http.route =~ "/cart|/nonexistent" }'), true],
+      [regex('{ .http.route =~ "/c.*" }'), true],
+      [regex('{ .http.route =~ "/car" }'), false], // anchored, as eval.ts matches
+      [regex('{ .http.route =~ "(?i)/CART" }'), true], // RE2's flag, as eval.ts reads it
+      [regex('{ resource.service.name =~ "w.b" }'), true],
+      [regex('{ resource.service.name =~ "api" }'), false],
+      [regex('{ .code =~ "200" }'), false], // an int never matches a regex in TraceQL
+      [regex('{ .ok =~ "true" }'), false],
+      [regex('{ .ratio =~ ".*" }'), false],
+      [regex('{ .mixed =~ "7" }'), false],
+      [regex('{ .mixed =~ "a" }'), true],
+      [regex('{ .absent =~ ".*" }'), false],
+      [regex('{ .http.route !~ "/c.*" }'), false], // every value matches
+      [regex('{ .http.route !~ "/cart" }'), true],
+      [regex('{ .http.route != "/cart" }'), true],
+      [regex('{ resource.service.name != "web" }'), false],
+      [regex('{ .code != "200" }'), false],
+      [regex('{ "web" != resource.service.name }'), false],
+    ]);
+  });
+
+  it("lists event attributes too, and the values a decoded span reads (UTF-8: a lone surrogate is U+FFFD)", () => {
+    const ix = indexOf([
+      span({ attributes: [kv("odd", { stringValue: "\ud800x" })], events: [{ timeUnixNano: "1500", name: "exception", attributes: [kv("exception.type", { stringValue: "IOError" })], droppedAttributesCount: 0 }] }),
+    ]);
+    expect(ix.stringValues.get("exception.type")).toEqual(["IOError"]);
+    expect(ix.stringValues.get("odd")).toEqual(["\ufffdx"]);
+    answers(ix, [
+      [regex('{ event.exception.type =~ "IO.*" }'), true],
+      [regex('{ event.exception.type =~ "Timeout.*" }'), false],
+    ]);
+  });
+
+  it("answers maybe for a name over the value cap or past the byte budget", () => {
+    const spans = Array.from({ length: 40 }, (_, i) => span({ attributes: [kv("user.id", { stringValue: `u${i}` }), kv("few", { stringValue: "x" })] }));
+    const ix = indexOf(spans); // 40 values: over the segment cap of 32
+    expect(ix.stringValues.has("user.id")).toBe(false);
+    expect(indexMayMatch(ix, test("user.id", "nope"))).toBe(true);
+    expect(indexMayMatch(ix, test("few", "nope"))).toBe(false);
+    const none = indexOf(spans, resource(), { ...SEGMENT_INDEX_CAPS, maxListBytes: 0 });
+    expect(none.stringValues.size).toBe(0);
+    expect(indexMayMatch(none, test("few", "nope"))).toBe(true);
+    expect(indexMayMatch(none, test("absent", ".*"))).toBe(false); // the name test still holds
+  });
+
+  it("spends at most the byte budget, smallest lists first", () => {
+    const b = new AttributeIndexBuilder();
+    // 60 names, list sizes growing with the name's number; multi-byte UTF-8 counted as bytes.
+    for (let n = 0; n < 60; n++) b.addSpan(span({ attributes: Array.from({ length: 1 + (n % 20) }, (_, v) => kv(`name${n}`, { stringValue: `ü/ß-${v}-${"x".repeat(n)}` })) }), resource());
+    const base = b.encode({ ...BLOCK_INDEX_CAPS, maxListBytes: 0 }).length;
+    for (const budget of [0, 1, 10, 100, 500, 2048, 4096]) {
+      const bytes = b.encode({ ...BLOCK_INDEX_CAPS, maxListBytes: budget });
+      expect(bytes.length - base, `budget ${budget}`).toBeLessThanOrEqual(budget);
+      const listed = decodeAttributeIndex(bytes).stringValues;
+      // What is listed is a smallest-first prefix: no unlisted name is smaller than a listed one.
+      const size = (n: number) => 1 + `name${n}`.length + 1 + Array.from({ length: 1 + (n % 20) }, (_, v) => 1 + new TextEncoder().encode(`ü/ß-${v}-${"x".repeat(n)}`).length).reduce((a, c) => a + c, 0);
+      const sizes = Array.from({ length: 60 }, (_, n) => n);
+      const biggestListed = Math.max(0, ...sizes.filter((n) => listed.has(`name${n}`)).map(size));
+      for (const n of sizes) if (!listed.has(`name${n}`)) expect(size(n), `name${n} left out`).toBeGreaterThanOrEqual(biggestListed);
+      if (budget >= 500) expect(listed.size).toBeGreaterThan(3);
+    }
+    // The real block caps: about 2 KB more at most.
+    expect(b.encode(BLOCK_INDEX_CAPS).length - base).toBeLessThanOrEqual(2048);
+  });
+
+  it("round-trips and absorbs segments as if built from all their spans", () => {
+    const a = new AttributeIndexBuilder();
+    a.addSpan(span({ attributes: [kv("x", { stringValue: "b" }), kv("y", { intValue: "1" })] }), resource([kv("r", { stringValue: "eu" })]));
+    const c = new AttributeIndexBuilder();
+    c.addSpan(span({ attributes: [kv("x", { stringValue: "a" }), kv("y", { stringValue: "one" })] }), resource([kv("r", { stringValue: "eu" })]));
+    const block = new AttributeIndexBuilder();
+    block.absorb(a);
+    block.absorb(c);
+    const bytes = block.encode(SEGMENT_INDEX_CAPS);
+    expect(block.encode(SEGMENT_INDEX_CAPS)).toEqual(bytes);
+    expect(bytes[0]).toBe(2);
+    expect(Object.fromEntries(decodeAttributeIndex(bytes).stringValues)).toEqual({ x: ["a", "b"], y: ["one"], r: ["eu"] });
+  });
+
+  it("still reads version 1 (no lists: every list test is maybe)", () => {
+    // Written by the version-1 encoder: spans root (http.route "/cart") and GET (code 200, child
+    // of root), resource service.name "web", segment caps.
+    const v1 = Uint8Array.from(atob("AQIEAQLoB+gHAQRjb2RlAAAAAAAAaUAAAAAAAABpQBMBBw6GE8FXwB9q13EVsgwsNcW0"), (ch) => ch.charCodeAt(0));
+    const ix = decodeAttributeIndex(v1);
+    expect(ix.stringValues.size).toBe(0);
+    expect(ix).toMatchObject({ spanCount: 2, hasParentKeys: true, numeric: new Map([["code", [200, 200]]]) });
+    answers(ix, [
+      [regex('{ .http.route =~ "/nonexist.*" }'), true],
+      [regex('{ .http.route !~ "/cart" }'), true],
+      [regex('{ .absent =~ ".*" }'), false],
+      [pair("http.route", "/cart"), true],
+      [pair("service.name", "api"), false],
+      [regex('{ .http.route =~ "/c.*" } >> { }'), true],
+      [regex('{ .code =~ ".*" } >> { }'), false], // code is only on a leaf
+    ]);
   });
 });

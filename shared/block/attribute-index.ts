@@ -14,20 +14,27 @@
  *   "many" and its pairs are not stored (a pair test on it answers "maybe");
  * - numeric ranges take ints by `Number()` and doubles (NaN left out: it compares false), as the
  *   TraceQL engine reads them;
- * - durations are `spanDurationNanos` (summarize.ts), the one reading every matcher uses.
+ * - durations are `spanDurationNanos` (summarize.ts), the one reading every matcher uses;
+ * - string lists (version 2) hold, for names with few string values, every one of those values
+ *   (`stringValue`s only: TraceQL compares strings, regexes included, with strings alone), so a
+ *   regex can be tested on them; a name left out (too many values, or past `maxListBytes`) is
+ *   "maybe".
  *
- * Bytes: `[1][flags: 1 = many span names, 2 = parent keys present, 4 = many parent span names]
+ * Bytes: `[2][flags: 1 = many span names, 2 = parent keys present, 4 = many parent span names]
  * [kinds bitmask][status bitmask][span count][min duration][max duration][numeric names: name,
- * min f64, max f64 ...][Bloom filter (trace-filter.ts) of the keys]`. Keys: `a\0name`,
- * `v\0name\0value`, `m\0name` (many values), `n\0span name`, and the same prefixed `p` for the
- * spans that are some span's parent (structural operators' parent side).
+ * min f64, max f64 ...][Bloom filter (trace-filter.ts) of the keys][string lists: count, then
+ * per name: name, value count, values]`. Keys: `a\0name`, `v\0name\0value`, `m\0name` (many
+ * values), `n\0span name`, and the same prefixed `p` for the spans that are some span's parent
+ * (structural operators' parent side). Version 1 is the same without the string lists.
  */
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { spanDurationNanos } from "./summarize.ts";
 import { buildFilter, filterMayContain } from "./trace-filter.ts";
 import type { AnyValue, KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
 
-const VERSION = 1;
+const VERSION = 2;
+/** Version 1: no string lists (every list test answers "maybe"). Still read: catalogued blocks keep it. */
+const VERSION_NO_LISTS = 1;
 const BITS_PER_KEY = 10;
 /** Distinct values kept per name while collecting; past it the name is "many" anyway. */
 const COLLECT_CAP = 512;
@@ -37,11 +44,16 @@ export interface IndexCaps {
   maxValuesPerName: number;
   /** More distinct span names than this: span names are not stored. */
   maxSpanNames: number;
+  /**
+   * Bytes the string lists may take; the names with the smallest lists are listed first, the
+   * rest not at all. Keeps the catalog column (D1) and the summary table's tail read small.
+   */
+  maxListBytes: number;
 }
 
 /** Segments are small: few values each. Blocks keep more, for the catalog copy. */
-export const SEGMENT_INDEX_CAPS: IndexCaps = { maxValuesPerName: 32, maxSpanNames: 256 };
-export const BLOCK_INDEX_CAPS: IndexCaps = { maxValuesPerName: 128, maxSpanNames: 1024 };
+export const SEGMENT_INDEX_CAPS: IndexCaps = { maxValuesPerName: 32, maxSpanNames: 256, maxListBytes: 512 };
+export const BLOCK_INDEX_CAPS: IndexCaps = { maxValuesPerName: 128, maxSpanNames: 1024, maxListBytes: 2048 };
 
 const MANY = "many" as const;
 
@@ -66,8 +78,14 @@ function numberOf(v: AnyValue): number | undefined {
 /** Attribute values per name and span names of some spans, capped (see COLLECT_CAP). */
 class NamesAndValues {
   readonly values = new Map<string, Set<string> | typeof MANY>();
+  /** The `stringValue`s per name, apart (other types never match a string comparison); null: not kept. */
+  readonly strings: Map<string, Set<string> | typeof MANY> | null;
   spanNames: Set<string> | typeof MANY = new Set();
   readonly #resources = new WeakSet<Resource>();
+
+  constructor(keepStrings: boolean) {
+    this.strings = keepStrings ? new Map() : null;
+  }
 
   addSpan(span: Span, resource: Resource, onAttributes: (attrs: readonly KeyValue[]) => void = () => {}): void {
     if (!this.#resources.has(resource)) {
@@ -89,6 +107,14 @@ class NamesAndValues {
 
   addAttributes(attrs: readonly KeyValue[]): void {
     for (const { key, value } of attrs) {
+      if (this.strings) {
+        const s = this.strings.get(key);
+        if (s !== MANY) {
+          const set = s ?? new Set<string>();
+          if ("stringValue" in value) set.add(value.stringValue);
+          this.strings.set(key, set.size > COLLECT_CAP ? MANY : set);
+        }
+      }
       const have = this.values.get(key);
       if (have === MANY) continue;
       const forms = valueForms(value);
@@ -103,6 +129,7 @@ class NamesAndValues {
   }
 
   absorb(other: NamesAndValues): void {
+    if (this.strings && other.strings) mergeCapped(this.strings, other.strings);
     for (const [key, vs] of other.values) {
       const have = this.values.get(key);
       if (have === MANY) continue;
@@ -136,6 +163,53 @@ class NamesAndValues {
   }
 }
 
+function mergeCapped(into: Map<string, Set<string> | typeof MANY>, from: Map<string, Set<string> | typeof MANY>): void {
+  for (const [key, vs] of from) {
+    const have = into.get(key);
+    if (have === MANY) continue;
+    if (vs === MANY) {
+      into.set(key, MANY);
+      continue;
+    }
+    const set = have ?? new Set<string>();
+    for (const v of vs) set.add(v);
+    into.set(key, set.size > COLLECT_CAP ? MANY : set);
+  }
+}
+
+/**
+ * The string lists that fit `caps`: names with at most `maxValuesPerName` string values (none is
+ * fine: the name is there with other types only), smallest first until `maxListBytes` is spent.
+ */
+function stringLists(strings: Map<string, Set<string> | typeof MANY>, caps: IndexCaps): [string, string[]][] {
+  const fits: { name: string; values: string[]; bytes: number }[] = [];
+  for (const [name, vs] of strings) {
+    if (vs === MANY || vs.size > caps.maxValuesPerName) continue;
+    const values = [...vs].sort();
+    let bytes = listedBytes(name) + varintBytes(values.length);
+    for (const v of values) bytes += listedBytes(v);
+    fits.push({ name, values, bytes });
+  }
+  fits.sort((a, b) => a.bytes - b.bytes || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: [string, string[]][] = [];
+  let spent = 0;
+  for (const f of fits) {
+    if (spent + f.bytes > caps.maxListBytes) break;
+    spent += f.bytes;
+    out.push([f.name, f.values]);
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+const utf8Length = (s: string): number => encoder.encode(s).length;
+const varintBytes = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4);
+/** A length-prefixed string's bytes, as ByteWriter.string writes it. */
+const listedBytes = (s: string): number => {
+  const n = utf8Length(s);
+  return varintBytes(n) + n;
+};
+
 /** The span ids some span of `trace` names as its parent: the spans a structural operator can take as parent or ancestor. */
 export function parentIdsOf(trace: readonly { scopeSpans: readonly { spans: readonly Span[] }[] }[]): Set<string> {
   const ids = new Set<string>();
@@ -145,9 +219,9 @@ export function parentIdsOf(trace: readonly { scopeSpans: readonly { spans: read
 
 /** Collects the facts of some spans; `absorb` merges another builder (a segment into its block). */
 export class AttributeIndexBuilder {
-  readonly all = new NamesAndValues();
-  /** The same of the spans that are some span's parent (structural operators need those). */
-  readonly parents = new NamesAndValues();
+  readonly all = new NamesAndValues(true);
+  /** The same of the spans that are some span's parent (structural operators need those); no string lists. */
+  readonly parents = new NamesAndValues(false);
   readonly numeric = new Map<string, [number, number]>();
   kinds = 0;
   statuses = 0;
@@ -231,6 +305,13 @@ export class AttributeIndexBuilder {
     const bloom = buildFilter(keys, keys.length, BITS_PER_KEY);
     w.uvarint(bloom.length);
     w.bytes(bloom);
+    const lists = stringLists(this.all.strings!, caps);
+    w.uvarint(lists.length);
+    for (const [name, values] of lists) {
+      w.string(name);
+      w.uvarint(values.length);
+      for (const v of values) w.string(v);
+    }
     return w.finish();
   }
 }
@@ -248,12 +329,14 @@ export interface AttributeIndex {
   maxDuration: bigint;
   numeric: Map<string, [number, number]>;
   bloom: Uint8Array;
+  /** Every string value of the names listed; a name not here may have any (version 1: none listed). */
+  readonly stringValues: Map<string, string[]>;
 }
 
 export function decodeAttributeIndex(bytes: Uint8Array): AttributeIndex {
   const r = new ByteReader(bytes);
   const version = r.byte();
-  if (version !== VERSION) throw new Error(`unknown attribute index version ${version}`);
+  if (version !== VERSION && version !== VERSION_NO_LISTS) throw new Error(`unknown attribute index version ${version}`);
   const flags = r.byte();
   const manySpanNames = (flags & 1) !== 0;
   const hasParentKeys = (flags & 2) !== 0;
@@ -269,7 +352,28 @@ export function decodeAttributeIndex(bytes: Uint8Array): AttributeIndex {
     numeric.set(name, [r.f64(), r.f64()]);
   }
   const bloom = r.bytes(r.uvarint());
-  return { manySpanNames, hasParentKeys, manyParentSpanNames, kinds, statuses, spanCount, minDuration, maxDuration, numeric, bloom };
+  // Decoded on first use: most conditions never read them, and they are most of a decode's time.
+  const lists = version === VERSION_NO_LISTS ? undefined : r.bytes(r.remaining);
+  let stringValues: Map<string, string[]> | undefined;
+  return {
+    manySpanNames, hasParentKeys, manyParentSpanNames, kinds, statuses, spanCount, minDuration, maxDuration, numeric, bloom,
+    get stringValues() {
+      return (stringValues ??= decodeStringLists(lists));
+    },
+  };
+}
+
+function decodeStringLists(bytes: Uint8Array | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (!bytes) return out;
+  const r = new ByteReader(bytes);
+  for (let i = r.uvarint(); i > 0; i--) {
+    const name = r.string();
+    const values: string[] = [];
+    for (let j = r.uvarint(); j > 0; j--) values.push(r.string());
+    out.set(name, values);
+  }
+  return out;
 }
 
 // ---- what a query can ask of an index ---------------------------------------------------------
@@ -289,6 +393,11 @@ export type IndexCondition =
   | { kind: "attr"; name: string }
   /** Some attribute `name` has this value (in any of its string forms). */
   | { kind: "pair"; name: string; value: string }
+  /**
+   * Some attribute `name` has a string value (`stringValue`) for which `test` holds: TraceQL's
+   * `=~`, `!~` and `!=` with a string. `label` only names the test (`=~ "re"`) in messages.
+   */
+  | { kind: "stringMatch"; name: string; label: string; test: (value: string) => boolean }
   /** Some numeric attribute `name` compares true with `value`. */
   | { kind: "numeric"; name: string; op: NumericOp; value: number }
   | { kind: "spanName"; value: string }
@@ -349,6 +458,11 @@ export function indexMayMatch(ix: AttributeIndex, c: IndexCondition): boolean {
       return has(ix, `a\0${c.name}`);
     case "pair":
       return has(ix, `a\0${c.name}`) && (has(ix, `m\0${c.name}`) || has(ix, `v\0${c.name}\0${c.value}`));
+    case "stringMatch": {
+      if (!has(ix, `a\0${c.name}`)) return false;
+      const values = ix.stringValues.get(c.name);
+      return values === undefined || values.some((v) => c.test(v));
+    }
     case "numeric": {
       const r = ix.numeric.get(c.name);
       return r !== undefined && compareRange(c.op, r[0], r[1], c.value);
@@ -382,6 +496,9 @@ function parentMayMatch(ix: AttributeIndex, c: IndexCondition): boolean {
       return has(ix, `pa\0${c.name}`);
     case "pair":
       return has(ix, `pa\0${c.name}`) && (has(ix, `pm\0${c.name}`) || has(ix, `pv\0${c.name}\0${c.value}`));
+    case "stringMatch":
+      // Values are listed for all spans only (tested there already): a parent needs the name.
+      return has(ix, `pa\0${c.name}`);
     case "spanName":
       return ix.manyParentSpanNames || has(ix, `pn\0${c.value}`);
     case "parent":

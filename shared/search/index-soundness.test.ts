@@ -255,6 +255,8 @@ interface Query {
   lang: "traceql" | "tags" | "jaeger" | "zipkin";
   text: string;
   matcher: TraceMatcher;
+  /** Drawn to test the string lists (regexQuery). */
+  strings?: boolean;
 }
 
 const pos = { line: 1, column: 1, offset: 0 };
@@ -295,11 +297,7 @@ const ALL_OPS: ComparisonOp[] = ["=", "=", "=", "!=", ">", ">=", "<", "<=", "=~"
 
 /** A literal to compare an attribute value with by `op`: mostly one that can hold. */
 function literalFor(r: Rng, op: ComparisonOp, v: AnyValue | undefined): Static {
-  if (op === "=~" || op === "!~") {
-    const s = v && "stringValue" in v ? v.stringValue : "nothing";
-    const roll = r.int(5);
-    return { type: "string", value: roll === 0 ? escapeRegex(s) : roll === 1 ? `${escapeRegex(s.slice(0, 2))}.*` : roll === 2 ? `(?i)${escapeRegex(s.toUpperCase())}` : roll === 3 ? ".*" : "zz+" };
-  }
+  if (op === "=~" || op === "!~") return { type: "string", value: regexFor(r, v) };
   if (r.chance(0.08)) return { type: "nil" };
   const ordered = op !== "=" && op !== "!=";
   if (v && r.chance(0.85)) {
@@ -313,6 +311,51 @@ function literalFor(r: Rng, op: ComparisonOp, v: AnyValue | undefined): Static {
     if ("boolValue" in v) return { type: "bool", value: v.boolValue };
   }
   return r.pick<Static>([{ type: "string", value: "absent" }, { type: "int", value: 42 }, { type: "float", value: 0.5 }, { type: "bool", value: true }, { type: "duration", value: 1_000_000 }]);
+}
+
+/** The text an int, double or bool value reads as: a regex on it must not match (TraceQL matches strings only). */
+function textOf(v: AnyValue | undefined): string {
+  if (!v) return "nothing";
+  if ("stringValue" in v) return v.stringValue;
+  if ("intValue" in v) return v.intValue;
+  if ("doubleValue" in v) return String(v.doubleValue);
+  if ("boolValue" in v) return String(v.boolValue);
+  return "nothing";
+}
+
+/**
+ * A regex about a value: the whole of it (a string's, or an int's, double's or bool's text), a
+ * prefix, a part that an unanchored regex would find, Grafana's `a|b` of several values, flags,
+ * and ones that match everything or nothing.
+ */
+function regexFor(r: Rng, v: AnyValue | undefined): string {
+  const s = textOf(v);
+  const e = escapeRegex(s);
+  switch (r.int(12)) {
+    case 0:
+    case 1:
+      return e;
+    case 2:
+      return `${escapeRegex(s.slice(0, 2))}.*`;
+    case 3:
+      return `(?i)${escapeRegex(s.toUpperCase())}`;
+    case 4:
+      return ".*";
+    case 5:
+      return "zz+";
+    case 6:
+      return escapeRegex(s.slice(1, 3)); // a part: anchored, it matches only a value that is just that
+    case 7:
+      return `${e}|${escapeRegex(r.pick(STRINGS))}|absent`;
+    case 8:
+      return `absent|v${r.int(100)}`;
+    case 9:
+      return r.pick(["(?s).*break", ".*break", "(?i)get.*", "(?m)^GET$", "[0-9]+", "-?[0-9.]+", "true|false", ""]);
+    case 10:
+      return `.*${escapeRegex(s.slice(-2))}`;
+    default:
+      return `(${e})?x?`;
+  }
 }
 
 function attributeComparison(r: Rng, o: Observed): Condition {
@@ -566,9 +609,31 @@ function zipkinQuery(r: Rng, o: Observed): Query {
   return { lang: "zipkin", text: JSON.stringify({ ...q, service }), matcher: zipkinSpanMatcher(q, service) };
 }
 
+/**
+ * `=~`, `!~` and `!=` with a string on an attribute in one of the scope forms the index answers
+ * for, in a selector alone, under `&&`/`||`, or on the parent side of `>>`: what the string lists
+ * rule out.
+ */
+function regexQuery(r: Rng, o: Observed): Query {
+  const one = (): Condition => {
+    const seen = o.attrs.length && r.chance(0.9) ? r.pick(o.attrs) : undefined;
+    const name = seen ? seen.kv.key : r.pick(["absent.key", "http.method", "k9"]);
+    const scope: AttributeScope = seen?.scope === "resource" ? r.pick(["resource", ""] as const) : seen?.scope === "event" ? r.pick(["event", ""] as const) : r.pick(["span", "", "resource", "event"] as const);
+    const op = r.pick<ComparisonOp>(["=~", "=~", "=~", "!~", "!="]);
+    const value = op === "!=" ? textOf(seen?.kv.value) : regexFor(r, seen?.kv.value);
+    return { kind: "comparison", op, left: { kind: "attribute", scope, name, pos }, right: lit({ type: "string", value }), pos };
+  };
+  const cond: Condition = r.chance(0.3) ? { kind: "logical", op: r.pick(["&&", "||"] as const), left: one(), right: one(), pos } : one();
+  let e: SpansetExpr = { kind: "selector", cond, pos };
+  if (r.chance(0.15)) e = { kind: "spansetOp", op: ">>", left: e, right: { kind: "selector", cond: undefined, pos }, pos };
+  const text = stringify(e);
+  return { lang: "traceql", text, matcher: compileTraceQL(text, { spss: 3 }), strings: true };
+}
+
 function queries(r: Rng, o: Observed): Query[] {
   const out: Query[] = [];
   for (let i = 0; i < 10; i++) out.push(traceqlQuery(r, o));
+  for (let i = 0; i < 6; i++) out.push(regexQuery(r, o));
   for (let i = 0; i < 4; i++) out.push(tagsQuery(r, o));
   for (let i = 0; i < 4; i++) out.push(jaegerQuery(r, o));
   for (let i = 0; i < 4; i++) out.push(zipkinQuery(r, o));
@@ -591,7 +656,14 @@ function segmentIndex(traces: TraceInput[], caps: IndexCaps): AttributeIndex {
   return decodeAttributeIndex(seg.encode(caps));
 }
 
-const TINY_CAPS: IndexCaps = { maxValuesPerName: 1, maxSpanNames: 1 };
+const TINY_CAPS: IndexCaps = { maxValuesPerName: 1, maxSpanNames: 1, maxListBytes: 12 };
+/** String lists for names of up to 3 values within 40 bytes: some names listed, some over the cap, some past the budget. */
+const SMALL_LIST_CAPS: IndexCaps = { maxValuesPerName: 3, maxSpanNames: 1024, maxListBytes: 40 };
+/** Every name of few values listed. */
+const LONG_LIST_CAPS: IndexCaps = { ...BLOCK_INDEX_CAPS, maxListBytes: 1 << 20 };
+
+/** The index as a version-1 reader has it: no string lists. */
+const withoutLists = (ix: AttributeIndex): AttributeIndex => ({ ...ix, stringValues: new Map() });
 
 interface Failure {
   caseNo: number;
@@ -631,6 +703,7 @@ describe("attribute indexes and skips are sound", () => {
     const failures: Failure[] = [];
     let checks = 0;
     let matches = 0;
+    let listPrunes = 0;
     for (let caseNo = 0; caseNo < CASES; caseNo++) {
       const { r, traces, queries: qs } = newCase(caseNo, traceCountOf(caseNo));
       const summaries = traces.map((t) => summarizeTrace(t.traceId, t.resourceSpans));
@@ -648,11 +721,17 @@ describe("attribute indexes and skips are sound", () => {
       const groupedTiny = groups.map((g) => segmentIndex(g, TINY_CAPS));
       const block = decodeAttributeIndex(builderOf(traces).encode(BLOCK_INDEX_CAPS));
       const blockTiny = decodeAttributeIndex(builderOf(traces).encode(TINY_CAPS));
+      const blockSmallLists = decodeAttributeIndex(builderOf(traces).encode(SMALL_LIST_CAPS));
+      const aloneLongLists = traces.map((t) => segmentIndex([t], LONG_LIST_CAPS));
       for (const q of qs) {
         const c = cond(q.matcher);
         traces.forEach((t, i) => {
           checks++;
-          if (!q.matcher.match(t.resourceSpans, summaries[i]!)) return;
+          if (!q.matcher.match(t.resourceSpans, summaries[i]!)) {
+            // The lists must rule some traces out, or the test proves nothing about them.
+            if (q.strings && !indexMayMatch(aloneLongLists[i]!, c) && indexMayMatch(withoutLists(aloneLongLists[i]!), c)) listPrunes++;
+            return;
+          }
           matches++;
           const fail = (what: string) => failures.push({ caseNo, what, query: `${q.lang} ${q.text}`, traceId: t.traceId, condition: c });
           if (!q.matcher.mayMatch(summaries[i]!)) fail("the summary prune (mayMatch) rules out a matching trace");
@@ -663,6 +742,8 @@ describe("attribute indexes and skips are sound", () => {
             ["segment (tiny caps)", groupedTiny[groupOf[i]!]!],
             ["block", block],
             ["block (tiny caps)", blockTiny],
+            ["block (small string lists)", blockSmallLists],
+            ["trace (every string list)", aloneLongLists[i]!],
           ];
           for (const [name, ix] of indexes) if (!indexMayMatch(ix, c)) fail(`the ${name} index rules out a matching trace`);
         });
@@ -671,6 +752,7 @@ describe("attribute indexes and skips are sound", () => {
     expect(failures, describeFailures(failures)).toEqual([]);
     // The generator must produce matches, or the test proves nothing.
     expect(matches).toBeGreaterThan(checks / 20);
+    expect(listPrunes).toBeGreaterThan(CASES);
   }, 60_000);
 
   it(`the block scanner with indexes finds what a plain scan finds (${CASES} random blocks)`, async () => {

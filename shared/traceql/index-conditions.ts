@@ -7,8 +7,10 @@
  *
  * Inside a selector `&&` needs both sides, `||` either; a comparison of an attribute or an
  * intrinsic with a literal becomes a name, pair, numeric-range, span-name, kind, status or
- * duration test; anything else (negation, `nil` equality, field against field, regexes) needs
- * nothing. Across spansets `&&` and the structural operators need both sides in the trace, `||`
+ * duration test; `=~`, `!~` and `!=` of an attribute with a string become a test of the index's
+ * string lists with the evaluator's own regex (`compileRegex`: anchored, RE2's `(?i)`), since
+ * only a string value can make them true; anything else (negation, `nil` equality, field against
+ * field) needs nothing. Across spansets `&&` and the structural operators need both sides in the trace, `||`
  * either; a pipeline needs what its source needs (its stages only filter) and what the wrapped
  * pipelines of its scalar filters need (`({ .a } | count()) > 1` needs an `.a`). The parent side of
  * `>`, `>>`, `<`, `<<` must be met by a span that is some span's parent: the index keeps the
@@ -22,6 +24,8 @@
  */
 import { ALL, allOf, anyOf, type IndexCondition, type NumericOp } from "../block/attribute-index.ts";
 import type { AttributeScope, ComparisonOp, Condition, ScalarExpr, SpansetExpr, Static } from "./ast.ts";
+import { formatStatic } from "./stringify.ts";
+import { compileRegex } from "./validate.ts";
 
 /** Scopes whose attributes the index holds (names, pairs, numeric ranges). */
 const INDEXED_SCOPES = new Set<AttributeScope>(["", "span", "resource", "event"]);
@@ -100,6 +104,8 @@ function comparisonOf(field: Extract<Condition, { kind: "attribute" | "intrinsic
     // Any comparison that can be true reads a value of the attribute.
     if (op === "=" && value.type === "string") return { kind: "pair", name, value: value.value };
     if (op === "=" && value.type === "bool") return { kind: "pair", name, value: value.value ? "true" : "false" };
+    // eval.ts: a regex, and `!=` between a value and a string, are true only of a string value.
+    if (value.type === "string" && (op === "=~" || op === "!~" || op === "!=")) return stringMatchOf(name, op, value.value);
     if ((value.type === "int" || value.type === "float" || value.type === "duration") && ORDERED.has(op)) return { kind: "numeric", name, op: op as NumericOp, value: value.value };
     return { kind: "attr", name };
   }
@@ -118,4 +124,18 @@ function comparisonOf(field: Extract<Condition, { kind: "attribute" | "intrinsic
     default:
       return ALL;
   }
+}
+
+function stringMatchOf(name: string, op: "=~" | "!~" | "!=", literal: string): IndexCondition {
+  const label = `${op} ${formatStatic({ type: "string", value: literal })}`;
+  if (op === "!=") return { kind: "stringMatch", name, label, test: (v) => v !== literal };
+  // The same compiled regex eval.ts builds for this literal; one that does not compile fails the
+  // query there, before any index is asked.
+  let re: RegExp;
+  try {
+    re = compileRegex(literal);
+  } catch {
+    return { kind: "attr", name };
+  }
+  return { kind: "stringMatch", name, label, test: op === "=~" ? (v) => re.test(v) : (v) => !re.test(v) };
 }
