@@ -10,7 +10,7 @@
  * decoded (matched), and the accumulator scales; `mq.exemplars` asks each series for that many.
  */
 import type { Db } from "../db/client.ts";
-import type { InstrumentationScope, Resource, Span } from "../model/span.ts";
+import type { InstrumentationScope, Resource, ResourceSpans, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
 import { comparePoints, finishSeries, inSample, MetricsAccumulator, metricsSpan, type AccumulatorState, type Bucketing, type MetricsQuery, type MetricsSpan, type Series } from "../traceql/metrics.ts";
@@ -91,6 +91,13 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
   };
 }
 
+/** Each span id's last span in the trace, with its resource and scope. */
+function lastSpanById(trace: ResourceSpans[]): Map<string, { span: Span; resource: Resource; scope: InstrumentationScope }> {
+  const index = new Map<string, { span: Span; resource: Resource; scope: InstrumentationScope }>();
+  for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.set(span.spanId, { span, resource: rs.resource, scope: ss.scope });
+  return index;
+}
+
 /**
  * The matching spans of the given blocks, bucketed: what one invocation runs, alone or as a job
  * of a fanned-out query. Every block in the list is read (a metrics query has no limit).
@@ -121,25 +128,32 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
         c,
         rows,
         (row, trace) => {
-          const sets = matcher.match(trace, row);
-          if (!sets) return;
-          // Each matching span once per trace fragment, even when in several spansets.
-          const ids = new Set(sets.flatMap((s) => s.spans.map((sp) => sp.spanID)));
-          const index = new Map<string, { span: Span; resource: Resource; scope: InstrumentationScope }>();
-          for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.set(span.spanId, { span, resource: rs.resource, scope: ss.scope });
-          const selected = selection && new Set((selection.match(trace, row) ?? []).flatMap((s) => s.spans.map((sp) => sp.spanID)));
-          for (const id of ids) {
-            if (sample?.by === "span" && !inSample(id, sample.fraction)) continue;
-            const hit = index.get(id);
-            if (!hit) continue;
-            spans++;
-            if (selected) {
-              const st = BigInt(hit.span.startTimeUnixNano);
-              points.push(...comparePoints(hit.span, hit.resource, selected.has(id) && (!window || (st >= (window[0] as bigint) && st < (window[1] as bigint)))));
-              continue;
+          const matched = matcher.matchNodes(trace, row);
+          if (!matched) return;
+          // A span id twice in one fragment (malformed input) is counted once, as its last span.
+          const lastById = matched.uniqueIds ? undefined : lastSpanById(trace);
+          const selected = selection && new Set((selection.matchNodes(trace, row)?.sets ?? []).flatMap((set) => set.map((n) => n.span.spanId)));
+          // Each matching span once per trace fragment, even when in several spansets (one
+          // spanset of unique ids cannot repeat one).
+          const seen = matched.sets.length > 1 || lastById ? new Set<string>() : undefined;
+          for (const set of matched.sets) {
+            for (const node of set) {
+              const id = node.span.spanId;
+              if (seen) {
+                if (seen.has(id)) continue;
+                seen.add(id);
+              }
+              if (sample?.by === "span" && !inSample(id, sample.fraction)) continue;
+              const hit = lastById?.get(id) ?? node;
+              spans++;
+              if (selected) {
+                const st = BigInt(hit.span.startTimeUnixNano);
+                points.push(...comparePoints(hit.span, hit.resource, selected.has(id) && (!window || (st >= (window[0] as bigint) && st < (window[1] as bigint)))));
+                continue;
+              }
+              const point = metricsSpan(mq, hit.span, hit.resource, hit.scope);
+              if (point) points.push(point);
             }
-            const point = metricsSpan(mq, hit.span, hit.resource, hit.scope);
-            if (point) points.push(point);
           }
         },
         counters,

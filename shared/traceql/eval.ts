@@ -19,7 +19,7 @@ import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts
 import { applyArithmetic } from "../query/arithmetic.ts";
 import type { AggregateFn, ComparisonOp, Condition, Field, Query, ScalarExpr, SpansetExpr, Stage } from "./ast.ts";
 import { compileRegex, parseTraceQL } from "./parser.ts";
-import { buildIndex, structural, union, type SpanNode, type Spanset, type SpansetFn as TreeSpansetFn } from "./span-tree.ts";
+import { indexTrace, structural, union, type SpanNode, type Spanset, type SpansetFn as TreeSpansetFn } from "./span-tree.ts";
 import { formatCondition } from "./stringify.ts";
 
 const isNumeric = (v: Value): v is { type: "number" | "duration"; value: number } => v.type === "number" || v.type === "duration";
@@ -541,20 +541,32 @@ export function compileTraceQL(query: string, options: CompileOptions = {}): Tra
   return compileQuery(ast, options);
 }
 
-export function compileQuery(ast: Query, options: CompileOptions = {}): TraceMatcher {
+/** A compiled query: search's `TraceMatcher`, and the matching span nodes for scans that count spans. */
+export interface QueryMatcher extends TraceMatcher {
+  /**
+   * Each matching spanset's spans (undefined when none), without the answer `match` builds
+   * (attributes, durations, text of every span), and whether the trace's span ids are unique.
+   */
+  matchNodes(trace: ResourceSpans[], summary: TraceFacts): { sets: SpanNode[][]; uniqueIds: boolean } | undefined;
+}
+
+export function compileQuery(ast: Query, options: CompileOptions = {}): QueryMatcher {
   const spss = options.spss ?? 3;
   const run = compileSpanset(ast);
   const prune = spansetPrune(ast);
   const { fields, selected } = referencedFields(ast);
   const summaryOnly = isSummaryOnly(ast);
+  const evaluate = (trace: ResourceSpans[], ctx: Ctx) => {
+    const { nodes, uniqueIds } = indexTrace(trace);
+    return { sets: run({ spans: nodes, attributes: [] }, ctx).filter((s) => s.spans.length > 0), uniqueIds };
+  };
   return {
     summaryOnly,
     indexCondition: indexConditionOf(ast),
     mayMatch: prune,
     match(trace: ResourceSpans[], summary: TraceFacts): SpansetMatch[] | undefined {
       const ctx: Ctx = { summary };
-      const nodes = buildIndex(trace);
-      const sets = run({ spans: nodes, attributes: [] }, ctx).filter((s) => s.spans.length > 0);
+      const { sets } = evaluate(trace, ctx);
       if (!sets.length) return undefined;
       return sets.map((set) => {
         const spans: SpanMatch[] = set.spans.slice(0, Math.max(0, spss)).map((n) => ({
@@ -568,6 +580,10 @@ export function compileQuery(ast: Query, options: CompileOptions = {}): TraceMat
         if (set.attributes.length) m.attributes = set.attributes;
         return m;
       });
+    },
+    matchNodes(trace: ResourceSpans[], summary: TraceFacts) {
+      const { sets, uniqueIds } = evaluate(trace, { summary });
+      return sets.length ? { sets: sets.map((s) => s.spans), uniqueIds } : undefined;
     },
   };
 }

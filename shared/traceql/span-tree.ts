@@ -16,7 +16,7 @@ export interface SpanNode {
   scope: InstrumentationScope;
   parent: SpanNode | undefined;
   children: SpanNode[];
-  durationNanos: bigint;
+  readonly durationNanos: bigint;
   /**
    * Tempo's nested-set numbering: one counter over a depth-first walk from each root (a span
    * with no parent id; roots and children by start time, then span id, so that the numbers do
@@ -24,9 +24,9 @@ export interface SpanNode {
    * `right` on the way out, from 1; `nestedParent` is the parent's `left`, -1 for a root. Spans
    * no root reaches (their parent is missing) keep 0 for all three.
    */
-  nestedLeft: number;
-  nestedRight: number;
-  nestedParent: number;
+  readonly nestedLeft: number;
+  readonly nestedRight: number;
+  readonly nestedParent: number;
 }
 
 /** A set of spans (in trace order) plus the by()/aggregate values that label it. */
@@ -35,20 +35,67 @@ export interface Spanset {
   attributes: KeyValue[];
 }
 
+/**
+ * A span node whose duration and nested-set numbers are worked out on first read: most queries
+ * read neither, and a scan builds a tree for every trace it matches.
+ */
+class Node implements SpanNode {
+  readonly index: number;
+  readonly span: Span;
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  readonly tree: { nodes: Node[]; numbered: boolean };
+  parent: SpanNode | undefined = undefined;
+  children: SpanNode[] = [];
+  left = 0;
+  right = 0;
+  parentLeft = 0;
+  #durationNanos: bigint | undefined;
+
+  constructor(index: number, span: Span, resource: Resource, scope: InstrumentationScope, tree: { nodes: Node[]; numbered: boolean }) {
+    this.index = index;
+    this.span = span;
+    this.resource = resource;
+    this.scope = scope;
+    this.tree = tree;
+  }
+
+  get durationNanos(): bigint {
+    return (this.#durationNanos ??= spanDurationNanos(this.span));
+  }
+  get nestedLeft(): number {
+    return this.#numbered().left;
+  }
+  get nestedRight(): number {
+    return this.#numbered().right;
+  }
+  get nestedParent(): number {
+    return this.#numbered().parentLeft;
+  }
+  #numbered(): this {
+    if (!this.tree.numbered) {
+      this.tree.numbered = true;
+      numberNestedSets(this.tree.nodes);
+    }
+    return this;
+  }
+}
+
 /** The trace's spans in order, linked to parent and children by span id. */
 export function buildIndex(trace: ResourceSpans[]): SpanNode[] {
-  const nodes: SpanNode[] = [];
+  return indexTrace(trace).nodes;
+}
+
+/** `buildIndex`, and whether no span id occurs twice in the trace. */
+export function indexTrace(trace: ResourceSpans[]): { nodes: SpanNode[]; uniqueIds: boolean } {
+  const nodes: Node[] = [];
+  const tree = { nodes, numbered: false };
   for (const rs of trace) {
     for (const ss of rs.scopeSpans) {
-      for (const span of ss.spans) {
-        nodes.push({
-          index: nodes.length, span, resource: rs.resource, scope: ss.scope, parent: undefined, children: [],
-          durationNanos: spanDurationNanos(span), nestedLeft: 0, nestedRight: 0, nestedParent: 0,
-        });
-      }
+      for (const span of ss.spans) nodes.push(new Node(nodes.length, span, rs.resource, ss.scope, tree));
     }
   }
-  const byId = new Map<string, SpanNode>();
+  const byId = new Map<string, Node>();
   for (const n of nodes) if (!byId.has(n.span.spanId)) byId.set(n.span.spanId, n);
   for (const n of nodes) {
     if (n.span.parentSpanId === "") continue;
@@ -58,36 +105,41 @@ export function buildIndex(trace: ResourceSpans[]): SpanNode[] {
       p.children.push(n);
     }
   }
-  numberNestedSets(nodes);
-  return nodes;
+  return { nodes, uniqueIds: byId.size === nodes.length };
 }
 
-const byStart = (a: SpanNode, b: SpanNode): number => {
-  const d = (parseU64(a.span.startTimeUnixNano) ?? 0n) - (parseU64(b.span.startTimeUnixNano) ?? 0n);
-  return d < 0n ? -1 : d > 0n ? 1 : a.span.spanId < b.span.spanId ? -1 : a.span.spanId > b.span.spanId ? 1 : a.index - b.index;
-};
-
-function numberNestedSets(nodes: SpanNode[]): void {
+function numberNestedSets(nodes: Node[]): void {
+  // Each start parsed once, not on every comparison; one sort of the whole trace then orders the
+  // roots and every span's children alike (by start, then span id, then trace order).
+  const starts = nodes.map((n) => parseU64(n.span.startTimeUnixNano) ?? 0n);
+  const byStart = (a: Node, b: Node): number => {
+    const sa = starts[a.index]!;
+    const sb = starts[b.index]!;
+    return sa < sb ? -1 : sa > sb ? 1 : a.span.spanId < b.span.spanId ? -1 : a.span.spanId > b.span.spanId ? 1 : a.index - b.index;
+  };
+  const ordered = [...nodes].sort(byStart);
+  const childrenByStart: Node[][] = nodes.map(() => []);
+  for (const n of ordered) if (n.parent) childrenByStart[n.parent.index]!.push(n);
   let counter = 1;
-  for (const root of nodes.filter((n) => n.span.parentSpanId === "").sort(byStart)) {
-    if (root.span.parentSpanId !== "" || root.nestedLeft !== 0) continue;
-    root.nestedParent = -1;
+  for (const root of ordered) {
+    if (root.span.parentSpanId !== "" || root.left !== 0) continue;
+    root.parentLeft = -1;
     // Iterative walk: [node, children visited?]
-    const stack: [SpanNode, boolean][] = [[root, false]];
+    const stack: [Node, boolean][] = [[root, false]];
     while (stack.length) {
-      const [n, out] = stack.pop() as [SpanNode, boolean];
+      const [n, out] = stack.pop() as [Node, boolean];
       if (out) {
-        n.nestedRight = counter++;
+        n.right = counter++;
         continue;
       }
-      if (n.nestedLeft !== 0) continue;
-      n.nestedLeft = counter++;
+      if (n.left !== 0) continue;
+      n.left = counter++;
       stack.push([n, true]);
-      const children = [...n.children].sort(byStart);
+      const children = childrenByStart[n.index]!;
       for (let k = children.length - 1; k >= 0; k--) {
-        const c = children[k] as SpanNode;
-        if (c.nestedLeft !== 0) continue;
-        c.nestedParent = n.nestedLeft;
+        const c = children[k]!;
+        if (c.left !== 0) continue;
+        c.parentLeft = n.left;
         stack.push([c, false]);
       }
     }
