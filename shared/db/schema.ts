@@ -153,7 +153,8 @@ export const operationMinutes = sqliteTable(
 /**
  * Every span per service per minute, whatever its kind (shared/metrics/red.ts ServiceRow): what
  * TraceQL metrics over all spans (`{ } | rate() by(resource.service.name)`) read instead of blocks.
- * A table of its own rather than operation rows with a sentinel kind: the rollup read is then a
+ * Keyed also by root or not and status (migration 0010), so the rows answer Grafana Traces
+ * Drilldown's root-span and per-status panels. A table of its own rather than operation rows with a sentinel kind: the rollup read is then a
  * primary-key range of exactly these rows (a day of a tenant: minutes x services), not every
  * operation row of the window filtered, and no reader of operation rows can pick them up.
  * WITHOUT ROWID (migration 0008, hand-edited), as the other metric tables.
@@ -164,9 +165,13 @@ export const serviceMinutes = sqliteTable(
     ...tenantMinuteColumns(),
     service: text("service").notNull(),
     serviceNameType: integer("service_name_type").notNull(),
+    /** 1 for spans without a parent span id (roots), 0 for the others. */
+    root: integer("root").notNull(),
+    /** The spans' status code. */
+    status: integer("status").notNull(),
     ...redColumns(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.service, t.serviceNameType] })],
+  (t) => [primaryKey({ columns: [t.tenantId, t.minute, t.service, t.serviceNameType, t.root, t.status] })],
 );
 
 export type Block = typeof blocks.$inferSelect;

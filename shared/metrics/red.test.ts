@@ -92,11 +92,13 @@ describe("RED rows", () => {
       ),
     );
     const rows = acc.serviceRows();
-    expect(rows.map((r) => ({ minute: r.minute, service: r.service, serviceNameType: r.serviceNameType, count: r.count, errors: r.errors }))).toEqual([
-      { minute: T0, service: "cart", serviceNameType: ServiceNameType.STRING, count: 7, errors: 4 },
-      { minute: T0 + 60, service: "cart", serviceNameType: ServiceNameType.STRING, count: 1, errors: 0 },
+    // One row per minute, service, root or not and status: these spans are roots, errors or unset.
+    expect(rows.map((r) => ({ minute: r.minute, service: r.service, serviceNameType: r.serviceNameType, root: r.root, status: r.status, count: r.count, errors: r.errors }))).toEqual([
+      { minute: T0, service: "cart", serviceNameType: ServiceNameType.STRING, root: 1, status: 2, count: 4, errors: 4 },
+      { minute: T0, service: "cart", serviceNameType: ServiceNameType.STRING, root: 1, status: 0, count: 3, errors: 0 },
+      { minute: T0 + 60, service: "cart", serviceNameType: ServiceNameType.STRING, root: 1, status: 0, count: 1, errors: 0 },
     ]);
-    const h = LatencyHistogram.decode(rows[0]!.durations);
+    const h = LatencyHistogram.decode(rows[0]!.durations).merge(LatencyHistogram.decode(rows[1]!.durations));
     expect(h.count).toBe(7);
     expect(h.sum).toBe(280);
     // The operation rows still hold only SERVER, CLIENT, PRODUCER and CONSUMER.
@@ -136,15 +138,28 @@ describe("RED rows", () => {
   });
 
   it("service rows merge by key, as an upsert would", () => {
-    const parts = [0, 1].map((b) => {
+    const parts = [0, 1, 2].map((b) => {
       const acc = new RedAccumulator("tn_a");
       acc.addSpans(batchOf(testResourceSpans("web", [server(`p${b}`, "GET /", T0 + b, 10, b === 1)])));
       return acc.serviceRows();
     });
-    const merged: ServiceRow[] = serviceRollup.upsert(parts[0]!, parts[1]!);
-    expect(merged).toHaveLength(1);
-    expect(merged[0]).toMatchObject({ count: 2, errors: 1 });
+    // Two unset root spans merge; the error one keeps its own row.
+    const merged: ServiceRow[] = serviceRollup.upsert(serviceRollup.upsert(parts[0]!, parts[1]!), parts[2]!);
+    expect(merged.map((r) => [r.status, r.count, r.errors])).toEqual([[0, 2, 0], [2, 1, 1]]);
     expect(LatencyHistogram.decode(merged[0]!.durations).count).toBe(2);
     expect(() => serviceRollup.merge(parts[0]![0]!, { ...parts[0]![0]!, serviceNameType: ServiceNameType.ABSENT })).toThrow(/different keys/);
+    expect(() => serviceRollup.merge(parts[0]![0]!, { ...parts[0]![0]!, root: 0 })).toThrow(/different keys/);
+  });
+
+  it("service rows: a child span is no root, and each status code has its row", () => {
+    const acc = new RedAccumulator("tn_a");
+    const spans = [
+      testSpan({ spanId: "r", start: at(T0), end: at(T0, 10) }),
+      testSpan({ spanId: "c1", parentSpanId: "r", start: at(T0), end: at(T0, 5) }),
+      testSpan({ spanId: "c2", parentSpanId: "r", start: at(T0), end: at(T0, 5), error: true }),
+      { ...testSpan({ spanId: "c3", parentSpanId: "gone", start: at(T0), end: at(T0, 5) }), status: { code: 1, message: "" } },
+    ];
+    acc.addSpans(batchOf(testResourceSpans("web", spans)));
+    expect(acc.serviceRows().map((r) => [r.root, r.status, r.count, r.errors])).toEqual([[1, 0, 1, 0], [0, 0, 1, 0], [0, 2, 1, 1], [0, 1, 1, 0]]);
   });
 });

@@ -73,11 +73,26 @@ export interface ServiceRow {
   /** The service name, or "" / the value's JSON, as `serviceNameType` says. */
   service: string;
   serviceNameType: ServiceNameType;
+  /**
+   * 1: the spans have no parent span id (TraceQL's roots: `nestedSetParent < 0`), 0: they have one.
+   * With `status`, a row's spans are alike in all a Drilldown query asks of them.
+   */
+  root: number;
+  /** The spans' status code as sent (0 unset, 1 ok, 2 error). */
+  status: number;
   count: number;
-  /** Spans with status ERROR. */
+  /** Spans with status ERROR: `count` in a row of status 2, else 0. */
   errors: number;
   /** Span durations in ms, an encoded LatencyHistogram. */
   durations: Uint8Array;
+}
+
+/**
+ * Service rows as this version keys them (by `root` and `status` too); undefined when any row is of
+ * the version before (migration 0010 dropped those from D1): such spans count as not in the rows.
+ */
+export function currentServiceRows<R extends Partial<Pick<ServiceRow, "root" | "status">>>(rows: readonly R[] | undefined): R[] | undefined {
+  return rows?.every((r) => typeof r.root === "number" && typeof r.status === "number") ? [...rows] : undefined;
 }
 
 /** The service identity of a resource's spans: its first `service.name` attribute, as TraceQL reads it. */
@@ -115,7 +130,7 @@ export const operationRollup = minuteRollup<OperationRow>()({
 /** Service rows as a minute rollup (rows.ts): the `service_minutes` table. */
 export const serviceRollup = minuteRollup<ServiceRow>()({
   name: "service",
-  keys: ["service", "serviceNameType"],
+  keys: ["service", "serviceNameType", "root", "status"],
   counts: ["count", "errors"],
   histograms: ["durations"],
   table: serviceMinutes,
@@ -147,7 +162,8 @@ export class RedAccumulator {
       const identity = serviceOfResource(rs.resource);
       for (const ss of rs.scopeSpans) {
         for (const span of ss.spans) {
-          countSpan(this.#services.row({ minute: bucketStart(unixSeconds(span.startTimeUnixNano), 60), ...identity }), span);
+          const spanClass = { root: span.parentSpanId === "" ? 1 : 0, status: span.status.code };
+          countSpan(this.#services.row({ minute: bucketStart(unixSeconds(span.startTimeUnixNano), 60), ...identity, ...spanClass }), span);
           if (service !== undefined) this.addSpan(span, service);
         }
       }

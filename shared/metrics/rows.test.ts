@@ -12,7 +12,7 @@ const T0 = 1_764_090_000; // a minute boundary
 const KEYS: { [N in RowKind]: [Omit<RowOf<N>, "tenantId" | "minute" | "requests" | "failed" | "clientDurations" | "serverDurations" | "count" | "errors" | "durations">, Partial<RowOf<N>>] } = {
   edgeRows: [{ source: "web", target: "cart", connectionType: "" }, { connectionType: "messaging_system" }],
   operationRows: [{ service: "cart", operation: "GET /cart", kind: 2 }, { kind: 3 }],
-  serviceRows: [{ service: "cart", serviceNameType: ServiceNameType.STRING }, { serviceNameType: ServiceNameType.ABSENT }],
+  serviceRows: [{ service: "cart", serviceNameType: ServiceNameType.STRING, root: 1, status: 0 }, { status: 2 }],
 };
 
 /** A small deterministic generator (the same rows on every run). */
@@ -128,8 +128,8 @@ describe("minute rollups", () => {
     );
     const op = { tenantId: "tn_a", minute: T0, service: "cart", operation: "GET /", kind: 2, count: 2, errors: 0, durations };
     expect(JSON.stringify(operationRollup.encode(op))).toBe('{"tenant":"tn_a","minute":1764090000,"service":"cart","operation":"GET /","kind":2,"count":2,"errors":0,"durations":"AgDU0gUCPAEUARcBAgE="}');
-    const service = { tenantId: "tn_a", minute: T0, service: "cart", serviceNameType: ServiceNameType.STRING, count: 2, errors: 0, durations };
-    expect(JSON.stringify(serviceRollup.encode(service))).toBe('{"tenant":"tn_a","minute":1764090000,"service":"cart","serviceNameType":0,"count":2,"errors":0,"durations":"AgDU0gUCPAEUARcBAgE="}');
+    const service = { tenantId: "tn_a", minute: T0, service: "cart", serviceNameType: ServiceNameType.STRING, root: 1, status: 0, count: 2, errors: 0, durations };
+    expect(JSON.stringify(serviceRollup.encode(service))).toBe('{"tenant":"tn_a","minute":1764090000,"service":"cart","serviceNameType":0,"root":1,"status":0,"count":2,"errors":0,"durations":"AgDU0gUCPAEUARcBAgE="}');
   });
 
   it("describe every field of the row, and a field in one role only", () => {

@@ -372,7 +372,13 @@ describe("OpenMetrics: deltas in any order add up to the truth", () => {
 
   it.each(results.map((r) => [r.name, r] as const))("%s: exact service rows (every span, whatever its kind)", (_, r) => {
     expect(r.sink.serviceRows.every((row) => row.serviceNameType === ServiceNameType.STRING)).toBe(true);
-    const got = new Map(r.sink.serviceRows.map((row) => [`${row.minute} ${row.service}`, { count: row.count, errors: row.errors }]));
+    // Summed over the rows' root and status keys.
+    const got = new Map<string, { count: number; errors: number }>();
+    for (const row of r.sink.serviceRows) {
+      const k = `${row.minute} ${row.service}`;
+      const seen = got.get(k) ?? { count: 0, errors: 0 };
+      got.set(k, { count: seen.count + row.count, errors: seen.errors + row.errors });
+    }
     expect(Object.fromEntries([...got].sort())).toEqual(Object.fromEntries([...truthByService(workload)].sort()));
     // More spans than the operation rows hold: the workload has INTERNAL spans.
     expect(r.sink.serviceRows.reduce((n, row) => n + row.count, 0)).toBeGreaterThan(r.sink.operationRows.reduce((n, row) => n + row.count, 0));
@@ -485,7 +491,10 @@ describe("OpenMetrics: what the version before `tenantId` stored and sent", () =
   const stored = () =>
     histogramsOfThatVersion(deltaOf("b1", RECV, testResourceSpans("frontend", [span("dddddddddddddddd", SpanKind.SERVER, "", { name: "GET /" }), span("aaaaaaaaaaaaaaaa", SpanKind.CLIENT, "dddddddddddddddd", { name: "GET /cart", attributes: { "peer.service": "cart" } })])));
 
-  /** That version wrote histograms in format 1 (no Tempo buckets; shared/metrics/histogram.ts): the same delta with them so. */
+  /**
+   * The same delta as that version wrote it: histograms in format 1 (no Tempo buckets;
+   * shared/metrics/histogram.ts), and one service row per service and minute (no root and status keys).
+   */
   function histogramsOfThatVersion(d: TenantDelta): TenantDelta {
     const format1 = (bytes: Uint8Array): Uint8Array => {
       const h = LatencyHistogram.decode(bytes);
@@ -498,8 +507,17 @@ describe("OpenMetrics: what the version before `tenantId` stored and sent", () =
       ...d,
       edgeRows: d.edgeRows.map((r) => ({ ...r, clientDurations: format1(r.clientDurations), serverDurations: format1(r.serverDurations) })),
       operationRows: d.operationRows.map((r) => ({ ...r, durations: format1(r.durations) })),
-      serviceRows: d.serviceRows!.map((r) => ({ ...r, durations: format1(r.durations) })),
+      serviceRows: serviceRowsOfThatVersion(d.serviceRows!).map((r) => ({ ...r, durations: format1(r.durations) })),
     };
+  }
+  function serviceRowsOfThatVersion(rows: ServiceRow[]): ServiceRow[] {
+    const out = new Map<string, ServiceRow>();
+    for (const { root: _root, status: _status, ...r } of rows) {
+      const k = JSON.stringify([r.minute, r.service, r.serviceNameType]);
+      const seen = out.get(k);
+      out.set(k, (seen ? { ...seen, count: seen.count + r.count, errors: seen.errors + r.errors, durations: LatencyHistogram.decode(seen.durations).merge(LatencyHistogram.decode(r.durations)).encode() } : r) as ServiceRow);
+    }
+    return [...out.values()];
   }
   function varint(n: number): number[] {
     const out: number[] = [];
@@ -517,16 +535,41 @@ describe("OpenMetrics: what the version before `tenantId` stored and sent", () =
     expect(decodeDelta(OLD_DELTA.replaceAll('"tenant":', '"tenantId":'))).toEqual(delta);
   });
 
-  it("restores a snapshot to the same object, and stores it again byte for byte", () => {
+  it("restores a snapshot to the same object (its service rows, without root and status keys, count as none)", () => {
     const control = new OpenMetrics(TENANT, undefined, WALL);
     control.apply(stored(), WALL);
-    const restored = OpenMetrics.fromJSON(JSON.parse(OLD_SNAPSHOT) as OpenMetricsJson);
+    const restored = OpenMetrics.fromJSON(JSON.parse(OLD_SNAPSHOT) as OpenMetricsJson, WALL);
     expect(restored.tenantId).toBe(TENANT);
     expect(restored.toJSON()).toEqual(control.toJSON());
-    expect(JSON.stringify(restored.toJSON())).toBe(OLD_SNAPSHOT);
+    // Everything but the service rows is stored again byte for byte.
+    const { serviceRows, serviceRowsFrom, serviceRowsKeys, ...again } = restored.toJSON();
+    const { serviceRows: oldRows, serviceRowsFrom: oldFrom, ...old } = JSON.parse(OLD_SNAPSHOT) as OpenMetricsJson;
+    expect(JSON.stringify(again)).toBe(JSON.stringify(old));
+    expect([oldRows!.length, oldFrom, serviceRows, serviceRowsKeys]).toEqual([1, 0, [], "service,serviceNameType,root,status"]);
+    // The rows hold every span only from the minute after the snapshot was loaded.
+    expect(serviceRowsFrom).toBe(Math.floor(WALL / 60_000) * 60 + 60);
     const window = { start: T0, end: T0 + 60 };
     for (const kind of ["edgeRows", "operationRows", "serviceRows"] as const) expect(restored.rowsIn(kind, window)).toEqual(control.rowsIn(kind, window));
+    expect(restored.rowsIn("serviceRows", window)).toEqual([]);
     expect(restored.rowsIn("edgeRows", window)[0]?.tenantId).toBe(TENANT);
+  });
+
+  it("counts service rows without root and status keys as none, in a delta or a snapshot of this version's format", () => {
+    const m = new OpenMetrics(TENANT, undefined, WALL);
+    m.apply(stored(), RECV);
+    expect(m.rowsIn("serviceRows", { start: T0, end: T0 + 60 })).toEqual([]);
+    expect(m.serviceRowsFrom).toBe(T0 + 60);
+    // This version's delta: kept, and the snapshot round trip keeps them and the mark of their keys.
+    const now = new OpenMetrics(TENANT, undefined, WALL);
+    now.apply(deltaOf("b2", RECV, testResourceSpans("frontend", [span("eeeeeeeeeeeeeeee", SpanKind.SERVER, "", { name: "GET /" })])), RECV);
+    expect(now.rowsIn("serviceRows", { start: T0, end: T0 + 60 })).toHaveLength(1);
+    const json = JSON.parse(JSON.stringify(now.toJSON())) as OpenMetricsJson;
+    expect(OpenMetrics.fromJSON(json, WALL).rowsIn("serviceRows", { start: T0, end: T0 + 60 })).toHaveLength(1);
+    expect(OpenMetrics.fromJSON(json, WALL).serviceRowsFrom).toBe(0);
+    // Without the mark (a snapshot of the version before the keys), dropped, even with no rows open.
+    const { serviceRowsKeys: _, ...unmarked } = json;
+    expect(OpenMetrics.fromJSON(unmarked as OpenMetricsJson, WALL).rowsIn("serviceRows", { start: T0, end: T0 + 60 })).toEqual([]);
+    expect(OpenMetrics.fromJSON({ ...unmarked, serviceRows: [] } as OpenMetricsJson, WALL).serviceRowsFrom).toBe(Math.floor(WALL / 60_000) * 60 + 60);
   });
 
   it("takes the rows of a delta its consumers send over RPC (during a deploy) as rows with `tenantId`", () => {

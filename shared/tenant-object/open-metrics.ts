@@ -24,13 +24,15 @@
  * state predates them (a snapshot without the field, the legacy state import), or that applies a
  * delta without them (from a consumer of the previous version during a deploy), moves it past the
  * minutes those spans could be in. TraceQL metrics answer from service rows only for windows
- * starting at or after it.
+ * starting at or after it. The same when service rows gained their root and status keys
+ * (migration 0010 dropped the rows before): rows without them, in a delta or a snapshot, count as
+ * none.
  *
  * Pure: no I/O. `toJSON`/`fromJSON` are the snapshot the object stores; deltas are replayed on it.
  */
 import { EdgeAccumulator } from "../servicegraph/aggregate.ts";
 import { EdgeStore, type EdgeStoreState, type PendingHalf } from "../servicegraph/edges.ts";
-import type { OperationRow } from "../metrics/red.ts";
+import { currentServiceRows, type OperationRow } from "../metrics/red.ts";
 import { decodeRowSets, encodeRowSets, MINUTE_ROLLUPS, ROW_KINDS, type EncodedRowSets, type MinuteRowSets, type RowKind, type RowOf } from "../metrics/row-kinds.ts";
 import { MinuteRowMap, type TimeWindow } from "../metrics/rows.ts";
 import type { UsageDelta } from "../assembly/usage-deltas.ts";
@@ -147,7 +149,9 @@ export class OpenMetrics {
     }
     this.#rows.edgeRows.add(delta.edgeRows).add(completed.rows());
     this.#rows.operationRows.add(delta.operationRows);
-    if (delta.serviceRows) this.#rows.serviceRows.add(delta.serviceRows);
+    // Rows of a consumer of the version before the root/status keys count as none (migration 0010).
+    const serviceRows = currentServiceRows(delta.serviceRows);
+    if (serviceRows) this.#rows.serviceRows.add(serviceRows);
     else this.#serviceRowsMissUntil(Math.max(wallMs, delta.clockMs), delta.operationRows);
     for (const u of delta.usage) {
       const seen = this.#usage.get(u.day);
@@ -210,6 +214,7 @@ export class OpenMetrics {
       edges: this.#edges.toJSON(),
       ...encodeRowSets({ edgeRows: this.#rows.edgeRows.rows(), operationRows: this.#rows.operationRows.rows(), serviceRows: this.#rows.serviceRows.rows() }),
       serviceRowsFrom: this.#serviceRowsFrom,
+      serviceRowsKeys: SERVICE_ROWS_KEYS,
       usage: [...this.#usage.values()],
       lastApplyWallMs: this.#lastApplyWallMs,
       expiredAt: this.#expiredAt,
@@ -225,8 +230,11 @@ export class OpenMetrics {
     const rows = decodeRowSets({ edgeRows: json.edgeRows, operationRows: json.operationRows, serviceRows: json.serviceRows });
     m.#rows.edgeRows.add(rows.edgeRows);
     m.#rows.operationRows.add(rows.operationRows);
-    m.#rows.serviceRows.add(rows.serviceRows ?? []);
+    // A snapshot from before service rows, or before their root/status keys (whose D1 rows migration
+    // 0010 dropped): its rows, if any, are dropped, and the minutes up to now are missing from them.
+    const current = json.serviceRowsKeys === SERVICE_ROWS_KEYS ? currentServiceRows(rows.serviceRows) : undefined;
     if (json.serviceRowsFrom !== undefined) m.#serviceRowsFrom = json.serviceRowsFrom;
+    if (current) m.#rows.serviceRows.add(current);
     else m.#serviceRowsMissUntil(Math.max(loadedAtMs, m.clockMs), rows.operationRows);
     for (const u of json.usage) m.#usage.set(u.day, { ...u });
     m.#lastApplyWallMs = json.lastApplyWallMs;
@@ -239,6 +247,9 @@ export class OpenMetrics {
 
 export const OPEN_METRICS_FORMAT = "edgetrace.open-metrics.v1";
 
+/** How service rows are keyed (shared/metrics/red.ts): by service, name type, root and status since migration 0010. */
+const SERVICE_ROWS_KEYS = "service,serviceNameType,root,status";
+
 export interface OpenMetricsJson extends EncodedRowSets<MinuteRowSets> {
   format: typeof OPEN_METRICS_FORMAT;
   /** The object's `tenantId`, under the name it has always been stored with (as in the rows: shared/metrics/rows.ts). */
@@ -246,6 +257,8 @@ export interface OpenMetricsJson extends EncodedRowSets<MinuteRowSets> {
   edges: EdgeStoreState;
   /** Absent, as `serviceRows`, in a snapshot from before service rows. */
   serviceRowsFrom?: number;
+  /** The service rows' keys; absent in a snapshot from before root and status were keys. */
+  serviceRowsKeys?: string;
   usage: UsageDelta[];
   lastApplyWallMs: number;
   expiredAt: { clockMs: number; wallMs: number };

@@ -35,25 +35,29 @@ interface Spec {
   durMs?: number;
   /** Nanoseconds, instead of durMs. */
   durNs?: number;
+  /** "child": the span's trace also holds its parent (a root of the same resource); "orphan": its parent is in no trace. */
+  parent?: "child" | "orphan";
 }
 
 function hex(n: number, digits: number): string {
   return n.toString(16).padStart(digits, "0");
 }
 
-/** Each span its own trace (the scan's answer does not depend on how spans group into traces here). */
+/** Each span its own trace, with its parent when it is a child (the scan's answer does not depend on how spans group into traces here). */
 function toTraces(specs: Spec[]): { traceId: string; resourceSpans: ResourceSpans[] }[] {
   return specs.map((s, i) => {
     const traceId = hex(i + 1, 32);
+    const parentId = s.parent === "child" ? hex(0x100000 + i, 16) : s.parent === "orphan" ? hex(0x200000 + i, 16) : "";
     const span: Span = {
-      traceId, spanId: hex(i + 1, 16), traceState: "", parentSpanId: "", flags: 1, name: s.name, kind: s.kind,
+      traceId, spanId: hex(i + 1, 16), traceState: "", parentSpanId: parentId, flags: 1, name: s.name, kind: s.kind,
       startTimeUnixNano: `${s.startMs}123456`,
       endTimeUnixNano: s.durNs !== undefined ? String(BigInt(`${s.startMs}123456`) + BigInt(s.durNs)) : `${s.startMs + (s.durMs ?? 5)}${s.durMs === undefined ? "000000" : "123456"}`,
       attributes: [{ key: "http.route", value: { stringValue: "/x" } }], droppedAttributesCount: 0, events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
       status: { code: s.status, message: "" },
     };
     const resource: Resource = { attributes: s.resource ?? (s.service === undefined ? [] : [{ key: "service.name", value: { stringValue: s.service } }]), droppedAttributesCount: 0 };
-    return { traceId, resourceSpans: [{ resource, schemaUrl: "", scopeSpans: [{ scope: { name: "s", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans: [span] }] }] };
+    const parent: Span[] = s.parent === "child" ? [{ ...span, spanId: parentId, parentSpanId: "", name: "parent", kind: 2, status: { code: 0, message: "" }, attributes: [] }] : [];
+    return { traceId, resourceSpans: [{ resource, schemaUrl: "", scopeSpans: [{ scope: { name: "s", version: "", attributes: [], droppedAttributesCount: 0 }, schemaUrl: "", spans: [...parent, span] }] }] };
   });
 }
 
@@ -99,6 +103,7 @@ function wideWorkload(seed: number, n: number, minutes: number, resources = RESO
     status: pick([0, 0, 1, 2, 3]),
     startMs: T0 + Math.floor(r() * minutes * MINUTE),
     durMs: pick([0, 1, 2, 5, 20, 80, 300, 1200, 4000]) + Math.floor(r() * 50),
+    parent: pick([undefined, undefined, "child", "orphan"] as const),
   }));
 }
 
@@ -116,15 +121,15 @@ function serviceRowsOf(specs: Spec[]): ServiceRow[] {
   return accumulate(specs).serviceRows();
 }
 
-/** What D1 answers for the service rows (readMinuteRowsByStep): minutes summed per step, no histogram. */
+/** What D1 answers for the service rows (readMinuteRowsByStep): minutes summed per step and key, no histogram. */
 function summedPerStep(rows: ServiceRow[], b: Bucketing): ServiceRollupRow[] {
   const out = new Map<string, ServiceRollupRow & { lastMinute: number }>();
   for (const row of rows) {
     if (row.minute * 1000 + MINUTE <= b.startMs || row.minute * 1000 >= b.endMs) continue;
     const step = row.minute * 1000 < b.startMs ? -1 : Math.floor((row.minute * 1000 - b.startMs) / b.stepMs);
-    const key = JSON.stringify([step, row.service, row.serviceNameType]);
+    const key = JSON.stringify([step, row.service, row.serviceNameType, row.root, row.status]);
     const seen = out.get(key);
-    if (!seen) out.set(key, { minute: row.minute, lastMinute: row.minute, service: row.service, serviceNameType: row.serviceNameType, count: row.count, errors: row.errors });
+    if (!seen) out.set(key, { minute: row.minute, lastMinute: row.minute, service: row.service, serviceNameType: row.serviceNameType, root: row.root, status: row.status, count: row.count, errors: row.errors });
     else out.set(key, { ...seen, minute: Math.min(seen.minute, row.minute), lastMinute: Math.max(seen.lastMinute, row.minute), count: seen.count + row.count, errors: seen.errors + row.errors });
   }
   return [...out.values()];
@@ -319,6 +324,19 @@ const SERVICE_SHAPES = [
   "{ } | { status = error } | count_over_time()",
   '{ resource.service.name = "web" } || { status = error } | rate() by(resource.service.name)',
   "{ true } | rate()",
+  // OK apart from UNSET, by status, and root spans: Grafana Traces Drilldown's panels.
+  "{ status = ok } | rate()",
+  "{ status = unset } | count_over_time() by(resource.service.name)",
+  "{ } | rate() by(status)",
+  "{ nestedSetParent<0 && true && status!=error } | rate() by(resource.service.name, status)",
+  "{ nestedSetParent<0 && true && status=error } | rate() by(resource.service.name)",
+  "{ true && true && status!=error } | rate() by(resource.service.name, status)",
+  "{ nestedSetParent < 0 } | count_over_time()",
+  "{ nestedSetParent >= 0 } | count_over_time() by(status)",
+  "{ nestedSetParent != -1 && status = ok } | rate()",
+  "{ -1 = nestedSetParent } | rate()",
+  "{ nestedSetParent < -3 || nestedSetParent > -0.5 } | rate()",
+  "{ !(nestedSetParent < 0) } | rate()",
 ];
 
 describe("metricsFromServiceRollups: the block scan's answer from the service rows", () => {
@@ -329,8 +347,10 @@ describe("metricsFromServiceRollups: the block scan's answer from the service ro
     const byService = scan("{ } | count_over_time() by(resource.service.name)", b, specs).map((x) => x.promLabels);
     expect(byService).toEqual(expect.arrayContaining(["{}", '{resource.service.name=""}', '{resource.service.name="7"}', '{resource.service.name="NaN"}', '{resource.service.name="web"}']));
     const total = (xs: Series[]) => xs.reduce((n, x) => n + x.samples.reduce((m, p) => m + p.value, 0), 0);
-    expect(total(scan("{ } | count_over_time()", b, specs))).toBe(specs.length);
-    expect(rowsOf(specs).reduce((n, r) => n + r.count, 0)).toBeLessThan(specs.length / 2);
+    // A child's trace holds its parent too.
+    const spans = specs.length + specs.filter((x) => x.parent === "child").length;
+    expect(total(scan("{ } | count_over_time()", b, specs))).toBe(spans);
+    expect(rowsOf(specs).reduce((n, r) => n + r.count, 0)).toBeLessThan(spans * 0.6);
   });
 
   for (const q of SERVICE_SHAPES) {
@@ -356,8 +376,10 @@ describe("metricsFromServiceRollups: the block scan's answer from the service ro
       // Summed rows carry no histogram: the reader reads minutes with them for quantiles.
       expect(metricsFromServiceRollups(parseMetricsQuery(q), ALIGNED[0]!, summedPerStep(serviceRowsOf(specs), ALIGNED[0]!), { from: 0 })).toBeUndefined();
     }
-    // Errors and the rest share a row's histogram.
-    expect(fromServiceRows("{ status = error } | quantile_over_time(duration, 0.5)", ALIGNED[0]!, specs)).toBeUndefined();
+    // A row's spans share a status and root or not: their histogram serves any of those conditions.
+    for (const q of ["{ status = error } | quantile_over_time(duration, 0.5)", "{ nestedSetParent<0 && true } | quantile_over_time(duration, 0.9) by()", "{ status = ok } | quantile_over_time(duration, 0.5, 0.99) by(status)"]) {
+      expectQuantilesWithinBound(fromServiceRows(q, ALIGNED[0]!, specs), scan(q, ALIGNED[0]!, specs), q);
+    }
   });
 
   it("answers only from the first minute the rows hold every span", () => {
@@ -379,10 +401,21 @@ describe("metricsFromServiceRollups: the block scan's answer from the service ro
     }
   });
 
-  it("does not tell OK from UNSET", () => {
-    const b = ALIGNED[0]!;
-    expect(fromServiceRows("{ status = ok } | rate()", b, specs)).toBeUndefined();
-    expect(fromServiceRows("{ status = unset } | rate() by(resource.service.name)", b, specs)).toBeUndefined();
+  it("the workload has roots, children and orphans, of every status", () => {
+    const rows = serviceRowsOf(specs);
+    expect(new Set(rows.map((r) => `${r.root}/${r.status}`))).toEqual(new Set(["0/0", "0/1", "0/2", "0/3", "1/0", "1/1", "1/2", "1/3"]));
+    const children = scan("{ nestedSetParent > 0 } | count_over_time()", ALIGNED[0]!, specs)[0]!.samples.reduce((n, p) => n + p.value, 0);
+    const orphans = scan("{ nestedSetParent = 0 } | count_over_time()", ALIGNED[0]!, specs)[0]!.samples.reduce((n, p) => n + p.value, 0);
+    expect(children).toBeGreaterThan(500);
+    expect(orphans).toBeGreaterThan(500);
+  });
+
+  it("leaves to the scan what tells non-root spans apart", () => {
+    for (const q of ["{ nestedSetParent = 0 } | rate()", "{ nestedSetParent > 0 } | rate()", "{ nestedSetParent <= 0 } | rate()", "{ nestedSetParent < 3 } | rate()", "{ nestedSetParent + 1 > 0 } | rate()", "{ nestedSetParent = nestedSetLeft } | rate()"]) {
+      const mq = parseMetricsQuery(q);
+      expect(rollupSource(mq), q).toBeUndefined();
+      expect(rollupUnsupportedReason(mq), q).toMatch(/nestedSet/);
+    }
   });
 
   it("gives no series where the scan gives none, and ignores rows outside the window", () => {
@@ -414,7 +447,6 @@ describe("rollupUnsupportedReason: what scans", () => {
     ["{ } | rate() by(span.http.route)", /by\(span\.http\.route\)/],
     ["{ kind = server } | rate() by(span.kind)", /by\(span\.kind\)/],
     ["{ kind = server } | rate() by(status)", /by\(status\)/],
-    ["{ } | rate() by(status)", /by\(status\)/],
     ["{ kind = server } | rate() by(.service.name)", /by\(\.service\.name\)/],
     ['{ kind = server && span.http.route = "/x" } | rate()', /span\.http\.route/],
     ['{ kind = server && .service.name = "web" } | rate()', /\.service\.name/],
@@ -513,7 +545,7 @@ describe("histogram_over_time(duration) from the rows: the scan's series exactly
 
   it("falls back when a row's spans match by status, or a row's histogram has no Tempo buckets (stored before them)", () => {
     const b = ALIGNED[0]!;
-    expect(fromServiceRows("{ status = error } | histogram_over_time(duration)", b, serviceSpecs)).toBeUndefined();
+    expect(fromServiceRows("{ status = error } | histogram_over_time(duration)", b, serviceSpecs)).toEqual(scan("{ status = error } | histogram_over_time(duration)", b, serviceSpecs));
     expect(fromRows("{ kind = server && status != error } | histogram_over_time(duration)", b, operationSpecs)).toBeUndefined();
     const rows = serviceRowsOf(serviceSpecs);
     const q = parseMetricsQuery("{ } | histogram_over_time(duration)");

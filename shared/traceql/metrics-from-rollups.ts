@@ -11,12 +11,15 @@
  * - **Service rows** (`service_minutes`): every span of a service, whatever its kind, and the spans
  *   of resources without a string `service.name` under what TraceQL reads there (none, or a value
  *   of another type), so the stand-in resource below is the span's own as far as
- *   `resource.service.name` goes. They answer queries whose conditions read only
- *   `resource.service.name` and `status`, grouped by nothing or `by(resource.service.name)`:
- *   `{ } | rate() by(resource.service.name)`, `{ status = error } | rate()`,
- *   `{ resource.service.name = "x" } | count_over_time()`. Only for windows from the first minute
- *   the rows hold every span (`from`: rows began with a deploy, see
- *   shared/tenant-object/open-metrics.ts).
+ *   `resource.service.name` goes; keyed also by root or not and by status code, so a row's spans
+ *   are alike in everything these queries read. They answer queries whose conditions read only
+ *   `resource.service.name`, `status` (OK apart from UNSET too) and `nestedSetParent` in
+ *   comparisons that only tell roots from the rest (`< 0`, `>= 0`, ...), grouped by nothing,
+ *   `resource.service.name` and/or `status`: `{ } | rate() by(resource.service.name)`,
+ *   `{ status = error } | rate()`, Grafana Traces Drilldown's
+ *   `{ nestedSetParent<0 && true && status!=error } | rate() by(resource.service.name, status)`.
+ *   Only for windows from the first minute the rows hold every span (`from`: rows began, and
+ *   gained their root and status keys, with a deploy; see shared/tenant-object/open-metrics.ts).
  * - **Operation rows** (`operation_minutes`): per service (the first `service.name`, stringified),
  *   span name and kind, SERVER, CLIENT, PRODUCER and CONSUMER spans only, of resources with a
  *   `service.name`. They answer queries that also read `name` and `kind`, grouped by service, `name`
@@ -31,7 +34,7 @@
  * - the spanset part is span-local (a selector, `||` of span-local parts, or a pipeline of them
  *   with `| { … }` filters and `select()`; no `&&` between spansets, structural operators or
  *   aggregates, which depend on other spans of the trace);
- * - it does not split OK from UNSET (rows only know ERROR or not);
+ * - operation rows do not split OK from UNSET (they only know ERROR or not);
  * - no exemplars: a row names no span (the route takes them from a bounded scan of the newest blocks);
  * - a `with(sample=…)` hint changes nothing: the rows count every span, exactly;
  * - only `rate()`, `count_over_time()`, `quantile_over_time(duration, …)` and
@@ -44,7 +47,7 @@
  *   (shared/metrics/histogram.ts `interpolatedQuantile`); `histogram_over_time(duration)` is exact:
  *   the histograms also count spans per Tempo power-of-two bucket (`tempoBuckets`), and a row
  *   stored before they did makes the answer undefined. Both only where every span of a row
- *   matches or none does (a histogram cannot be split by status);
+ *   matches or none does (a histogram cannot be split by status; service rows always are);
  * - no minute with matching spans straddles a step boundary or an end of the window: a minute
  *   lies in one bucket or wholly outside, so steps that are multiples of 60 s over whole minutes
  *   always work, and others work only where the straddled minutes have no matching spans. A row
@@ -61,7 +64,7 @@ import type { TraceFacts } from "../block/summarize.ts";
 import { HISTOGRAM_RELATIVE_ERROR, LatencyHistogram } from "../metrics/histogram.ts";
 import { DEFAULT_RED_KINDS, serviceNameValue, type OperationRow, type ServiceRow } from "../metrics/red.ts";
 import type { KeyValue, Resource, ResourceSpans, Span } from "../model/span.ts";
-import type { Condition, Field, Query, SpansetExpr } from "./ast.ts";
+import type { ComparisonOp, Condition, Field, Query, SpansetExpr } from "./ast.ts";
 import { compileQuery } from "./eval.ts";
 import { bucketCount, bucketOf, promLabels, spanLabels, type Bucketing, type MetricsQuery, type Series } from "./metrics.ts";
 
@@ -81,7 +84,7 @@ interface RowCounts {
 export type RollupRow = Pick<OperationRow, "service" | "operation" | "kind"> & RowCounts;
 
 /** What this module reads of a service row. */
-export type ServiceRollupRow = Pick<ServiceRow, "service" | "serviceNameType"> & RowCounts;
+export type ServiceRollupRow = Pick<ServiceRow, "service" | "serviceNameType" | "root" | "status"> & RowCounts;
 
 /** Which rows answer a query. */
 export type RollupSource = "services" | "operations";
@@ -123,12 +126,13 @@ function check(mq: MetricsQuery): { source?: RollupSource; reason?: string } {
   if (!ROLLUP_FNS.has(mq.fn)) return { reason: `${mq.fn}(): not answered exactly from the rows` };
   // The rows' histograms are of durations; a sample is counted exactly there, so it does not matter.
   if (readsRollupHistograms(mq) && mq.field && !(mq.field.kind === "intrinsic" && mq.field.name === "duration")) return { reason: `${mq.fn}(${fieldText(mq.field)}): the rows hold durations only` };
-  for (const f of mq.by) if (!isByField(f)) return { reason: `by(${fieldText(f)}): not a row key` };
   if (!spanLocal(mq.query)) return { reason: "the spanset part depends on other spans of the trace" };
   const fields: Field[] = [];
   collectFields(mq.query, fields);
-  for (const f of fields) if (!isRowField(f)) return { reason: `${fieldText(f)}: not in the rows` };
-  if (mq.by.every(isServiceName) && fields.every((f) => isServiceName(f) || (f.kind === "intrinsic" && f.name === "status"))) return { source: "services" };
+  // Service rows: every span, keyed by service, root or not, and status.
+  if (mq.by.every(isServiceRowKey) && fields.every((f) => isServiceRowKey(f) || isIntrinsic(f, "nestedSetParent")) && rootTestsOnly(mq.query)) return { source: "services" };
+  for (const f of mq.by) if (!isByField(f)) return { reason: `by(${fieldText(f)}): not a row key` };
+  for (const f of fields) if (!isRowField(f)) return { reason: `${fieldText(f)}: not ${isIntrinsic(f, "nestedSetParent") ? "compared as the rows can (only < 0, >= 0 and the like: root or not)" : "in the rows"}` };
   if (!excludesOtherKinds(mq.query)) return { reason: "reads name or kind, and may match spans of kinds the operation rows leave out (INTERNAL, UNSPECIFIED)" };
   return { source: "operations" };
 }
@@ -156,12 +160,14 @@ export function metricsFromServiceRollups(mq: MetricsQuery, bucketing: Bucketing
   if (rollupSource(mq) !== "services") return undefined;
   if (Math.floor(bucketing.startMs / MINUTE_MS) * 60 < options.from) return undefined;
   const matcher = compileQuery(mq.query, { spss: 1 });
-  // The conditions read only the resource's service.name and the status: name and kind are never read.
-  const span = (status: number) => standIn({ operation: "", kind: 0 }, status);
-  return answer(mq, bucketing, rows, (row) => JSON.stringify([row.service, row.serviceNameType]), (row) => {
+  // The conditions read only the resource's service.name, the status and whether the span is a
+  // root; a row's spans are alike in all three, so its stand-in span decides all of them.
+  return answer(mq, bucketing, rows, (row) => JSON.stringify([row.service, row.serviceNameType, row.root, row.status]), (row) => {
     const value = serviceNameValue(row);
     const resource: Resource = { attributes: value === undefined ? [] : [{ key: "service.name", value }], droppedAttributesCount: 0 };
-    return decide(matcher, mq.by, resource, span(0), span);
+    const span = { ...standIn({ operation: "", kind: 0 }, row.status), parentSpanId: row.root ? "" : ORPHAN_PARENT };
+    const matches = matcher.match(standInTrace(resource, span), STAND_IN_SUMMARY) !== undefined;
+    return { errors: matches, others: matches, labels: spanLabels(mq.by, span, resource) };
   });
 }
 
@@ -277,6 +283,60 @@ function fieldText(f: Field): string {
 }
 
 const isServiceName = (f: Field) => f.kind === "attribute" && f.scope === "resource" && f.name === "service.name";
+const isIntrinsic = (f: Field, name: Field["name"]) => f.kind === "intrinsic" && f.name === name;
+const isServiceRowKey = (f: Field) => isServiceName(f) || isIntrinsic(f, "status");
+
+/**
+ * A non-root stand-in's parent: a span id not in its trace, so its `nestedSetParent` is 0. Every
+ * comparison `rootTestsOnly` lets through is the same for every value a non-root span can have
+ * (0, or its parent's left number, ≥ 1), so 0 stands for all of them.
+ */
+const ORPHAN_PARENT = "0000000000000002";
+
+/**
+ * Whether `nestedSetParent` is read only in comparisons with a number that tell roots (-1) from
+ * the other spans and nothing more: `< 0`, `>= 0`, `!= -1`, `= -1` and the like.
+ */
+function rootTestsOnly(e: SpansetExpr): boolean {
+  switch (e.kind) {
+    case "selector":
+      return e.cond === undefined || condRootTestsOnly(e.cond);
+    case "spansetOp":
+      return rootTestsOnly(e.left) && rootTestsOnly(e.right);
+    case "pipeline":
+      return rootTestsOnly(e.source) && e.stages.every((s) => s.kind !== "filter" || rootTestsOnly(s.expr));
+  }
+}
+
+function condRootTestsOnly(c: Condition): boolean {
+  const readsIt = (x: Condition) => conditionFields(x).some((f) => isIntrinsic(f, "nestedSetParent"));
+  if (c.kind === "logical") return condRootTestsOnly(c.left) && condRootTestsOnly(c.right);
+  if (c.kind === "not") return condRootTestsOnly(c.operand);
+  if (!readsIt(c)) return true;
+  if (c.kind !== "comparison") return false;
+  const [field, literal, op] = c.left.kind === "intrinsic" ? [c.left, c.right, c.op] : [c.right, c.left, MIRRORED[c.op]];
+  if (!isIntrinsic(field as Field, "nestedSetParent") || literal.kind !== "literal" || (literal.value.type !== "int" && literal.value.type !== "float")) return false;
+  return sameForEveryNonRoot(op, literal.value.value);
+}
+
+const MIRRORED: Record<ComparisonOp, ComparisonOp> = { "=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=", "=~": "=~", "!~": "!~" };
+
+/** Whether `v op c` has one answer for every whole v ≥ 0 (the nestedSetParent of a non-root span). */
+function sameForEveryNonRoot(op: ComparisonOp, c: number): boolean {
+  switch (op) {
+    case "<":
+    case ">=":
+      return c <= 0;
+    case "<=":
+    case ">":
+      return c < 0;
+    case "=":
+    case "!=":
+      return !(c >= 0 && Number.isInteger(c));
+    default:
+      return false;
+  }
+}
 
 function isByField(f: Field): boolean {
   return isServiceName(f) || (f.kind === "intrinsic" && (f.name === "name" || f.name === "kind"));

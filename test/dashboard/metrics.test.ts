@@ -374,6 +374,8 @@ describe("TraceQL metrics from the per-minute rows", () => {
       testSpan({
         traceId: id(traceBase + i), spanId: `e${String(traceBase + i).padStart(15, "0")}`, name: ["GET /", "render", "send"][i % 3]!, kind: KINDS[i % KINDS.length],
         startMs: base + ((i * 41_000) % 300_000) + 700, error: i % 3 === 0, durationMs: 2 + ((i * 97) % 700),
+        // Every other span is no root (its parent is in no block): the service rows keep them apart.
+        parentSpanId: i % 2 === 1 ? "f000000000000001" : "",
       }),
     );
     return { ...testResourceSpans("x", spans), resource: { attributes, droppedAttributesCount: 0 } };
@@ -447,9 +449,9 @@ describe("TraceQL metrics from the per-minute rows", () => {
       ["{ } | count_over_time() by(name)", w.qs], // INTERNAL and UNSPECIFIED spans: not in the operation rows
       ["{ status = error } | rate() by(kind)", w.qs],
       ["{ kind != server } | rate()", w.qs],
-      ["{ status = error } | quantile_over_time(duration, 0.5)", w.qs], // one histogram holds a row's errors and the rest
-      ["{ kind = server && status = ok } | rate()", w.qs], // the rows do not tell OK from UNSET
-      ["{ status = unset } | rate()", w.qs],
+      ["{ kind = server && status = error } | quantile_over_time(duration, 0.5)", w.qs], // one histogram holds an operation row's errors and the rest
+      ["{ kind = server && status = ok } | rate()", w.qs], // the operation rows do not tell OK from UNSET
+      ["{ nestedSetParent = -1 && name = \"GET /\" } | rate()", w.qs], // root spans: only the service rows, which have no name
       ['{ span.http.route = "/x" || kind = server } | rate()', w.qs], // not in the rows
       ["{ kind = server } | rate()", `start=${startS + 30}&end=${startS + 630}&step=60`], // minutes straddle the steps
       ["{ kind = server } | rate()", `start=${startS}&end=${startS + 600}&step=45`],
@@ -500,6 +502,13 @@ describe("TraceQL metrics from the per-minute rows", () => {
     '{ resource.service.name = "cart" && status = error } | rate()',
     '{ resource.service.name = "" } | count_over_time()',
     "{ resource.service.name = nil } | count_over_time()",
+    // Grafana Traces Drilldown's panels: root spans, OK apart from UNSET, by status.
+    "{ nestedSetParent<0 && true && status!=error } | rate() by(resource.service.name, status)",
+    "{ nestedSetParent<0 && true && status=error } | rate() by(resource.service.name)",
+    "{ true && true && status!=error } | rate() by(resource.service.name, status)",
+    "{ nestedSetParent >= 0 } | count_over_time()",
+    "{ status = ok } | rate()",
+    "{ nestedSetParent < 0 } | histogram_over_time(duration)",
   ];
 
   it("answers each all-spans shape from the service rows, equal to the block scan's answer (INTERNAL, UNSPECIFIED, unnamed, \"\" and typed names included)", async () => {

@@ -482,24 +482,25 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         return h.encode();
       };
       const svc = (tenantId: string, minute: number, service: string, count: number, over: Partial<ServiceRow> = {}): ServiceRow => ({
-        tenantId, minute, service, serviceNameType: ServiceNameType.STRING, count, errors: Math.floor(count / 3), durations: hist(...Array.from({ length: count }, (_, i) => i + 1)), ...over,
+        tenantId, minute, service, serviceNameType: ServiceNameType.STRING, root: 1, status: 0, count, errors: Math.floor(count / 3), durations: hist(...Array.from({ length: count }, (_, i) => i + 1)), ...over,
       });
-      const sortSvc = (rows: ServiceRow[]) => [...rows].sort((x, y) => x.minute - y.minute || x.service.localeCompare(y.service) || x.serviceNameType - y.serviceNameType);
+      const sortSvc = (rows: ServiceRow[]) => [...rows].sort((x, y) => x.minute - y.minute || x.service.localeCompare(y.service) || x.serviceNameType - y.serviceNameType || x.root - y.root || x.status - y.status);
       const flush = (tenantId: string, id: string, serviceRows: ServiceRow[], storedMinutes: number[] = []) => writeMetricFlush(getDb(), tenantId, id, { edgeRows: [], operationRows: [], serviceRows, usage: [], storedMinutes });
 
       it("writeMetricFlush writes them once, merged with the stored row of a minute written before; no operation reader sees them", async () => {
         const tenantId = await tenant();
-        const rows = [svc(tenantId, M, "web", 3), svc(tenantId, M, "", 2), svc(tenantId, M, "", 1, { serviceNameType: ServiceNameType.ABSENT }), svc(tenantId, M + 60, "web", 4)];
+        // Root or not and status are keys too: web's error and non-root spans of minute M are rows of their own.
+        const rows = [svc(tenantId, M, "web", 3), svc(tenantId, M, "", 2), svc(tenantId, M, "", 1, { serviceNameType: ServiceNameType.ABSENT }), svc(tenantId, M + 60, "web", 4), svc(tenantId, M, "web", 2, { status: 2, errors: 2 }), svc(tenantId, M, "web", 5, { root: 0 })];
         expect(await flush(tenantId, "f1", rows)).toBe("written");
         expect(sortSvc(await readServiceRows(getDb(), tenantId, {}))).toEqual(sortSvc(rows));
         // A late span of minute M: merged with the stored row.
         const late = [svc(tenantId, M, "web", 1, { errors: 1, durations: hist(9) })];
         expect(await flush(tenantId, "f2", late, [M])).toBe("written");
         expect(await flush(tenantId, "f2", late, [M])).toBe("already-written");
-        const [web] = await readServiceRows(getDb(), tenantId, { in: [M] }).then((r) => r.filter((x) => x.service === "web"));
+        const [web] = await readServiceRows(getDb(), tenantId, { in: [M] }).then((r) => r.filter((x) => x.service === "web" && x.root === 1 && x.status === 0));
         expect({ count: web!.count, errors: web!.errors, observed: LatencyHistogram.decode(web!.durations).count }).toEqual({ count: 4, errors: 2, observed: 4 });
         expect(await readServiceRows(getDb(), tenantId, { from: M + 60 })).toEqual([rows[3]]);
-        expect(await readServiceRows(getDb(), tenantId, { to: M + 59 }).then((r) => r.length)).toBe(3);
+        expect(await readServiceRows(getDb(), tenantId, { to: M + 59 }).then((r) => r.length)).toBe(5);
         expect(await readOperationRows(getDb(), tenantId, {})).toEqual([]);
         expect(await readEdgeRows(getDb(), tenantId, {})).toEqual([]);
       });
