@@ -583,7 +583,7 @@ export function compileQuery(ast: Query, options: CompileOptions = {}): QueryMat
     },
     matchNodes(trace: ResourceSpans[], summary: TraceFacts) {
       const { sets, uniqueIds } = evaluate(trace, { summary });
-      return sets.length ? { sets: sets.map((s) => s.spans), uniqueIds } : undefined;
+      return sets.length ? { sets: sets.map((s) => s.spans), uniqueIds: uniqueIds() } : undefined;
     },
   };
 }

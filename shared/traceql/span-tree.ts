@@ -9,13 +9,15 @@ import type { SpansetOp } from "./ast.ts";
 
 /** One span of the decoded trace, with its links in the tree. */
 export interface SpanNode {
-  index: number;
-  span: Span;
-  resource: Resource;
+  readonly index: number;
+  readonly span: Span;
+  readonly resource: Resource;
   /** The instrumentation scope the span was recorded under. */
-  scope: InstrumentationScope;
-  parent: SpanNode | undefined;
-  children: SpanNode[];
+  readonly scope: InstrumentationScope;
+  /** The first span of the trace with the span's parent id (none for a root or an orphan). */
+  readonly parent: SpanNode | undefined;
+  /** In trace order. */
+  readonly children: readonly SpanNode[];
   readonly durationNanos: bigint;
   /**
    * Tempo's nested-set numbering: one counter over a depth-first walk from each root (a span
@@ -35,24 +37,66 @@ export interface Spanset {
   attributes: KeyValue[];
 }
 
+const NO_CHILDREN: readonly SpanNode[] = Object.freeze([]);
+
 /**
- * A span node whose duration and nested-set numbers are worked out on first read: most queries
- * read neither, and a scan builds a tree for every trace it matches.
+ * A decoded trace's spans, and what is worked out of them on first use only (the span-id map,
+ * the parent links, the nested sets): many queries read no structure, and a scan builds a tree
+ * for every trace it decodes.
  */
+class Tree {
+  readonly nodes: Node[] = [];
+  #byId: Map<string, Node> | undefined;
+  #linked = false;
+  #numbered = false;
+
+  /** The first span of each id. */
+  byId(): Map<string, Node> {
+    if (!this.#byId) {
+      this.#byId = new Map();
+      // Backwards, so that the first span of an id wins with one Map operation a span.
+      for (let i = this.nodes.length - 1; i >= 0; i--) this.#byId.set(this.nodes[i]!.span.spanId, this.nodes[i]!);
+    }
+    return this.#byId;
+  }
+
+  link(): void {
+    if (this.#linked) return;
+    this.#linked = true;
+    const byId = this.byId();
+    for (const n of this.nodes) {
+      if (n.span.parentSpanId === "") continue;
+      const p = byId.get(n.span.parentSpanId);
+      if (p && p !== n) {
+        n.up = p;
+        (p.down ??= []).push(n);
+      }
+    }
+  }
+
+  number(): void {
+    if (this.#numbered) return;
+    this.#numbered = true;
+    this.link();
+    numberNestedSets(this.nodes);
+  }
+}
+
 class Node implements SpanNode {
   readonly index: number;
   readonly span: Span;
   readonly resource: Resource;
   readonly scope: InstrumentationScope;
-  readonly tree: { nodes: Node[]; numbered: boolean };
-  parent: SpanNode | undefined = undefined;
-  children: SpanNode[] = [];
+  readonly tree: Tree;
+  /** Set by Tree.link and numberNestedSets. */
+  up: Node | undefined = undefined;
+  down: Node[] | undefined = undefined;
   left = 0;
   right = 0;
   parentLeft = 0;
   #durationNanos: bigint | undefined;
 
-  constructor(index: number, span: Span, resource: Resource, scope: InstrumentationScope, tree: { nodes: Node[]; numbered: boolean }) {
+  constructor(index: number, span: Span, resource: Resource, scope: InstrumentationScope, tree: Tree) {
     this.index = index;
     this.span = span;
     this.resource = resource;
@@ -60,24 +104,28 @@ class Node implements SpanNode {
     this.tree = tree;
   }
 
+  get parent(): Node | undefined {
+    this.tree.link();
+    return this.up;
+  }
+  get children(): readonly Node[] {
+    this.tree.link();
+    return this.down ?? (NO_CHILDREN as readonly Node[]);
+  }
   get durationNanos(): bigint {
     return (this.#durationNanos ??= spanDurationNanos(this.span));
   }
   get nestedLeft(): number {
-    return this.#numbered().left;
+    this.tree.number();
+    return this.left;
   }
   get nestedRight(): number {
-    return this.#numbered().right;
+    this.tree.number();
+    return this.right;
   }
   get nestedParent(): number {
-    return this.#numbered().parentLeft;
-  }
-  #numbered(): this {
-    if (!this.tree.numbered) {
-      this.tree.numbered = true;
-      numberNestedSets(this.tree.nodes);
-    }
-    return this;
+    this.tree.number();
+    return this.parentLeft;
   }
 }
 
@@ -86,26 +134,16 @@ export function buildIndex(trace: ResourceSpans[]): SpanNode[] {
   return indexTrace(trace).nodes;
 }
 
-/** `buildIndex`, and whether no span id occurs twice in the trace. */
-export function indexTrace(trace: ResourceSpans[]): { nodes: SpanNode[]; uniqueIds: boolean } {
-  const nodes: Node[] = [];
-  const tree = { nodes, numbered: false };
+/** `buildIndex`, and a test of whether no span id occurs twice in the trace. */
+export function indexTrace(trace: ResourceSpans[]): { nodes: SpanNode[]; uniqueIds: () => boolean } {
+  const tree = new Tree();
+  const nodes = tree.nodes;
   for (const rs of trace) {
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) nodes.push(new Node(nodes.length, span, rs.resource, ss.scope, tree));
     }
   }
-  const byId = new Map<string, Node>();
-  for (const n of nodes) if (!byId.has(n.span.spanId)) byId.set(n.span.spanId, n);
-  for (const n of nodes) {
-    if (n.span.parentSpanId === "") continue;
-    const p = byId.get(n.span.parentSpanId);
-    if (p && p !== n) {
-      n.parent = p;
-      p.children.push(n);
-    }
-  }
-  return { nodes, uniqueIds: byId.size === nodes.length };
+  return { nodes, uniqueIds: () => tree.byId().size === nodes.length };
 }
 
 function numberNestedSets(nodes: Node[]): void {
@@ -119,7 +157,7 @@ function numberNestedSets(nodes: Node[]): void {
   };
   const ordered = [...nodes].sort(byStart);
   const childrenByStart: Node[][] = nodes.map(() => []);
-  for (const n of ordered) if (n.parent) childrenByStart[n.parent.index]!.push(n);
+  for (const n of ordered) if (n.up) childrenByStart[n.up.index]!.push(n);
   let counter = 1;
   for (const root of ordered) {
     if (root.span.parentSpanId !== "" || root.left !== 0) continue;
