@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../test/support/random-otlp.ts";
-import { ByteReader, ByteWriter } from "./bytes.ts";
+import { ByteReader, ByteWriter, crc32, flatHex, utf8 } from "./bytes.ts";
 import { ColumnsReader, ColumnsWriter, Col } from "./columns.ts";
 import { base64ToBytesOrUndefined, bytesToBase64, bytesToHex, hexToBytesOrUndefined } from "./hex-base64.ts";
 
@@ -74,6 +74,34 @@ describe("hex and base64", () => {
       expect(base64ToBytesOrUndefined(b64)).toEqual(b);
     }
     for (const bad of ["A", "AB", "0g", "é0"]) expect(hexToBytesOrUndefined(bad)).toBeUndefined();
+    // flatHex (the decoder's ids) spells what bytesToHex does, past its 64-byte pieces too.
+    for (const n of [0, 1, 8, 16, 63, 64, 65, 200]) {
+      const b = rng.bytes(n);
+      expect(flatHex(b)).toBe(bytesToHex(b));
+      expect(new ByteReader(b).hex(n)).toBe(bytesToHex(b));
+    }
     for (const bad of ["QQ", "QR==", "Q===", "====", "QUJD\n", "QU=D", "-_8="]) expect(base64ToBytesOrUndefined(bad)).toBeUndefined();
+  });
+});
+
+describe("crc32", () => {
+  it("is the bytewise CRC-32 for every length and a running start", () => {
+    const table = Array.from({ length: 256 }, (_, n) => {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      return c >>> 0;
+    });
+    const bytewise = (data: Uint8Array, crc = 0) => {
+      let c = ~crc;
+      for (const b of data) c = table[(c ^ b) & 0xff]! ^ (c >>> 8);
+      return ~c >>> 0;
+    };
+    const rng = new Rng(9);
+    for (let n = 0; n < 70; n++) {
+      const b = rng.bytes(n);
+      expect(crc32(b)).toBe(bytewise(b));
+      expect(crc32(b, 0x12345678)).toBe(bytewise(b, 0x12345678));
+    }
+    expect(crc32(utf8("123456789"))).toBe(0xcbf43926);
   });
 });

@@ -236,28 +236,65 @@ export class ByteReader {
     return this.bytes(this.uvarint());
   }
 
+  /** The next n bytes as lowercase hex (`flatHex`). */
+  hex(n: number): string {
+    return flatHex(this.bytes(n));
+  }
+
   string(): string {
     return decoder.decode(this.lenBytes());
   }
+}
+
+const HEX_CODES = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+/** Bytes per String.fromCharCode call (ids are 8 or 16; a damaged block may say more). */
+const HEX_CHUNK = 64;
+
+/**
+ * Lowercase hex made in one piece per 64 bytes: a string grown by `+=` is a rope, which every Map
+ * lookup or comparison of an id flattens again.
+ */
+export function flatHex(b: Uint8Array): string {
+  let s = "";
+  for (let start = 0; start < b.length; start += HEX_CHUNK) {
+    const end = Math.min(b.length, start + HEX_CHUNK);
+    const codes = new Array<number>(2 * (end - start));
+    for (let i = start, k = 0; i < end; i++, k += 2) {
+      codes[k] = HEX_CODES[b[i]! >> 4]!;
+      codes[k + 1] = HEX_CODES[b[i]! & 15]!;
+    }
+    s += String.fromCharCode(...codes);
+  }
+  return s;
 }
 
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
-let crcTable: Uint32Array | undefined;
+let crcTables: Uint32Array[] | undefined;
+
+/** Table k: the CRC of a byte followed by k zero bytes (slice-by-4, four bytes a step). */
+function makeCrcTables(): Uint32Array[] {
+  const t = [0, 1, 2, 3].map(() => new Uint32Array(256));
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[0]![n] = c >>> 0;
+  }
+  for (let k = 1; k < 4; k++) for (let n = 0; n < 256; n++) t[k]![n] = (t[k - 1]![n]! >>> 8) ^ t[0]![t[k - 1]![n]! & 0xff]!;
+  return t;
+}
 
 /** CRC-32 (IEEE, as in gzip and zip). */
 export function crc32(data: Uint8Array, crc = 0): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
+  const [t0, t1, t2, t3] = (crcTables ??= makeCrcTables()) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   let c = ~crc;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  let i = 0;
+  for (const end = data.length - 3; i < end; i += 4) {
+    c ^= data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
+  }
+  for (; i < data.length; i++) c = t0[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }

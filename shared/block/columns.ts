@@ -93,7 +93,10 @@ export class PlanedWriter {
 }
 
 export class PlanedReader {
-  readonly #values: bigint[] = [];
+  /** Values up to 6 bytes wide are exact as doubles: kept so, made bigints only as they are read. */
+  readonly #small: Float64Array | undefined;
+  readonly #big: bigint[] | undefined;
+  readonly #count: number;
   #next = 0;
 
   constructor(r: ByteReader) {
@@ -104,24 +107,27 @@ export class PlanedReader {
     // a huge array.
     if (width === 0 && n > 1 << 24) throw new RangeError(`planed column of ${n} zero values`);
     const planes = r.bytes(n * width);
+    this.#count = n;
     if (width <= 6) {
-      const nums = new Array<number>(n).fill(0);
+      const nums = new Float64Array(n);
       for (let p = 0; p < width; p++) for (let i = 0; i < n; i++) nums[i] = nums[i]! * 256 + planes[p * n + i]!;
-      for (const x of nums) this.#values.push(BigInt(x));
+      this.#small = nums;
     } else {
+      const values: bigint[] = [];
       for (let i = 0; i < n; i++) {
         let v = 0n;
         for (let p = 0; p < width; p++) v = (v << 8n) | BigInt(planes[p * n + i]!);
-        this.#values.push(v);
+        values.push(v);
       }
+      this.#big = values;
     }
     if (r.remaining !== 0) throw new RangeError("planed column has trailing bytes");
   }
 
   next(): bigint {
-    const v = this.#values[this.#next++];
-    if (v === undefined) throw new RangeError("planed column exhausted");
-    return v;
+    if (this.#next >= this.#count) throw new RangeError("planed column exhausted");
+    const i = this.#next++;
+    return this.#small ? BigInt(this.#small[i]!) : this.#big![i]!;
   }
 
   nextSigned(): bigint {
@@ -130,7 +136,7 @@ export class PlanedReader {
   }
 
   get remaining(): number {
-    return this.#values.length - this.#next;
+    return this.#count - this.#next;
   }
 }
 

@@ -18,7 +18,7 @@
 import type { ResourceSpans, ScopeSpans, Span, SpanEvent, SpanLink } from "../model/span.ts";
 import type { ByteReader, ByteWriter } from "./bytes.ts";
 import { Col, ColumnsReader, ColumnsWriter, type Columns, type PlanedReader, type PlanedWriter } from "./columns.ts";
-import { bytesToHex, hexToBytesOrUndefined } from "./hex-base64.ts";
+import { hexToBytesOrUndefined } from "./hex-base64.ts";
 import { Has, readShapeEntry, shapeKey, shapeOf, writeShapeEntry, type ShapeEntry } from "./span-shape.ts";
 import { parseU64 } from "./summarize.ts";
 import {
@@ -465,7 +465,7 @@ function decodeSpans(
   const { shape: shapeCol, container, idLen, id, parent, traceState, name, start, duration, counts, status, eventTime, link } = cols;
   const textIds = (mode & TEXT_IDS) !== 0;
   const textTimes = (mode & TEXT_TIMES) !== 0;
-  const readId = textIds ? () => strings.read(id) : () => bytesToHex(id.bytes(idLen.uvarint()));
+  const readId = textIds ? () => strings.read(id) : () => id.hex(idLen.uvarint());
 
   const spanIds: string[] = [];
   const spans: Span[] = [];

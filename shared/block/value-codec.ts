@@ -303,10 +303,11 @@ export function readAttributeValue(c: ColumnsReader, strings: StringTable, key: 
     const cached = recent[tag - RECENT];
     if (cached === undefined) throw new RangeError(`recent-value reference ${tag - RECENT} out of range`);
     toFront(recent, tag - RECENT);
-    return { ...cached } as AnyValue;
+    return cloneValue(cached);
   }
   const value = readTaggedValue(c, strings, tag);
-  if (scalarKey(value) !== undefined) pushFront(recent, value);
+  // Scalars are what writeAttributeValue keeps (scalarKey defined), without making the key.
+  if (!("arrayValue" in value || "kvlistValue" in value)) pushFront(recent, value);
   return value;
 }
 
@@ -371,6 +372,9 @@ export function collectKeyValueStrings(kvs: KeyValue[], add: (s: string) => void
 
 /** A deep copy (decoded dictionary entries are shared by many traces; callers get their own). */
 export function cloneValue(v: AnyValue): AnyValue {
+  // Literals for the common scalars: a decoded value has its one key, and a spread copies slower.
+  if ("stringValue" in v) return { stringValue: v.stringValue };
+  if ("intValue" in v) return { intValue: v.intValue };
   if ("arrayValue" in v) return { arrayValue: { values: v.arrayValue.values.map(cloneValue) } };
   if ("kvlistValue" in v) return { kvlistValue: { values: cloneKeyValues(v.kvlistValue.values) } };
   return { ...v } as AnyValue;
