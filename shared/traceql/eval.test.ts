@@ -400,3 +400,24 @@ describe("TraceQL conformance", () => {
     expect(compileTraceQL("{} && {}").summaryOnly).toBe(false);
   });
 });
+
+describe("nestedSetParent against a number", () => {
+  it("picks the spans the numbering gives, roots decided by parent id alone (orphans included)", () => {
+    const t = trace(`${T}9`, [
+      { id: "9100000000000001", service: "api", name: "root", kind: 2, startMs: 0, durMs: 10 },
+      { id: "9100000000000002", parent: "9100000000000001", service: "api", name: "child", kind: 1, startMs: 1, durMs: 2 },
+      { id: "9100000000000003", parent: "9100000000000002", service: "worker", name: "grandchild", kind: 1, startMs: 2, durMs: 1 },
+      { id: "9100000000000004", parent: "91000000000000ff", service: "api", name: "orphan", kind: 1, startMs: 3, durMs: 2 },
+    ]);
+    const numbered = compileTraceQL("{ } | select(nestedSetParent)", { spss: 10 }).match(t.rs, t.summary)![0]!.spans;
+    const parentOf = numbered.map((s) => ({ id: s.spanID, v: Number((s.attributes.find((a) => a.key === "nestedSetParent")!.value as { intValue: string }).intValue) }));
+    expect(parentOf.map((p) => p.v).sort()).toEqual([-1, 0, 1, 2]);
+    const cmp: Record<string, (a: number, b: number) => boolean> = { "<": (a, b) => a < b, "<=": (a, b) => a <= b, ">": (a, b) => a > b, ">=": (a, b) => a >= b, "=": (a, b) => a === b, "!=": (a, b) => a !== b };
+    for (const [op, f] of Object.entries(cmp)) {
+      for (const lit of [-2, -1, -0.5, 0, 0.5, 1, 2]) {
+        const got = compileTraceQL(`{ nestedSetParent ${op} ${lit} }`, { spss: 10 }).match(t.rs, t.summary)?.[0]?.spans.map((s) => s.spanID) ?? [];
+        expect(got.sort(), `${op} ${lit}`).toEqual(parentOf.filter((p) => f(p.v, lit)).map((p) => p.id).sort());
+      }
+    }
+  });
+});

@@ -154,6 +154,8 @@ function compileConditionOnce(c: Condition): CondFn {
         if (op === "!=") return (n, ctx) => other(n, ctx) !== undefined;
         return () => false;
       }
+      const rootTest = rootOnlyComparison(c);
+      if (rootTest) return rootTest;
       const right = compileValue(c.right, isId(c.left));
       const left2 = isId(c.right) ? compileValue(c.left, true) : left;
       return (n, ctx) => {
@@ -170,6 +172,24 @@ function compileConditionOnce(c: Condition): CondFn {
       };
     }
   }
+}
+
+/**
+ * `nestedSetParent < 0`, Grafana Traces Drilldown's test for a root span, without numbering the
+ * trace's nested sets: a root (no parent id) has -1 and every other span 0 or more, so when the
+ * literal puts all of 0, 1, 2... on one side of the comparison, the parent id decides. Undefined
+ * for any other comparison.
+ */
+function rootOnlyComparison(c: Extract<Condition, { kind: "comparison" }>): CondFn | undefined {
+  if (c.left.kind !== "intrinsic" || c.left.name !== "nestedSetParent" || c.right.kind !== "literal") return undefined;
+  const literal = fromStatic(c.right.value);
+  if (literal === undefined || !isNumeric(literal)) return undefined;
+  const limit = literal.value;
+  const op = c.op;
+  const nonRoots = ordered(op, 0, limit);
+  if (!(limit < 0 || (limit === 0 && (op === "<" || op === ">=")))) return undefined;
+  const roots = ordered(op, -1, limit);
+  return (n) => n !== undefined && (n.span.parentSpanId === "" ? roots : nonRoots);
 }
 
 type SpansetFn = TreeSpansetFn<Ctx>;
