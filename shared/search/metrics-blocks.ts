@@ -10,9 +10,9 @@
  * decoded (matched), and the accumulator scales; `mq.exemplars` asks each series for that many.
  */
 import type { Db } from "../db/client.ts";
-import type { InstrumentationScope, Resource, ResourceSpans, Span } from "../model/span.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { compileQuery } from "../traceql/eval.ts";
+import type { SpanNode } from "../traceql/span-tree.ts";
 import { comparePoints, finishSeries, inSample, MetricsAccumulator, metricsSpan, type AccumulatorState, type Bucketing, type MetricsQuery, type MetricsSpan, type Series } from "../traceql/metrics.ts";
 import { blocksToScan, candidateRows, DEFAULT_SCAN_CONCURRENCY, newCounters, readSegments, retryIfBlockGone, scanInOrder, scanReader, type ScanBlock, type ScanCounters, type ScanFilter, type ScanSettings } from "./block-scanner.ts";
 import { traceqlRequiredServices } from "./search-blocks.ts";
@@ -91,13 +91,6 @@ async function once(db: Db, store: ObjectStore, tenantId: string, mq: MetricsQue
   };
 }
 
-/** Each span id's last span in the trace, with its resource and scope. */
-function lastSpanById(trace: ResourceSpans[]): Map<string, { span: Span; resource: Resource; scope: InstrumentationScope }> {
-  const index = new Map<string, { span: Span; resource: Resource; scope: InstrumentationScope }>();
-  for (const rs of trace) for (const ss of rs.scopeSpans) for (const span of ss.spans) index.set(span.spanId, { span, resource: rs.resource, scope: ss.scope });
-  return index;
-}
-
 /**
  * The matching spans of the given blocks, bucketed: what one invocation runs, alone or as a job
  * of a fanned-out query. Every block in the list is read (a metrics query has no limit).
@@ -130,21 +123,17 @@ export async function metricsOverBlocks(store: ObjectStore, tenantId: string, mq
         (row, trace) => {
           const matched = matcher.matchNodes(trace, row);
           if (!matched) return;
-          // A span id twice in one fragment (malformed input) is counted once, as its last span.
-          const lastById = matched.uniqueIds ? undefined : lastSpanById(trace);
-          const selected = selection && new Set((selection.matchNodes(trace, row)?.sets ?? []).flatMap((set) => set.map((n) => n.span.spanId)));
-          // Each matching span once per trace fragment, even when in several spansets (one
-          // spanset of unique ids cannot repeat one).
-          const seen = matched.sets.length > 1 || lastById ? new Set<string>() : undefined;
-          for (const set of matched.sets) {
+          const selected = selection && new Set((selection.matchNodes(trace, row) ?? []).flatMap((set) => set.map((n) => n.span.spanId)));
+          // Each matching span once per trace fragment, even when in several spansets; spans
+          // sharing an id count once, as the last of them.
+          const seen = new Set<SpanNode>();
+          for (const set of matched) {
             for (const node of set) {
-              const id = node.span.spanId;
-              if (seen) {
-                if (seen.has(id)) continue;
-                seen.add(id);
-              }
+              const hit = node.lastWithSameId();
+              if (seen.has(hit)) continue;
+              seen.add(hit);
+              const id = hit.span.spanId;
               if (sample?.by === "span" && !inSample(id, sample.fraction)) continue;
-              const hit = lastById?.get(id) ?? node;
               spans++;
               if (selected) {
                 const st = BigInt(hit.span.startTimeUnixNano);

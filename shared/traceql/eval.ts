@@ -19,7 +19,7 @@ import type { SpanMatch, SpansetMatch, TraceMatcher } from "../search/matcher.ts
 import { applyArithmetic } from "../query/arithmetic.ts";
 import type { AggregateFn, ComparisonOp, Condition, Field, Query, ScalarExpr, SpansetExpr, Stage } from "./ast.ts";
 import { compileRegex, parseTraceQL } from "./parser.ts";
-import { indexTrace, structural, union, type SpanNode, type Spanset, type SpansetFn as TreeSpansetFn } from "./span-tree.ts";
+import { buildIndex, structural, union, type SpanNode, type Spanset, type SpansetFn as TreeSpansetFn } from "./span-tree.ts";
 import { formatCondition } from "./stringify.ts";
 
 const isNumeric = (v: Value): v is { type: "number" | "duration"; value: number } => v.type === "number" || v.type === "duration";
@@ -565,9 +565,9 @@ export function compileTraceQL(query: string, options: CompileOptions = {}): Tra
 export interface QueryMatcher extends TraceMatcher {
   /**
    * Each matching spanset's spans (undefined when none), without the answer `match` builds
-   * (attributes, durations, text of every span), and whether the trace's span ids are unique.
+   * (attributes, durations, text of every span).
    */
-  matchNodes(trace: ResourceSpans[], summary: TraceFacts): { sets: SpanNode[][]; uniqueIds: boolean } | undefined;
+  matchNodes(trace: ResourceSpans[], summary: TraceFacts): SpanNode[][] | undefined;
 }
 
 export function compileQuery(ast: Query, options: CompileOptions = {}): QueryMatcher {
@@ -576,17 +576,14 @@ export function compileQuery(ast: Query, options: CompileOptions = {}): QueryMat
   const prune = spansetPrune(ast);
   const { fields, selected } = referencedFields(ast);
   const summaryOnly = isSummaryOnly(ast);
-  const evaluate = (trace: ResourceSpans[], ctx: Ctx) => {
-    const { nodes, uniqueIds } = indexTrace(trace);
-    return { sets: run({ spans: nodes, attributes: [] }, ctx).filter((s) => s.spans.length > 0), uniqueIds };
-  };
+  const evaluate = (trace: ResourceSpans[], ctx: Ctx) => run({ spans: buildIndex(trace), attributes: [] }, ctx).filter((s) => s.spans.length > 0);
   return {
     summaryOnly,
     indexCondition: indexConditionOf(ast),
     mayMatch: prune,
     match(trace: ResourceSpans[], summary: TraceFacts): SpansetMatch[] | undefined {
       const ctx: Ctx = { summary };
-      const { sets } = evaluate(trace, ctx);
+      const sets = evaluate(trace, ctx);
       if (!sets.length) return undefined;
       return sets.map((set) => {
         const spans: SpanMatch[] = set.spans.slice(0, Math.max(0, spss)).map((n) => ({
@@ -602,8 +599,8 @@ export function compileQuery(ast: Query, options: CompileOptions = {}): QueryMat
       });
     },
     matchNodes(trace: ResourceSpans[], summary: TraceFacts) {
-      const { sets, uniqueIds } = evaluate(trace, { summary });
-      return sets.length ? { sets: sets.map((s) => s.spans), uniqueIds: uniqueIds() } : undefined;
+      const sets = evaluate(trace, { summary });
+      return sets.length ? sets.map((s) => s.spans) : undefined;
     },
   };
 }

@@ -29,6 +29,8 @@ export interface SpanNode {
   readonly nestedLeft: number;
   readonly nestedRight: number;
   readonly nestedParent: number;
+  /** The trace's last span with this span's id: itself unless ids repeat (a Zipkin shared span's client and server halves). */
+  lastWithSameId(): SpanNode;
 }
 
 /** A set of spans (in trace order) plus the by()/aggregate values that label it. */
@@ -47,6 +49,8 @@ const NO_CHILDREN: readonly SpanNode[] = Object.freeze([]);
 class Tree {
   readonly nodes: Node[] = [];
   #byId: Map<string, Node> | undefined;
+  #lastById: Map<string, Node> | undefined;
+  #lastLookups = 0;
   #linked = false;
   #numbered = false;
 
@@ -58,6 +62,17 @@ class Tree {
       for (let i = this.nodes.length - 1; i >= 0; i--) this.#byId.set(this.nodes[i]!.span.spanId, this.nodes[i]!);
     }
     return this.#byId;
+  }
+
+  lastWithSameId(n: Node): Node {
+    // A few look-ups scan the spans after it; more make a map of each id's last span once.
+    if (!this.#lastById && ++this.#lastLookups > 8) {
+      this.#lastById = new Map();
+      for (const m of this.nodes) this.#lastById.set(m.span.spanId, m);
+    }
+    if (this.#lastById) return this.#lastById.get(n.span.spanId)!;
+    for (let i = this.nodes.length - 1; i > n.index; i--) if (this.nodes[i]!.span.spanId === n.span.spanId) return this.nodes[i]!;
+    return n;
   }
 
   link(): void {
@@ -127,15 +142,13 @@ class Node implements SpanNode {
     this.tree.number();
     return this.parentLeft;
   }
+  lastWithSameId(): Node {
+    return this.tree.lastWithSameId(this);
+  }
 }
 
 /** The trace's spans in order, linked to parent and children by span id. */
 export function buildIndex(trace: ResourceSpans[]): SpanNode[] {
-  return indexTrace(trace).nodes;
-}
-
-/** `buildIndex`, and a test of whether no span id occurs twice in the trace. */
-export function indexTrace(trace: ResourceSpans[]): { nodes: SpanNode[]; uniqueIds: () => boolean } {
   const tree = new Tree();
   const nodes = tree.nodes;
   for (const rs of trace) {
@@ -143,7 +156,7 @@ export function indexTrace(trace: ResourceSpans[]): { nodes: SpanNode[]; uniqueI
       for (const span of ss.spans) nodes.push(new Node(nodes.length, span, rs.resource, ss.scope, tree));
     }
   }
-  return { nodes, uniqueIds: () => tree.byId().size === nodes.length };
+  return nodes;
 }
 
 function numberNestedSets(nodes: Node[]): void {
