@@ -24,20 +24,26 @@ function readFile(f: File): Promise<string> {
   });
 }
 
-function TracePage({ traceId }: { traceId: string | undefined }) {
+/** The trace from the query API, modelled, as the page's state (an error state if the read or the data failed). */
+function loadTrace(traceId: string): Promise<State> {
+  return getJson<unknown>(`/api/traces/${traceId}`)
+    .then((body): State => {
+      const model = buildModel(parseTraceJson(body));
+      performance.mark("trace-data");
+      return { kind: "ready", model };
+    })
+    .catch((e: unknown): State => ({ kind: "error", message: e instanceof Error ? e.message : String(e), notFound: e instanceof ApiError && e.status === 404 }));
+}
+
+function TracePage({ traceId, loading }: { traceId: string | undefined; loading: Promise<State> | undefined }) {
   const [state, setState] = useState<State>(traceId ? { kind: "loading" } : { kind: "none" });
   const [fileError, setFileError] = useState<string | undefined>();
 
   useEffect(() => {
-    if (!traceId) return;
-    getJson<unknown>(`/api/traces/${traceId}`)
-      .then((body) => {
-        const model = buildModel(parseTraceJson(body));
-        performance.mark("trace-data");
-        setState({ kind: "ready", model });
-      })
-      .catch((e: unknown) => setState({ kind: "error", message: e instanceof Error ? e.message : String(e), notFound: e instanceof ApiError && e.status === 404 }));
-  }, [traceId]);
+    let live = true;
+    void loading?.then((s) => live && setState(s));
+    return () => void (live = false);
+  }, [loading]);
 
   const openFile = async (f: File) => {
     setFileError(undefined);
@@ -88,4 +94,9 @@ function TracePage({ traceId }: { traceId: string | undefined }) {
   );
 }
 
-mount((root) => <TracePage traceId={root.dataset.traceId} />);
+mount((root) => {
+  const traceId = root.dataset.traceId;
+  // Asked for before the first render: an effect runs only after the first paint (a frame, once
+  // the styles are in), and the trace is what the page waits for.
+  return <TracePage traceId={traceId} loading={traceId ? loadTrace(traceId) : undefined} />;
+});
