@@ -7,6 +7,7 @@
 import type { FC } from "hono/jsx";
 import type { Role } from "../../shared/db/queries/accounts.ts";
 import type { Tenant } from "../../shared/db/schema.ts";
+import type { HitSummary } from "../../shared/trace-view/search-hit.ts";
 import { Copyable, Csrf, Layout, Notice } from "./layout.tsx";
 import { sendSnippets } from "./snippets.ts";
 
@@ -17,16 +18,8 @@ export interface ProjectStats {
   lastSpanAt?: Date;
 }
 
-/** One row of the latest traces (from the project's search). */
-export interface LatestTrace {
-  traceId: string;
-  rootService: string;
-  rootName: string;
-  startMs: number;
-  durationMs: number;
-  spans: number;
-  errors: number;
-}
+/** One row of the latest traces (from the project's search): a hit's summary without its services. */
+export type LatestTrace = Omit<HitSummary, "services"> & { traceId: string };
 
 interface OverviewProps {
   email: string;

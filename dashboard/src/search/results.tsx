@@ -8,17 +8,11 @@ import { formatAbsolute, formatDuration, formatRelative, plural } from "./format
 import { serviceChipStyle } from "./colors.ts";
 import type { Sort, SortKey } from "./query.ts";
 import { MatchedSpans, type Matched } from "./matched-spans.tsx";
+import type { HitSummary } from "../../../shared/trace-view/search-hit.ts";
 
-export interface Row {
+/** A search hit's summary (shared/trace-view/search-hit.ts) with its trace's id and link. */
+export interface Row extends HitSummary {
   traceID: string;
-  rootService: string;
-  rootName: string;
-  startMs: number;
-  durationMs: number;
-  spans: number;
-  errors: number;
-  /** Per service: spans and error spans, most spans first. */
-  services: { name: string; spans: number; errors: number }[];
   href: string;
   /** The spans the query matched (each links into the trace at that span). */
   matched?: Matched;

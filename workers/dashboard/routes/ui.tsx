@@ -198,8 +198,8 @@ async function latestTraces(c: Ctx, lastSpanAt: Date | undefined): Promise<Lates
   try {
     const found = await searchTraces(c.var.db, c.var.store, tenantId, matcherOf(spec), { ...window, limit: LATEST_TRACES, ...scanSettings(c.env), fanOut: searchFanOut(c.env, tenantId, spec, window) });
     return found.traces.map((t) => {
-      const { rootService, rootName, startMs, durationMs, spans, errors } = summarizeHit(t);
-      return { traceId: t.traceID, rootService, rootName, startMs, durationMs, spans, errors };
+      const { services: _services, ...summary } = summarizeHit(t);
+      return { traceId: t.traceID, ...summary };
     });
   } catch (err) {
     console.error("overview: latest traces unavailable", err);
