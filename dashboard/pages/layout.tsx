@@ -19,6 +19,8 @@ export interface Frame {
   clientPage?: string;
   /** Full-width main area (trace views, maps). */
   wide?: boolean;
+  /** Load this page again after so many seconds (an error page of a retryable failure). */
+  refreshAfterSeconds?: number;
 }
 
 export const Layout: FC<Frame & { children?: Child }> = (props) => (
@@ -30,6 +32,7 @@ export const Layout: FC<Frame & { children?: Child }> = (props) => (
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="color-scheme" content="light dark" />
+      {props.refreshAfterSeconds !== undefined && <meta http-equiv="refresh" content={String(props.refreshAfterSeconds)} />}
       <title>{props.title} · Edgetrace</title>
       <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
       <link rel="stylesheet" href="/static/app.css" />

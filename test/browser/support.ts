@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 
 /** Debian's `chromium` package installs its launcher here. */
 export const DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium";
@@ -134,5 +134,23 @@ export async function gotoPage(page: Page, url: string, options?: Parameters<Pag
     if (response?.status() !== 503 || attempt === 4) return response;
     const wait = Number(response.headers()["retry-after"] ?? "1");
     await new Promise((r) => setTimeout(r, Math.min(Number.isFinite(wait) ? wait : 1, 5) * 1000));
+  }
+}
+
+/**
+ * Clicks a form's submit button and waits for the post's answer. A post answered 503 (a local D1
+ * lock) is submitted again from the page before, as a person would: at most 4 tries. The page a
+ * post's redirect leads to loads itself again after a 503 (the dashboard's error page refreshes
+ * after Retry-After), so callers then wait for what they expect to see, never check it at once.
+ */
+export async function submitForm(page: Page, button: Locator): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().isNavigationRequest() && r.request().method() === "POST" && r.frame() === page.mainFrame()),
+      button.click(),
+    ]);
+    if (response.status() !== 503 || attempt === 4) return;
+    await page.waitForLoadState();
+    await page.goBack();
   }
 }

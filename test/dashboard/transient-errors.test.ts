@@ -8,6 +8,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../../workers/dashboard/app.ts";
 import type { DashboardEnv } from "../../workers/dashboard/env.ts";
+import { PageSession } from "../support/page-session.ts";
 import { tenantWithKey } from "../support/store-assembled.ts";
 
 const busy = () => {
@@ -46,4 +47,37 @@ describe("transient storage errors", () => {
       expect(res.headers.get("retry-after")).toBe("1");
     });
   }
+});
+
+describe("transient storage errors on pages", () => {
+  /** A page request with a signed-in session's cookie, to the app with the database locked. */
+  async function pageRequest(method: "GET" | "POST", path: string, cookie: string) {
+    const ctx = createExecutionContext();
+    const workerEnv = { ...(env as unknown as DashboardEnv), DB: lockedDb };
+    const headers: Record<string, string> = { cookie, origin: "http://localhost" };
+    if (method === "POST") headers["content-type"] = "application/x-www-form-urlencoded";
+    const res = await app.fetch(new Request(`http://localhost${path}`, { method, headers, body: method === "POST" ? "name=x" : undefined, redirect: "manual" }), workerEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return { status: res.status, retryAfter: res.headers.get("retry-after"), text: await res.text() };
+  }
+
+  it("a page that was only read loads itself again after Retry-After; a form post says to submit again", async () => {
+    const person = new PageSession();
+    await person.signUp();
+    const tenantId = await person.newProject("locked");
+    const cookie = [...person.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+    expect((await person.get(`/app/t/${tenantId}`)).status).toBe(200);
+
+    const read = await pageRequest("GET", `/app/t/${tenantId}`, cookie);
+    expect(read.status).toBe(503);
+    expect(read.retryAfter).toBe("1");
+    expect(read.text).toContain('<meta http-equiv="refresh" content="1"/>');
+    expect(read.text).toContain("This page loads again by itself in 1 s.");
+
+    const post = await pageRequest("POST", "/app/projects", cookie);
+    expect(post.status).toBe(503);
+    expect(post.retryAfter).toBe("1");
+    expect(post.text).not.toContain("http-equiv");
+    expect(post.text).toContain("Go back and submit the form again.");
+  });
 });

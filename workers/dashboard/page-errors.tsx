@@ -21,13 +21,22 @@ export function loginHref(c: Context): string {
   return next && next !== "/app" ? `/login?next=${encodeURIComponent(next)}` : "/login";
 }
 
+/**
+ * An error a person can read. Storage trouble (retryable, with Retry-After) on a page that was
+ * only read loads itself again after Retry-After, so a moment's D1 lock does not need a reload by
+ * hand; a form post is not sent again by itself (it says to submit again).
+ */
 export function errorPage(c: Context, err: ApiError) {
   if (err instanceof NotAMember) return notAMemberPage(c, err);
+  const retry = err.retryAfterSeconds;
+  const reread = retry !== undefined && (c.req.method === "GET" || c.req.method === "HEAD");
+  if (retry !== undefined) c.header("retry-after", String(retry));
   return c.html(
-    <Layout title="Error">
+    <Layout title="Error" refreshAfterSeconds={reread ? retry : undefined}>
       <section class="narrow card">
         <h1>{err.status === 404 ? "Not found" : err.status === 403 ? "Not allowed" : "Something went wrong"}</h1>
         <p role="alert">{err.message}</p>
+        {retry !== undefined && <p data-retry>{reread ? `This page loads again by itself in ${retry} s.` : "Go back and submit the form again."}</p>}
         <p>
           <a href="/app">Back to your projects</a>
         </p>
