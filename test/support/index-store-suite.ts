@@ -726,6 +726,25 @@ export function runIndexStoreSuite(name: string, getDb: () => BatchingDb, option
         expect(await getMembership(getDb(), await tenant("other"), owner.id)).toBeUndefined();
       });
 
+      it("a session read with a tenant carries the user's membership of it, and none for another or a missing tenant", async () => {
+        const t = await tenant("with-session");
+        const other = await tenant("not-theirs");
+        const u = (await createUser(getDb(), email(), pw))!;
+        const stranger = (await createUser(getDb(), email(), pw))!;
+        await addMember(getDb(), t, u.id, "member");
+        await addMember(getDb(), other, stranger.id, "owner");
+        await createSession(getDb(), u.id, "session-with-tenant", "csrf-t", new Date(T0 + 1e9), new Date(T0));
+        const found = (await findSession(getDb(), "session-with-tenant", t))!;
+        expect(found.user.id).toBe(u.id);
+        expect(found.session.idHash).toBe(await hashSecret("session-with-tenant"));
+        expect(found.membership).toEqual(await getMembership(getDb(), t, u.id));
+        expect(found.membership).toMatchObject({ role: "member", tenant: { id: t } });
+        // Another user's tenant, a missing one: the session is found, with no membership.
+        expect(await findSession(getDb(), "session-with-tenant", other)).toMatchObject({ user: { id: u.id }, membership: undefined });
+        expect(await findSession(getDb(), "session-with-tenant", "tn_missing")).toMatchObject({ user: { id: u.id }, membership: undefined });
+        expect(await findSession(getDb(), "no-such-session", t)).toBeUndefined();
+      });
+
       it("deleteExpiredAuthRows removes expired and idle sessions and spent throttle rows only", async () => {
         const u = (await createUser(getDb(), email(), pw))!;
         const now = T0 + 100 * 86_400_000;

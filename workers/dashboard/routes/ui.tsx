@@ -142,8 +142,10 @@ ui.post("/login", async (c) => {
 // ---- logged in --------------------------------------------------------------------------------
 
 ui.use("/logout", routeContext(session()));
-ui.use("/app", routeContext(session()));
-ui.use("/app/*", routeContext(session()));
+// Also /app itself (Hono's `/app/*` matches it). A project's pages (/app/t/:tenantId/...): its
+// membership is read with the session, in one statement.
+const projectInPath = (c: { req: { path: string } }) => /^\/app\/t\/([^/]+)/.exec(c.req.path)?.[1];
+ui.use("/app/*", routeContext(session({ tenantOf: projectInPath })));
 
 ui.post("/logout", async (c) => {
   await deleteSession(c.var.db, c.var.session.idHash);
