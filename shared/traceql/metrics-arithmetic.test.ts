@@ -63,6 +63,13 @@ describe("arithmetic with numbers", () => {
     expect(table(run("({ } | count_over_time()) - -1"))).toEqual({ "{}": [[0, 4], [10_000, 3], [20_000, 2]] });
     // x / 0 is NaN: left out, and a series with no sample left is dropped.
     expect(run("({ } | count_over_time()) / 0")).toEqual([]);
+
+    // A number operand followed by a threshold or `| topk` (as in Tempo's docs: `2 * ({} | rate()) | topk(10)`).
+    expect(table(run(`${COUNT_BY} * 2 > 3`))).toEqual({ [WEB]: [[0, 4]] });
+    expect(table(run(`${COUNT_BY} - 2 >= -1`))).toEqual({ [CART]: [[0, -1], [10_000, -1], [20_000, -1]], [WEB]: [[0, 0], [10_000, -1]] });
+    expect(table(run(`${COUNT_BY} * 100 | topk(2)`))).toEqual({ [CART]: [[0, 100], [10_000, 100], [20_000, 100]], [WEB]: [[0, 200], [10_000, 100], [20_000, 0]] });
+    expect(parseMetricsExpression(`2 * ${COUNT_BY} | topk(10)`).expr).toMatchObject({ kind: "binary", left: { kind: "number", value: 2 }, stages: [{ kind: "topk", k: 10 }] });
+    expect(parseMetricsExpression(`${COUNT_BY} + 1 > 2 | topk(1) < 5`).expr).toMatchObject({ kind: "binary", right: { kind: "number", value: 1 }, stages: [{ kind: "threshold", op: ">", value: 2 }, { kind: "topk", k: 1 }, { kind: "threshold", op: "<", value: 5 }] });
   });
 });
 

@@ -270,13 +270,24 @@ export function parseMetricsExpression(src: string, options: { validate?: boolea
     }
     return left;
   }
+  const isNumber = (k: number) => tokens[k]?.kind === "int" || tokens[k]?.kind === "float";
+  /** `| topk(` or `| bottomk(` at k. */
+  const isRankPipe = (k: number) => isOpTok(tokens[k] as Token, "|") && tokens[k + 1]?.kind === "ident" && (tokens[k + 1]!.text === "topk" || tokens[k + 1]!.text === "bottomk");
+  /** What may follow a metrics expression: the end, `with`, `)`, `| topk(`, or a threshold (`> 10`) followed by one of these. */
+  const endsExpression = (k: number): boolean => {
+    const t = tokens[k] as Token;
+    if (t.kind === "eof" || (t.kind === "ident" && t.text === "with") || isOpTok(t, ")") || isRankPipe(k)) return true;
+    if (t.kind !== "op" || !THRESHOLD_OPS.has(t.text)) return false;
+    const v = isOpTok(tokens[k + 1] as Token, "-") ? k + 2 : k + 1;
+    return isNumber(v) && endsExpression(v + 1);
+  };
   /** factor := number | -number | '(' expr stages ')' | metrics query */
   function parseFactor(): MetricsExpr {
     const numAt = isOp("-") ? i + 1 : i;
-    const num = tokens[numAt] as Token;
     const after = tokens[numAt + 1] as Token;
-    // A number operand is followed by an operator, `)`, `with` or the end; else it starts a spanset part (`1 < count() | rate()`).
-    if ((num.kind === "int" || num.kind === "float") && (after.kind === "eof" || (after.kind === "ident" && after.text === "with") || (after.kind === "op" && ["+", "-", "*", "/", ")"].includes(after.text)))) {
+    // A number operand is followed by an arithmetic operator or what ends an expression (`* 100 | topk(5)`,
+    // `* 2 > 10`); else it starts a spanset part (`1 < count() | rate()`).
+    if (isNumber(numAt) && ((after.kind === "op" && ["+", "-", "*", "/"].includes(after.text)) || endsExpression(numAt + 1))) {
       const neg = isOp("-");
       if (neg) next();
       const v = next();

@@ -361,6 +361,8 @@ export const conformance: ConformanceCase[] = [
     "({ status = error } | rate() by (resource.service.name)) / ({ } | rate() by (resource.service.name))",
     "({ } | count_over_time()) - ({ kind = server } | count_over_time())",
     "{ kind = client } | count_over_time() by (instrumentation:name, instrumentation:version)",
+    "3 * ({ kind = server } | count_over_time()) | bottomk(2)",
+    "({ } | rate() by (name)) * 60 > 5 | topk(3) < 100",
   ]),
   ...cases("parse_fails", [
     "{ } | rate(",
